@@ -1,0 +1,6 @@
+"""Blocks shared by every architecture: skew buffers, bit selection."""
+
+from .bitselect import NthSetBit
+from .skew import Skew
+
+__all__ = ["NthSetBit", "Skew"]

@@ -1,0 +1,100 @@
+"""STA engine: the systolic tensor array with its feeder and result drain, behind streams."""
+
+from amaranth import Module, Signal
+from amaranth.hdl import EnableInserter
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .array import SystolicTensorArray
+from .drain import ResultDrain
+from .feeder import StepFeeder
+from .layouts import (TILE_BITS, act_beat_layout, job_layout, result_beat_layout,
+                      weight_beat_layout)
+
+__all__ = ["StaEngine"]
+
+
+class StaEngine(wiring.Component):
+    """A GEMM engine around an ``A×B×C_M×N`` systolic tensor array of any kind.
+
+    Liu, Whatmough, Mattina, *Sparse Systolic Tensor Array*, Section IV-A. The engine computes
+    output tiles of ``M·A`` rows by ``N·C`` columns, output stationary: INT32 (``acc_width``)
+    accumulators stay in the TPEs while operands stream through.
+
+    Attributes
+    ----------
+    job : In(stream.Signature(job_layout(cfg)))
+        ``k`` (reduction length), ``nnz`` (VDBB steps per block; ignored by other kinds) and
+        ``tiles``. Accepted when the engine is idle.
+    act : In(stream.Signature(act_beat_layout(cfg)))
+        Per block of K, per tile: the block's B activations of each of the tile's M·A rows
+        (zero-padded past K).
+    weight : In(stream.Signature(weight_beat_layout(cfg)))
+        Per step: one column step for each of the tile's N·C columns: B values (dense kinds), or
+        the DBB encoding (``dbb``: the block's b value slots and its mask; ``vdbb``: one value slot
+        per step, NNZ steps per block, each with the block's mask).
+    result : Out(stream.Signature(result_beat_layout(cfg)))
+        Output rows ``0 … M·A−1`` of each tile in order, each N·C accumulators wrapped to
+        ``acc_width`` bits.
+    busy : Out(1)
+        A job is being fed or its results are not all delivered.
+
+    Throughput: one step per cycle while both input streams keep up, so a tile takes
+    ``⌈K/B⌉·steps`` cycles; its rows drain (one per cycle) while the next tile computes. The array
+    stalls only when a TPE must hand over a tile while its previous one is still undelivered.
+    The exact cycle count is :func:`sparseforge.sim.cycles.sta_job_cycles`.
+
+    Any valid/ready pattern on any stream gives the same results.
+    """
+
+    def __init__(self, cfg):
+        self._cfg = cfg
+        super().__init__({
+            "job": In(stream.Signature(job_layout(cfg))),
+            "act": In(stream.Signature(act_beat_layout(cfg))),
+            "weight": In(stream.Signature(weight_beat_layout(cfg))),
+            "result": Out(stream.Signature(result_beat_layout(cfg))),
+            "busy": Out(1),
+        })
+
+    @property
+    def config(self):
+        return self._cfg
+
+    def elaborate(self, platform):
+        cfg = self._cfg
+        m = Module()
+
+        advance = Signal()                      # the array (and the feeder's steps) move on
+        m.submodules.feeder = feeder = StepFeeder(cfg)
+        m.submodules.drain = drain = ResultDrain(cfg)
+        array = SystolicTensorArray(cfg)
+        m.submodules.array = EnableInserter(advance)(array)
+
+        wiring.connect(m, wiring.flipped(self.job), feeder.job)
+        wiring.connect(m, wiring.flipped(self.act), feeder.act)
+        wiring.connect(m, wiring.flipped(self.weight), feeder.weight)
+        wiring.connect(m, drain.o, wiring.flipped(self.result))
+
+        # Stall when a TPE must capture a tile while its result registers are still full.
+        blocked = array.capture.as_value() & drain.full.as_value()
+        m.d.comb += [
+            advance.eq(~blocked.any()),
+            feeder.advance.eq(advance),
+            array.act_edge.eq(feeder.act_edge),
+            array.w_edge.eq(feeder.w_edge),
+            drain.results.eq(array.results),
+            drain.captured.eq(array.capture.as_value() & advance.replicate(cfg.m * cfg.n)),
+        ]
+
+        # Result rows still owed for accepted jobs.
+        rows_left = Signal(TILE_BITS + (cfg.tile_rows - 1).bit_length() + 1)
+        with m.If(self.job.valid & self.job.ready):
+            m.d.sync += rows_left.eq(self.job.payload.tiles * cfg.tile_rows)
+        with m.Elif(self.result.valid & self.result.ready):
+            m.d.sync += rows_left.eq(rows_left - 1)
+        m.d.comb += [
+            feeder.hold.eq(rows_left != 0),
+            self.busy.eq(feeder.active | (rows_left != 0)),
+        ]
+        return m

@@ -1,0 +1,135 @@
+"""Step feeder: turns a job and the activation and weight streams into steps at the array's edge."""
+
+from amaranth import Const, Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..common import NthSetBit
+from .layouts import (K_BITS, TILE_BITS, act_beat_layout, act_step_layout, job_layout,
+                      weight_beat_layout, weight_step_layout)
+
+__all__ = ["StepFeeder"]
+
+
+class StepFeeder(wiring.Component):
+    """Sequence a job's steps into the array, decoding DBB masks into mux positions.
+
+    A job is ``tiles`` output tiles, each a reduction over ``k`` elements in ``⌈k/B⌉`` blocks. A
+    block takes one step (``sa``, ``sta``, ``dbb``) or ``nnz`` steps (``vdbb``). Every step takes
+    one ``weight`` beat; the first step of a block also takes one ``act`` beat. A step enters the
+    array (``act_edge``/``w_edge`` with ``valid`` set) in the cycle both are accepted; a cycle
+    without them is a bubble.
+
+    The last steps of consecutive tiles enter at least N advancing cycles apart, so a row of TPEs
+    has finished capturing a tile before its first TPE captures the next one (see
+    :class:`~sparseforge.hdl.sta.drain.ResultDrain`); with ``⌈k/B⌉·steps ≥ N`` this never waits.
+
+    Attributes
+    ----------
+    job : In(stream.Signature(job_layout(cfg)))
+        Accepted when no job is being fed and ``hold`` is low.
+    act : In(stream.Signature(act_beat_layout(cfg)))
+    weight : In(stream.Signature(weight_beat_layout(cfg)))
+    hold : In(1)
+        Do not accept a job (results of the previous one are still draining).
+    advance : In(1)
+        The array advances this cycle; no step is taken otherwise.
+    act_edge : Out(ArrayLayout(act_step_layout(cfg), M))
+    w_edge : Out(ArrayLayout(weight_step_layout(cfg), N))
+    active : Out(1)
+        Steps of the current job remain to be fed.
+    """
+
+    def __init__(self, cfg):
+        self._cfg = cfg
+        super().__init__({
+            "job": In(stream.Signature(job_layout(cfg))),
+            "act": In(stream.Signature(act_beat_layout(cfg))),
+            "weight": In(stream.Signature(weight_beat_layout(cfg))),
+            "hold": In(1),
+            "advance": In(1),
+            "act_edge": Out(data.ArrayLayout(act_step_layout(cfg), cfg.m)),
+            "w_edge": Out(data.ArrayLayout(weight_step_layout(cfg), cfg.n)),
+            "active": Out(1),
+        })
+
+    def elaborate(self, platform):
+        cfg = self._cfg
+        m = Module()
+        vdbb = cfg.kind == "vdbb"
+        job = self.job.payload
+
+        k = Signal(K_BITS)
+        nnz = Signal.like(job.nnz)
+        tiles_left = Signal(TILE_BITS)
+        kpos = Signal(K_BITS)                 # elements of K before the current block
+        step = Signal(range(cfg.block))       # step within a VDBB block
+        gap = Signal(range(cfg.n + 1), init=cfg.n)   # advancing cycles since a tile's last step
+
+        m.d.comb += [
+            self.active.eq(tiles_left != 0),
+            self.job.ready.eq(~self.active & ~self.hold),
+        ]
+        with m.If(self.job.valid & self.job.ready):
+            m.d.sync += [k.eq(job.k), nnz.eq(job.nnz), tiles_left.eq(job.tiles),
+                         kpos.eq(0), step.eq(0)]
+
+        last_block = Signal()
+        last_in_block = Signal()
+        tile_last = Signal()
+        need_act = Signal()
+        m.d.comb += [
+            last_block.eq(kpos + cfg.block >= k),
+            last_in_block.eq(step + 1 >= nnz if vdbb else 1),
+            tile_last.eq(last_block & last_in_block),
+            need_act.eq(step == 0),
+        ]
+
+        # A step needs a weight beat, an activation beat at the start of a block, and the gap.
+        can_step = Signal()
+        go = Signal()
+        m.d.comb += [
+            can_step.eq(self.active & self.advance & (~tile_last | (gap >= cfg.n))),
+            self.weight.ready.eq(can_step & (~need_act | self.act.valid)),
+            self.act.ready.eq(can_step & need_act & self.weight.valid),
+            go.eq(self.weight.ready & self.weight.valid),
+        ]
+
+        with m.If(go):
+            if vdbb:
+                m.d.sync += step.eq(Mux(last_in_block, 0, step + 1))
+            with m.If(last_in_block):
+                with m.If(last_block):
+                    m.d.sync += [kpos.eq(0), tiles_left.eq(tiles_left - 1)]
+                with m.Else():
+                    m.d.sync += kpos.eq(kpos + cfg.block)
+        with m.If(self.advance):
+            m.d.sync += gap.eq(Mux(go & tile_last, 1, Mux(gap == cfg.n, cfg.n, gap + 1)))
+
+        # Activation edge: the same flags on every row of TPEs, each with its A rows of the beat.
+        for i in range(cfg.m):
+            edge = self.act_edge[i]
+            m.d.comb += [edge.valid.eq(go), edge.first.eq(need_act), edge.last.eq(tile_last)]
+            for a in range(cfg.a):
+                m.d.comb += edge.data[a].eq(self.act.payload[i * cfg.a + a])
+
+        # Weight edge: DBB masks become one mux position per value; a value without a matching
+        # set bit (a block with fewer non-zeros than slots) is forced to zero.
+        for j in range(cfg.n):
+            for c in range(cfg.c):
+                column = self.weight.payload[j * cfg.c + c]
+                out = self.w_edge[j][c]
+                for lane in range(cfg.lanes):
+                    if not cfg.sparse:
+                        m.d.comb += out.values[lane].eq(column.values[lane])
+                        continue
+                    select = NthSetBit(cfg.block, index=None if vdbb else lane)
+                    m.submodules[f"select_{j * cfg.c + c}_{lane}"] = select
+                    m.d.comb += select.mask.eq(column.mask)
+                    if vdbb:
+                        m.d.comb += select.index.eq(step)
+                    m.d.comb += [
+                        out.positions[lane].eq(select.position),
+                        out.values[lane].eq(Mux(select.found, column.values[lane], 0)),
+                    ]
+        return m
