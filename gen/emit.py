@@ -1,0 +1,120 @@
+"""Verilog and manifest emission: one config in, ``<name>.v`` and ``<name>.json`` out.
+
+The Verilog is reproducible (``emit_src=False``: same config, same bytes). The manifest records what
+a user or a tool needs beside it: the full config, the ports, the MAC and register counts of
+Table III, the pipeline latencies and the tool versions. Files are written atomically: to a
+temporary name first, renamed at the end, so a failure leaves nothing half-written.
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from amaranth import Shape
+from amaranth.back import verilog
+from amaranth.lib import wiring
+
+from .config import StaConfig, config_to_dict
+from .toolchain import tool_versions
+
+__all__ = ["build_top", "verilog_text", "manifest", "generate", "write_atomic"]
+
+
+def build_top(cfg):
+    """The top-level Amaranth component of a config."""
+    if isinstance(cfg, StaConfig):
+        from ..hdl.sta import StaEngine
+        return StaEngine(cfg)
+    raise TypeError(f"No generator for config {cfg!r}")
+
+
+def verilog_text(cfg, top=None):
+    """Verilog of a config's top module, named ``cfg.name``."""
+    top = build_top(cfg) if top is None else top
+    return verilog.convert(top, name=cfg.name, emit_src=False)
+
+
+def _ports(top):
+    ports = []
+    for path, member, _value in top.signature.flatten(top):
+        direction = "in" if member.flow == wiring.In else "out"
+        width = Shape.cast(member.shape).width
+        ports.append({"name": "__".join(map(str, path)), "direction": direction, "width": width})
+    ports += [{"name": "clk", "direction": "in", "width": 1},
+              {"name": "rst", "direction": "in", "width": 1}]
+    return ports
+
+
+def _sta_details(cfg):
+    return {
+        "notation": cfg.notation,
+        "macs_total": cfg.macs_total,
+        "macs_per_pe": cfg.macs_per_pe,
+        "accumulators_per_pe": cfg.accumulators_per_pe,
+        "shadow_registers_per_pe": cfg.accumulators_per_pe,
+        "operand_registers_per_pe": cfg.operand_registers_per_pe,
+        "pes": cfg.m * cfg.n,
+        "output_tile": [cfg.tile_rows, cfg.tile_cols],
+        "block": cfg.block,
+        "max_nnz": cfg.max_nnz,
+        "nominal_macs_per_cycle": cfg.nominal_macs_per_cycle(),
+        "table3": cfg.table3(),
+        "latency": {
+            "step_to_tpe": "1 + i + j cycles from a step's acceptance to its computation in "
+                           "TPE (i, j)",
+            "last_step_to_first_row": cfg.n + 1,
+            "rows_per_tile": cfg.tile_rows,
+            "min_tile_steps_without_bubbles": cfg.n,
+        },
+        "streams": {
+            "act": "per tile, per block of B along K: B activations of each of the M·A rows",
+            "weight": "per step: per column, value slots (and the block's DBB mask)",
+            "result": "per tile: M·A rows of N·C accumulators",
+            "job": "k (elements), nnz (VDBB steps per block), tiles",
+        },
+        "probes": {"advance": "advance", "gated": "array.gated"},
+    }
+
+
+def manifest(cfg, top=None):
+    """The manifest of a config as a JSON-ready mapping."""
+    top = build_top(cfg) if top is None else top
+    details = _sta_details(cfg) if isinstance(cfg, StaConfig) else top.manifest_details()
+    return {
+        "name": cfg.name,
+        "arch": cfg.arch,
+        "config": config_to_dict(cfg),
+        "ports": _ports(top),
+        **details,
+        "tools": tool_versions(),
+    }
+
+
+def write_atomic(path, text):
+    """Write ``text`` to ``path`` through a temporary file in the same directory."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def generate(cfg, out_dir):
+    """Write ``<name>.v`` and ``<name>.json`` into ``out_dir``; return both paths."""
+    top = build_top(cfg)
+    text = verilog_text(cfg, top)
+    info = manifest(cfg, top)
+    out_dir = Path(out_dir)
+    v_path = out_dir / f"{cfg.name}.v"
+    j_path = out_dir / f"{cfg.name}.json"
+    # Render both before writing either, so a failure leaves neither.
+    body = json.dumps(info, indent=2, sort_keys=False) + "\n"
+    write_atomic(v_path, text)
+    write_atomic(j_path, body)
+    return v_path, j_path
