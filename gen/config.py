@@ -222,8 +222,9 @@ def _parse_sta(raw, name):
     _check_keys(tpe, "tpe", ("a", "b", "c"))
     if kind == "sa":
         for key in ("a", "b", "c"):
-            if tpe.get(key, 1) != 1:
-                raise ConfigError(f"tpe.{key}", tpe[key], "1 (an sa TPE is a single 1×1×1 MAC)")
+            value = tpe.get(key, 1)
+            if type(value) is not int or value != 1:
+                raise ConfigError(f"tpe.{key}", value, "1 (an sa TPE is a single 1×1×1 MAC)")
         a = b = c = 1
     else:
         a = _int(tpe, "a", "tpe", 1, 64)

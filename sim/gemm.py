@@ -15,8 +15,8 @@ def wrap(x, bits):
     x = np.asarray(x, dtype=np.int64)
     if bits >= 64:
         return x
-    half = np.int64(1) << (bits - 1)
-    return ((x + half) & ((np.int64(1) << bits) - 1)) - half
+    half = np.int64(1 << (bits - 1))
+    return ((x + half) & np.int64((1 << bits) - 1)) - half
 
 
 def gemm(act, weights, acc_bits=32):
