@@ -1,0 +1,336 @@
+"""The ``sparseforge`` command: generate, test, lint, synthesize and run sparse CNN accelerators.
+
+Every command takes a CONFIG: a YAML file, or the name of a shipped preset (``sparseforge
+presets``). Bad input (a config, a shape, a file) ends with one line on stderr and exit status 2.
+"""
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .config import load_config_file
+from .errors import InputError
+from .presets import DEFAULT_PRESET, PRESETS, load_preset
+from .report import Progress, dump_json, table
+
+__all__ = ["main"]
+
+EPILOG = """\
+examples:
+  sparseforge presets                                  list the shipped designs
+  sparseforge generate vdbb_2x8x4_2x2 -o out/          Verilog + manifest
+  sparseforge test my_design.yaml --sim all            cocotb regression on Icarus and Verilator
+  sparseforge lint sa_8x8                              Verilator lint with the documented waivers
+  sparseforge synth vdbb_2x8x4_2x2 --flow liberty      area in µm² (OSU 0.18 µm cells)
+  sparseforge run vdbb_2x8x4_2x2 --gemm 64,512,64 --nnz 2 --json
+  sparseforge demo                                     the quick tour (what 'make demo' runs)
+
+A config file for the systolic tensor array family:
+  arch: sta
+  kind: vdbb            # sa | sta | dbb | vdbb
+  tpe: {a: 2, b: 8, c: 4}
+  array: {m: 2, n: 2}
+  dbb_macs: 2           # dbb only: MACs per sparse dot product (1 <= b < B)
+  widths: {act: 8, weight: 8, acc: 32}
+  act_zero_gating: true # sa and vdbb only
+  name: my_design       # optional; defaults to the file name
+"""
+
+
+def resolve_config(spec):
+    """A YAML path or a preset name → validated config."""
+    path = Path(spec)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.exists():
+            raise InputError(f"config: {spec!r} does not exist")
+        return load_config_file(path)
+    return load_preset(spec)
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+def cmd_presets(args):
+    rows = [(name, "(default) " + desc if name == DEFAULT_PRESET else desc)
+            for name, (desc, _raw) in PRESETS.items()]
+    if args.json:
+        dump_json({name: desc for name, (desc, _raw) in PRESETS.items()})
+    else:
+        print(table(rows, ("preset", "what it is")))
+    return 0
+
+
+def cmd_generate(args):
+    from .emit import generate
+    cfg = resolve_config(args.config)
+    progress = Progress(not args.quiet)
+    progress(f"elaborating {cfg.name} ({cfg.notation})")
+    start = time.monotonic()
+    v_path, j_path = generate(cfg, args.out)
+    elapsed = time.monotonic() - start
+    size = v_path.stat().st_size
+    print(f"wrote {v_path} ({size:,} bytes) and {j_path} in {elapsed:.1f} s")
+    return 0
+
+
+def cmd_lint(args):
+    from .emit import generate
+    from .lint import lint_verilog
+    cfg = resolve_config(args.config)
+    with tempfile.TemporaryDirectory(prefix="sparseforge-lint-") as tmp:
+        v_path, _ = generate(cfg, tmp)
+        result = lint_verilog(v_path, cfg.name)
+    if args.json:
+        dump_json({"design": cfg.name, "clean": result.ok, "warnings": result.warnings})
+    else:
+        for line in result.warnings:
+            print(line)
+        state = "clean" if result.ok else f"{len(result.warnings)} warning(s)"
+        print(f"{cfg.name}: Verilator lint -Wall {state} (waivers: constraints/"
+              "verilator_waivers.vlt)")
+    return 0 if result.ok else 1
+
+
+def cmd_synth(args):
+    from .emit import generate
+    from .synth import synth
+    cfg = resolve_config(args.config)
+    progress = Progress(not args.quiet and not args.json)
+    with tempfile.TemporaryDirectory(prefix="sparseforge-synth-") as tmp:
+        progress(f"generating {cfg.name}")
+        v_path, _ = generate(cfg, tmp)
+        report = synth(v_path, cfg.name, args.flow, work_dir=Path(tmp) / "work",
+                       progress=progress)
+    report = {"design": cfg.name, "flow": args.flow, **report}
+    if args.json:
+        dump_json(report)
+    else:
+        rows = [(key, value) for key, value in report.items()
+                if not isinstance(value, (dict, list))]
+        print(table(rows, ("figure", "value")))
+    return 0
+
+
+def cmd_test(args):
+    from ..tb import runner
+    cfg = resolve_config(args.config)
+    progress = Progress(not args.quiet)
+    rows = []
+    failed = False
+    logs = Path(args.log_dir) if args.log_dir else Path(tempfile.mkdtemp(prefix="sparseforge-"))
+    for simulator in runner.simulators_for(args.sim):
+        start = time.monotonic()
+        log = logs / f"{cfg.name}-{simulator}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("")
+        bld = runner.build(cfg, simulator, progress=progress, log=log)
+        progress(f"running the regression on {simulator} (seed {args.seed})")
+        tests, failures, _ = runner.run_module(bld, "sparseforge.tb.test_sta_engine",
+                                               seed=args.seed, log=log, results_dir=logs)
+        failed |= bool(failures) or tests == 0
+        rows.append((simulator, tests, failures, round(time.monotonic() - start, 1), str(log)))
+    if args.json:
+        dump_json([dict(zip(("simulator", "tests", "failures", "seconds", "log"), r))
+                   for r in rows])
+    else:
+        print(table(rows, ("simulator", "tests", "failures", "seconds", "log")))
+        print(f"{cfg.name}: {'FAILED' if failed else 'all passed'} (seed {args.seed})")
+    return 1 if failed else 0
+
+
+def _run_row(report):
+    return (report["nnz"], report["cycles"], report["model_cycles"], report["ideal_cycles"],
+            report["utilization"], report["mismatches"], report["gated_mac_cycles"])
+
+
+RUN_HEADERS = ("nnz", "cycles", "model", "ideal", "util", "mismatches", "gated MAC-cycles")
+
+
+def cmd_run(args):
+    from .run import parse_shape, prepare_gemm, run_gemm_rtl
+    cfg = resolve_config(args.config)
+    shape = parse_shape(args.gemm) if args.gemm else None
+    act, weights, nnz = prepare_gemm(cfg, shape=shape, nnz=args.nnz,
+                                     act_density=args.act_density, act_path=args.act,
+                                     weights_path=args.weights, prune=args.prune, seed=args.seed)
+    if args.out is not None:
+        out = Path(args.out)
+        if not out.parent.exists():
+            raise InputError(f"--out: directory {str(out.parent)!r} does not exist")
+    progress = Progress(not args.quiet and not args.json)
+    report, result = run_gemm_rtl(cfg, act, weights, nnz, simulator=args.sim, seed=args.seed,
+                                  progress=progress)
+    report["seed"] = args.seed
+    if args.out is not None:
+        _save_npy(Path(args.out), result.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
+    if args.json:
+        dump_json(report)
+    else:
+        print(f"{cfg.name} ({cfg.notation}) on {args.sim}: {report['m']}x{report['k']}x"
+              f"{report['n']} GEMM, {report['tiles']} output tiles")
+        print(table([_run_row(report)], RUN_HEADERS))
+        verdict = "bit-exact" if report["mismatches"] == 0 else "MISMATCH"
+        print(f"{verdict} against the golden model; "
+              f"{report['effective_macs_per_cycle']:.1f} effective MACs/cycle")
+    return 0 if report["mismatches"] == 0 and report["cycles"] == report["model_cycles"] else 1
+
+
+def _save_npy(path, array):
+    tmp = path.with_name(f".{path.name}.tmp.npy")
+    np.save(tmp, array)
+    tmp.replace(path)
+
+
+def cmd_demo(args):
+    """Generate, lint, run three densities on Verilator, and measure area."""
+    from .emit import generate
+    from .lint import lint_verilog
+    from .run import prepare_gemm, run_gemm_rtl
+    from .synth import synth
+    cfg = resolve_config(args.config)
+    progress = Progress(True)
+    out_dir = Path(args.out)
+    progress(f"generating {cfg.name} ({cfg.notation}, {cfg.macs_total} MACs)")
+    v_path, j_path = generate(cfg, out_dir)
+    print(f"Verilog: {v_path}   manifest: {j_path}")
+
+    progress("linting with Verilator -Wall")
+    lint = lint_verilog(v_path, cfg.name)
+    lint_state = "clean" if lint.ok else f"{len(lint.warnings)} warnings"
+
+    shape = (4 * cfg.tile_rows, 64 * cfg.block, 4 * cfg.tile_cols)
+    densities = [cfg.block, cfg.block // 2, max(1, cfg.block // 4)] if cfg.kind == "vdbb" \
+        else [cfg.max_nnz]
+    reports = []
+    for nnz in densities:
+        act, weights, nnz = prepare_gemm(cfg, shape=shape, nnz=nnz, act_density=0.5,
+                                         seed=args.seed)
+        report, _ = run_gemm_rtl(cfg, act, weights, nnz, simulator="verilator",
+                                 seed=args.seed, progress=progress)
+        reports.append(report)
+
+    progress("synthesizing (Yosys, OSU 0.18 µm liberty)")
+    try:
+        area = synth(v_path, cfg.name, "liberty", work_dir=out_dir / "synth", progress=progress)
+        area_text = f"{area['area_um2']:,.0f} µm² ({area['cells']:,} cells, " \
+                    f"{area['flops']:,} flops)"
+    except InputError as e:
+        area = synth(v_path, cfg.name, "generic", work_dir=out_dir / "synth", progress=progress)
+        area_text = f"{area['cells']:,} generic cells, {area['flops']:,} flops ({e})"
+
+    base = reports[0]["cycles"]
+    print()
+    print(f"{cfg.name}: {shape[0]}x{shape[1]}x{shape[2]} GEMM on Verilator")
+    rows = [(f"{r['nnz']}/{cfg.block}", r["cycles"], r["model_cycles"], base / r["cycles"],
+             r["utilization"], "bit-exact" if r["mismatches"] == 0 else "MISMATCH")
+            for r in reports]
+    print(table(rows, ("density", "cycles", "model", "speed-up", "util", "vs golden")))
+    print(f"lint: {lint_state}    area: {area_text}")
+    ok = lint.ok and all(r["mismatches"] == 0 and r["cycles"] == r["model_cycles"]
+                         for r in reports)
+    return 0 if ok else 1
+
+
+# -- parser ---------------------------------------------------------------------------------------
+
+def _density(text):
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit status 2), like every other input error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser():
+    parser = _Parser(
+        prog="sparseforge",
+        description="Generate, verify and measure sparse CNN accelerators from the literature.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                parser_class=_Parser)
+
+    def command(name, help_text, func, config=True):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if config:
+            p.add_argument("config", metavar="CONFIG",
+                           help="a YAML config file or a preset name (see 'sparseforge presets')")
+        p.set_defaults(func=func)
+        return p
+
+    p = command("presets", "list the shipped designs, one line each", cmd_presets, config=False)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = command("generate", "write <name>.v and its manifest <name>.json", cmd_generate)
+    p.add_argument("-o", "--out", default=".", metavar="DIR", help="output folder (default .)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+    p = command("lint", "Verilator --lint-only -Wall with the documented waivers", cmd_lint)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = command("synth", "Yosys synthesis: cells and flops, µm², or ECP5 LUTs and Fmax",
+                cmd_synth)
+    p.add_argument("--flow", choices=("generic", "liberty", "ecp5"), default="generic",
+                   help="generic: Yosys internal cells; liberty: OSU 0.18 µm standard cells "
+                        "(µm²); ecp5: nextpnr place and route (LUTs, DSPs, Fmax)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+    p = command("test", "run the cocotb regression of a config on Icarus and/or Verilator",
+                cmd_test)
+    p.add_argument("--sim", choices=("icarus", "verilator", "all"), default="all")
+    p.add_argument("--seed", type=int, default=1, help="seed of the random tests (default 1)")
+    p.add_argument("--log-dir", metavar="DIR", help="where to keep simulator logs")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+    p = command("run", "run a GEMM through the generated RTL: result, cycles, model, utilization",
+                cmd_run)
+    p.add_argument("--gemm", metavar="M,K,N", help="GEMM shape: M×K activations, K×N weights")
+    p.add_argument("--nnz", type=int, help="non-zeros per block of B (default: the design's "
+                                           "maximum; VDBB cycles scale with it)")
+    p.add_argument("--act-density", type=_density, default=0.5, metavar="D",
+                   help="fraction of non-zero random activations (default 0.5)")
+    p.add_argument("--act", metavar="A.npy", help="M×K integer activations")
+    p.add_argument("--weights", metavar="W.npy", help="K×N integer weights")
+    p.add_argument("--prune", action="store_true",
+                   help="prune --weights to the NNZ bound by magnitude instead of refusing them")
+    p.add_argument("--out", metavar="C.npy", help="save the M×N result (int32)")
+    p.add_argument("--sim", choices=("icarus", "verilator"), default="verilator")
+    p.add_argument("--seed", type=int, default=1, help="seed of the random operands")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+    p = sub.add_parser("demo", help="the tour: generate, lint, run 8/8, 4/8, 2/8, area",
+                       description="Generate the default design, lint it, run one GEMM at three "
+                                   "densities on Verilator, and synthesize it.")
+    p.add_argument("config", metavar="CONFIG", nargs="?", default=DEFAULT_PRESET)
+    p.add_argument("-o", "--out", default="out/demo", metavar="DIR")
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as e:
+        print(f"sparseforge: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sparseforge: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Results for people (aligned tables, progress lines) and for scripts (JSON)."""
+
+import json
+import sys
+import time
+
+__all__ = ["table", "dump_json", "Progress"]
+
+
+def _cell(value):
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def table(rows, headers=None):
+    """Format rows (sequences) as an aligned text table; numbers right-aligned."""
+    text_rows = [[_cell(v) for v in row] for row in rows]
+    numeric = [all(isinstance(row[i], (int, float)) and not isinstance(row[i], bool)
+                   for row in rows) for i in range(len(rows[0]))] if rows else []
+    if headers:
+        text_rows.insert(0, list(headers))
+    widths = [max(len(r[i]) for r in text_rows) for i in range(len(text_rows[0]))]
+    lines = []
+    for n, row in enumerate(text_rows):
+        cells = [c.rjust(w) if numeric[i] and (n or not headers) else c.ljust(w)
+                 for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if headers and n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def dump_json(data, stream=None):
+    stream = stream or sys.stdout
+    json.dump(data, stream, indent=2, sort_keys=False)
+    stream.write("\n")
+
+
+class Progress:
+    """One line per step on stderr, with elapsed time, so long work is visibly alive."""
+
+    def __init__(self, enabled=True, stream=None):
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self.start = time.monotonic()
+
+    def __call__(self, message):
+        if self.enabled:
+            elapsed = time.monotonic() - self.start
+            print(f"[{elapsed:6.1f}s] {message}", file=self.stream, flush=True)

@@ -1,0 +1,169 @@
+"""``sparseforge run --gemm``: operands in, RTL result and measured cycles out, beside the models.
+
+The operands come from ``.npy`` files or are made here from a seed; they are validated (shape,
+integer range, the DBB bound) before any tool runs. The GEMM goes through the generated Verilog in
+cocotb (:mod:`sparseforge.tb.run_gemm`); the result is compared with the golden model and the
+measured cycles are reported next to the cycle model's prediction.
+"""
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..sim import dbb, sta_cycles, sta_streams
+from ..sim.gemm import gemm, int_range
+from .errors import InputError
+from ..hdl.sta.layouts import K_BITS
+
+__all__ = ["parse_shape", "prepare_gemm", "run_gemm_rtl"]
+
+K_LIMIT = (1 << K_BITS) - 1
+
+
+def parse_shape(text, names=("M", "K", "N")):
+    """``"7,24,9"`` → ``(7, 24, 9)``; every dimension ≥ 1."""
+    parts = text.split(",")
+    if len(parts) != len(names):
+        raise InputError(f"--gemm: {text!r} is not allowed; expected {','.join(names)} "
+                         f"(three positive integers, e.g. 64,256,64)")
+    values = []
+    for name, part in zip(names, parts):
+        try:
+            value = int(part)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise InputError(f"--gemm: {name} = {part!r} is not allowed; expected an integer ≥ 1")
+        values.append(value)
+    return tuple(values)
+
+
+def _load_matrix(path, flag, width, expected_shape, what):
+    path = Path(path)
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise InputError(f"{flag}: cannot read {str(path)!r} as a .npy array ({e})") from None
+    if array.ndim != 2:
+        raise InputError(f"{flag}: shape {array.shape} is not allowed; expected a 2-D {what} "
+                         "matrix")
+    if expected_shape is not None and array.shape != expected_shape:
+        raise InputError(f"{flag}: shape {array.shape} is not allowed; expected "
+                         f"{expected_shape} ({what}) for this --gemm")
+    if not np.issubdtype(array.dtype, np.integer):
+        raise InputError(f"{flag}: dtype {array.dtype} is not allowed; expected integers "
+                         f"(int8 for {width}-bit operands)")
+    lo, hi = int_range(width)
+    if array.size and (array.min() < lo or array.max() > hi):
+        raise InputError(f"{flag}: values from {array.min()} to {array.max()} are not allowed; "
+                         f"expected {width}-bit integers from {lo} to {hi}")
+    return array.astype(np.int64)
+
+
+def prepare_gemm(cfg, *, shape=None, nnz=None, act_density=0.5, act_path=None,
+                 weights_path=None, prune=False, seed=1):
+    """Validated operands ``(act, weights, nnz)`` for a GEMM run on ``cfg``.
+
+    Raises
+    ------
+    InputError
+        Bad shape, density, file, value range, or weights breaking the NNZ bound without
+        ``prune``.
+    """
+    top = cfg.max_nnz
+    if nnz is None:
+        nnz = top
+    if not 1 <= nnz <= top:
+        what = (f"1 to {top} (this dbb design has {top} MACs per block of {cfg.block})"
+                if cfg.kind == "dbb" else f"1 to {top} (non-zeros per block of {cfg.block})")
+        raise InputError(f"--nnz: {nnz} is not allowed; expected {what}")
+    if not 0.0 <= act_density <= 1.0:
+        raise InputError(f"--act-density: {act_density} is not allowed; expected a fraction "
+                         "from 0 to 1")
+    if shape is None and (act_path is None or weights_path is None):
+        raise InputError("--gemm: missing; give M,K,N (or both --act and --weights)")
+
+    rng = np.random.default_rng(seed)
+    act = weights = None
+    if act_path is not None:
+        act = _load_matrix(act_path, "--act", cfg.act_width,
+                           None if shape is None else (shape[0], shape[1]), "M×K activation")
+    if weights_path is not None:
+        weights = _load_matrix(weights_path, "--weights", cfg.weight_width,
+                               None if shape is None else (shape[1], shape[2]), "K×N weight")
+    if act is not None and weights is not None and act.shape[1] != weights.shape[0]:
+        raise InputError(f"--weights: shape {weights.shape} is not allowed; its K must equal "
+                         f"the activations' K = {act.shape[1]}")
+    m = shape[0] if shape else act.shape[0]
+    k = shape[1] if shape else act.shape[1]
+    n = shape[2] if shape else weights.shape[1]
+    if k > K_LIMIT:
+        raise InputError(f"--gemm: K = {k} is not allowed; expected at most {K_LIMIT} "
+                         "(the job's K field)")
+
+    if act is None:
+        lo, hi = int_range(cfg.act_width)
+        act = rng.integers(lo, hi + 1, (m, k))
+        act[rng.random((m, k)) >= act_density] = 0
+    if weights is None:
+        lo, hi = int_range(cfg.weight_width)
+        weights = rng.integers(lo, hi + 1, (k, n))
+        prune = True
+    if nnz < cfg.block:
+        bad = dbb.violations(weights, nnz, cfg.block, axis=0)
+        if bad and not prune:
+            raise InputError(f"--weights: {bad} block(s) of {cfg.block} along K have more than "
+                             f"{nnz} non-zeros; expected at most --nnz {nnz} per block "
+                             "(add --prune to prune them by magnitude)")
+        weights = dbb.prune(weights, nnz, cfg.block, axis=0)
+    return act, weights, nnz
+
+
+def run_gemm_rtl(cfg, act, weights, nnz, *, simulator="verilator", seed=None, progress=None):
+    """Run the GEMM through the generated RTL; return the report mapping and the result matrix."""
+    from ..tb import runner
+
+    progress = progress or (lambda message: None)
+    m, k = act.shape
+    n = weights.shape[1]
+    bld = runner.build(cfg, simulator, progress=progress)
+    with tempfile.TemporaryDirectory(prefix="sparseforge-run-") as tmp:
+        tmp = Path(tmp)
+        np.savez(tmp / "inputs.npz", act=act, weights=weights, nnz=nnz)
+        progress(f"simulating {m}x{k}x{n} at {nnz}/{cfg.block} on {simulator}")
+        log = tmp / "sim.log"
+        tests, failures, _ = runner.run_module(
+            bld, "sparseforge.tb.run_gemm", extra_env={"SPARSEFORGE_RUN_DIR": str(tmp)},
+            results_dir=tmp, log=log, seed=seed)
+        if failures or tests != 1 or not (tmp / "outputs.npz").exists():
+            tail = "\n".join(log.read_text().splitlines()[-30:])
+            raise RuntimeError(f"the {simulator} simulation failed:\n{tail}")
+        with np.load(tmp / "outputs.npz") as out:
+            rows, cycles, gated = out["rows"], int(out["cycles"]), int(out["gated_mac_cycles"])
+
+    result = sta_streams.assemble(cfg, rows, m, n)
+    golden = gemm(act, weights, cfg.acc_width)
+    tiles = sta_cycles.sta_tiles(cfg, m, n)
+    model = sta_cycles.sta_job_cycles(cfg, tiles, k, nnz)
+    ideal = sta_cycles.sta_ideal_cycles(cfg, tiles, k, nnz)
+    report = {
+        "design": cfg.name,
+        "kind": cfg.kind,
+        "notation": cfg.notation,
+        "simulator": simulator,
+        "m": m, "k": k, "n": n,
+        "nnz": nnz,
+        "block": cfg.block,
+        "tiles": tiles,
+        "cycles": cycles,
+        "model_cycles": model,
+        "ideal_cycles": ideal,
+        "utilization": ideal / cycles if cycles else 0.0,
+        "effective_macs_per_cycle": m * k * n / cycles if cycles else 0.0,
+        "mismatches": int(np.count_nonzero(result != golden)),
+        "gated_mac_cycles": gated,
+        "mac_cycles": ideal * cfg.macs_total,      # MAC slots of every step of the job
+        "act_zero_fraction": float(np.mean(act == 0)) if act.size else 0.0,
+    }
+    return report, result
