@@ -16,6 +16,7 @@ import numpy as np
 from ..gen.config import parse_config
 from ..sim import dbb, sta_cycles, sta_streams
 from ..sim.gemm import gemm, int_range
+from .sta_cases import nnz_choices, random_operands, shapes
 from .sta_engine import StaEngineBench
 
 
@@ -27,26 +28,6 @@ def _seed(dut, salt):
     seed = int(os.environ.get("SPARSEFORGE_SEED", "1"))
     dut._log.info("seed %d (salt %d)", seed, salt)
     return seed * 1000 + salt
-
-
-def _nnz_choices(cfg):
-    if cfg.kind == "vdbb":
-        return sorted({1, 2, max(1, cfg.block // 2), cfg.block - 1, cfg.block} - {0})
-    if cfg.kind == "dbb":
-        return sorted({1, cfg.dbb_macs})
-    return [cfg.block]
-
-
-def random_operands(cfg, rng, m, k, n, nnz, act_density=0.6):
-    """Seeded INT operands: activations with zeros, weights pruned to the NNZ bound."""
-    alo, ahi = int_range(cfg.act_width)
-    wlo, whi = int_range(cfg.weight_width)
-    act = rng.integers(alo, ahi + 1, (m, k))
-    act[rng.random((m, k)) >= act_density] = 0
-    weights = rng.integers(wlo, whi + 1, (k, n))
-    if nnz < cfg.block:
-        weights = dbb.prune(weights, nnz, cfg.block, axis=0)
-    return act, weights
 
 
 async def check_job(bench, cfg, act, weights, nnz, *, exact_cycles=True, label=""):
@@ -70,17 +51,6 @@ async def check_job(bench, cfg, act, weights, nnz, *, exact_cycles=True, label="
     return result
 
 
-def _shapes(cfg):
-    rows, cols, bz = cfg.tile_rows, cfg.tile_cols, cfg.block
-    return [
-        (7, 24, 9),                              # odd everything
-        (1, 1, 1),                               # a single output, K = 1
-        (rows, bz, cols),                        # exactly one tile, one block
-        (2 * rows + 1, 3 * bz + 1, cols + 1),    # partial tiles, K not a multiple of B
-        (5, 2 * bz - 1, 3),
-    ]
-
-
 @cocotb.test()
 async def odd_shapes_cycle_exact(dut):
     """Odd GEMM shapes at every supported density, no pauses: bit- and cycle-exact."""
@@ -88,8 +58,8 @@ async def odd_shapes_cycle_exact(dut):
     rng = np.random.default_rng(_seed(dut, 1))
     bench = StaEngineBench(dut, cfg)
     await bench.reset()
-    for m, k, n in _shapes(cfg):
-        for nnz in _nnz_choices(cfg):
+    for m, k, n in shapes(cfg):
+        for nnz in nnz_choices(cfg):
             act, weights = random_operands(cfg, rng, m, k, n, nnz)
             await check_job(bench, cfg, act, weights, nnz, label=f"shape {m}x{k}x{n}")
 
@@ -102,8 +72,8 @@ async def back_pressure_on_every_stream(dut):
     rng = np.random.default_rng(seed)
     bench = StaEngineBench(dut, cfg, pause=0.35, backpressure=0.5, seed=seed)
     await bench.reset()
-    for m, k, n in _shapes(cfg)[::2] + [(2 * cfg.tile_rows, 2, 3 * cfg.tile_cols)]:
-        nnz = int(rng.choice(_nnz_choices(cfg)))
+    for m, k, n in shapes(cfg)[::2] + [(2 * cfg.tile_rows, 2, 3 * cfg.tile_cols)]:
+        nnz = int(rng.choice(nnz_choices(cfg)))
         act, weights = random_operands(cfg, rng, m, k, n, nnz)
         await check_job(bench, cfg, act, weights, nnz, exact_cycles=False,
                         label=f"paused {m}x{k}x{n}")
@@ -165,6 +135,6 @@ async def consecutive_jobs_change_density(dut):
     rng = np.random.default_rng(_seed(dut, 5))
     bench = StaEngineBench(dut, cfg)
     await bench.reset()
-    for nnz in _nnz_choices(cfg)[::-1] + _nnz_choices(cfg):
+    for nnz in nnz_choices(cfg)[::-1] + nnz_choices(cfg):
         act, weights = random_operands(cfg, rng, cfg.tile_rows + 2, 3 * cfg.block, 5, nnz)
         await check_job(bench, cfg, act, weights, nnz, label=f"job nnz {nnz}")
