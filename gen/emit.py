@@ -65,7 +65,8 @@ def _sta_details(cfg):
                            "TPE (i, j)",
             "last_step_to_first_row": cfg.n + 1,
             "rows_per_tile": cfg.tile_rows,
-            "min_tile_steps_without_bubbles": cfg.n,
+            "tile_last_step_spacing": {"previous_tile": cfg.n,
+                                       "tile_before": cfg.m + cfg.n - 1},
         },
         "streams": {
             "act": "per tile, per block of B along K: B activations of each of the M·A rows",

@@ -8,8 +8,9 @@ The engine (see :class:`sparseforge.hdl.sta.StaEngine`) behaves as follows; the 
 same rules, tile by tile, without simulating data:
 
 * Steps enter the array one per *advancing* cycle. A tile is ``L = ⌈K/B⌉ · steps`` steps, where
-  ``steps`` is NNZ for ``vdbb`` and 1 otherwise. The last steps of consecutive tiles enter at least
-  ``N`` advancing cycles apart (a tile shorter than that waits at its last step).
+  ``steps`` is NNZ for ``vdbb`` and 1 otherwise. A tile's last step enters at least ``N``
+  advancing cycles after the previous tile's and at least ``M + N − 1`` after the one before that
+  (a tile shorter than that waits at its last step).
 * A step entering at array time τ is computed by TPE ``(i, j)`` at array time ``τ + 1 + i + j``;
   at the end of the cycle that computes a tile's last step, the TPE captures the tile into its
   result registers, which are then full.
@@ -44,8 +45,11 @@ def sta_job_cycles(cfg, tiles, k, nnz):
 
     # Array time of the last step of each tile.
     last = [steps - 1]
-    for _ in range(1, tiles):
-        last.append(last[-1] + max(steps, n_cols))
+    for t in range(1, tiles):
+        earliest = last[-1] + max(steps, n_cols)
+        if t >= 2:
+            earliest = max(earliest, last[-2] + m_rows + n_cols - 1)
+        last.append(earliest)
 
     # Events in array time: a row's first TPE capturing (may stall), a row complete (all N full).
     CHECK, COMPLETE = 0, 1

@@ -19,12 +19,11 @@ from cocotb_tools.runner import get_runner
 from ..gen import toolchain
 from ..gen.config import config_to_dict
 from ..gen.emit import verilog_text
+from ..gen.lint import WAIVERS
 
 __all__ = ["SIMULATORS", "Build", "build", "run_module", "simulators_for"]
 
 SIMULATORS = ("icarus", "verilator")
-
-WAIVERS = toolchain.CONSTRAINTS / "verilator_waivers.vlt"
 
 
 def simulators_for(choice):
@@ -76,7 +75,7 @@ def build(cfg, simulator, *, progress=None, log=None):
     versions = {**toolchain.tool_versions(), "cocotb": metadata.version("cocotb"),
                 "verilator": metadata.version("verilator")}
     key = toolchain.content_hash(text, simulator, json.dumps(versions, sort_keys=True),
-                                 WAIVERS.read_text() if WAIVERS.exists() else "")
+                                 WAIVERS.read_text())
     root = toolchain.cache_dir() / "builds" / f"{cfg.name}-{key}"
     directory = root / simulator
     verilog_path = root / f"{cfg.name}.v"
@@ -93,8 +92,7 @@ def build(cfg, simulator, *, progress=None, log=None):
             if simulator == "verilator":
                 # Lint is `sparseforge lint`'s job; a simulation build only reports warnings.
                 kwargs["build_args"] = ["-Wno-fatal"]
-                if WAIVERS.exists():
-                    sources = [WAIVERS] + sources
+                sources = [WAIVERS] + sources         # waivers apply to files read after them
             with _redirect(log), _make_flags(simulator):
                 runner.build(sources=sources, hdl_toplevel=cfg.name, build_dir=directory,
                              timescale=("1ns", "1ps"), always=False, **kwargs)
@@ -161,9 +159,14 @@ def run_module(bld, test_module, *, extra_env=None, testcase=None, results_dir=N
     xml = results_dir / f"results-{os.getpid()}.xml"
     runner = get_runner(bld.simulator)
     with _redirect(log):
-        runner.test(test_module=test_module, hdl_toplevel=bld.cfg.name, build_dir=bld.directory,
-                    test_dir=results_dir, results_xml=str(xml), extra_env=env,
-                    hdl_toplevel_lang="verilog", testcase=testcase, timescale=("1ns", "1ps"),
-                    seed=seed)
+        try:
+            runner.test(test_module=test_module, hdl_toplevel=bld.cfg.name,
+                        build_dir=bld.directory, test_dir=results_dir, results_xml=str(xml),
+                        extra_env=env, hdl_toplevel_lang="verilog", testcase=testcase,
+                        timescale=("1ns", "1ps"), seed=seed)
+        except SystemExit:
+            pass        # cocotb's runner exits on failed tests; the results file says which
+    if not xml.exists():
+        raise RuntimeError(f"the {bld.simulator} simulation produced no results ({xml})")
     tests, failures = get_results(xml)
     return tests, failures, xml

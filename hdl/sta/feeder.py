@@ -20,9 +20,12 @@ class StepFeeder(wiring.Component):
     array (``act_edge``/``w_edge`` with ``valid`` set) in the cycle both are accepted; a cycle
     without them is a bubble.
 
-    The last steps of consecutive tiles enter at least N advancing cycles apart, so a row of TPEs
-    has finished capturing a tile before its first TPE captures the next one (see
-    :class:`~sparseforge.hdl.sta.drain.ResultDrain`); with ``⌈k/B⌉·steps ≥ N`` this never waits.
+    Spacing rule: the last step of a tile enters at least N advancing cycles after the previous
+    tile's and at least M + N − 1 after the one before that. Rows drain in order, so before row i
+    of tile t can capture, row i of tile t − 1 must have drained, and before it every row of tile
+    t − 2; the rule makes all of those captures happen before the array can stall on row i, so a
+    stall always waits on a drain that can progress. With ``⌈k/B⌉·steps ≥ max(N, (M+N−1)/2)`` it
+    never delays a step.
 
     Attributes
     ----------
@@ -64,7 +67,10 @@ class StepFeeder(wiring.Component):
         tiles_left = Signal(TILE_BITS)
         kpos = Signal(K_BITS)                 # elements of K before the current block
         step = Signal(range(cfg.block))       # step within a VDBB block
-        gap = Signal(range(cfg.n + 1), init=cfg.n)   # advancing cycles since a tile's last step
+        # Advancing cycles since the last tile-last step (gap) and since the one before (gap2).
+        horizon = cfg.m + cfg.n - 1
+        gap = Signal(range(horizon + 1), init=horizon)
+        gap2 = Signal(range(horizon + 1), init=horizon)
 
         m.d.comb += [
             self.active.eq(tiles_left != 0),
@@ -89,7 +95,8 @@ class StepFeeder(wiring.Component):
         can_step = Signal()
         go = Signal()
         m.d.comb += [
-            can_step.eq(self.active & self.advance & (~tile_last | (gap >= cfg.n))),
+            can_step.eq(self.active & self.advance &
+                        (~tile_last | ((gap >= cfg.n) & (gap2 >= horizon)))),
             self.weight.ready.eq(can_step & (~need_act | self.act.valid)),
             self.act.ready.eq(can_step & need_act & self.weight.valid),
             go.eq(self.weight.ready & self.weight.valid),
@@ -103,8 +110,13 @@ class StepFeeder(wiring.Component):
                     m.d.sync += [kpos.eq(0), tiles_left.eq(tiles_left - 1)]
                 with m.Else():
                     m.d.sync += kpos.eq(kpos + cfg.block)
+        def count(value):
+            return Mux(value == horizon, horizon, value + 1)
         with m.If(self.advance):
-            m.d.sync += gap.eq(Mux(go & tile_last, 1, Mux(gap == cfg.n, cfg.n, gap + 1)))
+            with m.If(go & tile_last):
+                m.d.sync += [gap.eq(1), gap2.eq(count(gap))]
+            with m.Else():
+                m.d.sync += [gap.eq(count(gap)), gap2.eq(count(gap2))]
 
         # Activation edge: the same flags on every row of TPEs, each with its A rows of the beat.
         for i in range(cfg.m):
