@@ -127,9 +127,14 @@ def run_gemm_rtl(cfg, act, weights, nnz, *, simulator="verilator", seed=None, pr
     progress = progress or (lambda message: None)
     m, k = act.shape
     n = weights.shape[1]
-    bld = runner.build(cfg, simulator, progress=progress)
     with tempfile.TemporaryDirectory(prefix="sparseforge-run-") as tmp:
         tmp = Path(tmp)
+        build_log = tmp / "build.log"
+        try:
+            bld = runner.build(cfg, simulator, progress=progress, log=build_log)
+        except RuntimeError:
+            tail = "\n".join(build_log.read_text().splitlines()[-30:])
+            raise RuntimeError(f"the {simulator} build failed:\n{tail}") from None
         np.savez(tmp / "inputs.npz", act=act, weights=weights, nnz=nnz)
         progress(f"simulating {m}x{k}x{n} at {nnz}/{cfg.block} on {simulator}")
         log = tmp / "sim.log"

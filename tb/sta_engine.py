@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, SimTimeoutError, with_timeout
 
 from ..hdl.sta.layouts import (act_beat_layout, job_layout, result_beat_layout,
                                weight_beat_layout)
@@ -108,13 +108,14 @@ class StaEngineBench:
 
         steps = streams.tiles * streams.blocks * streams.steps_per_block
         limit = timeout_cycles or 50 * (steps + expected_rows + cfg.m + cfg.n) + 1000
-        waited = 0
-        while len(self.result.beats) < expected_rows or self.dut.busy.value:
-            await RisingEdge(self.dut.clk)
-            waited += 1
-            if waited > limit:
-                raise TimeoutError(f"job not finished after {limit} cycles: "
-                                   f"{len(self.result.beats)}/{expected_rows} rows")
+        try:
+            await with_timeout(self.result.wait_for(expected_rows), limit * CLOCK_NS, "ns")
+        except SimTimeoutError:
+            raise TimeoutError(f"job not finished after {limit} cycles: "
+                               f"{len(self.result.beats)}/{expected_rows} rows") from None
+        await RisingEdge(self.dut.clk)
+        await ReadOnly()
+        assert not self.dut.busy.value, "engine still busy after its last result row"
         await RisingEdge(self.dut.clk)
         assert self.act.idle and self.weight.idle, "engine finished before taking every beat"
 

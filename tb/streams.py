@@ -11,7 +11,7 @@ import itertools
 import random
 
 import cocotb
-from cocotb.triggers import ReadOnly, RisingEdge
+from cocotb.triggers import Event, ReadOnly, RisingEdge
 from cocotb.utils import get_sim_time
 
 __all__ = ["StreamSource", "StreamSink", "random_pauses", "no_pauses", "Handshakes"]
@@ -71,11 +71,13 @@ class StreamSource(_StreamEnd):
         self.queue = []
         self._next = 0
         self._transferred = False
+        self._more = Event()
         self.valid.value = 0
         self._task = cocotb.start_soon(self._run())
 
     def send_nowait(self, beats):
         self.queue.extend(beats)
+        self._more.set()
 
     @property
     def idle(self):
@@ -88,6 +90,12 @@ class StreamSource(_StreamEnd):
             if offering and self._transferred:
                 self._next += 1
                 offering = False
+            if not offering and self.idle:
+                # Nothing to send: sleep until send_nowait() instead of waking every cycle.
+                self.valid.value = 0
+                self._more.clear()
+                await self._more.wait()
+                await RisingEdge(self.clock)
             if not offering:
                 paused = next(self.pauses)
                 if self._next < len(self.queue) and not paused:
@@ -108,8 +116,17 @@ class StreamSink(_StreamEnd):
     def __init__(self, dut, name, clock, pause=None):
         super().__init__(dut, name, clock, pause)
         self.beats = []
+        self._target = None
+        self._reached = Event()
         self.ready.value = 0
         self._task = cocotb.start_soon(self._run())
+
+    async def wait_for(self, count):
+        """Return once ``count`` beats have been collected in total."""
+        if len(self.beats) < count:
+            self._target = count
+            self._reached.clear()
+            await self._reached.wait()
 
     async def _run(self):
         while True:
@@ -120,3 +137,6 @@ class StreamSink(_StreamEnd):
             if ready and self.valid.value:
                 self.beats.append(int(self.payload.value))
                 self.handshakes.record()
+                if self._target is not None and len(self.beats) >= self._target:
+                    self._target = None
+                    self._reached.set()
