@@ -46,7 +46,7 @@ def _ports(top):
     return ports
 
 
-def _sta_details(cfg):
+def _sta_details(cfg, top):
     return {
         "notation": cfg.notation,
         "macs_total": cfg.macs_total,
@@ -74,14 +74,14 @@ def _sta_details(cfg):
             "result": "per tile: M·A rows of N·C accumulators",
             "job": "k (elements), nnz (VDBB steps per block), tiles",
         },
-        "probes": {"advance": "advance", "gated": "array.gated"},
+        "probes": dict(top.PROBES),
     }
 
 
 def manifest(cfg, top=None):
     """The manifest of a config as a JSON-ready mapping."""
     top = build_top(cfg) if top is None else top
-    details = _sta_details(cfg) if isinstance(cfg, StaConfig) else top.manifest_details()
+    details = _sta_details(cfg, top) if isinstance(cfg, StaConfig) else top.manifest_details()
     return {
         "name": cfg.name,
         "arch": cfg.arch,

@@ -15,6 +15,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, SimTimeoutError, with_timeout
 
+from ..hdl.sta import StaEngine
 from ..hdl.sta.layouts import (act_beat_layout, job_layout, result_beat_layout,
                                weight_beat_layout)
 from .packing import Packer
@@ -23,6 +24,14 @@ from .streams import Handshakes, StreamSink, StreamSource, no_pauses, random_pau
 __all__ = ["StaEngineBench", "JobResult", "CLOCK_NS"]
 
 CLOCK_NS = 10
+
+
+def _probe(dut, path):
+    """The signal at a dotted hierarchical path below the top module."""
+    handle = dut
+    for name in path.split("."):
+        handle = getattr(handle, name)
+    return handle
 
 
 @dataclass
@@ -60,8 +69,9 @@ class StaEngineBench:
         self.result = StreamSink(dut, "result", dut.clk)
         self.set_pauses(pause, backpressure, seed)
         self._gated = 0
-        self._probe_gated = dut.array.gated if cfg.act_zero_gating else None
-        if self._probe_gated is not None:
+        if cfg.act_zero_gating:
+            self._probe_advance = _probe(dut, StaEngine.PROBES["advance"])
+            self._probe_gated = _probe(dut, StaEngine.PROBES["gated"])
             cocotb.start_soon(self._count_gated())
 
     def set_pauses(self, pause, backpressure, seed):
@@ -83,7 +93,7 @@ class StaEngineBench:
         while True:
             await RisingEdge(self.dut.clk)
             await ReadOnly()
-            if self.dut.advance.value:
+            if self._probe_advance.value:
                 self._gated += int(self._probe_gated.value).bit_count()
 
     def _weight_leaves(self, streams):

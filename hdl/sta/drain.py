@@ -1,6 +1,6 @@
 """Result drain: hands completed output tiles from the TPEs' shadow registers to a row stream."""
 
-from amaranth import Module, Mux, Signal
+from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -51,9 +51,16 @@ class ResultDrain(wiring.Component):
         row_full = Signal()
         m.d.comb += row_full.eq(self.full[row].as_value().all())
         m.d.comb += self.o.valid.eq(row_full)
-        for j in range(cfg.n):
-            for c in range(cfg.c):
-                m.d.comb += self.o.payload[j * cfg.c + c].eq(self.results[row][j][sub][c])
+        # An (M·A)-way case per output column: indexing ``results`` by ``row`` and ``sub`` would
+        # build part-selects over every TPE's registers, quadratic in the array size.
+        with m.Switch(row):
+            for i in range(cfg.m):
+                with m.Case(i):
+                    with m.Switch(sub):
+                        for a in range(cfg.a):
+                            with m.Case(a):
+                                m.d.comb += self.o.payload.eq(Cat(
+                                    self.results[i][j][a].as_value() for j in range(cfg.n)))
 
         done_row = Signal()
         m.d.comb += done_row.eq(self.o.valid & self.o.ready & (sub == cfg.a - 1))

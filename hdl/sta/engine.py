@@ -45,7 +45,13 @@ class StaEngine(wiring.Component):
     The exact cycle count is :func:`sparseforge.sim.cycles.sta_job_cycles`.
 
     Any valid/ready pattern on any stream gives the same results.
+
+    Simulation probes (:attr:`PROBES`, recorded in the manifest): ``advance`` is high in cycles
+    where the array moves on; ``array.gated`` has one bit per MAC, high when the MAC holds a step
+    whose activation operand is zero and its accumulator is not enabled.
     """
+
+    PROBES = {"advance": "advance", "gated": "array.gated"}
 
     def __init__(self, cfg):
         self._cfg = cfg
