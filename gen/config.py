@@ -1,4 +1,4 @@
-"""Configs: one frozen, validated object per design feeds the RTL, the models, the tests and the flows.
+"""Configs: one frozen, validated object per design feeds the RTL, models, tests and flows.
 
 A config is written in YAML (or taken from a preset, see :mod:`sparseforge.gen.presets`) and parsed
 once by :func:`parse_config`; every check lives here, so the hardware generators, the golden and

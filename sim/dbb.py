@@ -17,7 +17,7 @@ def block_count(length, block):
 
 
 def _blocked(w, block, axis):
-    """View ``w`` as ``(..., nblocks, block)`` along ``axis`` with zero padding; return the shape."""
+    """View ``w`` as ``(..., nblocks, block)`` along ``axis``, zero-padded; also its length."""
     w = np.moveaxis(np.asarray(w), axis, -1)
     length = w.shape[-1]
     pad = block_count(length, block) * block - length

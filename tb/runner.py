@@ -1,4 +1,4 @@
-"""Build generated Verilog for Icarus or Verilator and run cocotb modules on it (cocotb_tools.runner).
+"""Build generated Verilog for Icarus or Verilator and run cocotb modules on it (cocotb runner).
 
 Builds are cached under ``<cache>/builds/<name>-<hash>/<simulator>``, keyed by the design (its
 config and the generator's sources, see :func:`~sparseforge.gen.toolchain.design_key`), the

@@ -1,7 +1,6 @@
 """Test sequences for the STA engine, shared by the cocotb regression and the Amaranth-simulator
 tests: the same shapes, densities and operands are run on the generated Verilog and in Python."""
 
-import numpy as np
 
 from ..sim import dbb
 from ..sim.gemm import int_range

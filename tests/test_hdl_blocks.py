@@ -235,7 +235,7 @@ def _simulate_mac(dut, steps, *, sparse, acc_width, gating):
 
 def _assert_exercised(steps):
     # the sequence must actually complete some tiles, for the test to mean anything
-    assert sum(1 for v, l, *_ in steps if v and l) >= 2
+    assert sum(1 for valid, last, *_ in steps if valid and last) >= 2
 
 
 # gating only for the single MAC (block 1); a wider dot product refuses it (see below)

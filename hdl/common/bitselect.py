@@ -1,4 +1,4 @@
-"""Position of the n-th set bit of a mask: decodes a DBB bitmask into mux selects (STA paper, Fig. 2)."""
+"""Position of the n-th set bit of a mask: a DBB bitmask to mux selects (STA paper, Fig. 2)."""
 
 from amaranth import Const, Module, Signal
 from amaranth.lib import wiring

@@ -24,8 +24,9 @@ class Skew(wiring.Component):
     ----------
     i : In(ArrayLayout(shape, lanes))
     o : Out(ArrayLayout(shape, lanes))
-        ``o[k]`` is ``i[k]`` as it was ``k`` clock cycles ago. The buffer holds ``lanes·(lanes−1)/2``
-        lane registers; it has no enable of its own (wrap it in ``EnableInserter`` to stall it).
+        ``o[k]`` is ``i[k]`` as it was ``k`` clock cycles ago. The buffer holds
+        ``lanes·(lanes−1)/2`` lane registers; it has no enable of its own (wrap it in
+        ``EnableInserter`` to stall it).
     """
 
     def __init__(self, shape, lanes):

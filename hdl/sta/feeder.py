@@ -1,6 +1,6 @@
 """Step feeder: turns a job and the activation and weight streams into steps at the array's edge."""
 
-from amaranth import Const, Module, Mux, Signal
+from amaranth import Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 

@@ -1,4 +1,4 @@
-"""Tensor PE of the systolic tensor array: operand registers around A×C MAC units (STA paper, Fig. 6)."""
+"""Tensor PE of the systolic tensor array: operand registers around A×C MACs (STA paper, Fig. 6)."""
 
 from amaranth import Module
 from amaranth.lib import data, wiring
