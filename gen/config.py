@@ -6,8 +6,6 @@ cycle models and the CLI can trust the values they receive. This module is pure 
 in ``sim/`` use it without importing Amaranth.
 """
 
-import dataclasses
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -270,11 +268,6 @@ def _parse_sta(raw, name):
 _PARSERS = {"sta": _parse_sta}
 
 
-def register_arch(arch, parser):
-    """Register the parser of another architecture's config (``arch:`` key)."""
-    _PARSERS[arch] = parser
-
-
 def parse_config(raw, default_name="design"):
     """Validate a config mapping (as loaded from YAML) and return its frozen config object.
 
@@ -326,21 +319,4 @@ def config_to_dict(config):
         if config.kind == "dbb":
             raw["dbb_macs"] = config.dbb_macs
         return raw
-    if hasattr(config, "to_dict"):
-        return config.to_dict()
     raise TypeError(f"Not a sparseforge config: {config!r}")
-
-
-def replace(config, **changes):
-    """A copy of ``config`` with some fields changed, validated again."""
-    raw = config_to_dict(dataclasses.replace(config, **changes))
-    return parse_config(raw, default_name=raw["name"])
-
-
-def ceil_div(a, b):
-    return -(-a // b)
-
-
-def bits_for(value):
-    """Bits of an unsigned integer able to hold ``value``."""
-    return max(1, math.ceil(math.log2(value + 1)))

@@ -81,13 +81,12 @@ def _sta_details(cfg, top):
 def manifest(cfg, top=None):
     """The manifest of a config as a JSON-ready mapping."""
     top = build_top(cfg) if top is None else top
-    details = _sta_details(cfg, top) if isinstance(cfg, StaConfig) else top.manifest_details()
     return {
         "name": cfg.name,
         "arch": cfg.arch,
         "config": config_to_dict(cfg),
         "ports": _ports(top),
-        **details,
+        **_sta_details(cfg, top),
         "tools": tool_versions(),
     }
 

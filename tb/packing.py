@@ -55,10 +55,6 @@ class Packer:
                           all(leaf.width == w and leaf.offset == i * w
                               for i, leaf in enumerate(self.leaves)))
 
-    @property
-    def leaf_count(self):
-        return len(self.leaves)
-
     def _check(self, values):
         values = np.asarray(values, dtype=np.int64)
         values = values.reshape(values.shape[0] if values.ndim else 1, -1)
@@ -87,9 +83,6 @@ class Packer:
                 word |= value << offset
             beats.append(word)
         return beats
-
-    def pack(self, values):
-        return self.pack_many(np.asarray(values)[None])[0]
 
     def unpack_many(self, words):
         """Unpack ints into an array (beats × leaves) of signed/unsigned field values."""
