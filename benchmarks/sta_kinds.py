@@ -25,7 +25,7 @@ from pathlib import Path
 from sparseforge.gen.emit import generate
 from sparseforge.gen.presets import load_preset
 from sparseforge.gen.report import Progress
-from sparseforge.gen.run import prepare_gemm, run_gemm_rtl
+from sparseforge.gen.run_gemm import prepare_gemm, run_gemm_rtl
 from sparseforge.gen.synth import synth
 from sparseforge.sim import dbb
 

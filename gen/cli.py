@@ -10,8 +10,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from .config import load_config_file
 from .errors import InputError
 from .presets import DEFAULT_PRESET, PRESETS, load_preset
@@ -39,6 +37,18 @@ A config file for the systolic tensor array family:
   act_zero_gating: true # sa and vdbb only
   name: my_design       # optional; defaults to the file name
 """
+
+
+def _run_gemm():
+    from . import run_gemm
+    return run_gemm
+
+
+# arch -> module with run_cli(cfg, args), imported when used
+RUNNERS = {"sta": _run_gemm}
+
+# arch -> cocotb regression module
+REGRESSIONS = {"sta": "sparseforge.tb.test_sta_engine"}
 
 
 def resolve_config(spec):
@@ -128,8 +138,8 @@ def cmd_test(args):
         log.write_text("")
         bld = runner.build(cfg, simulator, progress=progress, log=log)
         progress(f"running the regression on {simulator} (seed {args.seed})")
-        tests, failures, _ = runner.run_module(bld, "sparseforge.tb.test_sta_engine",
-                                               seed=args.seed, log=log, results_dir=logs)
+        tests, failures, _ = runner.run_module(bld, REGRESSIONS[cfg.arch], seed=args.seed,
+                                               log=log, results_dir=logs)
         failed |= bool(failures) or tests == 0
         rows.append((simulator, tests, failures, round(time.monotonic() - start, 1), str(log)))
     if args.json:
@@ -141,56 +151,21 @@ def cmd_test(args):
     return 1 if failed else 0
 
 
-def _run_row(report):
-    return (report["nnz"], report["cycles"], report["model_cycles"], report["ideal_cycles"],
-            report["utilization"], report["mismatches"], report["gated_mac_cycles"])
-
-
-RUN_HEADERS = ("nnz", "cycles", "model", "ideal", "util", "mismatches", "gated MAC-cycles")
-
-
 def cmd_run(args):
-    from .run import parse_shape, prepare_gemm, run_gemm_rtl
     cfg = resolve_config(args.config)
-    shape = parse_shape(args.gemm) if args.gemm else None
-    act, weights, nnz = prepare_gemm(cfg, shape=shape, nnz=args.nnz,
-                                     act_density=args.act_density, act_path=args.act,
-                                     weights_path=args.weights, prune=args.prune, seed=args.seed)
-    if args.out is not None:
-        out = Path(args.out)
-        if not out.parent.exists():
-            raise InputError(f"--out: directory {str(out.parent)!r} does not exist")
-    progress = Progress(not args.quiet and not args.json)
-    report, result = run_gemm_rtl(cfg, act, weights, nnz, simulator=args.sim, seed=args.seed,
-                                  progress=progress)
-    report["seed"] = args.seed
-    if args.out is not None:
-        _save_npy(Path(args.out), result.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
-    if args.json:
-        dump_json(report)
-    else:
-        print(f"{cfg.name} ({cfg.notation}) on {args.sim}: {report['m']}x{report['k']}x"
-              f"{report['n']} GEMM, {report['tiles']} output tiles")
-        print(table([_run_row(report)], RUN_HEADERS))
-        verdict = "bit-exact" if report["mismatches"] == 0 else "MISMATCH"
-        print(f"{verdict} against the golden model; "
-              f"{report['effective_macs_per_cycle']:.1f} effective MACs/cycle")
-    return 0 if report["mismatches"] == 0 and report["cycles"] == report["model_cycles"] else 1
-
-
-def _save_npy(path, array):
-    tmp = path.with_name(f".{path.name}.tmp.npy")
-    np.save(tmp, array)
-    tmp.replace(path)
+    return RUNNERS[cfg.arch]().run_cli(cfg, args)
 
 
 def cmd_demo(args):
     """Generate, lint, run three densities on Verilator, and measure area."""
     from .emit import generate
     from .lint import lint_verilog
-    from .run import prepare_gemm, run_gemm_rtl
+    from .run_gemm import prepare_gemm, run_gemm_rtl
     from .synth import synth
     cfg = resolve_config(args.config)
+    if cfg.arch != "sta":
+        raise InputError(f"demo: {cfg.name!r} is an arch {cfg.arch} design; the demo runs "
+                         "GEMMs on the STA engine (arch sta)")
     progress = Progress(True)
     out_dir = Path(args.out)
     progress(f"generating {cfg.name} ({cfg.notation}, {cfg.macs_total} MACs)")
@@ -292,9 +267,10 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
-    p = command("run", "run a GEMM through the generated RTL: result, cycles, model, utilization",
-                cmd_run)
-    p.add_argument("--gemm", metavar="M,K,N", help="GEMM shape: M×K activations, K×N weights")
+    p = command("run", "run a workload through the generated RTL: result, cycles, model, "
+                       "utilization", cmd_run)
+    p.add_argument("--gemm", metavar="M,K,N",
+                   help="STA engines: GEMM shape, M×K activations by K×N weights")
     p.add_argument("--nnz", type=int, help="non-zeros per block of B (default: the design's "
                                            "maximum; VDBB cycles scale with it)")
     p.add_argument("--act-density", type=_density, default=0.5, metavar="D",

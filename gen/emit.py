@@ -1,8 +1,9 @@
 """Verilog and manifest emission: one config in, ``<name>.v`` and ``<name>.json`` out.
 
 The Verilog is reproducible (``emit_src=False``: same config, same bytes). The manifest records what
-a user or a tool needs beside it: the full config, the ports, the MAC and register counts of
-Table III, the pipeline latencies and the tool versions. Files are written atomically: to a
+a user or a tool needs beside it: the full config, the ports, what the top component says of
+itself (``manifest_details()``: MAC and register counts, latencies, register maps) and the tool
+versions. Files are written atomically: to a
 temporary name first, renamed at the end, so a failure leaves nothing half-written.
 """
 
@@ -15,18 +16,24 @@ from amaranth import Shape
 from amaranth.back import verilog
 from amaranth.lib import wiring
 
-from .config import StaConfig, config_to_dict
+from .config import config_to_dict
 from .toolchain import tool_versions
 
 __all__ = ["build_top", "verilog_text", "manifest", "generate", "write_atomic"]
 
 
+def _sta_top():
+    from ..hdl.sta import StaEngine
+    return StaEngine
+
+
+# arch -> the top component class (imported when used)
+TOPS = {"sta": _sta_top}
+
+
 def build_top(cfg):
     """The top-level Amaranth component of a config."""
-    if isinstance(cfg, StaConfig):
-        from ..hdl.sta import StaEngine
-        return StaEngine(cfg)
-    raise TypeError(f"No generator for config {cfg!r}")
+    return TOPS[cfg.arch]()(cfg)
 
 
 def verilog_text(cfg, top=None):
@@ -46,38 +53,6 @@ def _ports(top):
     return ports
 
 
-def _sta_details(cfg, top):
-    return {
-        "notation": cfg.notation,
-        "macs_total": cfg.macs_total,
-        "macs_per_pe": cfg.macs_per_pe,
-        "accumulators_per_pe": cfg.accumulators_per_pe,
-        "shadow_registers_per_pe": cfg.accumulators_per_pe,
-        "operand_registers_per_pe": cfg.operand_registers_per_pe,
-        "pes": cfg.m * cfg.n,
-        "output_tile": [cfg.tile_rows, cfg.tile_cols],
-        "block": cfg.block,
-        "max_nnz": cfg.max_nnz,
-        "nominal_macs_per_cycle": cfg.nominal_macs_per_cycle(),
-        "table3": cfg.table3(),
-        "latency": {
-            "step_to_tpe": "1 + i + j cycles from a step's acceptance to its computation in "
-                           "TPE (i, j)",
-            "last_step_to_first_row": cfg.n + 1,
-            "rows_per_tile": cfg.tile_rows,
-            "tile_last_step_spacing": {"previous_tile": cfg.n,
-                                       "tile_before": cfg.m + cfg.n - 1},
-        },
-        "streams": {
-            "act": "per tile, per block of B along K: B activations of each of the M·A rows",
-            "weight": "per step: per column, value slots (and the block's DBB mask)",
-            "result": "per tile: M·A rows of N·C accumulators",
-            "job": "k (elements), nnz (VDBB steps per block), tiles",
-        },
-        "probes": dict(top.PROBES),
-    }
-
-
 def manifest(cfg, top=None):
     """The manifest of a config as a JSON-ready mapping."""
     top = build_top(cfg) if top is None else top
@@ -86,7 +61,7 @@ def manifest(cfg, top=None):
         "arch": cfg.arch,
         "config": config_to_dict(cfg),
         "ports": _ports(top),
-        **_sta_details(cfg, top),
+        **top.manifest_details(),
         "tools": tool_versions(),
     }
 

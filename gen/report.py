@@ -4,7 +4,9 @@ import json
 import sys
 import time
 
-__all__ = ["table", "dump_json", "Progress"]
+import numpy as np
+
+__all__ = ["table", "dump_json", "save_npy", "Progress"]
 
 
 def _cell(value):
@@ -37,6 +39,13 @@ def dump_json(data, stream=None):
     stream = stream or sys.stdout
     json.dump(data, stream, indent=2, sort_keys=False)
     stream.write("\n")
+
+
+def save_npy(path, array):
+    """Save ``array`` to ``path`` atomically (a temporary name, renamed at the end)."""
+    tmp = path.with_name(f".{path.name}.tmp.npy")
+    np.save(tmp, array)
+    tmp.replace(path)
 
 
 class Progress:

@@ -1,4 +1,4 @@
-"""``sparseforge run --gemm``: operands in, RTL result and measured cycles out, beside the models.
+"""``sparseforge run`` for the STA engine (``--gemm``): operands in, RTL result and cycles out.
 
 The operands come from ``.npy`` files or are made here from a seed; they are validated (shape,
 integer range, the DBB bound) before any tool runs. The GEMM goes through the generated Verilog in
@@ -14,9 +14,10 @@ import numpy as np
 from ..sim import dbb, sta_cycles, sta_streams
 from ..sim.gemm import gemm, int_range
 from .errors import InputError
+from .report import Progress, dump_json, save_npy, table
 from ..hdl.sta.layouts import K_BITS
 
-__all__ = ["parse_shape", "prepare_gemm", "run_gemm_rtl"]
+__all__ = ["parse_shape", "prepare_gemm", "run_gemm_rtl", "run_cli"]
 
 K_LIMIT = (1 << K_BITS) - 1
 
@@ -172,3 +173,38 @@ def run_gemm_rtl(cfg, act, weights, nnz, *, simulator="verilator", seed=None, pr
         "act_zero_fraction": float(np.mean(act == 0)) if act.size else 0.0,
     }
     return report, result
+
+
+RUN_HEADERS = ("nnz", "cycles", "model", "ideal", "util", "mismatches", "gated MAC-cycles")
+
+
+def run_cli(cfg, args):
+    """``sparseforge run`` on an STA config: exit status 0 when bit-exact and cycle-exact."""
+    for flag in ("conv", "layer", "network"):
+        if getattr(args, flag, None):
+            raise InputError(f"--{flag}: not allowed for arch sta (a GEMM engine); use --gemm "
+                             "M,K,N, or an arch: accel config for convolution layers")
+    shape = parse_shape(args.gemm) if args.gemm else None
+    act, weights, nnz = prepare_gemm(cfg, shape=shape, nnz=args.nnz,
+                                     act_density=args.act_density, act_path=args.act,
+                                     weights_path=args.weights, prune=args.prune, seed=args.seed)
+    if args.out is not None and not Path(args.out).parent.exists():
+        raise InputError(f"--out: directory {str(Path(args.out).parent)!r} does not exist")
+    progress = Progress(not args.quiet and not args.json)
+    report, result = run_gemm_rtl(cfg, act, weights, nnz, simulator=args.sim, seed=args.seed,
+                                  progress=progress)
+    report["seed"] = args.seed
+    if args.out is not None:
+        save_npy(Path(args.out), result.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
+    if args.json:
+        dump_json(report)
+    else:
+        print(f"{cfg.name} ({cfg.notation}) on {args.sim}: {report['m']}x{report['k']}x"
+              f"{report['n']} GEMM, {report['tiles']} output tiles")
+        print(table([(report["nnz"], report["cycles"], report["model_cycles"],
+                      report["ideal_cycles"], report["utilization"], report["mismatches"],
+                      report["gated_mac_cycles"])], RUN_HEADERS))
+        verdict = "bit-exact" if report["mismatches"] == 0 else "MISMATCH"
+        print(f"{verdict} against the golden model; "
+              f"{report['effective_macs_per_cycle']:.1f} effective MACs/cycle")
+    return 0 if report["mismatches"] == 0 and report["cycles"] == report["model_cycles"] else 1
