@@ -271,15 +271,31 @@ def build_parser():
                        "utilization", cmd_run)
     p.add_argument("--gemm", metavar="M,K,N",
                    help="STA engines: GEMM shape, M×K activations by K×N weights")
+    p.add_argument("--conv", metavar="H,W,C,K,R,S[,stride[,pad]]",
+                   help="convolution layer: H×W×C input, K output channels, R×S kernel")
+    p.add_argument("--layer", metavar="NET.LAYER",
+                   help="a layer of a shipped network table (see 'sparseforge layers NET')")
+    p.add_argument("--network", metavar="NET",
+                   help="every convolution layer of a network (cycle model by default)")
+    p.add_argument("--model-only", action="store_true",
+                   help="--network: only the cycle model, no RTL runs")
+    p.add_argument("--rtl-layers", metavar="L1,L2,...",
+                   help="--network: layers to also run on the RTL and check")
     p.add_argument("--nnz", type=int, help="non-zeros per block of B (default: the design's "
                                            "maximum; VDBB cycles scale with it)")
-    p.add_argument("--act-density", type=_density, default=0.5, metavar="D",
+    p.add_argument("--weight-density", type=_density, metavar="D",
+                   help="fraction of non-zero random weights (unstructured sparsity)")
+    p.add_argument("--act-density", type=_density, metavar="D",
                    help="fraction of non-zero random activations (default 0.5)")
     p.add_argument("--act", metavar="A.npy", help="M×K integer activations")
     p.add_argument("--weights", metavar="W.npy", help="K×N integer weights")
     p.add_argument("--prune", action="store_true",
                    help="prune --weights to the NNZ bound by magnitude instead of refusing them")
-    p.add_argument("--out", metavar="C.npy", help="save the M×N result (int32)")
+    p.add_argument("--out", metavar="C.npy", help="save the result (GEMM: M×N int32; "
+                                                   "convolution: K×Ho×Wo)")
+    p.add_argument("--shift", type=int, metavar="S",
+                   help="convolution: requantize to INT8 with a rounding right shift by S")
+    p.add_argument("--relu", action="store_true", help="convolution: apply ReLU")
     p.add_argument("--sim", choices=("icarus", "verilator"), default="verilator")
     p.add_argument("--seed", type=int, default=1, help="seed of the random operands")
     p.add_argument("--json", action="store_true", help="machine-readable output")

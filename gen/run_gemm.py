@@ -180,13 +180,18 @@ RUN_HEADERS = ("nnz", "cycles", "model", "ideal", "util", "mismatches", "gated M
 
 def run_cli(cfg, args):
     """``sparseforge run`` on an STA config: exit status 0 when bit-exact and cycle-exact."""
-    for flag in ("conv", "layer", "network"):
-        if getattr(args, flag, None):
-            raise InputError(f"--{flag}: not allowed for arch sta (a GEMM engine); use --gemm "
-                             "M,K,N, or an arch: accel config for convolution layers")
+    for flag in ("conv", "layer", "network", "weight_density", "shift", "rtl_layers"):
+        if getattr(args, flag, None) is not None:
+            option = "--" + flag.replace("_", "-")
+            raise InputError(f"{option}: not allowed for arch sta (a GEMM engine); use --gemm "
+                             "M,K,N with --nnz, or an arch: accel config for convolutions")
+    for flag in ("relu", "model_only"):
+        if getattr(args, flag, False):
+            raise InputError(f"--{flag.replace('_', '-')}: not allowed for arch sta")
     shape = parse_shape(args.gemm) if args.gemm else None
+    density = 0.5 if args.act_density is None else args.act_density
     act, weights, nnz = prepare_gemm(cfg, shape=shape, nnz=args.nnz,
-                                     act_density=args.act_density, act_path=args.act,
+                                     act_density=density, act_path=args.act,
                                      weights_path=args.weights, prune=args.prune, seed=args.seed)
     if args.out is not None and not Path(args.out).parent.exists():
         raise InputError(f"--out: directory {str(Path(args.out).parent)!r} does not exist")
