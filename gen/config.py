@@ -319,4 +319,13 @@ def config_to_dict(config):
         if config.kind == "dbb":
             raw["dbb_macs"] = config.dbb_macs
         return raw
+    if config.arch == "accel":
+        from .config_accel import accel_to_dict
+        return accel_to_dict(config)
     raise TypeError(f"Not a sparseforge config: {config!r}")
+
+
+# Other architectures keep their configs in their own modules (they use the helpers above).
+from .config_accel import parse_accel  # noqa: E402
+
+_PARSERS["accel"] = parse_accel

@@ -27,8 +27,13 @@ def _sta_top():
     return StaEngine
 
 
+def _accel_top():
+    from ..hdl.accel import Accelerator
+    return Accelerator
+
+
 # arch -> the top component class (imported when used)
-TOPS = {"sta": _sta_top}
+TOPS = {"sta": _sta_top, "accel": _accel_top}
 
 
 def build_top(cfg):

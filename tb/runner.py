@@ -10,6 +10,7 @@ A lock file serialises concurrent builds of the same design (pytest-xdist worker
 import fcntl
 import json
 import os
+import re
 import sys
 from contextlib import contextmanager
 from importlib import metadata
@@ -91,10 +92,14 @@ def build(cfg, simulator, *, progress=None, log=None):
             if progress:
                 progress(f"building {cfg.name} for {simulator}" +
                          (f" (log: {log})" if log else ""))
-            verilog_path.write_text(verilog_text(cfg))
+            text = verilog_text(cfg)
+            verilog_path.write_text(text)
             runner = get_runner(simulator)
             kwargs = {}
             sources = [verilog_path]
+            if simulator == "icarus":
+                sources = [root / f"{cfg.name}.icarus.v"]
+                sources[0].write_text(icarus_time_zero_fix(text))
             if simulator == "verilator":
                 # Lint is `sparseforge lint`'s job; a simulation build only reports warnings.
                 kwargs["build_args"] = ["-Wno-fatal"]
@@ -104,6 +109,19 @@ def build(cfg, simulator, *, progress=None, log=None):
                              timescale=("1ns", "1ps"), always=False, **kwargs)
             done.write_text("ok\n")
     return Build(cfg, simulator, directory, verilog_path)
+
+
+# Yosys makes every `always @*` block it writes sensitive to one register initialised to 0, so
+# that the change from x runs each block once at time 0. Icarus may apply that initialiser before
+# the blocks wait on it, and then a combinational block whose inputs keep their initial values
+# stays x forever (amaranth#594, #1629). In the copy Icarus compiles, the register changes at #1
+# instead, once every block is waiting: the classic fix for this time-0 race.
+_TIME_ZERO_KICK = re.compile(r"reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;")
+
+
+def icarus_time_zero_fix(text):
+    """The Verilog Icarus compiles: the same design, its time-0 evaluation made race-free."""
+    return _TIME_ZERO_KICK.sub(r"reg \1;\n  initial #1 \1 = 1'b0;", text)
 
 
 @contextmanager

@@ -1,0 +1,333 @@
+"""The VDBB accelerator of the STA paper (Sec. IV, Fig. 5): SRAMs, IM2COL, array, output stage."""
+
+from amaranth import Module, Signal
+from amaranth.lib import enum, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..common.axi import (AxiLiteRegisterFile, Register, axi_lite_signature,
+                          axi_stream_signature)
+from ..im2col import DirectReader, Im2colMagnifier, patch_shapes
+from ..sta import StaEngine
+from .layouts import CH_BITS, DIM_BITS, layer_layout
+from .loaders import ActLoader, Readback, WeightLoader, stream_width
+from .output_stage import OutputStage
+from .sram import SramBank
+from .weight_reader import WeightReader
+
+__all__ = ["Accelerator", "REGISTERS"]
+
+REGISTERS = [
+    Register("start", 0x00, 1, "pulse", doc="write 1: run the layer described below"),
+    Register("status", 0x04, 3, "ro", doc="bit 0 busy, bit 1 done, bit 2 error (bad descriptor)"),
+    Register("cycles", 0x08, 32, "ro", doc="cycles of the last layer, start to done"),
+    Register("act_reads", 0x0C, 32, "ro", doc="activation SRAM words the last layer read"),
+    Register("beats", 0x10, 32, "ro", doc="activation beats (IM2COL rows × tile) it emitted"),
+    Register("in_h", 0x20, 12, doc="input height H"),
+    Register("in_w", 0x24, 12, doc="input width W"),
+    Register("in_c", 0x28, 13, doc="input channels C"),
+    Register("out_k", 0x2C, 13, doc="output channels K"),
+    Register("kernel_r", 0x30, 4, doc="kernel height R"),
+    Register("kernel_s", 0x34, 4, doc="kernel width S"),
+    Register("stride", 0x38, 2, init=1, doc="1 or 2"),
+    Register("pad", 0x3C, 3, doc="zero padding on each side"),
+    Register("nnz", 0x40, 6, doc="VDBB non-zeros per block (1…B)"),
+    Register("shift", 0x44, 5, doc="requantization right shift"),
+    Register("relu", 0x48, 1, doc="1: ReLU before the clamp"),
+    Register("int8_out", 0x4C, 1, doc="1: write requantized INT8; 0: raw INT32 accumulators"),
+    Register("patch_h", 0x50, 6, init=1, doc="output patch rows (a divisor of the tile rows)"),
+    Register("ifm_half", 0x54, 1, doc="activation SRAM half of the input map"),
+    Register("ifm_base", 0x58, 24, doc="its first bank row"),
+    Register("ofm_half", 0x5C, 1, doc="activation SRAM half of the output map"),
+    Register("ofm_base", 0x60, 24, doc="its first bank row"),
+    Register("w_half", 0x64, 1, doc="weight SRAM half of the layer's weights"),
+    Register("w_base", 0x68, 24, doc="their first word"),
+    Register("act_load_half", 0x70, 1, doc="s_axis_act writes this half…"),
+    Register("act_load_base", 0x74, 24, doc="…from this bank row…"),
+    Register("act_load_blocks", 0x78, 16, init=1, doc="…with this many words per pixel"),
+    Register("w_load_half", 0x80, 1, doc="s_axis_w writes this weight half…"),
+    Register("w_load_base", 0x84, 24, doc="…from this word"),
+    Register("read_half", 0x90, 1, doc="m_axis_out reads this half…"),
+    Register("read_base", 0x94, 24, doc="…from this bank row…"),
+    Register("read_blocks", 0x98, 16, init=1, doc="…with this many words per pixel…"),
+    Register("read_count", 0x9C, 32, doc="…this many words"),
+    Register("read_start", 0xA0, 1, "pulse", doc="write 1: start streaming them out"),
+]
+
+
+class Phase(enum.Enum, shape=2):
+    IDLE = 0
+    SETUP = 1
+    DERIVE = 2
+    RUN = 3
+
+
+class Accelerator(wiring.Component):
+    """The accelerator: AXI4-Lite registers, AXI4-Stream loaders, SRAMs, IM2COL, the STA engine
+    and the output stage (Liu et al., Fig. 5).
+
+    A layer runs as one engine job (see :mod:`sparseforge.sim.accel_plan`): write the descriptor
+    registers, write ``start``, poll ``status`` until done. ``cycles`` counts every cycle from the
+    ``start`` write to ``done`` (see :func:`sparseforge.sim.accel_cycles.layer_cycles`).
+
+    Attributes
+    ----------
+    s_axil : In(AXI4-Lite)
+        The register map (:data:`REGISTERS`, recorded in the manifest).
+    s_axis_act : In(AXI4-Stream)
+        Activation words (one pixel's channel block each) into the activation SRAM.
+    s_axis_w : In(AXI4-Stream)
+        Weight words (one engine weight beat each) into the weight SRAM.
+    m_axis_out : Out(AXI4-Stream)
+        Words read back from the activation SRAM.
+    """
+
+    def __init__(self, cfg):
+        self._cfg = cfg
+        self._regs = AxiLiteRegisterFile(REGISTERS, addr_width=8)
+        super().__init__({
+            "s_axil": In(axi_lite_signature(8)),
+            "s_axis_act": In(axi_stream_signature(stream_width(cfg.word_bits))),
+            "s_axis_w": In(axi_stream_signature(stream_width(cfg.weight_word_bits))),
+            "m_axis_out": Out(axi_stream_signature(stream_width(cfg.word_bits))),
+        })
+
+    @property
+    def config(self):
+        return self._cfg
+
+    def manifest_details(self):
+        cfg = self._cfg
+        engine = StaEngine(cfg.array).manifest_details()
+        return {
+            "notation": cfg.notation(),
+            "macs_total": cfg.array.macs_total,
+            "macs_per_pe": cfg.array.macs_per_pe,
+            "accumulators_per_pe": cfg.array.accumulators_per_pe,
+            "array": engine,
+            "sram": {
+                "act": {"halves": 2, "banks_per_half": cfg.act_banks,
+                        "words_per_bank": cfg.act_bank_depth, "word_bits": cfg.word_bits,
+                        "kb": cfg.act_kb},
+                "weight": {"halves": 2, "words_per_half": cfg.weight_half_words,
+                           "word_bits": cfg.weight_word_bits, "kb": cfg.weight_kb},
+                "macro_modules": "*bank*",
+            },
+            "im2col": ({"window": [cfg.window_rows, cfg.window_cols], "buffers": 2}
+                       if cfg.im2col else False),
+            "registers": [{"name": r.name, "offset": r.offset, "width": r.width,
+                           "access": r.access, "reset": r.init, "doc": r.doc}
+                          for r in REGISTERS],
+            "streams": {
+                "s_axis_act": f"{stream_width(cfg.word_bits)}-bit words: B INT8 channels of "
+                              "one pixel, pixel-major, channel block inner",
+                "s_axis_w": f"{stream_width(cfg.weight_word_bits)}-bit words: one engine "
+                            "weight beat each, column tiles in order",
+                "m_axis_out": f"{stream_width(cfg.word_bits)}-bit words in load order",
+            },
+        }
+
+    def elaborate(self, platform):
+        cfg = self._cfg
+        array = cfg.array
+        m = Module()
+        m.submodules.regs = regs = self._regs
+        wiring.connect(m, wiring.flipped(self.s_axil), regs.bus)
+
+        # -- the sequencer: latch the descriptor, derive the layer, run it -----------------------
+        phase = Signal(Phase)
+        layer = Signal(layer_layout(cfg))
+        ifm_half = Signal()
+        ofm_half = Signal()
+        w_half = Signal()
+        derived_ok = Signal()
+        busy = Signal()
+        done = Signal()
+        error = Signal()
+        cycles = Signal(32)
+        m.d.comb += [
+            busy.eq(phase != Phase.IDLE),
+            regs.status.eq(busy | (done << 1) | (error << 2)),
+            regs.cycles.eq(cycles),
+        ]
+        with m.If(busy):
+            m.d.sync += cycles.eq(cycles + 1)
+
+        bz = cfg.block
+        lg_b = bz.bit_length() - 1
+        rows = array.tile_rows
+        # SETUP: sizes that depend only on registers.
+        ho = Signal(DIM_BITS + 2)
+        wo = Signal(DIM_BITS + 2)
+        pw = Signal(range(rows + 1))
+        shape_ok = Signal()
+        with m.Switch(regs.patch_h):
+            for ph_, pw_ in patch_shapes(rows):
+                if cfg.im2col or ph_ == 1:
+                    with m.Case(ph_):
+                        m.d.comb += [pw.eq(pw_), shape_ok.eq(1)]
+        stride2 = regs.stride == 2
+        m.d.comb += [
+            ho.eq(((regs.in_h + 2 * regs.pad - regs.kernel_r) >> stride2) + 1),
+            wo.eq(((regs.in_w + 2 * regs.pad - regs.kernel_s) >> stride2) + 1),
+        ]
+        descriptor_ok = Signal()
+        m.d.comb += descriptor_ok.eq(
+            shape_ok & ((regs.stride == 1) | (regs.stride == 2)) &
+            (regs.kernel_r != 0) & (regs.kernel_s != 0) & (regs.in_c != 0) &
+            (regs.out_k != 0) & (regs.in_h != 0) & (regs.in_w != 0) &
+            (regs.in_h + 2 * regs.pad >= regs.kernel_r) &
+            (regs.in_w + 2 * regs.pad >= regs.kernel_s) &
+            (regs.nnz != 0) & (regs.nnz <= array.max_nnz))
+
+        tiles_y = Signal(DIM_BITS)
+        tiles_x = Signal(DIM_BITS)
+        with m.Switch(layer.ph):
+            for ph_, pw_ in patch_shapes(rows):
+                with m.Case(ph_):
+                    m.d.comb += [tiles_y.eq((layer.ho + ph_ - 1) // ph_),
+                                 tiles_x.eq((layer.wo + pw_ - 1) // pw_)]
+        col_tiles = Signal(CH_BITS)
+        m.d.comb += col_tiles.eq((layer.cb_out * bz + array.tile_cols - 1) // array.tile_cols)
+        spb = layer.nnz if array.kind == "vdbb" else 1
+        row_tiles = Signal(32)
+        windows = Signal(32)
+        engine_tiles = Signal(32)
+        gemm_k = Signal(20)
+
+        with m.Switch(phase):
+            with m.Case(Phase.IDLE):
+                with m.If(regs.start):
+                    m.d.sync += [phase.eq(Phase.SETUP), cycles.eq(1), done.eq(0)]
+            with m.Case(Phase.SETUP):
+                m.d.sync += [
+                    layer.h.eq(regs.in_h), layer.w.eq(regs.in_w),
+                    layer.cb_in.eq((regs.in_c + bz - 1) >> lg_b),
+                    layer.cb_out.eq((regs.out_k + bz - 1) >> lg_b),
+                    layer.r.eq(regs.kernel_r), layer.s.eq(regs.kernel_s),
+                    layer.stride2.eq(stride2), layer.pad.eq(regs.pad),
+                    layer.ho.eq(ho), layer.wo.eq(wo),
+                    layer.ph.eq(regs.patch_h), layer.pw.eq(pw),
+                    layer.wh.eq(((regs.patch_h - 1) << stride2) + regs.kernel_r),
+                    layer.ww.eq(((pw - 1) << stride2) + regs.kernel_s),
+                    layer.nnz.eq(regs.nnz),
+                    layer.ifm_base.eq(regs.ifm_base), layer.ofm_base.eq(regs.ofm_base),
+                    layer.w_base.eq(regs.w_base),
+                    ifm_half.eq(regs.ifm_half), ofm_half.eq(regs.ofm_half),
+                    w_half.eq(regs.w_half),
+                    layer.int8_out.eq(regs.int8_out), layer.relu.eq(regs.relu),
+                    layer.shift.eq(regs.shift),
+                    derived_ok.eq(descriptor_ok),
+                    phase.eq(Phase.DERIVE),
+                ]
+            with m.Case(Phase.DERIVE):
+                # Second step: counts that depend on the first (registered for timing).
+                m.d.sync += [
+                    layer.tiles_y.eq(tiles_y), layer.tiles_x.eq(tiles_x),
+                    layer.col_tiles.eq(col_tiles),
+                    layer.block_words.eq(layer.r * layer.s * layer.cb_in * spb),
+                    row_tiles.eq(tiles_y * tiles_x),
+                    gemm_k.eq(layer.r * layer.s * (layer.cb_in << lg_b)),
+                ]
+                with m.If(derived_ok):
+                    m.d.sync += phase.eq(Phase.RUN)
+                with m.Else():
+                    m.d.sync += [phase.eq(Phase.IDLE), error.eq(1), done.eq(1)]
+            with m.Case(Phase.RUN):
+                pass
+
+        # RUN: the first cycle starts every unit and sends the engine its job.
+        first = Signal()
+        m.d.sync += first.eq((phase == Phase.DERIVE) & derived_ok)
+        m.d.comb += [windows.eq(layer.col_tiles * row_tiles * layer.cb_in),
+                     engine_tiles.eq(layer.col_tiles * row_tiles)]
+
+        m.submodules.engine = engine = StaEngine(array)
+        reader_cls = Im2colMagnifier if cfg.im2col else DirectReader
+        m.submodules.im2col = acts = reader_cls(cfg)
+        m.submodules.weights = weights = WeightReader(cfg)
+        m.submodules.output = output = OutputStage(cfg)
+        m.d.comb += [
+            acts.layer.eq(layer), acts.windows.eq(windows), acts.start.eq(first),
+            weights.layer.eq(layer), weights.row_tiles.eq(row_tiles), weights.start.eq(first),
+            output.layer.eq(layer), output.start.eq(first),
+            regs.act_reads.eq(acts.reads),
+        ]
+        wiring.connect(m, acts.act, engine.act)
+        wiring.connect(m, weights.weight, engine.weight)
+        wiring.connect(m, engine.result, output.result)
+
+        job = engine.job
+        job_pending = Signal()
+        m.d.comb += [job.valid.eq(job_pending), job.payload.k.eq(gemm_k),
+                     job.payload.nnz.eq(layer.nnz), job.payload.tiles.eq(engine_tiles)]
+        with m.If(first):
+            m.d.sync += [job_pending.eq(1), error.eq(0)]
+        with m.Elif(job.ready):
+            m.d.sync += job_pending.eq(0)
+
+        beats = Signal(32)
+        with m.If(first):
+            m.d.sync += beats.eq(0)
+        with m.Elif(engine.act.valid & engine.act.ready):
+            m.d.sync += beats.eq(beats + 1)
+        m.d.comb += regs.beats.eq(beats)
+
+        with m.If((phase == Phase.RUN) & ~first & ~job_pending & ~engine.busy &
+                  ~acts.busy & ~weights.busy):
+            m.d.sync += [phase.eq(Phase.IDLE), done.eq(1)]
+
+        # -- SRAMs and who drives their ports ----------------------------------------------------
+        m.submodules.act_loader = act_loader = ActLoader(cfg)
+        m.submodules.w_loader = w_loader = WeightLoader(cfg)
+        m.submodules.readback = readback = Readback(cfg)
+        wiring.connect(m, wiring.flipped(self.s_axis_act), act_loader.s_axis)
+        wiring.connect(m, wiring.flipped(self.s_axis_w), w_loader.s_axis)
+        wiring.connect(m, readback.m_axis, wiring.flipped(self.m_axis_out))
+        running = Signal()
+        m.d.comb += [
+            running.eq(phase == Phase.RUN),
+            act_loader.base.eq(regs.act_load_base), act_loader.blocks.eq(regs.act_load_blocks),
+            act_loader.blocked.eq(running & (regs.act_load_half == ofm_half)),
+            readback.base.eq(regs.read_base), readback.blocks.eq(regs.read_blocks),
+            readback.count.eq(regs.read_count), readback.start.eq(regs.read_start),
+            readback.blocked.eq(running & (regs.read_half == ifm_half)),
+            w_loader.base.eq(regs.w_load_base),
+        ]
+
+        for half in range(2):
+            for b in range(cfg.act_banks):
+                bank = m.submodules[f"act{half}_bank{b}"] = SramBank(cfg.word_bits,
+                                                                      cfg.act_bank_depth)
+                use_layer_rd = running & (ifm_half == half)
+                use_layer_wr = running & (ofm_half == half)
+                with m.If(use_layer_rd):
+                    m.d.comb += [bank.rd.addr.eq(acts.rd_addr[b]), bank.rd.en.eq(acts.rd_en[b])]
+                with m.Elif(regs.read_half == half):
+                    m.d.comb += [bank.rd.addr.eq(readback.rd_addr[b]),
+                                 bank.rd.en.eq(readback.rd_en[b])]
+                with m.If(use_layer_wr):
+                    m.d.comb += [bank.wr.addr.eq(output.wr_addr[b]),
+                                 bank.wr.data.eq(output.wr_data[b]),
+                                 bank.wr.en.eq(output.wr_en[b])]
+                with m.Elif(regs.act_load_half == half):
+                    m.d.comb += [bank.wr.addr.eq(act_loader.wr_addr[b]),
+                                 bank.wr.data.eq(act_loader.wr_data[b]),
+                                 bank.wr.en.eq(act_loader.wr_en[b])]
+                with m.If(ifm_half == half):
+                    m.d.comb += acts.rd_data[b].eq(bank.rd.data)
+                with m.If(regs.read_half == half):
+                    m.d.comb += readback.rd_data[b].eq(bank.rd.data)
+
+        for half in range(2):
+            bank = m.submodules[f"w{half}_bank"] = SramBank(cfg.weight_word_bits,
+                                                             cfg.weight_half_words)
+            m.d.comb += [
+                bank.rd.addr.eq(weights.rd_addr),
+                bank.rd.en.eq(weights.rd_en & (w_half == half)),
+                bank.wr.addr.eq(w_loader.wr_addr), bank.wr.data.eq(w_loader.wr_data),
+                bank.wr.en.eq(w_loader.wr_en & (regs.w_load_half == half)),
+            ]
+            with m.If(w_half == half):
+                m.d.comb += weights.rd_data.eq(bank.rd.data)
+        return m
+

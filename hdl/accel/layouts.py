@@ -1,0 +1,43 @@
+"""The VDBB accelerator's layer descriptor as its units see it, and its field widths.
+
+The register file holds what a user writes (H, W, C, K, R, S, stride, padding, NNZ, …); at
+``start`` the sequencer latches it and derives the values every unit walks by (output size, patch
+grid, channel blocks, tile counts), so the units share one consistent, registered view.
+"""
+
+from amaranth import unsigned
+from amaranth.lib import data
+
+__all__ = ["DIM_BITS", "CH_BITS", "layer_layout"]
+
+#: H, W, Ho, Wo up to 4095.
+DIM_BITS = 12
+#: C, K up to 8191.
+CH_BITS = 13
+
+
+def _bits(n):
+    return max(1, (n - 1).bit_length())
+
+
+def layer_layout(cfg):
+    """The derived layer descriptor (see :class:`~sparseforge.hdl.accel.Sequencer`)."""
+    block = cfg.block
+    rows = cfg.array.tile_rows
+    return data.StructLayout({
+        "h": unsigned(DIM_BITS), "w": unsigned(DIM_BITS),
+        "ho": unsigned(DIM_BITS), "wo": unsigned(DIM_BITS),
+        "cb_in": unsigned(CH_BITS), "cb_out": unsigned(CH_BITS),
+        "r": unsigned(4), "s": unsigned(4),
+        "stride2": unsigned(1), "pad": unsigned(3),
+        "ph": unsigned(_bits(rows + 1)), "pw": unsigned(_bits(rows + 1)),
+        "wh": unsigned(_bits(cfg.window_rows + 1)), "ww": unsigned(_bits(cfg.window_cols + 1)),
+        "tiles_y": unsigned(DIM_BITS), "tiles_x": unsigned(DIM_BITS),
+        "col_tiles": unsigned(CH_BITS),
+        "nnz": unsigned(max(1, block.bit_length())),
+        "block_words": unsigned(20),
+        "ifm_base": unsigned(_bits(cfg.act_bank_depth)),
+        "ofm_base": unsigned(_bits(cfg.act_bank_depth)),
+        "w_base": unsigned(_bits(cfg.weight_half_words)),
+        "int8_out": unsigned(1), "relu": unsigned(1), "shift": unsigned(5),
+    })

@@ -1,0 +1,59 @@
+"""On-chip SRAM of the accelerator: banks of ``amaranth.lib.memory`` with one read and one write
+port each (a 1R1W macro), grouped into the double-buffered activation and weight SRAMs."""
+
+from amaranth import Module
+from amaranth.lib import data, memory, wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["SramBank", "read_port_signature", "write_port_signature"]
+
+
+def read_port_signature(addr_bits, width):
+    """A synchronous read port: ``data`` holds the word at ``addr`` of the cycle ``en`` was high."""
+    return wiring.Signature({"addr": Out(addr_bits), "en": Out(1), "data": In(width)})
+
+
+def write_port_signature(addr_bits, width):
+    return wiring.Signature({"addr": Out(addr_bits), "en": Out(1), "data": Out(width)})
+
+
+class SramBank(wiring.Component):
+    """One SRAM macro: ``depth`` words of ``width`` bits, one read and one write port.
+
+    Synthesis flows keep it as a black box (its module name ends in ``bank``), as an ASIC flow
+    with an SRAM compiler would, and report its area from the per-bit model.
+
+    Attributes
+    ----------
+    rd : In(read_port_signature)
+        Read latency 1; a read and a write to the same address in one cycle read the old word.
+    wr : In(write_port_signature)
+    """
+
+    def __init__(self, width, depth):
+        self._width = width
+        self._depth = depth
+        addr = max(1, (depth - 1).bit_length())
+        super().__init__({"rd": In(read_port_signature(addr, width)),
+                          "wr": In(write_port_signature(addr, width))})
+
+    @property
+    def bits(self):
+        return self._width * self._depth
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.mem = mem = memory.Memory(shape=self._width, depth=self._depth, init=[])
+        rd = mem.read_port()
+        wr = mem.write_port()
+        m.d.comb += [
+            rd.addr.eq(self.rd.addr), rd.en.eq(self.rd.en), self.rd.data.eq(rd.data),
+            wr.addr.eq(self.wr.addr), wr.en.eq(self.wr.en), wr.data.eq(self.wr.data),
+        ]
+        return m
+
+
+def bank_ports(banks, addr_bits, width):
+    """``banks`` read and write port layouts as arrays (for a unit driving several banks)."""
+    req = data.StructLayout({"addr": addr_bits, "en": 1})
+    return data.ArrayLayout(req, banks), data.ArrayLayout(width, banks)
