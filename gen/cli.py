@@ -25,6 +25,9 @@ examples:
   sparseforge lint sa_8x8                              Verilator lint with the documented waivers
   sparseforge synth vdbb_2x8x4_2x2 --flow liberty      area in µm² (OSU 0.18 µm cells)
   sparseforge run vdbb_2x8x4_2x2 --gemm 64,512,64 --nnz 2 --json
+  sparseforge layers resnet50                          the layer table of a network
+  sparseforge run accel_small --layer resnet50.res5a_branch2b --nnz 3
+  sparseforge run accel_paper --network resnet50 --nnz 3 --model-only
   sparseforge demo                                     the quick tour (what 'make demo' runs)
 
 A config file for the systolic tensor array family:
@@ -44,11 +47,16 @@ def _run_gemm():
     return run_gemm
 
 
+def _run_conv():
+    from . import run_conv
+    return run_conv
+
+
 # arch -> module with run_cli(cfg, args), imported when used
-RUNNERS = {"sta": _run_gemm}
+RUNNERS = {"sta": _run_gemm, "accel": _run_conv}
 
 # arch -> cocotb regression module
-REGRESSIONS = {"sta": "sparseforge.tb.test_sta_engine"}
+REGRESSIONS = {"sta": "sparseforge.tb.test_sta_engine", "accel": "sparseforge.tb.test_accel"}
 
 
 def resolve_config(spec):
@@ -70,6 +78,28 @@ def cmd_presets(args):
         dump_json({name: desc for name, (desc, _raw) in PRESETS.items()})
     else:
         print(table(rows, ("preset", "what it is")))
+    return 0
+
+
+def cmd_layers(args):
+    from ..sim import workloads
+    try:
+        layers = workloads.network(args.network)
+    except ValueError as e:
+        raise InputError(f"network: {e}") from None
+    if args.json:
+        dump_json([{"name": lay.name, "h": lay.h, "w": lay.w, "c": lay.c, "k": lay.k, "r": lay.r,
+                    "s": lay.s, "stride": lay.stride, "pad": lay.pad, "groups": lay.groups,
+                    "macs": lay.macs} for lay in layers])
+        return 0
+    rows = [(lay.name, f"{lay.h}x{lay.w}x{lay.c}", lay.k, f"{lay.r}x{lay.s}", lay.stride,
+             lay.pad,
+             "dw" if lay.depthwise else (lay.groups if lay.groups > 1 else ""),
+             f"{lay.ho}x{lay.wo}", lay.macs) for lay in layers]
+    print(f"{args.network}: {workloads.DESCRIPTIONS[args.network]}")
+    print(table(rows, ("layer", "input HxWxC", "K", "kernel", "stride", "pad", "groups",
+                       "output", "MACs")))
+    print(f"{len(layers)} convolution layers, {sum(lay.macs for lay in layers):,} MACs")
     return 0
 
 
@@ -243,6 +273,14 @@ def build_parser():
 
     p = command("presets", "list the shipped designs, one line each", cmd_presets, config=False)
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("layers", help="list the convolution layers of a network table",
+                       description="List the convolution layers of a shipped network table "
+                                   "(names usable with 'run --layer NET.LAYER').")
+    p.add_argument("network", metavar="NET",
+                   help="alexnet, googlenet, mobilenet_v1, resnet50 or vgg16")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_layers)
 
     p = command("generate", "write <name>.v and its manifest <name>.json", cmd_generate)
     p.add_argument("-o", "--out", default=".", metavar="DIR", help="output folder (default .)")

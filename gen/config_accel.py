@@ -21,13 +21,15 @@ def _pow2_at_least(n):
 
 
 def patch_shapes(tile_rows):
-    """The output patches ``(ph, pw)`` an output tile of ``tile_rows`` pixels can take."""
-    return [(ph, tile_rows // ph) for ph in range(1, tile_rows + 1) if tile_rows % ph == 0]
+    """The output patches ``(ph, pw)`` an output tile of ``tile_rows`` pixels can take: flat or
+    square (``ph ≤ pw``), as the IM2COL unit supports."""
+    return [(ph, tile_rows // ph) for ph in range(1, tile_rows + 1)
+            if tile_rows % ph == 0 and ph * ph <= tile_rows]
 
 
 def _square_patch(tile_rows):
     """The most square patch with rows ≤ columns (the paper's 4×2 patch is 2×4 here)."""
-    return max((p for p in patch_shapes(tile_rows) if p[0] <= p[1]), key=lambda p: p[0])
+    return max(patch_shapes(tile_rows), key=lambda p: p[0])
 
 
 @dataclass(frozen=True)
@@ -129,11 +131,18 @@ def parse_accel(raw, name):
     act_kb = _int(sram, "act_kb", "sram", 1, 1 << 16, default=64)
     weight_kb = _int(sram, "weight_kb", "sram", 1, 1 << 16, default=16)
     rows = array.tile_rows
+    if rows > 64:
+        raise ConfigError("array.array.m", array.m,
+                          f"a value giving at most 64 output pixels per tile (M·A = {rows})")
     out_words = 4 * array.tile_cols // array.block
+    if out_words > 1024:
+        raise ConfigError("array.array.n", array.n,
+                          f"a value giving at most 256 channel blocks per tile (N·C/B = "
+                          f"{out_words // 4})")
     default_banks = _pow2_at_least(max(2 * rows, out_words, 2))
-    act_banks = _int(sram, "act_banks", "sram", 2, 256, default=default_banks)
+    act_banks = _int(sram, "act_banks", "sram", 2, 1024, default=default_banks)
     if act_banks & (act_banks - 1):
-        raise ConfigError("sram.act_banks", act_banks, "a power of two from 2 to 256")
+        raise ConfigError("sram.act_banks", act_banks, "a power of two from 2 to 1024")
     if act_banks < out_words:
         raise ConfigError("sram.act_banks", act_banks,
                           f"at least {out_words}: a result row writes that many words at once")
@@ -145,9 +154,9 @@ def parse_accel(raw, name):
         _check_keys(im2col, "im2col", ("window",))
         value = im2col.get("window", list(window))
         if (not isinstance(value, list) or len(value) != 2 or
-                not all(type(v) is int and 1 <= v <= 64 for v in value)):
+                not all(type(v) is int and 1 <= v <= 255 for v in value)):
             raise ConfigError("im2col.window", value,
-                              "[rows, cols], each an integer from 1 to 64 words")
+                              "[rows, cols], each an integer from 1 to 255 words")
         window = tuple(value)
         im2col = True
     elif not isinstance(im2col, bool):

@@ -10,11 +10,11 @@ from .sta_cycles import sta_ideal_cycles, sta_job_cycles
 
 __all__ = ["layer_cycles", "layer_ideal_cycles", "START_LATENCY", "END_LATENCY"]
 
-#: Cycles from the ``start`` write taking effect to the first window read, plus the cycle the
-#: last row's data lands and the one the buffer turns full: latch the descriptor (1), derive the
-#: layer (1), start the units (1), then the first window's rows (one read per cycle), its last
-#: row landing (1) and the window turning full (1) — the engine takes its first step next.
-START_LATENCY = 5
+#: Cycles before the engine's first step, besides the first window's row reads: latch the
+#: descriptor (1), derive the layer (1), start the units (1); then, after the rows, the last
+#: row's data landing (1), the window turning full (1) and its first row latched into the
+#: emission segments (1).
+START_LATENCY = 6
 #: Cycles after the engine's last result row (written to SRAM in that cycle) until done: the
 #: sequencer sees every unit idle and finishes (1).
 END_LATENCY = 1
@@ -26,9 +26,10 @@ def layer_cycles(plan):
     After its first window the IM2COL unit stays ahead of the engine: the plan's patch takes at
     most as many cycles to fill a window as the engine spends on the previous one, and the weight
     reader supplies a word per cycle; so the engine runs as if its inputs were always valid.
-    Without IM2COL the reader's first beat costs one read (its "window" has one row).
+    Without IM2COL the reader's first beat costs one read (its "window" has one row) and reaches
+    the engine through the reader's buffer, one cycle sooner than a latched segment would.
     """
-    first_window = plan.window[0] if plan.cfg.im2col else 1
+    first_window = plan.window[0] if plan.cfg.im2col else 0
     engine = sta_job_cycles(plan.array, plan.tiles, plan.gemm_k, plan.nnz)
     return START_LATENCY + first_window + engine + END_LATENCY
 

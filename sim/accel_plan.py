@@ -41,7 +41,8 @@ class PlanError(ValueError):
 
 
 def _patches(rows):
-    return [(ph, rows // ph) for ph in range(1, rows + 1) if rows % ph == 0]
+    """Output patches of ``rows`` pixels the IM2COL unit supports: flat or square (ph ≤ pw)."""
+    return [(ph, rows // ph) for ph in range(1, rows + 1) if rows % ph == 0 and ph * ph <= rows]
 
 
 @dataclass(frozen=True)
@@ -170,8 +171,11 @@ def choose_patch(cfg, r, s, stride, nnz):
     return None if best is None else best[1]
 
 
-def plan_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, patch=None):
+def plan_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, patch=None, check_sram=True):
     """Validate a layer against a config and return its :class:`LayerPlan`.
+
+    ``check_sram=False`` plans a layer for the cycle model even if its maps or weights exceed
+    the SRAMs (a real system would tile it in time, as the paper's MCUs do).
 
     Raises
     ------
@@ -195,27 +199,36 @@ def plan_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, patch=None):
         raise PlanError(f"a {r}x{s} kernel does not fit a {h}x{w} input with pad {pad}")
     if patch is None:
         patch = choose_patch(cfg, r, s, stride, nnz)
-        if patch is None:
+        if patch is None and cfg.im2col:
             raise PlanError(f"kernel {r}x{s} stride {stride}: no output patch of "
                             f"{array.tile_rows} pixels has an IM2COL window that fits the "
                             f"{cfg.window_rows}x{cfg.window_cols}-word buffer and "
                             f"{cfg.act_banks} banks")
+        if patch is None:
+            raise PlanError(f"stride {stride}: a row of {array.tile_rows} output pixels spans "
+                            f"{(array.tile_rows - 1) * stride + 1} input pixels, more than the "
+                            f"{cfg.act_banks} banks read in one cycle")
+    elif patch not in _patches(array.tile_rows) or (not cfg.im2col and patch[0] != 1):
+        raise PlanError(f"patch = {patch} is not allowed; expected one of "
+                        f"{_patches(array.tile_rows) if cfg.im2col else [(1, array.tile_rows)]}")
     plan = LayerPlan(cfg, h, w, c, k, r, s, stride, pad, nnz, *patch)
     if plan.gemm_k >= 1 << 20:
         raise PlanError(f"R·S·C = {r}·{s}·{c} is too long a reduction (limit 2**20)")
+    if not check_sram:
+        return plan
     depth = cfg.act_bank_depth
     if plan.ifm_bank_rows > depth:
         raise PlanError(f"the input map ({h}x{w}x{c}) needs {plan.ifm_bank_rows} rows per bank; "
-                        f"an activation SRAM half has {depth} ({cfg.act_kb // 2} KB)")
+                        f"an activation SRAM half has {depth} ({cfg.act_kb / 2:g} KB)")
     if plan.ofm_bank_rows(int8=False) > depth:
         raise PlanError(f"the INT32 output map ({ho}x{wo}x{k}) needs "
                         f"{plan.ofm_bank_rows(int8=False)} rows per bank; an activation SRAM "
-                        f"half has {depth} ({cfg.act_kb // 2} KB)")
+                        f"half has {depth} ({cfg.act_kb / 2:g} KB)")
     if plan.weight_word_count > cfg.weight_half_words:
         kb = plan.weight_word_count * cfg.weight_word_bits / 8 / 1024
         raise PlanError(f"the layer's weights need {plan.weight_word_count} words ({kb:.1f} KB "
                         f"at {nnz}/{cfg.block}); a weight SRAM half holds "
-                        f"{cfg.weight_half_words} ({cfg.weight_kb // 2} KB)")
+                        f"{cfg.weight_half_words} ({cfg.weight_kb / 2:g} KB)")
     return plan
 
 

@@ -79,8 +79,8 @@ BAD = [
     ("sram.weight_kb-0", _with("sram.weight_kb", 0), "sram.weight_kb", 0, "1 to 65536"),
     ("sram.weight_kb-float", _with("sram.weight_kb", 64.0), "sram.weight_kb", 64.0, "integer"),
     ("sram.act_banks-12", _with("sram.act_banks", 12), "sram.act_banks", 12, "power of two"),
-    ("sram.act_banks-1", _with("sram.act_banks", 1), "sram.act_banks", 1, "2 to 256"),
-    ("sram.act_banks-512", _with("sram.act_banks", 512), "sram.act_banks", 512, "2 to 256"),
+    ("sram.act_banks-1", _with("sram.act_banks", 1), "sram.act_banks", 1, "2 to 1024"),
+    ("sram.act_banks-2048", _with("sram.act_banks", 2048), "sram.act_banks", 2048, "2 to 1024"),
     # a result row of 8 INT32 columns of B = 8 writes 4·8/8 = 4 words at once
     ("sram.act_banks-2", _with("sram.act_banks", 2), "sram.act_banks", 2, "at least 4"),
     # 1 KB of 64-bit words: 64 per half, fewer than 256 banks
@@ -99,9 +99,9 @@ BAD = [
     ("im2col.unknown-key", _with("im2col", {"size": [3, 3]}), "im2col.size", [3, 3],
      "allowed keys"),
     ("im2col.window-zero", _with("im2col", {"window": [0, 5]}), "im2col.window", [0, 5],
-     "1 to 64"),
-    ("im2col.window-65", _with("im2col", {"window": [9, 65]}), "im2col.window", [9, 65],
-     "1 to 64"),
+     "1 to 255"),
+    ("im2col.window-256", _with("im2col", {"window": [9, 256]}), "im2col.window", [9, 256],
+     "1 to 255"),
     ("im2col.window-one", _with("im2col", {"window": [9]}), "im2col.window", [9], "[rows, cols]"),
     ("im2col.window-three", _with("im2col", {"window": [9, 9, 9]}), "im2col.window", [9, 9, 9],
      "[rows, cols]"),
@@ -200,9 +200,11 @@ def test_accel_defaults_and_other_kinds_by_hand():
 
 
 def test_patch_shapes_by_hand():
-    assert patch_shapes(8) == [(1, 8), (2, 4), (4, 2), (8, 1)]
+    # Flat or square only (ph ≤ pw): the IM2COL unit latches one segment per patch row.
+    assert patch_shapes(8) == [(1, 8), (2, 4)]
     assert patch_shapes(1) == [(1, 1)]
-    assert patch_shapes(6) == [(1, 6), (2, 3), (3, 2), (6, 1)]
+    assert patch_shapes(6) == [(1, 6), (2, 3)]
+    assert patch_shapes(16) == [(1, 16), (2, 8), (4, 4)]
 
 
 # -- presets and round trips -----------------------------------------------------------------------

@@ -27,8 +27,10 @@ class Requantizer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        wide = Signal(signed(self._acc_width + 2))
-        rounded = Signal(signed(self._acc_width + 2))
+        # Wide enough for the rounding term of any shift (up to 2**30) added to any accumulator.
+        width = max(self._acc_width, 32) + 2
+        wide = Signal(signed(width))
+        rounded = Signal(signed(width))
         m.d.comb += [
             wide.eq(self.acc + ((1 << self.shift) >> 1)),
             rounded.eq(wide >> self.shift),

@@ -4,7 +4,7 @@ The unit reads each activation word of an input window once into a register buff
 IM2COL row of the window from it, instead of reading each IM2COL element from SRAM.
 """
 
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -17,8 +17,9 @@ EMPTY, FILLING, FULL = 0, 1, 2
 
 
 def patch_shapes(tile_rows):
-    """``(ph, pw)`` output patches of ``tile_rows`` pixels, by number of rows."""
-    return [(ph, tile_rows // ph) for ph in range(1, tile_rows + 1) if tile_rows % ph == 0]
+    """``(ph, pw)`` output patches of ``tile_rows`` pixels, flat or square (``ph ≤ pw``)."""
+    return [(ph, tile_rows // ph) for ph in range(1, tile_rows + 1)
+            if tile_rows % ph == 0 and ph * ph <= tile_rows]
 
 
 def _bits(n):
@@ -34,6 +35,11 @@ class Im2colMagnifier(wiring.Component):
     + S)`` words (one channel block of the input pixels the patch's kernel windows touch, zero
     outside the image) and emits R·S beats from it, ``(r, s)`` row-major: row ``py·pw + px`` of
     beat ``(r, s)`` is window word ``(py·st + r, px·st + s)``.
+
+    Emission latches, for each patch row, the window row its kernel row needs into a segment
+    register and shifts the segments one word per kernel column, so every beat row is a fixed tap
+    of its segment (the shifting buffers of Fig. 8); the next window's first row is latched as
+    the last beat of a window is taken.
 
     A window row is read in one cycle, one word per bank (see
     :mod:`sparseforge.sim.accel_plan` for the layout that makes a row's words sit in distinct
@@ -90,6 +96,12 @@ class Im2colMagnifier(wiring.Component):
         state = Signal(data.ArrayLayout(2, 2))
 
         # -- emission ----------------------------------------------------------------------------
+        # Each patch row py has a segment register holding window row py·st + r (loaded once per
+        # kernel row r), shifted left one word per kernel column s: beat row (py, px) is then
+        # always segment word px·st, a fixed tap.
+        max_ph = max(ph for ph, _ in patch_shapes(rows))
+        seg = Signal(data.ArrayLayout(window_row, max_ph))
+        seg_valid = Signal()
         e_buf = Signal()
         e_r = Signal(4)
         e_s = Signal(4)
@@ -99,43 +111,52 @@ class Im2colMagnifier(wiring.Component):
         emitted = Signal(2)         # per buffer: its last beat is taken this cycle
         m.d.comb += [
             self.busy.eq(e_left != 0),
-            self.act.valid.eq((state[e_buf] == FULL) & (e_left != 0)),
+            self.act.valid.eq(seg_valid & (e_left != 0)),
             taken.eq(self.act.valid & self.act.ready),
             last_beat.eq((e_r == layer.r - 1) & (e_s == layer.s - 1)),
             emitted.eq(Mux(taken & last_beat, Mux(e_buf, 0b10, 0b01), 0)),
         ]
-        with m.If(taken):
-            with m.If(e_s == layer.s - 1):
-                m.d.sync += e_s.eq(0)
-                with m.If(last_beat):
-                    m.d.sync += [e_r.eq(0), e_buf.eq(~e_buf), e_left.eq(e_left - 1)]
-                with m.Else():
-                    m.d.sync += e_r.eq(e_r + 1)
-            with m.Else():
-                m.d.sync += e_s.eq(e_s + 1)
-
-        # Beat row k is patch pixel (k div pw, k mod pw) of the layer's patch shape.
         for k in range(rows):
-            py = Signal(range(rows), name=f"py{k}")
-            px = Signal(range(rows), name=f"px{k}")
-            with m.Switch(layer.pw):
+            with m.Switch(Cat(layer.stride2, layer.pw)):
                 for ph, pw in patch_shapes(rows):
-                    with m.Case(pw):
-                        m.d.comb += [py.eq(k // pw), px.eq(k % pw)]
-            row = Signal(range(wh_max + 16), name=f"wrow{k}")
-            col = Signal(range(ww_max + 16), name=f"wcol{k}")
-            m.d.comb += [row.eq((py << layer.stride2) + e_r), col.eq((px << layer.stride2) + e_s)]
-            out = self.act.payload[k].as_value()
-            with m.Switch(e_buf):
-                for b in range(2):
-                    with m.Case(b):
-                        with m.Switch(row):
-                            for i in range(wh_max):
-                                with m.Case(i):
-                                    with m.Switch(col):
-                                        for j in range(ww_max):
-                                            with m.Case(j):
-                                                m.d.comb += out.eq(window[b][i][j])
+                    for stride2 in (0, 1):
+                        with m.Case(stride2 | (pw << 1)):
+                            py, px = k // pw, k % pw
+                            tap = px << stride2
+                            if tap < ww_max:
+                                m.d.comb += self.act.payload[k].eq(seg[py][tap])
+
+        def load(buf, r):
+            """Latch window row py·st + r of buffer ``buf`` into every segment."""
+            for py in range(max_ph):
+                index = Signal(range(wh_max + 2 * max_ph + 16), name=f"load_row{py}")
+                m.d.comb += index.eq((py << layer.stride2) + r)
+                with m.Switch(Cat(buf, index)):
+                    for b in range(2):
+                        for i in range(wh_max):
+                            with m.Case(b | (i << 1)):
+                                m.d.sync += seg[py].eq(window[b][i])
+
+        next_full = Signal()
+        m.d.comb += next_full.eq(state.as_value().word_select(~e_buf, 2) == FULL)
+        with m.If(taken):
+            with m.If(e_s != layer.s - 1):
+                m.d.sync += e_s.eq(e_s + 1)
+                for py in range(max_ph):
+                    for j in range(ww_max):
+                        m.d.sync += seg[py][j].eq(seg[py][j + 1] if j + 1 < ww_max else 0)
+            with m.Elif(~last_beat):
+                m.d.sync += [e_s.eq(0), e_r.eq(e_r + 1)]
+                load(e_buf, e_r + 1)
+            with m.Else():
+                m.d.sync += [e_s.eq(0), e_r.eq(0), e_buf.eq(~e_buf), e_left.eq(e_left - 1),
+                             seg_valid.eq(next_full)]
+                with m.If(next_full):
+                    load(~e_buf, 0)
+        with m.Elif(~seg_valid & (state.as_value().word_select(e_buf, 2) == FULL) &
+                    (e_left != 0)):
+            m.d.sync += seg_valid.eq(1)
+            load(e_buf, 0)
 
         # -- filling -----------------------------------------------------------------------------
         f_left = Signal(32)
@@ -257,6 +278,6 @@ class Im2colMagnifier(wiring.Component):
                 f_left.eq(self.windows), e_left.eq(self.windows), self.reads.eq(0),
                 f_busy.eq(0), f_buf.eq(0), f_row.eq(0), f_cb.eq(0), f_tx.eq(0), f_ty.eq(0),
                 f_x0.eq(-layer.pad), f_y0.eq(-layer.pad),
-                e_buf.eq(0), e_r.eq(0), e_s.eq(0), state.eq(0),
+                e_buf.eq(0), e_r.eq(0), e_s.eq(0), state.eq(0), seg_valid.eq(0),
             ]
         return m
