@@ -319,7 +319,7 @@ def config_to_dict(config):
         if config.kind == "dbb":
             raw["dbb_macs"] = config.dbb_macs
         return raw
-    if config.arch == "accel":
+    if getattr(config, "arch", None) == "accel":
         from .config_accel import accel_to_dict
         return accel_to_dict(config)
     raise TypeError(f"Not a sparseforge config: {config!r}")
