@@ -309,6 +309,8 @@ def load_config_file(path):
 
 def config_to_dict(config):
     """The config as a plain mapping in YAML form (round-trips through :func:`parse_config`)."""
+    if hasattr(config, "to_dict"):
+        return config.to_dict()
     if isinstance(config, StaConfig):
         raw = {"arch": "sta", "name": config.name, "kind": config.kind,
                "tpe": {"a": config.a, "b": config.b, "c": config.c},
@@ -329,3 +331,7 @@ def config_to_dict(config):
 from .config_accel import parse_accel  # noqa: E402
 
 _PARSERS["accel"] = parse_accel
+
+
+from .config_scnn import parse_scnn  # noqa: E402  (needs the helpers above)
+_PARSERS["scnn"] = parse_scnn

@@ -32,8 +32,13 @@ def _accel_top():
     return Accelerator
 
 
+def _scnn_top():
+    from ..hdl.scnn import ScnnAccelerator
+    return ScnnAccelerator
+
+
 # arch -> the top component class (imported when used)
-TOPS = {"sta": _sta_top, "accel": _accel_top}
+TOPS = {"sta": _sta_top, "accel": _accel_top, "scnn": _scnn_top}
 
 
 def build_top(cfg):

@@ -7,6 +7,7 @@ validated by the same :func:`~sparseforge.gen.config.parse_config` as a user's f
 from .config import parse_config
 from .errors import InputError
 from .presets_accel import ACCEL_PRESETS
+from .presets_scnn import SCNN_PRESETS
 
 __all__ = ["PRESETS", "DEFAULT_PRESET", "preset_names", "load_preset"]
 
@@ -61,6 +62,8 @@ PRESETS = {
         "the paper's best array 4x8x8_4x8 VDBB (Table IV), 1024 MACs, nominal 4 TOPS at 4/8",
         _sta("vdbb", 4, 8, 8, 4, 8)),
 }
+
+PRESETS.update(SCNN_PRESETS)
 
 PRESETS.update(ACCEL_PRESETS)
 

@@ -1,0 +1,15 @@
+"""The SCNN accelerator of Parashar et al.: compressed-sparse Cartesian-product PEs, tiled."""
+
+from .accelerator import ScnnAccelerator, register_map
+from .accumulators import AccumulatorBanks
+from .compressor import Compressor
+from .coords import ActOffset, ConstDivider, RowPositions, WeightOffset
+from .crossbar import ScatterCrossbar
+from .multiplier import MultiplierArray
+from .pe import ScnnPE
+from .ppu import PostProcessor
+from .rams import Ram
+
+__all__ = ["ScnnAccelerator", "register_map", "ScnnPE", "PostProcessor", "Compressor",
+           "ScatterCrossbar", "AccumulatorBanks", "MultiplierArray", "ConstDivider",
+           "RowPositions", "ActOffset", "WeightOffset", "Ram"]

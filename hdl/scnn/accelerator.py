@@ -1,0 +1,413 @@
+"""The SCNN accelerator: a tiled array of PEs and its layer sequencer (SCNN paper, Sec. 4.1).
+
+"A full SCNN accelerator employing the PT-IS-CP-sparse dataflow consists of multiple SCNN
+processing elements (PEs) connected via simple interconnections ... The PEs are connected to their
+nearest neighbors to exchange halo values during the processing of each CNN layer. The PE array
+is driven by a layer sequencer that orchestrates the movement of weights and activations."
+"""
+
+from amaranth import Cat, Module, Mux, Signal
+from amaranth.lib import data, enum, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..common.axi import AxiLiteRegisterFile, Register, axi_lite_signature, axi_stream_signature
+from .layouts import (COUNTER_BITS, act_row_layout, layer_layout, out_row_layout, stream_width,
+                      weight_row_layout)
+from .pe import PE_PIPELINE, ScnnPE
+from .ppu import ppu_cycles
+
+__all__ = ["ScnnAccelerator", "register_map", "REGISTER_ADDR_BITS"]
+
+#: Address bits of the AXI4-Lite register file.
+REGISTER_ADDR_BITS = 8
+
+
+def register_map(cfg):
+    """The control and status registers, in address order (see :class:`ScnnAccelerator`)."""
+    layer = layer_layout(cfg)
+    field = {name: layer[name].shape.width for name in ("h", "w", "c", "k", "r", "s")}
+    return [
+        Register("start", 0x00, 1, "pulse", doc="write 1: run the layer described below"),
+        Register("clear", 0x04, 1, "pulse",
+                 doc="write 1: forget loaded weights and activations; clear done and error"),
+        Register("status", 0x08, 4, "ro",
+                 doc="bit 0 busy, bit 1 done, bit 2 error (a RAM overflowed or a beat had a bad "
+                     "tdest), bit 3 outputs streaming"),
+        Register("cycles", 0x0C, COUNTER_BITS, "ro",
+                 doc="cycles of the last layer: from the cycle after start to done"),
+        Register("layer_h", 0x10, field["h"], "rw", doc="input height H (≤ pes.y · tile.h)"),
+        Register("layer_w", 0x14, field["w"], "rw", doc="input width W (≤ pes.x · tile.w)"),
+        Register("layer_c", 0x18, field["c"], "rw", doc="input channels C"),
+        Register("layer_k", 0x1C, field["k"], "rw", doc="output channels K"),
+        Register("layer_r", 0x20, field["r"], "rw", doc="kernel height R (odd)"),
+        Register("layer_s", 0x24, field["s"], "rw", doc="kernel width S (odd)"),
+        Register("stall_cycles", 0x28, COUNTER_BITS, "ro",
+                 doc="sum over PEs of cycles the multiplier array stalled on bank conflicts"),
+        Register("barrier_cycles", 0x2C, COUNTER_BITS, "ro",
+                 doc="sum over PEs of cycles spent idle at the inter-PE barrier of a group"),
+        Register("products", 0x30, COUNTER_BITS, "ro",
+                 doc="non-zero products accumulated, all PEs"),
+        Register("ppu_wait_cycles", 0x34, COUNTER_BITS, "ro",
+                 doc="cycles the next group waited for the PPU to free its accumulators"),
+        Register("weight_rows", 0x38, COUNTER_BITS, "ro", doc="weight rows loaded"),
+        Register("compute_cycles", 0x3C, COUNTER_BITS, "ro",
+                 doc="sum over PEs of cycles spent computing a group (to its last product)"),
+        Register("clear_acts", 0x40, 1, "pulse",
+                 doc="write 1: forget loaded activations only (weights stay); clear done and "
+                     "error"),
+    ]
+
+
+class Phase(enum.Enum, shape=3):
+    IDLE = 0
+    BEGIN = 1        # first group starts
+    COMPUTE = 2      # a group computes; waiting for the barrier
+    PPU_WAIT = 3     # barrier reached; the PPU still drains the previous group
+    LAST = 4         # last group computed; its PPU runs
+
+
+class Out_(enum.Enum, shape=3):
+    IDLE = 0
+    COUNT_REQ = 1
+    COUNT = 2
+    ROW_REQ = 3
+    ROW = 4
+
+
+class ScnnAccelerator(wiring.Component):
+    """``P_x × P_y`` SCNN PEs behind AXI4-Stream data ports and AXI4-Lite registers.
+
+    **Use.** Write ``clear``; stream the layer's compressed weights to ``s_axis_w`` (broadcast to
+    every PE) and each PE's compressed activation tiles to ``s_axis_act`` with ``tdest`` = PE
+    index ``py·P_x + px``; write the layer registers and ``start``; wait for ``status.done`` (or
+    ``irq``); read the compressed outputs from ``m_axis_out``, which streams them as soon as the
+    layer is done: PE by PE (``tdest`` = PE index), output channel by output channel. Loaded data
+    stays for the next ``start``: ``clear_acts`` forgets only the activations, so a layer's weights
+    serve a batch of inputs.
+
+    **Streams.** Every beat is one row of a compressed block (:mod:`.layouts`): the block's entry
+    ``count`` and F (weights) or I (activations, outputs) entries, ``tlast`` on a block's last
+    row; an empty block is one beat with count 0. Weight blocks come in order group ``g``, input
+    channel ``c``; activation blocks of a PE in channel order; the output stream gives lanes past
+    a block's count as zeros. The input streams are accepted while no layer runs.
+
+    **Layer sequencer.** Groups of ``kc`` output channels run one after the other. Every PE
+    computes the group into one accumulator set; when all have finished (the inter-PE barrier),
+    the PPUs of all PEs drain that set in lockstep (halo exchange, ReLU, compression into the
+    OARAM) while the PEs compute the next group into the other set. A group starts once the PPU
+    has freed its set.
+
+    **Cycles.** ``cycles`` counts from the cycle after the ``start`` write takes effect to the
+    cycle the layer is done, inclusive (``busy`` high); the exact count is
+    :func:`sparseforge.sim.scnn_cycles.layer_cycles`.
+
+    Attributes
+    ----------
+    s_axil : In(axi_lite_signature(REGISTER_ADDR_BITS))
+    s_axis_w : In(axi_stream_signature(weight row width))
+    s_axis_act : In(axi_stream_signature(activation row width, dest_width))
+    m_axis_out : Out(axi_stream_signature(output row width, dest_width))
+    irq : Out(1)
+        ``status.done``: high from the end of a layer to the next ``start`` or ``clear``.
+    busy : Out(1)
+        A layer runs.
+    """
+
+    PROBES = {"busy": "busy"}
+
+    def __init__(self, cfg):
+        self._cfg = cfg
+        self._registers = register_map(cfg)
+        dest = max(1, (cfg.pes - 1).bit_length())
+        super().__init__({
+            "s_axil": In(axi_lite_signature(REGISTER_ADDR_BITS)),
+            "s_axis_w": In(axi_stream_signature(stream_width(weight_row_layout(cfg)))),
+            "s_axis_act": In(axi_stream_signature(stream_width(act_row_layout(cfg)),
+                                                  dest_width=dest)),
+            "m_axis_out": Out(axi_stream_signature(stream_width(out_row_layout(cfg)),
+                                                   dest_width=dest)),
+            "irq": Out(1),
+            "busy": Out(1),
+        })
+
+    @property
+    def config(self):
+        return self._cfg
+
+    @property
+    def registers(self):
+        return tuple(self._registers)
+
+    def memory_modules(self):
+        """Verilog module names of the RAM macros (for black-boxing in area flows), by kind."""
+        cfg = self._cfg
+        kinds = {"wbuf": [], "iaram": [], "oaram": [], "counts": [], "accumulators": []}
+        for py in range(cfg.py):
+            for px in range(cfg.px):
+                pe = f"{cfg.name}.pe_{px}_{py}"
+                for kind in ("wbuf", "iaram", "oaram", "counts"):
+                    kinds[kind].append(f"{pe}.{kind}")
+                kinds["accumulators"] += [f"{pe}.accumulators.set{s}" for s in range(2)]
+        return kinds
+
+    def manifest_details(self):
+        """What the manifest records of this accelerator beside its config and ports."""
+        cfg = self._cfg
+        row = {"weights": weight_row_layout(cfg), "activations": act_row_layout(cfg),
+               "outputs": out_row_layout(cfg)}
+        return {
+            "notation": cfg.notation,
+            "pes": cfg.pes,
+            "multipliers_per_pe": cfg.multipliers_per_pe,
+            "multipliers_total": cfg.multipliers_total,
+            "accumulator_banks_per_pe": {"sets": 2, "banks": cfg.banks,
+                                         "entries": cfg.bank_entries,
+                                         "bits": 2 * cfg.banks * cfg.bank_entries *
+                                         cfg.acc_width},
+            "accumulator_space": {"kc": cfg.kc, "w": cfg.acc_w, "h": cfg.acc_h,
+                                  "halo": cfg.halo},
+            "rams_per_pe_rows": {"weights": cfg.weight_rows, "iaram": cfg.iaram_rows,
+                                 "oaram": cfg.oaram_rows, "out_counts": cfg.out_channels},
+            "layer_limits": {"h": cfg.max_h, "w": cfg.max_w, "r_s_odd_max": cfg.kernel_max,
+                             "k": cfg.out_channels},
+            "row_bits": {name: data.Layout.cast(layout).size for name, layout in row.items()},
+            "registers": [{"name": r.name, "offset": r.offset, "width": r.width,
+                           "access": r.access, "doc": r.doc} for r in self._registers],
+            "latency": {
+                "pe_pipeline": f"{PE_PIPELINE} stages from the sequencer to the crossbar",
+                "ppu_cycles_per_group": "kg · (2·(H_t + 2·pr)·[S > 1] + 4·pr + H_t·W_t + 1)",
+                "ppu_cycles_example_kc_3x3": ppu_cycles(cfg, cfg.kc, min(3, cfg.kernel_max),
+                                                        min(3, cfg.kernel_max)),
+            },
+            "streams": {
+                "s_axis_w": "weight blocks (g, c) in order, rows of F entries with the count",
+                "s_axis_act": "per PE (tdest): activation blocks per channel, rows of I entries",
+                "m_axis_out": "per PE (tdest), per output channel: rows of I entries",
+            },
+            "memories": self.memory_modules(),
+            "probes": dict(self.PROBES),
+        }
+
+    def elaborate(self, platform):
+        cfg = self._cfg
+        m = Module()
+        npe = cfg.pes
+
+        m.submodules.regs = regs = AxiLiteRegisterFile(self._registers,
+                                                       addr_width=REGISTER_ADDR_BITS)
+        wiring.connect(m, wiring.flipped(self.s_axil), regs.bus)
+
+        pes = {}
+        for py in range(cfg.py):
+            for px in range(cfg.px):
+                pes[px, py] = m.submodules[f"pe_{px}_{py}"] = ScnnPE(cfg, px, py)
+        order = [pes[px, py] for py in range(cfg.py) for px in range(cfg.px)]
+
+        # -- halo links between neighbours (zero at the array's edges) ---------------------------
+        for (px, py), pe in pes.items():
+            if (px - 1, py) in pes:
+                m.d.comb += pe.from_left.eq(pes[px - 1, py].links.right)
+            if (px + 1, py) in pes:
+                m.d.comb += pe.from_right.eq(pes[px + 1, py].links.left)
+            if (px, py - 1) in pes:
+                m.d.comb += pe.from_up.eq(pes[px, py - 1].links.down)
+            if (px, py + 1) in pes:
+                m.d.comb += pe.from_down.eq(pes[px, py + 1].links.up)
+
+        # -- layer sequencer ----------------------------------------------------------------------
+        phase = Signal(Phase)
+        layer = Signal(layer_layout(cfg))
+        done = Signal()
+        error = Signal()
+        acc_set = Signal()
+        k_left = Signal(range(cfg.out_channels + 1))      # output channels from this group on
+        kbase = Signal(range(max(2, cfg.out_channels)))
+        out_active = Signal()
+
+        computing = Signal(npe)
+        ppu_busy = Signal()
+        m.d.comb += [computing.eq(Cat(pe.computing for pe in order)),
+                     ppu_busy.eq(order[0].ppu_busy)]
+
+        layer_start = Signal()
+        group_start = Signal()
+        ppu_start = Signal()
+        kg_now = Signal(range(cfg.kc + 1))
+        m.d.comb += kg_now.eq(Mux(k_left > cfg.kc, cfg.kc, k_left))
+        for pe in order:
+            m.d.comb += [
+                pe.layer.eq(layer),
+                pe.layer_start.eq(layer_start),
+                pe.group_start.eq(group_start),
+                pe.acc_set.eq(acc_set),
+                pe.ppu_start.eq(ppu_start),
+                pe.ppu_kg.eq(kg_now),
+                pe.ppu_kbase.eq(kbase),
+            ]
+
+        def launch():
+            """Barrier passed and PPU free: drain this group, start the next if any."""
+            m.d.comb += ppu_start.eq(1)
+            m.d.sync += acc_set.eq(~acc_set)
+            with m.If(k_left > cfg.kc):
+                m.d.comb += group_start.eq(1)
+                m.d.sync += [phase.eq(Phase.COMPUTE), k_left.eq(k_left - cfg.kc),
+                             kbase.eq(kbase + cfg.kc)]
+            with m.Else():
+                m.d.sync += phase.eq(Phase.LAST)
+
+        barrier = Signal()
+        m.d.comb += barrier.eq(~computing.any())
+        with m.If(phase == Phase.IDLE):
+            with m.If(regs.start & ~out_active):
+                m.d.sync += [
+                    phase.eq(Phase.BEGIN), done.eq(0),
+                    layer.h.eq(regs.layer_h), layer.w.eq(regs.layer_w),
+                    layer.c.eq(regs.layer_c), layer.k.eq(regs.layer_k),
+                    layer.r.eq(regs.layer_r), layer.s.eq(regs.layer_s),
+                    k_left.eq(regs.layer_k), kbase.eq(0), acc_set.eq(0),
+                ]
+        with m.Elif(phase == Phase.BEGIN):
+            m.d.comb += [layer_start.eq(1), group_start.eq(1)]
+            m.d.sync += phase.eq(Phase.COMPUTE)
+        with m.Elif(phase == Phase.COMPUTE):
+            with m.If(barrier):
+                with m.If(ppu_busy):
+                    m.d.sync += phase.eq(Phase.PPU_WAIT)
+                with m.Else():
+                    launch()
+        with m.Elif(phase == Phase.PPU_WAIT):
+            with m.If(~ppu_busy):
+                launch()
+        with m.Elif(phase == Phase.LAST):
+            with m.If(~ppu_busy):
+                m.d.sync += [phase.eq(Phase.IDLE), done.eq(1), out_active.eq(1)]
+
+        busy = Signal()
+        m.d.comb += [busy.eq(phase != Phase.IDLE), self.busy.eq(busy), self.irq.eq(done)]
+
+        # -- statistics ---------------------------------------------------------------------------
+        cycles = Signal(COUNTER_BITS)
+        stalls = Signal(COUNTER_BITS)
+        waits = Signal(COUNTER_BITS)
+        products = Signal(COUNTER_BITS)
+        ppu_waits = Signal(COUNTER_BITS)
+        computes = Signal(COUNTER_BITS)
+        with m.If((phase == Phase.IDLE) & regs.start & ~out_active):
+            m.d.sync += [cycles.eq(0), stalls.eq(0), waits.eq(0), products.eq(0),
+                         ppu_waits.eq(0), computes.eq(0)]
+        with m.Elif(busy):
+            m.d.sync += [
+                cycles.eq(cycles + 1),
+                computes.eq(computes + sum(pe.computing for pe in order)),
+                stalls.eq(stalls + sum(pe.stall for pe in order)),
+                products.eq(products + sum(pe.granted for pe in order)),
+            ]
+            with m.If((phase == Phase.COMPUTE) & ~barrier):
+                m.d.sync += waits.eq(waits + sum(~pe.computing for pe in order))
+            with m.If(phase == Phase.PPU_WAIT):
+                m.d.sync += ppu_waits.eq(ppu_waits + 1)
+
+        # -- loading: weights broadcast, activations by tdest ------------------------------------
+        w_wr = Signal(range(cfg.weight_rows + 1))
+        a_wr = Signal(data.ArrayLayout(range(cfg.iaram_rows + 1), npe))
+        s_w, s_a = self.s_axis_w, self.s_axis_act
+        w_row_bits = data.Layout.cast(weight_row_layout(cfg)).size
+        a_row_bits = data.Layout.cast(act_row_layout(cfg)).size
+        m.d.comb += [s_w.tready.eq(~busy), s_a.tready.eq(~busy)]
+        w_fits = w_wr < cfg.weight_rows
+        for pe in order:
+            m.d.comb += [pe.w_load.addr.eq(w_wr), pe.w_load.data.eq(s_w.tdata[:w_row_bits]),
+                         pe.w_load.en.eq(s_w.tvalid & s_w.tready & w_fits)]
+        for n, pe in enumerate(order):
+            hit = s_a.tvalid & s_a.tready & (s_a.tdest == n)
+            m.d.comb += [pe.a_load.addr.eq(a_wr[n]), pe.a_load.data.eq(s_a.tdata[:a_row_bits]),
+                         pe.a_load.en.eq(hit & (a_wr[n] < cfg.iaram_rows))]
+            with m.If(hit):
+                with m.If(a_wr[n] < cfg.iaram_rows):
+                    m.d.sync += a_wr[n].eq(a_wr[n] + 1)
+                with m.Else():
+                    m.d.sync += error.eq(1)
+        with m.If(s_w.tvalid & s_w.tready):
+            with m.If(w_fits):
+                m.d.sync += w_wr.eq(w_wr + 1)
+            with m.Else():
+                m.d.sync += error.eq(1)
+        with m.If(s_a.tvalid & s_a.tready & (s_a.tdest >= npe)):
+            m.d.sync += error.eq(1)
+        with m.If(Cat(pe.overflow for pe in order).any()):
+            m.d.sync += error.eq(1)
+        with m.If(regs.clear | regs.clear_acts):
+            m.d.sync += [a_wr.eq(0), error.eq(0), done.eq(0)]
+        with m.If(regs.clear):
+            m.d.sync += w_wr.eq(0)
+
+        # -- output stream: PE by PE, channel by channel ------------------------------------------
+        o = self.m_axis_out
+        ostate = Signal(Out_)
+        p = Signal(range(max(2, npe)))
+        k = Signal(range(cfg.out_channels + 1))
+        ptr = Signal(range(cfg.oaram_rows + 1))
+        count = Signal(range(cfg.tile_elems + 1))
+        left = Signal(range(cfg.tile_elems + 1))        # entries of the block from this row on
+        for pe in order:
+            m.d.comb += [pe.count_read.addr.eq(k), pe.count_read.en.eq(ostate == Out_.COUNT_REQ),
+                         pe.out_read.addr.eq(ptr), pe.out_read.en.eq(ostate == Out_.ROW_REQ)]
+        count_in = Signal.like(count)
+        row_in = Signal.like(order[0].out_read.data)
+        for n, pe in enumerate(order):
+            with m.If(p == n):
+                m.d.comb += [count_in.eq(pe.count_read.data), row_in.eq(pe.out_read.data)]
+
+        # Lanes past the block's count as zeros. Every part of the beat is a plain expression: a
+        # signal assigned partly under a condition becomes several Verilog processes, and one
+        # with a constant input would never be evaluated by an event-driven simulator.
+        beat = Signal(out_row_layout(cfg))
+        m.d.comb += beat.count.eq(count)
+        for lane in range(cfg.i):
+            m.d.comb += beat.entries[lane].eq(Mux(lane < left, row_in[lane].as_value(), 0))
+        last_row = Signal()
+        m.d.comb += [
+            last_row.eq(left <= cfg.i),
+            o.tdata.eq(beat.as_value()),
+            o.tdest.eq(p),
+            o.tlast.eq(last_row),
+            o.tvalid.eq(ostate == Out_.ROW),
+            regs.status.eq(Cat(busy, done, error, out_active)),
+            regs.cycles.eq(cycles),
+            regs.stall_cycles.eq(stalls),
+            regs.barrier_cycles.eq(waits),
+            regs.products.eq(products),
+            regs.ppu_wait_cycles.eq(ppu_waits),
+            regs.weight_rows.eq(w_wr),
+            regs.compute_cycles.eq(computes),
+        ]
+
+        def next_block():
+            with m.If(k == layer.k - 1):
+                m.d.sync += [k.eq(0), ptr.eq(0), p.eq(p + 1)]
+                with m.If(p == npe - 1):
+                    m.d.sync += [ostate.eq(Out_.IDLE), out_active.eq(0), p.eq(0)]
+                with m.Else():
+                    m.d.sync += ostate.eq(Out_.COUNT_REQ)
+            with m.Else():
+                m.d.sync += [k.eq(k + 1), ostate.eq(Out_.COUNT_REQ)]
+
+        with m.If(ostate == Out_.IDLE):
+            with m.If(out_active):
+                m.d.sync += [ostate.eq(Out_.COUNT_REQ), p.eq(0), k.eq(0), ptr.eq(0)]
+        with m.Elif(ostate == Out_.COUNT_REQ):
+            m.d.sync += ostate.eq(Out_.COUNT)
+        with m.Elif(ostate == Out_.COUNT):
+            m.d.sync += [count.eq(count_in), left.eq(count_in), ostate.eq(Out_.ROW_REQ)]
+        with m.Elif(ostate == Out_.ROW_REQ):
+            m.d.sync += ostate.eq(Out_.ROW)
+        with m.Elif(ostate == Out_.ROW):
+            with m.If(o.tready):
+                with m.If(count != 0):
+                    m.d.sync += ptr.eq(ptr + 1)
+                with m.If(last_row):
+                    next_block()
+                with m.Else():
+                    m.d.sync += [left.eq(left - cfg.i), ostate.eq(Out_.ROW_REQ)]
+        return m
