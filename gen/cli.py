@@ -28,6 +28,7 @@ examples:
   sparseforge layers resnet50                          the layer table of a network
   sparseforge run accel_small --layer resnet50.res5a_branch2b --nnz 3
   sparseforge run accel_paper --network resnet50 --nnz 3 --model-only
+  sparseforge run scnn_2x2_small --conv 10,6,4,4,3,3 --weight-density 0.3 --act-density 0.4
   sparseforge demo                                     the quick tour (what 'make demo' runs)
 
 A config file for the systolic tensor array family:
@@ -52,11 +53,17 @@ def _run_conv():
     return run_conv
 
 
+def _run_scnn():
+    from . import run_scnn
+    return run_scnn
+
+
 # arch -> module with run_cli(cfg, args), imported when used
-RUNNERS = {"sta": _run_gemm, "accel": _run_conv}
+RUNNERS = {"sta": _run_gemm, "accel": _run_conv, "scnn": _run_scnn}
 
 # arch -> cocotb regression module
-REGRESSIONS = {"sta": "sparseforge.tb.test_sta_engine", "accel": "sparseforge.tb.test_accel"}
+REGRESSIONS = {"sta": "sparseforge.tb.test_sta_engine", "accel": "sparseforge.tb.test_accel",
+               "scnn": "sparseforge.tb.test_scnn"}
 
 
 def resolve_config(spec):

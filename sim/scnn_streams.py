@@ -36,6 +36,11 @@ class Layer:
         k, _, r, s = np.shape(weights)
         return cls(h=h, w=w, c=c, k=k, r=r, s=s)
 
+    @property
+    def macs(self):
+        """Multiply-accumulates of the dense layer: ``h · w · k · c · r · s``."""
+        return self.h * self.w * self.k * self.c * self.r * self.s
+
     def group_sizes(self, kc):
         """Output channels of each group: ``kc`` each, the last one possibly fewer."""
         return [min(kc, self.k - g) for g in range(0, self.k, kc)]
