@@ -167,6 +167,53 @@ class LayerCycles:
         return self.products / slots if slots else 0.0
 
 
+def _packed(offsets, lanes):
+    """Channels' (offsets, non-zero) entries as rows of ``lanes``, padded to the longest channel.
+
+    Returns ``(off, live, rows)``: ``off`` and ``live`` of shape (channels, most rows, lanes), a
+    lane ``live`` when it holds a non-zero entry; ``rows`` the rows of each channel.
+    """
+    rows = np.array([-(-len(off) // lanes) for off, _nz in offsets], dtype=np.int64)
+    most = max(1, int(rows.max())) if len(rows) else 1
+    off = np.zeros((len(offsets), most * lanes), dtype=np.int64)
+    live = np.zeros((len(offsets), most * lanes), dtype=bool)
+    for c, (o, nz) in enumerate(offsets):
+        off[c, :len(o)] = o
+        live[c, :len(o)] = nz
+    return off.reshape(len(offsets), most, lanes), live.reshape(len(offsets), most, lanes), rows
+
+
+def _group_on_pe(cfg, weights, acts):
+    """Crossbar cycles M, stalls, products and slots of one PE computing one group.
+
+    ``weights`` and ``acts`` are :func:`_packed` channels of the group's weight blocks and of the
+    PE's activation blocks. The same computation as :func:`slot_cycles`, for every channel at
+    once: a channel with an empty block takes one slot; otherwise every (activation row, weight
+    row) pair is a slot of ``max(1, most products to one bank)`` cycles.
+    """
+    w_off, w_live, w_rows = weights
+    a_off, a_live, a_rows = acts
+    A = cfg.banks
+    channels = len(w_rows)
+    empty = (w_rows == 0) | (a_rows == 0)
+    # banks[c, j, q, i, f]; A marks "no product".
+    banks = (a_off[:, :, None, :, None] + w_off[:, None, :, None, :]) % A
+    live = a_live[:, :, None, :, None] & w_live[:, None, :, None, :]
+    banks = np.where(live, banks, A).reshape(-1, a_off.shape[2] * w_off.shape[2])
+    n_slots = banks.shape[0]
+    index = (np.arange(n_slots)[:, None] * (A + 1) + banks).reshape(-1)
+    hist = np.bincount(index, minlength=n_slots * (A + 1)).reshape(n_slots, A + 1)[:, :A]
+    shape = (channels, a_off.shape[1], w_off.shape[1])
+    m = np.maximum(1, hist.max(axis=1)).reshape(shape)
+    products = hist.sum(axis=1).reshape(shape)
+    exists = ((np.arange(shape[1])[None, :, None] < a_rows[:, None, None]) &
+              (np.arange(shape[2])[None, None, :] < w_rows[:, None, None]) &
+              ~empty[:, None, None])
+    total = int(m[exists].sum()) + int(empty.sum())
+    return (total, int((m - 1)[exists].sum()), int(products[exists].sum()),
+            int(exists.sum()) + int(empty.sum()))
+
+
 def layer_cycles(cfg, streams):
     """Model one layer given its :class:`~.scnn_streams.LayerStreams`; return
     :class:`LayerCycles`."""
@@ -174,26 +221,18 @@ def layer_cycles(cfg, streams):
     r, s = layer.r, layer.s
     sizes = layer_group_sizes(cfg, layer)
     npe = cfg.pes
-    # Per PE: activation offsets of each channel.
-    acts = [[act_offsets(cfg, block) for block in pe_blocks] for pe_blocks in streams.act_blocks]
+    acts = [_packed([act_offsets(cfg, block) for block in pe_blocks], cfg.i)
+            for pe_blocks in streams.act_blocks]
     group_m = np.zeros((len(sizes), npe), dtype=np.int64)
     products = stalls = slots = 0
     for g, wgroup in enumerate(streams.weight_blocks):
-        weights = [weight_offsets(cfg, block, r, s) for block in wgroup]
+        weights = _packed([weight_offsets(cfg, block, r, s) for block in wgroup], cfg.f)
         for p in range(npe):
-            total = 0
-            for c, (w_off, w_nz) in enumerate(weights):
-                a_off, a_nz = acts[p][c]
-                if len(w_off) == 0 or len(a_off) == 0:
-                    total += 1
-                    slots += 1
-                    continue
-                m, prods = slot_cycles(cfg, w_off, w_nz, a_off, a_nz)
-                total += int(m.sum())
-                stalls += int((m - 1).sum())
-                products += int(prods.sum())
-                slots += m.size
+            total, stall, prods, count = _group_on_pe(cfg, weights, acts[p])
             group_m[g, p] = total
+            stalls += stall
+            products += prods
+            slots += count
 
     # Timeline, cycle 0 = the first busy cycle (the first group's start).
     start = 0
