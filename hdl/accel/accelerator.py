@@ -8,6 +8,7 @@ from ..common.axi import (AxiLiteRegisterFile, Register, axi_lite_signature,
                           axi_stream_signature)
 from ..im2col import DirectReader, Im2colMagnifier, patch_shapes
 from ..sta import StaEngine
+from ..sta.engine import engine_manifest
 from .layouts import CH_BITS, DIM_BITS, layer_layout
 from .loaders import ActLoader, Readback, WeightLoader, stream_width
 from .output_stage import OutputStage
@@ -97,7 +98,7 @@ class Accelerator(wiring.Component):
 
     def manifest_details(self):
         cfg = self._cfg
-        engine = StaEngine(cfg.array).manifest_details()
+        engine = engine_manifest(cfg.array)
         return {
             "notation": cfg.notation(),
             "macs_total": cfg.array.macs_total,

@@ -11,7 +11,7 @@ from .feeder import StepFeeder
 from .layouts import (TILE_BITS, act_beat_layout, job_layout, result_beat_layout,
                       weight_beat_layout)
 
-__all__ = ["StaEngine"]
+__all__ = ["StaEngine", "engine_manifest"]
 
 
 class StaEngine(wiring.Component):
@@ -69,36 +69,7 @@ class StaEngine(wiring.Component):
 
     def manifest_details(self):
         """What the manifest records of this engine beside its config and ports."""
-        cfg = self._cfg
-        return {
-            "notation": cfg.notation,
-            "macs_total": cfg.macs_total,
-            "macs_per_pe": cfg.macs_per_pe,
-            "accumulators_per_pe": cfg.accumulators_per_pe,
-            "shadow_registers_per_pe": cfg.accumulators_per_pe,
-            "operand_registers_per_pe": cfg.operand_registers_per_pe,
-            "pes": cfg.m * cfg.n,
-            "output_tile": [cfg.tile_rows, cfg.tile_cols],
-            "block": cfg.block,
-            "max_nnz": cfg.max_nnz,
-            "nominal_macs_per_cycle": cfg.nominal_macs_per_cycle(),
-            "table3": cfg.table3(),
-            "latency": {
-                "step_to_tpe": "1 + i + j cycles from a step's acceptance to its computation in "
-                               "TPE (i, j)",
-                "last_step_to_first_row": cfg.n + 1,
-                "rows_per_tile": cfg.tile_rows,
-                "tile_last_step_spacing": {"previous_tile": cfg.n,
-                                           "tile_before": cfg.m + cfg.n - 1},
-            },
-            "streams": {
-                "act": "per tile, per block of B along K: B activations of each of the M·A rows",
-                "weight": "per step: per column, value slots (and the block's DBB mask)",
-                "result": "per tile: M·A rows of N·C accumulators",
-                "job": "k (elements), nnz (VDBB steps per block), tiles",
-            },
-            "probes": dict(self.PROBES),
-        }
+        return engine_manifest(self._cfg)
 
     def elaborate(self, platform):
         cfg = self._cfg
@@ -137,3 +108,37 @@ class StaEngine(wiring.Component):
             self.busy.eq(feeder.active | (rows_left != 0)),
         ]
         return m
+
+
+def engine_manifest(cfg):
+    """What a manifest records of an STA engine of config ``cfg`` besides its ports."""
+    return {
+
+        "notation": cfg.notation,
+        "macs_total": cfg.macs_total,
+        "macs_per_pe": cfg.macs_per_pe,
+        "accumulators_per_pe": cfg.accumulators_per_pe,
+        "shadow_registers_per_pe": cfg.accumulators_per_pe,
+        "operand_registers_per_pe": cfg.operand_registers_per_pe,
+        "pes": cfg.m * cfg.n,
+        "output_tile": [cfg.tile_rows, cfg.tile_cols],
+        "block": cfg.block,
+        "max_nnz": cfg.max_nnz,
+        "nominal_macs_per_cycle": cfg.nominal_macs_per_cycle(),
+        "table3": cfg.table3(),
+        "latency": {
+            "step_to_tpe": "1 + i + j cycles from a step's acceptance to its computation in "
+                           "TPE (i, j)",
+            "last_step_to_first_row": cfg.n + 1,
+            "rows_per_tile": cfg.tile_rows,
+            "tile_last_step_spacing": {"previous_tile": cfg.n,
+                                       "tile_before": cfg.m + cfg.n - 1},
+        },
+        "streams": {
+            "act": "per tile, per block of B along K: B activations of each of the M·A rows",
+            "weight": "per step: per column, value slots (and the block's DBB mask)",
+            "result": "per tile: M·A rows of N·C accumulators",
+            "job": "k (elements), nnz (VDBB steps per block), tiles",
+        },
+        "probes": dict(StaEngine.PROBES),
+    }

@@ -1,0 +1,144 @@
+"""Measure the VDBB accelerator's figures: IM2COL magnification, utilization, ResNet-50 totals.
+
+    .venv/bin/python benchmarks/accel_figures.py [--rtl-layers L1,L2,...] [--update-readme]
+
+1. IM2COL magnification (reads without IM2COL / reads with it) of ResNet-50's 3×3 stride-1
+   layers on ``accel_small`` and ``accel_paper`` (target ≥ 2.5; the paper reports 3×).
+2. Utilization of ResNet-50's 3×3 layers at 3/8 density on ``accel_small`` (target ≥ 0.9).
+3. ResNet-50 total cycles and effective throughput at 8/8, 4/8, 3/8 and 2/8 on ``accel_paper``,
+   from the cycle model; ``--rtl-layers`` also runs those layers of ResNet-50 on the generated
+   RTL (Verilator) at 3/8 and checks them bit-exact and cycle-exact (marked in the table).
+4. The time to generate ``accel_paper``'s Verilog (``--generation``).
+
+The cycle model and the read counts are the ones the regression checks exact against the RTL on
+every layer it runs (tests/test_accel_regression.py).
+"""
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sparseforge.gen.emit import generate
+from sparseforge.gen.presets import load_preset
+from sparseforge.gen.report import Progress, table
+from sparseforge.gen.run_conv import network_report, prepare_layer, run_layer_rtl
+from sparseforge.sim import accel_cycles, accel_plan, workloads
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+DENSITIES = (8, 4, 3, 2)
+
+
+def resnet_3x3(cfg, nnz):
+    rows = []
+    for layer in workloads.network("resnet50"):
+        if (layer.r, layer.s, layer.stride) != (3, 3, 1):
+            continue
+        plan = accel_plan.plan_layer(cfg, layer.h, layer.w, layer.c, layer.k, layer.r, layer.s,
+                                     layer.stride, layer.pad, nnz, check_sram=False)
+        cycles = accel_cycles.layer_cycles(plan)
+        reads = accel_plan.act_sram_reads(plan)
+        rows.append({"layer": layer.name, "patch": f"{plan.ph}x{plan.pw}", "cycles": cycles,
+                     "utilization": accel_cycles.layer_ideal_cycles(plan) / cycles,
+                     "magnification": accel_plan.act_sram_reads_no_im2col(plan) / reads})
+    return rows
+
+
+def resnet_totals(cfg, rtl_layers, simulator, progress):
+    totals = {}
+    checked = {}
+    for nnz in DENSITIES:
+        report = network_report(cfg, "resnet50", nnz)
+        totals[nnz] = report
+    for name in rtl_layers:
+        layer = workloads.layer(f"resnet50.{name}")
+        plan = accel_plan.plan_layer(cfg, layer.h, layer.w, layer.c, layer.k, layer.r, layer.s,
+                                     layer.stride, layer.pad, 3)
+        x, w = prepare_layer(cfg, plan, seed=1)
+        report, _ = run_layer_rtl(cfg, plan, x, w, simulator=simulator, progress=progress)
+        assert report["mismatches"] == 0, f"{name}: RTL result differs from the golden model"
+        assert report["cycles"] == report["model_cycles"], f"{name}: RTL cycles differ"
+        checked[name] = report["cycles"]
+    return totals, checked
+
+
+def readme_table(totals, checked):
+    base = totals[8]["total_cycles"]
+    lines = ["| weight density | total cycles | speed-up vs 8/8 | effective MACs/cycle | "
+             "effective TOPS at 1 GHz |", "| --- | ---: | ---: | ---: | ---: |"]
+    for nnz in DENSITIES:
+        r = totals[nnz]
+        lines.append(f"| {nnz}/8 | {r['total_cycles']:,} | {base / r['total_cycles']:.2f} | "
+                     f"{r['effective_macs_per_cycle']:,.0f} | {r['effective_tops_at_1ghz']:.2f} |")
+    if checked:
+        lines.append("")
+        lines.append("Layers also run on the generated RTL at 3/8 (Verilator), bit-exact and with "
+                     "cycles equal to the model: " +
+                     ", ".join(f"`{n}` ({c:,} cycles)" for n, c in checked.items()) + ".")
+    return "\n".join(lines)
+
+
+def update_readme(text):
+    readme = README.read_text()
+    pattern = re.compile(r"(<!-- accel-resnet:start -->\n).*?(<!-- accel-resnet:end -->)", re.S)
+    if not pattern.search(readme):
+        raise SystemExit("README.md has no <!-- accel-resnet:start/end --> markers")
+    README.write_text(pattern.sub(lambda m: m.group(1) + text + "\n" + m.group(2), readme))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rtl-layers", default="", metavar="L1,L2",
+                        help="ResNet-50 layers to also run on accel_paper's RTL at 3/8")
+    parser.add_argument("--sim", choices=("icarus", "verilator"), default="verilator")
+    parser.add_argument("--generation", action="store_true",
+                        help="time the generation of accel_paper's Verilog")
+    parser.add_argument("--update-readme", action="store_true")
+    parser.add_argument("--json", metavar="PATH")
+    args = parser.parse_args(argv)
+    progress = Progress()
+    small, paper = load_preset("accel_small"), load_preset("accel_paper")
+    figures = {}
+
+    print("1, 2. ResNet-50 3x3 stride-1 layers at 3/8: utilization on accel_small, "
+          "IM2COL magnification on both presets")
+    rows_small = resnet_3x3(small, 3)
+    rows_paper = resnet_3x3(paper, 3)
+    print(table([(a["layer"], a["patch"], a["utilization"], a["magnification"],
+                  b["patch"], b["magnification"]) for a, b in zip(rows_small, rows_paper)],
+                ("layer", "small patch", "small util", "small magn.", "paper patch",
+                 "paper magn.")))
+    figures["resnet50_3x3"] = {"accel_small": rows_small, "accel_paper": rows_paper}
+    print(f"min utilization {min(r['utilization'] for r in rows_small):.4f} (target 0.9); "
+          f"min magnification {min(r['magnification'] for r in rows_small + rows_paper):.2f} "
+          "(target 2.5)")
+
+    names = [n for n in args.rtl_layers.split(",") if n]
+    totals, checked = resnet_totals(paper, names, args.sim, progress)
+    print("\n3. ResNet-50 on accel_paper (4x8x8_4x8 VDBB, IM2COL), cycle model")
+    text = readme_table(totals, checked)
+    print(text)
+    figures["resnet50_paper"] = {str(n): {k: v for k, v in r.items() if k != "layers"}
+                                 for n, r in totals.items()}
+    figures["rtl_checked"] = checked
+
+    if args.generation:
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.monotonic()
+            v_path, _ = generate(paper, tmp)
+            seconds = time.monotonic() - start
+            size = v_path.stat().st_size
+        print(f"\n4. accel_paper Verilog generated in {seconds:.0f} s ({size / 1e6:.1f} MB)")
+        figures["generation_seconds"] = seconds
+    if args.update_readme:
+        update_readme(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
