@@ -41,11 +41,11 @@ def parse_conv(text):
         raise InputError(f"--conv: {e}") from None
 
 
-def _plan(cfg, layer, nnz, flag, check_sram=True):
+def _plan(cfg, layer, nnz, flag, check_sram=True, int8_out=False):
     try:
         plan = accel_plan.plan_layer(cfg, layer.h, layer.w, layer.c // layer.groups,
                                      layer.k // layer.groups, layer.r, layer.s, layer.stride,
-                                     layer.pad, nnz, check_sram=check_sram)
+                                     layer.pad, nnz, check_sram=check_sram, int8_out=int8_out)
     except accel_plan.PlanError as e:
         raise InputError(f"{flag}: {e}") from None
     return plan
@@ -245,7 +245,7 @@ def run_cli(cfg, args):
             raise InputError(f"--layer: {args.layer} is a grouped convolution ({layer.groups} "
                              "groups); the RTL runs ungrouped layers (use --network for the model)")
     flag = "--conv" if args.conv else "--layer"
-    plan = _plan(cfg, layer, nnz, flag)
+    plan = _plan(cfg, layer, nnz, flag, int8_out=args.shift is not None)
     if args.out is not None and not Path(args.out).parent.exists():
         raise InputError(f"--out: directory {str(Path(args.out).parent)!r} does not exist")
     x, w = prepare_layer(cfg, plan, act_density=0.5 if args.act_density is None

@@ -171,8 +171,12 @@ def choose_patch(cfg, r, s, stride, nnz):
     return None if best is None else best[1]
 
 
-def plan_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, patch=None, check_sram=True):
+def plan_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, patch=None, check_sram=True,
+               int8_out=False):
     """Validate a layer against a config and return its :class:`LayerPlan`.
+
+    The output map must fit an activation SRAM half as INT32 accumulators, or as INT8 values
+    with ``int8_out``.
 
     ``check_sram=False`` plans a layer for the cycle model even if its maps or weights exceed
     the SRAMs (a real system would tile it in time, as the paper's MCUs do).
@@ -220,9 +224,10 @@ def plan_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, patch=None, che
     if plan.ifm_bank_rows > depth:
         raise PlanError(f"the input map ({h}x{w}x{c}) needs {plan.ifm_bank_rows} rows per bank; "
                         f"an activation SRAM half has {depth} ({cfg.act_kb / 2:g} KB)")
-    if plan.ofm_bank_rows(int8=False) > depth:
-        raise PlanError(f"the INT32 output map ({ho}x{wo}x{k}) needs "
-                        f"{plan.ofm_bank_rows(int8=False)} rows per bank; an activation SRAM "
+    if plan.ofm_bank_rows(int8=int8_out) > depth:
+        kind = "INT8" if int8_out else "INT32"
+        raise PlanError(f"the {kind} output map ({ho}x{wo}x{k}) needs "
+                        f"{plan.ofm_bank_rows(int8=int8_out)} rows per bank; an activation SRAM "
                         f"half has {depth} ({cfg.act_kb / 2:g} KB)")
     if plan.weight_word_count > cfg.weight_half_words:
         kb = plan.weight_word_count * cfg.weight_word_bits / 8 / 1024
