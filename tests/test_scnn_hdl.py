@@ -314,3 +314,33 @@ def test_ram_sync_read_holds_and_register_file_reads_old_value():
         Ram(8, 0)
     with pytest.raises(TypeError):
         RamBanks(8, 4, 0)
+
+
+def test_compressor_overflow_only_when_a_block_does_not_fit():
+    """With 2 OARAM rows of 3 lanes: six values fill them exactly and the zero run after them
+    makes placeholders in a third row past the end (dropped silently: no overflow); the next
+    block has no room left: overflow."""
+    cfg = small_cfg(rams={"iaram": 30, "oaram": 6, "weights": 40, "out_channels": 8})
+    dut = Compressor(cfg)
+    flags = []
+
+    async def block(ctx, dense):
+        for v in dense:
+            ctx.set(dut.element.valid, 1)
+            ctx.set(dut.element.value, v)
+            await ctx.tick()
+        ctx.set(dut.element.valid, 0)
+        ctx.set(dut.flush, 1)
+        flags.append(ctx.get(dut.overflow))
+        await ctx.tick()
+        ctx.set(dut.flush, 0)
+
+    async def tb(ctx):
+        ctx.set(dut.layer_start, 1)
+        await ctx.tick()
+        ctx.set(dut.layer_start, 0)
+        await block(ctx, [1] * 6 + [0] * 9)               # 6 entries, then 2 placeholders
+        await block(ctx, [0] * 14 + [3])                  # 4 entries from row 2
+
+    _run(dut, tb)
+    assert flags == [0, 1]
