@@ -2,8 +2,8 @@
 
 Builds are cached under ``<cache>/builds/<name>-<hash>/<simulator>``, keyed by the design (its
 config and the generator's sources, see :func:`~sparseforge.gen.toolchain.design_key`), the
-simulator, the tool versions and the build flags, so ``sparseforge test`` and ``run`` rebuild
-only what changed.
+simulator, the tool versions, the Python environment and the build flags, so ``sparseforge test``
+and ``run`` rebuild only what changed.
 A lock file serialises concurrent builds of the same design (pytest-xdist workers).
 """
 
@@ -17,19 +17,20 @@ from importlib import metadata
 from pathlib import Path
 
 from cocotb_tools.check_results import get_results
+import cocotb_tools.config
 from cocotb_tools.runner import get_runner
 
 from ..gen import toolchain
 from ..gen.config import config_to_dict
-from ..gen.emit import verilog_text
+from ..gen.emit import TOPS, verilog_text
 from ..gen.lint import WAIVERS
 
 __all__ = ["SIMULATORS", "Build", "build", "run_module", "simulators_for"]
 
 SIMULATORS = ("icarus", "verilator")
 
-# Bump when the simulation copies of the Verilog change (see strip_sram_zero_init).
-SIM_COPY_VERSION = 2
+# Bump when the simulation copies of the Verilog or the way they are built change.
+SIM_COPY_VERSION = 3
 
 # -O1 for the per-cycle code and -O0 for the one-off code: a third of the default -Os build time,
 # and simulations as fast. CFG_CXXFLAGS_PCH_I: see _make_flags.
@@ -82,9 +83,12 @@ def build(cfg, simulator, *, progress=None, log=None):
     if simulator not in SIMULATORS:
         raise ValueError(f"Simulator must be one of {SIMULATORS}, not {simulator!r}")
     versions = {"cocotb": metadata.version("cocotb"), "verilator": metadata.version("verilator")}
+    # A Verilator model links cocotb's library by its absolute path (rpath): a build belongs to
+    # the environment that made it, so the cache key names that environment's library folder.
     key = toolchain.content_hash(toolchain.design_key(cfg), simulator,
                                  json.dumps(versions, sort_keys=True), WAIVERS.read_text(),
-                                 VERILATOR_MAKE_FLAGS, SIM_COPY_VERSION)
+                                 VERILATOR_MAKE_FLAGS, SIM_COPY_VERSION,
+                                 str(cocotb_tools.config.libs_dir), public_config(cfg))
     root = toolchain.cache_dir() / "builds" / f"{cfg.name}-{key}"
     directory = root / simulator
     verilog_path = root / f"{cfg.name}.v"
@@ -106,8 +110,10 @@ def build(cfg, simulator, *, progress=None, log=None):
             sources[0].write_text(sim_text)
             if simulator == "verilator":
                 # Lint is `sparseforge lint`'s job; a simulation build only reports warnings.
-                kwargs["build_args"] = ["-Wno-fatal"]
-                sources = [WAIVERS] + sources         # waivers apply to files read after them
+                kwargs["build_args"] = ["-Wno-fatal", "--no-public-flat-rw"]
+                public = root / "public_top.vlt"
+                public.write_text(public_config(cfg))
+                sources = [WAIVERS, public] + sources  # configs apply to files read after them
             with _redirect(log), _make_flags(simulator):
                 runner.build(sources=sources, hdl_toplevel=cfg.name, build_dir=directory,
                              timescale=("1ns", "1ps"), always=False, **kwargs)
@@ -128,6 +134,21 @@ _TIME_ZERO_KICK = re.compile(r"reg (\\\$auto\$verilog_backend\.cc:\d+:dump_modul
 # for large SRAMs the initialisers dominate what the simulators compile; the simulation copies
 # drop them. Reading a word never written is then x in Icarus, which the tests would catch.
 _SRAM_ZERO_INIT = re.compile(r"  initial begin\n(?:    mem\[\d+\] = \d+'h0+;\n)+  end\n")
+
+
+def public_config(cfg):
+    """A Verilator config giving VPI access to the top's signals and the design's probes only.
+
+    cocotb's runner builds with ``--public-flat-rw``, which registers every signal of every module
+    for VPI; on the large accelerator presets that table alone is hundreds of megabytes of C++.
+    The benches touch the top's ports and the probes the top class names (``PROBES``, dotted
+    paths below the top), so the build turns the flag off again and makes just those public.
+    """
+    lines = ["`verilator_config", f'public_flat_rw -module "{cfg.name}" -var "*"']
+    for path in getattr(TOPS[cfg.arch](), "PROBES", {}).values():
+        if "." in path:
+            lines.append(f'public_flat_rw -module "*" -var "{path.rsplit(".", 1)[1]}"')
+    return "\n".join(lines) + "\n"
 
 
 def strip_sram_zero_init(text):
