@@ -16,7 +16,6 @@ every layer it runs (tests/test_accel_regression.py).
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 import time
@@ -28,7 +27,8 @@ from sparseforge.gen.report import Progress, table
 from sparseforge.gen.run_conv import network_report, prepare_layer, run_layer_rtl
 from sparseforge.sim import accel_cycles, accel_plan, workloads
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+from readme import update_readme
+
 DENSITIES = (8, 4, 3, 2)
 
 
@@ -65,7 +65,7 @@ def resnet_totals(cfg, rtl_layers, simulator, progress):
     return totals, checked
 
 
-def readme_table(totals, checked):
+def readme_table(totals, checked, generation=None):
     base = totals[8]["total_cycles"]
     lines = ["| weight density | total cycles | speed-up vs 8/8 | effective MACs/cycle | "
              "effective TOPS at 1 GHz |", "| --- | ---: | ---: | ---: | ---: |"]
@@ -78,15 +78,12 @@ def readme_table(totals, checked):
         lines.append("Layers also run on the generated RTL at 3/8 (Verilator), bit-exact and with "
                      "cycles equal to the model: " +
                      ", ".join(f"`{n}` ({c:,} cycles)" for n, c in checked.items()) + ".")
+    if generation:
+        seconds, megabytes = generation
+        lines.append("")
+        lines.append(f"Generating `accel_paper`'s Verilog ({megabytes:.1f} MB) took "
+                     f"{seconds:.0f} s.")
     return "\n".join(lines)
-
-
-def update_readme(text):
-    readme = README.read_text()
-    pattern = re.compile(r"(<!-- accel-resnet:start -->\n).*?(<!-- accel-resnet:end -->)", re.S)
-    if not pattern.search(readme):
-        raise SystemExit("README.md has no <!-- accel-resnet:start/end --> markers")
-    README.write_text(pattern.sub(lambda m: m.group(1) + text + "\n" + m.group(2), readme))
 
 
 def main(argv=None):
@@ -116,25 +113,27 @@ def main(argv=None):
           f"min magnification {min(r['magnification'] for r in rows_small + rows_paper):.2f} "
           "(target 2.5)")
 
+    generation = None
+    if args.generation:
+        with tempfile.TemporaryDirectory() as tmp:
+            progress("generating accel_paper's Verilog")
+            start = time.monotonic()
+            v_path, _ = generate(paper, tmp)
+            generation = (time.monotonic() - start, v_path.stat().st_size / 1e6)
+        print(f"\n4. accel_paper Verilog generated in {generation[0]:.0f} s "
+              f"({generation[1]:.1f} MB)")
+        figures["generation_seconds"] = generation[0]
+
     names = [n for n in args.rtl_layers.split(",") if n]
     totals, checked = resnet_totals(paper, names, args.sim, progress)
     print("\n3. ResNet-50 on accel_paper (4x8x8_4x8 VDBB, IM2COL), cycle model")
-    text = readme_table(totals, checked)
+    text = readme_table(totals, checked, generation)
     print(text)
     figures["resnet50_paper"] = {str(n): {k: v for k, v in r.items() if k != "layers"}
                                  for n, r in totals.items()}
     figures["rtl_checked"] = checked
-
-    if args.generation:
-        with tempfile.TemporaryDirectory() as tmp:
-            start = time.monotonic()
-            v_path, _ = generate(paper, tmp)
-            seconds = time.monotonic() - start
-            size = v_path.stat().st_size
-        print(f"\n4. accel_paper Verilog generated in {seconds:.0f} s ({size / 1e6:.1f} MB)")
-        figures["generation_seconds"] = seconds
     if args.update_readme:
-        update_readme(text)
+        update_readme(text, "accel-resnet")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     return 0

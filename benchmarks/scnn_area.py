@@ -37,8 +37,7 @@ from sparseforge.hdl.scnn.compressor import oaram_row_layout
 from sparseforge.hdl.scnn.layouts import act_row_layout, weight_row_layout
 from sparseforge.hdl.scnn.rams import RamBanks
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scnn_density import update_readme  # noqa: E402
+from readme import update_readme
 
 #: Area of one bit of an SRAM macro in 0.18 µm, µm²: a 6T cell of about 4.6 µm² with its share of
 #: decoders, sense amplifiers and I/O at the array efficiency of macros of a few KB (≈ 58 %). An
@@ -147,7 +146,7 @@ def main(argv=None):
              "rows": {k: {"size": s, "area_um2": a, "source": src}
                       for k, (s, a, src) in rows.items()}, **extra}, indent=2) + "\n")
     if args.update_readme:
-        update_readme(text, marker="scnn-area")
+        update_readme(text, "scnn-area")
     return 0
 
 

@@ -19,7 +19,6 @@ barrier waits that make the difference.
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -28,8 +27,8 @@ from sparseforge.gen.report import Progress, table
 from sparseforge.gen.run_scnn import prepare_layer, run_layer_rtl
 from sparseforge.sim import workloads
 
-ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+from readme import update_readme
+
 
 #: 2×2 PEs of the Table 3 PE; the weight buffer holds a dense 3×3 layer of 32×32 channels.
 DESIGN = {"arch": "scnn", "name": "scnn_bench_2x2",
@@ -99,14 +98,6 @@ def plot(rows, path):
     fig.savefig(path, dpi=120)
 
 
-def update_readme(text, marker="scnn-density"):
-    readme = README.read_text()
-    pattern = re.compile(rf"(<!-- {marker}:start -->\n).*?(<!-- {marker}:end -->)", re.S)
-    if not pattern.search(readme):
-        raise SystemExit(f"README.md has no <!-- {marker}:start/end --> markers")
-    README.write_text(pattern.sub(lambda m: m.group(1) + text + "\n" + m.group(2), readme))
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sim", choices=("icarus", "verilator"), default="verilator")
@@ -129,7 +120,7 @@ def main(argv=None):
     if args.plot:
         plot(rows, args.plot)
     if args.update_readme:
-        update_readme(text)
+        update_readme(text, "scnn-density")
     return 0
 
 

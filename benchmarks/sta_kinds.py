@@ -17,7 +17,6 @@ the table into README.md between the ``sta-kinds`` markers.
 """
 
 import argparse
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -29,11 +28,12 @@ from sparseforge.gen.run_gemm import prepare_gemm, run_gemm_rtl
 from sparseforge.gen.synth import synth
 from sparseforge.sim import dbb
 
+from readme import update_readme
+
 DESIGNS = ["iso128_sa_8x16", "iso128_sta_2x4x2_2x4", "iso128_dbb_2x8x2_2x2",
            "iso128_vdbb_4x8x4_2x2"]
 SHAPE = (64, 512, 64)
 WEIGHT_NNZ = 3            # of 8: 3/8 weight density
-README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def measure(name, simulator, progress):
@@ -74,14 +74,6 @@ def markdown(rows):
     return "\n".join(lines)
 
 
-def update_readme(text):
-    readme = README.read_text()
-    pattern = re.compile(r"(<!-- sta-kinds:start -->\n).*?(<!-- sta-kinds:end -->)", re.S)
-    if not pattern.search(readme):
-        raise SystemExit("README.md has no <!-- sta-kinds:start/end --> markers")
-    README.write_text(pattern.sub(lambda m: m.group(1) + text + "\n" + m.group(2), readme))
-
-
 def plot(rows, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -120,7 +112,7 @@ def main(argv=None):
     text = markdown(rows)
     print(text)
     if args.update_readme:
-        update_readme(text)
+        update_readme(text, "sta-kinds")
     if args.plot:
         plot(rows, args.plot)
     return 0
