@@ -14,7 +14,9 @@ walks the same vector pairs with the same address arithmetic, without simulating
   takes ``⌈nA / I⌉ · ⌈nW / F⌉`` slots, one per (activation row, weight row) pair, activation rows
   outer: a partial last row (intra-PE fragmentation) costs a full slot.
 * **Bank conflicts.** A slot's products with both operands non-zero go to bank
-  ``address mod A`` of the accumulators (address as in :mod:`sparseforge.hdl.scnn.coords`). The
+  ``address mod A`` of the accumulators (address as in :mod:`sparseforge.hdl.scnn.coords`, from
+  weight positions ``p = (r·S + s)·K_c + kk``: blocks are linearized ``R × S × K_c`` with ``k``
+  innermost and a last partial group padded to ``K_c`` channels, :mod:`.scnn_format`). The
   crossbar delivers one product per bank per cycle, so a slot occupies it
   ``m = max(1, most products to one bank)`` cycles; the ``m − 1`` extra cycles stall the PE.
 * **A group on a PE.** Started (``group_start``) in cycle ``L``, the PE's last slot leaves the
@@ -64,12 +66,14 @@ def _positions(block):
 def weight_offsets(cfg, block, r, s):
     """Weight parts of the accumulator addresses of a weight block's entries (and non-zero mask).
 
-    Entry at position ``p = kk·R·S + ri·S + si`` of its block:
+    Blocks are linearized ``r``, ``s``, ``k`` with ``k`` innermost and every group padded to
+    ``kc`` channels (:mod:`.scnn_format`), so the stride of ``s`` is the constant ``kc``. Entry at
+    position ``p = (ri·S + si)·kc + kk`` of its block:
     ``kk·acc_plane + (h + pr − ri)·acc_w + (h + ps − si)``.
     """
     p, nonzero = _positions(block)
-    kk, rest = np.divmod(p, r * s)
-    ri, si = np.divmod(rest, s)
+    rs, kk = np.divmod(p, cfg.kc)
+    ri, si = np.divmod(rs, s)
     h = cfg.halo
     off = kk * cfg.acc_plane + (h + (r - 1) // 2 - ri) * cfg.acc_w + (h + (s - 1) // 2 - si)
     return off, nonzero

@@ -18,10 +18,16 @@ Example, ``index_bits = 2`` (at most 3 zeros per index)::
     entries (5,0) (0,3) (7,1) (0,3) (0,3) (0,3) (0,3) (-3,0)
 
 **Blocks of a layer.** Weights: one block per (output-channel group ``g``, input channel ``c``)
-over the group's ``Kg × R × S`` weights linearized ``k``-major, then ``r``, then ``s``
-(``Kg = K_c`` except in a last partial group). Activations: one block per input channel over a
-PE's ``W_t × H_t`` tile, row-major (``y`` outer, ``x`` inner); positions outside the image are
-zeros. Outputs: the same as activations, one block per output channel and PE.
+over the group's ``R × S × K_c`` volume linearized as the paper does (Sec. 4.2, "Compression"):
+``r`` outermost, then ``s``, then ``k`` innermost, position ``p = (r·S + s)·K_c + kk``. The F
+weights of a dense row are then F output channels at one kernel position (for F ≤ K_c), whose
+products with I activations land on F·I distinct accumulators. A last partial group of ``Kg < K_c``
+channels is padded to ``K_c`` with zero weights, so the stride of ``s`` is the constant ``K_c`` for
+every group and the hardware recovers ``kk`` with a constant divider; the padding costs entries
+only where it lengthens a zero run past ``2**index_bits − 1`` (a placeholder). Activations: one
+block per input channel over a PE's ``W_t × H_t`` tile, row-major (``y`` outer, ``x`` inner);
+positions outside the image are zeros. Outputs: the same as activations, one block per output
+channel and PE.
 
 **Rows.** Hardware stores and streams a block as ``max(1, ⌈count / L⌉)`` rows of ``L`` lanes
 (``L = F`` for weights, ``I`` for activations and outputs); every row carries the block's
@@ -34,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["max_zeros", "encode", "decode", "Block", "block_rows", "rows_of", "blocks_of_rows",
-           "weight_blocks", "act_tile", "act_blocks", "tile_blocks", "pe_origin"]
+           "weight_volume", "weight_blocks", "act_tile", "act_blocks", "tile_blocks", "pe_origin"]
 
 
 def max_zeros(index_bits):
@@ -160,16 +166,29 @@ def blocks_of_rows(counts, values, zeros, lengths):
 
 # -- blocks of a layer --------------------------------------------------------------------------
 
+def weight_volume(weights, kc, g, c):
+    """The dense ``R × S × kc`` volume of block ``(g, c)`` of a ``K × C × R × S`` array:
+    ``weights[g·kc + kk, c, r, s]`` at ``[r, s, kk]``, zeros for ``kk`` past the last output
+    channel (a last partial group). Its C-order flattening is the block's dense run."""
+    weights = np.asarray(weights, dtype=np.int64)
+    part = weights[g * kc:(g + 1) * kc, c]                           # Kg × R × S
+    volume = np.zeros((kc, *part.shape[1:]), dtype=np.int64)
+    volume[:len(part)] = part
+    return volume.transpose(1, 2, 0)
+
+
 def weight_blocks(weights, kc, index_bits):
     """Compressed weight blocks of a ``K × C × R × S`` array, in stream order.
 
     Returns a list over groups ``g`` of lists over channels ``c`` of :class:`Block`: block
-    ``(g, c)`` covers ``weights[g·kc : g·kc + Kg, c]`` linearized ``k``, ``r``, ``s``.
+    ``(g, c)`` covers ``weights[g·kc : g·kc + kc, c]`` linearized ``r``, ``s``, ``k`` (``k``
+    innermost, a last partial group padded with zeros to ``kc`` channels; see
+    :func:`weight_volume`), ``kc·R·S`` elements long.
     """
     weights = np.asarray(weights, dtype=np.int64)
     k, c = weights.shape[:2]
     groups = -(-k // kc)
-    return [[encode(weights[g * kc:(g + 1) * kc, ch].reshape(-1), index_bits)
+    return [[encode(weight_volume(weights, kc, g, ch).reshape(-1), index_bits)
              for ch in range(c)] for g in range(groups)]
 
 

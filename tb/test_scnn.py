@@ -125,8 +125,12 @@ async def degenerate_layers(dut):
     far_a = np.zeros_like(act)
     far_a[:, 0, 0] = int_range(cfg.act_width)[1]
     far_a[:, -1, -1] = int_range(cfg.act_width)[0]
+    # Weight blocks are (r, s, k), k innermost: k = 0 at (0, 0) and k = kc − 1 at (R−1, S−1) are
+    # the ends of group 0's blocks; the last group (one channel, padded to kc) gets only its
+    # last weight, a zero run of all but its padding.
     far_w = np.zeros_like(weights)
     far_w[0, :, 0, 0] = 3
+    far_w[cfg.kc - 1, :, -1, -1] = -5
     far_w[-1, :, -1, -1] = -5
     await check_layer(bench, far_a, far_w, label="long zero runs")
 

@@ -144,13 +144,83 @@ def test_rows_round_trip(dense_blocks, bits, lanes):
 
 # -- blocks of a layer ----------------------------------------------------------------------------
 
-def test_weight_blocks_are_k_major_per_group_and_channel():
-    # K=3, C=2, 1x2 kernel, kc=2: group 0 = outputs 0, 1; group 1 = output 2 alone.
+def ref_weight_run(weights, kc, g, c):
+    """Block ``(g, c)``'s dense run as the paper's R × S × K loop nest writes it: ``r``, then
+    ``s``, then ``k`` innermost over ``kc`` channels, zeros past the last output channel."""
+    k, _, r_side, s_side = np.shape(weights)
+    run = []
+    for r in range(r_side):
+        for s in range(s_side):
+            for kk in range(kc):
+                out = g * kc + kk
+                run.append(int(weights[out, c, r, s]) if out < k else 0)
+    return run
+
+
+def test_weight_blocks_are_k_innermost_per_group_and_channel():
+    # K=3, C=2, 1x2 kernel, kc=2: group 0 = outputs 0, 1; group 1 = output 2 and a zero channel.
+    # w[k, c, 0, s] = 1 + 4k + 2c + s.
     w = np.arange(1, 13).reshape(3, 2, 1, 2)
     blocks = scnn_format.weight_blocks(w, kc=2, index_bits=4)
     assert len(blocks) == 2 and all(len(group) == 2 for group in blocks)
-    assert scnn_format.decode(blocks[0][1]).tolist() == [3, 4, 7, 8]   # k=0 then k=1, c=1
-    assert scnn_format.decode(blocks[1][0]).tolist() == [9, 10]        # k=2, c=0
+    # c=1: s=0 for k=0, 1, then s=1 for k=0, 1.
+    assert scnn_format.decode(blocks[0][1]).tolist() == [3, 7, 4, 8]
+    # c=0 of the last group: k=2 and its zero padding at s=0, then at s=1 (trailing zero dropped).
+    assert entries_of(blocks[1][0]) == [(9, 0), (10, 1)]
+    assert scnn_format.decode(blocks[1][0]).tolist() == [9, 0, 10, 0]
+
+
+def test_padding_of_a_last_group_can_need_placeholders():
+    # kc=4, K=5: the last group has one channel, so three padding zeros separate its weights;
+    # with 1-bit indices (at most 1 zero) the run of 3 is a placeholder (2 zeros) and a zero.
+    w = np.zeros((5, 1, 1, 2), dtype=np.int64)
+    w[4, 0, 0] = [6, -2]
+    block = scnn_format.weight_blocks(w, kc=4, index_bits=1)[1][0]
+    assert block.length == 8
+    assert entries_of(block) == [(6, 0), (0, 1), (-2, 1)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 3), st.sampled_from([1, 3, 5]), st.sampled_from([1, 3, 5]),
+       st.integers(1, 5), st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_weight_blocks_match_the_loop_nest(k, c, r, s, kc, bits, seed):
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-3, 4, (k, c, r, s)) * (rng.random((k, c, r, s)) < 0.5)
+    blocks = scnn_format.weight_blocks(w, kc, bits)
+    assert len(blocks) == -(-k // kc)
+    for g, group in enumerate(blocks):
+        for ch, block in enumerate(group):
+            want = ref_weight_run(w, kc, g, ch)
+            assert block.length == kc * r * s
+            assert scnn_format.decode(block, bits).tolist() == want
+            assert entries_of(block) == ref_encode(want, bits)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 3), st.sampled_from([1, 3, 5]), st.sampled_from([1, 3, 5]),
+       st.sampled_from([(1, 1), (2, 2), (2, 4), (4, 4), (4, 8), (3, 6)]), st.integers(1, 4),
+       st.integers(0, 2**32 - 1))
+def test_a_dense_weight_row_is_f_output_channels_at_one_kernel_position(groups, r, s, fkc, bits,
+                                                                         seed):
+    """The property the order is for: with F dividing kc, row ``j`` of a dense block holds the
+    weights of F consecutive output channels at a single (r, s) — so its products with I
+    activations go to F·I different accumulators, not to F neighbouring columns of one channel."""
+    f, kc = fkc
+    rng = np.random.default_rng(seed)
+    shape = (groups * kc, 2, r, s)
+    # Every weight non-zero and distinct, so a value names its (k, c, r, s).
+    ids = rng.permutation(np.prod(shape)) + 1
+    w = (ids * rng.choice([-1, 1], ids.size)).reshape(shape)
+    where = {int(w[idx]): idx for idx in np.ndindex(shape)}
+    for g, group in enumerate(scnn_format.weight_blocks(w, kc, bits)):
+        for ch, block in enumerate(group):
+            counts, values, zeros = scnn_format.rows_of(block, f)
+            assert len(counts) == kc * r * s // f and not zeros.any()
+            for row in values:
+                ks, cs, rs, ss = zip(*(where[int(v)] for v in row))
+                assert set(cs) == {ch} and len(set(zip(rs, ss))) == 1
+                assert list(ks) == list(range(ks[0], ks[0] + f))
+                assert g * kc <= ks[0] and ks[-1] < (g + 1) * kc
 
 
 def test_activation_tiles_are_row_major_with_zeros_outside_the_image():

@@ -93,25 +93,37 @@ def test_address_parts_by_hand():
         assert ctx.get(act.offset) == 1 * 7 + 1
 
     async def tb_weight(ctx):
-        # 3×3 kernel, position 13 = kk 1, r 1, s 1: 63 + (2 + 1 − 1)·7 + (2 + 1 − 1).
-        ctx.set(weight.position, 13)
+        # Positions (r·S + s)·kc + kk with kc = 2 (k innermost).
+        # 3×3 kernel, position 9 = (1·3 + 1)·2 + 1: kk 1, r 1, s 1:
+        # 63 + (2 + 1 − 1)·7 + (2 + 1 − 1).
+        ctx.set(weight.position, 9)
         ctx.set(weight.r, 3)
         ctx.set(weight.s, 3)
         assert ctx.get(weight.offset) == 63 + 14 + 2
-        # 1×5 kernel, position 6 = kk 1, s 1: 63 + (2 + 0 − 0)·7 + (2 + 2 − 1).
-        ctx.set(weight.position, 6)
+        # 1×5 kernel, position 3 = (0·5 + 1)·2 + 1: kk 1, s 1: 63 + (2 + 0 − 0)·7 + (2 + 2 − 1).
+        ctx.set(weight.position, 3)
         ctx.set(weight.r, 1)
         ctx.set(weight.s, 5)
         assert ctx.get(weight.offset) == 63 + 14 + 3
+        # 5×3 kernel, position 28 = (4·3 + 2)·2 + 0: kk 0, r 4, s 2: (2 + 2 − 4)·7 + (2 + 1 − 2).
+        ctx.set(weight.position, 28)
+        ctx.set(weight.r, 5)
+        ctx.set(weight.s, 3)
+        assert ctx.get(weight.offset) == 0 + 0 + 1
+        # Its neighbour 29: the same (r, s), the next output channel — one plane further.
+        ctx.set(weight.position, 29)
+        assert ctx.get(weight.offset) == 63 + 0 + 1
 
     _run(act, tb_act, clocked=False)
     _run(weight, tb_weight, clocked=False)
 
 
+@pytest.mark.parametrize("kc", [2, 3, 5])
 @pytest.mark.parametrize("r, s", [(1, 1), (3, 3), (5, 5), (1, 5), (5, 3)])
-def test_weight_offsets_agree_with_the_cycle_model(r, s):
-    """Every position of a group's block: the RTL and the model's independent NumPy formula."""
-    cfg = small_cfg()
+def test_weight_offsets_agree_with_the_cycle_model(r, s, kc):
+    """Every position of a group's block: the RTL and the model's independent NumPy formula
+    (``kc`` a power of two, a shift, or not, a reciprocal)."""
+    cfg = small_cfg(kc=kc)
     dut = WeightOffset(cfg, 9)
     positions = np.arange(cfg.kc * r * s)
     block = scnn_format.Block(values=np.ones(len(positions), dtype=np.int64),

@@ -148,3 +148,24 @@ def test_slot_cycles_by_hand():
     m, products = scnn_cycles.slot_cycles(cfg, np.array([0, 1, 2]), np.array([1, 0, 1]),
                                           np.array([0, 4]), np.array([1, 1]))
     assert m.tolist() == [[2, 2]] and products.tolist() == [[2, 2]]
+
+
+def test_dense_layer_rarely_conflicts_on_the_table3_pe():
+    """The weight order's purpose (k innermost, SCNN paper Sec. 4.2): on the Table-3 PE (F = I = 4,
+    A = 32 banks, K_c = 8) a dense row of F weights is F output channels at one kernel position,
+    so a slot's 16 products go to 16 different accumulator planes and rarely share a bank. (With
+    s innermost, the F weights were neighbouring columns of one channel and their products with
+    neighbouring activations met on the same accumulators: more stall cycles than slots.)"""
+    cfg = parse_config({"arch": "scnn", "pes": {"x": 2, "y": 2}})
+    assert (cfg.f, cfg.i, cfg.banks, cfg.kc) == (4, 4, 32, 8)
+    h = w = 16
+    c, k, r, s = 4, 16, 3, 3
+    act = np.arange(1, c * h * w + 1).reshape(c, h, w) % 97 + 1
+    weights = np.arange(1, k * c * r * s + 1).reshape(k, c, r, s) % 89 + 1
+    model = scnn_cycles.layer_cycles(cfg, scnn_streams.layer_streams(cfg, act, weights))
+    # Every tile is full and every operand non-zero: each PE's 64 activations of a channel are
+    # 16 full rows, each group's 72 weights of a channel 18 full rows.
+    assert model.products == k * c * r * s * h * w
+    assert model.slots == model.products // (cfg.f * cfg.i)
+    assert model.stall_cycles < 0.1 * model.slots
+    assert model.multiplier_utilization(cfg) > 0.9

@@ -3,13 +3,14 @@
 "The original (dense) coordinates of the weights and activations are recomputed by keeping a
 running sum of the number of zero and non-zero elements and dividing by the appropriate
 dimension." Here the running sums are :class:`RowPositions`; the divisions are by constants
-(:class:`ConstDivider`, a multiply and a shift) or, for the layer's kernel sides, a small case
+(:class:`ConstDivider`, a multiply and a shift) or, for the layer's kernel width, a small case
 over the odd sides the PE supports. No general divider is built.
 
 Addresses. A PE's accumulator space for one output-channel group is ``kc`` planes of
 ``acc_w × acc_h`` (the tile plus the halo ``h`` on every side), linearized as
 ``kk·acc_plane + ya·acc_w + xa``. A non-zero weight at position ``p`` of its block
-(``p = kk·R·S + r·S + s``) and an activation at position ``q`` of its tile
+(``p = (r·S + s)·kc + kk``: the paper's ``R × S × K`` linearization, ``k`` innermost, every group
+padded to ``kc`` channels) and an activation at position ``q`` of its tile
 (``q = yi·W_t + xi``) meet at output ``(kk, yi + h + pr − r, xi + h + ps − s)`` with
 ``pr = (R−1)/2``, ``ps = (S−1)/2``; its address is the sum of a weight part and an activation
 part::
@@ -179,9 +180,12 @@ class ActOffset(wiring.Component):
 class WeightOffset(wiring.Component):
     """Weight part of an accumulator address: block position ``p`` with the layer's R and S.
 
-    ``(p', s) = divmod(p, S)`` and ``(kk, r) = divmod(p', R)``, each a case over the odd sides
-    up to ``kernel_max`` selecting a constant divider; the part is
-    ``kk·acc_plane + (h + pr − r)·acc_w + (h + ps − s)``. Combinational.
+    Blocks are linearized ``r``, ``s``, ``k`` with ``k`` innermost, ``p = (r·S + s)·kc + kk``, a
+    last partial group padded with zeros to ``kc`` channels (:mod:`sparseforge.sim.scnn_format`):
+    the stride of ``s`` is the constant ``kc`` whatever the group's size, so
+    ``(p', kk) = divmod(p, kc)`` is one constant divider (a shift when ``kc`` is a power of two)
+    and only ``(r, s) = divmod(p', S)`` is a case over the odd sides up to ``kernel_max``. The
+    part is ``kk·acc_plane + (h + pr − r)·acc_w + (h + ps − s)``. Combinational.
 
     Attributes
     ----------
@@ -206,21 +210,19 @@ class WeightOffset(wiring.Component):
         m = Module()
         top = cfg.weight_block_max - 1
         p = self.position
-        outer = Signal(range(top + 1))
-        s_idx = Signal(range(cfg.kernel_max))
-        kk = Signal(range(cfg.kc))
+        m.submodules.div_k = div_k = ConstDivider(cfg.kc, top, width=len(p))
+        m.d.comb += div_k.dividend.eq(p)
+        kk = div_k.remainder
+        outer = div_k.quotient                               # r·S + s
         r_idx = Signal(range(cfg.kernel_max))
+        s_idx = Signal(range(cfg.kernel_max))
         # A case over the supported sides, written as an if-chain (no incomplete Verilog case).
         for side in odd_sides(cfg.kernel_max):
-            div = m.submodules[f"div_s{side}"] = ConstDivider(side, top, width=len(p))
-            m.d.comb += div.dividend.eq(p)
-            with m.If(self.s == side):
-                m.d.comb += [outer.eq(div.quotient), s_idx.eq(div.remainder)]
-        for side in odd_sides(cfg.kernel_max):
-            div = m.submodules[f"div_r{side}"] = ConstDivider(side, top, width=len(outer))
+            div = m.submodules[f"div_s{side}"] = ConstDivider(side, top // cfg.kc,
+                                                               width=len(outer))
             m.d.comb += div.dividend.eq(outer)
-            with m.If(self.r == side):
-                m.d.comb += [kk.eq(div.quotient), r_idx.eq(div.remainder)]
+            with m.If(self.s == side):
+                m.d.comb += [r_idx.eq(div.quotient), s_idx.eq(div.remainder)]
         h = cfg.halo
         pr = Signal(range(cfg.halo + 1))
         ps = Signal(range(cfg.halo + 1))
@@ -228,4 +230,3 @@ class WeightOffset(wiring.Component):
         m.d.comb += self.offset.eq(kk * cfg.acc_plane + (h + pr - r_idx) * cfg.acc_w +
                                    (h + ps - s_idx))
         return m
-
