@@ -13,7 +13,7 @@ standard cells at the clock target of ``constraints/clocks.toml``:
 * accumulator storage: one 32 × 24-bit bank (a register file with a combinational read port, as
   the RTL has it) synthesized to flip-flops and multiplexers, times the 2 × 32 banks;
 * SRAM macros (IARAM, OARAM and its count table, weight buffer) from one per-bit model,
-  :data:`SRAM_UM2_PER_BIT`, as an SRAM compiler would supply them.
+  :data:`sparseforge.gen.synth.SRAM_UM2_PER_BIT`, as an SRAM compiler would supply them.
 
 Table 4 is 16 nm FinFET and Catapult HLS, this is 0.18 µm with Yosys and ABC: compare shares, not
 µm². ``--update-readme`` writes the table between the ``scnn-area`` markers of README.md.
@@ -30,19 +30,13 @@ from amaranth.back import verilog
 
 from sparseforge.gen.presets import load_preset
 from sparseforge.gen.report import Progress, table
-from sparseforge.gen.synth import synth
+from sparseforge.gen.synth import SRAM_UM2_PER_BIT, synth
 from sparseforge.hdl.scnn import (AccumulatorBanks, MultiplierArray, PostProcessor,
                                   ScatterCrossbar, ScnnPE)
-from sparseforge.hdl.scnn.compressor import oaram_row_layout
-from sparseforge.hdl.scnn.layouts import act_row_layout, weight_row_layout
+from sparseforge.hdl.scnn.pe import pe_memories
 from sparseforge.hdl.scnn.rams import RamBanks
 
 from readme import update_readme
-
-#: Area of one bit of an SRAM macro in 0.18 µm, µm²: a 6T cell of about 4.6 µm² with its share of
-#: decoders, sense amplifiers and I/O at the array efficiency of macros of a few KB (≈ 58 %). An
-#: assumption standing for an SRAM compiler's figures, used for every SRAM macro here.
-SRAM_UM2_PER_BIT = 8.0
 
 #: Table 4 of the paper: component → (size, area in mm²).
 TABLE4 = {
@@ -66,7 +60,6 @@ def logic_area(top, name, work, progress, blackboxes=()):
 
 
 def measure(progress):
-    from amaranth.lib import data
     cfg = load_preset("scnn_paper_pe")
     with tempfile.TemporaryDirectory(prefix="scnn-area-") as work:
         mults, _ = logic_area(MultiplierArray(cfg.f, cfg.i, weight_width=cfg.weight_width,
@@ -81,15 +74,10 @@ def measure(progress):
         ppu, _ = logic_area(PostProcessor(cfg, 0, 0), "ppu", work, progress)
         pe, pe_report = logic_area(
             ScnnPE(cfg, 0, 0), "pe", work, progress,
-            blackboxes=("wbuf", "iaram", "oaram", "counts", "accumulators.set0",
-                        "accumulators.set1"))
+            blackboxes=(*pe_memories(cfg), "accumulators.set0", "accumulators.set1"))
     acc_storage = bank * 2 * cfg.banks
-    sram = {
-        "iaram": cfg.iaram_rows * data.Layout.cast(act_row_layout(cfg)).size,
-        "oaram": cfg.oaram_rows * data.Layout.cast(oaram_row_layout(cfg)).size,
-        "counts": cfg.out_channels * (cfg.tile_elems + 1).bit_length(),
-        "weights": cfg.weight_rows * data.Layout.cast(weight_row_layout(cfg)).size,
-    }
+    sram = {name: rows * bits for name, (rows, bits) in pe_memories(cfg).items()}
+    sram["weights"] = sram.pop("wbuf")
     rows = {
         "IARAM + OARAM": (f"{(sram['iaram'] + sram['oaram'] + sram['counts']) / 8192:.1f} KB",
                           (sram["iaram"] + sram["oaram"] + sram["counts"]) * SRAM_UM2_PER_BIT,

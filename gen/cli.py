@@ -142,16 +142,23 @@ def cmd_lint(args):
 
 
 def cmd_synth(args):
-    from .emit import generate
-    from .synth import synth
+    from .emit import generate, memory_macros
+    from .synth import sram_figures, synth
     cfg = resolve_config(args.config)
     progress = Progress(not args.quiet and not args.json)
+    # SRAM macros stay black boxes in the ASIC flows (an SRAM compiler would supply them); the
+    # ECP5 flow maps them to block RAM.
+    macros = memory_macros(cfg) if args.flow != "ecp5" and args.sram == "macro" else []
     with tempfile.TemporaryDirectory(prefix="sparseforge-synth-") as tmp:
         progress(f"generating {cfg.name}")
         v_path, _ = generate(cfg, tmp)
         report = synth(v_path, cfg.name, args.flow, work_dir=Path(tmp) / "work",
-                       progress=progress)
-    report = {"design": cfg.name, "flow": args.flow, **report}
+                       progress=progress, blackbox_modules=[m["module"] for m in macros])
+    report = {"design": cfg.name, "flow": args.flow, **report, **sram_figures(macros, args.flow)}
+    if "sram_area_um2" in report:
+        report["total_area_um2"] = report["area_um2"] + report["sram_area_um2"]
+    if macros:      # the instances Yosys found, summed: one figure, not one per bank
+        report["sram_macros"] = sum(report.pop("blackboxes").values())
     if args.json:
         dump_json(report)
     else:
@@ -301,6 +308,11 @@ def build_parser():
     p.add_argument("--flow", choices=("generic", "liberty", "ecp5"), default="generic",
                    help="generic: Yosys internal cells; liberty: OSU 0.18 µm standard cells "
                         "(µm²); ecp5: nextpnr place and route (LUTs, DSPs, Fmax)")
+    p.add_argument("--sram", choices=("macro", "logic"), default="macro",
+                   help="accelerator SRAMs in the generic and liberty flows: macro (default) keeps "
+                        "them as black boxes, reported as bits and, for liberty, µm² from a "
+                        "per-bit model (area_um2 is logic only, total_area_um2 adds them); logic "
+                        "synthesizes them to flip-flops (slow for large SRAMs)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 

@@ -46,6 +46,12 @@ def build_top(cfg):
     return TOPS[cfg.arch]()(cfg)
 
 
+def memory_macros(cfg, top=None):
+    """The design's SRAM macros, ``[{"module", "words", "width"}]`` (none for most tops)."""
+    top = build_top(cfg) if top is None else top
+    return top.memory_macros() if hasattr(top, "memory_macros") else []
+
+
 def verilog_text(cfg, top=None):
     """Verilog of a config's top module, named ``cfg.name``."""
     top = build_top(cfg) if top is None else top

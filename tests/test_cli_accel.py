@@ -7,6 +7,8 @@ import sys
 import numpy as np
 import pytest
 
+from sparseforge.gen.synth import SRAM_UM2_PER_BIT
+
 
 def sparseforge(*args):
     return subprocess.run([sys.executable, "-m", "sparseforge.gen.cli", *map(str, args)],
@@ -117,3 +119,22 @@ def test_run_conv_is_bit_exact_cycle_exact_and_saves_the_output(design, tmp_path
     want = sum(int(x[c, i - 1, j - 1]) * int(w[0, c, i, j])
                for c in range(10) for i in range(1, 3) for j in range(1, 3))
     assert y[0, 0, 0] == want
+
+
+def test_synth_keeps_the_srams_as_macros_and_sizes_them(tmp_path):
+    """The liberty flow leaves every SRAM bank a black box (an SRAM compiler's job) and reports
+    its bits and modelled area; the config fixes both: 2 + 1 KB, two halves of 4 + 1 banks."""
+    config = tmp_path / "accel_tiny.yaml"
+    config.write_text("arch: accel\n"
+                      "array: {kind: vdbb, tpe: {a: 1, b: 8, c: 4}, array: {m: 1, n: 2}}\n"
+                      "sram: {act_kb: 2, weight_kb: 1, act_banks: 4}\n")
+    result = sparseforge("synth", config, "--flow", "liberty", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    bits = (2 + 1) * 8192
+    assert report["sram_macros"] == 2 * 4 + 2
+    assert report["sram_bits"] == bits
+    assert report["sram_area_um2"] == bits * SRAM_UM2_PER_BIT
+    assert report["total_area_um2"] == report["area_um2"] + report["sram_area_um2"]
+    # Black boxes add no flip-flops: the logic holds fewer flops than the SRAMs hold bits.
+    assert 0 < report["flops"] < bits

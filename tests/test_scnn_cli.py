@@ -50,7 +50,11 @@ def test_generate_is_reproducible_and_the_manifest_counts_by_hand(tmp_path):
     # bits, streamed in 40-bit tdata; tdest names one of 4 PEs.
     assert ports["s_axis_act__tdata"]["width"] == 40
     assert ports["s_axis_act__tdest"]["width"] == 2
-    assert len(manifest["memories"]["iaram"]) == 4
+    # One IARAM macro per PE: 128 entries in rows of 2, each row the 40 bits above.
+    iarams = [m for m in manifest["memories"] if m["module"].endswith(".iaram")]
+    assert [m["module"] for m in iarams] == [f"{DESIGN}.pe_{x}_{y}.iaram"
+                                             for y in range(2) for x in range(2)]
+    assert all((m["words"], m["width"]) == (64, 40) for m in iarams)
 
 
 def test_lint_is_clean():
@@ -119,3 +123,21 @@ def test_run_from_files_json_and_out(tmp_path):
     assert (report["h"], report["w"], report["c"], report["k"]) == (10, 6, 3, 3)
     saved = np.load(out)
     assert np.array_equal(saved, scnn_golden.layer_output(act, weights, cfg.acc_width))
+
+
+def test_synth_keeps_the_rams_as_macros(tmp_path):
+    """Every PE's weight buffer, IARAM, OARAM and count table stay black boxes in synthesis,
+    1×2 PEs × 4 macros, and their bits are those the manifest declares for them."""
+    config = tmp_path / "scnn_tiny.yaml"
+    config.write_text("arch: scnn\npe: {f: 1, i: 2, banks: 4, bank_entries: 8}\n"
+                      "pes: {x: 1, y: 2}\nkc: 2\ntile: {w: 2, h: 2}\nkernel_max: 3\n"
+                      "widths: {act: 4, weight: 4, acc: 8}\nindex_bits: 2\n"
+                      "rams: {iaram: 16, oaram: 16, weights: 32, out_channels: 4}\n")
+    result = sparseforge("synth", config, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["sram_macros"] == 2 * 4
+    assert sparseforge("generate", config, "-o", tmp_path, "-q").returncode == 0
+    memories = json.loads((tmp_path / "scnn_tiny.json").read_text())["memories"]
+    assert report["sram_bits"] == sum(m["words"] * m["width"] for m in memories)
+    assert report["cells"] > 0 and report["flops"] > 0

@@ -20,8 +20,9 @@ def write_port_signature(addr_bits, width):
 class SramBank(wiring.Component):
     """One SRAM macro: ``depth`` words of ``width`` bits, one read and one write port.
 
-    Synthesis flows keep it as a black box (its module name ends in ``bank``), as an ASIC flow
-    with an SRAM compiler would, and report its area from the per-bit model.
+    ``sparseforge synth`` keeps it as a black box (the accelerator lists its instances,
+    :meth:`.Accelerator.memory_macros`), as an ASIC flow with an SRAM compiler would, and reports
+    its area from the per-bit model :data:`sparseforge.gen.synth.SRAM_UM2_PER_BIT`.
 
     Attributes
     ----------

@@ -13,7 +13,7 @@ from amaranth.lib.wiring import In, Out
 from ..common.axi import AxiLiteRegisterFile, Register, axi_lite_signature, axi_stream_signature
 from .layouts import (COUNTER_BITS, act_row_layout, layer_layout, out_row_layout, stream_width,
                       weight_row_layout)
-from .pe import PE_PIPELINE, ScnnPE
+from .pe import PE_PIPELINE, ScnnPE, pe_memories
 from .ppu import ppu_cycles
 
 __all__ = ["ScnnAccelerator", "register_map", "REGISTER_ADDR_BITS"]
@@ -138,17 +138,13 @@ class ScnnAccelerator(wiring.Component):
     def registers(self):
         return tuple(self._registers)
 
-    def memory_modules(self):
-        """Verilog module names of the RAM macros (for black-boxing in area flows), by kind."""
+    def memory_macros(self):
+        """The RAM macros of every PE (:func:`.pe.pe_memories`): ``[{"module", "words", "width"}]``,
+        for black-boxing and sizing in area flows (``sparseforge synth``)."""
         cfg = self._cfg
-        kinds = {"wbuf": [], "iaram": [], "oaram": [], "counts": [], "accumulators": []}
-        for py in range(cfg.py):
-            for px in range(cfg.px):
-                pe = f"{cfg.name}.pe_{px}_{py}"
-                for kind in ("wbuf", "iaram", "oaram", "counts"):
-                    kinds[kind].append(f"{pe}.{kind}")
-                kinds["accumulators"] += [f"{pe}.accumulators.set{s}" for s in range(2)]
-        return kinds
+        return [{"module": f"{cfg.name}.pe_{px}_{py}.{name}", "words": rows, "width": bits}
+                for py in range(cfg.py) for px in range(cfg.px)
+                for name, (rows, bits) in pe_memories(cfg).items()]
 
     def manifest_details(self):
         """What the manifest records of this accelerator beside its config and ports."""
@@ -184,7 +180,7 @@ class ScnnAccelerator(wiring.Component):
                 "s_axis_act": "per PE (tdest): activation blocks per channel, rows of I entries",
                 "m_axis_out": "per PE (tdest), per output channel: rows of I entries",
             },
-            "memories": self.memory_modules(),
+            "memories": self.memory_macros(),
             "probes": dict(self.PROBES),
         }
 

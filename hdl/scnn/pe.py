@@ -5,7 +5,7 @@ product of F non-zero weights and I non-zero activations, coordinate computation
 crossbar to A accumulator banks, double-buffered accumulators and a post-processing unit.
 """
 
-from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth import Cat, Module, Mux, Shape, Signal, signed
 from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -18,11 +18,26 @@ from .multiplier import MultiplierArray
 from .ppu import PostProcessor, halo_layout
 from .rams import Ram, read_port_signature, write_port_signature
 
-__all__ = ["ScnnPE", "PE_PIPELINE"]
+__all__ = ["ScnnPE", "PE_PIPELINE", "pe_memories"]
 
 #: Stages from the sequencer issuing a vector pair to the crossbar holding it: read (weight
 #: buffer and IARAM), decode (positions and coordinates), multiply.
 PE_PIPELINE = 3
+
+
+
+def pe_memories(cfg):
+    """The PE's RAM macros (:class:`.rams.Ram` submodules): ``{name: (rows, row bits)}``.
+
+    The accumulator banks are register files with combinational reads, synthesized as logic, and
+    not listed.
+    """
+    return {
+        "wbuf": (cfg.weight_rows, data.Layout.cast(weight_row_layout(cfg)).size),
+        "iaram": (cfg.iaram_rows, data.Layout.cast(act_row_layout(cfg)).size),
+        "oaram": (cfg.oaram_rows, data.Layout.cast(oaram_row_layout(cfg)).size),
+        "counts": (cfg.out_channels, Shape.cast(range(cfg.tile_elems + 1)).width),
+    }
 
 
 class Seq(enum.Enum, shape=2):
