@@ -46,10 +46,10 @@ def build_top(cfg):
     return TOPS[cfg.arch]()(cfg)
 
 
-def memory_macros(cfg, top=None):
-    """The design's SRAM macros, ``[{"module", "words", "width"}]`` (none for most tops)."""
-    top = build_top(cfg) if top is None else top
-    return top.memory_macros() if hasattr(top, "memory_macros") else []
+def memory_macros(cfg):
+    """The design's SRAM macros, ``[{"module", "words", "width"}]`` (none for the STA engine)."""
+    top_class = TOPS[cfg.arch]()
+    return top_class.memory_macros(cfg) if hasattr(top_class, "memory_macros") else []
 
 
 def verilog_text(cfg, top=None):

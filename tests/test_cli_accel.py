@@ -130,6 +130,7 @@ def test_synth_keeps_the_srams_as_macros_and_sizes_them(tmp_path):
                       "sram: {act_kb: 2, weight_kb: 1, act_banks: 4}\n")
     result = sparseforge("synth", config, "--flow", "liberty", "--json")
     assert result.returncode == 0, result.stderr
+    assert not result.stderr, result.stderr       # no warnings (e.g. an unused top) either
     report = json.loads(result.stdout)
     bits = (2 + 1) * 8192
     assert report["sram_macros"] == 2 * 4 + 2

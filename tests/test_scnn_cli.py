@@ -135,6 +135,7 @@ def test_synth_keeps_the_rams_as_macros(tmp_path):
                       "rams: {iaram: 16, oaram: 16, weights: 32, out_channels: 4}\n")
     result = sparseforge("synth", config, "--json")
     assert result.returncode == 0, result.stderr
+    assert not result.stderr, result.stderr       # no warnings (e.g. an unused top) either
     report = json.loads(result.stdout)
     assert report["sram_macros"] == 2 * 4
     assert sparseforge("generate", config, "-o", tmp_path, "-q").returncode == 0

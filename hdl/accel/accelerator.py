@@ -96,13 +96,14 @@ class Accelerator(wiring.Component):
     def config(self):
         return self._cfg
 
-    def memory_macros(self):
-        """The SRAM macros (:class:`.sram.SramBank`): ``[{"module", "words", "width"}]``.
+    @staticmethod
+    def memory_macros(cfg):
+        """The SRAM macros (:class:`.sram.SramBank`) of ``cfg``'s accelerator:
+        ``[{"module", "words", "width"}]``.
 
         Synthesis keeps them as black boxes and sizes them from a per-bit model, as an ASIC flow
         with an SRAM compiler would (``sparseforge synth``).
         """
-        cfg = self._cfg
         acts = [{"module": f"{cfg.name}.act{half}_bank{b}", "words": cfg.act_bank_depth,
                  "width": cfg.word_bits} for half in range(2) for b in range(cfg.act_banks)]
         weights = [{"module": f"{cfg.name}.w{half}_bank", "words": cfg.weight_half_words,
@@ -124,7 +125,7 @@ class Accelerator(wiring.Component):
                         "kb": cfg.act_kb},
                 "weight": {"halves": 2, "words_per_half": cfg.weight_half_words,
                            "word_bits": cfg.weight_word_bits, "kb": cfg.weight_kb},
-                "macro_modules": [m["module"] for m in self.memory_macros()],
+                "macro_modules": [m["module"] for m in self.memory_macros(cfg)],
             },
             "im2col": ({"window": [cfg.window_rows, cfg.window_cols], "buffers": 2}
                        if cfg.im2col else False),

@@ -138,10 +138,10 @@ class ScnnAccelerator(wiring.Component):
     def registers(self):
         return tuple(self._registers)
 
-    def memory_macros(self):
+    @staticmethod
+    def memory_macros(cfg):
         """The RAM macros of every PE (:func:`.pe.pe_memories`): ``[{"module", "words", "width"}]``,
         for black-boxing and sizing in area flows (``sparseforge synth``)."""
-        cfg = self._cfg
         return [{"module": f"{cfg.name}.pe_{px}_{py}.{name}", "words": rows, "width": bits}
                 for py in range(cfg.py) for px in range(cfg.px)
                 for name, (rows, bits) in pe_memories(cfg).items()]
@@ -180,7 +180,7 @@ class ScnnAccelerator(wiring.Component):
                 "s_axis_act": "per PE (tdest): activation blocks per channel, rows of I entries",
                 "m_axis_out": "per PE (tdest), per output channel: rows of I entries",
             },
-            "memories": self.memory_macros(),
+            "memories": self.memory_macros(cfg),
             "probes": dict(self.PROBES),
         }
 
