@@ -197,6 +197,8 @@ def cmd_test(args):
 
 def cmd_run(args):
     cfg = resolve_config(args.config)
+    if args.out is not None and not Path(args.out).parent.exists():
+        raise InputError(f"--out: directory {str(Path(args.out).parent)!r} does not exist")
     return RUNNERS[cfg.arch]().run_cli(cfg, args)
 
 

@@ -2,6 +2,10 @@
 
 __all__ = ["ACCEL_PRESETS"]
 
+_SMALL = {"arch": "accel",
+          "array": {"kind": "vdbb", "tpe": {"a": 2, "b": 8, "c": 4}, "array": {"m": 4, "n": 2}},
+          "sram": {"act_kb": 128, "weight_kb": 64}, "im2col": True}
+
 ACCEL_PRESETS = {
     "accel_paper": (
         "the paper's best design (Table IV): 4x8x8_4x8 VDBB with IM2COL, 512 KB weight SRAM, "
@@ -12,13 +16,9 @@ ACCEL_PRESETS = {
     "accel_small": (
         "a small VDBB accelerator for tests: 2x8x4_4x2 (64 MACs, 8-pixel output tiles), IM2COL, "
         "64 KB weight and 128 KB activation SRAM",
-        {"arch": "accel",
-         "array": {"kind": "vdbb", "tpe": {"a": 2, "b": 8, "c": 4}, "array": {"m": 4, "n": 2}},
-         "sram": {"act_kb": 128, "weight_kb": 64}, "im2col": True}),
+        _SMALL),
     "accel_small_noim2c": (
         "accel_small without the IM2COL unit: every IM2COL element read from SRAM (the paper's "
         "baseline)",
-        {"arch": "accel",
-         "array": {"kind": "vdbb", "tpe": {"a": 2, "b": 8, "c": 4}, "array": {"m": 4, "n": 2}},
-         "sram": {"act_kb": 128, "weight_kb": 64}, "im2col": False}),
+        {**_SMALL, "im2col": False}),
 }

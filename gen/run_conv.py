@@ -5,40 +5,16 @@ made from a seed) and compare it with the golden convolution; ``--network`` repo
 model for every layer of a network, and runs the layers named by ``--rtl-layers`` on the RTL too.
 """
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..sim import accel_cycles, accel_plan, conv, dbb, workloads
 from .errors import InputError
+from .operands import load_operand, parse_conv
 from .report import Progress, dump_json, save_npy, table
 
-__all__ = ["parse_conv", "prepare_layer", "run_layer_rtl", "network_report", "run_cli"]
-
-
-def parse_conv(text):
-    """``"H,W,C,K,R,S[,stride[,pad]]"`` → a :class:`~sparseforge.sim.workloads.ConvLayer`."""
-    parts = text.split(",")
-    if not 6 <= len(parts) <= 8:
-        raise InputError(f"--conv: {text!r} is not allowed; expected H,W,C,K,R,S[,stride[,pad]] "
-                         "(e.g. 56,56,64,64,3,3,1,1)")
-    names = ("H", "W", "C", "K", "R", "S", "stride", "pad")
-    values = []
-    for name, part in zip(names, parts):
-        try:
-            value = int(part)
-        except ValueError:
-            raise InputError(f"--conv: {name} = {part!r} is not allowed; expected an integer") \
-                from None
-        values.append(value)
-    h, w, c, k, r, s = values[:6]
-    stride = values[6] if len(values) > 6 else 1
-    pad = values[7] if len(values) > 7 else (r - 1) // 2
-    try:
-        return workloads.ConvLayer("conv", h, w, c, k, r, s, stride, pad)
-    except (TypeError, ValueError) as e:
-        raise InputError(f"--conv: {e}") from None
+__all__ = ["prepare_layer", "run_layer_rtl", "network_report", "run_cli"]
 
 
 def _plan(cfg, layer, nnz, flag, check_sram=True, int8_out=False):
@@ -51,21 +27,6 @@ def _plan(cfg, layer, nnz, flag, check_sram=True, int8_out=False):
     return plan
 
 
-def _load(path, flag, shape, what):
-    try:
-        array = np.load(Path(path), allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise InputError(f"{flag}: cannot read {str(path)!r} as a .npy array ({e})") from None
-    if array.shape != shape:
-        raise InputError(f"{flag}: shape {array.shape} is not allowed; expected {shape} ({what})")
-    if not np.issubdtype(array.dtype, np.integer):
-        raise InputError(f"{flag}: dtype {array.dtype} is not allowed; expected int8 integers")
-    if array.size and (array.min() < -128 or array.max() > 127):
-        raise InputError(f"{flag}: values from {array.min()} to {array.max()} are not allowed; "
-                         "expected INT8 (-128 to 127)")
-    return array.astype(np.int64)
-
-
 def prepare_layer(cfg, plan, *, act_density=0.5, act_path=None, weights_path=None, prune=False,
                   seed=1):
     """Operands ``(x, w)`` of a layer: from files (validated) or seeded random INT8 data."""
@@ -73,13 +34,14 @@ def prepare_layer(cfg, plan, *, act_density=0.5, act_path=None, weights_path=Non
     if not 0.0 <= act_density <= 1.0:
         raise InputError(f"--act-density: {act_density} is not allowed; expected 0 to 1")
     if act_path is not None:
-        x = _load(act_path, "--act", (plan.c, plan.h, plan.w), "C×H×W activations")
+        x = load_operand(act_path, "--act", cfg.array.act_width, "C×H×W activations",
+                         shape=(plan.c, plan.h, plan.w))
     else:
         x = rng.integers(-128, 128, (plan.c, plan.h, plan.w))
         x[rng.random(x.shape) >= act_density] = 0
     if weights_path is not None:
-        w = _load(weights_path, "--weights", (plan.k, plan.c, plan.r, plan.s),
-                  "K×C×R×S weights")
+        w = load_operand(weights_path, "--weights", cfg.array.weight_width,
+                         "K×C×R×S weights", shape=(plan.k, plan.c, plan.r, plan.s))
     else:
         w = rng.integers(-128, 128, (plan.k, plan.c, plan.r, plan.s))
         prune = True
@@ -99,32 +61,17 @@ def run_layer_rtl(cfg, plan, x, w, *, shift=None, relu=False, simulator="verilat
     """Run one layer on the RTL; return ``(report, output map)``."""
     from ..tb import runner
 
-    progress = progress or (lambda message: None)
     int8_out = shift is not None
-    with tempfile.TemporaryDirectory(prefix="sparseforge-conv-") as tmp:
-        tmp = Path(tmp)
-        build_log = tmp / "build.log"
-        try:
-            bld = runner.build(cfg, simulator, progress=progress, log=build_log)
-        except RuntimeError:
-            tail = "\n".join(build_log.read_text().splitlines()[-30:])
-            raise RuntimeError(f"the {simulator} build failed:\n{tail}") from None
-        np.savez(tmp / "inputs.npz", x=x, w=w,
-                 layer=[plan.h, plan.w, plan.c, plan.k, plan.r, plan.s, plan.stride, plan.pad,
-                        plan.nnz, plan.ph, plan.pw],
-                 out=[int(int8_out), shift or 0, int(relu)])
-        progress(f"simulating {plan.h}x{plan.w}x{plan.c} -> {plan.k}, {plan.r}x{plan.s}/"
-                 f"{plan.stride} at {plan.nnz}/{cfg.block} on {simulator}")
-        log = tmp / "sim.log"
-        tests, failures, _ = runner.run_module(
-            bld, "sparseforge.tb.run_conv", extra_env={"SPARSEFORGE_RUN_DIR": str(tmp)},
-            results_dir=tmp, log=log, seed=seed)
-        if failures or tests != 1 or not (tmp / "outputs.npz").exists():
-            tail = "\n".join(log.read_text().splitlines()[-30:])
-            raise RuntimeError(f"the {simulator} simulation failed:\n{tail}")
-        with np.load(tmp / "outputs.npz") as out:
-            y, cycles = out["y"], int(out["cycles"])
-            act_reads, beats = int(out["act_reads"]), int(out["beats"])
+    layer = [plan.h, plan.w, plan.c, plan.k, plan.r, plan.s, plan.stride, plan.pad, plan.nnz,
+             plan.ph, plan.pw]
+    out = runner.run_job(
+        cfg, simulator, "sparseforge.tb.run_conv",
+        {"x": x, "w": w, "layer": layer, "out": [int(int8_out), shift or 0, int(relu)]},
+        seed=seed, progress=progress,
+        message=f"simulating {plan.h}x{plan.w}x{plan.c} -> {plan.k}, {plan.r}x{plan.s}/"
+                f"{plan.stride} at {plan.nnz}/{cfg.block} on {simulator}")
+    y, cycles = out["y"], int(out["cycles"])
+    act_reads, beats = int(out["act_reads"]), int(out["beats"])
 
     golden = conv.conv2d(x, w, plan.stride, plan.pad, cfg.array.acc_width)
     if int8_out:
@@ -246,8 +193,6 @@ def run_cli(cfg, args):
                              "groups); the RTL runs ungrouped layers (use --network for the model)")
     flag = "--conv" if args.conv else "--layer"
     plan = _plan(cfg, layer, nnz, flag, int8_out=args.shift is not None)
-    if args.out is not None and not Path(args.out).parent.exists():
-        raise InputError(f"--out: directory {str(Path(args.out).parent)!r} does not exist")
     x, w = prepare_layer(cfg, plan, act_density=0.5 if args.act_density is None
                          else args.act_density, act_path=args.act, weights_path=args.weights,
                          prune=args.prune, seed=args.seed)

@@ -6,7 +6,6 @@ cocotb (:mod:`sparseforge.tb.run_gemm`); the result is compared with the golden 
 measured cycles are reported next to the cycle model's prediction.
 """
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import numpy as np
 from ..sim import dbb, sta_cycles, sta_streams
 from ..sim.gemm import gemm, int_range
 from .errors import InputError
+from .operands import load_operand
 from .report import Progress, dump_json, save_npy, table
 from ..hdl.sta.layouts import K_BITS
 
@@ -38,28 +38,6 @@ def parse_shape(text, names=("M", "K", "N")):
             raise InputError(f"--gemm: {name} = {part!r} is not allowed; expected an integer ≥ 1")
         values.append(value)
     return tuple(values)
-
-
-def _load_matrix(path, flag, width, expected_shape, what):
-    path = Path(path)
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise InputError(f"{flag}: cannot read {str(path)!r} as a .npy array ({e})") from None
-    if array.ndim != 2:
-        raise InputError(f"{flag}: shape {array.shape} is not allowed; expected a 2-D {what} "
-                         "matrix")
-    if expected_shape is not None and array.shape != expected_shape:
-        raise InputError(f"{flag}: shape {array.shape} is not allowed; expected "
-                         f"{expected_shape} ({what}) for this --gemm")
-    if not np.issubdtype(array.dtype, np.integer):
-        raise InputError(f"{flag}: dtype {array.dtype} is not allowed; expected integers "
-                         f"(int8 for {width}-bit operands)")
-    lo, hi = int_range(width)
-    if array.size and (array.min() < lo or array.max() > hi):
-        raise InputError(f"{flag}: values from {array.min()} to {array.max()} are not allowed; "
-                         f"expected {width}-bit integers from {lo} to {hi}")
-    return array.astype(np.int64)
 
 
 def prepare_gemm(cfg, *, shape=None, nnz=None, act_density=0.5, act_path=None,
@@ -88,11 +66,13 @@ def prepare_gemm(cfg, *, shape=None, nnz=None, act_density=0.5, act_path=None,
     rng = np.random.default_rng(seed)
     act = weights = None
     if act_path is not None:
-        act = _load_matrix(act_path, "--act", cfg.act_width,
-                           None if shape is None else (shape[0], shape[1]), "M×K activation")
+        act = load_operand(act_path, "--act", cfg.act_width, "M×K activation matrix", ndim=2,
+                           shape=None if shape is None else (shape[0], shape[1]),
+                           context=" for this --gemm")
     if weights_path is not None:
-        weights = _load_matrix(weights_path, "--weights", cfg.weight_width,
-                               None if shape is None else (shape[1], shape[2]), "K×N weight")
+        weights = load_operand(weights_path, "--weights", cfg.weight_width, "K×N weight matrix",
+                               ndim=2, shape=None if shape is None else (shape[1], shape[2]),
+                               context=" for this --gemm")
     if act is not None and weights is not None and act.shape[1] != weights.shape[0]:
         raise InputError(f"--weights: shape {weights.shape} is not allowed; its K must equal "
                          f"the activations' K = {act.shape[1]}")
@@ -125,28 +105,13 @@ def run_gemm_rtl(cfg, act, weights, nnz, *, simulator="verilator", seed=None, pr
     """Run the GEMM through the generated RTL; return the report mapping and the result matrix."""
     from ..tb import runner
 
-    progress = progress or (lambda message: None)
     m, k = act.shape
     n = weights.shape[1]
-    with tempfile.TemporaryDirectory(prefix="sparseforge-run-") as tmp:
-        tmp = Path(tmp)
-        build_log = tmp / "build.log"
-        try:
-            bld = runner.build(cfg, simulator, progress=progress, log=build_log)
-        except RuntimeError:
-            tail = "\n".join(build_log.read_text().splitlines()[-30:])
-            raise RuntimeError(f"the {simulator} build failed:\n{tail}") from None
-        np.savez(tmp / "inputs.npz", act=act, weights=weights, nnz=nnz)
-        progress(f"simulating {m}x{k}x{n} at {nnz}/{cfg.block} on {simulator}")
-        log = tmp / "sim.log"
-        tests, failures, _ = runner.run_module(
-            bld, "sparseforge.tb.run_gemm", extra_env={"SPARSEFORGE_RUN_DIR": str(tmp)},
-            results_dir=tmp, log=log, seed=seed)
-        if failures or tests != 1 or not (tmp / "outputs.npz").exists():
-            tail = "\n".join(log.read_text().splitlines()[-30:])
-            raise RuntimeError(f"the {simulator} simulation failed:\n{tail}")
-        with np.load(tmp / "outputs.npz") as out:
-            rows, cycles, gated = out["rows"], int(out["cycles"]), int(out["gated_mac_cycles"])
+    out = runner.run_job(cfg, simulator, "sparseforge.tb.run_gemm",
+                         {"act": act, "weights": weights, "nnz": nnz}, seed=seed,
+                         progress=progress,
+                         message=f"simulating {m}x{k}x{n} at {nnz}/{cfg.block} on {simulator}")
+    rows, cycles, gated = out["rows"], int(out["cycles"]), int(out["gated_mac_cycles"])
 
     result = sta_streams.assemble(cfg, rows, m, n)
     golden = gemm(act, weights, cfg.acc_width)
@@ -193,8 +158,6 @@ def run_cli(cfg, args):
     act, weights, nnz = prepare_gemm(cfg, shape=shape, nnz=args.nnz,
                                      act_density=density, act_path=args.act,
                                      weights_path=args.weights, prune=args.prune, seed=args.seed)
-    if args.out is not None and not Path(args.out).parent.exists():
-        raise InputError(f"--out: directory {str(Path(args.out).parent)!r} does not exist")
     progress = Progress(not args.quiet and not args.json)
     report, result = run_gemm_rtl(cfg, act, weights, nnz, simulator=args.sim, seed=args.seed,
                                   progress=progress)

@@ -10,7 +10,6 @@ output stream are compared with the golden model, and the measured cycles and st
 cycle model.
 """
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,32 +17,10 @@ import numpy as np
 from ..sim import scnn_cycles, scnn_streams, workloads
 from ..sim.gemm import int_range
 from .errors import InputError
+from .operands import load_operand, parse_conv
 from .report import Progress, dump_json, save_npy, table
 
-__all__ = ["parse_conv", "check_layer", "prepare_layer", "run_layer_rtl", "run_cli"]
-
-
-def parse_conv(text):
-    """``"H,W,C,K,R,S[,stride[,pad]]"`` → a :class:`~sparseforge.sim.workloads.ConvLayer`."""
-    parts = text.split(",")
-    if not 6 <= len(parts) <= 8:
-        raise InputError(f"--conv: {text!r} is not allowed; expected H,W,C,K,R,S[,stride[,pad]] "
-                         "(e.g. 16,16,32,32,3,3)")
-    names = ("H", "W", "C", "K", "R", "S", "stride", "pad")
-    values = []
-    for name, part in zip(names, parts):
-        try:
-            values.append(int(part))
-        except ValueError:
-            raise InputError(f"--conv: {name} = {part!r} is not allowed; expected an integer") \
-                from None
-    h, w, c, k, r, s = values[:6]
-    stride = values[6] if len(values) > 6 else 1
-    pad = values[7] if len(values) > 7 else (r - 1) // 2
-    try:
-        return workloads.ConvLayer("conv", h, w, c, k, r, s, stride, pad)
-    except (TypeError, ValueError) as e:
-        raise InputError(f"--conv: {e}") from None
+__all__ = ["check_layer", "prepare_layer", "run_layer_rtl", "run_cli"]
 
 
 def check_layer(cfg, layer, flag="--conv"):
@@ -86,23 +63,6 @@ def check_rams(cfg, streams, output):
     return usage
 
 
-def _load(path, flag, shape, width, what):
-    path = Path(path)
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise InputError(f"{flag}: cannot read {str(path)!r} as a .npy array ({e})") from None
-    if shape is not None and array.shape != shape:
-        raise InputError(f"{flag}: shape {array.shape} is not allowed; expected {shape} ({what})")
-    if not np.issubdtype(array.dtype, np.integer):
-        raise InputError(f"{flag}: dtype {array.dtype} is not allowed; expected integers")
-    lo, hi = int_range(width)
-    if array.size and (array.min() < lo or array.max() > hi):
-        raise InputError(f"{flag}: values from {array.min()} to {array.max()} are not allowed; "
-                         f"expected {width}-bit integers from {lo} to {hi}")
-    return array.astype(np.int64)
-
-
 def _density(value, flag, default):
     value = default if value is None else value
     if not 0.0 <= value <= 1.0:
@@ -130,13 +90,13 @@ def prepare_layer(cfg, layer, *, weight_density=None, act_density=None, act_path
     ad = _density(act_density, "--act-density", 0.5)
     rng = np.random.default_rng(seed)
     if act_path is not None:
-        act = _load(act_path, "--act", (layer.c, layer.h, layer.w), cfg.act_width,
-                    "C×H×W activations")
+        act = load_operand(act_path, "--act", cfg.act_width, "C×H×W activations",
+                           shape=(layer.c, layer.h, layer.w))
     else:
         act = sparse_operand(rng, (layer.c, layer.h, layer.w), cfg.act_width, ad)
     if weights_path is not None:
-        weights = _load(weights_path, "--weights", (layer.k, layer.c, layer.r, layer.s),
-                        cfg.weight_width, "K×C×R×S weights")
+        weights = load_operand(weights_path, "--weights", cfg.weight_width, "K×C×R×S weights",
+                               shape=(layer.k, layer.c, layer.r, layer.s))
     else:
         weights = sparse_operand(rng, (layer.k, layer.c, layer.r, layer.s), cfg.weight_width, wd)
     return act, weights
@@ -172,34 +132,17 @@ def run_layer_rtl(cfg, act, weights, *, simulator="verilator", seed=None, progre
     """
     from ..tb import runner
 
-    progress = progress or (lambda message: None)
     streams = scnn_streams.layer_streams(cfg, act, weights)
     layer = streams.layer
     golden = scnn_streams.golden(cfg, act, weights)
     usage = check_rams(cfg, streams, golden)
-    with tempfile.TemporaryDirectory(prefix="sparseforge-run-") as tmp:
-        tmp = Path(tmp)
-        build_log = tmp / "build.log"
-        try:
-            bld = runner.build(cfg, simulator, progress=progress, log=build_log)
-        except RuntimeError:
-            tail = "\n".join(build_log.read_text().splitlines()[-30:])
-            raise RuntimeError(f"the {simulator} build failed:\n{tail}") from None
-        np.savez(tmp / "inputs.npz", act=act, weights=weights)
-        progress(f"simulating a {layer.c}x{layer.h}x{layer.w} -> {layer.k} layer "
-                 f"({layer.r}x{layer.s}) on {simulator}")
-        log = tmp / "sim.log"
-        tests, failures, _ = runner.run_module(
-            bld, "sparseforge.tb.run_scnn", extra_env={"SPARSEFORGE_RUN_DIR": str(tmp)},
-            results_dir=tmp, log=log, seed=seed)
-        if failures or tests != 1 or not (tmp / "outputs.npz").exists():
-            tail = "\n".join(log.read_text().splitlines()[-30:])
-            raise RuntimeError(f"the {simulator} simulation failed:\n{tail}")
-        with np.load(tmp / "outputs.npz") as out:
-            cycles = int(out["cycles"])
-            registers = {key[4:]: int(out[key]) for key in out.files if key.startswith("reg_")}
-            rows = [(out[f"counts_{n}"], out[f"values_{n}"], out[f"zeros_{n}"])
-                    for n in range(cfg.pes)]
+    out = runner.run_job(cfg, simulator, "sparseforge.tb.run_scnn",
+                         {"act": act, "weights": weights}, seed=seed, progress=progress,
+                         message=f"simulating a {layer.c}x{layer.h}x{layer.w} -> {layer.k} layer "
+                                 f"({layer.r}x{layer.s}) on {simulator}")
+    cycles = int(out["cycles"])
+    registers = {key[4:]: int(value) for key, value in out.items() if key.startswith("reg_")}
+    rows = [(out[f"counts_{n}"], out[f"values_{n}"], out[f"zeros_{n}"]) for n in range(cfg.pes)]
 
     blocks = [scnn_streams.decode_output_rows(cfg, pe_rows, layer.k) for pe_rows in rows]
     result = scnn_streams.assemble_output(cfg, blocks, layer)
@@ -276,8 +219,6 @@ def run_cli(cfg, args):
     else:
         raise InputError("--conv: missing; give H,W,C,K,R,S (or --layer NET.LAYER, or both "
                          "--act and --weights)")
-    if args.out is not None and not Path(args.out).parent.exists():
-        raise InputError(f"--out: directory {str(Path(args.out).parent)!r} does not exist")
     act, weights = prepare_layer(cfg, layer, weight_density=args.weight_density,
                                  act_density=args.act_density, act_path=args.act,
                                  weights_path=args.weights, seed=args.seed)

@@ -12,12 +12,14 @@ import json
 import os
 import re
 import sys
+import tempfile
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
 from cocotb_tools.check_results import get_results
 import cocotb_tools.config
+import numpy as np
 from cocotb_tools.runner import get_runner
 
 from ..gen import toolchain
@@ -25,7 +27,7 @@ from ..gen.config import config_to_dict
 from ..gen.emit import TOPS, verilog_text
 from ..gen.lint import WAIVERS
 
-__all__ = ["SIMULATORS", "Build", "build", "run_module", "simulators_for"]
+__all__ = ["SIMULATORS", "Build", "build", "run_module", "run_job", "simulators_for"]
 
 SIMULATORS = ("icarus", "verilator")
 
@@ -120,6 +122,38 @@ def build(cfg, simulator, *, progress=None, log=None):
             done.write_text("ok\n")
     return Build(cfg, simulator, directory, verilog_path)
 
+
+
+def run_job(cfg, simulator, test_module, inputs, *, message, seed=None, progress=None):
+    """Run a one-test cocotb job module on ``cfg``'s RTL: ``inputs`` in, its outputs back.
+
+    The module reads ``$SPARSEFORGE_RUN_DIR/inputs.npz`` (the arrays of ``inputs``) and writes
+    ``outputs.npz`` there; the result is that file as ``{name: array}``. ``message`` is the
+    progress line shown while it simulates. A failed build or simulation raises
+    :class:`RuntimeError` with the last lines of its log.
+    """
+    progress = progress or (lambda line: None)
+    with tempfile.TemporaryDirectory(prefix="sparseforge-run-") as tmp:
+        tmp = Path(tmp)
+        build_log = tmp / "build.log"
+        try:
+            bld = build(cfg, simulator, progress=progress, log=build_log)
+        except RuntimeError:
+            raise RuntimeError(f"the {simulator} build failed:\n{_tail(build_log)}") from None
+        np.savez(tmp / "inputs.npz", **inputs)
+        progress(message)
+        log = tmp / "sim.log"
+        tests, failures, _ = run_module(bld, test_module,
+                                        extra_env={"SPARSEFORGE_RUN_DIR": str(tmp)},
+                                        results_dir=tmp, log=log, seed=seed)
+        if failures or tests != 1 or not (tmp / "outputs.npz").exists():
+            raise RuntimeError(f"the {simulator} simulation failed:\n{_tail(log)}")
+        with np.load(tmp / "outputs.npz") as out:
+            return {name: out[name] for name in out.files}
+
+
+def _tail(log, lines=30):
+    return "\n".join(Path(log).read_text().splitlines()[-lines:])
 
 # Yosys makes every `always @*` block it writes sensitive to one register initialised to 0, so
 # that the change from x runs each block once at time 0. Icarus may apply that initialiser before

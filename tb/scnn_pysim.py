@@ -16,6 +16,7 @@ from amaranth.sim import Simulator
 from ..hdl.scnn import ScnnAccelerator
 from ..hdl.scnn.layouts import act_row_layout, out_row_layout, weight_row_layout
 from ..sim.scnn_streams import pe_index, pe_positions, row_leaves
+from .axi_lite_pysim import axil_read, axil_write
 from .packing import Packer
 
 __all__ = ["LayerRun", "simulate_layer"]
@@ -31,29 +32,13 @@ class LayerRun:
     registers: dict
 
 
-async def axil_write(ctx, bus, addr, data):
-    ctx.set(bus.awaddr, addr)
-    ctx.set(bus.awvalid, 1)
-    ctx.set(bus.wdata, data)
-    ctx.set(bus.wstrb, 0xF)
-    ctx.set(bus.wvalid, 1)
-    await ctx.tick().until(bus.awready & bus.wready)
-    ctx.set(bus.awvalid, 0)
-    ctx.set(bus.wvalid, 0)
-    ctx.set(bus.bready, 1)
-    resp, = await ctx.tick().sample(bus.bresp).until(bus.bvalid)
-    ctx.set(bus.bready, 0)
+async def _write(ctx, bus, addr, data):
+    resp = await axil_write(ctx, bus, addr, data)
     assert resp == 0, f"write to {addr:#x} answered {resp}"
 
 
-async def axil_read(ctx, bus, addr):
-    ctx.set(bus.araddr, addr)
-    ctx.set(bus.arvalid, 1)
-    await ctx.tick().until(bus.arready)
-    ctx.set(bus.arvalid, 0)
-    ctx.set(bus.rready, 1)
-    data, resp = await ctx.tick().sample(bus.rdata, bus.rresp).until(bus.rvalid)
-    ctx.set(bus.rready, 0)
+async def _read(ctx, bus, addr):
+    data, resp = await axil_read(ctx, bus, addr)
     assert resp == 0, f"read of {addr:#x} answered {resp}"
     return data
 
@@ -109,16 +94,16 @@ def simulate_layer(cfg, streams, *, pause=0.0, backpressure=0.0, seed=0, max_cyc
 
     async def control(ctx):
         bus = dut.s_axil
-        await axil_write(ctx, bus, regs["clear"], 1)
+        await _write(ctx, bus, regs["clear"], 1)
         await stream_send(ctx, dut.s_axis_w, w_beats, prng, pause)
         await stream_send(ctx, dut.s_axis_act, a_beats, prng, pause)
         for name in ("h", "w", "c", "k", "r", "s"):
-            await axil_write(ctx, bus, regs[f"layer_{name}"], getattr(layer, name))
-        await axil_write(ctx, bus, regs["start"], 1)
+            await _write(ctx, bus, regs[f"layer_{name}"], getattr(layer, name))
+        await _write(ctx, bus, regs["start"], 1)
         await ctx.tick().until(dut.irq)
         for name in ("cycles", "stall_cycles", "barrier_cycles", "products", "ppu_wait_cycles",
                      "compute_cycles", "status"):
-            result[name] = await axil_read(ctx, bus, regs[name])
+            result[name] = await _read(ctx, bus, regs[name])
 
     async def collect(ctx):
         o = dut.m_axis_out

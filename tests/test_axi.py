@@ -3,6 +3,7 @@
 import pytest
 from amaranth.sim import Simulator
 
+from sparseforge.tb.axi_lite_pysim import axil_read, axil_write
 from sparseforge.hdl.common.axi import RESP_OKAY, RESP_SLVERR, AxiLiteRegisterFile, Register
 
 REGS = [
@@ -11,32 +12,6 @@ REGS = [
     Register("status", 0x08, 32, "ro"),
     Register("narrow", 0x0C, 5, "rw"),
 ]
-
-
-async def axil_write(ctx, bus, addr, data, strb=0xF):
-    ctx.set(bus.awaddr, addr)
-    ctx.set(bus.awvalid, 1)
-    ctx.set(bus.wdata, data)
-    ctx.set(bus.wstrb, strb)
-    ctx.set(bus.wvalid, 1)
-    await ctx.tick().until(bus.awready & bus.wready)
-    ctx.set(bus.awvalid, 0)
-    ctx.set(bus.wvalid, 0)
-    ctx.set(bus.bready, 1)
-    resp, = await ctx.tick().sample(bus.bresp).until(bus.bvalid)
-    ctx.set(bus.bready, 0)
-    return resp
-
-
-async def axil_read(ctx, bus, addr):
-    ctx.set(bus.araddr, addr)
-    ctx.set(bus.arvalid, 1)
-    await ctx.tick().until(bus.arready)
-    ctx.set(bus.arvalid, 0)
-    ctx.set(bus.rready, 1)
-    data, resp = await ctx.tick().sample(bus.rdata, bus.rresp).until(bus.rvalid)
-    ctx.set(bus.rready, 0)
-    return data, resp
 
 
 def run(testbench):
