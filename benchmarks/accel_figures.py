@@ -21,11 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from sparseforge.gen.accel.run import network_report, prepare_layer, run_layer_rtl
 from sparseforge.gen.emit import generate
 from sparseforge.gen.presets import load_preset
 from sparseforge.gen.report import Progress, table
-from sparseforge.gen.run_conv import network_report, prepare_layer, run_layer_rtl
-from sparseforge.sim import accel_cycles, accel_plan, workloads
+from sparseforge.sim import workloads
+from sparseforge.sim.accel import cycles as accel_cycles
+from sparseforge.sim.accel import plan as accel_plan
 
 from readme import update_readme
 

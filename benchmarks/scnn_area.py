@@ -27,12 +27,16 @@ from pathlib import Path
 
 from amaranth import signed
 from amaranth.back import verilog
-
 from sparseforge.gen.presets import load_preset
 from sparseforge.gen.report import Progress, table
 from sparseforge.gen.synth import SRAM_UM2_PER_BIT, synth
-from sparseforge.hdl.scnn import (AccumulatorBanks, MultiplierArray, PostProcessor,
-                                  ScatterCrossbar, ScnnPE)
+from sparseforge.hdl.scnn import (
+    AccumulatorBanks,
+    MultiplierArray,
+    PostProcessor,
+    ScatterCrossbar,
+    ScnnPE,
+)
 from sparseforge.hdl.scnn.pe import pe_memories
 from sparseforge.hdl.scnn.rams import RamBanks
 

@@ -24,11 +24,10 @@ from pathlib import Path
 
 from sparseforge.gen.config import parse_config
 from sparseforge.gen.report import Progress, table
-from sparseforge.gen.run_scnn import prepare_layer, run_layer_rtl
+from sparseforge.gen.scnn.run import prepare_layer, run_layer_rtl
 from sparseforge.sim import workloads
 
 from readme import update_readme
-
 
 #: 2×2 PEs of the Table 3 PE; the weight buffer holds a dense 3×3 layer of 32×32 channels.
 DESIGN = {"arch": "scnn", "name": "scnn_bench_2x2",

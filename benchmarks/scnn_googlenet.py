@@ -22,11 +22,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from sparseforge.gen.config import parse_config
 from sparseforge.gen.report import Progress, table
-from sparseforge.gen.run_scnn import sparse_operand
-from sparseforge.sim import scnn_cycles, scnn_streams, workloads
+from sparseforge.gen.scnn.run import sparse_operand
+from sparseforge.sim import workloads
+from sparseforge.sim.scnn import cycles as scnn_cycles
+from sparseforge.sim.scnn import streams as scnn_streams
 
 from readme import update_readme
 

@@ -22,7 +22,7 @@ from sparseforge.gen.emit import verilog_text
 from sparseforge.gen.lint import lint_verilog
 from sparseforge.gen.presets import PRESETS, load_preset
 from sparseforge.gen.report import Progress, table
-from sparseforge.gen.run_gemm import prepare_gemm, run_gemm_rtl
+from sparseforge.gen.sta.run import prepare_gemm, run_gemm_rtl
 from sparseforge.gen.synth import synth
 
 

@@ -24,9 +24,9 @@ from pathlib import Path
 from sparseforge.gen.emit import generate
 from sparseforge.gen.presets import load_preset
 from sparseforge.gen.report import Progress
-from sparseforge.gen.run_gemm import prepare_gemm, run_gemm_rtl
+from sparseforge.gen.sta.run import prepare_gemm, run_gemm_rtl
 from sparseforge.gen.synth import synth
-from sparseforge.sim import dbb
+from sparseforge.sim.sta import dbb
 
 from readme import update_readme
 

@@ -5,15 +5,18 @@ presets``). Bad input (a config, a shape, a file) ends with one line on stderr a
 """
 
 import argparse
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from . import registry
 from .config import load_config_file
-from .errors import InputError
-from .presets import DEFAULT_PRESET, PRESETS, load_preset
+from .errors import InputError, ToolFailure
+from .presets import DEFAULT_PRESET, load_preset, presets
 from .report import Progress, dump_json, table
+from .run_options import add_run_options, check_run_options
 
 __all__ = ["main"]
 
@@ -43,29 +46,6 @@ A config file for the systolic tensor array family:
 """
 
 
-def _run_gemm():
-    from . import run_gemm
-    return run_gemm
-
-
-def _run_conv():
-    from . import run_conv
-    return run_conv
-
-
-def _run_scnn():
-    from . import run_scnn
-    return run_scnn
-
-
-# arch -> module with run_cli(cfg, args), imported when used
-RUNNERS = {"sta": _run_gemm, "accel": _run_conv, "scnn": _run_scnn}
-
-# arch -> cocotb regression module
-REGRESSIONS = {"sta": "sparseforge.tb.test_sta_engine", "accel": "sparseforge.tb.test_accel",
-               "scnn": "sparseforge.tb.test_scnn"}
-
-
 def resolve_config(spec):
     """A YAML path or a preset name → validated config."""
     path = Path(spec)
@@ -79,12 +59,13 @@ def resolve_config(spec):
 # -- commands -------------------------------------------------------------------------------------
 
 def cmd_presets(args):
-    rows = [(name, "(default) " + desc if name == DEFAULT_PRESET else desc)
-            for name, (desc, _raw) in PRESETS.items()]
+    shipped = presets()
     if args.json:
-        dump_json({name: desc for name, (desc, _raw) in PRESETS.items()})
+        dump_json({name: desc for name, (_arch, desc, _raw) in shipped.items()})
     else:
-        print(table(rows, ("preset", "what it is")))
+        rows = [(name, arch, "(default) " + desc if name == DEFAULT_PRESET else desc)
+                for name, (arch, desc, _raw) in shipped.items()]
+        print(table(rows, ("preset", "arch", "what it is")))
     return 0
 
 
@@ -142,13 +123,14 @@ def cmd_lint(args):
 
 
 def cmd_synth(args):
-    from .emit import generate, memory_macros
+    from .emit import generate
     from .synth import sram_figures, synth
     cfg = resolve_config(args.config)
     progress = Progress(not args.quiet and not args.json)
     # SRAM macros stay black boxes in the ASIC flows (an SRAM compiler would supply them); the
     # ECP5 flow maps them to block RAM.
-    macros = memory_macros(cfg) if args.flow != "ecp5" and args.sram == "macro" else []
+    macros = (registry.of(cfg).memory_macros(cfg)
+              if args.flow != "ecp5" and args.sram == "macro" else [])
     with tempfile.TemporaryDirectory(prefix="sparseforge-synth-") as tmp:
         progress(f"generating {cfg.name}")
         v_path, _ = generate(cfg, tmp)
@@ -171,7 +153,10 @@ def cmd_synth(args):
 def cmd_test(args):
     from ..tb import runner
     cfg = resolve_config(args.config)
+    arch = registry.of(cfg)
+    seed = runner.fresh_seed() if args.seed is None else args.seed
     progress = Progress(not args.quiet)
+    progress(f"seed {seed}")
     rows = []
     failed = False
     logs = Path(args.log_dir) if args.log_dir else Path(tempfile.mkdtemp(prefix="sparseforge-"))
@@ -181,8 +166,8 @@ def cmd_test(args):
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("")
         bld = runner.build(cfg, simulator, progress=progress, log=log)
-        progress(f"running the regression on {simulator} (seed {args.seed})")
-        tests, failures, _ = runner.run_module(bld, REGRESSIONS[cfg.arch], seed=args.seed,
+        progress(f"running the regression on {simulator} (seed {seed})")
+        tests, failures, _ = runner.run_module(bld, arch.regression, seed=seed,
                                                log=log, results_dir=logs)
         failed |= bool(failures) or tests == 0
         rows.append((simulator, tests, failures, round(time.monotonic() - start, 1), str(log)))
@@ -191,78 +176,38 @@ def cmd_test(args):
                    for r in rows])
     else:
         print(table(rows, ("simulator", "tests", "failures", "seconds", "log")))
-        print(f"{cfg.name}: {'FAILED' if failed else 'all passed'} (seed {args.seed})")
+        print(f"{cfg.name}: {'FAILED' if failed else 'all passed'} (seed {seed})")
+        if failed:
+            sims = "all" if args.sim == "all" else args.sim
+            print(f"reproduce with: sparseforge test {args.config} --sim {sims} --seed {seed}")
     return 1 if failed else 0
 
 
 def cmd_run(args):
     cfg = resolve_config(args.config)
-    if args.out is not None and not Path(args.out).parent.exists():
-        raise InputError(f"--out: directory {str(Path(args.out).parent)!r} does not exist")
-    return RUNNERS[cfg.arch]().run_cli(cfg, args)
+    arch = registry.of(cfg)
+    check_run_options(args, arch)
+    if args.out is not None:
+        out = Path(args.out)
+        if not out.parent.is_dir():
+            raise InputError(f"--out: directory {str(out.parent)!r} does not exist")
+        if not os.access(out.parent, os.W_OK):
+            raise InputError(f"--out: directory {str(out.parent)!r} is not writable")
+    return arch.run_function()(cfg, args)
 
 
 def cmd_demo(args):
-    """Generate, lint, run three densities on Verilator, and measure area."""
-    from .emit import generate
-    from .lint import lint_verilog
-    from .run_gemm import prepare_gemm, run_gemm_rtl
-    from .synth import synth
+    """The tour of the architecture of CONFIG (``make demo``: the default STA-VDBB design)."""
     cfg = resolve_config(args.config)
-    if cfg.arch != "sta":
-        raise InputError(f"demo: {cfg.name!r} is an arch {cfg.arch} design; the demo runs "
-                         "GEMMs on the STA engine (arch sta)")
-    progress = Progress(True)
-    out_dir = Path(args.out)
-    progress(f"generating {cfg.name} ({cfg.notation}, {cfg.macs_total} MACs)")
-    v_path, j_path = generate(cfg, out_dir)
-    print(f"Verilog: {v_path}   manifest: {j_path}")
-
-    progress("linting with Verilator -Wall")
-    lint = lint_verilog(v_path, cfg.name)
-    lint_state = "clean" if lint.ok else f"{len(lint.warnings)} warnings"
-
-    shape = (4 * cfg.tile_rows, 64 * cfg.block, 4 * cfg.tile_cols)
-    densities = [cfg.block, cfg.block // 2, max(1, cfg.block // 4)] if cfg.kind == "vdbb" \
-        else [cfg.max_nnz]
-    reports = []
-    for nnz in densities:
-        act, weights, nnz = prepare_gemm(cfg, shape=shape, nnz=nnz, act_density=0.5,
-                                         seed=args.seed)
-        report, _ = run_gemm_rtl(cfg, act, weights, nnz, simulator="verilator",
-                                 seed=args.seed, progress=progress)
-        reports.append(report)
-
-    progress("synthesizing (Yosys, OSU 0.18 µm liberty)")
-    try:
-        area = synth(v_path, cfg.name, "liberty", work_dir=out_dir / "synth", progress=progress)
-        area_text = f"{area['area_um2']:,.0f} µm² ({area['cells']:,} cells, " \
-                    f"{area['flops']:,} flops)"
-    except InputError as e:
-        area = synth(v_path, cfg.name, "generic", work_dir=out_dir / "synth", progress=progress)
-        area_text = f"{area['cells']:,} generic cells, {area['flops']:,} flops ({e})"
-
-    base = reports[0]["cycles"]
-    print()
-    print(f"{cfg.name}: {shape[0]}x{shape[1]}x{shape[2]} GEMM on Verilator")
-    rows = [(f"{r['nnz']}/{cfg.block}", r["cycles"], r["model_cycles"], base / r["cycles"],
-             r["utilization"], "bit-exact" if r["mismatches"] == 0 else "MISMATCH")
-            for r in reports]
-    print(table(rows, ("density", "cycles", "model", "speed-up", "util", "vs golden")))
-    print(f"lint: {lint_state}    area: {area_text}")
-    ok = lint.ok and all(r["mismatches"] == 0 and r["cycles"] == r["model_cycles"]
-                         for r in reports)
-    return 0 if ok else 1
+    arch = registry.of(cfg)
+    if arch.demo is None:
+        with_demo = [a.name for a in registry.architectures().values() if a.demo]
+        raise InputError(f"demo: {cfg.name!r} is an arch {cfg.arch} design, which has no demo "
+                         f"(the demo runs on arch {', '.join(with_demo)})")
+    return registry.resolve(arch.demo)(cfg, args)
 
 
 # -- parser ---------------------------------------------------------------------------------------
-
-def _density(text):
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors (exit status 2), like every other input error."""
@@ -321,44 +266,15 @@ def build_parser():
     p = command("test", "run the cocotb regression of a config on Icarus and/or Verilator",
                 cmd_test)
     p.add_argument("--sim", choices=("icarus", "verilator", "all"), default="all")
-    p.add_argument("--seed", type=int, default=1, help="seed of the random tests (default 1)")
+    p.add_argument("--seed", type=int,
+                   help="seed of the random tests (default: a fresh one, printed)")
     p.add_argument("--log-dir", metavar="DIR", help="where to keep simulator logs")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
     p = command("run", "run a workload through the generated RTL: result, cycles, model, "
                        "utilization", cmd_run)
-    p.add_argument("--gemm", metavar="M,K,N",
-                   help="STA engines: GEMM shape, M×K activations by K×N weights")
-    p.add_argument("--conv", metavar="H,W,C,K,R,S[,stride[,pad]]",
-                   help="convolution layer: H×W×C input, K output channels, R×S kernel")
-    p.add_argument("--layer", metavar="NET.LAYER",
-                   help="a layer of a shipped network table (see 'sparseforge layers NET')")
-    p.add_argument("--network", metavar="NET",
-                   help="every convolution layer of a network (cycle model by default)")
-    p.add_argument("--model-only", action="store_true",
-                   help="--network: only the cycle model, no RTL runs")
-    p.add_argument("--rtl-layers", metavar="L1,L2,...",
-                   help="--network: layers to also run on the RTL and check")
-    p.add_argument("--nnz", type=int, help="non-zeros per block of B (default: the design's "
-                                           "maximum; VDBB cycles scale with it)")
-    p.add_argument("--weight-density", type=_density, metavar="D",
-                   help="fraction of non-zero random weights (unstructured sparsity)")
-    p.add_argument("--act-density", type=_density, metavar="D",
-                   help="fraction of non-zero random activations (default 0.5)")
-    p.add_argument("--act", metavar="A.npy", help="M×K integer activations")
-    p.add_argument("--weights", metavar="W.npy", help="K×N integer weights")
-    p.add_argument("--prune", action="store_true",
-                   help="prune --weights to the NNZ bound by magnitude instead of refusing them")
-    p.add_argument("--out", metavar="C.npy", help="save the result (GEMM: M×N int32; "
-                                                   "convolution: K×Ho×Wo)")
-    p.add_argument("--shift", type=int, metavar="S",
-                   help="convolution: requantize to INT8 with a rounding right shift by S")
-    p.add_argument("--relu", action="store_true", help="convolution: apply ReLU")
-    p.add_argument("--sim", choices=("icarus", "verilator"), default="verilator")
-    p.add_argument("--seed", type=int, default=1, help="seed of the random operands")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    add_run_options(p)
 
     p = sub.add_parser("demo", help="the tour: generate, lint, run 8/8, 4/8, 2/8, area",
                        description="Generate the default design, lint it, run one GEMM at three "
@@ -371,13 +287,18 @@ def build_parser():
 
 
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """The ``sparseforge`` command: 0 on success, 1 when a check or a tool failed, 2 on bad
+    input; every failure is one line on stderr, never a traceback."""
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
         return args.func(args)
     except InputError as e:
         print(f"sparseforge: error: {e}", file=sys.stderr)
         return 2
+    except ToolFailure as e:
+        print(f"sparseforge: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("sparseforge: interrupted", file=sys.stderr)
         return 130

@@ -16,40 +16,18 @@ from amaranth import Shape
 from amaranth.back import verilog
 from amaranth.lib import wiring
 
+from . import registry
 from .config import config_to_dict
+from .errors import InputError
 from .toolchain import tool_versions
 
-__all__ = ["build_top", "verilog_text", "manifest", "generate", "write_atomic"]
-
-
-def _sta_top():
-    from ..hdl.sta import StaEngine
-    return StaEngine
-
-
-def _accel_top():
-    from ..hdl.accel import Accelerator
-    return Accelerator
-
-
-def _scnn_top():
-    from ..hdl.scnn import ScnnAccelerator
-    return ScnnAccelerator
-
-
-# arch -> the top component class (imported when used)
-TOPS = {"sta": _sta_top, "accel": _accel_top, "scnn": _scnn_top}
+__all__ = ["build_top", "verilog_text", "manifest", "generate", "write_atomic",
+           "write_all_atomic"]
 
 
 def build_top(cfg):
-    """The top-level Amaranth component of a config."""
-    return TOPS[cfg.arch]()(cfg)
-
-
-def memory_macros(cfg):
-    """The design's SRAM macros, ``[{"module", "words", "width"}]`` (none for the STA engine)."""
-    top_class = TOPS[cfg.arch]()
-    return top_class.memory_macros(cfg) if hasattr(top_class, "memory_macros") else []
+    """The top-level Amaranth component of a config (its architecture's ``top``)."""
+    return registry.of(cfg).build_top(cfg)
 
 
 def verilog_text(cfg, top=None):
@@ -84,31 +62,49 @@ def manifest(cfg, top=None):
 
 def write_atomic(path, text):
     """Write ``text`` to ``path`` through a temporary file in the same directory."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    write_all_atomic({path: text})
+
+
+def write_all_atomic(files):
+    """Write ``{path: text}``: every file to a temporary name first, then all renamed, so a
+    failure (a full disk, a directory that cannot be written) leaves none of them behind."""
+    temps = []
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)          # mkstemp's 0600 is for the temporary name only
-        os.replace(tmp, path)
+        for path, text in files.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            temps.append((tmp, path))
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)      # mkstemp's 0600 is for the temporary name only
+        for tmp, path in temps:
+            os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp, _ in temps:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 
 def generate(cfg, out_dir):
-    """Write ``<name>.v`` and ``<name>.json`` into ``out_dir``; return both paths."""
+    """Write ``<name>.v`` and ``<name>.json`` into ``out_dir``; return both paths.
+
+    Raises
+    ------
+    InputError
+        ``out_dir`` cannot be created or written; nothing is left in it.
+    """
     top = build_top(cfg)
     text = verilog_text(cfg, top)
     info = manifest(cfg, top)
     out_dir = Path(out_dir)
     v_path = out_dir / f"{cfg.name}.v"
     j_path = out_dir / f"{cfg.name}.json"
-    # Render both before writing either, so a failure leaves neither.
     body = json.dumps(info, indent=2, sort_keys=False) + "\n"
-    write_atomic(v_path, text)
-    write_atomic(j_path, body)
+    try:
+        write_all_atomic({v_path: text, j_path: body})
+    except OSError as e:
+        raise InputError(f"-o: cannot write into {str(out_dir)!r} ({e.strerror or e})") from None
     return v_path, j_path

@@ -27,3 +27,26 @@ class ConfigError(InputError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"{field}: {value!r} is not allowed; expected {allowed}")
+
+
+class ToolFailure(Exception):
+    """An external tool failed on a valid input: a Verilator or Icarus build, a simulation, Yosys.
+
+    The message is one line naming the tool and the log that holds its output; the CLI prints it
+    and exits with status 1.
+
+    Parameters
+    ----------
+    what : str
+        What failed, as a phrase ("the verilator build of accel_small").
+    log : path-like or None
+        The log file that holds the tool's output.
+    detail : str or None
+        The tool's own last error line or exit status, when known.
+    """
+
+    def __init__(self, what, log=None, detail=None):
+        self.what = what
+        self.log = log
+        super().__init__(f"{what} failed" + (f" ({detail})" if detail else "") +
+                         (f"; its log: {log}" if log else ""))

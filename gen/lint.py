@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, ToolFailure
 from .toolchain import CONSTRAINTS, ToolError, verilator_env
 
 __all__ = ["WAIVERS", "LintResult", "lint_command", "lint_verilog"]
@@ -79,7 +79,9 @@ def lint_verilog(verilog_path, top):
     InputError
         ``verilog_path`` is not a file.
     ToolError
-        Verilator is not installed, or it failed without saying why (no diagnostic at all).
+        Verilator is not installed.
+    ToolFailure
+        Verilator failed without saying why (no diagnostic at all); its output is in a log.
     """
     verilog_path = Path(verilog_path)
     if not verilog_path.is_file():
@@ -93,8 +95,9 @@ def lint_verilog(verilog_path, top):
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     warnings = _diagnostics(result.stderr + result.stdout)
     if result.returncode != 0 and not warnings:
-        detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ToolError(f"verilator: lint of {top!r} failed with status {result.returncode} "
-                        f"({detail})")
+        log = verilog_path.with_suffix(".lint.log")
+        log.write_text(result.stdout + result.stderr)
+        raise ToolFailure(f"verilator: lint of {top!r}", log,
+                          detail=f"status {result.returncode}")
     return LintResult(ok=result.returncode == 0 and not warnings, warnings=warnings,
                       command=command)

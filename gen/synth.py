@@ -30,7 +30,7 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, ToolFailure
 from .toolchain import CONSTRAINTS, ToolError, liberty_path, nextpnr_ecp5_command, yosys_command
 
 __all__ = ["FLOWS", "CLOCKS", "CLOCK_PORT", "ECP5_DEVICES", "SRAM_UM2_PER_BIT", "clock_constraints",
@@ -133,7 +133,7 @@ def _last_error(log_path, marker="ERROR:"):
 
 
 def _run(command, log_path, cwd, what):
-    """Run a tool with all its output in ``log_path``; raise ToolError on failure."""
+    """Run a tool with all its output in ``log_path``; raise ToolFailure if it fails."""
     with open(log_path, "w") as log:
         try:
             result = subprocess.run(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
@@ -141,9 +141,8 @@ def _run(command, log_path, cwd, what):
             raise ToolError(f"{what}: cannot run {command[0]!r} ({e.strerror})") from None
     if result.returncode != 0:
         error = _last_error(log_path)
-        detail = f" ({error})" if error else ""
-        raise ToolError(f"{what} failed with status {result.returncode}{detail}; "
-                        f"log: {log_path}")
+        detail = f": {error}" if error else ""
+        raise ToolFailure(what, log_path, detail=f"status {result.returncode}{detail}")
 
 
 def _run_yosys(script_lines, work_dir, what):
@@ -282,7 +281,7 @@ def _ecp5(verilog_path, top, work_dir, blackbox_modules, progress):
         try:
             _run(command, log, work_dir, f"nextpnr-ecp5: place and route of {top!r} on {part}")
             break
-        except ToolError:
+        except ToolFailure:
             # Only a full device is worth a bigger one; any other failure is reported at once.
             error = (_last_error(log) or "").lower()
             if option == fits[-1][0] or not ("utilisation" in error or "place" in error):
@@ -353,8 +352,9 @@ def synth(verilog_path, top, flow="generic", *, work_dir=None, progress=None,
         ``verilog_path`` is not a file, ``flow`` is unknown, the clock constraint file is bad, or
         ``blackbox_modules`` is given to the ecp5 flow.
     ToolError
-        A tool is missing or failed (the message names the step and its log), or the design is
-        larger than the largest ECP5 part.
+        A tool is missing, or the design is larger than the largest ECP5 part.
+    ToolFailure
+        A tool failed (the message names the step and its log).
     """
     verilog_path = Path(verilog_path).resolve()
     if flow not in _FLOW_FUNCTIONS:

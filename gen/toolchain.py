@@ -6,7 +6,6 @@ nextpnr are the YoWASP builds, and where the OSU 0.18 µm standard-cell liberty 
 """
 
 import hashlib
-import json
 import os
 import shutil
 import stat
@@ -16,12 +15,11 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from .config import config_to_dict
 from .errors import InputError
 
 __all__ = [
     "cache_dir", "verilator_root", "verilator_env", "require_iverilog", "yosys_command",
-    "nextpnr_ecp5_command", "liberty_path", "tool_versions", "content_hash", "design_key",
+    "nextpnr_ecp5_command", "liberty_path", "tool_versions", "content_hash",
     "ToolError",
 ]
 
@@ -50,17 +48,6 @@ def content_hash(*parts):
         h.update(part if isinstance(part, bytes) else str(part).encode())
         h.update(b"\0")
     return h.hexdigest()[:16]
-
-
-def design_key(cfg):
-    """Hash of what a config's Verilog depends on: the config and the generator's own sources.
-
-    Cheaper than generating the Verilog to hash it, and it changes whenever either could.
-    """
-    sources = sorted((REPO_ROOT / "hdl").rglob("*.py")) + [REPO_ROOT / "gen" / "emit.py"]
-    return content_hash(json.dumps(config_to_dict(cfg), sort_keys=True),
-                        *(path.read_bytes() for path in sources),
-                        json.dumps(tool_versions(), sort_keys=True))
 
 
 def verilator_root():

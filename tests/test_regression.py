@@ -1,56 +1,64 @@
-"""The cocotb regression of generated STA engines, on Icarus and Verilator.
+"""The cocotb regression of every registered architecture, on the simulators each design names.
 
-Each design below is generated, built for both simulators, and run through
-:mod:`sparseforge.tb.test_sta_engine`: odd shapes at every density (bit- and cycle-exact), idle
-cycles and back-pressure on every stream, degenerate operands, extreme values and accumulator wrap,
-and consecutive jobs. The table covers every kind, the paper's Fig. 7 examples, one PE, odd and
-non-power-of-two block sizes, and narrow accumulators.
+Each architecture's descriptor (:mod:`sparseforge.gen.registry`) lists the designs its regression
+runs on in the test suite (``regression_designs``) and its cocotb module (``regression``): the STA
+engines of every kind, the paper's examples, one PE, odd block sizes and narrow accumulators; the
+VDBB accelerator with and without IM2COL; SCNN's 2×2 array and the Table 3 PE. Where a design is
+too slow on Icarus, the descriptor names Verilator only and a smaller design of the same
+architecture covers Icarus (the README says which).
+
+Every design's Verilog is also linted (Verilator ``-Wall`` with the documented waivers): these are
+the designs small enough to simulate in the suite, so each simulated design is a linted one.
+
+Every design runs with two seeds on the same build: ``$SPARSEFORGE_SEED`` and the one after it
+when the variable is set, else a fresh seed and the one after it. The seeds are printed, and a
+failure prints the command that reproduces it.
 """
 
 import os
 
 import pytest
 
+from sparseforge.gen import registry
 from sparseforge.gen.config import parse_config
-from sparseforge.gen.presets import load_preset
+from sparseforge.gen.lint import lint_verilog
 from sparseforge.tb import runner
 
-SEED = int(os.environ.get("SPARSEFORGE_SEED", "1"))
+RUNS = [(arch.name, design, raw, simulator)
+        for arch in registry.architectures().values()
+        for design, (raw, simulators) in arch.regression_designs.items()
+        for simulator in simulators]
 
-DESIGNS = {
-    # The paper's examples (Fig. 6, 7).
-    "vdbb_2x8x4_2x2": load_preset("vdbb_2x8x4_2x2"),
-    "dbb_2x4x2_2x2": load_preset("dbb_2x4x2_2x2"),
-    "sta_2x4x2_2x2": load_preset("sta_2x4x2_2x2"),
-    # A classic SA with an odd shape, gating on, 18-bit accumulators that wrap.
-    "sa_3x2_acc18": parse_config({"arch": "sta", "kind": "sa", "array": {"m": 3, "n": 2},
-                                  "widths": {"acc": 18}, "name": "sa_3x2_acc18"}),
-    # One PE: a VDBB TPE with a non-power-of-two block of 6 and a 3-row, 1-column tile.
-    "vdbb_3x6x1_1x1": parse_config({"arch": "sta", "kind": "vdbb", "tpe": {"a": 3, "b": 6, "c": 1},
-                                    "array": {"m": 1, "n": 1}, "widths": {"acc": 20},
-                                    "name": "vdbb_3x6x1_1x1"}),
-    # Fixed DBB with 3 of 8 MACs on a tall array, narrow operands.
-    "dbb_1x8x3_3x1": parse_config({"arch": "sta", "kind": "dbb", "tpe": {"a": 1, "b": 8, "c": 3},
-                                   "array": {"m": 3, "n": 1}, "dbb_macs": 3,
-                                   "widths": {"act": 6, "weight": 5, "acc": 24},
-                                   "name": "dbb_1x8x3_3x1"}),
-    # Dense STA with B = 3 on a wide array.
-    "sta_3x3x2_1x3": parse_config({"arch": "sta", "kind": "sta", "tpe": {"a": 3, "b": 3, "c": 2},
-                                   "array": {"m": 1, "n": 3}, "name": "sta_3x3x2_1x3"}),
-}
+
+def simulators_of(arch, design):
+    return registry.get(arch).regression_designs[design][1]
+
+
+def _seeds():
+    given = os.environ.get("SPARSEFORGE_SEED")
+    first = int(given) if given else runner.fresh_seed()
+    return [first, first + 1]
 
 
 @pytest.mark.cocotb
-@pytest.mark.parametrize("simulator", runner.SIMULATORS)
-@pytest.mark.parametrize("design", list(DESIGNS))
-def test_regression(design, simulator, tmp_path):
-    cfg = DESIGNS[design]
+@pytest.mark.parametrize("arch, design, raw, simulator", RUNS,
+                         ids=[f"{a}-{d}-{s}" for a, d, _, s in RUNS])
+def test_regression(arch, design, raw, simulator, tmp_path, request):
+    cfg = parse_config({**raw, "name": design})
     log = tmp_path / "sim.log"
     bld = runner.build(cfg, simulator, log=log)
-    tests, failures, _ = runner.run_module(bld, "sparseforge.tb.test_sta_engine", seed=SEED,
-                                           log=log, results_dir=tmp_path)
-    if failures or tests < 5:
-        lines = log.read_text().splitlines()
-        failing = [line for line in lines if "FAIL" in line or "Error" in line or "assert" in line]
-        pytest.fail(f"{design} on {simulator} (seed {SEED}): {failures} of {tests} cocotb tests "
-                    "failed:\n" + "\n".join(failing[-40:] or lines[-40:]))
+    if simulator == simulators_of(arch, design)[0]:
+        lint = lint_verilog(bld.verilog_path, design)
+        assert lint.ok, "\n".join(lint.warnings)
+    for seed in _seeds():
+        print(f"{design} on {simulator}: seed {seed}")
+        tests, failures, _ = runner.run_module(bld, registry.get(arch).regression, seed=seed,
+                                               log=log, results_dir=tmp_path)
+        if failures or tests < 4:
+            lines = log.read_text().splitlines()
+            failing = [line for line in lines
+                       if "FAIL" in line or "Error" in line or "assert" in line]
+            pytest.fail(f"{design} on {simulator} (seed {seed}): {failures} of {tests} cocotb "
+                        f"tests failed; reproduce with:\n  SPARSEFORGE_SEED={seed} "
+                        f"python -m pytest '{request.node.nodeid}'\n" +
+                        "\n".join(failing[-40:] or lines[-40:]))

@@ -4,11 +4,12 @@ from amaranth import Module, Signal
 from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..common.axi import (AxiLiteRegisterFile, Register, axi_lite_signature,
-                          axi_stream_signature)
-from ..im2col import DirectReader, Im2colMagnifier, patch_shapes
+from ...gen.accel.config import patch_shapes
+from ..common.axi import AxiLiteRegisterFile, Register, axi_lite_signature, axi_stream_signature
 from ..sta import StaEngine
 from ..sta.engine import engine_manifest
+from .direct_reader import DirectReader
+from .im2col import Im2colMagnifier
 from .layouts import CH_BITS, DIM_BITS, layer_layout
 from .loaders import ActLoader, Readback, WeightLoader, stream_width
 from .output_stage import OutputStage
@@ -66,9 +67,9 @@ class Accelerator(wiring.Component):
     """The accelerator: AXI4-Lite registers, AXI4-Stream loaders, SRAMs, IM2COL, the STA engine
     and the output stage (Liu et al., Fig. 5).
 
-    A layer runs as one engine job (see :mod:`sparseforge.sim.accel_plan`): write the descriptor
+    A layer runs as one engine job (see :mod:`sparseforge.sim.accel.plan`): write the descriptor
     registers, write ``start``, poll ``status`` until done. ``cycles`` counts every cycle from the
-    ``start`` write to ``done`` (see :func:`sparseforge.sim.accel_cycles.layer_cycles`).
+    ``start`` write to ``done`` (see :func:`sparseforge.sim.accel.cycles.layer_cycles`).
 
     Attributes
     ----------
@@ -114,7 +115,7 @@ class Accelerator(wiring.Component):
         cfg = self._cfg
         engine = engine_manifest(cfg.array)
         return {
-            "notation": cfg.notation(),
+            "notation": cfg.notation,
             "macs_total": cfg.array.macs_total,
             "macs_per_pe": cfg.array.macs_per_pe,
             "accumulators_per_pe": cfg.array.accumulators_per_pe,

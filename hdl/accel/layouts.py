@@ -8,16 +8,14 @@ grid, channel blocks, tile counts), so the units share one consistent, registere
 from amaranth import unsigned
 from amaranth.lib import data
 
+from ...gen.schema import bits_for
+
 __all__ = ["DIM_BITS", "CH_BITS", "layer_layout"]
 
 #: H, W, Ho, Wo up to 4095.
 DIM_BITS = 12
 #: C, K up to 8191.
 CH_BITS = 13
-
-
-def _bits(n):
-    return max(1, (n - 1).bit_length())
 
 
 def layer_layout(cfg):
@@ -30,14 +28,15 @@ def layer_layout(cfg):
         "cb_in": unsigned(CH_BITS), "cb_out": unsigned(CH_BITS),
         "r": unsigned(4), "s": unsigned(4),
         "stride2": unsigned(1), "pad": unsigned(3),
-        "ph": unsigned(_bits(rows + 1)), "pw": unsigned(_bits(rows + 1)),
-        "wh": unsigned(_bits(cfg.window_rows + 1)), "ww": unsigned(_bits(cfg.window_cols + 1)),
+        "ph": unsigned(bits_for(rows + 1)), "pw": unsigned(bits_for(rows + 1)),
+        "wh": unsigned(bits_for(cfg.window_rows + 1)),
+        "ww": unsigned(bits_for(cfg.window_cols + 1)),
         "tiles_y": unsigned(DIM_BITS), "tiles_x": unsigned(DIM_BITS),
         "col_tiles": unsigned(CH_BITS),
         "nnz": unsigned(max(1, block.bit_length())),
         "block_words": unsigned(20),
-        "ifm_base": unsigned(_bits(cfg.act_bank_depth)),
-        "ofm_base": unsigned(_bits(cfg.act_bank_depth)),
-        "w_base": unsigned(_bits(cfg.weight_half_words)),
+        "ifm_base": unsigned(bits_for(cfg.act_bank_depth)),
+        "ofm_base": unsigned(bits_for(cfg.act_bank_depth)),
+        "w_base": unsigned(bits_for(cfg.weight_half_words)),
         "int8_out": unsigned(1), "relu": unsigned(1), "shift": unsigned(5),
     })

@@ -4,13 +4,10 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
+from ...gen.schema import bits_for
 from ..common.axi import axi_stream_signature
 
 __all__ = ["ActLoader", "WeightLoader", "Readback", "stream_width"]
-
-
-def _bits(n):
-    return max(1, (n - 1).bit_length())
 
 
 def stream_width(bits):
@@ -20,7 +17,7 @@ def stream_width(bits):
 
 class _MapWalker:
     """Counters over a feature map in load order (pixel-major, channel block inner) and the bank
-    and row of the current word (see :mod:`sparseforge.sim.accel_plan` for the layout)."""
+    and row of the current word (see :mod:`sparseforge.sim.accel.plan` for the layout)."""
 
     def __init__(self, m, cfg, base, blocks, advance, restart):
         lg = cfg.act_banks.bit_length() - 1
@@ -55,7 +52,7 @@ class ActLoader(wiring.Component):
         super().__init__({
             "s_axis": In(axi_stream_signature(stream_width(cfg.word_bits))),
             "base": In(32), "blocks": In(16), "blocked": In(1),
-            "wr_addr": Out(data.ArrayLayout(_bits(cfg.act_bank_depth), banks)),
+            "wr_addr": Out(data.ArrayLayout(bits_for(cfg.act_bank_depth), banks)),
             "wr_data": Out(data.ArrayLayout(cfg.word_bits, banks)),
             "wr_en": Out(banks),
         })
@@ -85,7 +82,7 @@ class WeightLoader(wiring.Component):
         super().__init__({
             "s_axis": In(axi_stream_signature(stream_width(cfg.weight_word_bits))),
             "base": In(32),
-            "wr_addr": Out(_bits(cfg.weight_half_words)),
+            "wr_addr": Out(bits_for(cfg.weight_half_words)),
             "wr_data": Out(cfg.weight_word_bits),
             "wr_en": Out(1),
         })
@@ -119,7 +116,7 @@ class Readback(wiring.Component):
             "m_axis": Out(axi_stream_signature(stream_width(cfg.word_bits))),
             "base": In(32), "blocks": In(16), "count": In(32), "start": In(1),
             "blocked": In(1), "busy": Out(1),
-            "rd_addr": Out(data.ArrayLayout(_bits(cfg.act_bank_depth), banks)),
+            "rd_addr": Out(data.ArrayLayout(bits_for(cfg.act_bank_depth), banks)),
             "rd_en": Out(banks),
             "rd_data": In(data.ArrayLayout(cfg.word_bits, banks)),
         })

@@ -4,14 +4,11 @@ from amaranth import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ...gen.schema import bits_for
 from ..sta.layouts import result_beat_layout
 from .layouts import DIM_BITS, layer_layout
 
 __all__ = ["OutputStage", "Requantizer"]
-
-
-def _bits(n):
-    return max(1, (n - 1).bit_length())
 
 
 class Requantizer(wiring.Component):
@@ -65,7 +62,7 @@ class OutputStage(wiring.Component):
             "layer": In(layer_layout(cfg)),
             "start": In(1),
             "result": In(stream.Signature(result_beat_layout(cfg.array))),
-            "wr_addr": Out(data.ArrayLayout(_bits(cfg.act_bank_depth), banks)),
+            "wr_addr": Out(data.ArrayLayout(bits_for(cfg.act_bank_depth), banks)),
             "wr_data": Out(data.ArrayLayout(cfg.word_bits, banks)),
             "wr_en": Out(banks),
         })

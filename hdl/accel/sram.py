@@ -2,7 +2,7 @@
 port each (a 1R1W macro), grouped into the double-buffered activation and weight SRAMs."""
 
 from amaranth import Module
-from amaranth.lib import data, memory, wiring
+from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["SramBank", "read_port_signature", "write_port_signature"]
@@ -52,9 +52,3 @@ class SramBank(wiring.Component):
             wr.addr.eq(self.wr.addr), wr.en.eq(self.wr.en), wr.data.eq(self.wr.data),
         ]
         return m
-
-
-def bank_ports(banks, addr_bits, width):
-    """``banks`` read and write port layouts as arrays (for a unit driving several banks)."""
-    req = data.StructLayout({"addr": addr_bits, "en": 1})
-    return data.ArrayLayout(req, banks), data.ArrayLayout(width, banks)

@@ -4,14 +4,11 @@ from amaranth import Module, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ...gen.schema import bits_for
 from ..sta.layouts import weight_beat_layout
 from .layouts import layer_layout
 
 __all__ = ["WeightReader"]
-
-
-def _bits(n):
-    return max(1, (n - 1).bit_length())
 
 
 class WeightReader(wiring.Component):
@@ -41,7 +38,7 @@ class WeightReader(wiring.Component):
             "start": In(1),
             "busy": Out(1),
             "weight": Out(stream.Signature(weight_beat_layout(cfg.array))),
-            "rd_addr": Out(_bits(cfg.weight_half_words)),
+            "rd_addr": Out(bits_for(cfg.weight_half_words)),
             "rd_en": Out(1),
             "rd_data": In(cfg.weight_word_bits),
         })

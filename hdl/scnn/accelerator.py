@@ -11,8 +11,14 @@ from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..common.axi import AxiLiteRegisterFile, Register, axi_lite_signature, axi_stream_signature
-from .layouts import (COUNTER_BITS, act_row_layout, layer_layout, out_row_layout, stream_width,
-                      weight_row_layout)
+from .layouts import (
+    COUNTER_BITS,
+    act_row_layout,
+    layer_layout,
+    out_row_layout,
+    stream_width,
+    weight_row_layout,
+)
 from .pe import PE_PIPELINE, ScnnPE, pe_memories
 from .ppu import ppu_cycles
 
@@ -99,7 +105,7 @@ class ScnnAccelerator(wiring.Component):
 
     **Cycles.** ``cycles`` counts from the cycle after the ``start`` write takes effect to the
     cycle the layer is done, inclusive (``busy`` high); the exact count is
-    :func:`sparseforge.sim.scnn_cycles.layer_cycles`.
+    :func:`sparseforge.sim.scnn.cycles.layer_cycles`.
 
     Attributes
     ----------

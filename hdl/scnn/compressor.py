@@ -1,7 +1,7 @@
 """Output compression: dense post-ReLU values into compressed-sparse rows (SCNN paper, Sec. 4.2).
 
 The PPU's last task: "compress the output activations into the compressed-sparse form and write
-them into the OARAM". The format is :mod:`sparseforge.sim.scnn_format`'s.
+them into the OARAM". The format is :mod:`sparseforge.sim.scnn.format`'s.
 """
 
 from amaranth import Module, Signal, signed

@@ -181,7 +181,7 @@ class WeightOffset(wiring.Component):
     """Weight part of an accumulator address: block position ``p`` with the layer's R and S.
 
     Blocks are linearized ``r``, ``s``, ``k`` with ``k`` innermost, ``p = (r·S + s)·kc + kk``, a
-    last partial group padded with zeros to ``kc`` channels (:mod:`sparseforge.sim.scnn_format`):
+    last partial group padded with zeros to ``kc`` channels (:mod:`sparseforge.sim.scnn.format`):
     the stride of ``s`` is the constant ``kc`` whatever the group's size, so
     ``(p', kk) = divmod(p, kc)`` is one constant divider (a shift when ``kc`` is a power of two)
     and only ``(r, s) = divmod(p', S)`` is a case over the odd sides up to ``kernel_max``. The

@@ -1,6 +1,6 @@
 """Bit layouts of the SCNN accelerator's rows, streams and pipeline, defined once.
 
-A compressed block (:mod:`sparseforge.sim.scnn_format`) is stored and streamed as rows of ``L``
+A compressed block (:mod:`sparseforge.sim.scnn.format`) is stored and streamed as rows of ``L``
 lanes: the block's entry ``count`` and ``L`` entries ``(value, zeros)``. The test benches and the
 CLI pack beats with packers derived from these layouts (:mod:`sparseforge.tb.packing`), so the
 hardware and the software cannot disagree on bit order.

@@ -8,8 +8,7 @@ from amaranth.lib.wiring import In, Out
 from .array import SystolicTensorArray
 from .drain import ResultDrain
 from .feeder import StepFeeder
-from .layouts import (TILE_BITS, act_beat_layout, job_layout, result_beat_layout,
-                      weight_beat_layout)
+from .layouts import TILE_BITS, act_beat_layout, job_layout, result_beat_layout, weight_beat_layout
 
 __all__ = ["StaEngine", "engine_manifest"]
 

@@ -1,0 +1,1 @@
+"""The generator: the architecture registry, configs and presets, the CLI, emission and flows."""

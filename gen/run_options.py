@@ -1,0 +1,113 @@
+"""The options of ``sparseforge run``: one catalogue, each architecture taking the ones it names.
+
+Every architecture accepts :data:`COMMON`; beyond those, its descriptor
+(:class:`~sparseforge.gen.registry.Architecture`) lists the shared options of :data:`SHARED` it
+accepts by name, and may add options of its own. The ``run`` parser offers the union, each help
+text saying which architectures take the option, and :func:`check_run_options` refuses an option a
+config's architecture does not take, in one line that lists the ones it does.
+"""
+
+import argparse
+
+from . import registry
+from .errors import InputError
+from .registry import RunOption
+
+__all__ = ["COMMON", "SHARED", "add_run_options", "check_run_options", "density"]
+
+
+def density(text):
+    """argparse type of a fraction (checked to 0..1 by each runner, which names the flag)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+#: Options of every architecture's ``run``.
+COMMON = (
+    RunOption(("--out",), {"metavar": "Y.npy", "help": "save the result (GEMM: M×N int32; "
+                                                       "convolution: K×Ho×Wo)"}),
+    RunOption(("--sim",), {"choices": ("icarus", "verilator"), "default": "verilator",
+                           "help": "simulator (default verilator)"}),
+    RunOption(("--seed",), {"type": int, "default": 1,
+                            "help": "seed of the random operands (default 1)"}),
+    RunOption(("--json",), {"action": "store_true", "help": "machine-readable output"}),
+    RunOption(("-q", "--quiet"), {"action": "store_true", "help": "no progress lines"}),
+)
+
+#: Options that several architectures share; a descriptor names the ones it accepts.
+SHARED = (
+    RunOption(("--gemm",), {"metavar": "M,K,N",
+                            "help": "GEMM shape, M×K activations by K×N weights"}),
+    RunOption(("--conv",), {"metavar": "H,W,C,K,R,S[,stride[,pad]]",
+                            "help": "convolution layer: H×W×C input, K output channels, R×S "
+                                    "kernel"}),
+    RunOption(("--layer",), {"metavar": "NET.LAYER",
+                             "help": "a layer of a shipped network table (see 'sparseforge "
+                                     "layers NET')"}),
+    RunOption(("--network",), {"metavar": "NET",
+                               "help": "every convolution layer of a network (cycle model by "
+                                       "default)"}),
+    RunOption(("--model-only",), {"action": "store_true",
+                                  "help": "--network: only the cycle model, no RTL runs"}),
+    RunOption(("--rtl-layers",), {"metavar": "L1,L2,...",
+                                  "help": "--network: layers to also run on the RTL and check"}),
+    RunOption(("--nnz",), {"type": int, "help": "non-zeros per block of B (default: the design's "
+                                                "maximum; VDBB cycles scale with it)"}),
+    RunOption(("--weight-density",), {"type": density, "metavar": "D",
+                                      "help": "fraction of non-zero random weights "
+                                              "(unstructured sparsity)"}),
+    RunOption(("--act-density",), {"type": density, "metavar": "D",
+                                   "help": "fraction of non-zero random activations "
+                                           "(default 0.5)"}),
+    RunOption(("--act",), {"metavar": "X.npy", "help": "integer activations (GEMM: M×K; "
+                                                       "convolution: C×H×W)"}),
+    RunOption(("--weights",), {"metavar": "W.npy", "help": "integer weights (GEMM: K×N; "
+                                                          "convolution: K×C×R×S)"}),
+    RunOption(("--prune",), {"action": "store_true",
+                             "help": "prune --weights to the design's sparsity bound by "
+                                     "magnitude instead of refusing them"}),
+    RunOption(("--shift",), {"type": int, "metavar": "S",
+                             "help": "requantize to INT8 with a rounding right shift by S"}),
+    RunOption(("--relu",), {"action": "store_true", "help": "apply ReLU"}),
+)
+
+_COMMON_DESTS = {opt.dest for opt in COMMON}
+_SHARED = {opt.dest: opt for opt in SHARED}
+
+
+def _catalogue(archs):
+    """``[(RunOption, [architecture names])]``: every ``run`` option beyond :data:`COMMON`."""
+    options = {dest: (opt, []) for dest, opt in _SHARED.items()}
+    for arch in archs.values():
+        for opt in arch.own_options():
+            options.setdefault(opt.dest, (opt, []))
+        for dest in arch.option_names():
+            if dest not in options:
+                raise ValueError(f"Architecture {arch.name!r} names run option {dest!r}, which "
+                                 "is neither shared nor its own")
+            options[dest][1].append(arch.name)
+    return [entry for entry in options.values() if entry[1]]
+
+
+def add_run_options(parser):
+    """Add every ``run`` option of every registered architecture to ``parser``."""
+    for opt in COMMON:
+        parser.add_argument(*opt.flags, **opt.kwargs)
+    for opt, names in _catalogue(registry.architectures()):
+        kwargs = dict(opt.kwargs)
+        kwargs["help"] = f"{kwargs.get('help', '')} [{', '.join(names)}]".strip()
+        parser.add_argument(*opt.flags, **kwargs)
+
+
+def check_run_options(args, arch):
+    """Raise :class:`InputError` for a given option that ``arch`` does not accept."""
+    allowed = arch.option_names() | _COMMON_DESTS
+    for opt, _names in _catalogue(registry.architectures()):
+        value = getattr(args, opt.dest, None)
+        if opt.dest not in allowed and value not in (None, False):
+            flag = next(f for f in opt.flags if f.startswith("--"))
+            takes = sorted("--" + d.replace("_", "-") for d in arch.option_names())
+            raise InputError(f"{flag}: not allowed for arch {arch.name} ({arch.summary}); it "
+                             f"takes {', '.join(takes)}")

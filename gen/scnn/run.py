@@ -1,0 +1,250 @@
+"""``sparseforge run`` for SCNN configs: one convolution layer through the generated RTL.
+
+``--conv H,W,C,K,R,S`` (or ``--layer NET.LAYER`` for a stride-1 'same' layer of a shipped network
+table) names the layer; the operands come from ``.npy`` files or are made from a seed at the given
+weight and activation densities. Everything is validated before any tool runs: the layer must be a
+stride-1 'same' convolution with odd kernel sides the PEs support, fit the PE array, and its
+compressed weights, activations and outputs must fit each PE's RAMs. The layer runs through the
+generated Verilog in cocotb (:mod:`sparseforge.tb.scnn.run`); its decoded output and its compressed
+output stream are compared with the golden model, and the measured cycles and statistics with the
+cycle model.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from ...sim import workloads
+from ...sim.gemm import int_range
+from ...sim.scnn import cycles as scnn_cycles
+from ...sim.scnn import streams as scnn_streams
+from ..errors import InputError
+from ..operands import load_operand, parse_conv
+from ..report import Progress, dump_json, save_npy, table
+
+__all__ = ["check_layer", "prepare_layer", "run_layer_rtl", "run_cli"]
+
+
+def check_layer(cfg, layer, flag="--conv"):
+    """Raise :class:`InputError` unless ``cfg``'s accelerator can run ``layer`` (a ConvLayer).
+
+    Checks the dataflow's rules, not the RAMs (see :func:`check_rams`).
+    """
+    if layer.stride != 1:
+        raise InputError(f"{flag}: stride {layer.stride} is not allowed; expected 1 (SCNN runs "
+                         "stride-1 'same' convolutions)")
+    if layer.groups != 1:
+        raise InputError(f"{flag}: groups {layer.groups} is not allowed; expected 1 (SCNN runs "
+                         "full convolutions)")
+    for side, value in (("R", layer.r), ("S", layer.s)):
+        if value % 2 == 0 or value > cfg.kernel_max:
+            raise InputError(f"{flag}: {side} = {value} is not allowed; expected an odd kernel "
+                             f"side from 1 to kernel_max = {cfg.kernel_max}")
+    if layer.pad != (layer.r - 1) // 2:
+        raise InputError(f"{flag}: pad {layer.pad} is not allowed; expected (R−1)/2 = "
+                         f"{(layer.r - 1) // 2} ('same' output)")
+    if layer.h > cfg.max_h or layer.w > cfg.max_w:
+        raise InputError(f"{flag}: a {layer.h}×{layer.w} input is not allowed; expected at most "
+                         f"{cfg.max_h}×{cfg.max_w} (pes {cfg.px}×{cfg.py} of {cfg.tile_w}×"
+                         f"{cfg.tile_h} tiles)")
+    if layer.k > cfg.out_channels:
+        raise InputError(f"{flag}: K = {layer.k} is not allowed; expected at most "
+                         f"rams.out_channels = {cfg.out_channels}")
+
+
+def check_rams(cfg, streams, output):
+    """Raise :class:`InputError` unless the layer's compressed data fits every PE's RAMs."""
+    usage = scnn_streams.ram_usage(cfg, streams, output)
+    limits = {"weights": (cfg.weight_rows, cfg.f, "weight buffer", "rams.weights"),
+              "iaram": (cfg.iaram_rows, cfg.i, "IARAM", "rams.iaram"),
+              "oaram": (cfg.oaram_rows, cfg.i, "OARAM", "rams.oaram")}
+    for key, (rows, lanes, what, field) in limits.items():
+        if usage[key] > rows:
+            raise InputError(f"layer: needs {usage[key]} rows of the {what} ({usage[key] * lanes} "
+                             f"entries); {field} = {rows * lanes} holds {rows} rows")
+    return usage
+
+
+def _density(value, flag, default):
+    value = default if value is None else value
+    if not 0.0 <= value <= 1.0:
+        raise InputError(f"{flag}: {value} is not allowed; expected a fraction from 0 to 1")
+    return value
+
+
+def sparse_operand(rng, shape, width, density):
+    """Seeded integers of ``width`` bits, exactly ``round(density · size)`` of them non-zero."""
+    lo, hi = int_range(width)
+    size = int(np.prod(shape))
+    values = rng.integers(lo, hi + 1, size)
+    while (values == 0).any():
+        values[values == 0] = rng.integers(lo, hi + 1, int((values == 0).sum()))
+    keep = np.zeros(size, dtype=bool)
+    keep[rng.permutation(size)[:round(density * size)]] = True
+    return np.where(keep, values, 0).reshape(shape)
+
+
+def prepare_layer(cfg, layer, *, weight_density=None, act_density=None, act_path=None,
+                  weights_path=None, seed=1):
+    """Validated operands ``(act C×H×W, weights K×C×R×S)`` of ``layer`` on ``cfg``."""
+    check_layer(cfg, layer)
+    wd = _density(weight_density, "--weight-density", 0.5)
+    ad = _density(act_density, "--act-density", 0.5)
+    rng = np.random.default_rng(seed)
+    if act_path is not None:
+        act = load_operand(act_path, "--act", cfg.act_width, "C×H×W activations",
+                           shape=(layer.c, layer.h, layer.w))
+    else:
+        act = sparse_operand(rng, (layer.c, layer.h, layer.w), cfg.act_width, ad)
+    if weights_path is not None:
+        weights = load_operand(weights_path, "--weights", cfg.weight_width, "K×C×R×S weights",
+                               shape=(layer.k, layer.c, layer.r, layer.s))
+    else:
+        weights = sparse_operand(rng, (layer.k, layer.c, layer.r, layer.s), cfg.weight_width, wd)
+    return act, weights
+
+
+def _layer_from_files(act_path, weights_path):
+    """The layer shape from ``--act`` and ``--weights`` alone (no ``--conv``)."""
+    try:
+        a_shape = np.load(act_path, mmap_mode="r", allow_pickle=False).shape
+        w_shape = np.load(weights_path, mmap_mode="r", allow_pickle=False).shape
+    except (OSError, ValueError) as e:
+        raise InputError(f"--act/--weights: cannot read the arrays ({e})") from None
+    if len(a_shape) != 3 or len(w_shape) != 4 or a_shape[0] != w_shape[1]:
+        raise InputError(f"--act/--weights: shapes {a_shape} and {w_shape} are not allowed; "
+                         "expected C×H×W activations and K×C×R×S weights with the same C")
+    c, h, w = a_shape
+    k, _, r, s = w_shape
+    try:
+        return workloads.ConvLayer("files", h, w, c, k, r, s, 1, (r - 1) // 2)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"--act/--weights: {e}") from None
+
+
+def run_layer_rtl(cfg, act, weights, *, simulator="verilator", seed=None, progress=None):
+    """Run one layer through the generated RTL; return the report mapping and the K×H×W output.
+
+    Raises
+    ------
+    InputError
+        The layer's data does not fit the RAMs.
+    RuntimeError
+        The build or the simulation failed.
+    """
+    from ...tb import runner
+
+    streams = scnn_streams.layer_streams(cfg, act, weights)
+    layer = streams.layer
+    golden = scnn_streams.golden(cfg, act, weights)
+    usage = check_rams(cfg, streams, golden)
+    out = runner.run_job(cfg, simulator, "sparseforge.tb.scnn.run",
+                         {"act": act, "weights": weights}, seed=seed, progress=progress,
+                         message=f"simulating a {layer.c}x{layer.h}x{layer.w} -> {layer.k} layer "
+                                 f"({layer.r}x{layer.s}) on {simulator}")
+    cycles = int(out["cycles"])
+    registers = {key[4:]: int(value) for key, value in out.items() if key.startswith("reg_")}
+    rows = [(out[f"counts_{n}"], out[f"values_{n}"], out[f"zeros_{n}"]) for n in range(cfg.pes)]
+
+    blocks = [scnn_streams.decode_output_rows(cfg, pe_rows, layer.k) for pe_rows in rows]
+    result = scnn_streams.assemble_output(cfg, blocks, layer)
+    want_rows, _ = scnn_streams.output_rows(cfg, golden)
+    stream_mismatches = sum(
+        int(not all(np.array_equal(a, b) for a, b in zip(got, want)) or len(got[0]) != len(want[0]))
+        for got, want in zip(rows, want_rows))
+    model = scnn_cycles.layer_cycles(cfg, streams)
+    counters = {"stall_cycles": model.stall_cycles, "barrier_cycles": model.barrier_cycles,
+                "products": model.products, "ppu_wait_cycles": model.ppu_wait_cycles,
+                "compute_cycles": model.compute_cycles}
+    report = {
+        "design": cfg.name,
+        "arch": "scnn",
+        "notation": cfg.notation,
+        "simulator": simulator,
+        "h": layer.h, "w": layer.w, "c": layer.c, "k": layer.k, "r": layer.r, "s": layer.s,
+        "weight_density": float(np.mean(weights != 0)) if weights.size else 0.0,
+        "act_density": float(np.mean(act != 0)) if act.size else 0.0,
+        "pes": cfg.pes,
+        "multipliers": cfg.multipliers_total,
+        "groups": -(-layer.k // cfg.kc),
+        "cycles": cycles,
+        "model_cycles": model.cycles,
+        "ideal_cycles": model.ideal_cycles(cfg),
+        "utilization": model.ideal_cycles(cfg) / cycles if cycles else 0.0,
+        "multiplier_utilization": (registers["products"] /
+                                   (registers["compute_cycles"] * cfg.multipliers_per_pe)
+                                   if registers["compute_cycles"] else 0.0),
+        "bank_conflict_stalls": registers["stall_cycles"],
+        "barrier_wait_cycles": registers["barrier_cycles"],
+        "ppu_wait_cycles": registers["ppu_wait_cycles"],
+        "products": registers["products"],
+        "dense_macs": layer.macs,
+        "effective_macs_per_cycle": layer.macs / cycles if cycles else 0.0,
+        "mismatches": int(np.count_nonzero(result != golden)),
+        "stream_mismatches": stream_mismatches,
+        "counters_match_model": all(registers[k] == v for k, v in counters.items()),
+        "cycles_register": registers["cycles"],
+        "ram_rows": usage,
+    }
+    return report, result
+
+
+RUN_HEADERS = ("density w/a", "cycles", "model", "ideal", "util", "mult util", "bank stalls",
+               "barrier waits", "mismatches")
+
+
+def run_cli(cfg, args):
+    """``sparseforge run`` on an SCNN config: exit status 0 when bit-exact and cycle-exact."""
+    for flag in ("gemm", "nnz", "shift", "rtl_layers"):
+        if getattr(args, flag, None) is not None:
+            option = "--" + flag.replace("_", "-")
+            raise InputError(f"{option}: not allowed for arch scnn (a convolution accelerator); "
+                             "use --conv H,W,C,K,R,S with --weight-density and --act-density")
+    if getattr(args, "prune", False):
+        raise InputError("--prune: not allowed for arch scnn: it computes any sparsity pattern")
+    if args.network is not None or getattr(args, "model_only", False):
+        raise InputError("--network: not allowed for arch scnn: a layer runs on the RTL only if "
+                         "it fits the PE array; see benchmarks/scnn_density.py for model sweeps")
+    given = [flag for flag in ("conv", "layer") if getattr(args, flag, None) is not None]
+    if len(given) > 1:
+        raise InputError("--conv/--layer: give one of them, not both")
+    if args.conv is not None:
+        layer = parse_conv(args.conv)
+    elif args.layer is not None:
+        try:
+            layer = workloads.layer(args.layer)
+        except (KeyError, ValueError) as e:
+            raise InputError(f"--layer: {e}") from None
+        check_layer(cfg, layer, "--layer")
+    elif args.act is not None and args.weights is not None:
+        layer = _layer_from_files(args.act, args.weights)
+    else:
+        raise InputError("--conv: missing; give H,W,C,K,R,S (or --layer NET.LAYER, or both "
+                         "--act and --weights)")
+    act, weights = prepare_layer(cfg, layer, weight_density=args.weight_density,
+                                 act_density=args.act_density, act_path=args.act,
+                                 weights_path=args.weights, seed=args.seed)
+    progress = Progress(not args.quiet and not args.json)
+    report, result = run_layer_rtl(cfg, act, weights, simulator=args.sim, seed=args.seed,
+                                   progress=progress)
+    report["seed"] = args.seed
+    if args.out is not None:
+        save_npy(Path(args.out), result.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
+    if args.json:
+        dump_json(report)
+    else:
+        print(f"{cfg.name} ({cfg.notation}) on {args.sim}: {report['c']}x{report['h']}x"
+              f"{report['w']} input, {report['k']} outputs, {report['r']}x{report['s']} kernel, "
+              f"{report['groups']} group(s) of {cfg.kc}")
+        print(table([(f"{report['weight_density']:.2f}/{report['act_density']:.2f}",
+                      report["cycles"], report["model_cycles"], report["ideal_cycles"],
+                      report["utilization"], report["multiplier_utilization"],
+                      report["bank_conflict_stalls"], report["barrier_wait_cycles"],
+                      report["mismatches"])], RUN_HEADERS))
+        exact = report["mismatches"] == 0 and report["stream_mismatches"] == 0
+        print(f"{'bit-exact' if exact else 'MISMATCH'} against the golden model (decoded output "
+              f"and compressed stream); {report['effective_macs_per_cycle']:.1f} dense-equivalent "
+              "MACs/cycle")
+    ok = (report["mismatches"] == 0 and report["stream_mismatches"] == 0 and
+          report["cycles"] == report["model_cycles"] and report["counters_match_model"])
+    return 0 if ok else 1

@@ -1,0 +1,48 @@
+"""The systolic tensor array family (``arch: sta``): SA, STA, STA-DBB and STA-VDBB GEMM engines.
+
+Liu, Whatmough, Mattina, *Sparse Systolic Tensor Array for Efficient CNN Hardware Acceleration*,
+Sections III–IV-A.
+"""
+
+from ..registry import Architecture
+from .config import StaConfig, parse_sta, sta_to_dict
+from .presets import STA_PRESETS
+
+__all__ = ["ARCH"]
+
+ARCH = Architecture(
+    name="sta",
+    summary="a GEMM engine of the systolic tensor array family",
+    config=StaConfig,
+    parse=parse_sta,
+    to_dict=sta_to_dict,
+    presets=STA_PRESETS,
+    top="sparseforge.hdl.sta:StaEngine",
+    golden="sparseforge.sim.gemm",
+    cycles="sparseforge.sim.sta.cycles",
+    regression="sparseforge.tb.sta.regression",
+    run="sparseforge.gen.sta.run:run_cli",
+    run_options=("gemm", "nnz", "act_density", "act", "weights", "prune"),
+    demo="sparseforge.gen.sta.demo:run_demo",
+    regression_designs={
+        # The paper's examples (Fig. 6, 7).
+        "vdbb_2x8x4_2x2": (STA_PRESETS["vdbb_2x8x4_2x2"][1], ("icarus", "verilator")),
+        "dbb_2x4x2_2x2": (STA_PRESETS["dbb_2x4x2_2x2"][1], ("icarus", "verilator")),
+        "sta_2x4x2_2x2": (STA_PRESETS["sta_2x4x2_2x2"][1], ("icarus", "verilator")),
+        # A classic SA with an odd shape, gating on, 18-bit accumulators that wrap.
+        "sa_3x2_acc18": ({"arch": "sta", "kind": "sa", "array": {"m": 3, "n": 2},
+                          "widths": {"acc": 18}}, ("icarus", "verilator")),
+        # One PE: a VDBB TPE with a non-power-of-two block of 6 and a 3-row, 1-column tile.
+        "vdbb_3x6x1_1x1": ({"arch": "sta", "kind": "vdbb", "tpe": {"a": 3, "b": 6, "c": 1},
+                            "array": {"m": 1, "n": 1}, "widths": {"acc": 20}},
+                           ("icarus", "verilator")),
+        # Fixed DBB with 3 of 8 MACs on a tall array, narrow operands.
+        "dbb_1x8x3_3x1": ({"arch": "sta", "kind": "dbb", "tpe": {"a": 1, "b": 8, "c": 3},
+                           "array": {"m": 3, "n": 1}, "dbb_macs": 3,
+                           "widths": {"act": 6, "weight": 5, "acc": 24}},
+                          ("icarus", "verilator")),
+        # Dense STA with B = 3 on a wide array.
+        "sta_3x3x2_1x3": ({"arch": "sta", "kind": "sta", "tpe": {"a": 3, "b": 3, "c": 2},
+                           "array": {"m": 1, "n": 3}}, ("icarus", "verilator")),
+    },
+)

@@ -1,0 +1,180 @@
+"""``sparseforge run`` for the STA engine (``--gemm``): operands in, RTL result and cycles out.
+
+The operands come from ``.npy`` files or are made here from a seed; they are validated (shape,
+integer range, the DBB bound) before any tool runs. The GEMM goes through the generated Verilog in
+cocotb (:mod:`sparseforge.tb.sta.run`); the result is compared with the golden model and the
+measured cycles are reported next to the cycle model's prediction.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from ...hdl.sta.layouts import K_BITS
+from ...sim.gemm import gemm, int_range
+from ...sim.sta import cycles as sta_cycles
+from ...sim.sta import dbb
+from ...sim.sta import streams as sta_streams
+from ..errors import InputError
+from ..operands import load_operand
+from ..report import Progress, dump_json, save_npy, table
+
+__all__ = ["parse_shape", "prepare_gemm", "run_gemm_rtl", "run_cli"]
+
+K_LIMIT = (1 << K_BITS) - 1
+
+
+def parse_shape(text, names=("M", "K", "N")):
+    """``"7,24,9"`` → ``(7, 24, 9)``; every dimension ≥ 1."""
+    parts = text.split(",")
+    if len(parts) != len(names):
+        raise InputError(f"--gemm: {text!r} is not allowed; expected {','.join(names)} "
+                         f"(three positive integers, e.g. 64,256,64)")
+    values = []
+    for name, part in zip(names, parts):
+        try:
+            value = int(part)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise InputError(f"--gemm: {name} = {part!r} is not allowed; expected an integer ≥ 1")
+        values.append(value)
+    return tuple(values)
+
+
+def prepare_gemm(cfg, *, shape=None, nnz=None, act_density=0.5, act_path=None,
+                 weights_path=None, prune=False, seed=1):
+    """Validated operands ``(act, weights, nnz)`` for a GEMM run on ``cfg``.
+
+    Raises
+    ------
+    InputError
+        Bad shape, density, file, value range, or weights breaking the NNZ bound without
+        ``prune``.
+    """
+    top = cfg.max_nnz
+    if nnz is None:
+        nnz = top
+    if not 1 <= nnz <= top:
+        what = (f"1 to {top} (this dbb design has {top} MACs per block of {cfg.block})"
+                if cfg.kind == "dbb" else f"1 to {top} (non-zeros per block of {cfg.block})")
+        raise InputError(f"--nnz: {nnz} is not allowed; expected {what}")
+    if not 0.0 <= act_density <= 1.0:
+        raise InputError(f"--act-density: {act_density} is not allowed; expected a fraction "
+                         "from 0 to 1")
+    if shape is None and (act_path is None or weights_path is None):
+        raise InputError("--gemm: missing; give M,K,N (or both --act and --weights)")
+
+    rng = np.random.default_rng(seed)
+    act = weights = None
+    if act_path is not None:
+        act = load_operand(act_path, "--act", cfg.act_width, "M×K activation matrix", ndim=2,
+                           shape=None if shape is None else (shape[0], shape[1]),
+                           context=" for this --gemm")
+    if weights_path is not None:
+        weights = load_operand(weights_path, "--weights", cfg.weight_width, "K×N weight matrix",
+                               ndim=2, shape=None if shape is None else (shape[1], shape[2]),
+                               context=" for this --gemm")
+    if act is not None and weights is not None and act.shape[1] != weights.shape[0]:
+        raise InputError(f"--weights: shape {weights.shape} is not allowed; its K must equal "
+                         f"the activations' K = {act.shape[1]}")
+    m = shape[0] if shape else act.shape[0]
+    k = shape[1] if shape else act.shape[1]
+    n = shape[2] if shape else weights.shape[1]
+    if k > K_LIMIT:
+        raise InputError(f"--gemm: K = {k} is not allowed; expected at most {K_LIMIT} "
+                         "(the job's K field)")
+
+    if act is None:
+        lo, hi = int_range(cfg.act_width)
+        act = rng.integers(lo, hi + 1, (m, k))
+        act[rng.random((m, k)) >= act_density] = 0
+    if weights is None:
+        lo, hi = int_range(cfg.weight_width)
+        weights = rng.integers(lo, hi + 1, (k, n))
+        prune = True
+    if nnz < cfg.block:
+        bad = dbb.violations(weights, nnz, cfg.block, axis=0)
+        if bad and not prune:
+            raise InputError(f"--weights: {bad} block(s) of {cfg.block} along K have more than "
+                             f"{nnz} non-zeros; expected at most --nnz {nnz} per block "
+                             "(add --prune to prune them by magnitude)")
+        weights = dbb.prune(weights, nnz, cfg.block, axis=0)
+    return act, weights, nnz
+
+
+def run_gemm_rtl(cfg, act, weights, nnz, *, simulator="verilator", seed=None, progress=None):
+    """Run the GEMM through the generated RTL; return the report mapping and the result matrix."""
+    from ...tb import runner
+
+    m, k = act.shape
+    n = weights.shape[1]
+    out = runner.run_job(cfg, simulator, "sparseforge.tb.sta.run",
+                         {"act": act, "weights": weights, "nnz": nnz}, seed=seed,
+                         progress=progress,
+                         message=f"simulating {m}x{k}x{n} at {nnz}/{cfg.block} on {simulator}")
+    rows, cycles, gated = out["rows"], int(out["cycles"]), int(out["gated_mac_cycles"])
+
+    result = sta_streams.assemble(cfg, rows, m, n)
+    golden = gemm(act, weights, cfg.acc_width)
+    tiles = sta_cycles.sta_tiles(cfg, m, n)
+    model = sta_cycles.sta_job_cycles(cfg, tiles, k, nnz)
+    ideal = sta_cycles.sta_ideal_cycles(cfg, tiles, k, nnz)
+    report = {
+        "design": cfg.name,
+        "kind": cfg.kind,
+        "notation": cfg.notation,
+        "simulator": simulator,
+        "m": m, "k": k, "n": n,
+        "nnz": nnz,
+        "block": cfg.block,
+        "tiles": tiles,
+        "cycles": cycles,
+        "model_cycles": model,
+        "ideal_cycles": ideal,
+        "utilization": ideal / cycles if cycles else 0.0,
+        "effective_macs_per_cycle": m * k * n / cycles if cycles else 0.0,
+        "mismatches": int(np.count_nonzero(result != golden)),
+        "gated_mac_cycles": gated,
+        "mac_cycles": ideal * cfg.macs_total,      # MAC slots of every step of the job
+        "act_zero_fraction": float(np.mean(act == 0)) if act.size else 0.0,
+    }
+    return report, result
+
+
+RUN_HEADERS = ("nnz", "cycles", "model", "ideal", "util", "mismatches", "gated MAC-cycles")
+
+
+def run_cli(cfg, args):
+    """``sparseforge run`` on an STA config: exit status 0 when bit-exact and cycle-exact."""
+    for flag in ("conv", "layer", "network", "weight_density", "shift", "rtl_layers"):
+        if getattr(args, flag, None) is not None:
+            option = "--" + flag.replace("_", "-")
+            raise InputError(f"{option}: not allowed for arch sta (a GEMM engine); use --gemm "
+                             "M,K,N with --nnz, or an arch: accel config for convolutions")
+    for flag in ("relu", "model_only"):
+        if getattr(args, flag, False):
+            raise InputError(f"--{flag.replace('_', '-')}: not allowed for arch sta")
+    shape = parse_shape(args.gemm) if args.gemm else None
+    density = 0.5 if args.act_density is None else args.act_density
+    act, weights, nnz = prepare_gemm(cfg, shape=shape, nnz=args.nnz,
+                                     act_density=density, act_path=args.act,
+                                     weights_path=args.weights, prune=args.prune, seed=args.seed)
+    progress = Progress(not args.quiet and not args.json)
+    report, result = run_gemm_rtl(cfg, act, weights, nnz, simulator=args.sim, seed=args.seed,
+                                  progress=progress)
+    report["seed"] = args.seed
+    if args.out is not None:
+        save_npy(Path(args.out), result.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
+    if args.json:
+        dump_json(report)
+    else:
+        print(f"{cfg.name} ({cfg.notation}) on {args.sim}: {report['m']}x{report['k']}x"
+              f"{report['n']} GEMM, {report['tiles']} output tiles")
+        print(table([(report["nnz"], report["cycles"], report["model_cycles"],
+                      report["ideal_cycles"], report["utilization"], report["mismatches"],
+                      report["gated_mac_cycles"])], RUN_HEADERS))
+        verdict = "bit-exact" if report["mismatches"] == 0 else "MISMATCH"
+        print(f"{verdict} against the golden model; "
+              f"{report['effective_macs_per_cycle']:.1f} effective MACs/cycle")
+    return 0 if report["mismatches"] == 0 and report["cycles"] == report["model_cycles"] else 1

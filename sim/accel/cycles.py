@@ -1,0 +1,39 @@
+"""Cycle model of the VDBB accelerator: one convolution layer and whole networks.
+
+A layer runs as one job on the STA engine (see :mod:`sparseforge.sim.accel.plan`), so its cycles
+are the engine's (:func:`sparseforge.sim.sta.cycles.sta_job_cycles`) plus the accelerator's own
+fixed latencies. Counting convention: the accelerator's ``cycles`` register, from the cycle the
+``start`` register write takes effect to the cycle the layer is done, both included.
+"""
+
+from ..sta.cycles import sta_ideal_cycles, sta_job_cycles
+
+__all__ = ["layer_cycles", "layer_ideal_cycles", "START_LATENCY", "END_LATENCY"]
+
+#: Cycles before the engine's first step, besides the first window's row reads: latch the
+#: descriptor (1), derive the layer (1), start the units (1); then, after the rows, the last
+#: row's data landing (1), the window turning full (1) and its first row latched into the
+#: emission segments (1).
+START_LATENCY = 6
+#: Cycles after the engine's last result row (written to SRAM in that cycle) until done: the
+#: sequencer sees every unit idle and finishes (1).
+END_LATENCY = 1
+
+
+def layer_cycles(plan):
+    """Cycles of a layer (a :class:`~sparseforge.sim.accel.plan.LayerPlan`) on the RTL.
+
+    After its first window the IM2COL unit stays ahead of the engine: the plan's patch takes at
+    most as many cycles to fill a window as the engine spends on the previous one, and the weight
+    reader supplies a word per cycle; so the engine runs as if its inputs were always valid.
+    Without IM2COL the reader's first beat costs one read (its "window" has one row) and reaches
+    the engine through the reader's buffer, one cycle sooner than a latched segment would.
+    """
+    first_window = plan.window[0] if plan.cfg.im2col else 0
+    engine = sta_job_cycles(plan.array, plan.tiles, plan.gemm_k, plan.nnz)
+    return START_LATENCY + first_window + engine + END_LATENCY
+
+
+def layer_ideal_cycles(plan):
+    """Every MAC busy every cycle: output tiles × ⌈K/B⌉ × (NNZ for VDBB, else 1)."""
+    return sta_ideal_cycles(plan.array, plan.tiles, plan.gemm_k, plan.nnz)

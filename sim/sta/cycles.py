@@ -1,0 +1,89 @@
+"""Cycle model of the STA engine: predicts the RTL's cycle count exactly, stalls included.
+
+Counting convention (used by every sparseforge cycle figure): a job's ``cycles`` run from the clock
+cycle in which its first input beat is accepted to the cycle in which its last output beat is
+accepted, both included, with every input stream always valid and every output always ready.
+
+The engine (see :class:`sparseforge.hdl.sta.StaEngine`) behaves as follows; the model follows the
+same rules, tile by tile, without simulating data:
+
+* Steps enter the array one per *advancing* cycle. A tile is ``L = ⌈K/B⌉ · steps`` steps, where
+  ``steps`` is NNZ for ``vdbb`` and 1 otherwise. A tile's last step enters at least ``N``
+  advancing cycles after the previous tile's and at least ``M + N − 1`` after the one before that
+  (a tile shorter than that waits at its last step).
+* A step entering at array time τ is computed by TPE ``(i, j)`` at array time ``τ + 1 + i + j``;
+  at the end of the cycle that computes a tile's last step, the TPE captures the tile into its
+  result registers, which are then full.
+* Rows of TPEs drain in order, ``A`` result rows each, one per cycle, starting once all N TPEs of
+  the row are full; the row is free from the cycle after its last result row.
+* The array stalls (array time stands still while real time goes on) while a TPE that must capture
+  is still full; draining goes on during a stall.
+"""
+
+import heapq
+
+from . import dbb
+
+__all__ = ["sta_job_cycles", "sta_ideal_cycles", "sta_tiles"]
+
+
+def sta_tiles(cfg, m, n):
+    return (-(-m // cfg.tile_rows)) * (-(-n // cfg.tile_cols))
+
+
+def sta_ideal_cycles(cfg, tiles, k, nnz):
+    """Cycles with every MAC busy every cycle: tiles × ⌈K/B⌉ × (NNZ for ``vdbb``, else 1)."""
+    return tiles * dbb.block_count(k, cfg.block) * cfg.steps_per_block(nnz)
+
+
+def sta_job_cycles(cfg, tiles, k, nnz):
+    """Cycles of one job of ``tiles`` output tiles reducing over ``k`` at density ``nnz``/B."""
+    if tiles == 0:
+        return 0
+    steps = dbb.block_count(k, cfg.block) * cfg.steps_per_block(nnz)
+    m_rows, n_cols, a = cfg.m, cfg.n, cfg.a
+
+    # Array time of the last step of each tile.
+    last = [steps - 1]
+    for t in range(1, tiles):
+        earliest = last[-1] + max(steps, n_cols)
+        if t >= 2:
+            earliest = max(earliest, last[-2] + m_rows + n_cols - 1)
+        last.append(earliest)
+
+    # Events in array time: a row's first TPE capturing (may stall), a row complete (all N full).
+    CHECK, COMPLETE = 0, 1
+    events = []
+    for t, tau in enumerate(last):
+        for i in range(m_rows):
+            if t:
+                events.append((tau + 1 + i, CHECK, t, i))
+            events.append((tau + n_cols + i, COMPLETE, t, i))
+    heapq.heapify(events)
+
+    full_from = {}      # (t, i) -> first real cycle the row is full
+    drain_start = {}    # (t, i) -> real cycle of its first result row
+
+    def start(t, i):
+        """Real cycle of row i's first result row of tile t (rows drain in order)."""
+        key = (t, i)
+        if key not in drain_start:
+            prev = (t, i - 1) if i else (t - 1, m_rows - 1)
+            earliest = full_from[key]
+            if prev[0] >= 0:
+                earliest = max(earliest, start(*prev) + a)
+            drain_start[key] = earliest
+        return drain_start[key]
+
+    stall = 0
+    while events:
+        tau, kind, t, i = heapq.heappop(events)
+        if kind == CHECK:
+            free_from = start(t - 1, i) + a
+            stall = max(stall, free_from - tau)
+        else:
+            full_from[(t, i)] = tau + stall + 1
+    for t in range(tiles):            # resolve in order without deep recursion
+        for i in range(m_rows):
+            start(t, i)
+    return start(tiles - 1, m_rows - 1) + a

@@ -1,0 +1,2 @@
+"""cocotb benches: shared stream drivers, AXI helpers and the runner; one package per architecture.
+"""

@@ -1,0 +1,162 @@
+"""Test bench of the VDBB accelerator: drives its AXI4-Lite registers and AXI4-Stream ports with
+cocotbext-axi, loads SRAMs, runs layers and reads the output maps back.
+
+Layouts of the SRAM images and the layer plan come from :mod:`sparseforge.sim.accel.plan`; the
+weight words are packed with the engine's own layout (:mod:`sparseforge.tb.packing`).
+"""
+
+import random
+from dataclasses import dataclass
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, RisingEdge
+from cocotbext.axi import (
+    AxiLiteBus,
+    AxiLiteMaster,
+    AxiStreamBus,
+    AxiStreamFrame,
+    AxiStreamSink,
+    AxiStreamSource,
+)
+
+from ...hdl.accel import REGISTERS
+from ...hdl.accel.loaders import stream_width
+from ...hdl.sta.layouts import weight_beat_layout
+from ...sim.accel import plan as accel_plan
+from ..packing import Packer
+
+__all__ = ["AccelBench", "LayerRun", "CLOCK_NS"]
+
+CLOCK_NS = 10
+OFFSETS = {reg.name: reg.offset for reg in REGISTERS}
+
+
+@dataclass
+class LayerRun:
+    cycles: int
+    act_reads: int
+    beats: int
+    error: bool
+
+
+def _pauses(probability, seed):
+    rng = random.Random(seed)
+    while True:
+        yield int(rng.random() < probability)
+
+
+class AccelBench:
+    """Drive one ``Accelerator`` DUT.
+
+    Parameters
+    ----------
+    dut : cocotb handle of the top module
+    cfg : AccelConfig
+    pause : float
+        Probability of an idle cycle on every stream and AXI channel (0: none).
+    seed : int
+    """
+
+    def __init__(self, dut, cfg, *, pause=0.0, seed=0):
+        self.dut = dut
+        self.cfg = cfg
+        self.weight_packer = Packer(weight_beat_layout(cfg.array))
+        cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+        kw = dict(reset=dut.rst, reset_active_level=True)
+        self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil", bus_separator="__"),
+                                  dut.clk, **kw)
+        self.act_src = AxiStreamSource(
+            AxiStreamBus.from_prefix(dut, "s_axis_act", bus_separator="__"), dut.clk, **kw)
+        self.w_src = AxiStreamSource(
+            AxiStreamBus.from_prefix(dut, "s_axis_w", bus_separator="__"), dut.clk, **kw)
+        self.out_sink = AxiStreamSink(
+            AxiStreamBus.from_prefix(dut, "m_axis_out", bus_separator="__"), dut.clk, **kw)
+        self.act_bytes = stream_width(cfg.word_bits) // 8
+        self.w_bytes = stream_width(cfg.weight_word_bits) // 8
+        self.set_pauses(pause, seed)
+
+    def set_pauses(self, probability, seed):
+        """Idle cycles on every stream and on every AXI4-Lite channel."""
+        ends = [self.act_src, self.w_src, self.out_sink,
+                self.axil.write_if.aw_channel, self.axil.write_if.w_channel,
+                self.axil.write_if.b_channel, self.axil.read_if.ar_channel,
+                self.axil.read_if.r_channel]
+        for k, end in enumerate(ends):
+            end.set_pause_generator(_pauses(probability, seed * 16 + k) if probability else None)
+
+    async def reset(self):
+        self.dut.rst.value = 1
+        await ClockCycles(self.dut.clk, 3)
+        self.dut.rst.value = 0
+        await RisingEdge(self.dut.clk)
+
+    async def write(self, name, value):
+        await self.axil.write_dword(OFFSETS[name], int(value))
+
+    async def read(self, name):
+        return await self.axil.read_dword(OFFSETS[name])
+
+    async def configure(self, **registers):
+        for name, value in registers.items():
+            await self.write(name, value)
+
+    # -- SRAM traffic -------------------------------------------------------------------------
+
+    async def load_act(self, x, half, base):
+        """Load a C×H×W INT8 map into an activation half from bank row ``base``."""
+        words = accel_plan.pack_act_words(x, self.cfg.block)
+        blocks = -(-x.shape[0] // self.cfg.block)
+        await self.configure(act_load_half=half, act_load_base=base, act_load_blocks=blocks)
+        await self.act_src.send(AxiStreamFrame(b"".join(
+            w.to_bytes(self.act_bytes, "little") for w in words)))
+        await self.act_src.wait()
+
+    async def load_weights(self, words, half, base, wait=True):
+        """Stream weight words into a weight half from word ``base``."""
+        await self.configure(w_load_half=half, w_load_base=base)
+        await self.w_src.send(AxiStreamFrame(b"".join(
+            w.to_bytes(self.w_bytes, "little") for w in words)))
+        if wait:
+            await self.w_src.wait()
+
+    async def read_map(self, half, base, blocks, count):
+        """Read ``count`` words back from an activation half (load order)."""
+        await self.configure(read_half=half, read_base=base, read_blocks=blocks,
+                             read_count=count)
+        await self.write("read_start", 1)
+        frame = await self.out_sink.recv()
+        data = bytes(frame.tdata)
+        n = self.act_bytes
+        return [int.from_bytes(data[i:i + n], "little") for i in range(0, len(data), n)]
+
+    # -- layers -------------------------------------------------------------------------------
+
+    async def run_layer(self, plan, *, ifm=(0, 0), ofm=(1, 0), weights=(0, 0), shift=0,
+                        relu=False, int8_out=False, timeout_cycles=None):
+        """Write the descriptor of ``plan``, start it, wait for done; return its counters."""
+        await self.configure(
+            in_h=plan.h, in_w=plan.w, in_c=plan.c, out_k=plan.k, kernel_r=plan.r,
+            kernel_s=plan.s, stride=plan.stride, pad=plan.pad, nnz=plan.nnz, shift=shift,
+            relu=int(relu), int8_out=int(int8_out), patch_h=plan.ph,
+            ifm_half=ifm[0], ifm_base=ifm[1], ofm_half=ofm[0], ofm_base=ofm[1],
+            w_half=weights[0], w_base=weights[1])
+        await self.write("start", 1)
+        limit = timeout_cycles or 64 * (plan.tiles * plan.block_words + 1000)
+        waited = 0
+        while True:
+            status = await self.read("status")
+            if status & 0b10 and not status & 0b1:
+                break
+            await ClockCycles(self.dut.clk, 16)
+            waited += 16
+            if waited > limit:
+                raise TimeoutError(f"layer not done after {limit} cycles (status {status:#x})")
+        return LayerRun(cycles=await self.read("cycles"), act_reads=await self.read("act_reads"),
+                        beats=await self.read("beats"), error=bool(status & 0b100))
+
+    async def read_output(self, plan, half, base, int8_out):
+        blocks = plan.cb_out * (1 if int8_out else 4)
+        words = await self.read_map(half, base, blocks, plan.ho * plan.wo * blocks)
+        return accel_plan.unpack_out_words(words, plan.k, plan.ho, plan.wo, self.cfg.block,
+                                           int8=int8_out)

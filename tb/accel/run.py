@@ -1,0 +1,39 @@
+"""cocotb module behind ``sparseforge run`` on an accelerator config: one layer through the RTL.
+
+The CLI writes ``$SPARSEFORGE_RUN_DIR/inputs.npz`` (``x`` C×H×W, ``w`` K×C×R×S, ``layer`` =
+[h, w, c, k, r, s, stride, pad, nnz, ph, pw], ``out`` = [int8, shift, relu]); this module loads
+the SRAMs over AXI4-Stream, runs the layer, reads the output map back and writes
+``outputs.npz`` (``y`` K×Ho×Wo, ``cycles``, ``act_reads``, ``beats``). Comparing with the golden
+model is the CLI's job.
+"""
+
+import os
+from pathlib import Path
+
+import cocotb
+import numpy as np
+
+from ...gen.config import config_from_env
+from ...sim.accel import plan as accel_plan
+from .bench import AccelBench
+
+
+@cocotb.test()
+async def run_conv(dut):
+    cfg = config_from_env()
+    run_dir = Path(os.environ["SPARSEFORGE_RUN_DIR"])
+    with np.load(run_dir / "inputs.npz") as inputs:
+        x, w = inputs["x"], inputs["w"]
+        h, wd, c, k, r, s, stride, pad, nnz, ph, pw = (int(v) for v in inputs["layer"])
+        int8_out, shift, relu = (int(v) for v in inputs["out"])
+    plan = accel_plan.LayerPlan(cfg, h, wd, c, k, r, s, stride, pad, nnz, ph, pw)
+    bench = AccelBench(dut, cfg)
+    await bench.reset()
+    await bench.load_act(x, 0, 0)
+    await bench.load_weights(accel_plan.weight_words(plan, w, bench.weight_packer), 0, 0)
+    run = await bench.run_layer(plan, ifm=(0, 0), ofm=(1, 0), weights=(0, 0),
+                                int8_out=bool(int8_out), shift=shift, relu=bool(relu))
+    assert not run.error, "the accelerator refused the layer descriptor"
+    y = await bench.read_output(plan, 1, 0, bool(int8_out))
+    np.savez(run_dir / "outputs.npz", y=y, cycles=run.cycles, act_reads=run.act_reads,
+             beats=run.beats)

@@ -1,0 +1,165 @@
+"""The SCNN accelerator under Amaranth's simulator: one layer in, output rows and counters out.
+
+The same sequence the cocotb bench drives on the generated Verilog (clear, load weights, load
+activations, write the layer registers, start, wait for done, read the counters, collect the
+output stream), written with Amaranth testbenches so that unit tests can run it on configs the
+cocotb regression does not build. Optional random idle cycles on the input streams and
+back-pressure on the output stream.
+"""
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+from amaranth.sim import Simulator
+
+from ...hdl.scnn import ScnnAccelerator
+from ...hdl.scnn.layouts import act_row_layout, out_row_layout, weight_row_layout
+from ...sim.scnn.streams import pe_index, pe_positions, row_leaves
+from ..axi_lite_pysim import axil_read, axil_write
+from ..packing import Packer
+
+__all__ = ["LayerRun", "simulate_layer"]
+
+
+@dataclass
+class LayerRun:
+    """What a layer run returned: per PE ``(counts, values, zeros)`` output rows, the measured
+    busy cycles, and the statistics registers."""
+
+    rows: list
+    cycles: int
+    registers: dict
+
+
+async def _write(ctx, bus, addr, data):
+    resp = await axil_write(ctx, bus, addr, data)
+    assert resp == 0, f"write to {addr:#x} answered {resp}"
+
+
+async def _read(ctx, bus, addr):
+    data, resp = await axil_read(ctx, bus, addr)
+    assert resp == 0, f"read of {addr:#x} answered {resp}"
+    return data
+
+
+async def stream_send(ctx, port, beats, prng, pause):
+    """Send ``(tdata, tlast, tdest)`` beats with random idle cycles."""
+    for data, last, dest in beats:
+        while pause and prng.random() < pause:
+            await ctx.tick()
+        ctx.set(port.tdata, data)
+        ctx.set(port.tlast, last)
+        if dest is not None:
+            ctx.set(port.tdest, dest)
+        ctx.set(port.tvalid, 1)
+        await ctx.tick().until(port.tready)
+        ctx.set(port.tvalid, 0)
+
+
+def _beats(packer, rows, dest=None):
+    counts = rows[0]
+    words = packer.pack_many(row_leaves(rows))
+    beats = []
+    lanes = rows[1].shape[1]
+    row = 0
+    while row < len(counts):
+        n = -(-int(counts[row]) // lanes) or 1
+        for r in range(n):
+            beats.append((words[row + r], int(r == n - 1), dest))
+        row += n
+    return beats
+
+
+def simulate_layer(cfg, streams, *, pause=0.0, backpressure=0.0, seed=0, max_cycles=None):
+    """Run one layer (a :class:`~sparseforge.sim.scnn.streams.LayerStreams`) on the Amaranth
+    model of ``cfg``'s accelerator; return a :class:`LayerRun`."""
+    dut = ScnnAccelerator(cfg)
+    regs = {reg.name: reg.offset for reg in dut.registers}
+    layer = streams.layer
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    prng = random.Random(seed)
+    wpack = Packer(weight_row_layout(cfg))
+    apack = Packer(act_row_layout(cfg))
+    opack = Packer(out_row_layout(cfg))
+    out_words = {n: [] for n in range(cfg.pes)}
+    result = {}
+
+    w_beats = _beats(wpack, streams.weight_rows)
+    a_beats = []
+    for px, py in pe_positions(cfg):
+        n = pe_index(cfg, px, py)
+        a_beats += _beats(apack, streams.act_rows[n], dest=n)
+
+    async def control(ctx):
+        bus = dut.s_axil
+        await _write(ctx, bus, regs["clear"], 1)
+        await stream_send(ctx, dut.s_axis_w, w_beats, prng, pause)
+        await stream_send(ctx, dut.s_axis_act, a_beats, prng, pause)
+        for name in ("h", "w", "c", "k", "r", "s"):
+            await _write(ctx, bus, regs[f"layer_{name}"], getattr(layer, name))
+        await _write(ctx, bus, regs["start"], 1)
+        await ctx.tick().until(dut.irq)
+        for name in ("cycles", "stall_cycles", "barrier_cycles", "products", "ppu_wait_cycles",
+                     "compute_cycles", "status"):
+            result[name] = await _read(ctx, bus, regs[name])
+
+    async def collect(ctx):
+        o = dut.m_axis_out
+        while True:
+            ready = not (backpressure and prng.random() < backpressure)
+            ctx.set(o.tready, ready)
+            _, _, valid, data, dest = await ctx.tick().sample(o.tvalid, o.tdata, o.tdest)
+            if valid and ready:
+                out_words[dest].append(data)
+
+    busy_cycles = []
+
+    async def count_busy(ctx):
+        async for _clk, _rst, busy in ctx.tick().sample(dut.busy):
+            if busy:
+                busy_cycles.append(1)
+
+    sim.add_testbench(control)
+    sim.add_testbench(collect, background=True)
+    sim.add_process(count_busy)
+    limit = max_cycles or 2_000_000
+
+    def finished():
+        """The layer is done and every output block has arrived."""
+        if "status" not in result:
+            return False
+        blocks = 0
+        for words in out_words.values():
+            rows = opack.unpack_many(words) if words else np.zeros((0, 1))
+            blocks += _count_blocks(rows, cfg.i)
+        return blocks >= cfg.pes * layer.k
+
+    step = 2000
+    elapsed = 0
+    while not finished():
+        sim.run_until((elapsed + step) * 1e-6)
+        elapsed += step
+        if elapsed > limit:
+            raise TimeoutError(f"layer not finished after {limit} cycles")
+    rows = []
+    for n in range(cfg.pes):
+        leaves = opack.unpack_many(out_words[n])
+        counts = leaves[:, 0]
+        pairs = leaves[:, 1:].reshape(len(leaves), cfg.i, 2)
+        rows.append((counts, pairs[..., 0], pairs[..., 1]))
+    return LayerRun(rows=rows, cycles=len(busy_cycles), registers=result)
+
+
+def _count_blocks(leaves, lanes):
+    """Blocks completed in a PE's output rows so far."""
+    blocks = 0
+    row = 0
+    while row < len(leaves):
+        n = -(-int(leaves[row, 0]) // lanes) or 1
+        if row + n > len(leaves):
+            break
+        blocks += 1
+        row += n
+    return blocks

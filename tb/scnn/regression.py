@@ -1,0 +1,180 @@
+"""cocotb regression of a generated SCNN accelerator against the golden layer and the cycle model.
+
+Run through :func:`sparseforge.tb.runner.run_module` (``sparseforge test CONFIG``), which passes the
+config as JSON in ``SPARSEFORGE_CONFIG`` and the seed in ``SPARSEFORGE_SEED``. Every layer is
+checked
+
+* bit-exact: each PE's decoded output blocks equal the golden ReLU output
+  (:func:`sparseforge.sim.scnn.golden.layer_output`), and the compressed rows it streamed equal the
+  golden encoding of its tiles, count and padding lanes included;
+* cycle-exact: the cycles measured on ``busy``, the ``cycles`` register and
+  :func:`sparseforge.sim.scnn.cycles.layer_cycles` agree, and so do the statistics registers
+  (bank-conflict stalls, barrier waits, products, PPU waits, compute cycles). Loading happens before
+  ``start``, so this holds with idle cycles and back-pressure on every stream too.
+"""
+
+
+import cocotb
+import numpy as np
+from cocotbext.axi import AxiStreamFrame
+from cocotbext.axi.constants import AxiResp
+
+from ...gen.config import config_from_env
+from ...sim.gemm import int_range
+from ...sim.scnn import cycles as scnn_cycles
+from ...sim.scnn import streams as scnn_streams
+from ..seeds import seed_for
+from .bench import STATISTICS, STATUS_DONE, STATUS_ERROR, ScnnBench, rows_equal
+from .cases import DENSITIES, kernel_sides, random_layer
+
+
+async def check_layer(bench, act, weights, *, label, load_weights=True):
+    """Run one layer and check it against the golden model and the cycle model."""
+    cfg = bench.cfg
+    streams = scnn_streams.layer_streams(cfg, act, weights)
+    result = await bench.run_layer(streams, load_weights=load_weights)
+    layer = streams.layer
+    want = scnn_streams.golden(cfg, act, weights)
+    want_rows, _ = scnn_streams.output_rows(cfg, want)
+    blocks = [scnn_streams.decode_output_rows(cfg, rows, layer.k) for rows in result.rows]
+    got = scnn_streams.assemble_output(cfg, blocks, layer)
+    bad = np.argwhere(got != want)
+    assert bad.size == 0, (f"{label}: {len(bad)} mismatches, first at {tuple(bad[0])}: "
+                           f"got {got[tuple(bad[0])]}, want {want[tuple(bad[0])]}")
+    for n, (rows, expected) in enumerate(zip(result.rows, want_rows)):
+        assert rows_equal(rows, expected), f"{label}: PE {n} streamed rows differ from the golden"
+    model = scnn_cycles.layer_cycles(cfg, streams)
+    regs = result.registers
+    assert regs["status"] & STATUS_ERROR == 0, f"{label}: status {regs['status']:#x}"
+    assert regs["status"] & STATUS_DONE, f"{label}: status {regs['status']:#x}"
+    assert result.cycles == regs["cycles"] == model.cycles, \
+        f"{label}: {result.cycles} cycles measured, register {regs['cycles']}, model {model.cycles}"
+    for name in STATISTICS:
+        assert regs[name] == getattr(model, name), \
+            f"{label}: {name} register {regs[name]}, model {getattr(model, name)}"
+    bench.dut._log.info("%s: %dx%dx%d -> %d, %dx%d: ok, %d cycles, %d stalls, %d barrier waits",
+                        label, layer.c, layer.h, layer.w, layer.k, layer.r, layer.s,
+                        result.cycles, regs["stall_cycles"], regs["barrier_cycles"])
+    return result
+
+
+@cocotb.test()
+async def kernels_and_densities(dut):
+    """Every supported kernel side at densities from 1.0/1.0 down to 0.1/0.1, on a layer with
+    partial tiles and a partial last group: bit-exact, stream-exact, cycle-exact."""
+    cfg = config_from_env()
+    rng = np.random.default_rng(seed_for(dut, 1))
+    bench = ScnnBench(dut, cfg)
+    await bench.reset()
+    h, w = max(1, cfg.max_h - 1), cfg.max_w
+    for side in kernel_sides(cfg):
+        for dw, da in DENSITIES:
+            act, weights = random_layer(cfg, rng, h, w, 2, cfg.kc + 1, side, side, dw, da)
+            await check_layer(bench, act, weights, label=f"{side}x{side} at {dw}/{da}")
+
+
+@cocotb.test()
+async def pauses_on_every_stream(dut):
+    """Idle cycles on every source and back-pressure on every sink, the register bus included:
+    still bit-exact, and cycle-exact (loading happens before start)."""
+    cfg = config_from_env()
+    seed = seed_for(dut, 2)
+    rng = np.random.default_rng(seed)
+    bench = ScnnBench(dut, cfg, pause=0.3, backpressure=0.5, seed=seed)
+    await bench.reset()
+    side = kernel_sides(cfg)[-1]
+    for trial in range(3):
+        h, w = int(rng.integers(1, cfg.max_h + 1)), int(rng.integers(1, cfg.max_w + 1))
+        act, weights = random_layer(cfg, rng, h, w, 2, cfg.kc, side, side, 0.5, 0.5)
+        await check_layer(bench, act, weights, label=f"paused {trial}")
+    bench.set_pauses(0.7, 0.9, seed + 1)
+    act, weights = random_layer(cfg, rng, cfg.max_h, cfg.max_w, 2, 2 * cfg.kc, 1, 1, 0.7, 0.7)
+    await check_layer(bench, act, weights, label="heavy pauses")
+
+
+@cocotb.test()
+async def degenerate_layers(dut):
+    """All-zero weights, activations and channels; runs far longer than the index range; a single
+    pixel; minimum × minimum products that wrap the accumulators."""
+    cfg = config_from_env()
+    rng = np.random.default_rng(seed_for(dut, 3))
+    bench = ScnnBench(dut, cfg)
+    await bench.reset()
+    side = kernel_sides(cfg)[-1]
+    h, w, c, k = cfg.max_h, cfg.max_w, 3, cfg.kc + 1
+    act, weights = random_layer(cfg, rng, h, w, c, k, side, side, 0.8, 0.8)
+    await check_layer(bench, act, np.zeros_like(weights), label="zero weights")
+    await check_layer(bench, np.zeros_like(act), weights, label="zero activations")
+    holes_a, holes_w = act.copy(), weights.copy()
+    holes_a[1] = 0                                  # an all-zero input channel
+    holes_w[:, 0] = 0                               # and one with no weights
+    holes_w[0] = 0                                  # an output channel with no weights at all
+    await check_layer(bench, holes_a, holes_w, label="zero channels")
+
+    # One non-zero at each end of every block: a zero run of the whole block between them.
+    far_a = np.zeros_like(act)
+    far_a[:, 0, 0] = int_range(cfg.act_width)[1]
+    far_a[:, -1, -1] = int_range(cfg.act_width)[0]
+    # Weight blocks are (r, s, k), k innermost: k = 0 at (0, 0) and k = kc − 1 at (R−1, S−1) are
+    # the ends of group 0's blocks; the last group (one channel, padded to kc) gets only its
+    # last weight, a zero run of all but its padding.
+    far_w = np.zeros_like(weights)
+    far_w[0, :, 0, 0] = 3
+    far_w[cfg.kc - 1, :, -1, -1] = -5
+    far_w[-1, :, -1, -1] = -5
+    await check_layer(bench, far_a, far_w, label="long zero runs")
+
+    lo_a, lo_w = int_range(cfg.act_width)[0], int_range(cfg.weight_width)[0]
+    await check_layer(bench, np.full((2, h, w), lo_a), np.full((2, 2, side, side), lo_w),
+                      label="minimum x minimum")
+    await check_layer(bench, np.array([[[7]]]), np.array([[[[-9]]]]), label="one pixel")
+    a1, w1 = random_layer(cfg, rng, 1, 1, 2, 3, side, side, 1.0, 1.0)
+    await check_layer(bench, a1, w1, label="1x1 image, most PEs outside it")
+
+
+@cocotb.test()
+async def weights_stay_loaded(dut):
+    """A batch: the layer's weights are loaded once and serve three inputs (``clear_acts``)."""
+    cfg = config_from_env()
+    rng = np.random.default_rng(seed_for(dut, 4))
+    bench = ScnnBench(dut, cfg)
+    await bench.reset()
+    side = kernel_sides(cfg)[min(1, len(kernel_sides(cfg)) - 1)]
+    act, weights = random_layer(cfg, rng, cfg.max_h, cfg.max_w, 2, cfg.kc, side, side, 0.5, 0.6)
+    await check_layer(bench, act, weights, label="batch 0")
+    for n in range(1, 3):
+        act, _ = random_layer(cfg, rng, cfg.max_h, cfg.max_w, 2, cfg.kc, side, side, 0.5, 0.6)
+        await check_layer(bench, act, weights, label=f"batch {n}", load_weights=False)
+
+
+@cocotb.test()
+async def register_bus_and_errors(dut):
+    """Register map answers, and the error flag for overflowing loads and a bad tdest."""
+    cfg = config_from_env()
+    bench = ScnnBench(dut, cfg)
+    await bench.reset()
+    regs = bench.regs
+    resp = await bench.axil.write(regs["cycles"], (1).to_bytes(4, "little"))
+    assert resp.resp == AxiResp.SLVERR, "a write to a read-only register must answer SLVERR"
+    resp = await bench.axil.read(0xFC, 4)
+    assert resp.resp == AxiResp.SLVERR, "a read of an unmapped address must answer SLVERR"
+    await bench.write("layer_c", 5)
+    assert await bench.read("layer_c") == 5
+    assert await bench.read("status") == 0
+
+    # One weight row more than the buffer holds: dropped, and the error flag is set.
+    await bench.write("clear", 1)
+    for _ in range(cfg.weight_rows + 1):
+        bench.weights.send_nowait(AxiStreamFrame([0]))
+    await bench.weights.wait()
+    assert await bench.read("weight_rows") == cfg.weight_rows
+    assert await bench.read("status") & STATUS_ERROR
+    await bench.write("clear", 1)
+    assert await bench.read("status") == 0 and await bench.read("weight_rows") == 0
+
+    if (1 << len(dut.s_axis_act__tdest)) > cfg.pes:      # a tdest naming no PE
+        bench.acts.send_nowait(AxiStreamFrame([0], tdest=cfg.pes))
+        await bench.acts.wait()
+        assert await bench.read("status") & STATUS_ERROR
+        await bench.write("clear", 1)
+

@@ -1,0 +1,41 @@
+"""Test sequences for the STA engine, shared by the cocotb regression and the Amaranth-simulator
+tests: the same shapes, densities and operands are run on the generated Verilog and in Python."""
+
+
+from ...sim.gemm import int_range
+from ...sim.sta import dbb
+
+__all__ = ["nnz_choices", "shapes", "random_operands"]
+
+
+def nnz_choices(cfg):
+    """Densities worth testing: every edge of the supported range."""
+    if cfg.kind == "vdbb":
+        return sorted({1, 2, max(1, cfg.block // 2), cfg.block - 1, cfg.block} - {0})
+    if cfg.kind == "dbb":
+        return sorted({1, cfg.dbb_macs})
+    return [cfg.block]
+
+
+def shapes(cfg):
+    """GEMM shapes (M, K, N): odd sizes, one element, one exact tile, partial tiles and blocks."""
+    rows, cols, bz = cfg.tile_rows, cfg.tile_cols, cfg.block
+    return [
+        (7, 24, 9),                              # odd everything
+        (1, 1, 1),                               # a single output, K = 1
+        (rows, bz, cols),                        # exactly one tile, one block
+        (2 * rows + 1, 3 * bz + 1, cols + 1),    # partial tiles, K not a multiple of B
+        (5, 2 * bz - 1, 3),
+    ]
+
+
+def random_operands(cfg, rng, m, k, n, nnz, act_density=0.6):
+    """Seeded operands at full range: activations with zeros, weights pruned to the NNZ bound."""
+    alo, ahi = int_range(cfg.act_width)
+    wlo, whi = int_range(cfg.weight_width)
+    act = rng.integers(alo, ahi + 1, (m, k))
+    act[rng.random((m, k)) >= act_density] = 0
+    weights = rng.integers(wlo, whi + 1, (k, n))
+    if nnz < cfg.block:
+        weights = dbb.prune(weights, nnz, cfg.block, axis=0)
+    return act, weights

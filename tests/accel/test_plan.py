@@ -1,0 +1,616 @@
+"""The VDBB accelerator's layer plan, SRAM layouts and read counts (sim/accel_plan.py), and the
+ideal-cycle figure of sim/accel_cycles.py.
+
+Expected values are worked by hand from the module's documented rules, or computed by
+independent brute force: a naive convolution loop, the bank formula ``(p + cb) mod banks`` written
+out here, a walk of the DBB masks of the unpacked weight words, and an enumeration of every
+window position or IM2COL element for the read counts.
+"""
+
+import random
+
+import numpy as np
+import pytest
+from sparseforge.gen.config import parse_config
+from sparseforge.gen.presets import load_preset, presets
+from sparseforge.hdl.sta.layouts import weight_beat_layout
+from sparseforge.sim.accel.cycles import (
+    END_LATENCY,
+    START_LATENCY,
+    layer_cycles,
+    layer_ideal_cycles,
+)
+from sparseforge.sim.accel.plan import (
+    LayerPlan,
+    PlanError,
+    act_sram_reads,
+    act_sram_reads_no_im2col,
+    choose_patch,
+    gemm_view,
+    pack_act_words,
+    plan_layer,
+    prune_conv_weights,
+    unpack_out_words,
+    weight_words,
+    window_taps,
+)
+from sparseforge.sim.sta.cycles import sta_job_cycles
+from sparseforge.tb.packing import Packer
+
+SMALL = load_preset("accel_small")            # 2x8x4_4x2 VDBB: 8-pixel tiles, 8 columns, B = 8
+NOIM2C = load_preset("accel_small_noim2c")
+
+
+def _accel(array=None, sram=None, im2col=True):
+    raw = {"arch": "accel", "name": "t",
+           "array": array or {"kind": "vdbb", "tpe": {"a": 2, "b": 8, "c": 4},
+                              "array": {"m": 4, "n": 2}},
+           "im2col": im2col}
+    if sram is not None:
+        raw["sram"] = sram
+    return parse_config(raw)
+
+
+# accel_small's array with 2 KB SRAMs: activation halves of 16 banks × 8 rows, weight halves of
+# 64 words of 128 bits.
+TINY = _accel(sram={"act_kb": 2, "weight_kb": 2})
+# B = 4 and a 2x2 array of 2x4x2 TPEs: 4-pixel tiles, 4 columns, 8 banks.
+B4 = _accel({"kind": "vdbb", "tpe": {"a": 2, "b": 4, "c": 2}, "array": {"m": 2, "n": 2}})
+# A dense (sta) and a fixed-DBB array, for the weight words.
+DENSE = _accel({"kind": "sta", "tpe": {"a": 2, "b": 8, "c": 4}, "array": {"m": 2, "n": 2}})
+DBB = _accel({"kind": "dbb", "tpe": {"a": 2, "b": 8, "c": 4}, "array": {"m": 2, "n": 2},
+              "dbb_macs": 3})
+
+
+def test_tiny_config_is_what_the_tests_assume():
+    assert (TINY.act_banks, TINY.act_bank_depth, TINY.weight_half_words) == (16, 8, 64)
+    assert (SMALL.act_banks, SMALL.act_bank_depth, SMALL.window_rows, SMALL.window_cols) == \
+        (16, 512, 9, 15)
+    assert (B4.block, B4.array.tile_rows, B4.array.tile_cols, B4.act_banks) == (4, 4, 4, 8)
+
+
+# -- naive models ---------------------------------------------------------------------------------
+
+def naive_conv(x, w, stride, pad):
+    """Exact K×Ho×Wo convolution (cross-correlation, zero padding) over Python ints."""
+    c_in, h, wd = x.shape
+    k_out, _, r, s = w.shape
+    ho, wo = (h + 2 * pad - r) // stride + 1, (wd + 2 * pad - s) // stride + 1
+    out = [[[0] * wo for _ in range(ho)] for _ in range(k_out)]
+    xl, wl = x.tolist(), w.tolist()
+    for k in range(k_out):
+        for oy in range(ho):
+            for ox in range(wo):
+                acc = 0
+                for c in range(c_in):
+                    for i in range(r):
+                        y = oy * stride + i - pad
+                        if not 0 <= y < h:
+                            continue
+                        for j in range(s):
+                            xx = ox * stride + j - pad
+                            if 0 <= xx < wd:
+                                acc += xl[c][y][xx] * wl[k][c][i][j]
+                out[k][oy][ox] = acc
+    return out
+
+
+def random_dbb_weights(rng, k, c, r, s, nnz, block):
+    """K×C×R×S weights with at most ``nnz`` non-zeros in each block of ``block`` channels of each
+    (k, r, s); non-zeros drawn from −128…127 without 0, −128 included on purpose."""
+    w = np.zeros((k, c, r, s), dtype=np.int64)
+    for kk in range(k):
+        for i in range(r):
+            for j in range(s):
+                for cb in range(-(-c // block)):
+                    chans = list(range(cb * block, min(c, (cb + 1) * block)))
+                    for ch in rng.sample(chans, rng.randint(0, min(nnz, len(chans)))):
+                        w[kk, ch, i, j] = rng.choice([-128, 127, rng.randint(-127, -1),
+                                                      rng.randint(1, 126)])
+    return w
+
+
+def random_map(rng, c, h, w):
+    return np.array([rng.randint(-128, 127) for _ in range(c * h * w)],
+                    dtype=np.int64).reshape(c, h, w)
+
+
+# -- plan_layer: validation -----------------------------------------------------------------------
+
+GOOD = dict(h=8, w=8, c=8, k=8, r=3, s=3, stride=1, pad=1)
+
+# (id, overrides, text the message must contain)
+BAD_LAYERS = [
+    ("H-0", dict(h=0), "H = 0"),
+    ("H-4096", dict(h=4096), "H = 4096"),
+    ("W-0", dict(w=0), "W = 0"),
+    ("W-4096", dict(w=4096), "W = 4096"),
+    ("C-0", dict(c=0), "C = 0"),
+    ("C-8192", dict(c=8192), "C = 8192"),
+    ("K-0", dict(k=0), "K = 0"),
+    ("K-8192", dict(k=8192), "K = 8192"),
+    ("R-0", dict(r=0), "R = 0"),
+    ("R-16", dict(r=16), "R = 16"),
+    ("S-0", dict(s=0), "S = 0"),
+    ("S-16", dict(s=16), "S = 16"),
+    ("pad-negative", dict(pad=-1), "pad = -1"),
+    ("pad-8", dict(pad=8), "pad = 8"),
+    ("stride-3", dict(stride=3), "stride = 3"),
+    ("stride-0", dict(stride=0), "stride = 0"),
+    ("nnz-0", dict(nnz=0), "nnz = 0"),
+    ("nnz-above-B", dict(nnz=9), "nnz = 9"),
+    ("kernel-taller-than-padded-input", dict(h=2, w=5, pad=0), "3x3 kernel does not fit a 2x5"),
+    ("kernel-wider-than-padded-input", dict(h=5, w=1, r=1, s=5, pad=1),
+     "1x5 kernel does not fit a 5x1"),
+    ("no-patch-fits-the-window", dict(h=16, w=16, r=11, s=11, pad=0), "kernel 11x11 stride 1"),
+]
+
+
+@pytest.mark.parametrize("overrides, text", [pytest.param(o, t, id=i) for i, o, t in BAD_LAYERS])
+def test_plan_layer_rejects_bad_layers(overrides, text):
+    with pytest.raises(PlanError) as info:
+        plan_layer(SMALL, **{**GOOD, **overrides})
+    message = str(info.value)
+    assert text in message
+    assert "\n" not in message
+    assert isinstance(info.value, ValueError)
+
+
+def test_plan_layer_range_messages_name_the_limits():
+    with pytest.raises(PlanError, match=r"^H = 4096 is not allowed; expected 1 to 4095$"):
+        plan_layer(SMALL, **{**GOOD, "h": 4096})
+    with pytest.raises(PlanError, match=r"^nnz = 9 is not allowed; expected 1 to 8$"):
+        plan_layer(SMALL, **GOOD, nnz=9)
+    with pytest.raises(PlanError, match=r"^stride = 3 is not allowed; expected 1 or 2$"):
+        plan_layer(SMALL, **{**GOOD, "stride": 3})
+    with pytest.raises(PlanError, match=r"with pad 0$"):
+        plan_layer(SMALL, **{**GOOD, "h": 2, "pad": 0})
+    with pytest.raises(PlanError, match=r"9x15-word buffer and 16 banks$"):
+        plan_layer(SMALL, **{**GOOD, "r": 11, "s": 11, "h": 16, "w": 16})
+
+
+def test_plan_layer_accepts_the_limits():
+    # A kernel exactly as large as the padded input, the largest stride and pad, nnz 1 and B.
+    assert plan_layer(SMALL, h=1, w=1, c=1, k=1, r=3, s=3, stride=1, pad=1).ho == 1
+    assert plan_layer(SMALL, h=5, w=5, c=1, k=1, r=5, s=5).wo == 1
+    assert plan_layer(SMALL, **GOOD, nnz=1).nnz == 1
+    assert plan_layer(SMALL, **GOOD, nnz=8).nnz == 8
+    assert plan_layer(SMALL, **GOOD).nnz == 8            # default: the array's max
+    assert plan_layer(SMALL, **{**GOOD, "pad": 7}).pad == 7
+    assert plan_layer(SMALL, **{**GOOD, "stride": 2}).ho == 4
+    assert plan_layer(DBB, **GOOD).nnz == 3               # dbb: max nnz = dbb_macs
+    with pytest.raises(PlanError, match="nnz = 4 is not allowed; expected 1 to 3"):
+        plan_layer(DBB, **GOOD, nnz=4)
+
+
+def test_plan_layer_rejects_too_long_a_reduction():
+    big = _accel(im2col={"window": [64, 64]}, sram={"act_kb": 1 << 16, "weight_kb": 1 << 16})
+    with pytest.raises(PlanError, match=r"R·S·C = 13·13·8191 is too long a reduction"):
+        plan_layer(big, h=13, w=13, c=8191, k=8, r=13, s=13, check_sram=False)
+    assert plan_layer(big, h=11, w=11, c=8191, k=8, r=11, s=11, check_sram=False).gemm_k == \
+        11 * 11 * 1024 * 8
+
+
+def test_plan_layer_input_map_too_large_for_sram():
+    # 8×16 pixels: 128 / 16 banks = 8 rows per bank, exactly the depth; 8×17 needs 9.
+    assert plan_layer(TINY, h=8, w=16, c=8, k=8, r=1, s=1, stride=2).ifm_bank_rows == 8
+    with pytest.raises(PlanError) as info:
+        plan_layer(TINY, h=8, w=17, c=8, k=8, r=1, s=1, stride=2)
+    message = str(info.value)
+    assert "input map (8x17x8) needs 9 rows per bank" in message
+    assert "has 8 (1 KB)" in message and "\n" not in message
+    assert plan_layer(TINY, h=8, w=17, c=8, k=8, r=1, s=1, stride=2,
+                      check_sram=False).ifm_bank_rows == 9
+
+
+def test_plan_layer_output_map_too_large_for_sram():
+    # 6×6 outputs, 8 channels as INT32: ⌈36/16⌉ = 3 bank rows × 4 words = 12 > 8.
+    with pytest.raises(PlanError) as info:
+        plan_layer(TINY, h=6, w=6, c=8, k=8, r=3, s=3, pad=1)
+    message = str(info.value)
+    assert "INT32 output map (6x6x8) needs 12 rows per bank" in message
+    assert "has 8 (1 KB)" in message and "\n" not in message
+    # 4×4 outputs: one bank row × 4 words fits.
+    assert plan_layer(TINY, h=4, w=4, c=8, k=8, r=3, s=3, pad=1,
+                      nnz=7).ofm_bank_rows(int8=False) == 4
+    plan = plan_layer(TINY, h=6, w=6, c=8, k=8, r=3, s=3, pad=1, check_sram=False)
+    assert (plan.ho, plan.wo, plan.ofm_bank_rows(int8=False), plan.ofm_bank_rows()) == \
+        (6, 6, 12, 3)
+    # accel_small: a 56×56×8 "same" layer needs ⌈3136/16⌉·4 = 784 rows of 512.
+    with pytest.raises(PlanError, match=r"\(56x56x8\) needs 784 rows per bank; .* has 512 "
+                                        r"\(64 KB\)"):
+        plan_layer(SMALL, h=56, w=56, c=8, k=8, r=3, s=3, pad=1)
+
+
+def test_plan_layer_weights_too_large_for_sram():
+    # One column tile of 3·3 blocks × nnz steps: 72 words at 8/8 > 64; 63 at 7/8 fits.
+    with pytest.raises(PlanError) as info:
+        plan_layer(TINY, h=4, w=4, c=8, k=8, r=3, s=3, pad=1, nnz=8)
+    message = str(info.value)
+    assert "need 72 words (1.1 KB at 8/8)" in message
+    assert "holds 64 (1 KB)" in message and "\n" not in message
+    assert plan_layer(TINY, h=4, w=4, c=8, k=8, r=3, s=3, pad=1, nnz=7).weight_word_count == 63
+    plan = plan_layer(TINY, h=4, w=4, c=8, k=8, r=3, s=3, pad=1, nnz=8, check_sram=False)
+    assert plan.weight_word_count == 72
+
+
+def test_check_sram_false_gives_the_same_plan():
+    layer = dict(h=6, w=6, c=8, k=8, r=3, s=3, pad=1)
+    plan = plan_layer(TINY, **layer, check_sram=False)
+    big = plan_layer(SMALL, **layer)
+    assert (plan.ph, plan.pw, plan.tiles, plan.gemm_k) == (big.ph, big.pw, big.tiles, big.gemm_k)
+    # It does not relax the other checks.
+    with pytest.raises(PlanError, match="stride = 3"):
+        plan_layer(TINY, **{**layer, "stride": 3}, check_sram=False)
+
+
+def test_layer_plan_derived_values_by_hand():
+    # 14×14×20 → 12 channels, 3×3 "same", 3/8 density on accel_small (patch 2×4).
+    p = plan_layer(SMALL, h=14, w=14, c=20, k=12, r=3, s=3, stride=1, pad=1, nnz=3)
+    assert (p.ph, p.pw, p.ho, p.wo) == (2, 4, 14, 14)
+    assert (p.cb_in, p.cb_out) == (3, 2)
+    assert (p.tiles_y, p.tiles_x, p.row_tiles, p.col_tiles, p.tiles) == (7, 4, 28, 2, 56)
+    assert p.gemm_k == 9 * 3 * 8
+    assert (p.steps_per_block, p.block_words, p.weight_word_count) == (3, 81, 162)
+    assert p.window == (4, 6)
+    assert p.macs == 14 * 14 * 12 * 20 * 9
+    assert (p.ifm_bank_rows, p.ofm_bank_rows(), p.ofm_bank_rows(int8=False)) == (39, 26, 104)
+    # Ideal: 56 tiles × 27 blocks × 3 steps.
+    assert layer_ideal_cycles(p) == 56 * 27 * 3
+    # Start (6: latch, derive, start the units, last row landing, window full, first segment
+    # latched) + the first window's 4 rows + the engine + done (1).
+    assert (START_LATENCY, END_LATENCY) == (6, 1)
+    assert layer_cycles(p) == 6 + 4 + sta_job_cycles(SMALL.array, 56, 216, 3) + 1
+    q = plan_layer(NOIM2C, h=14, w=14, c=20, k=12, r=3, s=3, stride=1, pad=1, nnz=3)
+    assert (q.ph, q.pw, q.tiles) == (1, 8, 14 * 2 * 2)
+    # Without IM2COL: the same 6 (the reader's read and buffer stand in for the window).
+    assert layer_cycles(q) == 6 + sta_job_cycles(SMALL.array, 56, 216, 3) + 1
+
+
+# -- choose_patch ----------------------------------------------------------------------------------
+
+# (id, config, r, s, stride, nnz, patch) worked by hand on accel_small (8-pixel tiles, a 9×15
+# window buffer, 16 banks). Costs are window words (rows × cols), ties to fewer rows.
+PATCHES = [
+    # 3×3 s1: 1×8 → 3×10 = 30, 2×4 → 4×6 = 24, 4×2 → 6×4 = 24 (more rows), 8×1 → 10 rows > 9
+    ("3x3-s1", SMALL, 3, 3, 1, 8, (2, 4)),
+    ("3x3-s1-nnz1", SMALL, 3, 3, 1, 1, (2, 4)),           # 4 rows ≤ 9 taps × 1 step
+    # 1×1 s2: 1×8 → 1×15 = 15, 2×4 → 3×7 = 21, 4×2 → 7×3 = 21, 8×1 → 15 rows > 9
+    ("1x1-s2", SMALL, 1, 1, 2, 8, (1, 8)),
+    # 1×1 s1: 1×8 → 8 words ties 2×4 → 8; fewer rows wins
+    ("1x1-s1", SMALL, 1, 1, 1, 8, (1, 8)),
+    # 3×1 s1 at nnz 1: only 3 cycles per window, so at most 3 rows: 1×8 (3×8); at nnz 2 six
+    # rows are allowed and 2×4 (4×4 = 16) beats 1×8 (3×8 = 24). Patches taller than wide
+    # (4×2, 8×1) are not supported by the IM2COL unit.
+    ("3x1-s1-nnz1", SMALL, 3, 1, 1, 1, (1, 8)),
+    ("3x1-s1-nnz2", SMALL, 3, 1, 1, 2, (2, 4)),
+    # 7×7 s2: 1×8 → 21 cols > 15; 2×4 → 9×13 fits; 4×2 → 13 rows > 9
+    ("7x7-s2", SMALL, 7, 7, 2, 8, (2, 4)),
+    # 11×11: every window is at least 11 rows > 9
+    ("11x11", SMALL, 11, 11, 1, 8, None),
+    # Without IM2COL: one patch row of tile_rows pixels, whatever the kernel.
+    ("noim2c-3x3", NOIM2C, 3, 3, 1, 8, (1, 8)),
+    ("noim2c-11x11-s2", NOIM2C, 11, 11, 2, 1, (1, 8)),     # a row spans 15 pixels ≤ 16 banks
+    ("noim2c-8-banks-s2", _accel(sram={"act_banks": 8}, im2col=False), 1, 1, 2, 8, None),
+    ("noim2c-8-banks-s1", _accel(sram={"act_banks": 8}, im2col=False), 1, 1, 1, 8, (1, 8)),
+    # B = 4, 4-pixel tiles: 3×3 s1 → 1×4: 3×6 = 18, 2×2: 4×4 = 16
+    ("b4-3x3-s1", B4, 3, 3, 1, 4, (2, 2)),
+]
+
+
+@pytest.mark.parametrize("cfg, r, s, stride, nnz, expected",
+                         [pytest.param(*case[1:], id=case[0]) for case in PATCHES])
+def test_choose_patch_by_hand(cfg, r, s, stride, nnz, expected):
+    assert choose_patch(cfg, r, s, stride, nnz) == expected
+
+
+@pytest.mark.parametrize("name", ["accel_small", "accel_paper"])
+def test_chosen_patch_fits_and_is_never_slower_than_the_engine(name):
+    cfg = load_preset(name)
+    rows = cfg.array.tile_rows
+    for r in range(1, 12):
+        for s in range(1, 12):
+            for stride in (1, 2):
+                for nnz in (1, 2, 5, cfg.array.max_nnz):
+                    patch = choose_patch(cfg, r, s, stride, nnz)
+                    if patch is None:
+                        continue
+                    ph, pw = patch
+                    wh, ww = (ph - 1) * stride + r, (pw - 1) * stride + s
+                    assert ph * pw == rows
+                    assert wh <= cfg.window_rows and ww <= cfg.window_cols, (r, s, stride, patch)
+                    assert ww <= cfg.act_banks
+                    assert wh <= r * s * cfg.array.steps_per_block(nnz), (r, s, stride, nnz)
+
+
+# -- SRAM images ----------------------------------------------------------------------------------
+
+def test_pack_act_words_by_hand():
+    # 2 channels of a 1×2 map, B = 8: channel e of a block is byte e, little-endian.
+    x = np.array([[[1, -2]], [[3, 4]]])
+    assert pack_act_words(x, 8) == [0x0301, 0x04FE]
+    # 10 channels, B = 8: two blocks per pixel; channels 8, 9 open the second word.
+    x = np.zeros((10, 1, 1), dtype=np.int64)
+    x[0, 0, 0], x[7, 0, 0], x[8, 0, 0], x[9, 0, 0] = -128, 127, -1, 5
+    assert pack_act_words(x, 8) == [0x7F << 56 | 0x80, 0x05FF]
+    # B = 4, 1 channel, 1×3 map: pixel-major order.
+    assert pack_act_words(np.array([[[1, 2, 3]]]), 4) == [1, 2, 3]
+
+
+def test_unpack_out_words_by_hand():
+    assert unpack_out_words([0x0301, 0x04FE], 2, 1, 2, 8).tolist() == [[[1, -2]], [[3, 4]]]
+    # INT32: 3 channels of a 1×1 map, B = 8 → 4 words per pixel, B/4 = 2 channels per word.
+    words = [0xFFFFFFFF | (0x7FFFFFFF << 32), 0x80000000, 0, 0]
+    assert unpack_out_words(words, 3, 1, 1, 8, int8=False).tolist() == \
+        [[[-1]], [[2**31 - 1]], [[-2**31]]]
+    with pytest.raises(ValueError, match="Expected 2 words, not 3"):
+        unpack_out_words([0, 0, 0], 2, 1, 2, 8)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pack_unpack_round_trip(seed):
+    rng = random.Random(seed)
+    for block in (4, 8, 16):
+        c, h, w = rng.randint(1, 3 * block), rng.randint(1, 6), rng.randint(1, 6)
+        x = random_map(rng, c, h, w)
+        words = pack_act_words(x, block)
+        assert len(words) == h * w * -(-c // block)
+        assert all(0 <= word < 1 << (8 * block) for word in words)
+        assert unpack_out_words(words, c, h, w, block).tolist() == x.tolist(), (seed, block)
+
+
+def _bank(p, cb, banks):
+    return (p + cb) % banks
+
+
+def _row(p, cb, blocks, banks, base=0):
+    return base + (p // banks) * blocks + cb
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_skewed_bank_layout(seed):
+    """For random maps: every word has its own (bank, row) within the plan's bank rows; the
+    in-image words of a window row of one channel block are in distinct banks; a result row's
+    words, and any run of up to ``banks`` channel blocks of one pixel, are in distinct banks."""
+    rng = random.Random(seed)
+    for cfg in (SMALL, B4, NOIM2C):
+        banks = cfg.act_banks
+        r = rng.choice((1, 3, 5))
+        stride, pad = rng.choice((1, 2)), rng.randint(0, r // 2)
+        h, w = rng.randint(r, 20), rng.randint(r, 20)
+        c, k = rng.randint(1, 5 * cfg.block), rng.randint(1, 40)
+        plan = plan_layer(cfg, h, w, c, k, r, r, stride, pad, check_sram=False)
+        blocks = plan.cb_in
+        places = {(_bank(p, cb, banks), _row(p, cb, blocks, banks))
+                  for p in range(h * w) for cb in range(blocks)}
+        assert len(places) == h * w * blocks
+        assert max(row for _, row in places) + 1 == plan.ifm_bank_rows
+        wh, ww = plan.window if cfg.im2col else (1, (cfg.array.tile_rows - 1) * stride + 1)
+        for ty in range(plan.tiles_y):
+            for tx in range(plan.tiles_x):
+                y0 = ty * plan.ph * stride - pad
+                x0 = tx * plan.pw * stride - pad
+                for i in range(wh):
+                    if not 0 <= y0 + i < h:
+                        continue
+                    pixels = [(y0 + i) * w + x0 + j for j in range(ww) if 0 <= x0 + j < w]
+                    for cb in range(blocks):
+                        used = [_bank(p, cb, banks) for p in pixels]
+                        assert len(set(used)) == len(used), (cfg.name, plan, i, cb)
+        for p in range(h * w):
+            for first in range(blocks):
+                run = [_bank(p, cb, banks) for cb in range(first, min(blocks, first + banks))]
+                assert len(set(run)) == len(run)
+        # A result row writes out_blocks_per_row INT8 words or 4× as many INT32 words.
+        for words in (cfg.out_blocks_per_row, 4 * cfg.out_blocks_per_row):
+            for p in range(plan.ho * plan.wo):
+                used = [_bank(p, t, banks) for t in range(words)]
+                assert len(set(used)) == words
+
+
+# Layers for gemm_view and the weight words: (config, h, w, c, k, r, s, stride, pad, nnz).
+LAYERS = [
+    (SMALL, 6, 7, 11, 10, 3, 3, 1, 1, 3),
+    (SMALL, 9, 5, 8, 8, 1, 1, 2, 0, 8),
+    (SMALL, 7, 9, 3, 17, 5, 5, 2, 2, 1),
+    (SMALL, 5, 5, 20, 4, 3, 1, 1, 0, 2),
+    (NOIM2C, 6, 6, 9, 9, 3, 3, 1, 1, 4),
+    (B4, 5, 6, 6, 5, 3, 3, 2, 1, 2),
+    (B4, 3, 4, 1, 3, 2, 3, 1, 1, 4),
+    (DENSE, 5, 5, 10, 9, 3, 3, 1, 1, 8),
+    (DBB, 6, 5, 12, 9, 3, 3, 1, 0, 3),
+]
+
+
+@pytest.mark.parametrize("index", range(len(LAYERS)))
+def test_gemm_view_is_the_convolution(index):
+    cfg, h, w, c, k, r, s, stride, pad, nnz = LAYERS[index]
+    rng = random.Random(index)
+    plan = plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz)
+    x = random_map(rng, c, h, w)
+    wt = random_dbb_weights(rng, k, c, r, s, c, cfg.block)       # dense: any values
+    act, wm = gemm_view(plan, x, wt)
+    rows, cols = cfg.array.tile_rows, cfg.array.tile_cols
+    assert act.shape == (plan.row_tiles * rows, plan.gemm_k)
+    assert wm.shape == (plan.gemm_k, plan.col_tiles * cols)
+    result = act @ wm
+    expected = naive_conv(x, wt, stride, pad)
+    got = [[[None] * plan.wo for _ in range(plan.ho)] for _ in range(k)]
+    row = 0
+    for ty in range(plan.tiles_y):
+        for tx in range(plan.tiles_x):
+            for py in range(plan.ph):
+                for px in range(plan.pw):
+                    oy, ox = ty * plan.ph + py, tx * plan.pw + px
+                    if oy < plan.ho and ox < plan.wo:
+                        for kk in range(k):
+                            got[kk][oy][ox] = int(result[row, kk])
+                    else:
+                        assert not act[row].any()           # rows past the map are zero
+                    row += 1
+    assert got == expected
+    assert not wm[:, k:].any()                               # padding columns are zero
+
+
+def _decode_weight_words(plan, words):
+    """Walk the unpacked beats in (column tile, cb, r, s) order and scatter each block's slots to
+    the set bits of its mask (dense arrays: the B values in order)."""
+    cfg = plan.cfg
+    array = cfg.array
+    packer = Packer(weight_beat_layout(array))
+    cols, lanes, bz = array.tile_cols, array.lanes, cfg.block
+    fields = lanes + (1 if array.sparse else 0)
+    beats = packer.unpack_many(words).reshape(len(words), cols, fields).tolist()
+    steps = array.steps_per_block(plan.nnz)
+    w = [[[[0] * plan.s for _ in range(plan.r)] for _ in range(plan.cb_in * bz)]
+         for _ in range(plan.col_tiles * cols)]
+    index = 0
+    for q in range(plan.col_tiles):
+        for cb in range(plan.cb_in):
+            for i in range(plan.r):
+                for j in range(plan.s):
+                    block = beats[index:index + steps]
+                    index += steps
+                    for col in range(cols):
+                        slots = [block[t][col][lane] for t in range(steps)
+                                 for lane in range(lanes)]
+                        if array.sparse:
+                            masks = {block[t][col][lanes] for t in range(steps)}
+                            assert len(masks) == 1                 # one mask per block
+                            mask = masks.pop()
+                            positions = [e for e in range(bz) if mask >> e & 1]
+                            assert len(positions) <= len(slots)
+                            assert not any(slots[len(positions):])  # unused slots are zero
+                            assert all(slots[:len(positions)])      # the mask marks non-zeros
+                        else:
+                            positions = list(range(bz))
+                        for pos, value in zip(positions, slots):
+                            w[q * cols + col][cb * bz + pos][i][j] = value
+    assert index == len(words)
+    return w
+
+
+@pytest.mark.parametrize("index", range(len(LAYERS)))
+def test_weight_words_decode_back_to_the_weights(index):
+    cfg, h, w, c, k, r, s, stride, pad, nnz = LAYERS[index]
+    rng = random.Random(100 + index)
+    plan = plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz)
+    bound = nnz if cfg.array.sparse else cfg.block
+    wt = random_dbb_weights(rng, k, c, r, s, bound, cfg.block)
+    words = weight_words(plan, wt, Packer(weight_beat_layout(cfg.array)))
+    assert len(words) == plan.weight_word_count
+    assert all(0 <= word < 1 << cfg.weight_word_bits for word in words)
+    decoded = np.array(_decode_weight_words(plan, words))
+    assert decoded[:k, :c].tolist() == wt.tolist()
+    assert not decoded[k:].any() and not decoded[:, c:].any()
+
+
+def test_weight_words_by_hand():
+    # B4 (4 columns, B = 4), a 1×1 layer, 4 channels, 2 kernels, nnz 2: one column tile, one
+    # block, two beats. Column 0 keeps channels 1 and 3 (mask 0b1010), column 1 channel 0 only.
+    plan = plan_layer(B4, 1, 1, 4, 2, 1, 1, nnz=2)
+    w = np.zeros((2, 4, 1, 1), dtype=np.int64)
+    w[0, 1], w[0, 3], w[1, 0] = -5, 7, 100
+    packer = Packer(weight_beat_layout(B4.array))
+    # A column is 8 value bits then 4 mask bits; columns 2 and 3 are padding (mask 0).
+    col = [(-5 & 0xFF) | 0b1010 << 8, 100 | 0b0001 << 8]
+    beat0 = col[0] | col[1] << 12
+    beat1 = 7 | 0b1010 << 8 | (0 | 0b0001 << 8) << 12
+    assert weight_words(plan, w, packer) == [beat0, beat1]
+
+
+def test_prune_conv_weights_blocks_along_channels():
+    # K=1, C=6, 1×2 kernel, B = 4, nnz 2: blocks are channels 0-3 and 4-5 per kernel position.
+    w = np.zeros((1, 6, 1, 2), dtype=np.int64)
+    w[0, :, 0, 0] = [1, -9, 3, 9, 5, -6]
+    w[0, :, 0, 1] = [2, 2, 2, 2, 0, 0]
+    got = prune_conv_weights(w, 2, 4)
+    assert got[0, :, 0, 0].tolist() == [0, -9, 0, 9, 5, -6]      # |−9| = |9|: both kept
+    assert got[0, :, 0, 1].tolist() == [2, 2, 0, 0, 0, 0]        # ties to the lower channel
+
+
+# -- activation SRAM reads -------------------------------------------------------------------------
+
+def brute_reads_im2col(plan):
+    """Every in-image word of every window position some output pixel of the patch uses through
+    some kernel tap, for every patch, channel block and column tile."""
+    wh, ww = plan.window
+    count = 0
+    for ty in range(plan.tiles_y):
+        for tx in range(plan.tiles_x):
+            y0 = ty * plan.ph * plan.stride - plan.pad
+            x0 = tx * plan.pw * plan.stride - plan.pad
+            for i in range(wh):
+                for j in range(ww):
+                    used_row = any(py * plan.stride + a == i
+                                   for py in range(plan.ph) for a in range(plan.r))
+                    used_col = any(px * plan.stride + b == j
+                                   for px in range(plan.pw) for b in range(plan.s))
+                    inside = 0 <= y0 + i < plan.h and 0 <= x0 + j < plan.w
+                    count += used_row and used_col and inside
+    return count * plan.cb_in * plan.col_tiles
+
+
+def brute_reads_no_im2col(plan):
+    """Every in-image IM2COL element of every real output pixel, per channel block and column
+    tile."""
+    count = 0
+    for oy in range(plan.ho):
+        for ox in range(plan.wo):
+            for i in range(plan.r):
+                for j in range(plan.s):
+                    y, x = oy * plan.stride - plan.pad + i, ox * plan.stride - plan.pad + j
+                    count += 0 <= y < plan.h and 0 <= x < plan.w
+    return count * plan.cb_in * plan.col_tiles
+
+
+def test_window_taps_by_hand():
+    assert window_taps(5, 1, 2) == [0, 2, 4]
+    assert window_taps(5, 3, 2) == [0, 1, 2, 3, 4]
+    assert window_taps(4, 1, 1) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_act_sram_reads_against_brute_force(seed):
+    rng = random.Random(seed)
+    for cfg in (SMALL, B4, NOIM2C):
+        for _ in range(4):
+            r, s = rng.choice((1, 2, 3, 5)), rng.choice((1, 3, 5))
+            stride, pad = rng.choice((1, 2)), rng.randint(0, 3)
+            h = rng.randint(max(1, r - 2 * pad), 13)
+            w = rng.randint(max(1, s - 2 * pad), 13)
+            c, k = rng.randint(1, 20), rng.randint(1, 20)
+            plan = plan_layer(cfg, h, w, c, k, r, s, stride, pad, check_sram=False)
+            layer = (cfg.name, h, w, c, k, r, s, stride, pad)
+            direct = brute_reads_no_im2col(plan)
+            assert act_sram_reads_no_im2col(plan) == direct, layer
+            if cfg.im2col:
+                assert act_sram_reads(plan) == brute_reads_im2col(plan), layer
+            else:
+                assert act_sram_reads(plan) == direct, layer
+
+
+def test_act_sram_reads_by_hand():
+    # 4×4×8 map, 3×3 "same", 8 kernels on accel_small (patch 2×4, window 4×6): two windows,
+    # rows −1…2 and 1…4 by columns −1…4: 3 in-image rows × 4 columns each = 24 words.
+    plan = plan_layer(SMALL, 4, 4, 8, 8, 3, 3, 1, 1)
+    assert act_sram_reads(plan) == 24
+    # Direct: corners see 4 taps, edge pixels 6, the 4 inner pixels 9: 16 + 48 + 36 = 100.
+    assert act_sram_reads_no_im2col(plan) == 100
+    # Twice the channels and twice the column tiles: 4× the reads.
+    plan = plan_layer(SMALL, 4, 4, 16, 9, 3, 3, 1, 1)
+    assert (act_sram_reads(plan), act_sram_reads_no_im2col(plan)) == (96, 400)
+
+
+@pytest.mark.parametrize("size", [5, 8, 13, 14, 16, 28])
+def test_im2col_magnifies_3x3_reads_at_least_2_5x(size):
+    # "Same" 3×3 stride-1 layers on accel_small: a 4×6 window feeds 2×4 pixels of 9 taps, 3× in
+    # the interior (the paper's Fig. 8); border patches lose less than 0.5 of it.
+    plan = plan_layer(SMALL, size, size, 16, 16, 3, 3, 1, 1)
+    ratio = act_sram_reads_no_im2col(plan) / act_sram_reads(plan)
+    assert ratio >= 2.5, (size, ratio)
+
+
+def test_accel_presets_are_in_the_preset_table():
+    assert {"accel_small", "accel_small_noim2c", "accel_paper"} <= set(presets())
+    assert isinstance(plan_layer(SMALL, **GOOD), LayerPlan)

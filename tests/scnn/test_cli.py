@@ -1,0 +1,143 @@
+"""``sparseforge`` on SCNN configs: generate, lint, run (RTL, JSON, --out, files), input errors.
+
+Expected values: the manifest's counts worked by hand from the config, the layer output from the
+golden model, and the stated contract (one line, exit status 2, nothing written) for bad input.
+"""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sparseforge.gen.presets import load_preset
+from sparseforge.sim.scnn import golden as scnn_golden
+
+DESIGN = "scnn_2x2_small"
+
+
+def sparseforge(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "sparseforge.gen.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def test_help_shows_an_scnn_run():
+    result = sparseforge("--help")
+    assert result.returncode == 0
+    assert "sparseforge run scnn_2x2_small --conv" in result.stdout
+
+
+def test_generate_is_reproducible_and_the_manifest_counts_by_hand(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert sparseforge("generate", DESIGN, "-o", first, "-q").returncode == 0
+    assert sparseforge("generate", DESIGN, "-o", second, "-q").returncode == 0
+    text = (first / f"{DESIGN}.v").read_bytes()
+    assert text == (second / f"{DESIGN}.v").read_bytes()
+    assert f"module {DESIGN}(".encode() in text
+    manifest = json.loads((first / f"{DESIGN}.json").read_text())
+    # 2x2 PEs of 2x2 multipliers; two sets of 8 banks x 16 entries of 24 bits per PE.
+    assert manifest["pes"] == 4
+    assert manifest["multipliers_per_pe"] == 4 and manifest["multipliers_total"] == 16
+    assert manifest["accumulator_banks_per_pe"]["bits"] == 2 * 8 * 16 * 24
+    # Tiles of 3x5 with a halo of 2: accumulator rows of 7, 9 rows.
+    assert manifest["accumulator_space"] == {"kc": 2, "w": 7, "h": 9, "halo": 2}
+    assert manifest["layer_limits"]["h"] == 10 and manifest["layer_limits"]["w"] == 6
+    names = {r["name"]: r for r in manifest["registers"]}
+    assert names["start"]["offset"] == 0 and names["cycles"]["access"] == "ro"
+    ports = {p["name"]: p for p in manifest["ports"]}
+    # An activation row: a 4-bit count (up to 15 entries) and 2 entries of 16 + 2 bits = 40
+    # bits, streamed in 40-bit tdata; tdest names one of 4 PEs.
+    assert ports["s_axis_act__tdata"]["width"] == 40
+    assert ports["s_axis_act__tdest"]["width"] == 2
+    # One IARAM macro per PE: 128 entries in rows of 2, each row the 40 bits above.
+    iarams = [m for m in manifest["memories"] if m["module"].endswith(".iaram")]
+    assert [m["module"] for m in iarams] == [f"{DESIGN}.pe_{x}_{y}.iaram"
+                                             for y in range(2) for x in range(2)]
+    assert all((m["words"], m["width"]) == (64, 40) for m in iarams)
+
+
+def test_lint_is_clean():
+    result = sparseforge("lint", DESIGN, "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["warnings"] == []
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--conv", "10,6,4,4,3,3,2"], "--conv: stride 2 is not allowed"),
+    (["--conv", "10,6,4,4,3,3,1,0"], "--conv: pad 0 is not allowed"),
+    (["--conv", "11,6,4,4,3,3"], "--conv: a 11×6 input is not allowed; expected at most 10×6"),
+    (["--conv", "10,6,4,4,7,7"], "--conv: R = 7 is not allowed"),
+    (["--conv", "10,6,4,40,3,3"], "--conv: K = 40 is not allowed"),
+    (["--conv", "10,6,64,8,5,5", "--weight-density", "1"], "layer: needs"),
+    (["--conv", "10,6,4,4,3,3", "--act-density", "-1"], "--act-density: -1.0 is not allowed"),
+    (["--conv", "10,x,4,4,3,3"], "--conv: W = 'x' is not allowed"),
+    (["--gemm", "4,4,4"], "--gemm: not allowed for arch scnn"),
+    (["--conv", "4,4,1,1,1,1", "--nnz", "2"], "--nnz: not allowed for arch scnn"),
+    (["--network", "alexnet"], "--network: not allowed for arch scnn"),
+    ([], "--conv: missing"),
+])
+def test_bad_runs_are_one_line_errors(args, words, tmp_path):
+    out = tmp_path / "y.npy"
+    result = sparseforge("run", DESIGN, *args, "--out", out)
+    assert result.returncode == 2, result.stderr
+    assert words in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_bad_operand_files(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((2, 4, 4), dtype=np.int64))
+    np.save(tmp_path / "w.npy", np.full((3, 2, 3, 3), 40000, dtype=np.int64))
+    result = sparseforge("run", DESIGN, "--act", tmp_path / "x.npy", "--weights",
+                         tmp_path / "w.npy")
+    assert result.returncode == 2
+    assert "--weights: values from 40000 to 40000 are not allowed" in result.stderr
+    np.save(tmp_path / "w.npy", np.zeros((3, 2, 3, 3), dtype=np.float32))
+    result = sparseforge("run", DESIGN, "--conv", "4,4,2,3,3,3", "--act", tmp_path / "x.npy",
+                         "--weights", tmp_path / "w.npy")
+    assert result.returncode == 2 and "--weights: dtype float32 is not allowed" in result.stderr
+
+
+@pytest.mark.cocotb
+def test_run_from_files_json_and_out(tmp_path):
+    """A layer from .npy files on Verilator: the saved output is the golden ReLU output."""
+    cfg = load_preset(DESIGN)
+    rng = np.random.default_rng(11)
+    act = rng.integers(-300, 300, (3, 10, 6))
+    act[rng.random(act.shape) < 0.5] = 0
+    weights = rng.integers(-300, 300, (3, 3, 5, 5))
+    weights[rng.random(weights.shape) < 0.6] = 0
+    np.save(tmp_path / "x.npy", act)
+    np.save(tmp_path / "w.npy", weights)
+    out = tmp_path / "y.npy"
+    result = sparseforge("run", DESIGN, "--act", tmp_path / "x.npy", "--weights",
+                         tmp_path / "w.npy", "--out", out, "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    for key in ("cycles", "model_cycles", "ideal_cycles", "utilization", "mismatches",
+                "multiplier_utilization", "bank_conflict_stalls", "barrier_wait_cycles"):
+        assert key in report
+    assert report["cycles"] == report["model_cycles"]
+    assert report["mismatches"] == 0 and report["stream_mismatches"] == 0
+    assert (report["h"], report["w"], report["c"], report["k"]) == (10, 6, 3, 3)
+    saved = np.load(out)
+    assert np.array_equal(saved, scnn_golden.layer_output(act, weights, cfg.acc_width))
+
+
+def test_synth_keeps_the_rams_as_macros(tmp_path):
+    """Every PE's weight buffer, IARAM, OARAM and count table stay black boxes in synthesis,
+    1×2 PEs × 4 macros, and their bits are those the manifest declares for them."""
+    config = tmp_path / "scnn_tiny.yaml"
+    config.write_text("arch: scnn\npe: {f: 1, i: 2, banks: 4, bank_entries: 8}\n"
+                      "pes: {x: 1, y: 2}\nkc: 2\ntile: {w: 2, h: 2}\nkernel_max: 3\n"
+                      "widths: {act: 4, weight: 4, acc: 8}\nindex_bits: 2\n"
+                      "rams: {iaram: 16, oaram: 16, weights: 32, out_channels: 4}\n")
+    result = sparseforge("synth", config, "--json")
+    assert result.returncode == 0, result.stderr
+    assert not result.stderr, result.stderr       # no warnings (e.g. an unused top) either
+    report = json.loads(result.stdout)
+    assert report["sram_macros"] == 2 * 4
+    assert sparseforge("generate", config, "-o", tmp_path, "-q").returncode == 0
+    memories = json.loads((tmp_path / "scnn_tiny.json").read_text())["memories"]
+    assert report["sram_bits"] == sum(m["words"] * m["width"] for m in memories)
+    assert report["cells"] > 0 and report["flops"] > 0

@@ -1,0 +1,364 @@
+# amaranth: UnusedElaboratable=no
+"""Amaranth-simulator tests of the SCNN PE's blocks against hand-worked values and naive models.
+
+hdl/scnn/coords.py (constant dividers, running positions, address parts), multiplier.py,
+crossbar.py (arbitration: lowest product first, one per bank per cycle, every product exactly
+once), compressor.py (the output encoder against sim/scnn_format.py) and rams.py.
+"""
+
+import random
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+from sparseforge.gen.config import parse_config
+from sparseforge.hdl.scnn import (
+    Compressor,
+    ConstDivider,
+    MultiplierArray,
+    Ram,
+    RowPositions,
+    ScatterCrossbar,
+)
+from sparseforge.hdl.scnn.coords import ActOffset, WeightOffset
+from sparseforge.hdl.scnn.rams import RamBanks
+from sparseforge.sim.scnn import cycles as scnn_cycles
+from sparseforge.sim.scnn import format as scnn_format
+
+
+def _run(dut, testbench, clocked=True):
+    sim = Simulator(dut)
+    if clocked:
+        sim.add_clock(1e-6)
+    sim.add_testbench(testbench)
+    sim.run()
+
+
+def small_cfg(**extra):
+    raw = {"arch": "scnn", "pes": {"x": 1, "y": 1}, "pe": {"f": 2, "i": 3, "banks": 8},
+           "kc": 2, "tile": {"w": 3, "h": 5}, "kernel_max": 5, "index_bits": 2,
+           "rams": {"iaram": 30, "oaram": 90, "weights": 40, "out_channels": 8}}
+    raw.update(extra)
+    return parse_config(raw)
+
+
+# -- coordinates ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("divisor, top", [(1, 40), (2, 70), (3, 300), (5, 255), (7, 600),
+                                          (9, 100), (12, 200), (25, 511)])
+def test_const_divider_is_exact(divisor, top):
+    dut = ConstDivider(divisor, top)
+    failures = []
+
+    async def tb(ctx):
+        for n in range(top + 1):
+            ctx.set(dut.dividend, n)
+            got = (ctx.get(dut.quotient), ctx.get(dut.remainder))
+            if got != divmod(n, divisor):
+                failures.append((n, got))
+
+    _run(dut, tb, clocked=False)
+    assert failures == []
+
+
+@pytest.mark.parametrize("args", [(0, 10), (2.5, 10), (3, -1)])
+def test_const_divider_rejects_bad_parameters(args):
+    with pytest.raises(TypeError):
+        ConstDivider(*args)
+
+
+def test_row_positions_are_running_sums():
+    dut = RowPositions(4, 3, 10)
+    rng = random.Random(1)
+
+    async def tb(ctx):
+        for _ in range(50):
+            base = rng.randrange(200)
+            zeros = [rng.randrange(8) for _ in range(4)]
+            ctx.set(dut.base, base)
+            for lane, z in enumerate(zeros):
+                ctx.set(dut.zeros[lane], z)
+            pos, expect = base, []
+            for z in zeros:
+                pos += z
+                expect.append(pos)
+                pos += 1
+            assert [ctx.get(dut.positions[lane]) for lane in range(4)] == expect
+            assert ctx.get(dut.next_base) == pos
+
+    _run(dut, tb, clocked=False)
+
+
+def test_address_parts_by_hand():
+    cfg = small_cfg()                                  # tile 3 wide, halo 2: rows of 7, planes 63
+    act = ActOffset(cfg, 8)
+    weight = WeightOffset(cfg, 9)
+
+    async def tb_act(ctx):
+        ctx.set(act.position, 4)                       # yi = 1, xi = 1
+        assert ctx.get(act.offset) == 1 * 7 + 1
+
+    async def tb_weight(ctx):
+        # Positions (r·S + s)·kc + kk with kc = 2 (k innermost).
+        # 3×3 kernel, position 9 = (1·3 + 1)·2 + 1: kk 1, r 1, s 1:
+        # 63 + (2 + 1 − 1)·7 + (2 + 1 − 1).
+        ctx.set(weight.position, 9)
+        ctx.set(weight.r, 3)
+        ctx.set(weight.s, 3)
+        assert ctx.get(weight.offset) == 63 + 14 + 2
+        # 1×5 kernel, position 3 = (0·5 + 1)·2 + 1: kk 1, s 1: 63 + (2 + 0 − 0)·7 + (2 + 2 − 1).
+        ctx.set(weight.position, 3)
+        ctx.set(weight.r, 1)
+        ctx.set(weight.s, 5)
+        assert ctx.get(weight.offset) == 63 + 14 + 3
+        # 5×3 kernel, position 28 = (4·3 + 2)·2 + 0: kk 0, r 4, s 2: (2 + 2 − 4)·7 + (2 + 1 − 2).
+        ctx.set(weight.position, 28)
+        ctx.set(weight.r, 5)
+        ctx.set(weight.s, 3)
+        assert ctx.get(weight.offset) == 0 + 0 + 1
+        # Its neighbour 29: the same (r, s), the next output channel — one plane further.
+        ctx.set(weight.position, 29)
+        assert ctx.get(weight.offset) == 63 + 0 + 1
+
+    _run(act, tb_act, clocked=False)
+    _run(weight, tb_weight, clocked=False)
+
+
+@pytest.mark.parametrize("kc", [2, 3, 5])
+@pytest.mark.parametrize("r, s", [(1, 1), (3, 3), (5, 5), (1, 5), (5, 3)])
+def test_weight_offsets_agree_with_the_cycle_model(r, s, kc):
+    """Every position of a group's block: the RTL and the model's independent NumPy formula
+    (``kc`` a power of two, a shift, or not, a reciprocal)."""
+    cfg = small_cfg(kc=kc)
+    dut = WeightOffset(cfg, 9)
+    positions = np.arange(cfg.kc * r * s)
+    block = scnn_format.Block(values=np.ones(len(positions), dtype=np.int64),
+                              zeros=np.zeros(len(positions), dtype=np.int64),
+                              length=len(positions))
+    want, _ = scnn_cycles.weight_offsets(cfg, block, r, s)
+
+    async def tb(ctx):
+        ctx.set(dut.r, r)
+        ctx.set(dut.s, s)
+        for p, expect in zip(positions, want):
+            ctx.set(dut.position, int(p))
+            assert ctx.get(dut.offset) == expect, p
+
+    _run(dut, tb, clocked=False)
+
+
+def test_multiplier_array_wraps_exact_products():
+    dut = MultiplierArray(2, 3, weight_width=8, act_width=6, product_width=10)
+    rng = random.Random(2)
+
+    async def tb(ctx):
+        for _ in range(30):
+            w = [rng.randint(-128, 127) for _ in range(2)]
+            a = [rng.randint(-32, 31) for _ in range(3)]
+            for n, v in enumerate(w):
+                ctx.set(dut.weights[n], v)
+            for n, v in enumerate(a):
+                ctx.set(dut.acts[n], v)
+            for f in range(2):
+                for i in range(3):
+                    exact = w[f] * a[i]
+                    assert ctx.get(dut.products[f * 3 + i]) == (exact + 512) % 1024 - 512
+
+    _run(dut, tb, clocked=False)
+
+
+# -- crossbar -------------------------------------------------------------------------------------
+
+def ref_crossbar(pairs, banks):
+    """Naive model: per cycle each bank takes its lowest pending product. Returns the delivery
+    log [(cycle, bank, product number)] relative to each pair's first cycle, and cycles per pair."""
+    log, cycles = [], []
+    for pair in pairs:
+        pending = [(n, bank) for n, (valid, bank, _e, _p) in enumerate(pair) if valid]
+        cycle = 0
+        while True:
+            taken = {}
+            for n, bank in pending:
+                taken.setdefault(bank, n)
+            log += [(len(cycles), cycle, b, n) for b, n in taken.items()]
+            pending = [(n, b) for n, b in pending if taken.get(b) != n]
+            cycle += 1
+            if not pending:
+                break
+        cycles.append(cycle)
+    return sorted(log), cycles
+
+
+def test_crossbar_delivers_each_product_once_lowest_first():
+    cfg = small_cfg()                                    # F·I = 6 products, A = 8 banks
+    dut = ScatterCrossbar(cfg)
+    rng = random.Random(3)
+    n = cfg.f * cfg.i
+    pairs = []
+    for _ in range(40):
+        spread = rng.choice([1, 2, 8])                   # few banks: many conflicts
+        pairs.append([(rng.random() < 0.8, rng.randrange(spread), rng.randrange(16),
+                       rng.randint(-1000, 1000)) for _ in range(n)])
+    want_log, want_cycles = ref_crossbar(pairs, cfg.banks)
+    log, cycles = [], []
+
+    async def tb(ctx):
+        for index, pair in enumerate(pairs):
+            for p, (valid, bank, entry, product) in enumerate(pair):
+                req = dut.i.payload[p]
+                ctx.set(req.valid, valid)
+                ctx.set(req.bank, bank)
+                ctx.set(req.entry, entry)
+                ctx.set(req.product, product)
+            ctx.set(dut.i.valid, 1)
+            await ctx.tick().until(dut.i.ready)          # the pair is taken at this edge
+            ctx.set(dut.i.valid, 0)
+            cycle = 0
+            while True:
+                for b in range(cfg.banks):
+                    if ctx.get(dut.banks[b].en):
+                        entry, addend = ctx.get(dut.banks[b].entry), ctx.get(dut.banks[b].addend)
+                        match = [p for p, (v, bank, e, prod) in enumerate(pair)
+                                 if v and bank == b and e == entry and prod == addend]
+                        assert match, (index, b, entry, addend)
+                        log.append((index, cycle, b, min(match)))
+                cycle += 1
+                if ctx.get(dut.i.ready):
+                    break
+                assert ctx.get(dut.stall)
+                await ctx.tick()
+            cycles.append(cycle)
+            await ctx.tick()
+
+    _run(dut, tb)
+    assert cycles == want_cycles
+    assert sorted(log) == want_log
+
+
+# -- compressor -----------------------------------------------------------------------------------
+
+def test_compressor_writes_the_golden_encoding():
+    cfg = small_cfg()                                     # I = 3 lanes, 2-bit indices
+    dut = Compressor(cfg)
+    rng = np.random.default_rng(4)
+    blocks = []
+    for density in (0.0, 1.0, 0.05, 0.3, 0.6, 0.1):
+        dense = np.where(rng.random(cfg.tile_elems) < density,
+                         rng.integers(1, 1 << 20, cfg.tile_elems), 0)
+        blocks.append(dense)
+    blocks.append(np.array([7] + [0] * (cfg.tile_elems - 1)))     # trailing placeholders
+    rows, counts = {}, []
+
+    async def tb(ctx):
+        ctx.set(dut.layer_start, 1)
+        await ctx.tick()
+        ctx.set(dut.layer_start, 0)
+        for dense in blocks:
+            for v in dense:
+                ctx.set(dut.element.valid, 0)
+                while rng.random() < 0.3:                   # cycles without an element
+                    await ctx.tick()
+                ctx.set(dut.element.valid, 1)
+                ctx.set(dut.element.value, int(v))
+                await ctx.tick()
+            ctx.set(dut.element.valid, 0)
+            ctx.set(dut.flush, 1)
+            await ctx.tick()
+            ctx.set(dut.flush, 0)
+
+    async def monitor(ctx):
+        async for _clk, _rst, en, addr, row, cen, count, overflow in ctx.tick().sample(
+                dut.row_w.en, dut.row_w.addr, dut.row_w.data, dut.count_en, dut.count,
+                dut.overflow):
+            assert not overflow
+            if en:
+                rows[addr] = [(row[lane].value, row[lane].zeros) for lane in range(cfg.i)]
+            if cen:
+                counts.append(count)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(tb)
+    sim.add_process(monitor)
+    sim.run_until(1e-6 * 2000)
+
+    start = 0
+    assert len(counts) == len(blocks)
+    for dense, count in zip(blocks, counts):
+        block = scnn_format.encode(dense, cfg.index_bits)
+        assert count == block.count
+        n_rows = -(-count // cfg.i)
+        stored = [entry for r in range(start, start + n_rows) for entry in rows[r]][:count]
+        assert stored == list(zip(block.values.tolist(), block.zeros.tolist()))
+        start += n_rows
+
+
+# -- RAMs -----------------------------------------------------------------------------------------
+
+def test_ram_sync_read_holds_and_register_file_reads_old_value():
+    ram = Ram(8, 4, reads=2)
+    banks = RamBanks(8, 4, 2)
+
+    async def tb_ram(ctx):
+        ctx.set(ram.w.addr, 2)
+        ctx.set(ram.w.data, 0x5A)
+        ctx.set(ram.w.en, 1)
+        await ctx.tick()
+        ctx.set(ram.w.en, 0)
+        ctx.set(ram.r[0].addr, 2)
+        ctx.set(ram.r[0].en, 1)
+        await ctx.tick()
+        assert ctx.get(ram.r[0].data) == 0x5A
+        ctx.set(ram.r[0].en, 0)
+        ctx.set(ram.r[0].addr, 1)
+        await ctx.tick()
+        assert ctx.get(ram.r[0].data) == 0x5A              # held while en is low
+
+    async def tb_banks(ctx):
+        ctx.set(banks.w[1].addr, 3)
+        ctx.set(banks.w[1].data, 9)
+        ctx.set(banks.w[1].en, 1)
+        ctx.set(banks.r[1].addr, 3)
+        assert ctx.get(banks.r[1].data) == 0                # the old value in the write cycle
+        await ctx.tick()
+        ctx.set(banks.w[1].en, 0)
+        assert ctx.get(banks.r[1].data) == 9
+        ctx.set(banks.r[0].addr, 3)
+        assert ctx.get(banks.r[0].data) == 0                # banks are independent
+
+    _run(ram, tb_ram)
+    _run(banks, tb_banks)
+    with pytest.raises(TypeError):
+        Ram(8, 0)
+    with pytest.raises(TypeError):
+        RamBanks(8, 4, 0)
+
+
+def test_compressor_overflow_only_when_a_block_does_not_fit():
+    """With 2 OARAM rows of 3 lanes: six values fill them exactly and the zero run after them
+    makes placeholders in a third row past the end (dropped silently: no overflow); the next
+    block has no room left: overflow."""
+    cfg = small_cfg(rams={"iaram": 30, "oaram": 6, "weights": 40, "out_channels": 8})
+    dut = Compressor(cfg)
+    flags = []
+
+    async def block(ctx, dense):
+        for v in dense:
+            ctx.set(dut.element.valid, 1)
+            ctx.set(dut.element.value, v)
+            await ctx.tick()
+        ctx.set(dut.element.valid, 0)
+        ctx.set(dut.flush, 1)
+        flags.append(ctx.get(dut.overflow))
+        await ctx.tick()
+        ctx.set(dut.flush, 0)
+
+    async def tb(ctx):
+        ctx.set(dut.layer_start, 1)
+        await ctx.tick()
+        ctx.set(dut.layer_start, 0)
+        await block(ctx, [1] * 6 + [0] * 9)               # 6 entries, then 2 placeholders
+        await block(ctx, [0] * 14 + [3])                  # 4 entries from row 2
+
+    _run(dut, tb)
+    assert flags == [0, 1]
