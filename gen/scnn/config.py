@@ -5,7 +5,9 @@ Sections 4.1–4.5 and Table 3. Parsed from YAML by :func:`parse_scnn` (the ``ar
 parser of :mod:`sparseforge.gen.registry`)::
 
     arch: scnn
-    pe: {f: 4, i: 4, banks: 32, bank_entries: 32}   # F×I multipliers, A accumulator banks × entries
+    pe: {f: 4, i: 4, banks: 32, bank_entries: 32, queue_depth: 4}
+                                                     # F×I multipliers, A accumulator banks ×
+                                                     # entries, crossbar queue per multiplier
     pes: {x: 2, y: 2}                                # P_x × P_y PEs
     kc: 8                                            # output channels per group
     tile: {w: 8, h: 8}                               # W_t × H_t planar tile per PE
@@ -43,9 +45,12 @@ class ScnnConfig:
     banks, bank_entries : int
         Accumulator banks (A, a power of two; by default the smallest one ≥ 2·F·I and ≥ a row of
         the accumulator space) and entries per bank (by default 32, Table 3, or as many as a group's
-        accumulators need). Each PE holds two such sets
-        (double buffering). The accumulators of one group, ``kc × (W_t + 2h) × (H_t + 2h)``
-        with halo ``h``, must fit one set.
+        accumulators need). Each PE holds two such sets (double buffering). Each output channel's
+        plane of ``(W_t + 2h) × (H_t + 2h)`` accumulators (halo ``h``) takes
+        ``⌈plane / A⌉`` entries of every bank (:attr:`plane_entries`), so a group's ``kc``
+        planes need ``kc · ⌈plane / A⌉`` entries.
+    queue_depth : int
+        Entries of the scatter crossbar's queue behind each of the F·I multipliers (≥ 2).
     px, py : int
         PEs along x (columns) and y (rows).
     kc : int
@@ -72,6 +77,7 @@ class ScnnConfig:
     i: int
     banks: int
     bank_entries: int
+    queue_depth: int
     px: int
     py: int
     kc: int
@@ -114,6 +120,23 @@ class ScnnConfig:
     def acc_space(self):
         """Accumulators of one output-channel group: ``kc × acc_w × acc_h``."""
         return self.kc * self.acc_plane
+
+    @property
+    def plane_entries(self):
+        """Entries of every bank that one output channel's accumulator plane takes:
+        ``⌈acc_plane / A⌉`` (see :attr:`fold_shift` for the bank mapping)."""
+        return -(-self.acc_plane // self.banks)
+
+    @property
+    def fold_shift(self):
+        """Bank mapping: the accumulator at plane position ``pos`` of output channel ``kk`` lies in
+        bank ``(pos mod A) XOR ((kk << fold_shift) mod A)``, entry
+        ``kk · plane_entries + pos div A``. ``fold_shift = ⌈log2 I⌉``: the I positions of an
+        activation row fall in at most two aligned blocks of ``2**fold_shift`` banks, and the
+        XOR moves consecutive output channels to disjoint blocks, so the F·I products of a dense
+        row pair (F channels at one kernel position, k innermost) never share a bank, while a row
+        of the plane (consecutive positions) still lies in distinct banks for the PPU."""
+        return (self.i - 1).bit_length()
 
     @property
     def bank_bits(self):
@@ -185,7 +208,7 @@ class ScnnConfig:
         return {
             "arch": "scnn", "name": self.name,
             "pe": {"f": self.f, "i": self.i, "banks": self.banks,
-                   "bank_entries": self.bank_entries},
+                   "bank_entries": self.bank_entries, "queue_depth": self.queue_depth},
             "pes": {"x": self.px, "y": self.py},
             "kc": self.kc,
             "tile": {"w": self.tile_w, "h": self.tile_h},
@@ -218,7 +241,7 @@ def parse_scnn(raw, name):
     check_keys(raw, "", ("arch", "name", "pe", "pes", "kc", "tile", "kernel_max", "widths",
                           "index_bits", "rams"))
     pe = raw.get("pe", {})
-    check_keys(pe, "pe", ("f", "i", "banks", "bank_entries"))
+    check_keys(pe, "pe", ("f", "i", "banks", "bank_entries", "queue_depth"))
     f = int_field(pe, "f", "pe", 1, 16, default=4)
     i = int_field(pe, "i", "pe", 1, 16, default=4)
 
@@ -253,18 +276,19 @@ def parse_scnn(raw, name):
     banks = int_field(pe, "banks", "pe", 1, 1024, default=pow2_at_least(max(2 * f * i, acc_w)))
     if banks & (banks - 1):
         raise ConfigError("pe.banks", banks, "a power of two (the bank is the address modulo A)")
-    space = kc * acc_w * (tile_h + 2 * halo)
-    bank_entries = int_field(pe, "bank_entries", "pe", 1, 4096, default=max(32, -(-space // banks)))
+    plane = acc_w * (tile_h + 2 * halo)
+    need = kc * -(-plane // banks)
+    bank_entries = int_field(pe, "bank_entries", "pe", 1, 4096, default=max(32, need))
     if acc_w > banks:
         raise ConfigError("pe.banks", banks,
                           f"at least tile.w + 2·halo = {acc_w}: the post-processor reads a row "
                           "of the accumulator space from distinct banks in one cycle")
-    if banks * bank_entries < space:
-        need = -(-space // banks)
+    if bank_entries < need:
         raise ConfigError("pe.bank_entries", bank_entries,
-                          f"at least {need}: the {kc} × {acc_w} × {tile_h + 2 * halo} "
-                          f"accumulators of a group (kc × (tile + 2·halo)²) must fit "
-                          f"{banks} banks")
+                          f"at least {need}: each of the kc = {kc} planes of {acc_w} × "
+                          f"{tile_h + 2 * halo} accumulators ((tile + 2·halo)²) takes "
+                          f"⌈{plane} / {banks}⌉ entries of every bank")
+    queue_depth = int_field(pe, "queue_depth", "pe", 2, 16, default=4)
 
     rams = raw.get("rams", {})
     check_keys(rams, "rams", ("iaram", "oaram", "weights", "out_channels"))
@@ -273,7 +297,8 @@ def parse_scnn(raw, name):
     weights = _multiple(rams, "weights", "rams", f, "pe.f", 2048 // f * f, 1 << 20)
     out_channels = int_field(rams, "out_channels", "rams", 1, 1 << 16, default=512)
 
-    return ScnnConfig(name=name, f=f, i=i, banks=banks, bank_entries=bank_entries, px=px, py=py,
+    return ScnnConfig(name=name, f=f, i=i, banks=banks, bank_entries=bank_entries,
+                      queue_depth=queue_depth, px=px, py=py,
                       kc=kc, tile_w=tile_w, tile_h=tile_h, kernel_max=kernel_max,
                       act_width=act_width, weight_width=weight_width, acc_width=acc_width,
                       index_bits=index_bits, iaram=iaram, oaram=oaram, weights=weights,

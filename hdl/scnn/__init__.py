@@ -3,13 +3,13 @@
 from .accelerator import ScnnAccelerator, register_map
 from .accumulators import AccumulatorBanks
 from .compressor import Compressor
-from .coords import ActOffset, ConstDivider, RowPositions, WeightOffset
-from .crossbar import ScatterCrossbar
+from .coords import ActOffset, ConstDivider, ProductAddresses, RowPositions, WeightOffset
+from .crossbar import BankArbiter, ProductQueue, QueuedCrossbar
 from .multiplier import MultiplierArray
 from .pe import ScnnPE
 from .ppu import PostProcessor
 from .rams import Ram
 
 __all__ = ["ScnnAccelerator", "register_map", "ScnnPE", "PostProcessor", "Compressor",
-           "ScatterCrossbar", "AccumulatorBanks", "MultiplierArray", "ConstDivider",
-           "RowPositions", "ActOffset", "WeightOffset", "Ram"]
+           "QueuedCrossbar", "ProductQueue", "BankArbiter", "AccumulatorBanks", "MultiplierArray",
+           "ConstDivider", "RowPositions", "ActOffset", "WeightOffset", "ProductAddresses", "Ram"]

@@ -33,7 +33,9 @@ def register_map(cfg):
     layer = layer_layout(cfg)
     field = {name: layer[name].shape.width for name in ("h", "w", "c", "k", "r", "s")}
     return [
-        Register("start", 0x00, 1, "pulse", doc="write 1: run the layer described below"),
+        Register("start", 0x00, 1, "pulse",
+                 doc="write 1: run the layer described below (held until the accumulators are "
+                     "cleared after reset and the previous outputs have been streamed)"),
         Register("clear", 0x04, 1, "pulse",
                  doc="write 1: forget loaded weights and activations; clear done and error"),
         Register("status", 0x08, 4, "ro",
@@ -167,7 +169,12 @@ class ScnnAccelerator(wiring.Component):
                                          "bits": 2 * cfg.banks * cfg.bank_entries *
                                          cfg.acc_width},
             "accumulator_space": {"kc": cfg.kc, "w": cfg.acc_w, "h": cfg.acc_h,
-                                  "halo": cfg.halo},
+                                  "halo": cfg.halo, "entries_per_plane": cfg.plane_entries,
+                                  "bank": "(pos mod A) XOR ((kk << fold_shift) mod A)",
+                                  "fold_shift": cfg.fold_shift},
+            "crossbar": {"queues": cfg.multipliers_per_pe, "queue_depth": cfg.queue_depth,
+                         "arbitration": "two rounds (heads, then second entries) per cycle; "
+                                        "fullest queue first, ties to the lowest"},
             "rams_per_pe_rows": {"weights": cfg.weight_rows, "iaram": cfg.iaram_rows,
                                  "oaram": cfg.oaram_rows, "out_counts": cfg.out_channels},
             "layer_limits": {"h": cfg.max_h, "w": cfg.max_w, "r_s_odd_max": cfg.kernel_max,
@@ -176,8 +183,10 @@ class ScnnAccelerator(wiring.Component):
             "registers": [{"name": r.name, "offset": r.offset, "width": r.width,
                            "access": r.access, "doc": r.doc} for r in self._registers],
             "latency": {
-                "pe_pipeline": f"{PE_PIPELINE} stages from the sequencer to the crossbar",
-                "ppu_cycles_per_group": "kg · (2·(H_t + 2·pr)·[S > 1] + 4·pr + H_t·W_t + 1)",
+                "pe_pipeline": f"{PE_PIPELINE} stages from the sequencer to the crossbar "
+                               "queues, one more to a bank",
+                "ppu_cycles_per_group": "kg · ((H_t + 2·pr)·[S > 1] + 4·pr + H_t·⌈W_t/I⌉) + 1, "
+                                        "or kg · (H_t·⌈W_t/I⌉ + 1) for kernels without halo",
                 "ppu_cycles_example_kc_3x3": ppu_cycles(cfg, cfg.kc, min(3, cfg.kernel_max),
                                                         min(3, cfg.kernel_max)),
             },
@@ -260,8 +269,20 @@ class ScnnAccelerator(wiring.Component):
 
         barrier = Signal()
         m.d.comb += barrier.eq(~computing.any())
+        # A start is held until the accumulators are cleared after reset and the previous
+        # layer's outputs have been streamed.
+        pending = Signal()
+        launch_layer = Signal()
+        m.d.comb += launch_layer.eq((phase == Phase.IDLE) & (pending | regs.start) & ~out_active &
+                                    Cat(pe.ready for pe in order).all())
+        with m.If(launch_layer):
+            m.d.sync += pending.eq(0)
+        with m.Elif(regs.start):
+            m.d.sync += pending.eq(1)
+        with m.If(regs.clear):
+            m.d.sync += pending.eq(0)
         with m.If(phase == Phase.IDLE):
-            with m.If(regs.start & ~out_active):
+            with m.If(launch_layer):
                 m.d.sync += [
                     phase.eq(Phase.BEGIN), done.eq(0),
                     layer.h.eq(regs.layer_h), layer.w.eq(regs.layer_w),
@@ -295,7 +316,7 @@ class ScnnAccelerator(wiring.Component):
         products = Signal(COUNTER_BITS)
         ppu_waits = Signal(COUNTER_BITS)
         computes = Signal(COUNTER_BITS)
-        with m.If((phase == Phase.IDLE) & regs.start & ~out_active):
+        with m.If(launch_layer):
             m.d.sync += [cycles.eq(0), stalls.eq(0), waits.eq(0), products.eq(0),
                          ppu_waits.eq(0), computes.eq(0)]
         with m.Elif(busy):

@@ -6,7 +6,7 @@ that one set of banks can be updated by incoming partial sums while the second s
 drained out by the PPU."
 """
 
-from amaranth import Module, Mux, signed
+from amaranth import Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -23,8 +23,10 @@ class AccumulatorBanks(wiring.Component):
     entry (read, add, write back in the cycle; a write is visible from the next cycle, so
     back-to-back updates of one entry are exact). The other set belongs to the post-processor,
     which reads any entry of each bank combinationally and may write it in the same cycle.
-    Accumulators wrap modulo ``2**acc_width``. Each set is a :class:`~.rams.RamBanks` macro (A
-    register files with a combinational read port each).
+    Accumulators wrap modulo ``2**acc_width``. Each set is a :class:`~.rams.RamBanks` (A
+    register-file macros with a combinational read port each). Their contents after reset are
+    not specified, so for ``bank_entries`` cycles after reset every bank of both sets clears one
+    entry per cycle (``ready`` is low meanwhile); the PPU leaves a set all zero after each group.
 
     Attributes
     ----------
@@ -35,6 +37,8 @@ class AccumulatorBanks(wiring.Component):
     ppu_wdata : In(ArrayLayout(signed(acc_width), A))
     ppu_rdata : Out(ArrayLayout(signed(acc_width), A))
         The PPU set's entries at ``ppu_entry``, this cycle.
+    ready : Out(1)
+        The clearing after reset is over.
     """
 
     def __init__(self, cfg):
@@ -48,6 +52,7 @@ class AccumulatorBanks(wiring.Component):
             "ppu_we": In(cfg.banks),
             "ppu_wdata": In(data.ArrayLayout(acc, cfg.banks)),
             "ppu_rdata": Out(data.ArrayLayout(acc, cfg.banks)),
+            "ready": Out(1),
         })
 
     def elaborate(self, platform):
@@ -57,6 +62,13 @@ class AccumulatorBanks(wiring.Component):
         sets = [RamBanks(acc_shape, cfg.bank_entries, cfg.banks) for _ in range(2)]
         for s, ram in enumerate(sets):
             m.submodules[f"set{s}"] = ram
+        clearing = Signal(init=1)
+        sweep = Signal(range(max(2, cfg.bank_entries)))
+        m.d.comb += self.ready.eq(~clearing)
+        with m.If(clearing):
+            m.d.sync += sweep.eq(sweep + 1)
+            with m.If(sweep == cfg.bank_entries - 1):
+                m.d.sync += clearing.eq(0)
         for b in range(cfg.banks):
             port = self.acc[b]
             reads = [ram.r[b].data for ram in sets]
@@ -67,9 +79,10 @@ class AccumulatorBanks(wiring.Component):
                 addr = Mux(mine, port.entry, self.ppu_entry[b])
                 m.d.comb += [
                     ram.r[b].addr.eq(addr),
-                    ram.w[b].addr.eq(addr),
-                    ram.w[b].data.eq(Mux(mine, total, self.ppu_wdata[b])),
-                    ram.w[b].en.eq(Mux(mine, port.en, self.ppu_we[b])),
+                    ram.w[b].addr.eq(Mux(clearing, sweep, addr)),
+                    ram.w[b].data.eq(Mux(clearing | ~mine, Mux(clearing, 0, self.ppu_wdata[b]),
+                                         total)),
+                    ram.w[b].en.eq(clearing | Mux(mine, port.en, self.ppu_we[b])),
                 ]
             m.d.comb += self.ppu_rdata[b].eq(Mux(self.acc_set, reads[0], reads[1]))
         return m

@@ -7,16 +7,20 @@ dimension." Here the running sums are :class:`RowPositions`; the divisions are b
 over the odd sides the PE supports. No general divider is built.
 
 Addresses. A PE's accumulator space for one output-channel group is ``kc`` planes of
-``acc_w × acc_h`` (the tile plus the halo ``h`` on every side), linearized as
-``kk·acc_plane + ya·acc_w + xa``. A non-zero weight at position ``p`` of its block
+``acc_w × acc_h`` (the tile plus the halo ``h`` on every side); in a plane, position
+``pos = ya·acc_w + xa``. A non-zero weight at position ``p`` of its block
 (``p = (r·S + s)·kc + kk``: the paper's ``R × S × K`` linearization, ``k`` innermost, every group
 padded to ``kc`` channels) and an activation at position ``q`` of its tile
 (``q = yi·W_t + xi``) meet at output ``(kk, yi + h + pr − r, xi + h + ps − s)`` with
-``pr = (R−1)/2``, ``ps = (S−1)/2``; its address is the sum of a weight part and an activation
-part::
+``pr = (R−1)/2``, ``ps = (S−1)/2``: output channel ``kk`` and plane position the sum of a weight
+part and an activation part::
 
-    addr = [kk·acc_plane + (h + pr − r)·acc_w + (h + ps − s)]   (WeightOffset)
-         + [yi·acc_w + xi]                                       (ActOffset)
+    pos = [(h + pr − r)·acc_w + (h + ps − s)]   (WeightOffset, with kk)
+        + [yi·acc_w + xi]                        (ActOffset)
+
+The accumulator lies in bank ``(pos mod A) XOR ((kk << fold_shift) mod A)``, entry
+``kk·plane_entries + pos div A`` (:class:`ProductAddresses`; the config's ``fold_shift``
+explains why).
 """
 
 import numpy as np
@@ -24,7 +28,8 @@ from amaranth import Const, Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["ConstDivider", "RowPositions", "ActOffset", "WeightOffset", "odd_sides"]
+__all__ = ["ConstDivider", "RowPositions", "ActOffset", "WeightOffset", "ProductAddresses",
+           "odd_sides"]
 
 
 def odd_sides(kernel_max):
@@ -178,21 +183,23 @@ class ActOffset(wiring.Component):
 
 
 class WeightOffset(wiring.Component):
-    """Weight part of an accumulator address: block position ``p`` with the layer's R and S.
+    """Output channel and weight part of a plane position: block position ``p``, layer's R, S.
 
     Blocks are linearized ``r``, ``s``, ``k`` with ``k`` innermost, ``p = (r·S + s)·kc + kk``, a
     last partial group padded with zeros to ``kc`` channels (:mod:`sparseforge.sim.scnn.format`):
     the stride of ``s`` is the constant ``kc`` whatever the group's size, so
     ``(p', kk) = divmod(p, kc)`` is one constant divider (a shift when ``kc`` is a power of two)
     and only ``(r, s) = divmod(p', S)`` is a case over the odd sides up to ``kernel_max``. The
-    part is ``kk·acc_plane + (h + pr − r)·acc_w + (h + ps − s)``. Combinational.
+    part is ``(h + pr − r)·acc_w + (h + ps − s)``. Combinational.
 
     Attributes
     ----------
     position : In(width)
     r, s : In(range(kernel_max + 1))
         The layer's kernel sides (odd, ≤ kernel_max; other values give unspecified results).
-    offset : Out(range(acc_space))
+    kk : Out(range(kc))
+        The output channel within the group.
+    offset : Out(range(acc_plane))
     """
 
     def __init__(self, cfg, width):
@@ -202,7 +209,8 @@ class WeightOffset(wiring.Component):
             "position": In(width),
             "r": In(side),
             "s": In(side),
-            "offset": Out(range(cfg.acc_space)),
+            "kk": Out(range(max(2, cfg.kc))),
+            "offset": Out(range(cfg.acc_plane)),
         })
 
     def elaborate(self, platform):
@@ -227,6 +235,56 @@ class WeightOffset(wiring.Component):
         pr = Signal(range(cfg.halo + 1))
         ps = Signal(range(cfg.halo + 1))
         m.d.comb += [pr.eq((self.r - 1) >> 1), ps.eq((self.s - 1) >> 1)]
-        m.d.comb += self.offset.eq(kk * cfg.acc_plane + (h + pr - r_idx) * cfg.acc_w +
-                                   (h + ps - s_idx))
+        m.d.comb += [self.kk.eq(kk),
+                     self.offset.eq((h + pr - r_idx) * cfg.acc_w + (h + ps - s_idx))]
+        return m
+
+
+class ProductAddresses(wiring.Component):
+    """Bank and entry of each of the F·I products of a vector pair: combinational.
+
+    Product ``f·I + i`` goes to output channel ``kk[f]`` at plane position
+    ``pos = woff[f] + aoff[i]``: bank ``(pos mod A) XOR ((kk << fold_shift) mod A)``, entry
+    ``kk·plane_entries + pos div A``. The channel's XOR key and first entry are computed once per
+    weight lane.
+
+    Attributes
+    ----------
+    kk : In(ArrayLayout(range(kc), F))
+    woff : In(ArrayLayout(range(acc_plane), F))
+    aoff : In(ArrayLayout(range(acc_plane), I))
+    bank : Out(ArrayLayout(range(A), F·I))
+    entry : Out(ArrayLayout(range(bank_entries), F·I))
+    """
+
+    def __init__(self, cfg):
+        self._cfg = cfg
+        plane = range(cfg.acc_plane)
+        super().__init__({
+            "kk": In(data.ArrayLayout(range(max(2, cfg.kc)), cfg.f)),
+            "woff": In(data.ArrayLayout(plane, cfg.f)),
+            "aoff": In(data.ArrayLayout(plane, cfg.i)),
+            "bank": Out(data.ArrayLayout(max(1, cfg.bank_bits), cfg.f * cfg.i)),
+            "entry": Out(data.ArrayLayout(max(1, (cfg.bank_entries - 1).bit_length()),
+                                          cfg.f * cfg.i)),
+        })
+
+    def elaborate(self, platform):
+        cfg = self._cfg
+        m = Module()
+        bits = cfg.bank_bits
+        for f in range(cfg.f):
+            key = Signal(max(1, bits), name=f"key{f}")
+            first = Signal(range(cfg.kc * cfg.plane_entries + 1), name=f"first{f}")
+            m.d.comb += [key.eq(self.kk[f] << cfg.fold_shift if bits else 0),
+                         first.eq(self.kk[f] * cfg.plane_entries)]
+            for i in range(cfg.i):
+                p = f * cfg.i + i
+                pos = Signal(range(2 * cfg.acc_plane), name=f"pos{f}_{i}")
+                m.d.comb += pos.eq(self.woff[f] + self.aoff[i])
+                if bits:
+                    m.d.comb += [self.bank[p].eq(pos[:bits] ^ key),
+                                 self.entry[p].eq(first + (pos >> bits))]
+                else:
+                    m.d.comb += [self.bank[p].eq(0), self.entry[p].eq(first + pos)]
         return m

@@ -11,8 +11,8 @@ from amaranth.lib.wiring import In, Out
 
 from .accumulators import AccumulatorBanks
 from .compressor import oaram_row_layout
-from .coords import ActOffset, ConstDivider, RowPositions, WeightOffset
-from .crossbar import ScatterCrossbar
+from .coords import ActOffset, ConstDivider, ProductAddresses, RowPositions, WeightOffset
+from .crossbar import QueuedCrossbar
 from .layouts import act_row_layout, layer_layout, weight_row_layout
 from .multiplier import MultiplierArray
 from .ppu import PostProcessor, halo_layout
@@ -20,24 +20,28 @@ from .rams import Ram, read_port_signature, write_port_signature
 
 __all__ = ["ScnnPE", "PE_PIPELINE", "pe_memories"]
 
-#: Stages from the sequencer issuing a vector pair to the crossbar holding it: read (weight
-#: buffer and IARAM), decode (positions and coordinates), multiply.
+#: Stages from the sequencer issuing a vector pair to the crossbar's queues holding its
+#: products: read (weight buffer and IARAM), decode (positions and coordinates), multiply.
 PE_PIPELINE = 3
-
 
 
 def pe_memories(cfg):
     """The PE's RAM macros (:class:`.rams.Ram` submodules): ``{name: (rows, row bits)}``.
 
-    The accumulator banks are register files with combinational reads, synthesized as logic, and
-    not listed.
+    Besides the weight buffer, IARAM, OARAM and output count table, every accumulator bank of both
+    sets is one (``accumulators.set{s}.bank{b}``): a register file with a combinational read
+    port, which the paper's HLS flow mapped to banked RAMs and latch arrays (Sec. 4.4).
     """
-    return {
+    memories = {
         "wbuf": (cfg.weight_rows, data.Layout.cast(weight_row_layout(cfg)).size),
         "iaram": (cfg.iaram_rows, data.Layout.cast(act_row_layout(cfg)).size),
         "oaram": (cfg.oaram_rows, data.Layout.cast(oaram_row_layout(cfg)).size),
         "counts": (cfg.out_channels, Shape.cast(range(cfg.tile_elems + 1)).width),
     }
+    for s in range(2):
+        for b in range(cfg.banks):
+            memories[f"accumulators.set{s}.bank{b}"] = (cfg.bank_entries, cfg.acc_width)
+    return memories
 
 
 class Seq(enum.Enum, shape=2):
@@ -62,9 +66,10 @@ class ScnnPE(wiring.Component):
     channel runs, so channels follow each other without a bubble. The OARAM holds the compressed
     output blocks written by the PPU, with their counts in a table indexed by output channel.
 
-    **Pipeline.** Sequencer → read → decode → multiply → crossbar (:data:`PE_PIPELINE` stages
-    before the crossbar). The crossbar holds a pair until every product has reached its bank;
-    while it does, all earlier stages stall.
+    **Pipeline.** Sequencer → read → decode → multiply → crossbar queues (:data:`PE_PIPELINE`
+    stages before the queues, :class:`.crossbar.QueuedCrossbar`). A pair whose products cannot
+    all enter their queues (one is full) waits in the multiply stage; all earlier stages stall
+    with it.
 
     Attributes
     ----------
@@ -77,8 +82,9 @@ class ScnnPE(wiring.Component):
     acc_set : In(1)
         The accumulator set being filled (the other one belongs to the PPU).
     computing : Out(1)
-        A group is being computed: from the cycle after ``group_start`` to the last cycle its
-        last slot spends in the crossbar (every product accumulated).
+        A group is being computed: from the cycle after ``group_start`` to the cycle after its
+        last slot entered the crossbar, or the last cycle a product of it is accumulated if
+        later.
     ppu_start, ppu_kg, ppu_kbase : In
         Post-process the other set: ``ppu_kg`` channels, output channels from ``ppu_kbase``.
     ppu_busy : Out(1)
@@ -89,11 +95,13 @@ class ScnnPE(wiring.Component):
     links, from_left, from_right, from_up, from_down :
         Halo links of the PPU (see :class:`.ppu.PostProcessor`).
     stall : Out(1)
-        The multiplier array stalls this cycle on a bank conflict.
+        The multiplier array stalls this cycle: a crossbar queue it must write is full.
     granted : Out(range(F·I + 1))
         Products accumulated this cycle.
     overflow : Out(1)
         The OARAM is full and a row was dropped.
+    ready : Out(1)
+        The accumulators' clearing after reset is over (:class:`.accumulators.AccumulatorBanks`).
     """
 
     def __init__(self, cfg, px, py):
@@ -123,6 +131,7 @@ class ScnnPE(wiring.Component):
             "stall": Out(1),
             "granted": Out(range(cfg.f * cfg.i + 1)),
             "overflow": Out(1),
+            "ready": Out(1),
         })
 
     def elaborate(self, platform):
@@ -275,7 +284,8 @@ class ScnnPE(wiring.Component):
             "wv": F, "av": I,
             "wvalue": data.ArrayLayout(signed(cfg.weight_width), F),
             "avalue": data.ArrayLayout(signed(cfg.act_width), I),
-            "woff": data.ArrayLayout(range(cfg.acc_space), F),
+            "wkk": data.ArrayLayout(range(max(2, cfg.kc)), F),
+            "woff": data.ArrayLayout(range(cfg.acc_plane), F),
             "aoff": data.ArrayLayout(range(cfg.acc_plane), I),
         })
         s2 = Signal(operands)
@@ -288,6 +298,7 @@ class ScnnPE(wiring.Component):
                 woff.position.eq(w_pos.positions[lane]),
                 woff.r.eq(self.layer.r),
                 woff.s.eq(self.layer.s),
+                decoded.wkk[lane].eq(woff.kk),
                 decoded.woff[lane].eq(woff.offset),
                 decoded.wvalue[lane].eq(value),
                 decoded.wv[lane].eq(s1.wmask[lane] & (value != 0)),
@@ -301,7 +312,7 @@ class ScnnPE(wiring.Component):
                 decoded.avalue[lane].eq(value),
                 decoded.av[lane].eq(s1.amask[lane] & (value != 0)),
             ]
-        s3_live = Signal()                    # the crossbar holds a slot of the group
+        s3_live = Signal()                    # the cycle after a slot entered the crossbar
         with m.If(advance):
             m.d.sync += [s2.eq(decoded), s3_live.eq(s2.live)]
 
@@ -309,20 +320,20 @@ class ScnnPE(wiring.Component):
         m.submodules.mults = mults = MultiplierArray(
             F, I, weight_width=cfg.weight_width, act_width=cfg.act_width,
             product_width=cfg.acc_width)
-        m.submodules.crossbar = xbar = ScatterCrossbar(cfg)
+        m.submodules.crossbar = xbar = QueuedCrossbar(cfg)
         m.submodules.accumulators = accs = AccumulatorBanks(cfg)
-        m.d.comb += [mults.weights.eq(s2.wvalue), mults.acts.eq(s2.avalue)]
-        bank_bits = cfg.bank_bits
+        m.submodules.addresses = addrs = ProductAddresses(cfg)
+        m.d.comb += [mults.weights.eq(s2.wvalue), mults.acts.eq(s2.avalue),
+                     addrs.kk.eq(s2.wkk), addrs.woff.eq(s2.woff), addrs.aoff.eq(s2.aoff)]
         for f in range(F):
             for i in range(I):
-                req = xbar.i.payload[f * I + i]
-                addr = Signal(range(cfg.acc_space), name=f"addr_{f}_{i}")
+                p = f * I + i
+                req = xbar.i.payload[p]
                 m.d.comb += [
-                    addr.eq(s2.woff[f] + s2.aoff[i]),
-                    req.valid.eq(s2.wv[f] & s2.av[i]),
-                    req.bank.eq(addr[:bank_bits] if bank_bits else 0),
-                    req.entry.eq(addr[bank_bits:]),
-                    req.product.eq(mults.products[f * I + i]),
+                    req.valid.eq(s2.valid & s2.wv[f] & s2.av[i]),
+                    req.bank.eq(addrs.bank[p]),
+                    req.entry.eq(addrs.entry[p]),
+                    req.product.eq(mults.products[p]),
                 ]
         m.d.comb += [
             xbar.i.valid.eq(s2.valid),
@@ -331,9 +342,9 @@ class ScnnPE(wiring.Component):
             accs.acc.eq(xbar.banks),
             self.stall.eq(xbar.stall),
             self.granted.eq(xbar.granted),
-            # Until the group's last slot has left the crossbar (bubbles included, so the time
-            # does not depend on the data of the last pair).
-            self.computing.eq((seq != Seq.IDLE) | s1.live | s2.live | s3_live),
+            # Until the cycle after the group's last slot entered the crossbar (bubbles included,
+            # so the time does not depend on the data of the last pair) and its queues are empty.
+            self.computing.eq((seq != Seq.IDLE) | s1.live | s2.live | s3_live | xbar.busy),
         ]
 
         # -- post-processing ----------------------------------------------------------------------
@@ -361,5 +372,6 @@ class ScnnPE(wiring.Component):
             counts.w.data.eq(ppu.counts.data),
             counts.w.en.eq(ppu.counts.en),
             self.overflow.eq(ppu.overflow),
+            self.ready.eq(accs.ready),
         ]
         return m

@@ -6,7 +6,7 @@ activations, (2) apply the non-linear activation (e.g. ReLU) ..., and (3) compre
 activations into the compressed-sparse form and write them into the OARAM."
 """
 
-from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -29,43 +29,48 @@ def halo_layout(cfg):
 def ppu_cycles(cfg, kg, r, s):
     """Cycles the PPU is busy for a group of ``kg`` output channels with an ``r × s`` kernel.
 
-    Per channel: the x exchange (a send and a receive cycle per row of the kernel's extended
-    height, when S > 1), the y exchange (four cycles per halo row pair, when R > 1), one cycle
-    per tile element, one flush cycle.
+    Per channel: the x exchange (one cycle per row of the kernel's extended height, when S > 1),
+    the y exchange (four cycles per halo row pair, when R > 1) and ``H_t · ⌈W_t / I⌉``
+    compression cycles. A channel's block is closed (flushed) in the next cycle: the first
+    exchange cycle of the next channel, or a cycle of its own after the last channel and when a
+    kernel has no halo (1×1).
     """
     pr, ps = (r - 1) // 2, (s - 1) // 2
-    x_rows = cfg.tile_h + 2 * pr if ps else 0
-    return kg * (2 * x_rows + 4 * pr + cfg.tile_elems + 1)
+    exchange = (cfg.tile_h + 2 * pr if ps else 0) + 4 * pr
+    compress = cfg.tile_h * -(-cfg.tile_w // cfg.i)
+    if exchange:
+        return kg * (exchange + compress) + 1
+    return kg * (compress + 1)
 
 
 class Step(enum.Enum, shape=3):
     IDLE = 0
-    X_SEND = 1       # every PE reads its x-halo columns of a row into its links, clears them
-    X_RECV = 2       # and adds its neighbours' into its own edge columns of the same row
-    Y_SEND = 3       # an interior-width halo row goes up (or down)
-    Y_RECV = 4
-    COMPRESS = 5     # one element per cycle: read, clear, mask, ReLU, encode
-    FLUSH = 6        # end of a channel's block
+    X = 1            # a row: halo columns out to the neighbours, theirs added to the edges
+    Y_SEND = 2       # an interior-width halo row goes up (or down)
+    Y_RECV = 3
+    COMPRESS = 4     # I elements of a row per cycle: read, clear, mask, ReLU, encode
+    FLUSH = 5        # end of a channel's block, when no exchange cycle follows to do it
 
 
 class PostProcessor(wiring.Component):
     """The PPU of PE ``(px, py)``: drains one group from the accumulator set not in use.
 
     Every PE's PPU is started in the same cycle and follows the same fixed schedule, so halo
-    transfers happen in lockstep: in a send step each PE latches some of its accumulators into
-    its link registers (and clears them); in the next, receive, step its neighbours add them.
-    Per output channel ``kk`` of the group:
+    transfers happen in lockstep. Per output channel ``kk`` of the group:
 
-    1. x exchange (S > 1), over the rows ``h − pr … h + H_t + pr − 1`` (the tile's height plus
-       the kernel's halo, so corners move too): the ``ps`` columns left of the tile go to the
-       left neighbour, which adds them to its ``ps`` rightmost tile columns; those right of it
-       to the right neighbour's leftmost ones.
-    2. y exchange (R > 1), for each of the ``pr`` halo rows above and below the tile: its
-       interior columns go to the upper (lower) neighbour's bottom (top) tile rows. Corner
-       values that arrived in step 1 travel on: they reach the diagonal neighbour.
-    3. compression: the ``H_t × W_t`` tile row-major, one element per cycle; elements outside
-       the layer's ``H × W`` image are zero; ReLU; :class:`.compressor.Compressor` into the
-       OARAM; then a flush cycle writes the block's count to the count table at ``kbase + kk``.
+    1. x exchange (S > 1), one row per cycle over the rows ``h − pr … h + H_t + pr − 1`` (the
+       tile's height plus the kernel's halo, so corners move too): the ``ps`` columns left of
+       the tile go to the left neighbour, which adds them to its ``ps`` rightmost tile columns in
+       the same cycle (the links are combinational: every PE reads the same row); those right of
+       it to the right neighbour's leftmost ones.
+    2. y exchange (R > 1), for each of the ``pr`` halo rows above and below the tile: in a send
+       step its interior columns are latched into the up (down) link registers and cleared; in
+       the next, receive, step the upper (lower) neighbour adds them to its bottom (top) tile
+       row. Corner values that arrived in step 1 travel on: they reach the diagonal neighbour.
+    3. compression: the ``H_t × W_t`` tile row by row, I elements of a row per cycle; elements
+       outside the layer's ``H × W`` image are zero; ReLU; :class:`.compressor.Compressor` into
+       the OARAM. The block is closed in the next cycle, which writes its count to the count
+       table at ``kbase + kk``: the next channel's first exchange cycle, or a flush cycle.
 
     Every accumulator that can hold a value is read by exactly one step and cleared by it, so
     the set is all zeros again when the PPU finishes. Rows of the accumulator space lie in
@@ -85,7 +90,8 @@ class PostProcessor(wiring.Component):
     entry, we, wdata : Out, one per bank; rdata : In, one per bank
         The accumulator set being drained (see :class:`.accumulators.AccumulatorBanks`).
     links : Out(halo_layout(cfg))
-        Registered values for the neighbours, valid in the cycle after a send step.
+        For the neighbours: ``left``/``right`` in x-exchange cycles (combinational),
+        ``up``/``down`` registered, valid in the cycle after a y send step.
     from_left, from_right, from_up, from_down : In(halo_layout(cfg)-side layouts)
         The neighbours' ``links.right``, ``links.left``, ``links.down``, ``links.up`` (zero at
         the array's edges).
@@ -135,8 +141,11 @@ class PostProcessor(wiring.Component):
         ya = Signal(range(cfg.acc_h))          # x exchange: the row
         d = Signal(range(max(1, h)))           # y exchange: the halo row pair
         down = Signal()                         # y exchange: sending down (else up)
+        chunks = -(-tw // cfg.i)               # compression cycles per row
         cy = Signal(range(th))
-        cx = Signal(range(tw))
+        cx = Signal(range(chunks))
+        closing = Signal()                      # the previous cycle compressed a block's end
+        closing_k = Signal.like(kk)             # ... of that channel
 
         pr = Signal(range(h + 1))
         ps = Signal(range(h + 1))
@@ -145,7 +154,7 @@ class PostProcessor(wiring.Component):
 
         # -- the row this step works on, and where each bank's column of it lies ----------------
         row = Signal(range(cfg.acc_h))
-        with m.If((step == Step.X_SEND) | (step == Step.X_RECV)):
+        with m.If(step == Step.X):
             m.d.comb += row.eq(ya)
         with m.Elif(step == Step.Y_SEND):
             m.d.comb += row.eq(Mux(down, h + th + d, h - 1 - d))
@@ -153,64 +162,75 @@ class PostProcessor(wiring.Component):
             m.d.comb += row.eq(Mux(down, h + d, h + th - 1 - d))
         with m.Elif(step == Step.COMPRESS):
             m.d.comb += row.eq(h + cy)
-        base = Signal(range(cfg.acc_space + 1))
-        m.d.comb += base.eq(kk * cfg.acc_plane + row * cfg.acc_w)
+        # Row `row` of channel kk: plane positions row·acc_w + col, col < acc_w ≤ A, in distinct
+        # banks (pos mod A) XOR key, key = (kk << fold_shift) mod A, entries kk·E + pos div A.
+        pos = Signal(range(cfg.acc_plane + 1))
+        m.d.comb += pos.eq(row * cfg.acc_w)
         base_lo = Signal(max(1, bank_bits))
         base_hi = Signal(range(max(2, cfg.bank_entries)))
+        key = Signal(max(1, bank_bits))
         if bank_bits:
-            m.d.comb += [base_lo.eq(base[:bank_bits]), base_hi.eq(base[bank_bits:])]
+            m.d.comb += [base_lo.eq(pos[:bank_bits]),
+                         base_hi.eq(kk * cfg.plane_entries + (pos >> bank_bits)),
+                         key.eq(kk << cfg.fold_shift)]
         else:
-            m.d.comb += [base_lo.eq(0), base_hi.eq(base)]
+            m.d.comb += [base_lo.eq(0), base_hi.eq(kk * cfg.plane_entries + pos), key.eq(0)]
 
         for b in range(banks):
-            # Bank b holds column (b − base_lo) mod A of the row: in the next entry when it
-            # wrapped past the last bank (b < base_lo).
-            m.d.comb += self.entry[b].eq(base_hi + (b < base_lo) if b < banks - 1 else base_hi)
+            # Bank b holds position residue j = b XOR key: column (j − base_lo) mod A, in the next
+            # entry when the row wrapped past the last bank to reach it (j + A < base_lo + acc_w).
+            # Banks outside the row keep entry base_hi, so no read leaves the bank.
+            m.d.comb += self.entry[b].eq(base_hi + ((b ^ key) + banks < base_lo + cfg.acc_w))
 
-        # -- the row in column order: the banks' read data rotated by base_lo -------------------
+        # -- the row in column order: banks permuted by the key, then rotated by base_lo --------
         acc_bits = cfg.acc_width
         lanes = data.ArrayLayout(signed(acc_bits), cfg.acc_w)
-        rdata = self.rdata.as_value()
-        row_in = Signal(lanes)                 # row_in[col] = rdata[(base_lo + col) mod A]
-        m.d.comb += row_in.eq((Cat(rdata, rdata) >> (base_lo * acc_bits))[:cfg.acc_w * acc_bits])
+        by_residue = Signal(banks * acc_bits)     # by_residue[j] = rdata[j XOR key]
+        m.d.comb += by_residue.eq(_xor_permute(m, self.rdata.as_value(), key, banks, acc_bits,
+                                               "rd"))
+        row_in = Signal(lanes)                 # row_in[col] = by_residue[(base_lo + col) mod A]
+        m.d.comb += row_in.eq((Cat(by_residue, by_residue) >> (base_lo * acc_bits))
+                              [:cfg.acc_w * acc_bits])
         row_out = Signal(lanes)                # what to write back, by column
         row_we = Signal(cfg.acc_w)
         wide = Signal(banks * acc_bits)
         wide_we = Signal(banks)
         m.d.comb += [wide.eq(row_out.as_value()), wide_we.eq(row_we)]
-        # Back to bank order: bank b takes column (b − base_lo) mod A (columns past acc_w: none).
+        # Back to bank order: residue j takes column (j − base_lo) mod A (past acc_w: none), then
+        # bank b takes residue b XOR key.
+        w_res = Signal(banks * acc_bits)
+        we_res = Signal(banks)
         m.d.comb += [
-            self.wdata.eq((Cat(wide, wide) << (base_lo * acc_bits))[banks * acc_bits:]),
-            self.we.eq((Cat(wide_we, wide_we) << base_lo)[banks:]),
+            w_res.eq((Cat(wide, wide) << (base_lo * acc_bits))[banks * acc_bits:]),
+            we_res.eq((Cat(wide_we, wide_we) << base_lo)[banks:]),
+            self.wdata.eq(_xor_permute(m, w_res, key, banks, acc_bits, "wd")),
+            self.we.eq(_xor_permute(m, we_res, key, banks, 1, "we")),
         ]
 
-        # -- link registers: latched in send steps ----------------------------------------------
+        # -- links: x halo columns combinationally, y rows latched in send steps ----------------
+        x_step, y_send, y_recv, compress = (
+            Signal(name=name) for name in ("x_step", "y_send", "y_recv", "compress"))
+        m.d.comb += [x_step.eq(step == Step.X), y_send.eq(step == Step.Y_SEND),
+                     y_recv.eq(step == Step.Y_RECV), compress.eq(step == Step.COMPRESS)]
         links = self.links
-        with m.If(step == Step.X_SEND):
-            for lane in range(max(1, h)):
-                if lane < h:
-                    used = lane < ps
-                    m.d.sync += [
-                        links.left[lane].eq(Mux(used, row_in[h - 1 - lane], 0)),
-                        links.right[lane].eq(Mux(used, row_in[h + tw + lane], 0)),
-                    ]
-        with m.If(step == Step.Y_SEND):
+        for lane in range(max(1, h)):
+            if lane < h:
+                used = x_step & (lane < ps)
+                m.d.comb += [links.left[lane].eq(Mux(used, row_in[h - 1 - lane], 0)),
+                             links.right[lane].eq(Mux(used, row_in[h + tw + lane], 0))]
+        up = Signal.like(links.up)
+        dn = Signal.like(links.down)
+        m.d.comb += [links.up.eq(up), links.down.eq(dn)]
+        with m.If(y_send):
             for lane in range(tw):
                 with m.If(down):
-                    m.d.sync += links.down[lane].eq(row_in[h + lane])
+                    m.d.sync += dn[lane].eq(row_in[h + lane])
                 with m.Else():
-                    m.d.sync += links.up[lane].eq(row_in[h + lane])
+                    m.d.sync += up[lane].eq(row_in[h + lane])
 
         # -- what each column does in this step -------------------------------------------------
         # Written as one expression per column (no comb process over the whole row), so that an
         # event-driven simulator re-evaluates only the columns whose inputs change.
-        x_send, x_recv, y_send, y_recv, compress = (
-            Signal(name=name) for name in ("x_send", "x_recv", "y_send", "y_recv", "compress"))
-        m.d.comb += [x_send.eq(step == Step.X_SEND), x_recv.eq(step == Step.X_RECV),
-                     y_send.eq(step == Step.Y_SEND), y_recv.eq(step == Step.Y_RECV),
-                     compress.eq(step == Step.COMPRESS)]
-        value = Signal(signed(acc_bits))       # the element being compressed
-        m.d.comb += value.eq(Cat(row_in[h + x] for x in range(tw)).word_select(cx, acc_bits))
         for col in range(cfg.acc_w):
             rd = row_in[col]
             we = Signal(name=f"we{col}")
@@ -219,7 +239,7 @@ class PostProcessor(wiring.Component):
                 # A halo column: the x exchange sends (and clears) left column h − 1 − d and
                 # right column h + tw + d, for d < ps.
                 d_col = h - 1 - col if col < h else col - h - tw
-                m.d.comb += [we.eq(x_send & (d_col < ps)), wdata.eq(0)]
+                m.d.comb += [we.eq(x_step & (d_col < ps)), wdata.eq(0)]
             else:
                 # A tile column. x exchange: column h + d takes the left neighbour's right lane
                 # d, column h + tw − 1 − d the right neighbour's left lane d (both, when the tile
@@ -234,58 +254,72 @@ class PostProcessor(wiring.Component):
                         x_in = x_in + Mux(lane < ps, self.from_right[lane], 0)
                         x_hit = x_hit | (lane < ps)
                 y_in = Mux(down, self.from_up[col - h], self.from_down[col - h])
+                chunk = (col - h) // cfg.i
                 m.d.comb += [
-                    we.eq((x_recv & x_hit) | y_send | y_recv | (compress & (cx == col - h))),
-                    wdata.eq(Mux(x_recv, rd + x_in, Mux(y_recv, rd + y_in, 0))),
+                    we.eq((x_step & x_hit) | y_send | y_recv | (compress & (cx == chunk))),
+                    wdata.eq(Mux(x_step, rd + x_in, Mux(y_recv, rd + y_in, 0))),
                 ]
             m.d.comb += [row_we[col].eq(we), row_out[col].eq(wdata)]
 
-        # -- compression ----------------------------------------------------------------------
+        # -- compression: I elements of the row per cycle ----------------------------------------
         m.submodules.compressor = comp = Compressor(cfg)
         x0, y0 = self._origin
-        inside = Signal()
+        for j in range(cfg.i):
+            cols = [h + c * cfg.i + j for c in range(chunks)]
+            value = Signal(signed(acc_bits), name=f"value{j}")
+            m.d.comb += value.eq(Cat(row_in[col] if col < h + tw else Const(0, acc_bits)
+                                     for col in cols).word_select(cx, acc_bits))
+            x = Signal(range(cfg.max_w + 1), name=f"x{j}")
+            m.d.comb += x.eq(x0 + cx * cfg.i + j)
+            inside = (x < x0 + tw) & (x < self.layer.w) & (y0 + cy < self.layer.h)
+            element = comp.elements[j]
+            m.d.comb += [
+                element.valid.eq(compress & (x < x0 + tw)),
+                element.value.eq(Mux(inside & (value > 0), value, 0)),
+            ]
         m.d.comb += [
-            inside.eq((x0 + cx < self.layer.w) & (y0 + cy < self.layer.h)),
             comp.layer_start.eq(self.layer_start),
-            comp.element.valid.eq(step == Step.COMPRESS),
-            comp.element.value.eq(Mux(inside & (value > 0), value, 0)),
-            comp.flush.eq(step == Step.FLUSH),
+            comp.flush.eq(closing),
             self.oaram.addr.eq(comp.row_w.addr),
             self.oaram.data.eq(comp.row_w.data),
             self.oaram.en.eq(comp.row_w.en),
-            self.counts.addr.eq(kbase + kk),
+            self.counts.addr.eq(kbase + closing_k),
             self.counts.data.eq(comp.count),
             self.counts.en.eq(comp.count_en),
             self.overflow.eq(comp.overflow),
         ]
 
         # -- the schedule -------------------------------------------------------------------------
+        exchange = Signal()                     # the kernel has halo rows or columns
+        m.d.comb += exchange.eq((ps != 0) | (pr != 0))
+
         def begin_channel():
             """First step of a channel: x exchange, else y exchange, else compression."""
             with m.If(ps != 0):
-                m.d.sync += [step.eq(Step.X_SEND), ya.eq(h - pr)]
+                m.d.sync += [step.eq(Step.X), ya.eq(h - pr)]
             with m.Elif(pr != 0):
                 m.d.sync += [step.eq(Step.Y_SEND), d.eq(0), down.eq(0)]
             with m.Else():
                 m.d.sync += [step.eq(Step.COMPRESS), cy.eq(0), cx.eq(0)]
 
-        def after_x():
-            with m.If(pr != 0):
-                m.d.sync += [step.eq(Step.Y_SEND), d.eq(0), down.eq(0)]
-            with m.Else():
-                m.d.sync += [step.eq(Step.COMPRESS), cy.eq(0), cx.eq(0)]
+        last_compress = Signal()
+        m.d.comb += last_compress.eq(compress & (cx == chunks - 1) & (cy == th - 1))
+        m.d.sync += closing.eq(last_compress)
+        with m.If(last_compress):
+            m.d.sync += closing_k.eq(kk)
 
         with m.If(step == Step.IDLE):
             with m.If(self.start & (self.kg != 0)):
                 m.d.sync += [kk.eq(0), kg.eq(self.kg), kbase.eq(self.kbase)]
                 begin_channel()
-        with m.Elif(step == Step.X_SEND):
-            m.d.sync += step.eq(Step.X_RECV)
-        with m.Elif(step == Step.X_RECV):
+        with m.Elif(step == Step.X):
             with m.If(ya == h + th + pr - 1):
-                after_x()
+                with m.If(pr != 0):
+                    m.d.sync += [step.eq(Step.Y_SEND), d.eq(0), down.eq(0)]
+                with m.Else():
+                    m.d.sync += [step.eq(Step.COMPRESS), cy.eq(0), cx.eq(0)]
             with m.Else():
-                m.d.sync += [step.eq(Step.X_SEND), ya.eq(ya + 1)]
+                m.d.sync += ya.eq(ya + 1)
         with m.Elif(step == Step.Y_SEND):
             m.d.sync += step.eq(Step.Y_RECV)
         with m.Elif(step == Step.Y_RECV):
@@ -296,10 +330,16 @@ class PostProcessor(wiring.Component):
             with m.Else():
                 m.d.sync += [step.eq(Step.Y_SEND), down.eq(0), d.eq(d + 1)]
         with m.Elif(step == Step.COMPRESS):
-            with m.If(cx == tw - 1):
+            with m.If(cx == chunks - 1):
                 m.d.sync += cx.eq(0)
                 with m.If(cy == th - 1):
-                    m.d.sync += step.eq(Step.FLUSH)
+                    # The block closes next cycle: in the next channel's first exchange step,
+                    # else in a flush step of its own.
+                    with m.If((kk == kg - 1) | ~exchange):
+                        m.d.sync += step.eq(Step.FLUSH)
+                    with m.Else():
+                        m.d.sync += kk.eq(kk + 1)
+                        begin_channel()
                 with m.Else():
                     m.d.sync += cy.eq(cy + 1)
             with m.Else():
@@ -311,3 +351,17 @@ class PostProcessor(wiring.Component):
                 m.d.sync += kk.eq(kk + 1)
                 begin_channel()
         return m
+
+
+def _xor_permute(m, vector, key, n, width, name):
+    """``out[j] = vector[j XOR key]`` for the ``n`` words of ``width`` bits of ``vector``: one
+    stage of conditional swaps per bit of ``key`` (an involution: it is its own inverse)."""
+    words = [vector[j * width:(j + 1) * width] for j in range(n)]
+    for bit in range((n - 1).bit_length()):
+        stage = []
+        for j in range(n):
+            word = Signal(width, name=f"{name}_x{bit}_{j}")
+            m.d.comb += word.eq(Mux(key[bit], words[j ^ (1 << bit)], words[j]))
+            stage.append(word)
+        words = stage
+    return Cat(*words)

@@ -33,6 +33,9 @@ def read_port_signature(shape, depth, *, comb=False):
 class Ram(wiring.Component):
     """A ``depth × shape`` RAM with one write port ``w`` and ``reads`` read ports ``r[n]``.
 
+    Its contents after reset are not specified (an SRAM macro has none): users write a word
+    before they read it.
+
     Parameters
     ----------
     shape : shape-like
@@ -88,8 +91,9 @@ class Ram(wiring.Component):
 
 
 class RamBanks(wiring.Component):
-    """``banks`` independent ``depth × shape`` register files in one macro: bank ``b`` has write
-    port ``w[b]`` and combinational read port ``r[b]``.
+    """``banks`` independent ``depth × shape`` register files: bank ``b`` (a :class:`Ram`
+    submodule ``bank{b}`` with one combinational read port, so area flows can keep each bank as a
+    macro) has write port ``w[b]`` and read port ``r[b]``.
 
     Attributes
     ----------
@@ -118,11 +122,7 @@ class RamBanks(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         for b in range(self._banks):
-            mem = m.submodules[f"bank{b}"] = memory.Memory(shape=self._shape, depth=self._depth,
-                                                           init=[])
-            write = mem.write_port()
-            read = mem.read_port(domain="comb")
-            m.d.comb += [write.addr.eq(self.w[b].addr), write.data.eq(self.w[b].data),
-                         write.en.eq(self.w[b].en), read.addr.eq(self.r[b].addr),
-                         self.r[b].data.eq(read.data)]
+            bank = m.submodules[f"bank{b}"] = Ram(self._shape, self._depth, comb=True)
+            wiring.connect(m, wiring.flipped(self.w[b]), bank.w)
+            wiring.connect(m, wiring.flipped(self.r[b]), bank.r[0])
         return m

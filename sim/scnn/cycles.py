@@ -7,22 +7,25 @@ Loading the streams before ``start`` and reading the outputs after ``done`` are 
 they depend on the host, and the activations and outputs stay on chip between layers.
 
 The accelerator (:class:`sparseforge.hdl.scnn.ScnnAccelerator`) behaves as follows; the model
-walks the same vector pairs with the same address arithmetic, without simulating any hardware:
+walks the same vector pairs with the same address arithmetic:
 
 * **Slots.** For each output-channel group, each PE walks the input channels. A channel whose
-  activation block or weight block ``(g, c)`` is empty takes one slot. Otherwise the channel
-  takes ``⌈nA / I⌉ · ⌈nW / F⌉`` slots, one per (activation row, weight row) pair, activation rows
-  outer: a partial last row (intra-PE fragmentation) costs a full slot.
-* **Bank conflicts.** A slot's products with both operands non-zero go to bank
-  ``address mod A`` of the accumulators (address as in :mod:`sparseforge.hdl.scnn.coords`, from
-  weight positions ``p = (r·S + s)·K_c + kk``: blocks are linearized ``R × S × K_c`` with ``k``
-  innermost and a last partial group padded to ``K_c`` channels, :mod:`.scnn_format`). The
-  crossbar delivers one product per bank per cycle, so a slot occupies it
-  ``m = max(1, most products to one bank)`` cycles; the ``m − 1`` extra cycles stall the PE.
-* **A group on a PE.** Started (``group_start``) in cycle ``L``, the PE's last slot leaves the
-  crossbar at the end of cycle ``L + 4 + M`` with ``M`` the sum of ``m`` over its slots: one
-  cycle to fetch the first block headers, one to issue the first slot, three pipeline stages.
-  It is *computing* during cycles ``L + 1 … L + 4 + M``.
+  activation block or weight block ``(g, c)`` is empty takes one slot without products.
+  Otherwise the channel takes ``⌈nA / I⌉ · ⌈nW / F⌉`` slots, one per (activation row, weight
+  row) pair, activation rows outer: a partial last row (intra-PE fragmentation) costs a full
+  slot.
+* **Banks.** A product with both operands non-zero goes to the accumulator of output channel
+  ``kk`` at plane position ``pos`` (:func:`weight_parts`, :func:`act_parts`), which lies in bank
+  ``(pos mod A) XOR ((kk << fold_shift) mod A)`` (:func:`bank_of`, the config's
+  ``fold_shift``).
+* **Crossbar.** Slots reach the queued crossbar one per cycle and enter it unless a queue they
+  must write is full; :mod:`.crossbar` gives, per group and PE, the cycle its last slot enters
+  and the last cycle a product leaves a queue (counted from the cycle the first slot arrives).
+  With ``M = max(last entry + 1, last grant)`` (``M`` = the slots when nothing conflicts), the
+  stalls are ``last entry − (slots − 1)``.
+* **A group on a PE.** Started (``group_start``) in cycle ``L``, the first slot reaches the
+  crossbar in cycle ``L + 4`` (a cycle to fetch the first block headers, one to issue the slot,
+  read and decode stages) and the PE is *computing* during cycles ``L + 1 … L + 4 + M``.
 * **Barrier.** The group's barrier is cycle ``B = L + 5 + max M`` over the PEs. PE ``p`` waits
   ``B − (L + 5 + M_p)`` cycles at it.
 * **PPU.** The group's post-processing is launched in cycle ``X = max(B, X' + T' + 1)`` where
@@ -38,22 +41,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["LayerCycles", "layer_cycles", "layer_group_sizes", "ppu_cycles", "slot_cycles",
-           "weight_offsets", "act_offsets", "PIPELINE_FILL"]
+from .crossbar import crossbar_times
 
-#: Cycles from ``group_start`` to a PE's first slot entering the crossbar, minus one: the header
-#: fetch, the issue cycle and the read, decode and multiply stages.
+__all__ = ["LayerCycles", "layer_cycles", "layer_group_sizes", "ppu_cycles", "weight_parts",
+           "act_parts", "bank_of", "entry_of", "group_slots", "PIPELINE_FILL"]
+
+#: Cycles from ``group_start`` to a PE's first slot reaching the crossbar: the header fetch, the
+#: issue cycle and the read and decode stages.
 PIPELINE_FILL = 4
 
 
 def ppu_cycles(cfg, kg, r, s):
     """Cycles the PPU is busy for a group of ``kg`` output channels with an ``r × s`` kernel:
-    per channel the x exchange (a send and a receive cycle per row of the kernel's extended
-    height, when S > 1), the y exchange (four cycles per halo row, when R > 1), one cycle per
-    tile element and one flush cycle."""
+    per channel the x exchange (one cycle per row of the kernel's extended height, when S > 1),
+    the y exchange (four cycles per halo row, when R > 1) and ``H_t · ⌈W_t / I⌉`` compression
+    cycles (I elements of a row per cycle); then one cycle closing the last block, or, for a
+    kernel without halo, one per channel."""
     pr, ps = (r - 1) // 2, (s - 1) // 2
-    x_rows = cfg.tile_h + 2 * pr if ps else 0
-    return kg * (2 * x_rows + 4 * pr + cfg.tile_elems + 1)
+    exchange = (cfg.tile_h + 2 * pr if ps else 0) + 4 * pr
+    compress = cfg.tile_h * -(-cfg.tile_w // cfg.i)
+    if exchange:
+        return kg * (exchange + compress) + 1
+    return kg * (compress + 1)
 
 
 def _positions(block):
@@ -62,62 +71,43 @@ def _positions(block):
     return positions, np.asarray(block.values) != 0
 
 
-def weight_offsets(cfg, block, r, s):
-    """Weight parts of the accumulator addresses of a weight block's entries (and non-zero mask).
+def weight_parts(cfg, block, r, s):
+    """Output channel and plane offset of each entry of a weight block (and a non-zero mask).
 
     Blocks are linearized ``r``, ``s``, ``k`` with ``k`` innermost and every group padded to
-    ``kc`` channels (:mod:`.scnn_format`), so the stride of ``s`` is the constant ``kc``. Entry at
-    position ``p = (ri·S + si)·kc + kk`` of its block:
-    ``kk·acc_plane + (h + pr − ri)·acc_w + (h + ps − si)``.
+    ``kc`` channels (:mod:`.format`), so the stride of ``s`` is the constant ``kc``. Entry at
+    position ``p = (ri·S + si)·kc + kk`` of its block: channel ``kk``, offset
+    ``(h + pr − ri)·acc_w + (h + ps − si)``.
     """
     p, nonzero = _positions(block)
     rs, kk = np.divmod(p, cfg.kc)
     ri, si = np.divmod(rs, s)
     h = cfg.halo
-    off = kk * cfg.acc_plane + (h + (r - 1) // 2 - ri) * cfg.acc_w + (h + (s - 1) // 2 - si)
-    return off, nonzero
+    off = (h + (r - 1) // 2 - ri) * cfg.acc_w + (h + (s - 1) // 2 - si)
+    return kk, off, nonzero
 
 
-def act_offsets(cfg, block):
-    """Activation parts of the accumulator addresses of an activation block's entries.
+def act_parts(cfg, block):
+    """Plane offset of each entry of an activation block (and a non-zero mask).
 
-    Entry at tile position ``q = yi·W_t + xi``: ``yi·acc_w + xi``.
+    Entry at tile position ``q = yi·W_t + xi``: ``yi·acc_w + xi``. A weight entry's offset plus
+    an activation entry's is the plane position ``pos`` of their product's output.
     """
     q, nonzero = _positions(block)
     yi, xi = np.divmod(q, cfg.tile_w)
     return yi * cfg.acc_w + xi, nonzero
 
 
-def _rows(values, lanes, fill):
-    """Entries in rows of ``lanes`` (the last one padded with ``fill``)."""
-    n = len(values)
-    rows = -(-n // lanes)
-    out = np.full(rows * lanes, fill, dtype=np.int64)
-    out[:n] = values
-    return out.reshape(rows, lanes)
-
-
-def slot_cycles(cfg, w_off, w_nz, a_off, a_nz):
-    """Crossbar cycles ``m`` of each slot of a non-empty channel, and its products.
-
-    Returns ``(m, products)``, arrays of shape ``(activation rows, weight rows)`` (activation
-    rows outer, the order the PE issues them).
-    """
+def bank_of(cfg, kk, pos):
+    """Bank of the accumulator of output channel ``kk`` (of the group) at plane position ``pos``:
+    ``(pos mod A) XOR ((kk << fold_shift) mod A)``."""
     A = cfg.banks
-    wo = _rows(w_off, cfg.f, 0)
-    wn = _rows(w_nz, cfg.f, 0).astype(bool)
-    ao = _rows(a_off, cfg.i, 0)
-    an = _rows(a_nz, cfg.i, 0).astype(bool)
-    # banks[j, q, i, f]; A marks "no product".
-    banks = (ao[:, None, :, None] + wo[None, :, None, :]) % A
-    live = an[:, None, :, None] & wn[None, :, None, :]
-    banks = np.where(live, banks, A).reshape(len(ao) * len(wo), -1)
-    slots = banks.shape[0]
-    index = (np.arange(slots)[:, None] * (A + 1) + banks).reshape(-1)
-    hist = np.bincount(index, minlength=slots * (A + 1)).reshape(slots, A + 1)[:, :A]
-    m = np.maximum(1, hist.max(axis=1)).reshape(len(ao), len(wo))
-    products = hist.sum(axis=1).reshape(len(ao), len(wo))
-    return m, products
+    return (np.asarray(pos) % A) ^ ((np.asarray(kk) << cfg.fold_shift) % A)
+
+
+def entry_of(cfg, kk, pos):
+    """Entry, within its bank, of that accumulator: ``kk · plane_entries + pos div A``."""
+    return np.asarray(kk) * cfg.plane_entries + np.asarray(pos) // cfg.banks
 
 
 @dataclass
@@ -132,13 +122,13 @@ class LayerCycles:
         Non-zero products accumulated, all PEs (the Cartesian products of non-zero weights and
         activations of each input channel).
     stall_cycles, barrier_cycles, ppu_wait_cycles, compute_cycles : int
-        As the accelerator's statistics registers count them: bank-conflict stalls summed over
-        PEs, cycles PEs wait at barriers, cycles the next group waits for the PPU, PE-cycles
-        spent computing.
+        As the accelerator's statistics registers count them: crossbar stalls summed over PEs,
+        cycles PEs wait at barriers, cycles the next group waits for the PPU, PE-cycles spent
+        computing.
     slots : int
         Slots issued, all PEs (empty channels included).
     group_m : ndarray (groups, PEs)
-        Crossbar cycles ``M`` of each PE in each group.
+        ``M`` of each PE in each group (its crossbar cycles, see the module docstring).
     group_barrier, group_launch : list of int
         Per group, the barrier cycle and the PPU launch cycle, counted from the layer's first
         cycle (cycle 0).
@@ -165,77 +155,78 @@ class LayerCycles:
 
     def multiplier_utilization(self, cfg):
         """Products per multiplier-cycle while PEs compute (barrier waits and the PPU's drain of
-        the last group excluded): intra-PE fragmentation and bank stalls only."""
+        the last group excluded): intra-PE fragmentation and crossbar stalls only."""
         slots = self.compute_cycles * cfg.multipliers_per_pe
         return self.products / slots if slots else 0.0
 
 
-def _packed(offsets, lanes):
-    """Channels' (offsets, non-zero) entries as rows of ``lanes``, padded to the longest channel.
+def _packed(parts, lanes):
+    """Channels' entries as rows of ``lanes``, padded to the longest channel.
 
-    Returns ``(off, live, rows)``: ``off`` and ``live`` of shape (channels, most rows, lanes), a
+    ``parts`` is a list over channels of tuples of equal-length arrays, the last one the non-zero
+    mask. Returns ``(arrays, live, rows)``: each array of shape (channels, most rows, lanes), a
     lane ``live`` when it holds a non-zero entry; ``rows`` the rows of each channel.
     """
-    rows = np.array([-(-len(off) // lanes) for off, _nz in offsets], dtype=np.int64)
+    rows = np.array([-(-len(part[-1]) // lanes) for part in parts], dtype=np.int64)
     most = max(1, int(rows.max())) if len(rows) else 1
-    off = np.zeros((len(offsets), most * lanes), dtype=np.int64)
-    live = np.zeros((len(offsets), most * lanes), dtype=bool)
-    for c, (o, nz) in enumerate(offsets):
-        off[c, :len(o)] = o
-        live[c, :len(o)] = nz
-    return off.reshape(len(offsets), most, lanes), live.reshape(len(offsets), most, lanes), rows
+    width = len(parts[0]) - 1 if parts else 0
+    arrays = [np.zeros((len(parts), most * lanes), dtype=np.int64) for _ in range(width)]
+    live = np.zeros((len(parts), most * lanes), dtype=bool)
+    for c, part in enumerate(parts):
+        n = len(part[-1])
+        for array, values in zip(arrays, part[:-1]):
+            array[c, :n] = values
+        live[c, :n] = part[-1]
+    shape = (len(parts), most, lanes)
+    return [a.reshape(shape) for a in arrays], live.reshape(shape), rows
 
 
-def _group_on_pe(cfg, weights, acts):
-    """Crossbar cycles M, stalls, products and slots of one PE computing one group.
+def group_slots(cfg, weights, acts):
+    """The slots one PE issues for one group, in order: an ``(n, F·I)`` array of banks (``A``
+    where a lane has no product), product ``f·I + i`` in column ``f·I + i``.
 
-    ``weights`` and ``acts`` are :func:`_packed` channels of the group's weight blocks and of the
-    PE's activation blocks. The same computation as :func:`slot_cycles`, for every channel at
-    once: a channel with an empty block takes one slot; otherwise every (activation row, weight
-    row) pair is a slot of ``max(1, most products to one bank)`` cycles.
+    ``weights`` and ``acts`` are :func:`_packed` channels of the group's weight blocks
+    (:func:`weight_parts`) and of the PE's activation blocks (:func:`act_parts`).
     """
-    w_off, w_live, w_rows = weights
-    a_off, a_live, a_rows = acts
+    (kk, w_off), w_live, w_rows = weights
+    (a_off,), a_live, a_rows = acts
     A = cfg.banks
-    channels = len(w_rows)
     empty = (w_rows == 0) | (a_rows == 0)
-    # banks[c, j, q, i, f]; A marks "no product".
-    banks = (a_off[:, :, None, :, None] + w_off[:, None, :, None, :]) % A
-    live = a_live[:, :, None, :, None] & w_live[:, None, :, None, :]
-    banks = np.where(live, banks, A).reshape(-1, a_off.shape[2] * w_off.shape[2])
-    n_slots = banks.shape[0]
-    index = (np.arange(n_slots)[:, None] * (A + 1) + banks).reshape(-1)
-    hist = np.bincount(index, minlength=n_slots * (A + 1)).reshape(n_slots, A + 1)[:, :A]
-    shape = (channels, a_off.shape[1], w_off.shape[1])
-    m = np.maximum(1, hist.max(axis=1)).reshape(shape)
-    products = hist.sum(axis=1).reshape(shape)
+    # [c, j, q, f, i]: activation row j outer, weight row q inner; lanes (f, i).
+    pos = w_off[:, None, :, :, None] + a_off[:, :, None, None, :]
+    banks = bank_of(cfg, kk[:, None, :, :, None], pos)
+    live = w_live[:, None, :, :, None] & a_live[:, :, None, None, :]
+    banks = np.where(live, banks, A)
+    shape = banks.shape
+    banks = banks.reshape(shape[0], shape[1], shape[2], -1)
     exists = ((np.arange(shape[1])[None, :, None] < a_rows[:, None, None]) &
-              (np.arange(shape[2])[None, None, :] < w_rows[:, None, None]) &
-              ~empty[:, None, None])
-    total = int(m[exists].sum()) + int(empty.sum())
-    return (total, int((m - 1)[exists].sum()), int(products[exists].sum()),
-            int(exists.sum()) + int(empty.sum()))
+              (np.arange(shape[2])[None, None, :] < w_rows[:, None, None]))
+    exists[empty] = False
+    exists[empty, 0, 0] = True                 # an empty channel: one slot without products
+    banks[empty, 0, 0] = A
+    return banks[exists]
 
 
 def layer_cycles(cfg, streams):
-    """Model one layer given its :class:`~.scnn_streams.LayerStreams`; return
-    :class:`LayerCycles`."""
+    """Model one layer given its :class:`~.streams.LayerStreams`; return :class:`LayerCycles`."""
     layer = streams.layer
     r, s = layer.r, layer.s
     sizes = layer_group_sizes(cfg, layer)
     npe = cfg.pes
-    acts = [_packed([act_offsets(cfg, block) for block in pe_blocks], cfg.i)
+    acts = [_packed([act_parts(cfg, block) for block in pe_blocks], cfg.i)
             for pe_blocks in streams.act_blocks]
-    group_m = np.zeros((len(sizes), npe), dtype=np.int64)
-    products = stalls = slots = 0
-    for g, wgroup in enumerate(streams.weight_blocks):
-        weights = _packed([weight_offsets(cfg, block, r, s) for block in wgroup], cfg.f)
+    sims = []
+    products = 0
+    for wgroup in streams.weight_blocks:
+        weights = _packed([weight_parts(cfg, block, r, s) for block in wgroup], cfg.f)
         for p in range(npe):
-            total, stall, prods, count = _group_on_pe(cfg, weights, acts[p])
-            group_m[g, p] = total
-            stalls += stall
-            products += prods
-            slots += count
+            slots = group_slots(cfg, weights, acts[p])
+            products += int((slots != cfg.banks).sum())
+            sims.append(slots)
+    push_last, pop_last = crossbar_times(sims, cfg.banks, cfg.queue_depth)
+    counts = np.array([len(x) for x in sims], dtype=np.int64)
+    group_m = np.maximum(push_last + 1, pop_last).reshape(len(sizes), npe)
+    stalls = int((push_last - (counts - 1)).sum())
 
     # Timeline, cycle 0 = the first busy cycle (the first group's start).
     start = 0
@@ -256,11 +247,10 @@ def layer_cycles(cfg, streams):
     cycles = launch_prev + ppu_prev + 2
     return LayerCycles(cycles=cycles, products=products, stall_cycles=stalls,
                        barrier_cycles=waits, ppu_wait_cycles=ppu_waits, compute_cycles=compute,
-                       slots=slots, group_m=group_m, group_barrier=barriers,
+                       slots=int(counts.sum()), group_m=group_m, group_barrier=barriers,
                        group_launch=launches)
 
 
 def layer_group_sizes(cfg, layer):
     """Output channels of each group: ``kc`` each, the last one possibly fewer."""
     return [min(cfg.kc, layer.k - k0) for k0 in range(0, layer.k, cfg.kc)]
-

@@ -40,7 +40,11 @@ def test_generate_is_reproducible_and_the_manifest_counts_by_hand(tmp_path):
     assert manifest["multipliers_per_pe"] == 4 and manifest["multipliers_total"] == 16
     assert manifest["accumulator_banks_per_pe"]["bits"] == 2 * 8 * 16 * 24
     # Tiles of 3x5 with a halo of 2: accumulator rows of 7, 9 rows.
-    assert manifest["accumulator_space"] == {"kc": 2, "w": 7, "h": 9, "halo": 2}
+    space = manifest["accumulator_space"]
+    assert {k: space[k] for k in ("kc", "w", "h", "halo")} == {"kc": 2, "w": 7, "h": 9, "halo": 2}
+    # Planes of 63 accumulators over 8 banks: 8 entries each; I = 2: the fold shifts by 1 bit.
+    assert (space["entries_per_plane"], space["fold_shift"]) == (8, 1)
+    assert manifest["crossbar"]["queues"] == 4 and manifest["crossbar"]["queue_depth"] == 4
     assert manifest["layer_limits"]["h"] == 10 and manifest["layer_limits"]["w"] == 6
     names = {r["name"]: r for r in manifest["registers"]}
     assert names["start"]["offset"] == 0 and names["cycles"]["access"] == "ro"
@@ -125,8 +129,9 @@ def test_run_from_files_json_and_out(tmp_path):
 
 
 def test_synth_keeps_the_rams_as_macros(tmp_path):
-    """Every PE's weight buffer, IARAM, OARAM and count table stay black boxes in synthesis,
-    1×2 PEs × 4 macros, and their bits are those the manifest declares for them."""
+    """Every PE's weight buffer, IARAM, OARAM, count table and each of its 2 × 4 accumulator banks
+    stay black boxes in synthesis, 1×2 PEs × 12 macros, and their bits are those the manifest
+    declares for them; ``--sram logic`` synthesizes them all (no macro, more flip-flops)."""
     config = tmp_path / "scnn_tiny.yaml"
     config.write_text("arch: scnn\npe: {f: 1, i: 2, banks: 4, bank_entries: 8}\n"
                       "pes: {x: 1, y: 2}\nkc: 2\ntile: {w: 2, h: 2}\nkernel_max: 3\n"
@@ -136,8 +141,14 @@ def test_synth_keeps_the_rams_as_macros(tmp_path):
     assert result.returncode == 0, result.stderr
     assert not result.stderr, result.stderr       # no warnings (e.g. an unused top) either
     report = json.loads(result.stdout)
-    assert report["sram_macros"] == 2 * 4
+    assert report["sram_macros"] == 2 * (4 + 2 * 4)
     assert sparseforge("generate", config, "-o", tmp_path, "-q").returncode == 0
     memories = json.loads((tmp_path / "scnn_tiny.json").read_text())["memories"]
+    banks = [m for m in memories if ".accumulators.set" in m["module"]]
+    assert len(banks) == 2 * 2 * 4 and all((m["words"], m["width"]) == (8, 8) for m in banks)
     assert report["sram_bits"] == sum(m["words"] * m["width"] for m in memories)
     assert report["cells"] > 0 and report["flops"] > 0
+    logic = sparseforge("synth", config, "--json", "--sram", "logic")
+    assert logic.returncode == 0, logic.stderr
+    flops = json.loads(logic.stdout)
+    assert flops.get("sram_macros", 0) == 0 and flops["flops"] > report["flops"]

@@ -37,6 +37,7 @@ def test_defaults_are_table3():
     assert cfg.iaram == cfg.oaram == 4096
     assert cfg.iaram * (cfg.act_width + cfg.index_bits) == 10 * 1024 * 8
     assert (cfg.kc, cfg.tile_w, cfg.tile_h, cfg.kernel_max) == (8, 8, 8, 3)
+    assert cfg.queue_depth == 4
 
 
 def test_derived_values_by_hand():
@@ -62,7 +63,9 @@ def test_default_banks_are_2fi_rounded_to_a_power_of_two():
     ("pe.f", 0, "pe.f: 0 is not allowed; expected an integer from 1 to 16"),
     ("pe.banks", 24, "a power of two"),
     ("pe.banks", 8, "at least tile.w + 2·halo = 10"),
-    ("pe.bank_entries", 3, "at least 25"),
+    # 8 planes of 10 × 10 accumulators, each ⌈100 / 32⌉ = 4 entries of every bank.
+    ("pe.bank_entries", 3, "at least 32"),
+    ("pe.queue_depth", 1, "pe.queue_depth: 1 is not allowed; expected an integer from 2 to 16"),
     ("kernel_max", 4, "an odd integer"),
     ("tile.w", 0, "tile.w: 0 is not allowed"),
     ("widths.acc", 64, "an integer from 4 to 48"),

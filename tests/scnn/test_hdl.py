@@ -1,9 +1,9 @@
 # amaranth: UnusedElaboratable=no
 """Amaranth-simulator tests of the SCNN PE's blocks against hand-worked values and naive models.
 
-hdl/scnn/coords.py (constant dividers, running positions, address parts), multiplier.py,
-crossbar.py (arbitration: lowest product first, one per bank per cycle, every product exactly
-once), compressor.py (the output encoder against sim/scnn_format.py) and rams.py.
+hdl/scnn/coords.py (constant dividers, running positions, address parts, the folded bank
+mapping), multiplier.py, compressor.py (the output encoder against sim/scnn_format.py) and rams.py.
+The crossbar has its own file (test_crossbar.py).
 """
 
 import random
@@ -17,8 +17,8 @@ from sparseforge.hdl.scnn import (
     ConstDivider,
     MultiplierArray,
     Ram,
+    ProductAddresses,
     RowPositions,
-    ScatterCrossbar,
 )
 from sparseforge.hdl.scnn.coords import ActOffset, WeightOffset
 from sparseforge.hdl.scnn.rams import RamBanks
@@ -100,25 +100,24 @@ def test_address_parts_by_hand():
 
     async def tb_weight(ctx):
         # Positions (r·S + s)·kc + kk with kc = 2 (k innermost).
-        # 3×3 kernel, position 9 = (1·3 + 1)·2 + 1: kk 1, r 1, s 1:
-        # 63 + (2 + 1 − 1)·7 + (2 + 1 − 1).
+        # 3×3 kernel, position 9 = (1·3 + 1)·2 + 1: kk 1, r 1, s 1: (2 + 1 − 1)·7 + (2 + 1 − 1).
         ctx.set(weight.position, 9)
         ctx.set(weight.r, 3)
         ctx.set(weight.s, 3)
-        assert ctx.get(weight.offset) == 63 + 14 + 2
-        # 1×5 kernel, position 3 = (0·5 + 1)·2 + 1: kk 1, s 1: 63 + (2 + 0 − 0)·7 + (2 + 2 − 1).
+        assert (ctx.get(weight.kk), ctx.get(weight.offset)) == (1, 14 + 2)
+        # 1×5 kernel, position 3 = (0·5 + 1)·2 + 1: kk 1, s 1: (2 + 0 − 0)·7 + (2 + 2 − 1).
         ctx.set(weight.position, 3)
         ctx.set(weight.r, 1)
         ctx.set(weight.s, 5)
-        assert ctx.get(weight.offset) == 63 + 14 + 3
+        assert (ctx.get(weight.kk), ctx.get(weight.offset)) == (1, 14 + 3)
         # 5×3 kernel, position 28 = (4·3 + 2)·2 + 0: kk 0, r 4, s 2: (2 + 2 − 4)·7 + (2 + 1 − 2).
         ctx.set(weight.position, 28)
         ctx.set(weight.r, 5)
         ctx.set(weight.s, 3)
-        assert ctx.get(weight.offset) == 0 + 0 + 1
-        # Its neighbour 29: the same (r, s), the next output channel — one plane further.
+        assert (ctx.get(weight.kk), ctx.get(weight.offset)) == (0, 0 + 1)
+        # Its neighbour 29: the same (r, s), the next output channel.
         ctx.set(weight.position, 29)
-        assert ctx.get(weight.offset) == 63 + 0 + 1
+        assert (ctx.get(weight.kk), ctx.get(weight.offset)) == (1, 0 + 1)
 
     _run(act, tb_act, clocked=False)
     _run(weight, tb_weight, clocked=False)
@@ -135,14 +134,14 @@ def test_weight_offsets_agree_with_the_cycle_model(r, s, kc):
     block = scnn_format.Block(values=np.ones(len(positions), dtype=np.int64),
                               zeros=np.zeros(len(positions), dtype=np.int64),
                               length=len(positions))
-    want, _ = scnn_cycles.weight_offsets(cfg, block, r, s)
+    want_kk, want, _ = scnn_cycles.weight_parts(cfg, block, r, s)
 
     async def tb(ctx):
         ctx.set(dut.r, r)
         ctx.set(dut.s, s)
-        for p, expect in zip(positions, want):
+        for p, expect_kk, expect in zip(positions, want_kk, want):
             ctx.set(dut.position, int(p))
-            assert ctx.get(dut.offset) == expect, p
+            assert (ctx.get(dut.kk), ctx.get(dut.offset)) == (expect_kk, expect), p
 
     _run(dut, tb, clocked=False)
 
@@ -167,80 +166,76 @@ def test_multiplier_array_wraps_exact_products():
     _run(dut, tb, clocked=False)
 
 
-# -- crossbar -------------------------------------------------------------------------------------
-
-def ref_crossbar(pairs, banks):
-    """Naive model: per cycle each bank takes its lowest pending product. Returns the delivery
-    log [(cycle, bank, product number)] relative to each pair's first cycle, and cycles per pair."""
-    log, cycles = [], []
-    for pair in pairs:
-        pending = [(n, bank) for n, (valid, bank, _e, _p) in enumerate(pair) if valid]
-        cycle = 0
-        while True:
-            taken = {}
-            for n, bank in pending:
-                taken.setdefault(bank, n)
-            log += [(len(cycles), cycle, b, n) for b, n in taken.items()]
-            pending = [(n, b) for n, b in pending if taken.get(b) != n]
-            cycle += 1
-            if not pending:
-                break
-        cycles.append(cycle)
-    return sorted(log), cycles
-
-
-def test_crossbar_delivers_each_product_once_lowest_first():
-    cfg = small_cfg()                                    # F·I = 6 products, A = 8 banks
-    dut = ScatterCrossbar(cfg)
-    rng = random.Random(3)
-    n = cfg.f * cfg.i
-    pairs = []
-    for _ in range(40):
-        spread = rng.choice([1, 2, 8])                   # few banks: many conflicts
-        pairs.append([(rng.random() < 0.8, rng.randrange(spread), rng.randrange(16),
-                       rng.randint(-1000, 1000)) for _ in range(n)])
-    want_log, want_cycles = ref_crossbar(pairs, cfg.banks)
-    log, cycles = [], []
+@pytest.mark.parametrize("raw", [
+    {},                                                           # F = 2, I = 3, A = 8
+    {"pe": {"f": 4, "i": 4, "banks": 32}, "tile": {"w": 4, "h": 4}, "kernel_max": 3, "kc": 8,
+     "rams": {"iaram": 32, "oaram": 32, "weights": 32, "out_channels": 8}},
+    {"pe": {"f": 3, "i": 1, "banks": 8}, "tile": {"w": 3, "h": 2}, "kernel_max": 3, "kc": 3,
+     "rams": {"iaram": 32, "oaram": 32, "weights": 30, "out_channels": 8}},
+])
+def test_product_addresses_are_the_folded_mapping(raw):
+    """Every (channel, weight part, activation part) against the documented formula: bank
+    ``(pos mod A) XOR ((kk << ⌈log2 I⌉) mod A)``, entry ``kk·⌈plane / A⌉ + pos div A``, worked
+    here with plain integers; and the mapping is one-to-one over a group's accumulators."""
+    cfg = small_cfg(**raw)
+    dut = ProductAddresses(cfg)
+    rng = random.Random(5)
+    shift = (cfg.i - 1).bit_length()
+    per_plane = -(-cfg.acc_plane // cfg.banks)
 
     async def tb(ctx):
-        for index, pair in enumerate(pairs):
-            for p, (valid, bank, entry, product) in enumerate(pair):
-                req = dut.i.payload[p]
-                ctx.set(req.valid, valid)
-                ctx.set(req.bank, bank)
-                ctx.set(req.entry, entry)
-                ctx.set(req.product, product)
-            ctx.set(dut.i.valid, 1)
-            await ctx.tick().until(dut.i.ready)          # the pair is taken at this edge
-            ctx.set(dut.i.valid, 0)
-            cycle = 0
-            while True:
-                for b in range(cfg.banks):
-                    if ctx.get(dut.banks[b].en):
-                        entry, addend = ctx.get(dut.banks[b].entry), ctx.get(dut.banks[b].addend)
-                        match = [p for p, (v, bank, e, prod) in enumerate(pair)
-                                 if v and bank == b and e == entry and prod == addend]
-                        assert match, (index, b, entry, addend)
-                        log.append((index, cycle, b, min(match)))
-                cycle += 1
-                if ctx.get(dut.i.ready):
-                    break
-                assert ctx.get(dut.stall)
-                await ctx.tick()
-            cycles.append(cycle)
-            await ctx.tick()
+        for _ in range(40):
+            kk = [rng.randrange(cfg.kc) for _ in range(cfg.f)]
+            woff = [rng.randrange(cfg.acc_plane) for _ in range(cfg.f)]
+            aoff = [rng.randrange(cfg.acc_plane - max(woff)) for _ in range(cfg.i)]
+            for f in range(cfg.f):
+                ctx.set(dut.kk[f], kk[f])
+                ctx.set(dut.woff[f], woff[f])
+            for i in range(cfg.i):
+                ctx.set(dut.aoff[i], aoff[i])
+            for f in range(cfg.f):
+                for i in range(cfg.i):
+                    pos = woff[f] + aoff[i]
+                    bank = (pos % cfg.banks) ^ ((kk[f] << shift) % cfg.banks)
+                    entry = kk[f] * per_plane + pos // cfg.banks
+                    p = f * cfg.i + i
+                    assert (ctx.get(dut.bank[p]), ctx.get(dut.entry[p])) == (bank, entry)
 
-    _run(dut, tb)
-    assert cycles == want_cycles
-    assert sorted(log) == want_log
+    _run(dut, tb, clocked=False)
+    cells = {(int(b), int(e)) for kk in range(cfg.kc) for pos in range(cfg.acc_plane)
+             for b, e in [(scnn_cycles.bank_of(cfg, kk, pos), scnn_cycles.entry_of(cfg, kk, pos))]}
+    assert len(cells) == cfg.kc * cfg.acc_plane
+    assert max(e for _, e in cells) < cfg.bank_entries
 
 
 # -- compressor -----------------------------------------------------------------------------------
 
-def test_compressor_writes_the_golden_encoding():
-    cfg = small_cfg()                                     # I = 3 lanes, 2-bit indices
+async def send_elements(ctx, dut, lanes, values):
+    """Present ``values`` (up to ``lanes`` of them, valid lanes first) for one cycle."""
+    for j in range(lanes):
+        ctx.set(dut.elements[j].valid, j < len(values))
+        ctx.set(dut.elements[j].value, int(values[j]) if j < len(values) else 0)
+    await ctx.tick()
+    for j in range(lanes):
+        ctx.set(dut.elements[j].valid, 0)
+
+
+async def flush(ctx, dut):
+    ctx.set(dut.flush, 1)
+    await ctx.tick()
+    ctx.set(dut.flush, 0)
+
+
+@pytest.mark.parametrize("raw", [{}, {"pe": {"f": 2, "i": 1, "banks": 8}},
+                                  {"pe": {"f": 1, "i": 4, "banks": 8}, "index_bits": 1,
+                                   "rams": {"iaram": 32, "oaram": 96, "weights": 40,
+                                            "out_channels": 8}}])
+def test_compressor_writes_the_golden_encoding(raw):
+    """Blocks from empty to dense, fed in chunks of 0 to I elements per cycle (0: an idle
+    cycle), against the format's encoder: counts and stored rows."""
+    cfg = small_cfg(**raw)                                 # I = 3 lanes by default, 2-bit indices
     dut = Compressor(cfg)
-    rng = np.random.default_rng(4)
+    rng = np.random.default_rng(4 + cfg.i)
     blocks = []
     for density in (0.0, 1.0, 0.05, 0.3, 0.6, 0.1):
         dense = np.where(rng.random(cfg.tile_elems) < density,
@@ -254,17 +249,12 @@ def test_compressor_writes_the_golden_encoding():
         await ctx.tick()
         ctx.set(dut.layer_start, 0)
         for dense in blocks:
-            for v in dense:
-                ctx.set(dut.element.valid, 0)
-                while rng.random() < 0.3:                   # cycles without an element
-                    await ctx.tick()
-                ctx.set(dut.element.valid, 1)
-                ctx.set(dut.element.value, int(v))
-                await ctx.tick()
-            ctx.set(dut.element.valid, 0)
-            ctx.set(dut.flush, 1)
-            await ctx.tick()
-            ctx.set(dut.flush, 0)
+            at = 0
+            while at < len(dense):
+                n = int(rng.integers(0, cfg.i + 1))
+                await send_elements(ctx, dut, cfg.i, dense[at:at + n])
+                at += n
+            await flush(ctx, dut)
 
     async def monitor(ctx):
         async for _clk, _rst, en, addr, row, cen, count, overflow in ctx.tick().sample(
@@ -344,10 +334,7 @@ def test_compressor_overflow_only_when_a_block_does_not_fit():
 
     async def block(ctx, dense):
         for v in dense:
-            ctx.set(dut.element.valid, 1)
-            ctx.set(dut.element.value, v)
-            await ctx.tick()
-        ctx.set(dut.element.valid, 0)
+            await send_elements(ctx, dut, cfg.i, [v])
         ctx.set(dut.flush, 1)
         flags.append(ctx.get(dut.overflow))
         await ctx.tick()

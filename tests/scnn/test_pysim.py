@@ -50,10 +50,11 @@ def random_config(rng, index):
     row = 1 << (tw + 2 * halo - 1).bit_length()
     banks = max(row, rng.choice([1 << (2 * f * i - 1).bit_length(), row]))
     kc = rng.randint(1, 3)
-    space = kc * (tw + 2 * halo) * (th + 2 * halo)
+    plane = (tw + 2 * halo) * (th + 2 * halo)
     raw = {"arch": "scnn", "name": f"r{index}",
            "pe": {"f": f, "i": i, "banks": banks,
-                  "bank_entries": -(-space // banks) + rng.randint(0, 2)},
+                  "bank_entries": kc * -(-plane // banks) + rng.randint(0, 2),
+                  "queue_depth": rng.randint(2, 4)},
            "pes": {"x": rng.randint(1, 2), "y": rng.randint(1, 2)}, "kc": kc,
            "tile": {"w": tw, "h": th}, "kernel_max": kmax, "index_bits": rng.randint(1, 4),
            "widths": {"act": rng.choice([4, 8, 16]), "weight": rng.choice([3, 8, 16]),
@@ -87,34 +88,58 @@ def test_single_product_by_hand():
     Group 0 starts in cycle 0 (the first counted cycle): header fetch in 1, the one slot issued
     in 2, read, decode and multiply in 3, 4, 5 before the crossbar takes it in 5 … so the PE
     computes in cycles 1 … 5 (``L + 4 + M`` with M = 1) and the barrier is cycle 6. The PPU
-    starts then and is busy for one output channel of a 2×2 tile without halo exchange: 4 + 1
-    cycles, 7 … 11; the layer is done in cycle 12: 13 cycles."""
+    starts then and is busy for one output channel of a 2×2 tile without halo exchange: two
+    rows of I = 2 elements and a flush cycle, 7 … 9; the layer is done in cycle 10: 11 cycles."""
     cfg = parse_config(SMALL)
     run, model = check(cfg, np.array([[[0, 3], [0, 0]]]), np.array([[[[5]]]]))
-    assert run.cycles == 13
+    assert run.cycles == 11
     assert run.registers["products"] == 1
     assert run.registers["compute_cycles"] == 5
     assert run.registers["barrier_cycles"] == run.registers["stall_cycles"] == 0
 
 
-def test_bank_conflict_stall_by_hand():
-    """Two output channels (kc = 2), two activations: with a 2×2 tile and 1×1 kernel the
-    accumulator plane is 4 entries, so output channel kk of position q is address 4·kk + q and
-    with A = 4 banks both channels of one position share bank q. Activations at positions 0 and
-    1, weights for both channels: one slot of 4 products, two per bank → m = 2, one stall."""
+def test_channel_fold_separates_output_channels_by_hand():
+    """Two output channels (kc = 2), two activations: with a 2×2 tile and a 1×1 kernel each
+    channel's plane is 4 positions, so without the fold both channels of a position would share
+    bank ``pos mod 4``. With I = 2 the fold shifts the channel by 1 bit: channel 1's key is 2, so
+    positions 0, 1 lie in banks 0, 1 for channel 0 and 2, 3 for channel 1. One slot of 4
+    products in 4 banks: no stall, M = 1, and with the PPU draining two channels of 2 + 1 cycles
+    the layer takes 5 + 1 + 1 + 6 + 1 = 14 cycles."""
     cfg = parse_config(SMALL)
     act = np.array([[[1, 2], [0, 0]]])
     weights = np.array([[[[3]]], [[[4]]]])
     run, model = check(cfg, act, weights)
-    assert run.registers["stall_cycles"] == 1
+    assert run.registers["stall_cycles"] == 0
     assert run.registers["products"] == 4
-    # As above with M = 2 and the PPU draining two channels: 5 + 2 + 1 + 2·(4 + 1) + 1 = 19.
+    assert run.cycles == 14
+
+
+def test_queued_crossbar_stall_by_hand():
+    """Queues of depth 2. Three input channels, each with activations at tile positions 0 and 2
+    (plane positions 0 and 2) and weights for both output channels: every slot sends queues 0
+    and 3 to bank 0 (channel 0 at 0, channel 1 at 2 XOR 2) and queues 1 and 2 to bank 2.
+
+    Cycle 0: slot 0 enters. 1: banks grant queues 0 and 1 (all hold one entry: lowest first);
+    slot 1 enters. 2: queues 2 and 3 hold two entries and win; slot 2 would need them and they
+    are full: a stall. 3: queues 0 and 1 win; slot 2 enters. 4: queues 3, 2 (two entries). 5:
+    queues 0, 1. 6: queues 3, 2: the last grant. So M = max(3 + 1, 6) = 6, one stall, and the
+    layer takes 7 + 6 + 6 = 19 cycles (the PPU as in the previous test)."""
+    cfg = parse_config({**SMALL, "pe": {**SMALL["pe"], "queue_depth": 2}})
+    act = np.zeros((3, 2, 2), dtype=np.int64)
+    act[:, 0, 0] = [1, 2, 3]
+    act[:, 1, 0] = [-4, 5, -6]
+    weights = np.zeros((2, 3, 1, 1), dtype=np.int64)
+    weights[0, :, 0, 0] = [7, 8, 9]
+    weights[1, :, 0, 0] = [-1, 2, -3]
+    run, model = check(cfg, act, weights)
+    assert run.registers["stall_cycles"] == 1
+    assert run.registers["products"] == 12
     assert run.cycles == 19
 
 
 def test_empty_channels_take_a_cycle_each_by_hand():
     """Three input channels whose activation or weight block is empty: three skip slots, so the
-    barrier is cycle 5 + 3 = 8, the PPU is busy in 9 … 13 and the layer done in 14."""
+    barrier is cycle 5 + 3 = 8, the PPU is busy in 9 … 11 and the layer done in 12."""
     cfg = parse_config(SMALL)
     act = np.zeros((3, 2, 2), dtype=np.int64)
     act[1, 0, 0] = 4                                   # channel 1 has an activation ...
@@ -123,49 +148,46 @@ def test_empty_channels_take_a_cycle_each_by_hand():
     run, model = check(cfg, act, weights)
     assert run.registers["products"] == 0
     assert run.registers["compute_cycles"] == 3 + 4
-    assert run.cycles == 15
+    assert run.cycles == 13
 
 
 def test_ppu_cycles_by_hand():
     cfg = parse_config({"arch": "scnn", "pes": {"x": 1, "y": 1}, "tile": {"w": 3, "h": 5},
                         "kernel_max": 5, "pe": {"f": 2, "i": 2, "banks": 8}, "kc": 2})
-    # Per channel: 15 elements + 1 flush; 3×3: x exchange 2·(5 + 2) = 14, y exchange 4.
-    assert scnn_cycles.ppu_cycles(cfg, 1, 1, 1) == 16
-    assert scnn_cycles.ppu_cycles(cfg, 2, 3, 3) == 2 * (16 + 14 + 4)
-    # 5×5: x 2·(5 + 4) = 18, y 8; a 1×5 kernel has no y halo, a 5×1 no x exchange.
-    assert scnn_cycles.ppu_cycles(cfg, 1, 5, 5) == 16 + 18 + 8
-    assert scnn_cycles.ppu_cycles(cfg, 1, 1, 5) == 16 + 2 * 5
-    assert scnn_cycles.ppu_cycles(cfg, 1, 5, 1) == 16 + 8
+    # Per channel: 5 rows of 3 elements, I = 2 per cycle: 10 cycles. 1×1: and a flush cycle.
+    assert scnn_cycles.ppu_cycles(cfg, 1, 1, 1) == 11
+    assert scnn_cycles.ppu_cycles(cfg, 3, 1, 1) == 33
+    # 3×3: x exchange one cycle per row of 5 + 2, y exchange 4; one flush cycle at the end.
+    assert scnn_cycles.ppu_cycles(cfg, 2, 3, 3) == 2 * (10 + 7 + 4) + 1
+    # 5×5: x 5 + 4 = 9, y 8; a 1×5 kernel has no y halo, a 5×1 no x exchange.
+    assert scnn_cycles.ppu_cycles(cfg, 1, 5, 5) == 10 + 9 + 8 + 1
+    assert scnn_cycles.ppu_cycles(cfg, 1, 1, 5) == 10 + 5 + 1
+    assert scnn_cycles.ppu_cycles(cfg, 1, 5, 1) == 10 + 8 + 1
 
 
-def test_slot_cycles_by_hand():
-    cfg = parse_config(SMALL)                           # F = I = 2, A = 4
-    # Weight parts 0 and 1, activation parts 0 and 4: addresses 0, 1, 4, 5 → banks 0, 1, 0, 1.
-    m, products = scnn_cycles.slot_cycles(cfg, np.array([0, 1]), np.array([1, 1]),
-                                          np.array([0, 4]), np.array([1, 1]))
-    assert m.tolist() == [[2]] and products.tolist() == [[4]]
-    # A zero operand (a placeholder) takes no bank; three weights make two weight rows.
-    m, products = scnn_cycles.slot_cycles(cfg, np.array([0, 1, 2]), np.array([1, 0, 1]),
-                                          np.array([0, 4]), np.array([1, 1]))
-    assert m.tolist() == [[2, 2]] and products.tolist() == [[2, 2]]
-
-
-def test_dense_layer_rarely_conflicts_on_the_table3_pe():
-    """The weight order's purpose (k innermost, SCNN paper Sec. 4.2): on the Table-3 PE (F = I = 4,
-    A = 32 banks, K_c = 8) a dense row of F weights is F output channels at one kernel position,
-    so a slot's 16 products go to 16 different accumulator planes and rarely share a bank. (With
-    s innermost, the F weights were neighbouring columns of one channel and their products with
-    neighbouring activations met on the same accumulators: more stall cycles than slots.)"""
-    cfg = parse_config({"arch": "scnn", "pes": {"x": 2, "y": 2}})
+@pytest.mark.parametrize("r, kernel_max, tile", [(3, 3, 8), (1, 1, 4), (1, 3, 4), (1, 5, 2),
+                                                 (5, 5, 4)])
+def test_dense_layers_never_stall_on_the_table3_pe(r, kernel_max, tile):
+    """The weight order (k innermost, SCNN paper Sec. 4.2) and the bank fold together: on the
+    Table-3 PE (F = I = 4, A = 32 banks, K_c = 8) a dense row of F weights is F consecutive
+    output channels at one kernel position and a dense row of I activations I consecutive tile
+    positions, so a slot's 16 products lie in 16 different banks and no slot ever waits. Without
+    the fold, 1×1 layers on 4×4 tiles (planes of 16 positions) put channels k and k + 2 on one
+    bank (checked here on the same products' plain addresses ``kk·plane + pos``)."""
+    cfg = parse_config({"arch": "scnn", "pes": {"x": 2, "y": 2}, "kernel_max": kernel_max,
+                        "tile": {"w": tile, "h": tile}})
     assert (cfg.f, cfg.i, cfg.banks, cfg.kc) == (4, 4, 32, 8)
-    h = w = 16
-    c, k, r, s = 4, 16, 3, 3
+    h = w = 2 * tile
+    c, k = 4, 16
     act = np.arange(1, c * h * w + 1).reshape(c, h, w) % 97 + 1
-    weights = np.arange(1, k * c * r * s + 1).reshape(k, c, r, s) % 89 + 1
-    model = scnn_cycles.layer_cycles(cfg, scnn_streams.layer_streams(cfg, act, weights))
-    # Every tile is full and every operand non-zero: each PE's 64 activations of a channel are
-    # 16 full rows, each group's 72 weights of a channel 18 full rows.
-    assert model.products == k * c * r * s * h * w
-    assert model.slots == model.products // (cfg.f * cfg.i)
-    assert model.stall_cycles < 0.1 * model.slots
-    assert model.multiplier_utilization(cfg) > 0.9
+    weights = np.arange(1, k * c * r * r + 1).reshape(k, c, r, r) % 89 + 1
+    streams = scnn_streams.layer_streams(cfg, act, weights)
+    model = scnn_cycles.layer_cycles(cfg, streams)
+    assert model.products == k * c * r * r * h * w
+    assert model.stall_cycles == 0
+    if (r, kernel_max, tile) == (1, 1, 4):
+        # Plain addresses of the first slot: channels 0..3 at positions 0..3.
+        plain = [(kk * cfg.acc_plane + pos) % cfg.banks for kk in range(4) for pos in range(4)]
+        assert len(set(plain)) == 8                  # k and k + 2 collide
+        folded = scnn_cycles.bank_of(cfg, np.repeat(np.arange(4), 4), np.tile(np.arange(4), 4))
+        assert len(set(folded.tolist())) == 16
