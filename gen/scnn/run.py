@@ -1,4 +1,4 @@
-"""``sparseforge run`` for SCNN configs: one convolution layer through the generated RTL.
+"""``sparseforge run`` for SCNN configs: one convolution layer through the RTL, or the cycle model.
 
 ``--conv H,W,C,K,R,S`` (or ``--layer NET.LAYER`` for a stride-1 'same' layer of a shipped network
 table) names the layer; the operands come from ``.npy`` files or are made from a seed at the given
@@ -6,8 +6,10 @@ weight and activation densities. Everything is validated before any tool runs: t
 stride-1 'same' convolution with odd kernel sides the PEs support, fit the PE array, and its
 compressed weights, activations and outputs must fit each PE's RAMs. The layer runs through the
 generated Verilog in cocotb (:mod:`sparseforge.tb.scnn.run`); its decoded output and its compressed
-output stream are compared with the golden model, and the measured cycles and statistics with the
-cycle model.
+output stream are compared with the golden model, and the measured cycles (the whole run and its
+load, compute and drain parts) and statistics with the cycle model. ``--model-only`` gives the
+cycle model's figures without simulating; ``--network NET`` gives them for every convolution
+layer of a network (layers the design cannot run are listed with the reason), with totals.
 """
 
 from pathlib import Path
@@ -52,16 +54,29 @@ def check_layer(cfg, layer, flag="--conv"):
                          f"rams.out_channels = {cfg.out_channels}")
 
 
-def check_rams(cfg, streams, output):
-    """Raise :class:`InputError` unless the layer's compressed data fits every PE's RAMs."""
-    usage = scnn_streams.ram_usage(cfg, streams, output)
+def ram_problem(cfg, streams):
+    """``(usage, message)``: what the layer needs of every PE's RAMs, and why it does not fit
+    (``None`` when it does)."""
+    usage = scnn_streams.ram_usage(cfg, streams)
     limits = {"weights": (cfg.weight_rows, cfg.f, "weight buffer", "rams.weights"),
               "iaram": (cfg.iaram_rows, cfg.i, "IARAM", "rams.iaram"),
               "oaram": (cfg.oaram_rows, cfg.i, "OARAM", "rams.oaram")}
     for key, (rows, lanes, what, field) in limits.items():
         if usage[key] > rows:
-            raise InputError(f"layer: needs {usage[key]} rows of the {what} ({usage[key] * lanes} "
-                             f"entries); {field} = {rows * lanes} holds {rows} rows")
+            return usage, (f"layer: needs {usage[key]} rows of the {what} ({usage[key] * lanes} "
+                           f"entries); {field} = {rows * lanes} holds {rows} rows")
+    if usage["weight_blocks"] > cfg.weight_rows:
+        return usage, (f"layer: has {usage['weight_blocks']} weight blocks (⌈K/kc⌉·C); the "
+                       f"weight directory (rams.weights / pe.f = {cfg.weight_rows} entries) "
+                       "holds one per block")
+    return usage, None
+
+
+def check_rams(cfg, streams):
+    """Raise :class:`InputError` unless the layer's compressed data fits every PE's RAMs."""
+    usage, problem = ram_problem(cfg, streams)
+    if problem:
+        raise InputError(problem)
     return usage
 
 
@@ -85,9 +100,9 @@ def sparse_operand(rng, shape, width, density):
 
 
 def prepare_layer(cfg, layer, *, weight_density=None, act_density=None, act_path=None,
-                  weights_path=None, seed=1):
+                  weights_path=None, seed=1, flag="--conv"):
     """Validated operands ``(act C×H×W, weights K×C×R×S)`` of ``layer`` on ``cfg``."""
-    check_layer(cfg, layer)
+    check_layer(cfg, layer, flag)
     wd = _density(weight_density, "--weight-density", 0.5)
     ad = _density(act_density, "--act-density", 0.5)
     rng = np.random.default_rng(seed)
@@ -122,6 +137,37 @@ def _layer_from_files(act_path, weights_path):
         raise InputError(f"--act/--weights: {e}") from None
 
 
+def model_report(cfg, streams, act, weights):
+    """The cycle model's figures for one layer (no simulation)."""
+    layer = streams.layer
+    model = scnn_cycles.layer_cycles(cfg, streams)
+    return {
+        "design": cfg.name,
+        "arch": "scnn",
+        "notation": cfg.notation,
+        "h": layer.h, "w": layer.w, "c": layer.c, "k": layer.k, "r": layer.r, "s": layer.s,
+        "weight_density": float(np.mean(weights != 0)) if weights.size else 0.0,
+        "act_density": float(np.mean(act != 0)) if act.size else 0.0,
+        "pes": cfg.pes,
+        "multipliers": cfg.multipliers_total,
+        "groups": -(-layer.k // cfg.kc),
+        "model_cycles": model.cycles,
+        "model_load_cycles": model.load_cycles,
+        "model_busy_cycles": model.busy_cycles,
+        "model_drain_cycles": model.drain_cycles,
+        "ideal_cycles": model.ideal_cycles(cfg),
+        "utilization": model.utilization(cfg),
+        "multiplier_utilization": model.multiplier_utilization(cfg),
+        "bank_conflict_stalls": model.stall_cycles,
+        "barrier_wait_cycles": model.barrier_cycles,
+        "ppu_wait_cycles": model.ppu_wait_cycles,
+        "compute_cycles": model.compute_cycles,
+        "products": model.products,
+        "dense_macs": layer.macs,
+        "effective_macs_per_cycle": layer.macs / model.cycles if model.cycles else 0.0,
+    }, model
+
+
 def run_layer_rtl(cfg, act, weights, *, simulator="verilator", seed=None, progress=None):
     """Run one layer through the generated RTL; return the report mapping and the K×H×W output.
 
@@ -129,7 +175,7 @@ def run_layer_rtl(cfg, act, weights, *, simulator="verilator", seed=None, progre
     ------
     InputError
         The layer's data does not fit the RAMs.
-    RuntimeError
+    ToolFailure
         The build or the simulation failed.
     """
     from ...tb import runner
@@ -137,12 +183,13 @@ def run_layer_rtl(cfg, act, weights, *, simulator="verilator", seed=None, progre
     streams = scnn_streams.layer_streams(cfg, act, weights)
     layer = streams.layer
     golden = scnn_streams.golden(cfg, act, weights)
-    usage = check_rams(cfg, streams, golden)
+    usage = check_rams(cfg, streams)
     out = runner.run_job(cfg, simulator, "sparseforge.tb.scnn.run",
                          {"act": act, "weights": weights}, seed=seed, progress=progress,
                          message=f"simulating a {layer.c}x{layer.h}x{layer.w} -> {layer.k} layer "
                                  f"({layer.r}x{layer.s}) on {simulator}")
-    cycles = int(out["cycles"])
+    measured = {key[9:]: int(value) for key, value in out.items()
+                if key.startswith("measured_")}
     registers = {key[4:]: int(value) for key, value in out.items() if key.startswith("reg_")}
     rows = [(out[f"counts_{n}"], out[f"values_{n}"], out[f"zeros_{n}"]) for n in range(cfg.pes)]
 
@@ -152,24 +199,19 @@ def run_layer_rtl(cfg, act, weights, *, simulator="verilator", seed=None, progre
     stream_mismatches = sum(
         int(not all(np.array_equal(a, b) for a, b in zip(got, want)) or len(got[0]) != len(want[0]))
         for got, want in zip(rows, want_rows))
-    model = scnn_cycles.layer_cycles(cfg, streams)
-    counters = {"stall_cycles": model.stall_cycles, "barrier_cycles": model.barrier_cycles,
+    report, model = model_report(cfg, streams, act, weights)
+    cycles = measured["cycles"]
+    counters = {"cycles": model.cycles, "load_cycles": model.load_cycles,
+                "busy_cycles": model.busy_cycles, "drain_cycles": model.drain_cycles,
+                "stall_cycles": model.stall_cycles, "barrier_cycles": model.barrier_cycles,
                 "products": model.products, "ppu_wait_cycles": model.ppu_wait_cycles,
                 "compute_cycles": model.compute_cycles}
-    report = {
-        "design": cfg.name,
-        "arch": "scnn",
-        "notation": cfg.notation,
+    report.update({
         "simulator": simulator,
-        "h": layer.h, "w": layer.w, "c": layer.c, "k": layer.k, "r": layer.r, "s": layer.s,
-        "weight_density": float(np.mean(weights != 0)) if weights.size else 0.0,
-        "act_density": float(np.mean(act != 0)) if act.size else 0.0,
-        "pes": cfg.pes,
-        "multipliers": cfg.multipliers_total,
-        "groups": -(-layer.k // cfg.kc),
         "cycles": cycles,
-        "model_cycles": model.cycles,
-        "ideal_cycles": model.ideal_cycles(cfg),
+        "load_cycles": measured["load_cycles"],
+        "busy_cycles": measured["busy_cycles"],
+        "drain_cycles": measured["drain_cycles"],
         "utilization": model.ideal_cycles(cfg) / cycles if cycles else 0.0,
         "multiplier_utilization": (registers["products"] /
                                    (registers["compute_cycles"] * cfg.multipliers_per_pe)
@@ -178,19 +220,128 @@ def run_layer_rtl(cfg, act, weights, *, simulator="verilator", seed=None, progre
         "barrier_wait_cycles": registers["barrier_cycles"],
         "ppu_wait_cycles": registers["ppu_wait_cycles"],
         "products": registers["products"],
-        "dense_macs": layer.macs,
         "effective_macs_per_cycle": layer.macs / cycles if cycles else 0.0,
         "mismatches": int(np.count_nonzero(result != golden)),
         "stream_mismatches": stream_mismatches,
         "counters_match_model": all(registers[k] == v for k, v in counters.items()),
+        "measured_match_registers": all(measured[k] == registers[k] for k in measured),
         "cycles_register": registers["cycles"],
         "ram_rows": usage,
-    }
+    })
     return report, result
 
 
-RUN_HEADERS = ("density w/a", "cycles", "model", "ideal", "util", "mult util", "bank stalls",
-               "barrier waits", "mismatches")
+def network_report(cfg, net, *, weight_density=0.5, act_density=0.5, seed=1, progress=None):
+    """Per-layer and total cycle-model figures of a network's convolution layers on ``cfg``.
+
+    Layers the design cannot run (stride, kernel, image size, RAMs) are listed with the reason and
+    left out of the totals.
+    """
+    rows = []
+    for layer in workloads.network(net):
+        row = {"layer": layer.name, "h": layer.h, "w": layer.w, "c": layer.c, "k": layer.k,
+               "r": layer.r, "s": layer.s, "stride": layer.stride, "macs": layer.macs}
+        try:
+            act, weights = prepare_layer(cfg, layer, weight_density=weight_density,
+                                         act_density=act_density, seed=seed,
+                                         flag=f"--network {layer.name}")
+        except InputError as e:
+            rows.append({**row, "supported": False, "reason": str(e)})
+            continue
+        if progress:
+            progress(f"{net}.{layer.name}: cycle model")
+        streams = scnn_streams.layer_streams(cfg, act, weights)
+        report, model = model_report(cfg, streams, act, weights)
+        _, problem = ram_problem(cfg, streams)
+        rows.append({**row, "supported": True, "fits_rams": problem is None,
+                     **{key: report[key] for key in (
+                         "model_cycles", "model_load_cycles", "model_busy_cycles",
+                         "model_drain_cycles", "ideal_cycles", "utilization",
+                         "multiplier_utilization", "products", "compute_cycles",
+                         "effective_macs_per_cycle")}})
+    run = [r for r in rows if r["supported"]]
+    cycles = sum(r["model_cycles"] for r in run)
+    products = sum(r["products"] for r in run)
+    compute = sum(r["compute_cycles"] for r in run)
+    macs = sum(r["macs"] for r in run)
+    return {
+        "network": net, "design": cfg.name, "notation": cfg.notation,
+        "weight_density": weight_density, "act_density": act_density, "seed": seed,
+        "layers": rows,
+        "supported_layers": len(run), "unsupported_layers": len(rows) - len(run),
+        "total_cycles": cycles,
+        "total_load_cycles": sum(r["model_load_cycles"] for r in run),
+        "total_busy_cycles": sum(r["model_busy_cycles"] for r in run),
+        "total_drain_cycles": sum(r["model_drain_cycles"] for r in run),
+        "total_macs": macs,
+        "total_products": products,
+        "utilization": products / (cfg.multipliers_total * cycles) if cycles else 0.0,
+        "multiplier_utilization": (products / (compute * cfg.multipliers_per_pe)
+                                   if compute else 0.0),
+        "effective_macs_per_cycle": macs / cycles if cycles else 0.0,
+    }
+
+
+RUN_HEADERS = ("density w/a", "cycles", "model", "load", "compute", "drain", "ideal", "util",
+               "mult util", "stalls", "barrier waits", "mismatches")
+
+
+def _print_layer(cfg, report, rtl):
+    print(f"{cfg.name} ({cfg.notation})" + (f" on {report['simulator']}" if rtl else
+                                             ", cycle model") +
+          f": {report['c']}x{report['h']}x{report['w']} input, {report['k']} outputs, "
+          f"{report['r']}x{report['s']} kernel, {report['groups']} group(s) of {cfg.kc}")
+    cycles = report["cycles"] if rtl else report["model_cycles"]
+    parts = ([report[k] for k in ("load_cycles", "busy_cycles", "drain_cycles")] if rtl else
+             [report[k] for k in ("model_load_cycles", "model_busy_cycles",
+                                  "model_drain_cycles")])
+    print(table([(f"{report['weight_density']:.2f}/{report['act_density']:.2f}", cycles,
+                  report["model_cycles"], *parts, report["ideal_cycles"],
+                  report["utilization"], report["multiplier_utilization"],
+                  report["bank_conflict_stalls"], report["barrier_wait_cycles"],
+                  report.get("mismatches", ""))], RUN_HEADERS))
+    if rtl:
+        exact = report["mismatches"] == 0 and report["stream_mismatches"] == 0
+        print(f"{'bit-exact' if exact else 'MISMATCH'} against the golden model (decoded output "
+              f"and compressed stream); {report['effective_macs_per_cycle']:.1f} "
+              "dense-equivalent MACs/cycle")
+
+
+def _run_network(cfg, args, progress):
+    for flag in ("conv", "layer", "act", "weights", "out"):
+        if getattr(args, flag, None) is not None:
+            raise InputError(f"--{flag}: not allowed with --network (random operands at "
+                             "--weight-density and --act-density)")
+    try:
+        workloads.network(args.network)
+    except (KeyError, ValueError) as e:
+        raise InputError(f"--network: {e}") from None
+    wd = _density(args.weight_density, "--weight-density", 0.5)
+    ad = _density(args.act_density, "--act-density", 0.5)
+    report = network_report(cfg, args.network, weight_density=wd, act_density=ad,
+                            seed=args.seed, progress=progress)
+    if args.json:
+        dump_json(report)
+        return 0
+    rows = []
+    for r in report["layers"]:
+        if r["supported"]:
+            rows.append((r["layer"], r["macs"], r["model_cycles"], r["model_load_cycles"],
+                         r["model_busy_cycles"], r["model_drain_cycles"], r["utilization"],
+                         r["multiplier_utilization"], "" if r["fits_rams"] else "no"))
+        else:
+            rows.append((r["layer"], r["macs"], "—", "", "", "", "", "",
+                         r["reason"].split(";")[0]))
+    rows.append(("total", report["total_macs"], report["total_cycles"],
+                 report["total_load_cycles"], report["total_busy_cycles"],
+                 report["total_drain_cycles"], report["utilization"],
+                 report["multiplier_utilization"], ""))
+    print(f"{args.network} on {cfg.name} ({cfg.notation}) at {wd}/{ad} weight/activation "
+          f"density, cycle model: {report['supported_layers']} layers run, "
+          f"{report['unsupported_layers']} not")
+    print(table(rows, ("layer", "MACs", "cycles", "load", "compute", "drain", "util",
+                       "mult util", "fits RAMs / why not")))
+    return 0
 
 
 def run_cli(cfg, args):
@@ -202,12 +353,13 @@ def run_cli(cfg, args):
                              "use --conv H,W,C,K,R,S with --weight-density and --act-density")
     if getattr(args, "prune", False):
         raise InputError("--prune: not allowed for arch scnn: it computes any sparsity pattern")
-    if args.network is not None or getattr(args, "model_only", False):
-        raise InputError("--network: not allowed for arch scnn: a layer runs on the RTL only if "
-                         "it fits the PE array; see benchmarks/scnn_density.py for model sweeps")
+    progress = Progress(not args.quiet and not args.json)
+    if args.network is not None:
+        return _run_network(cfg, args, progress)
     given = [flag for flag in ("conv", "layer") if getattr(args, flag, None) is not None]
     if len(given) > 1:
         raise InputError("--conv/--layer: give one of them, not both")
+    flag = "--conv"
     if args.conv is not None:
         layer = parse_conv(args.conv)
     elif args.layer is not None:
@@ -215,36 +367,44 @@ def run_cli(cfg, args):
             layer = workloads.layer(args.layer)
         except (KeyError, ValueError) as e:
             raise InputError(f"--layer: {e}") from None
-        check_layer(cfg, layer, "--layer")
+        flag = "--layer"
     elif args.act is not None and args.weights is not None:
         layer = _layer_from_files(args.act, args.weights)
     else:
-        raise InputError("--conv: missing; give H,W,C,K,R,S (or --layer NET.LAYER, or both "
-                         "--act and --weights)")
+        raise InputError("--conv: missing; give H,W,C,K,R,S (or --layer NET.LAYER, --network "
+                         "NET, or both --act and --weights)")
     act, weights = prepare_layer(cfg, layer, weight_density=args.weight_density,
                                  act_density=args.act_density, act_path=args.act,
-                                 weights_path=args.weights, seed=args.seed)
-    progress = Progress(not args.quiet and not args.json)
+                                 weights_path=args.weights, seed=args.seed, flag=flag)
+    if args.model_only:
+        streams = scnn_streams.layer_streams(cfg, act, weights)
+        report, _ = model_report(cfg, streams, act, weights)
+        _, problem = ram_problem(cfg, streams)
+        report.update({"seed": args.seed, "fits_rams": problem is None})
+        if args.layer:
+            report["name"] = args.layer
+        if args.out is not None:
+            golden = scnn_streams.golden(cfg, act, weights)
+            save_npy(Path(args.out), golden.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
+        if args.json:
+            dump_json(report)
+        else:
+            _print_layer(cfg, report, rtl=False)
+            if problem:
+                print(f"the RTL would refuse it: {problem}")
+        return 0
     report, result = run_layer_rtl(cfg, act, weights, simulator=args.sim, seed=args.seed,
                                    progress=progress)
     report["seed"] = args.seed
+    if args.layer:
+        report["name"] = args.layer
     if args.out is not None:
         save_npy(Path(args.out), result.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
     if args.json:
         dump_json(report)
     else:
-        print(f"{cfg.name} ({cfg.notation}) on {args.sim}: {report['c']}x{report['h']}x"
-              f"{report['w']} input, {report['k']} outputs, {report['r']}x{report['s']} kernel, "
-              f"{report['groups']} group(s) of {cfg.kc}")
-        print(table([(f"{report['weight_density']:.2f}/{report['act_density']:.2f}",
-                      report["cycles"], report["model_cycles"], report["ideal_cycles"],
-                      report["utilization"], report["multiplier_utilization"],
-                      report["bank_conflict_stalls"], report["barrier_wait_cycles"],
-                      report["mismatches"])], RUN_HEADERS))
-        exact = report["mismatches"] == 0 and report["stream_mismatches"] == 0
-        print(f"{'bit-exact' if exact else 'MISMATCH'} against the golden model (decoded output "
-              f"and compressed stream); {report['effective_macs_per_cycle']:.1f} dense-equivalent "
-              "MACs/cycle")
+        _print_layer(cfg, report, rtl=True)
     ok = (report["mismatches"] == 0 and report["stream_mismatches"] == 0 and
-          report["cycles"] == report["model_cycles"] and report["counters_match_model"])
+          report["cycles"] == report["model_cycles"] and report["counters_match_model"] and
+          report["measured_match_registers"])
     return 0 if ok else 1

@@ -19,6 +19,8 @@ from .layouts import (
     stream_width,
     weight_row_layout,
 )
+from .coords import ConstDivider
+from .outstream import OutputStreamer
 from .pe import PE_PIPELINE, ScnnPE, pe_memories
 from .ppu import ppu_cycles
 
@@ -34,15 +36,19 @@ def register_map(cfg):
     field = {name: layer[name].shape.width for name in ("h", "w", "c", "k", "r", "s")}
     return [
         Register("start", 0x00, 1, "pulse",
-                 doc="write 1: run the layer described below (held until the accumulators are "
-                     "cleared after reset and the previous outputs have been streamed)"),
+                 doc="write 1: run the layer described below: load, compute, stream the outputs "
+                     "(held until the accumulators are cleared after reset and the previous "
+                     "layer is done)"),
         Register("clear", 0x04, 1, "pulse",
                  doc="write 1: forget loaded weights and activations; clear done and error"),
-        Register("status", 0x08, 4, "ro",
-                 doc="bit 0 busy, bit 1 done, bit 2 error (a RAM overflowed or a beat had a bad "
-                     "tdest), bit 3 outputs streaming"),
+        Register("status", 0x08, 5, "ro",
+                 doc="bit 0 busy (computing), bit 1 done (the last output beat has left), "
+                     "bit 2 error (a RAM overflowed or a beat had a bad tdest), bit 3 outputs "
+                     "streaming, bit 4 loading"),
         Register("cycles", 0x0C, COUNTER_BITS, "ro",
-                 doc="cycles of the last layer: from the cycle after start to done"),
+                 doc="cycles of the last layer: from its first input beat after start (or the "
+                     "first compute cycle when everything was loaded before) to its last output "
+                     "beat, inclusive: load_cycles + busy_cycles + drain_cycles"),
         Register("layer_h", 0x10, field["h"], "rw", doc="input height H (≤ pes.y · tile.h)"),
         Register("layer_w", 0x14, field["w"], "rw", doc="input width W (≤ pes.x · tile.w)"),
         Register("layer_c", 0x18, field["c"], "rw", doc="input channels C"),
@@ -50,7 +56,7 @@ def register_map(cfg):
         Register("layer_r", 0x20, field["r"], "rw", doc="kernel height R (odd)"),
         Register("layer_s", 0x24, field["s"], "rw", doc="kernel width S (odd)"),
         Register("stall_cycles", 0x28, COUNTER_BITS, "ro",
-                 doc="sum over PEs of cycles the multiplier array stalled on bank conflicts"),
+                 doc="sum over PEs of cycles the multiplier array waited for a crossbar queue"),
         Register("barrier_cycles", 0x2C, COUNTER_BITS, "ro",
                  doc="sum over PEs of cycles spent idle at the inter-PE barrier of a group"),
         Register("products", 0x30, COUNTER_BITS, "ro",
@@ -63,41 +69,45 @@ def register_map(cfg):
         Register("clear_acts", 0x40, 1, "pulse",
                  doc="write 1: forget loaded activations only (weights stay); clear done and "
                      "error"),
+        Register("load_cycles", 0x44, COUNTER_BITS, "ro",
+                 doc="cycles of the last layer from its first input beat to its last, and one "
+                     "more (the loaders' counts settle)"),
+        Register("busy_cycles", 0x48, COUNTER_BITS, "ro",
+                 doc="cycles of the last layer spent computing (busy high)"),
+        Register("drain_cycles", 0x4C, COUNTER_BITS, "ro",
+                 doc="cycles of the last layer after computing, to its last output beat"),
     ]
 
 
 class Phase(enum.Enum, shape=3):
     IDLE = 0
-    BEGIN = 1        # first group starts
-    COMPUTE = 2      # a group computes; waiting for the barrier
-    PPU_WAIT = 3     # barrier reached; the PPU still drains the previous group
-    LAST = 4         # last group computed; its PPU runs
-
-
-class Out_(enum.Enum, shape=3):
-    IDLE = 0
-    COUNT_REQ = 1
-    COUNT = 2
-    ROW_REQ = 3
-    ROW = 4
+    LOAD = 1         # started; streams accepted until every PE has its blocks
+    BEGIN = 2        # first group starts
+    COMPUTE = 3      # a group computes; waiting for the barrier
+    PPU_WAIT = 4     # barrier reached; the PPU still drains the previous group
+    LAST = 5         # last group computed; its PPU runs
+    DRAIN = 6        # computed; output beats remain
 
 
 class ScnnAccelerator(wiring.Component):
     """``P_x × P_y`` SCNN PEs behind AXI4-Stream data ports and AXI4-Lite registers.
 
-    **Use.** Write ``clear``; stream the layer's compressed weights to ``s_axis_w`` (broadcast to
-    every PE) and each PE's compressed activation tiles to ``s_axis_act`` with ``tdest`` = PE
-    index ``py·P_x + px``; write the layer registers and ``start``; wait for ``status.done`` (or
-    ``irq``); read the compressed outputs from ``m_axis_out``, which streams them as soon as the
-    layer is done: PE by PE (``tdest`` = PE index), output channel by output channel. Loaded data
-    stays for the next ``start``: ``clear_acts`` forgets only the activations, so a layer's weights
-    serve a batch of inputs.
+    **Use.** Write the layer registers and ``start``; stream the layer's compressed weights to
+    ``s_axis_w`` (broadcast to every PE) and each PE's compressed activation tiles to
+    ``s_axis_act`` with ``tdest`` = PE index ``py·P_x + px``, both at once; collect the
+    compressed outputs from ``m_axis_out``, which streams each output-channel group as soon as
+    it is post-processed: group by group, PE by PE (``tdest`` = PE index), output channel by
+    output channel. ``status.done`` (and ``irq``) rises after the last output beat. Computing
+    starts once every PE has its C activation blocks and the weight buffers their ``⌈K/kc⌉·C``
+    blocks; data loaded for an earlier start stays (``clear`` forgets all, ``clear_acts`` the
+    activations only, so a layer's weights serve a batch of inputs).
 
     **Streams.** Every beat is one row of a compressed block (:mod:`.layouts`): the block's entry
     ``count`` and F (weights) or I (activations, outputs) entries, ``tlast`` on a block's last
     row; an empty block is one beat with count 0. Weight blocks come in order group ``g``, input
     channel ``c``; activation blocks of a PE in channel order; the output stream gives lanes past
-    a block's count as zeros. The input streams are accepted while no layer runs.
+    a block's count as zeros. The input streams are accepted from ``start`` until every PE has
+    its blocks.
 
     **Layer sequencer.** Groups of ``kc`` output channels run one after the other. Every PE
     computes the group into one accumulator set; when all have finished (the inter-PE barrier),
@@ -105,8 +115,9 @@ class ScnnAccelerator(wiring.Component):
     OARAM) while the PEs compute the next group into the other set. A group starts once the PPU
     has freed its set.
 
-    **Cycles.** ``cycles`` counts from the cycle after the ``start`` write takes effect to the
-    cycle the layer is done, inclusive (``busy`` high); the exact count is
+    **Cycles.** ``cycles`` counts from the layer's first input beat to its last output beat,
+    split into ``load_cycles``, ``busy_cycles`` (computing, ``busy`` high) and ``drain_cycles``;
+    with input streams at full rate and the output always accepted, each is predicted exactly by
     :func:`sparseforge.sim.scnn.cycles.layer_cycles`.
 
     Attributes
@@ -116,9 +127,10 @@ class ScnnAccelerator(wiring.Component):
     s_axis_act : In(axi_stream_signature(activation row width, dest_width))
     m_axis_out : Out(axi_stream_signature(output row width, dest_width))
     irq : Out(1)
-        ``status.done``: high from the end of a layer to the next ``start`` or ``clear``.
+        ``status.done``: high from the last output beat of a layer to the next ``start`` or
+        ``clear``.
     busy : Out(1)
-        A layer runs.
+        A layer computes.
     """
 
     PROBES = {"busy": "busy"}
@@ -233,12 +245,13 @@ class ScnnAccelerator(wiring.Component):
         acc_set = Signal()
         k_left = Signal(range(cfg.out_channels + 1))      # output channels from this group on
         kbase = Signal(range(max(2, cfg.out_channels)))
-        out_active = Signal()
 
         computing = Signal(npe)
         ppu_busy = Signal()
+        ppu_was = Signal()
         m.d.comb += [computing.eq(Cat(pe.computing for pe in order)),
                      ppu_busy.eq(order[0].ppu_busy)]
+        m.d.sync += ppu_was.eq(ppu_busy)
 
         layer_start = Signal()
         group_start = Signal()
@@ -256,6 +269,11 @@ class ScnnAccelerator(wiring.Component):
                 pe.ppu_kbase.eq(kbase),
             ]
 
+        m.submodules.outputs = outs = OutputStreamer(cfg)
+        for n, pe in enumerate(order):
+            wiring.connect(m, outs.count_read[n], pe.count_read)
+            wiring.connect(m, outs.out_read[n], pe.out_read)
+
         def launch():
             """Barrier passed and PPU free: drain this group, start the next if any."""
             m.d.comb += ppu_start.eq(1)
@@ -267,13 +285,24 @@ class ScnnAccelerator(wiring.Component):
             with m.Else():
                 m.d.sync += phase.eq(Phase.LAST)
 
+        # Loading is complete when the weight buffers hold ⌈K/kc⌉·C blocks and every PE its C
+        # activation blocks (counted by the PEs' loaders).
+        m.submodules.groups = groups = ConstDivider(cfg.kc, cfg.out_channels + cfg.kc - 1)
+        w_expect = Signal(range((cfg.out_channels // cfg.kc + 1) * (cfg.iaram_rows + 1) + 1))
+        loaded = Signal()
+        m.d.comb += [
+            groups.dividend.eq(layer.k + cfg.kc - 1),
+            loaded.eq((order[0].w_blocks >= w_expect) &
+                      Cat(pe.a_blocks >= layer.c for pe in order).all()),
+        ]
+
         barrier = Signal()
         m.d.comb += barrier.eq(~computing.any())
         # A start is held until the accumulators are cleared after reset and the previous
-        # layer's outputs have been streamed.
+        # layer is done.
         pending = Signal()
         launch_layer = Signal()
-        m.d.comb += launch_layer.eq((phase == Phase.IDLE) & (pending | regs.start) & ~out_active &
+        m.d.comb += launch_layer.eq((phase == Phase.IDLE) & (pending | regs.start) &
                                     Cat(pe.ready for pe in order).all())
         with m.If(launch_layer):
             m.d.sync += pending.eq(0)
@@ -281,15 +310,22 @@ class ScnnAccelerator(wiring.Component):
             m.d.sync += pending.eq(1)
         with m.If(regs.clear):
             m.d.sync += pending.eq(0)
+        m.d.comb += [outs.layer_start.eq(launch_layer), outs.k.eq(layer.k),
+                     outs.group_done.eq(ppu_was & ~ppu_busy)]
+
         with m.If(phase == Phase.IDLE):
             with m.If(launch_layer):
                 m.d.sync += [
-                    phase.eq(Phase.BEGIN), done.eq(0),
+                    phase.eq(Phase.LOAD), done.eq(0),
                     layer.h.eq(regs.layer_h), layer.w.eq(regs.layer_w),
                     layer.c.eq(regs.layer_c), layer.k.eq(regs.layer_k),
                     layer.r.eq(regs.layer_r), layer.s.eq(regs.layer_s),
                     k_left.eq(regs.layer_k), kbase.eq(0), acc_set.eq(0),
                 ]
+        with m.Elif(phase == Phase.LOAD):
+            m.d.sync += w_expect.eq(groups.quotient * layer.c)
+            with m.If(loaded & (w_expect == groups.quotient * layer.c)):
+                m.d.sync += phase.eq(Phase.BEGIN)
         with m.Elif(phase == Phase.BEGIN):
             m.d.comb += [layer_start.eq(1), group_start.eq(1)]
             m.d.sync += phase.eq(Phase.COMPUTE)
@@ -304,24 +340,70 @@ class ScnnAccelerator(wiring.Component):
                 launch()
         with m.Elif(phase == Phase.LAST):
             with m.If(~ppu_busy):
-                m.d.sync += [phase.eq(Phase.IDLE), done.eq(1), out_active.eq(1)]
+                m.d.sync += phase.eq(Phase.DRAIN)
+        with m.Elif(phase == Phase.DRAIN):
+            with m.If(outs.finishing):
+                m.d.sync += [phase.eq(Phase.IDLE), done.eq(1)]
 
         busy = Signal()
-        m.d.comb += [busy.eq(phase != Phase.IDLE), self.busy.eq(busy), self.irq.eq(done)]
+        m.d.comb += [busy.eq((phase != Phase.IDLE) & (phase != Phase.LOAD) &
+                             (phase != Phase.DRAIN)),
+                     self.busy.eq(busy), self.irq.eq(done)]
+
+        # -- loading: weights broadcast, activations by tdest ------------------------------------
+        s_w, s_a = self.s_axis_w, self.s_axis_act
+        accept = Signal()
+        m.d.comb += [accept.eq(phase == Phase.LOAD),
+                     s_w.tready.eq(accept), s_a.tready.eq(accept)]
+        w_beat = Signal()
+        a_beat = Signal()
+        m.d.comb += [w_beat.eq(s_w.tvalid & s_w.tready), a_beat.eq(s_a.tvalid & s_a.tready)]
+        w_row_bits = data.Layout.cast(weight_row_layout(cfg)).size
+        a_row_bits = data.Layout.cast(act_row_layout(cfg)).size
+        w_rows = Signal(COUNTER_BITS)
+        for n, pe in enumerate(order):
+            m.d.comb += [
+                pe.w_row.eq(s_w.tdata[:w_row_bits]),
+                pe.w_en.eq(w_beat),
+                pe.a_row.eq(s_a.tdata[:a_row_bits]),
+                pe.a_en.eq(a_beat & (s_a.tdest == n)),
+                pe.clear_w.eq(regs.clear),
+                pe.clear_a.eq(regs.clear | regs.clear_acts),
+            ]
+        with m.If(w_beat):
+            m.d.sync += w_rows.eq(w_rows + 1)
+        with m.If(a_beat & (s_a.tdest >= npe)):
+            m.d.sync += error.eq(1)
+        with m.If(Cat(pe.overflow | pe.load_error for pe in order).any()):
+            m.d.sync += error.eq(1)
+        with m.If(regs.clear | regs.clear_acts):
+            m.d.sync += [error.eq(0), done.eq(0)]
+        with m.If(regs.clear):
+            m.d.sync += w_rows.eq(0)
 
         # -- statistics ---------------------------------------------------------------------------
         cycles = Signal(COUNTER_BITS)
+        loads = Signal(COUNTER_BITS)
+        busies = Signal(COUNTER_BITS)
+        drains = Signal(COUNTER_BITS)
         stalls = Signal(COUNTER_BITS)
         waits = Signal(COUNTER_BITS)
         products = Signal(COUNTER_BITS)
         ppu_waits = Signal(COUNTER_BITS)
         computes = Signal(COUNTER_BITS)
+        counting = Signal()                   # the layer's first input beat has been taken
         with m.If(launch_layer):
-            m.d.sync += [cycles.eq(0), stalls.eq(0), waits.eq(0), products.eq(0),
-                         ppu_waits.eq(0), computes.eq(0)]
+            m.d.sync += [cycles.eq(0), loads.eq(0), busies.eq(0), drains.eq(0), stalls.eq(0),
+                         waits.eq(0), products.eq(0), ppu_waits.eq(0), computes.eq(0),
+                         counting.eq(0)]
+        with m.Elif((phase == Phase.LOAD) & (counting | w_beat | a_beat)):
+            m.d.sync += [counting.eq(1), cycles.eq(cycles + 1), loads.eq(loads + 1)]
+        with m.Elif(phase == Phase.DRAIN):
+            m.d.sync += [cycles.eq(cycles + 1), drains.eq(drains + 1)]
         with m.Elif(busy):
             m.d.sync += [
                 cycles.eq(cycles + 1),
+                busies.eq(busies + 1),
                 computes.eq(computes + sum(pe.computing for pe in order)),
                 stalls.eq(stalls + sum(pe.stall for pe in order)),
                 products.eq(products + sum(pe.granted for pe in order)),
@@ -331,106 +413,24 @@ class ScnnAccelerator(wiring.Component):
             with m.If(phase == Phase.PPU_WAIT):
                 m.d.sync += ppu_waits.eq(ppu_waits + 1)
 
-        # -- loading: weights broadcast, activations by tdest ------------------------------------
-        w_wr = Signal(range(cfg.weight_rows + 1))
-        a_wr = Signal(data.ArrayLayout(range(cfg.iaram_rows + 1), npe))
-        s_w, s_a = self.s_axis_w, self.s_axis_act
-        w_row_bits = data.Layout.cast(weight_row_layout(cfg)).size
-        a_row_bits = data.Layout.cast(act_row_layout(cfg)).size
-        m.d.comb += [s_w.tready.eq(~busy), s_a.tready.eq(~busy)]
-        w_fits = w_wr < cfg.weight_rows
-        for pe in order:
-            m.d.comb += [pe.w_load.addr.eq(w_wr), pe.w_load.data.eq(s_w.tdata[:w_row_bits]),
-                         pe.w_load.en.eq(s_w.tvalid & s_w.tready & w_fits)]
-        for n, pe in enumerate(order):
-            hit = s_a.tvalid & s_a.tready & (s_a.tdest == n)
-            m.d.comb += [pe.a_load.addr.eq(a_wr[n]), pe.a_load.data.eq(s_a.tdata[:a_row_bits]),
-                         pe.a_load.en.eq(hit & (a_wr[n] < cfg.iaram_rows))]
-            with m.If(hit):
-                with m.If(a_wr[n] < cfg.iaram_rows):
-                    m.d.sync += a_wr[n].eq(a_wr[n] + 1)
-                with m.Else():
-                    m.d.sync += error.eq(1)
-        with m.If(s_w.tvalid & s_w.tready):
-            with m.If(w_fits):
-                m.d.sync += w_wr.eq(w_wr + 1)
-            with m.Else():
-                m.d.sync += error.eq(1)
-        with m.If(s_a.tvalid & s_a.tready & (s_a.tdest >= npe)):
-            m.d.sync += error.eq(1)
-        with m.If(Cat(pe.overflow for pe in order).any()):
-            m.d.sync += error.eq(1)
-        with m.If(regs.clear | regs.clear_acts):
-            m.d.sync += [a_wr.eq(0), error.eq(0), done.eq(0)]
-        with m.If(regs.clear):
-            m.d.sync += w_wr.eq(0)
-
-        # -- output stream: PE by PE, channel by channel ------------------------------------------
+        # -- output stream ------------------------------------------------------------------------
         o = self.m_axis_out
-        ostate = Signal(Out_)
-        p = Signal(range(max(2, npe)))
-        k = Signal(range(cfg.out_channels + 1))
-        ptr = Signal(range(cfg.oaram_rows + 1))
-        count = Signal(range(cfg.tile_elems + 1))
-        left = Signal(range(cfg.tile_elems + 1))        # entries of the block from this row on
-        for pe in order:
-            m.d.comb += [pe.count_read.addr.eq(k), pe.count_read.en.eq(ostate == Out_.COUNT_REQ),
-                         pe.out_read.addr.eq(ptr), pe.out_read.en.eq(ostate == Out_.ROW_REQ)]
-        count_in = Signal.like(count)
-        row_in = Signal.like(order[0].out_read.data)
-        for n, pe in enumerate(order):
-            with m.If(p == n):
-                m.d.comb += [count_in.eq(pe.count_read.data), row_in.eq(pe.out_read.data)]
-
-        # Lanes past the block's count as zeros. Every part of the beat is a plain expression: a
-        # signal assigned partly under a condition becomes several Verilog processes, and one
-        # with a constant input would never be evaluated by an event-driven simulator.
-        beat = Signal(out_row_layout(cfg))
-        m.d.comb += beat.count.eq(count)
-        for lane in range(cfg.i):
-            m.d.comb += beat.entries[lane].eq(Mux(lane < left, row_in[lane].as_value(), 0))
-        last_row = Signal()
         m.d.comb += [
-            last_row.eq(left <= cfg.i),
-            o.tdata.eq(beat.as_value()),
-            o.tdest.eq(p),
-            o.tlast.eq(last_row),
-            o.tvalid.eq(ostate == Out_.ROW),
-            regs.status.eq(Cat(busy, done, error, out_active)),
+            o.tdata.eq(outs.o.payload.row.as_value()),
+            o.tdest.eq(outs.o.payload.dest),
+            o.tlast.eq(outs.o.payload.last),
+            o.tvalid.eq(outs.o.valid),
+            outs.o.ready.eq(o.tready),
+            regs.status.eq(Cat(busy, done, error, outs.active, phase == Phase.LOAD)),
             regs.cycles.eq(cycles),
+            regs.load_cycles.eq(loads),
+            regs.busy_cycles.eq(busies),
+            regs.drain_cycles.eq(drains),
             regs.stall_cycles.eq(stalls),
             regs.barrier_cycles.eq(waits),
             regs.products.eq(products),
             regs.ppu_wait_cycles.eq(ppu_waits),
-            regs.weight_rows.eq(w_wr),
+            regs.weight_rows.eq(w_rows),
             regs.compute_cycles.eq(computes),
         ]
-
-        def next_block():
-            with m.If(k == layer.k - 1):
-                m.d.sync += [k.eq(0), ptr.eq(0), p.eq(p + 1)]
-                with m.If(p == npe - 1):
-                    m.d.sync += [ostate.eq(Out_.IDLE), out_active.eq(0), p.eq(0)]
-                with m.Else():
-                    m.d.sync += ostate.eq(Out_.COUNT_REQ)
-            with m.Else():
-                m.d.sync += [k.eq(k + 1), ostate.eq(Out_.COUNT_REQ)]
-
-        with m.If(ostate == Out_.IDLE):
-            with m.If(out_active):
-                m.d.sync += [ostate.eq(Out_.COUNT_REQ), p.eq(0), k.eq(0), ptr.eq(0)]
-        with m.Elif(ostate == Out_.COUNT_REQ):
-            m.d.sync += ostate.eq(Out_.COUNT)
-        with m.Elif(ostate == Out_.COUNT):
-            m.d.sync += [count.eq(count_in), left.eq(count_in), ostate.eq(Out_.ROW_REQ)]
-        with m.Elif(ostate == Out_.ROW_REQ):
-            m.d.sync += ostate.eq(Out_.ROW)
-        with m.Elif(ostate == Out_.ROW):
-            with m.If(o.tready):
-                with m.If(count != 0):
-                    m.d.sync += ptr.eq(ptr + 1)
-                with m.If(last_row):
-                    next_block()
-                with m.Else():
-                    m.d.sync += [left.eq(left - cfg.i), ostate.eq(Out_.ROW_REQ)]
         return m

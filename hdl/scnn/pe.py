@@ -5,20 +5,26 @@ product of F non-zero weights and I non-zero activations, coordinate computation
 crossbar to A accumulator banks, double-buffered accumulators and a post-processing unit.
 """
 
-from amaranth import Cat, Module, Mux, Shape, Signal, signed
-from amaranth.lib import data, enum, wiring
+from amaranth import Module, Mux, Shape, Signal, signed
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .accumulators import AccumulatorBanks
 from .compressor import oaram_row_layout
-from .coords import ActOffset, ConstDivider, ProductAddresses, RowPositions, WeightOffset
+from .coords import ActOffset, ProductAddresses, RowPositions, WeightOffset
 from .crossbar import QueuedCrossbar
 from .layouts import act_row_layout, layer_layout, weight_row_layout
+from .loader import BlockLoader, directory_layout
 from .multiplier import MultiplierArray
 from .ppu import PostProcessor, halo_layout
-from .rams import Ram, read_port_signature, write_port_signature
+from .rams import Ram, read_port_signature
+from .sequencer import ChannelSequencer, slot_layout
 
-__all__ = ["ScnnPE", "PE_PIPELINE", "pe_memories"]
+__all__ = ["ScnnPE", "PE_PIPELINE", "pe_memories", "weight_loader", "act_loader",
+           "weight_directory", "act_directory", "MAX_BLOCKS"]
+
+#: Most weight blocks a loader counts (the width of its counter).
+MAX_BLOCKS = (1 << 16) - 1
 
 #: Stages from the sequencer issuing a vector pair to the crossbar's queues holding its
 #: products: read (weight buffer and IARAM), decode (positions and coordinates), multiply.
@@ -34,7 +40,9 @@ def pe_memories(cfg):
     """
     memories = {
         "wbuf": (cfg.weight_rows, data.Layout.cast(weight_row_layout(cfg)).size),
+        "wdir": (cfg.weight_rows, weight_directory(cfg).size),
         "iaram": (cfg.iaram_rows, data.Layout.cast(act_row_layout(cfg)).size),
+        "alist": (cfg.iaram_rows, act_directory(cfg).size),
         "oaram": (cfg.oaram_rows, data.Layout.cast(oaram_row_layout(cfg)).size),
         "counts": (cfg.out_channels, Shape.cast(range(cfg.tile_elems + 1)).width),
     }
@@ -44,27 +52,46 @@ def pe_memories(cfg):
     return memories
 
 
-class Seq(enum.Enum, shape=2):
-    IDLE = 0
-    FETCH = 1        # read the first channel's block headers
-    RUN = 2
+def weight_directory(cfg):
+    """An entry of the weight directory (the weight loader's): first row and count."""
+    return directory_layout(cfg.weight_rows, cfg.weight_block_max)
+
+
+def act_directory(cfg):
+    """An entry of the activation list (the activation loader's): channel, first row, count."""
+    return directory_layout(cfg.iaram_rows, cfg.tile_elems, cfg.iaram_rows)
+
+
+def weight_loader(cfg):
+    """The PE's weight loader: every block in the directory (entry ``g·C + c``)."""
+    return BlockLoader(weight_row_layout(cfg), lanes=cfg.f, rows=cfg.weight_rows,
+                       count_max=cfg.weight_block_max, entries=cfg.weight_rows, nonempty=False,
+                       max_blocks=MAX_BLOCKS)
+
+
+def act_loader(cfg):
+    """The PE's activation loader: a list of its non-empty activation blocks (channels)."""
+    return BlockLoader(act_row_layout(cfg), lanes=cfg.i, rows=cfg.iaram_rows,
+                       count_max=cfg.tile_elems, entries=cfg.iaram_rows, nonempty=True,
+                       max_blocks=cfg.iaram_rows)
 
 
 class ScnnPE(wiring.Component):
     """One PE at array position ``(px, py)``.
 
     **Dataflow** (PT-IS-CP-sparse, Fig. 4 made sparse). For each output-channel group, for each
-    input channel ``c``: for each row of I activations of the channel's compressed block (held),
-    for each row of F weights of block ``(g, c)`` (replayed once per activation row): the F·I
-    products go to the accumulators of the group at addresses computed from the indices
-    (:mod:`.coords`). A channel whose activation or weight block is empty takes one cycle.
+    input channel ``c`` with a non-empty activation block: for each row of I activations of the
+    channel's compressed block (held), for each row of F weights of block ``(g, c)`` (replayed
+    once per activation row): the F·I products go to the accumulators of the group at addresses
+    computed from the indices (:mod:`.coords`). A channel without activations takes no cycle; one
+    whose weight block is empty takes one (:class:`.sequencer.ChannelSequencer`).
 
-    **Storage.** The weight buffer holds the layer's compressed weight blocks, in stream order
-    (``g`` outer, ``c`` inner), as rows of F entries (:func:`.layouts.weight_row_layout`); the
-    IARAM the PE's activation blocks, one per input channel, as rows of I entries. Both have a
-    second read port that fetches the next channel's first row (its count) while the current
-    channel runs, so channels follow each other without a bubble. The OARAM holds the compressed
-    output blocks written by the PPU, with their counts in a table indexed by output channel.
+    **Storage.** The loaders (:class:`.loader.BlockLoader`) store the rows of the non-empty
+    weight blocks (stream order, ``g`` outer, ``c`` inner, rows of F entries,
+    :func:`.layouts.weight_row_layout`) in the weight buffer with a directory entry per block,
+    and the rows of the PE's non-empty activation blocks (rows of I entries) in the IARAM with
+    a list of them. The OARAM holds the compressed output blocks written by the PPU, with their
+    counts in a table indexed by output channel.
 
     **Pipeline.** Sequencer → read → decode → multiply → crossbar queues (:data:`PE_PIPELINE`
     stages before the queues, :class:`.crossbar.QueuedCrossbar`). A pair whose products cannot
@@ -88,8 +115,14 @@ class ScnnPE(wiring.Component):
     ppu_start, ppu_kg, ppu_kbase : In
         Post-process the other set: ``ppu_kg`` channels, output channels from ``ppu_kbase``.
     ppu_busy : Out(1)
-    w_load : In(write port of the weight buffer)
-    a_load : In(write port of the IARAM)
+    w_row, w_en, a_row, a_en : In
+        A row of the weight stream (broadcast) and of this PE's activation stream, this cycle.
+    clear_w, clear_a : In(1)
+        Forget the loaded weights, activations.
+    w_blocks, a_blocks : Out
+        Weight blocks and activation blocks (channels) received since they were cleared.
+    load_error : Out(1)
+        A row or a directory entry did not fit its RAM (sticky until cleared).
     out_read : In(synchronous read port of the OARAM)
     count_read : In(synchronous read port of the output counts)
     links, from_left, from_right, from_up, from_down :
@@ -119,8 +152,15 @@ class ScnnPE(wiring.Component):
             "ppu_kg": In(range(cfg.kc + 1)),
             "ppu_kbase": In(range(max(2, cfg.out_channels))),
             "ppu_busy": Out(1),
-            "w_load": In(write_port_signature(weight_row_layout(cfg), cfg.weight_rows)),
-            "a_load": In(write_port_signature(act_row_layout(cfg), cfg.iaram_rows)),
+            "w_row": In(weight_row_layout(cfg)),
+            "w_en": In(1),
+            "a_row": In(act_row_layout(cfg)),
+            "a_en": In(1),
+            "clear_w": In(1),
+            "clear_a": In(1),
+            "w_blocks": Out(range(MAX_BLOCKS + 1)),
+            "a_blocks": Out(range(cfg.iaram_rows + 1)),
+            "load_error": Out(1),
             "out_read": In(read_port_signature(oaram_row_layout(cfg), cfg.oaram_rows)),
             "count_read": In(read_port_signature(count, cfg.out_channels)),
             "links": Out(halo),
@@ -139,119 +179,49 @@ class ScnnPE(wiring.Component):
         m = Module()
         F, I = cfg.f, cfg.i  # noqa: E741  (the paper's names)
 
-        # -- storage ----------------------------------------------------------------------------
-        m.submodules.wbuf = wbuf = Ram(weight_row_layout(cfg), cfg.weight_rows, reads=2)
-        m.submodules.iaram = iaram = Ram(act_row_layout(cfg), cfg.iaram_rows, reads=2)
+        # -- storage, filled by the loaders ------------------------------------------------------
+        m.submodules.wbuf = wbuf = Ram(weight_row_layout(cfg), cfg.weight_rows)
+        m.submodules.iaram = iaram = Ram(act_row_layout(cfg), cfg.iaram_rows)
         m.submodules.oaram = oaram = Ram(oaram_row_layout(cfg), cfg.oaram_rows)
         m.submodules.counts = counts = Ram(range(cfg.tile_elems + 1), cfg.out_channels)
-        wiring.connect(m, wiring.flipped(self.w_load), wbuf.w)
-        wiring.connect(m, wiring.flipped(self.a_load), iaram.w)
+        m.submodules.wload = wload = weight_loader(cfg)
+        m.submodules.aload = aload = act_loader(cfg)
+        m.submodules.wdir = wdir = Ram(wload.directory_shape, cfg.weight_rows)
+        m.submodules.alist = alist = Ram(aload.directory_shape, cfg.iaram_rows)
+        wiring.connect(m, wload.ram, wbuf.w)
+        wiring.connect(m, wload.directory, wdir.w)
+        wiring.connect(m, aload.ram, iaram.w)
+        wiring.connect(m, aload.directory, alist.w)
         wiring.connect(m, wiring.flipped(self.out_read), oaram.r[0])
         wiring.connect(m, wiring.flipped(self.count_read), counts.r[0])
-        w_data, w_head = wbuf.r
-        a_data, a_head = iaram.r
+        m.d.comb += [
+            wload.row.eq(self.w_row), wload.en.eq(self.w_en), wload.clear.eq(self.clear_w),
+            aload.row.eq(self.a_row), aload.en.eq(self.a_en), aload.clear.eq(self.clear_a),
+            self.w_blocks.eq(wload.blocks), self.a_blocks.eq(aload.blocks),
+            self.load_error.eq(wload.overflow | aload.overflow),
+        ]
+        w_data, a_data = wbuf.r[0], iaram.r[0]
 
         # -- sequencer: one vector pair per advancing cycle --------------------------------------
         advance = Signal()
-        seq = Signal(Seq)
-        c = Signal(range(cfg.iaram_rows + 1))
-        a_start = Signal(range(cfg.iaram_rows + 1))        # first row of the channel's blocks
-        w_start = Signal(range(cfg.weight_rows + 1))
-        w_group = Signal(range(cfg.weight_rows + 1))       # first row of the next group's blocks
-        j = Signal(range(-(-cfg.tile_elems // I)))          # activation row in the block
-        q = Signal(range(-(-cfg.weight_block_max // F)))    # weight row in the block
-        a_off = Signal(range(cfg.tile_elems + I + 1))       # entries before row j
-        w_off = Signal(range(cfg.weight_block_max + F + 1))
-        first = Signal()                                     # counts come from the head ports
-        n_a = Signal(range(cfg.tile_elems + 1))
-        n_w = Signal(range(cfg.weight_block_max + 1))
-
-        n_a_cur = Signal.like(n_a)
-        n_w_cur = Signal.like(n_w)
+        m.submodules.sequencer = seqr = ChannelSequencer(cfg, aload.directory_shape,
+                                                         wload.directory_shape)
+        wiring.connect(m, seqr.alist, alist.r[0])
+        wiring.connect(m, seqr.wdir, wdir.r[0])
         m.d.comb += [
-            n_a_cur.eq(Mux(first, a_head.data.count, n_a)),
-            n_w_cur.eq(Mux(first, w_head.data.count, n_w)),
-        ]
-        # Rows of the current blocks: max(1, ⌈n / L⌉).
-        m.submodules.a_rows = a_div = ConstDivider(I, cfg.tile_elems + I - 1)
-        m.submodules.w_rows = w_div = ConstDivider(F, cfg.weight_block_max + F - 1)
-        a_rows = Signal(range(cfg.tile_elems + 1))
-        w_rows = Signal(range(cfg.weight_block_max + 1))
-        m.d.comb += [
-            a_div.dividend.eq(n_a_cur + I - 1),
-            w_div.dividend.eq(n_w_cur + F - 1),
-            a_rows.eq(Mux(n_a_cur == 0, 1, a_div.quotient)),
-            w_rows.eq(Mux(n_w_cur == 0, 1, w_div.quotient)),
-        ]
-
-        empty = Signal()
-        last_a = Signal()
-        last_w = Signal()
-        end_channel = Signal()
-        running = Signal()
-        m.d.comb += [
-            running.eq(seq == Seq.RUN),
-            empty.eq((n_a_cur == 0) | (n_w_cur == 0)),
-            last_a.eq(a_off + I >= n_a_cur),
-            last_w.eq(w_off + F >= n_w_cur),
-            end_channel.eq(empty | (last_a & last_w)),
-        ]
-
-        # Head ports: the FETCH state reads channel 0's first rows; the first cycle of a channel
-        # reads the next channel's, held until the channel ends.
-        m.d.comb += [
-            a_head.addr.eq(Mux(running, a_start + a_rows, a_start)),
-            w_head.addr.eq(Mux(running, w_start + w_rows, w_start)),
-            a_head.en.eq((seq == Seq.FETCH) | (running & first)),
-            w_head.en.eq((seq == Seq.FETCH) | (running & first)),
-            a_data.addr.eq(a_start + j),
-            w_data.addr.eq(w_start + q),
+            seqr.group_start.eq(self.group_start),
+            seqr.layer_start.eq(self.layer_start),
+            seqr.channels.eq(self.layer.c),
+            seqr.listed.eq(aload.listed),
+            seqr.advance.eq(advance),
+            a_data.addr.eq(seqr.a_addr),
+            w_data.addr.eq(seqr.w_addr),
             a_data.en.eq(advance),
             w_data.en.eq(advance),
         ]
-
-        # The slot entering the read stage: flags and lane masks.
-        # ``live``: a slot of the group (every cycle of RUN, an empty channel's included);
-        # ``valid``: it carries a vector pair.
-        slot = data.StructLayout({"live": 1, "valid": 1, "q0": 1, "j0": 1, "amask": I,
-                                  "wmask": F})
-        s1 = Signal(slot)
-        issue = Signal(slot)
-        m.d.comb += [
-            issue.live.eq(running),
-            issue.valid.eq(running & ~empty),
-            issue.q0.eq(q == 0),
-            issue.j0.eq(j == 0),
-            issue.amask.eq(Cat((a_off + lane) < n_a_cur for lane in range(I))),
-            issue.wmask.eq(Cat((w_off + lane) < n_w_cur for lane in range(F))),
-        ]
-
-        with m.If(self.layer_start):
-            m.d.sync += w_group.eq(0)
-        with m.If(seq == Seq.IDLE):
-            with m.If(self.group_start):
-                m.d.sync += [seq.eq(Seq.FETCH), c.eq(0), a_start.eq(0),
-                             w_start.eq(Mux(self.layer_start, 0, w_group))]
-        with m.Elif(seq == Seq.FETCH):
-            m.d.sync += [seq.eq(Seq.RUN), first.eq(1), j.eq(0), q.eq(0), a_off.eq(0),
-                         w_off.eq(0)]
-        with m.Else():
-            with m.If(first):
-                m.d.sync += [n_a.eq(n_a_cur), n_w.eq(n_w_cur), first.eq(0)]
-            with m.If(advance):
-                with m.If(end_channel):
-                    m.d.sync += [a_start.eq(a_start + a_rows), w_start.eq(w_start + w_rows),
-                                 j.eq(0), q.eq(0), a_off.eq(0), w_off.eq(0), first.eq(1)]
-                    with m.If(c == self.layer.c - 1):
-                        m.d.sync += [seq.eq(Seq.IDLE), w_group.eq(w_start + w_rows)]
-                    with m.Else():
-                        m.d.sync += c.eq(c + 1)
-                with m.Elif(last_w):
-                    m.d.sync += [q.eq(0), w_off.eq(0), j.eq(j + 1), a_off.eq(a_off + I)]
-                with m.Else():
-                    m.d.sync += [q.eq(q + 1), w_off.eq(w_off + F)]
+        s1 = Signal(slot_layout(cfg))
         with m.If(advance):
-            m.d.sync += s1.eq(issue)
+            m.d.sync += s1.eq(seqr.issue)
 
         # -- decode: positions from running sums, then accumulator address parts ------------------
         a_row = a_data.data
@@ -344,7 +314,7 @@ class ScnnPE(wiring.Component):
             self.granted.eq(xbar.granted),
             # Until the cycle after the group's last slot entered the crossbar (bubbles included,
             # so the time does not depend on the data of the last pair) and its queues are empty.
-            self.computing.eq((seq != Seq.IDLE) | s1.live | s2.live | s3_live | xbar.busy),
+            self.computing.eq(seqr.busy | s1.live | s2.live | s3_live | xbar.busy),
         ]
 
         # -- post-processing ----------------------------------------------------------------------

@@ -1,19 +1,23 @@
 """Cycle model of the SCNN accelerator: predicts the RTL's cycle count exactly, and its statistics.
 
-Counting convention. A layer is started by a register write; its ``cycles`` run from the cycle
-after the ``start`` write takes effect to the cycle in which the layer is done, both included
-(the cycles in which the accelerator's ``busy`` is high; the ``cycles`` register counts the same).
-Loading the streams before ``start`` and reading the outputs after ``done`` are not counted:
-they depend on the host, and the activations and outputs stay on chip between layers.
+Counting convention. A layer is started by a register write; its ``cycles`` run from its first
+input beat to its last output beat, both included, in three parts: ``load_cycles`` (from the
+first input beat to the last, plus one cycle in which the loaders' block counts settle),
+``busy_cycles`` (the accelerator computes: ``busy`` high) and ``drain_cycles`` (after computing,
+to the last output beat). The model assumes the input streams start together right after
+``start`` and run at full rate (one beat per cycle each) and that every output beat is accepted
+at once; the RTL's counters then equal it. Data loaded before ``start`` is not counted.
 
 The accelerator (:class:`sparseforge.hdl.scnn.ScnnAccelerator`) behaves as follows; the model
 walks the same vector pairs with the same address arithmetic:
 
-* **Slots.** For each output-channel group, each PE walks the input channels. A channel whose
-  activation block or weight block ``(g, c)`` is empty takes one slot without products.
-  Otherwise the channel takes ``⌈nA / I⌉ · ⌈nW / F⌉`` slots, one per (activation row, weight
-  row) pair, activation rows outer: a partial last row (intra-PE fragmentation) costs a full
-  slot.
+* **Load.** ``max(weight beats, activation beats) + 1`` cycles (the activation stream carries
+  every PE's rows), none when nothing is streamed.
+* **Slots.** For each output-channel group, each PE walks the input channels whose activation
+  block is not empty (the others cost nothing). A channel whose weight block ``(g, c)`` is empty
+  takes one slot without products; otherwise it takes ``⌈nA / I⌉ · ⌈nW / F⌉`` slots, one per
+  (activation row, weight row) pair, activation rows outer: a partial last row (intra-PE
+  fragmentation) costs a full slot.
 * **Banks.** A product with both operands non-zero goes to the accumulator of output channel
   ``kk`` at plane position ``pos`` (:func:`weight_parts`, :func:`act_parts`), which lies in bank
   ``(pos mod A) XOR ((kk << fold_shift) mod A)`` (:func:`bank_of`, the config's
@@ -23,18 +27,23 @@ walks the same vector pairs with the same address arithmetic:
   and the last cycle a product leaves a queue (counted from the cycle the first slot arrives).
   With ``M = max(last entry + 1, last grant)`` (``M`` = the slots when nothing conflicts), the
   stalls are ``last entry − (slots − 1)``.
-* **A group on a PE.** Started (``group_start``) in cycle ``L``, the first slot reaches the
-  crossbar in cycle ``L + 4`` (a cycle to fetch the first block headers, one to issue the slot,
-  read and decode stages) and the PE is *computing* during cycles ``L + 1 … L + 4 + M``.
-* **Barrier.** The group's barrier is cycle ``B = L + 5 + max M`` over the PEs. PE ``p`` waits
-  ``B − (L + 5 + M_p)`` cycles at it.
+* **A group on a PE.** Started (``group_start``) in cycle ``L``: the sequencer fills its channel
+  pipeline in ``L + 1 … L + 3`` and issues the first slot in ``L + 4``, which reaches the
+  crossbar in ``L + 6`` (:data:`PIPELINE_FILL`); the PE is *computing* during cycles
+  ``L + 1 … L + 6 + M``, or ``L + 1 … L + 3`` when it has no channel.
+* **Barrier.** The group's barrier is the first cycle no PE computes, ``B``; PE ``p`` waits
+  ``B`` minus its own first idle cycle at it.
 * **PPU.** The group's post-processing is launched in cycle ``X = max(B, X' + T' + 1)`` where
   ``X'``, ``T'`` are the previous group's launch and PPU time (the PPU, and the accumulator set
   the next group needs, are busy until then); the next group starts in the same cycle,
   ``L_next = X``. The PPU is busy ``T = ppu_cycles(kg, R, S)`` cycles from ``X + 1``. The
   next group waits ``X − B`` cycles for it.
-* **Layer.** The first group starts in the first counted cycle; the layer is done in cycle
-  ``X_last + T_last + 1``.
+* **Computing** starts in the cycle after loading (the first group's ``L``, cycle 0) and ends in
+  cycle ``X_last + T_last + 1``: ``busy_cycles = X_last + T_last + 2``.
+* **Outputs.** Group ``g`` is complete in cycle ``X_g + T_g + 1``; its ``n_g`` beats (every PE's
+  blocks of the group, ``max(1, ⌈count / I⌉)`` each) are read from ``r_g = max(X_g + T_g + 2,
+  r_{g−1} + n_{g−1})`` on, one per cycle, and leave one cycle after their read. Draining lasts
+  from the cycle after computing to the last beat.
 """
 
 from dataclasses import dataclass, field
@@ -44,11 +53,15 @@ import numpy as np
 from .crossbar import crossbar_times
 
 __all__ = ["LayerCycles", "layer_cycles", "layer_group_sizes", "ppu_cycles", "weight_parts",
-           "act_parts", "bank_of", "entry_of", "group_slots", "PIPELINE_FILL"]
+           "act_parts", "bank_of", "entry_of", "group_slots", "load_cycles", "group_beats",
+           "PIPELINE_FILL", "EMPTY_GROUP"]
 
-#: Cycles from ``group_start`` to a PE's first slot reaching the crossbar: the header fetch, the
-#: issue cycle and the read and decode stages.
-PIPELINE_FILL = 4
+#: Cycles from ``group_start`` to a PE's first slot reaching the crossbar: the sequencer's
+#: three-register channel pipeline, the issue cycle and the read and decode stages.
+PIPELINE_FILL = 6
+
+#: Cycles from ``group_start`` to the end of a group on a PE without channels.
+EMPTY_GROUP = 4
 
 
 def ppu_cycles(cfg, kg, r, s):
@@ -117,7 +130,9 @@ class LayerCycles:
     Attributes
     ----------
     cycles : int
-        Predicted ``busy`` cycles.
+        Predicted cycles from the first input beat to the last output beat.
+    load_cycles, busy_cycles, drain_cycles : int
+        Its three parts (see the module docstring).
     products : int
         Non-zero products accumulated, all PEs (the Cartesian products of non-zero weights and
         activations of each input channel).
@@ -135,6 +150,9 @@ class LayerCycles:
     """
 
     cycles: int
+    load_cycles: int
+    busy_cycles: int
+    drain_cycles: int
     products: int
     stall_cycles: int
     barrier_cycles: int
@@ -145,12 +163,16 @@ class LayerCycles:
     group_barrier: list = field(repr=False)
     group_launch: list = field(repr=False)
 
+    group_ready: list = field(repr=False, default_factory=list)
+    group_beats: list = field(repr=False, default_factory=list)
+
     def ideal_cycles(self, cfg):
         """Cycles with every multiplier of every PE busy: products / (F·I·PEs)."""
         return self.products / (cfg.multipliers_per_pe * cfg.pes)
 
     def utilization(self, cfg):
-        """Ideal over measured: the share of the array's multiplier-cycles doing a product."""
+        """Ideal over measured: the share of the array's multiplier-cycles doing a product, over
+        the whole run (load and drain included)."""
         return self.ideal_cycles(cfg) / self.cycles if self.cycles else 0.0
 
     def multiplier_utilization(self, cfg):
@@ -186,12 +208,18 @@ def group_slots(cfg, weights, acts):
     where a lane has no product), product ``f·I + i`` in column ``f·I + i``.
 
     ``weights`` and ``acts`` are :func:`_packed` channels of the group's weight blocks
-    (:func:`weight_parts`) and of the PE's activation blocks (:func:`act_parts`).
+    (:func:`weight_parts`) and of the PE's activation blocks (:func:`act_parts`). Channels
+    without activations have no slot; one without weights has one slot without products.
     """
     (kk, w_off), w_live, w_rows = weights
     (a_off,), a_live, a_rows = acts
     A = cfg.banks
-    empty = (w_rows == 0) | (a_rows == 0)
+    present = a_rows != 0
+    if not present.any():
+        return np.zeros((0, cfg.f * cfg.i), dtype=np.int64)
+    kk, w_off, w_live, w_rows = kk[present], w_off[present], w_live[present], w_rows[present]
+    a_off, a_live, a_rows = a_off[present], a_live[present], a_rows[present]
+    empty = w_rows == 0
     # [c, j, q, f, i]: activation row j outer, weight row q inner; lanes (f, i).
     pos = w_off[:, None, :, :, None] + a_off[:, :, None, None, :]
     banks = bank_of(cfg, kk[:, None, :, :, None], pos)
@@ -207,8 +235,33 @@ def group_slots(cfg, weights, acts):
     return banks[exists]
 
 
-def layer_cycles(cfg, streams):
-    """Model one layer given its :class:`~.streams.LayerStreams`; return :class:`LayerCycles`."""
+def load_cycles(streams, *, weights=True):
+    """Cycles of loading a layer's streams after ``start`` (``weights=False``: the weights were
+    loaded before): ``max(weight beats, activation beats) + 1``, or 0 with nothing to stream."""
+    w_beats = len(streams.weight_rows[0]) if weights else 0
+    a_beats = sum(len(rows[0]) for rows in streams.act_rows)
+    beats = max(w_beats, a_beats)
+    return beats + 1 if beats else 0
+
+
+def group_beats(cfg, streams):
+    """Output beats of each group: every PE's blocks of the group, ``max(1, ⌈count / I⌉)``
+    each (needs the streams' output blocks)."""
+    sizes = layer_group_sizes(cfg, streams.layer)
+    beats = []
+    for g, kg in enumerate(sizes):
+        k0 = g * cfg.kc
+        beats.append(sum(max(1, -(-block.count // cfg.i))
+                         for pe_blocks in streams.output_blocks
+                         for block in pe_blocks[k0:k0 + kg]))
+    return beats
+
+
+def layer_cycles(cfg, streams, *, weights=True):
+    """Model one layer given its :class:`~.streams.LayerStreams`; return :class:`LayerCycles`.
+
+    ``weights=False``: the weights were loaded before ``start`` (only activations stream).
+    """
     layer = streams.layer
     r, s = layer.r, layer.s
     sizes = layer_group_sizes(cfg, layer)
@@ -218,23 +271,25 @@ def layer_cycles(cfg, streams):
     sims = []
     products = 0
     for wgroup in streams.weight_blocks:
-        weights = _packed([weight_parts(cfg, block, r, s) for block in wgroup], cfg.f)
+        weights_g = _packed([weight_parts(cfg, block, r, s) for block in wgroup], cfg.f)
         for p in range(npe):
-            slots = group_slots(cfg, weights, acts[p])
+            slots = group_slots(cfg, weights_g, acts[p])
             products += int((slots != cfg.banks).sum())
             sims.append(slots)
     push_last, pop_last = crossbar_times(sims, cfg.banks, cfg.queue_depth)
     counts = np.array([len(x) for x in sims], dtype=np.int64)
     group_m = np.maximum(push_last + 1, pop_last).reshape(len(sizes), npe)
-    stalls = int((push_last - (counts - 1)).sum())
+    busy_span = np.where(counts > 0, PIPELINE_FILL + 1 + np.maximum(push_last + 1, pop_last),
+                         EMPTY_GROUP).reshape(len(sizes), npe)
+    stalls = int((push_last - (counts - 1))[counts > 0].sum())
 
     # Timeline, cycle 0 = the first busy cycle (the first group's start).
     start = 0
     launch_prev = ppu_prev = None
-    barriers, launches = [], []
+    barriers, launches, ready = [], [], []
     waits = ppu_waits = compute = 0
     for g, kg in enumerate(sizes):
-        ends = start + PIPELINE_FILL + 1 + group_m[g]      # first cycle not computing, per PE
+        ends = start + busy_span[g]                        # first cycle not computing, per PE
         barrier = int(ends.max())
         waits += int((barrier - ends).sum())
         compute += int((ends - start - 1).sum())
@@ -243,12 +298,22 @@ def layer_cycles(cfg, streams):
         barriers.append(barrier)
         launches.append(launch)
         launch_prev, ppu_prev = launch, ppu_cycles(cfg, kg, r, s)
+        ready.append(launch + ppu_prev + 1)
         start = launch
-    cycles = launch_prev + ppu_prev + 2
-    return LayerCycles(cycles=cycles, products=products, stall_cycles=stalls,
+    busy = launch_prev + ppu_prev + 2
+
+    beats = group_beats(cfg, streams)
+    read = None
+    for g, n in enumerate(beats):
+        read = ready[g] + 1 if read is None else max(ready[g] + 1, read + beats[g - 1])
+    last_beat = read + beats[-1]
+    drain = last_beat - (busy - 1)
+    load = load_cycles(streams, weights=weights)
+    return LayerCycles(cycles=load + busy + drain, load_cycles=load, busy_cycles=busy,
+                       drain_cycles=drain, products=products, stall_cycles=stalls,
                        barrier_cycles=waits, ppu_wait_cycles=ppu_waits, compute_cycles=compute,
                        slots=int(counts.sum()), group_m=group_m, group_barrier=barriers,
-                       group_launch=launches)
+                       group_launch=launches, group_ready=ready, group_beats=beats)
 
 
 def layer_group_sizes(cfg, layer):

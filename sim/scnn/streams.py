@@ -67,6 +67,8 @@ class LayerStreams:
     weight_rows : tuple of arrays (counts (n,), values (n, F), zeros (n, F))
         The weight stream, in order.
     act_rows : list (PE index) of tuples (counts, values (n, I), zeros (n, I))
+    output_blocks : list (PE index) of list (output channels) of Block
+        The golden output (:func:`golden`), compressed per PE tile and output channel.
     """
 
     layer: Layer
@@ -74,6 +76,7 @@ class LayerStreams:
     act_blocks: list
     weight_rows: tuple
     act_rows: list
+    output_blocks: list
 
 
 def _rows(blocks, lanes):
@@ -90,9 +93,11 @@ def layer_streams(cfg, act, weights):
     flat = [block for group in wblocks for block in group]
     ablocks = [scnn_format.tile_blocks(act, px, py, cfg.tile_w, cfg.tile_h, cfg.index_bits)
                for px, py in pe_positions(cfg)]
+    _, oblocks = output_rows(cfg, golden(cfg, act, weights))
     return LayerStreams(layer=layer, weight_blocks=wblocks, act_blocks=ablocks,
                         weight_rows=_rows(flat, cfg.f),
-                        act_rows=[_rows(blocks, cfg.i) for blocks in ablocks])
+                        act_rows=[_rows(blocks, cfg.i) for blocks in ablocks],
+                        output_blocks=oblocks)
 
 
 def output_rows(cfg, output):
@@ -121,21 +126,18 @@ def assemble_output(cfg, blocks, layer):
     return out[:, :layer.h, :layer.w]
 
 
-def ram_usage(cfg, streams, output=None):
-    """Rows each RAM of the busiest PE needs: ``{"weights", "iaram", "oaram"}``.
-
-    The OARAM figure needs the layer's output (``output``, K×H×W after ReLU); without it, it is
-    left out.
-    """
-    usage = {
-        "weights": len(streams.weight_rows[0]),
-        "iaram": max(len(rows[0]) for rows in streams.act_rows),
+def ram_usage(cfg, streams):
+    """What each RAM of the busiest PE needs: ``{"weights", "weight_blocks", "iaram",
+    "oaram"}``: rows of the weight buffer (non-empty weight blocks), entries of the weight
+    directory (every block), IARAM rows (non-empty activation blocks) and OARAM rows."""
+    def stored(blocks, lanes):
+        return sum(-(-b.count // lanes) for b in blocks)
+    return {
+        "weights": stored([b for group in streams.weight_blocks for b in group], cfg.f),
+        "weight_blocks": sum(len(group) for group in streams.weight_blocks),
+        "iaram": max(stored(blocks, cfg.i) for blocks in streams.act_blocks),
+        "oaram": max(stored(blocks, cfg.i) for blocks in streams.output_blocks),
     }
-    if output is not None:
-        _, blocks = output_rows(cfg, output)
-        usage["oaram"] = max(sum(-(-b.count // cfg.i) for b in pe_blocks)
-                             for pe_blocks in blocks)
-    return usage
 
 
 def golden(cfg, act, weights):

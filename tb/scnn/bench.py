@@ -7,9 +7,12 @@ AXI interfaces with cocotbext-axi: an :class:`AxiLiteMaster` on ``s_axil`` (regi
 ``m_axis_out`` (output blocks). Every stream, the register bus's five channels included, can get
 random idle cycles (sources) and back-pressure (sinks) from seeded pause generators.
 
-Cycles are measured outside the DUT, as the number of clock periods ``busy`` is high (the
-project's convention for a layer started by a register write, see
-:mod:`sparseforge.sim.scnn.cycles`), and also read from the ``cycles`` register.
+A layer runs as the accelerator expects it (:class:`sparseforge.hdl.scnn.ScnnAccelerator`):
+layer registers and ``start`` first, then both input streams at once, the outputs collected
+while the layer computes. Cycles are measured outside the DUT from the handshakes and ``busy``
+(:mod:`sparseforge.sim.scnn.cycles` states the convention): from the first input beat to the last
+output beat, split into loading (to the cycle ``busy`` rises), computing (``busy`` high) and
+draining (after ``busy`` falls, to the last output beat); the registers count the same.
 """
 
 import logging
@@ -18,8 +21,7 @@ from dataclasses import dataclass
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, with_timeout
-from cocotb.utils import get_sim_time
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, with_timeout
 from cocotbext.axi import (
     AxiLiteBus,
     AxiLiteMaster,
@@ -35,12 +37,15 @@ from ...sim.scnn.streams import pe_index, pe_positions, row_leaves
 from ..packing import Packer
 from ..streams import random_pauses
 
-__all__ = ["ScnnBench", "LayerResult", "CLOCK_NS", "STATISTICS"]
+__all__ = ["ScnnBench", "LayerResult", "CLOCK_NS", "STATISTICS", "CYCLES"]
 
 CLOCK_NS = 10
 
-#: Statistics registers read after every layer (besides ``cycles``).
+#: Statistics registers read after every layer (besides the cycle counts).
 STATISTICS = ("stall_cycles", "barrier_cycles", "products", "ppu_wait_cycles", "compute_cycles")
+
+#: Cycle registers: the whole run and its three parts.
+CYCLES = ("cycles", "load_cycles", "busy_cycles", "drain_cycles")
 
 STATUS_BUSY, STATUS_DONE, STATUS_ERROR, STATUS_STREAMING = 1, 2, 4, 8
 
@@ -53,15 +58,19 @@ class LayerResult:
     ----------
     rows : list (PE index) of (counts, values, zeros)
         The output rows each PE sent, in order.
-    cycles : int
-        Clock periods ``busy`` was high (measured by the bench).
+    measured : dict
+        :data:`CYCLES` as measured by the bench from the handshakes and ``busy``.
     registers : dict
-        ``cycles`` and :data:`STATISTICS` as read from the registers, and ``status``.
+        :data:`CYCLES` and :data:`STATISTICS` as read from the registers, and ``status``.
     """
 
     rows: list
-    cycles: int
+    measured: dict
     registers: dict
+
+    @property
+    def cycles(self):
+        return self.measured["cycles"]
 
 
 def _blocks_as_frames(packer, rows, lanes):
@@ -134,10 +143,8 @@ class ScnnBench:
     async def read(self, name):
         return await self.axil.read_dword(self.regs[name])
 
-    async def load(self, streams, *, weights=True):
-        """Forget loaded data and stream the layer in: weights (unless ``weights`` is false,
-        keeping those loaded) and every PE's activations."""
-        await self.write("clear" if weights else "clear_acts", 1)
+    async def _send(self, streams, weights):
+        """Queue the layer's input frames on both sources (they start together)."""
         cfg = self.cfg
         if weights:
             for beats in _blocks_as_frames(self.w_packer, streams.weight_rows, cfg.f):
@@ -146,28 +153,60 @@ class ScnnBench:
             n = pe_index(cfg, px, py)
             for beats in _blocks_as_frames(self.a_packer, streams.act_rows[n], cfg.i):
                 self.acts.send_nowait(AxiStreamFrame(beats, tdest=n))
-        await self.weights.wait()
-        await self.acts.wait()
 
-    async def _busy_cycles(self):
-        await RisingEdge(self.dut.busy)
-        start = get_sim_time(unit="ns")
-        await FallingEdge(self.dut.busy)
-        return round((get_sim_time(unit="ns") - start) / CLOCK_NS)
+    async def _monitor(self, outputs, counts):
+        """Cycle by cycle until ``outputs`` beats have left: the first input beat, the cycles
+        ``busy`` is high and when it falls, the last output beat (cycle indices)."""
+        dut = self.dut
+        cycle = 0
+        first = busy_rise = busy_fall = last = None
+        busy = 0
+        seen = 0
+        while seen < outputs:
+            await RisingEdge(dut.clk)
+            await ReadOnly()
+            if first is None and ((dut.s_axis_w__tvalid.value == 1 and
+                                   dut.s_axis_w__tready.value == 1) or
+                                  (dut.s_axis_act__tvalid.value == 1 and
+                                   dut.s_axis_act__tready.value == 1)):
+                first = cycle
+            if dut.busy.value == 1:
+                busy += 1
+                busy_rise = cycle if busy_rise is None else busy_rise
+            elif busy_rise is not None and busy_fall is None:
+                busy_fall = cycle
+            if dut.m_axis_out__tvalid.value == 1 and dut.m_axis_out__tready.value == 1:
+                seen += 1
+                last = cycle
+            cycle += 1
+        start = busy_rise if first is None else first
+        counts.update({"cycles": last - start + 1, "load_cycles": busy_rise - start,
+                       "busy_cycles": busy, "drain_cycles": last - busy_fall + 1})
 
-    async def run(self, layer, timeout_cycles):
-        """Write the layer registers and ``start``; wait for done; read the counters."""
+    async def run_layer(self, streams, *, load_weights=True, timeout_cycles=None):
+        """Run one layer (a :class:`~sparseforge.sim.scnn.streams.LayerStreams`): forget the
+        loaded activations (and weights, unless ``load_weights`` is false), write the layer
+        registers and ``start``, stream the inputs, collect the outputs; return a
+        :class:`LayerResult`."""
+        cfg = self.cfg
+        layer = streams.layer
+        limit = timeout_cycles or 200 * (layer.c * layer.k * cfg.tile_elems + 100)
+        await self.write("clear" if load_weights else "clear_acts", 1)
         for name in ("h", "w", "c", "k", "r", "s"):
             await self.write(f"layer_{name}", getattr(layer, name))
-        measure = cocotb.start_soon(self._busy_cycles())
+        beats = sum(max(1, -(-block.count // cfg.i))
+                    for pe_blocks in streams.output_blocks for block in pe_blocks)
+        measured = {}
+        monitor = cocotb.start_soon(self._monitor(beats, measured))
+        collect = cocotb.start_soon(self.collect(cfg.pes * layer.k, limit))
         await self.write("start", 1)
-        await with_timeout(measure, timeout_cycles * CLOCK_NS, "ns")
-        cycles = measure.result()
-        registers = {"cycles": await self.read("cycles")}
-        for name in STATISTICS:
+        await self._send(streams, load_weights)
+        await with_timeout(monitor, limit * CLOCK_NS, "ns")
+        rows = await collect
+        registers = {}
+        for name in (*CYCLES, *STATISTICS, "status"):
             registers[name] = await self.read(name)
-        registers["status"] = await self.read("status")
-        return cycles, registers
+        return LayerResult(rows=rows, measured=measured, registers=registers)
 
     async def collect(self, blocks, timeout_cycles):
         """The next ``blocks`` output frames, as rows per PE."""
@@ -185,16 +224,6 @@ class ScnnBench:
             pairs = leaves[:, 1:].reshape(len(leaves), cfg.i, 2)
             rows.append((leaves[:, 0], pairs[..., 0], pairs[..., 1]))
         return rows
-
-    async def run_layer(self, streams, *, load_weights=True, timeout_cycles=None):
-        """Load, run and read back one layer (a :class:`~sparseforge.sim.scnn.streams.
-        LayerStreams`); return a :class:`LayerResult`."""
-        layer = streams.layer
-        await self.load(streams, weights=load_weights)
-        limit = timeout_cycles or 200 * (layer.c * layer.k * self.cfg.tile_elems + 100)
-        cycles, registers = await self.run(layer, limit)
-        rows = await self.collect(self.cfg.pes * layer.k, limit)
-        return LayerResult(rows=rows, cycles=cycles, registers=registers)
 
 
 def rows_equal(got, want):

@@ -1,10 +1,10 @@
 """The SCNN accelerator under Amaranth's simulator: one layer in, output rows and counters out.
 
-The same sequence the cocotb bench drives on the generated Verilog (clear, load weights, load
-activations, write the layer registers, start, wait for done, read the counters, collect the
-output stream), written with Amaranth testbenches so that unit tests can run it on configs the
-cocotb regression does not build. Optional random idle cycles on the input streams and
-back-pressure on the output stream.
+The same sequence the cocotb bench drives on the generated Verilog (clear, write the layer
+registers, start, stream weights and activations at once, collect the output stream while the
+layer computes, wait for done, read the counters), written with Amaranth testbenches so that unit
+tests can run it on configs the cocotb regression does not build. Optional random idle cycles
+on the input streams and back-pressure on the output stream.
 """
 
 import random
@@ -24,12 +24,17 @@ __all__ = ["LayerRun", "simulate_layer"]
 
 @dataclass
 class LayerRun:
-    """What a layer run returned: per PE ``(counts, values, zeros)`` output rows, the measured
-    busy cycles, and the statistics registers."""
+    """What a layer run returned: per PE ``(counts, values, zeros)`` output rows, the cycles
+    measured from the handshakes and ``busy`` (as :class:`.bench.LayerResult`), and the
+    registers."""
 
     rows: list
-    cycles: int
+    measured: dict
     registers: dict
+
+    @property
+    def cycles(self):
+        return self.measured["cycles"]
 
 
 async def _write(ctx, bus, addr, data):
@@ -92,18 +97,27 @@ def simulate_layer(cfg, streams, *, pause=0.0, backpressure=0.0, seed=0, max_cyc
         n = pe_index(cfg, px, py)
         a_beats += _beats(apack, streams.act_rows[n], dest=n)
 
+    started = []
+
     async def control(ctx):
         bus = dut.s_axil
         await _write(ctx, bus, regs["clear"], 1)
-        await stream_send(ctx, dut.s_axis_w, w_beats, prng, pause)
-        await stream_send(ctx, dut.s_axis_act, a_beats, prng, pause)
         for name in ("h", "w", "c", "k", "r", "s"):
             await _write(ctx, bus, regs[f"layer_{name}"], getattr(layer, name))
         await _write(ctx, bus, regs["start"], 1)
+        started.append(1)
         await ctx.tick().until(dut.irq)
-        for name in ("cycles", "stall_cycles", "barrier_cycles", "products", "ppu_wait_cycles",
-                     "compute_cycles", "status"):
+        for name in ("cycles", "load_cycles", "busy_cycles", "drain_cycles", "stall_cycles",
+                     "barrier_cycles", "products", "ppu_wait_cycles", "compute_cycles",
+                     "status"):
             result[name] = await _read(ctx, bus, regs[name])
+
+    def send_after_start(port, beats):
+        async def send(ctx):
+            while not started:
+                await ctx.tick()
+            await stream_send(ctx, port, beats, prng, pause)
+        return send
 
     async def collect(ctx):
         o = dut.m_axis_out
@@ -114,16 +128,30 @@ def simulate_layer(cfg, streams, *, pause=0.0, backpressure=0.0, seed=0, max_cyc
             if valid and ready:
                 out_words[dest].append(data)
 
-    busy_cycles = []
+    trace = {"busy": 0}
 
-    async def count_busy(ctx):
-        async for _clk, _rst, busy in ctx.tick().sample(dut.busy):
+    async def measure(ctx):
+        """Cycle indices of the first input beat, busy rising and falling, the last output."""
+        cycle = 0
+        async for _clk, _rst, busy, wv, wr, av, ar, ov, orr in ctx.tick().sample(
+                dut.busy, dut.s_axis_w.tvalid, dut.s_axis_w.tready, dut.s_axis_act.tvalid,
+                dut.s_axis_act.tready, dut.m_axis_out.tvalid, dut.m_axis_out.tready):
+            if started and "first" not in trace and ((wv and wr) or (av and ar)):
+                trace["first"] = cycle
             if busy:
-                busy_cycles.append(1)
+                trace["busy"] += 1
+                trace.setdefault("rise", cycle)
+            elif "rise" in trace:
+                trace.setdefault("fall", cycle)
+            if ov and orr:
+                trace["last"] = cycle
+            cycle += 1
 
     sim.add_testbench(control)
+    sim.add_testbench(send_after_start(dut.s_axis_w, w_beats))
+    sim.add_testbench(send_after_start(dut.s_axis_act, a_beats))
     sim.add_testbench(collect, background=True)
-    sim.add_process(count_busy)
+    sim.add_process(measure)
     limit = max_cycles or 2_000_000
 
     def finished():
@@ -149,7 +177,10 @@ def simulate_layer(cfg, streams, *, pause=0.0, backpressure=0.0, seed=0, max_cyc
         counts = leaves[:, 0]
         pairs = leaves[:, 1:].reshape(len(leaves), cfg.i, 2)
         rows.append((counts, pairs[..., 0], pairs[..., 1]))
-    return LayerRun(rows=rows, cycles=len(busy_cycles), registers=result)
+    start = trace.get("first", trace["rise"])
+    measured = {"cycles": trace["last"] - start + 1, "load_cycles": trace["rise"] - start,
+                "busy_cycles": trace["busy"], "drain_cycles": trace["last"] - trace["fall"] + 1}
+    return LayerRun(rows=rows, measured=measured, registers=result)
 
 
 def _count_blocks(leaves, lanes):

@@ -1,10 +1,11 @@
 """cocotb module behind ``sparseforge run`` on an SCNN config: one layer through the generated RTL.
 
 The CLI writes the operands to ``$SPARSEFORGE_RUN_DIR/inputs.npz`` (``act`` C×H×W, ``weights``
-K×C×R×S); this module encodes them, loads them, runs the layer without pauses and writes
-``outputs.npz`` next to it: each PE's output rows (``counts_<n>``, ``values_<n>``, ``zeros_<n>``),
-the measured ``cycles`` and the statistics registers. Checking against the golden and cycle
-models is the CLI's job, so the same figures reach the user whether or not they match.
+K×C×R×S); this module encodes them, runs the layer without pauses and writes ``outputs.npz``
+next to it: each PE's output rows (``counts_<n>``, ``values_<n>``, ``zeros_<n>``), the measured
+cycles (``measured_<name>``, :data:`.bench.CYCLES`) and the registers (``reg_<name>``). Checking
+against the golden and cycle models is the CLI's job, so the same figures reach the user whether
+or not they match.
 """
 
 import os
@@ -28,7 +29,7 @@ async def run_layer(dut):
     bench = ScnnBench(dut, cfg)
     await bench.reset()
     result = await bench.run_layer(streams)
-    arrays = {"cycles": result.cycles}
+    arrays = {f"measured_{name}": value for name, value in result.measured.items()}
     arrays.update({f"reg_{name}": value for name, value in result.registers.items()})
     for n, (counts, values, zeros) in enumerate(result.rows):
         arrays.update({f"counts_{n}": counts, f"values_{n}": values, f"zeros_{n}": zeros})

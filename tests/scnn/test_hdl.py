@@ -349,3 +349,156 @@ def test_compressor_overflow_only_when_a_block_does_not_fit():
 
     _run(dut, tb)
     assert flags == [0, 1]
+
+
+# -- loader and sequencer -------------------------------------------------------------------------
+
+def _row_values(block, lanes):
+    counts, values, zeros = scnn_format.rows_of(block, lanes)
+    return [(int(c), [(int(v), int(z)) for v, z in zip(vr, zr)])
+            for c, vr, zr in zip(counts, values, zeros)]
+
+
+@pytest.mark.parametrize("nonempty", [False, True])
+def test_block_loader_stores_non_empty_blocks_and_their_directory(nonempty):
+    """Random blocks (a third empty) as rows: the rows of the non-empty ones land back to back
+    from row 0, and the directory has an entry per block (or per non-empty block, with its
+    number), as worked out here from the blocks' counts."""
+    from sparseforge.hdl.scnn.layouts import act_row_layout
+    from sparseforge.hdl.scnn.loader import BlockLoader
+    cfg = small_cfg(rams={"iaram": 120, "oaram": 90, "weights": 40, "out_channels": 8})
+    rng = np.random.default_rng(6)
+    blocks = []
+    for n in range(9):
+        density = 0.0 if n % 3 == 1 else rng.choice([0.2, 0.6, 1.0])
+        dense = np.where(rng.random(cfg.tile_elems) < density, rng.integers(1, 99,
+                                                                           cfg.tile_elems), 0)
+        blocks.append(scnn_format.encode(dense, cfg.index_bits))
+    dut = BlockLoader(act_row_layout(cfg), lanes=cfg.i, rows=cfg.iaram_rows,
+                      count_max=cfg.tile_elems, entries=cfg.iaram_rows, nonempty=nonempty,
+                      max_blocks=cfg.iaram_rows)
+    ram, directory, ends = {}, {}, []
+
+    async def tb(ctx):
+        for block in blocks:
+            for count, entries in _row_values(block, cfg.i):
+                ctx.set(dut.row.count, count)
+                for lane, (value, zeros) in enumerate(entries):
+                    ctx.set(dut.row.entries[lane].value, value)
+                    ctx.set(dut.row.entries[lane].zeros, zeros)
+                ctx.set(dut.en, 1)
+                ends.append(ctx.get(dut.block_end))
+                if ctx.get(dut.ram.en):
+                    ram[ctx.get(dut.ram.addr)] = count
+                if ctx.get(dut.directory.en):
+                    d = ctx.get(dut.directory.data)
+                    directory[ctx.get(dut.directory.addr)] = (
+                        d.start, d.count, d.c if nonempty else None)
+                await ctx.tick()
+                ctx.set(dut.en, 0)
+                if rng.random() < 0.3:
+                    await ctx.tick()
+        assert ctx.get(dut.blocks) == len(blocks)
+        assert ctx.get(dut.overflow) == 0
+
+    _run(dut, tb)
+    row, want_dir, want_ends = 0, {}, []
+    for n, block in enumerate(blocks):
+        rows = scnn_format.block_rows(block.count, cfg.i)
+        want_ends += [0] * (rows - 1) + [1]
+        if nonempty and block.count:
+            want_dir[len(want_dir)] = (row, block.count, n)
+        elif not nonempty:
+            want_dir[n] = (row, block.count, None)
+        row += -(-block.count // cfg.i)
+    assert ends == want_ends
+    assert directory == want_dir
+    assert sorted(ram) == list(range(row))
+
+
+def test_channel_sequencer_walks_listed_channels():
+    """The slots issued for two groups against a naive walk: listed channels in order, one
+    slot for an empty weight block, ⌈nA/I⌉·⌈nW/F⌉ otherwise (activation rows outer); the first
+    slot four cycles after group_start; the row addresses from the directory entries."""
+    from sparseforge.hdl.scnn.pe import act_directory, weight_directory
+    from amaranth import Module
+    from amaranth.lib import wiring
+    from sparseforge.hdl.scnn.sequencer import SEQUENCER_FILL, ChannelSequencer
+    cfg = small_cfg()                                     # F = 2, I = 3
+    alist_shape = act_directory(cfg)
+    wdir_shape = weight_directory(cfg)
+    channels = 5
+    alist = [(0, 2, 1), (2, 7, 4), (3, 9, 5)]           # (c, start, count): c = 1, 4 empty
+    wdir = {g * channels + c: ((g * 10 + c) % 40, (c * 3 + g) % 6)
+            for g in range(2) for c in range(channels)}
+
+    m = Module()
+    m.submodules.seq = seq = ChannelSequencer(cfg, alist_shape, wdir_shape)
+    m.submodules.al = al = Ram(alist_shape, cfg.iaram_rows)
+    m.submodules.wd = wd = Ram(wdir_shape, cfg.weight_rows)
+    wiring.connect(m, seq.alist, al.r[0])
+    wiring.connect(m, seq.wdir, wd.r[0])
+    issued = []
+
+    async def tb(ctx):
+        for n, (c, start, count) in enumerate(alist):
+            ctx.set(al.w.addr, n)
+            ctx.set(al.w.data, {"c": c, "start": start, "count": count})
+            ctx.set(al.w.en, 1)
+            await ctx.tick()
+        ctx.set(al.w.en, 0)
+        for n, (start, count) in wdir.items():
+            ctx.set(wd.w.addr, n)
+            ctx.set(wd.w.data, {"start": start, "count": count})
+            ctx.set(wd.w.en, 1)
+            await ctx.tick()
+        ctx.set(wd.w.en, 0)
+        ctx.set(seq.channels, channels)
+        ctx.set(seq.listed, len(alist))
+        ctx.set(seq.advance, 1)
+        for g in range(2):
+            ctx.set(seq.group_start, 1)
+            ctx.set(seq.layer_start, g == 0)
+            await ctx.tick()
+            ctx.set(seq.group_start, 0)
+            ctx.set(seq.layer_start, 0)
+            cycle = 1
+            group = []
+            stalls = 0
+            while ctx.get(seq.busy):
+                slot = ctx.get(seq.issue)
+                if slot.live and rng.random() < 0.3:        # the slot waits a cycle
+                    ctx.set(seq.advance, 0)
+                    await ctx.tick()
+                    ctx.set(seq.advance, 1)
+                    cycle += 1
+                    stalls += 1
+                    continue
+                if slot.live:
+                    group.append((cycle - stalls, slot.valid, ctx.get(seq.a_addr),
+                                  ctx.get(seq.w_addr), slot.amask, slot.wmask))
+                await ctx.tick()
+                cycle += 1
+            issued.append(group)
+
+    rng = random.Random(8)
+    sim = Simulator(m)
+    sim.add_clock(1e-6)
+    sim.add_testbench(tb)
+    sim.run()
+    for g, group in enumerate(issued):
+        want = []
+        for c, a_start, n_a in alist:
+            w_start, n_w = wdir[g * channels + c]
+            if n_w == 0:
+                want.append((0, None, None))
+                continue
+            for j in range(-(-n_a // cfg.i)):
+                for q in range(-(-n_w // cfg.f)):
+                    amask = sum(1 << lane for lane in range(cfg.i) if j * cfg.i + lane < n_a)
+                    wmask = sum(1 << lane for lane in range(cfg.f) if q * cfg.f + lane < n_w)
+                    want.append((1, (a_start + j, w_start + q), (amask, wmask)))
+        got = [(valid, (a, w) if valid else None, (am, wm) if valid else None)
+               for _cycle, valid, a, w, am, wm in group]
+        assert got == want
+        assert group[0][0] == SEQUENCER_FILL

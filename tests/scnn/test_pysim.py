@@ -17,8 +17,8 @@ from sparseforge.sim.scnn import streams as scnn_streams
 from sparseforge.tb.scnn.cases import random_layer
 from sparseforge.tb.scnn.pysim import simulate_layer
 
-STATISTICS = ("cycles", "stall_cycles", "barrier_cycles", "products", "ppu_wait_cycles",
-              "compute_cycles")
+CYCLES = ("cycles", "load_cycles", "busy_cycles", "drain_cycles")
+STATISTICS = ("stall_cycles", "barrier_cycles", "products", "ppu_wait_cycles", "compute_cycles")
 
 
 def check(cfg, act, weights, *, pause=0.0, seed=0):
@@ -34,8 +34,11 @@ def check(cfg, act, weights, *, pause=0.0, seed=0):
         for a, b in zip(got, expected):
             np.testing.assert_array_equal(a, b)
     assert run.registers["status"] & 4 == 0, "error flag set"
-    assert run.cycles == run.registers["cycles"]
     model = scnn_cycles.layer_cycles(cfg, streams)
+    for name in CYCLES:
+        assert run.measured[name] == run.registers[name], name
+        if not pause or name == "busy_cycles":
+            assert run.registers[name] == getattr(model, name), name
     for name in STATISTICS:
         assert run.registers[name] == getattr(model, name), name
     return run, model
@@ -85,16 +88,19 @@ SMALL = {"arch": "scnn", "name": "one", "pes": {"x": 1, "y": 1},
 def test_single_product_by_hand():
     """One PE, one channel, one weight, one activation, 1×1 kernel.
 
-    Group 0 starts in cycle 0 (the first counted cycle): header fetch in 1, the one slot issued
-    in 2, read, decode and multiply in 3, 4, 5 before the crossbar takes it in 5 … so the PE
-    computes in cycles 1 … 5 (``L + 4 + M`` with M = 1) and the barrier is cycle 6. The PPU
-    starts then and is busy for one output channel of a 2×2 tile without halo exchange: two
-    rows of I = 2 elements and a flush cycle, 7 … 9; the layer is done in cycle 10: 11 cycles."""
+    Load: one weight row and one activation row, streamed together: 1 cycle, and one in which the
+    loaders' counts settle: 2. Computing: group 0 starts in cycle 0, the sequencer's channel
+    pipeline fills in 1 … 3, the one slot is issued in 4, read and decoded in 5, 6 and enters the
+    crossbar in 6; its product is accumulated in 7 (M = 1), so the PE computes in cycles 1 … 7
+    and the barrier is cycle 8. The PPU starts then and is busy for one output channel of a 2×2
+    tile without halo exchange: two rows of I = 2 elements and a flush cycle, 9 … 11; computing
+    ends in cycle 12: 13 busy cycles. Drain: the group is complete in 12, its one output beat
+    (one value: one row) is read in 13 and leaves in 14: 2 cycles after computing. 17 in all."""
     cfg = parse_config(SMALL)
     run, model = check(cfg, np.array([[[0, 3], [0, 0]]]), np.array([[[[5]]]]))
-    assert run.cycles == 11
+    assert [run.registers[n] for n in CYCLES] == [17, 2, 13, 2]
     assert run.registers["products"] == 1
-    assert run.registers["compute_cycles"] == 5
+    assert run.registers["compute_cycles"] == 7
     assert run.registers["barrier_cycles"] == run.registers["stall_cycles"] == 0
 
 
@@ -103,15 +109,16 @@ def test_channel_fold_separates_output_channels_by_hand():
     channel's plane is 4 positions, so without the fold both channels of a position would share
     bank ``pos mod 4``. With I = 2 the fold shifts the channel by 1 bit: channel 1's key is 2, so
     positions 0, 1 lie in banks 0, 1 for channel 0 and 2, 3 for channel 1. One slot of 4
-    products in 4 banks: no stall, M = 1, and with the PPU draining two channels of 2 + 1 cycles
-    the layer takes 5 + 1 + 1 + 6 + 1 = 14 cycles."""
+    products in 4 banks: no stall, M = 1, the barrier in cycle 8 as in the previous test, the PPU
+    draining two channels of 2 + 1 cycles: 8 + 6 + 2 = 16 busy cycles. Load as before (2); two
+    output beats (one row per channel) read from cycle 16 leave in 17, 18: drain 3. 21 in all."""
     cfg = parse_config(SMALL)
     act = np.array([[[1, 2], [0, 0]]])
     weights = np.array([[[[3]]], [[[4]]]])
     run, model = check(cfg, act, weights)
     assert run.registers["stall_cycles"] == 0
     assert run.registers["products"] == 4
-    assert run.cycles == 14
+    assert [run.registers[n] for n in CYCLES] == [21, 2, 16, 3]
 
 
 def test_queued_crossbar_stall_by_hand():
@@ -122,8 +129,11 @@ def test_queued_crossbar_stall_by_hand():
     Cycle 0: slot 0 enters. 1: banks grant queues 0 and 1 (all hold one entry: lowest first);
     slot 1 enters. 2: queues 2 and 3 hold two entries and win; slot 2 would need them and they
     are full: a stall. 3: queues 0 and 1 win; slot 2 enters. 4: queues 3, 2 (two entries). 5:
-    queues 0, 1. 6: queues 3, 2: the last grant. So M = max(3 + 1, 6) = 6, one stall, and the
-    layer takes 7 + 6 + 6 = 19 cycles (the PPU as in the previous test)."""
+    queues 0, 1. 6: queues 3, 2: the last grant. So M = max(3 + 1, 6) = 6, one stall; the
+    barrier is cycle 7 + 6 = 13 and computing takes 13 + 6 + 2 = 21 cycles (the PPU as in the
+    previous test). Load: three weight rows and three activation rows: 3 + 1. Outputs: channel
+    0 has one positive value (50 at (0, 0)), channel 1 one (32 at (1, 0)): two beats, read from
+    cycle 21, leaving in 22 and 23: drain 3. 28 in all."""
     cfg = parse_config({**SMALL, "pe": {**SMALL["pe"], "queue_depth": 2}})
     act = np.zeros((3, 2, 2), dtype=np.int64)
     act[:, 0, 0] = [1, 2, 3]
@@ -134,12 +144,19 @@ def test_queued_crossbar_stall_by_hand():
     run, model = check(cfg, act, weights)
     assert run.registers["stall_cycles"] == 1
     assert run.registers["products"] == 12
-    assert run.cycles == 19
+    assert [run.registers[n] for n in CYCLES] == [28, 4, 21, 3]
 
 
-def test_empty_channels_take_a_cycle_each_by_hand():
-    """Three input channels whose activation or weight block is empty: three skip slots, so the
-    barrier is cycle 5 + 3 = 8, the PPU is busy in 9 … 11 and the layer done in 12."""
+def test_channels_without_activations_cost_nothing_by_hand():
+    """Three input channels: 0 and 2 without activations take no slot at all; channel 1 has an
+    activation but an empty weight block: one slot without products. The slot reaches the
+    crossbar in cycle 6 and enters at once (M = 1), so the PE computes in 1 … 7, as with one
+    product; the PPU (one channel, 3 cycles) ends computing at 8 + 3 + 1: 13 busy cycles.
+    Load: three rows on each stream, 3 + 1; one output beat (an empty block), drain 2: 19.
+
+    With no activation at all the PE's list is empty: it computes only while the sequencer's
+    pipeline fills, cycles 1 … 3, the barrier is cycle 4 and computing takes 4 + 3 + 2 = 9
+    cycles: 4 + 9 + 2 = 15 in all."""
     cfg = parse_config(SMALL)
     act = np.zeros((3, 2, 2), dtype=np.int64)
     act[1, 0, 0] = 4                                   # channel 1 has an activation ...
@@ -147,8 +164,11 @@ def test_empty_channels_take_a_cycle_each_by_hand():
     weights[0, 2] = 7                                  # ... channel 2 a weight: no product
     run, model = check(cfg, act, weights)
     assert run.registers["products"] == 0
-    assert run.registers["compute_cycles"] == 3 + 4
-    assert run.cycles == 13
+    assert run.registers["compute_cycles"] == 7
+    assert [run.registers[n] for n in CYCLES] == [19, 4, 13, 2]
+    run, model = check(cfg, np.zeros_like(act), weights)
+    assert run.registers["compute_cycles"] == 3
+    assert [run.registers[n] for n in CYCLES] == [15, 4, 9, 2]
 
 
 def test_ppu_cycles_by_hand():
