@@ -74,6 +74,9 @@ class Target:
     run_rtl : callable
         ``run_rtl(qnet, infos, images, simulator, progress) -> (outputs, cycles)``: every
         layer's INT8 output before pooling (N×K×H×W) and its measured cycles (N), per layer.
+    reference : callable, optional
+        ``reference(qnet, infos, layer_inputs) -> [N×K×H×W per layer]``: what the RTL's
+        outputs are compared with, when they are not the INT8 outputs before pooling.
     schemes : tuple
         Pruning kinds it runs.
     notes : dict
@@ -85,6 +88,7 @@ class Target:
     plan: object
     model_cycles: object
     run_rtl: object
+    reference: object = None
     schemes: tuple = ("dense", "vdbb", "km", "density")
     notes: dict = field(default_factory=dict)
 
@@ -120,6 +124,7 @@ def _network(scheme):
 
 def run_model(cfg, target, args, progress):
     """Run ``--model`` on ``cfg``; return ``(report, ok)``."""
+    from ..sim import quant
     from ..sim.network import data
 
     parse_model(args.model)
@@ -147,12 +152,16 @@ def run_model(cfg, target, args, progress):
     ok = True
     if not args.model_only:
         outputs, cycles = target.run_rtl(qnet, infos, inputs, args.sim, progress)
+        if target.reference is not None:
+            golden = target.reference(qnet, infos, inputs)
         mismatches = {info["name"]: int(np.count_nonzero(out != gold))
                       for info, out, gold in zip(infos, outputs, golden)}
         mismatches["total"] = sum(mismatches.values())
         final = outputs[-1]
+        if target.reference is not None:       # raw outputs: the host requantizes
+            last = qnet.layers[-1]
+            final = quant.requantize(final, 0, last.mult, last.shift, relu=True, axis=1)
         if qnet.layers[-1].pool:
-            from ..sim import quant
             final = np.stack([quant.max_pool2(m) for m in final])
         from ..sim.network import quantize
         rtl_classes = quantize.classify(qnet, final)[1]

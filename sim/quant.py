@@ -64,10 +64,10 @@ def requantize(acc, bias=0, mult=1, shift=0, relu=False, axis=0):
     """
     acc = np.asarray(acc, dtype=np.int64)
     bias, mult, shift = check_params(bias, mult, shift)
-    if acc.ndim and bias.ndim:
+    if acc.ndim:
         shape = [1] * acc.ndim
         shape[axis] = -1
-        bias, mult, shift = (v.reshape(shape) for v in (bias, mult, shift))
+        bias, mult, shift = (v.reshape(shape) if v.ndim else v for v in (bias, mult, shift))
     t = (acc + bias) * mult
     rounding = np.where(shift > 0, np.left_shift(1, np.maximum(shift - 1, 0)), 0)
     y = np.clip((t + rounding) >> shift, -128, 127)

@@ -54,6 +54,11 @@ def test_per_channel_parameters_follow_the_axis():
     got = quant.requantize(acc, bias=[0, 6], mult=[1, 2], shift=[0, 2], axis=0)
     # channel 0: 10, -10; channel 1: (16·2+2)>>2 = 8, (-4·2+2)>>2 = -2
     assert got.tolist() == [[[10, -10]], [[8, -2]]]
+    # A scalar bias with per-channel multipliers: channel 1 is (10·2+2)>>2 = 5 (5.0) and
+    # (-9·2+2)>>2 = -4 (-4.5 half up).
+    acc = np.array([[[10, -9]], [[10, -9]]])
+    got = quant.requantize(acc, bias=0, mult=[1, 2], shift=[0, 2], axis=0)
+    assert got.tolist() == [[[10, -9]], [[5, -4]]]
 
 
 @given(st.lists(st.integers(-2**31, 2**31 - 1), min_size=1, max_size=8), st.integers(0, 31),
