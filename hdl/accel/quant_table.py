@@ -14,8 +14,9 @@ from .sram import SramBank
 
 __all__ = ["QUANT_CHANNELS", "quant_param_layout", "quant_rows", "QuantTable"]
 
-#: Channels the table holds, over all the layers loaded at once (rows × lanes ≥ this).
-QUANT_CHANNELS = 2048
+#: Channels the table holds (rows × lanes ≥ this): the layers loaded at once together, so a
+#: layer with more output channels runs as several layers of at most this many.
+QUANT_CHANNELS = 512
 
 
 def quant_param_layout():
