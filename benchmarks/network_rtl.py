@@ -22,8 +22,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from sparseforge.gen.config import parse_config
-from sparseforge.gen.network_accel import accel_target
-from sparseforge.gen.network_scnn import scnn_target
+from sparseforge.gen.accel.network import accel_target
+from sparseforge.gen.scnn.network import scnn_target
 from sparseforge.gen.presets import load_preset
 from sparseforge.gen.report import Progress, table
 from sparseforge.gen.run_network import run_model

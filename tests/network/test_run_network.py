@@ -13,11 +13,15 @@ import pytest
 
 from sparseforge.gen.config import parse_config
 from sparseforge.gen.errors import InputError
-from sparseforge.gen.network_accel import accel_target
-from sparseforge.gen.network_scnn import augmented_weights, scnn_target
+from sparseforge.gen.accel.network import accel_target
+from sparseforge.gen.scnn.network import augmented_weights, scnn_target
 from sparseforge.gen.presets import load_preset
 from sparseforge.gen.run_network import check_images, parse_model, parse_prune, run_model
-from sparseforge.sim import accel_cycles, accel_plan, quant, scnn_cycles, scnn_streams
+from sparseforge.sim import quant
+from sparseforge.sim.accel import cycles as accel_cycles
+from sparseforge.sim.accel import plan as accel_plan
+from sparseforge.sim.scnn import cycles as scnn_cycles
+from sparseforge.sim.scnn import streams as scnn_streams
 from sparseforge.sim.network import data, quantize, train
 
 SCNN_DIGITS = {"arch": "scnn", "name": "scnn_digits_2x2",

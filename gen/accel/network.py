@@ -3,14 +3,16 @@
 Each convolution runs as one accelerator layer at the NNZ its weights need (the most non-zeros in
 any block of B input channels; 1 for the one-channel first layer), requantized on chip with its
 per-channel bias, multiplier and shift and ReLU (``quant = 1``); layers chain in the activation
-SRAM, and the 2×2 max-pools are host steps (see :mod:`sparseforge.tb.accel_network`).
+SRAM, and the 2×2 max-pools are host steps (see :mod:`sparseforge.tb.accel.network`).
 """
 
 import numpy as np
 
-from ..sim import accel_cycles, accel_plan, dbb
-from .errors import InputError
-from .run_network import Target
+from ...sim.accel import cycles as accel_cycles
+from ...sim.accel import plan as accel_plan
+from ...sim.sta import dbb
+from ..errors import InputError
+from ..run_network import Target
 
 __all__ = ["accel_target"]
 
@@ -25,7 +27,7 @@ def _input_sizes(qnet, h=8):
 
 def accel_target(cfg):
     """The :class:`~.run_network.Target` of accelerator config ``cfg``."""
-    from ..hdl.accel.quant_table import quant_rows
+    from ...hdl.accel.quant_table import quant_rows
 
     def plan(qnet):
         infos, words, rows = [], 0, 0
@@ -60,7 +62,7 @@ def accel_target(cfg):
         return [[accel_cycles.layer_cycles(info["_plan"])] * n for info in infos]
 
     def run_rtl(qnet, infos, inputs, simulator, progress):
-        from ..tb import runner
+        from ...tb import runner
 
         arrays = {"images": inputs[0]}
         for i, (layer, info) in enumerate(zip(qnet.layers, infos)):
@@ -70,7 +72,7 @@ def accel_target(cfg):
                 f"shift{i}": layer.shift, f"pool{i}": np.int64(layer.pool),
                 f"layer{i}": np.array([p.h, p.w, p.c, p.k, p.r, p.s, p.stride, p.pad, p.nnz,
                                        p.ph, p.pw])})
-        out = runner.run_job(cfg, simulator, "sparseforge.tb.accel_network", arrays,
+        out = runner.run_job(cfg, simulator, "sparseforge.tb.accel.network", arrays,
                              progress=progress,
                              message=f"simulating {len(inputs[0])} images through "
                                      f"{len(infos)} layers on {simulator}")

@@ -14,16 +14,16 @@ the CLI can compare each layer with the golden network. ``outputs.npz``: ``y<i>`
 INT8, before pooling) and ``cycles<i>`` (N, the accelerator's ``cycles`` register).
 """
 
-import json
 import os
 from pathlib import Path
 
 import cocotb
 import numpy as np
 
-from ..gen.config import parse_config
-from ..sim import accel_plan, quant
-from .accel_bench import AccelBench
+from ...gen.config import config_from_env
+from ...sim import quant
+from ...sim.accel import plan as accel_plan
+from .bench import AccelBench
 
 
 def _layers(inputs, cfg):
@@ -52,7 +52,7 @@ async def load_quant_table(bench, channels, first_row):
 
 @cocotb.test()
 async def run_network(dut):
-    cfg = parse_config(json.loads(os.environ["SPARSEFORGE_CONFIG"]))
+    cfg = config_from_env()
     run_dir = Path(os.environ["SPARSEFORGE_RUN_DIR"])
     with np.load(run_dir / "inputs.npz") as f:
         inputs = {name: f[name] for name in f.files}

@@ -14,21 +14,21 @@ is loaded (weights included) and run as ``sparseforge run`` runs one. ``outputs.
 the bench).
 """
 
-import json
 import os
 from pathlib import Path
 
 import cocotb
 import numpy as np
 
-from ..gen.config import parse_config
-from ..sim import quant, scnn_streams
-from .scnn_bench import ScnnBench
+from ...gen.config import config_from_env
+from ...sim import quant
+from ...sim.scnn import streams as scnn_streams
+from .bench import ScnnBench
 
 
 @cocotb.test()
 async def run_network(dut):
-    cfg = parse_config(json.loads(os.environ["SPARSEFORGE_CONFIG"]))
+    cfg = config_from_env()
     run_dir = Path(os.environ["SPARSEFORGE_RUN_DIR"])
     with np.load(run_dir / "inputs.npz") as f:
         inputs = {name: f[name] for name in f.files}

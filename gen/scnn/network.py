@@ -4,16 +4,17 @@ SCNN computes ``relu(Σ act · w)`` and has no bias or requantizer, so each laye
 input channel whose activations are all 1 and whose centre-tap weight is the channel's INT32 bias
 (it must fit the weight width); its decoded output is then ``relu(acc + bias)``, which the host
 requantizes (multiplier and shift, bias 0, ReLU: equal to the rule on ``acc + bias``), pools and
-loads as the next input (see :mod:`sparseforge.tb.scnn_network`).
+loads as the next input (see :mod:`sparseforge.tb.scnn.network`).
 """
 
 import numpy as np
 
-from ..sim import scnn_cycles, scnn_streams
-from ..sim.gemm import int_range
-from . import run_scnn
-from .errors import InputError
-from .run_network import Target
+from ...sim.gemm import int_range
+from ...sim.scnn import cycles as scnn_cycles
+from ...sim.scnn import streams as scnn_streams
+from .. import run_network
+from ..errors import InputError
+from . import run as run_scnn
 
 __all__ = ["scnn_target", "augmented_weights"]
 
@@ -33,7 +34,7 @@ def _ones(act):
 
 def scnn_target(cfg):
     """The :class:`~.run_network.Target` of SCNN config ``cfg``."""
-    from ..sim.workloads import ConvLayer
+    from ...sim.workloads import ConvLayer
 
     def plan(qnet):
         infos, h = [], 8
@@ -77,20 +78,20 @@ def scnn_target(cfg):
                 for info, acts in zip(infos, inputs)]
 
     def run_rtl(qnet, infos, inputs, simulator, progress):
-        from ..tb import runner
+        from ...tb import runner
 
         arrays = {"images": inputs[0]}
         for i, (layer, info) in enumerate(zip(qnet.layers, infos)):
             arrays.update({f"w{i}": info["_w"], f"mult{i}": layer.mult,
                            f"shift{i}": layer.shift, f"pool{i}": np.int64(layer.pool)})
-        out = runner.run_job(cfg, simulator, "sparseforge.tb.scnn_network", arrays,
+        out = runner.run_job(cfg, simulator, "sparseforge.tb.scnn.network", arrays,
                              progress=progress,
                              message=f"simulating {len(inputs[0])} images through "
                                      f"{len(infos)} layers on {simulator}")
         return ([out[f"y{i}"] for i in range(len(infos))],
                 [out[f"cycles{i}"] for i in range(len(infos))])
 
-    return Target("scnn", cfg.acc_width, plan, model_cycles, run_rtl, reference=reference,
-                  notes={"host_steps": "requantization (multiplier, shift), 2x2 max-pool after "
-                                        "conv2 and conv3, the classifier; biases enter as an "
-                                        "input channel of ones"})
+    return run_network.Target(
+        "scnn", cfg.acc_width, plan, model_cycles, run_rtl, reference=reference,
+        notes={"host_steps": "requantization (multiplier, shift), 2x2 max-pool after conv2 and "
+                             "conv3, the classifier; biases enter as an input channel of ones"})
