@@ -6,10 +6,11 @@
 Every convolution of the INT8 digits CNN (:mod:`sparseforge.sim.network`) runs through the
 generated Verilog of :data:`RUNS`' designs, image after image: on the VDBB accelerator
 (``accel_small``, 64 MACs) with per-channel requantization on chip and layers chained in its
-activation SRAM, pooling on the host; on SCNN (:data:`SCNN_DIGITS`, 2×2 PEs of the Table 3 PE
-with 4×4 tiles: 64 multipliers) with the bias as an input channel of ones and requantization and
-pooling on the host. Each layer's output is compared element by element with the golden
-network, the RTL's classes give its accuracy, and its cycles are compared with the cycle model.
+activation SRAM, pooling on the host; on SCNN (the ``scnn_digits`` preset: 2×2 PEs of the
+Table 3 PE on 4×4 tiles, 64 multipliers) with the bias as an input channel of ones and
+requantization and pooling on the host. Each layer's output is compared element by element with
+the golden network, the RTL's classes give its accuracy, and its cycles are compared with the
+cycle model.
 
 ``--update-readme`` writes the table between the ``network-rtl`` markers of README.md.
 """
@@ -21,7 +22,6 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from sparseforge.gen.config import parse_config
 from sparseforge.gen.accel.network import accel_target
 from sparseforge.gen.scnn.network import scnn_target
 from sparseforge.gen.presets import load_preset
@@ -30,25 +30,14 @@ from sparseforge.gen.run_network import run_model
 
 from readme import update_readme
 
-#: 2×2 PEs of SCNN's Table 3 PE (4×4 multipliers, 32 banks of 32 accumulators, 16-bit operands,
-#: 24-bit accumulators) on 4×4 tiles, so an 8×8 digit spreads over the four PEs; a weight
-#: buffer big enough for the dense 3×3 32→32 layer with its bias channel.
-SCNN_DIGITS = {"arch": "scnn", "name": "scnn_digits_2x2",
-               "pe": {"f": 4, "i": 4, "banks": 32, "bank_entries": 32}, "pes": {"x": 2, "y": 2},
-               "kc": 8, "tile": {"w": 4, "h": 4}, "kernel_max": 3,
-               "widths": {"act": 16, "weight": 16, "acc": 24}, "index_bits": 4,
-               "rams": {"iaram": 1024, "oaram": 1024, "weights": 10240, "out_channels": 64}}
 
 RUNS = [("accel_small", "dense"), ("accel_small", "vdbb:4/8"), ("accel_small", "vdbb:2/8"),
-        ("scnn_digits_2x2", "density:0.5"), ("scnn_digits_2x2", "density:0.3")]
+        ("scnn_digits", "density:0.5"), ("scnn_digits", "density:0.3")]
 
 
 def _design(name):
-    if name == SCNN_DIGITS["name"]:
-        cfg = parse_config(SCNN_DIGITS)
-        return cfg, scnn_target(cfg)
     cfg = load_preset(name)
-    return cfg, accel_target(cfg)
+    return cfg, (scnn_target if cfg.arch == "scnn" else accel_target)(cfg)
 
 
 def sweep(images, progress):
@@ -98,7 +87,7 @@ def main(argv=None):
                 ("design", "prune", "images", "RTL acc", "golden acc", "mismatches", "cycles",
                  "model", "seconds")))
     if args.json:
-        Path(args.json).write_text(json.dumps({"scnn_design": SCNN_DIGITS, "runs": rows},
+        Path(args.json).write_text(json.dumps({"runs": rows},
                                               indent=2) + "\n")
     if args.update_readme:
         update_readme(markdown(rows), "network-rtl")

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError
-from .report import table
+from .report import Progress, dump_json, table
 
 __all__ = ["MODELS", "Target", "parse_model", "parse_prune", "check_images", "golden_run",
-           "run_model", "print_report"]
+           "run_model", "print_report", "run_cli", "check_not_model"]
 
 MODELS = ("digits_cnn",)
 
@@ -177,6 +177,43 @@ def run_model(cfg, target, args, progress):
     return report, ok
 
 
+#: ``run`` options that mean something else than a network run.
+_OTHER = ("gemm", "conv", "layer", "network", "rtl_layers", "nnz", "weight_density",
+          "act_density", "act", "weights", "shift", "relu", "out")
+
+
+def check_not_model(args):
+    """Refuse the ``--model`` options in a run without ``--model``."""
+    if getattr(args, "images", None) is not None:
+        raise InputError("--images: applies with --model (e.g. --model digits_cnn --images 10)")
+    if isinstance(getattr(args, "prune", None), str):
+        raise InputError(f"--prune: a scheme ({args.prune}) applies with --model; alone, --prune "
+                         "prunes --weights to the design's bound")
+
+
+def run_cli(cfg, args, target):
+    """``sparseforge run CONFIG --model NAME``: exit status 0 when every layer of every image is
+    bit-exact, the cycles equal the model's and the RTL's accuracy the golden one."""
+    for dest in _OTHER:
+        if getattr(args, dest, None) not in (None, False):
+            flag = "--" + dest.replace("_", "-")
+            raise InputError(f"{flag}: not allowed with --model (it takes --prune SCHEME, "
+                             "--images N, --model-only)")
+    if args.prune is True:
+        raise InputError("--prune: give a scheme with --model: dense, vdbb:N/8, km:k/m or "
+                         "density:d")
+    progress = Progress(not args.quiet and not args.json)
+    report, ok = run_model(cfg, target, args, progress)
+    if args.json:
+        dump_json(report)
+    else:
+        print_report(report)
+        if "cycles" in report:
+            print("bit-exact in every layer, cycles equal to the model" if ok else
+                  "MISMATCH: see the mismatches and cycles above")
+    return 0 if ok else 1
+
+
 def print_report(report):
     rtl = "cycles" in report
     print(f"{report['model']} ({report['prune']}, conv2-4 weight density "
@@ -186,13 +223,14 @@ def print_report(report):
     rows = []
     for layer in report["layers"]:
         name = layer["name"]
-        rows.append((name, layer["macs"], report["model_cycles"][name],
-                     report["cycles"][name] if rtl else "",
-                     report["mismatches"][name] if rtl else ""))
-    rows.append(("total", sum(r[1] for r in rows), report["model_cycles"]["total"],
-                 report["cycles"]["total"] if rtl else "",
-                 report["mismatches"]["total"] if rtl else ""))
-    print(table(rows, ("layer", "MACs/image", "model cycles", "RTL cycles", "mismatches")))
+        row = (name, layer["macs"], report["model_cycles"][name])
+        rows.append(row + ((report["cycles"][name], report["mismatches"][name]) if rtl else ()))
+    total = ("total", sum(r[1] for r in rows), report["model_cycles"]["total"])
+    rows.append(total + ((report["cycles"]["total"], report["mismatches"]["total"]) if rtl
+                         else ()))
+    headers = ("layer", "MACs/image", "model cycles") + (("RTL cycles", "mismatches") if rtl
+                                                         else ())
+    print(table(rows, headers))
     line = f"accuracy: golden {report['accuracy_golden'] * 100:.1f} %"
     if rtl:
         line += f", RTL {report['accuracy'] * 100:.1f} %"

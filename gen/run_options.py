@@ -50,7 +50,8 @@ SHARED = (
                                "help": "every convolution layer of a network (cycle model by "
                                        "default)"}),
     RunOption(("--model-only",), {"action": "store_true",
-                                  "help": "--network: only the cycle model, no RTL runs"}),
+                                  "help": "--network, --model: only the golden and cycle models, "
+                                          "no RTL runs"}),
     RunOption(("--rtl-layers",), {"metavar": "L1,L2,...",
                                   "help": "--network: layers to also run on the RTL and check"}),
     RunOption(("--nnz",), {"type": int, "help": "non-zeros per block of B (default: the design's "
@@ -65,9 +66,17 @@ SHARED = (
                                                        "convolution: C×H×W)"}),
     RunOption(("--weights",), {"metavar": "W.npy", "help": "integer weights (GEMM: K×N; "
                                                           "convolution: K×C×R×S)"}),
-    RunOption(("--prune",), {"action": "store_true",
-                             "help": "prune --weights to the design's sparsity bound by "
-                                     "magnitude instead of refusing them"}),
+    RunOption(("--prune",), {"nargs": "?", "const": True, "default": None,
+                             "metavar": "SCHEME",
+                             "help": "alone: prune --weights to the design's sparsity bound by "
+                                     "magnitude instead of refusing them; with --model: dense, "
+                                     "vdbb:N/8, km:k/m or density:d (pruned and fine-tuned)"}),
+    RunOption(("--model",), {"metavar": "NAME",
+                             "help": "a trained network through every layer of the RTL: "
+                                     "digits_cnn"}),
+    RunOption(("--images",), {"type": int, "metavar": "N",
+                              "help": "--model: test images to classify (default 10; "
+                                      "--model-only: all 450)"}),
     RunOption(("--shift",), {"type": int, "metavar": "S",
                              "help": "requantize to INT8 with a rounding right shift by S"}),
     RunOption(("--relu",), {"action": "store_true", "help": "apply ReLU"}),

@@ -31,7 +31,7 @@ ARCH = Architecture(
     regression="sparseforge.tb.accel.regression",
     run="sparseforge.gen.accel.run:run_cli",
     run_options=("conv", "layer", "network", "model_only", "rtl_layers", "nnz", "act_density",
-                 "act", "weights", "prune", "shift", "relu"),
+                 "act", "weights", "prune", "shift", "relu", "model", "images"),
     # Icarus simulates these designs at about a hundred cycles a second, so the no-IM2COL
     # baseline (the same array behind a simpler reader) runs on Verilator only.
     regression_designs={

@@ -13,6 +13,7 @@ from ...sim import conv, workloads
 from ...sim.accel import cycles as accel_cycles
 from ...sim.accel import plan as accel_plan
 from ...sim.sta import dbb
+from .. import run_network
 from ..errors import InputError
 from ..operands import load_operand, parse_conv
 from ..report import Progress, dump_json, save_npy, table
@@ -167,6 +168,11 @@ def _reject(args, flags):
 
 def run_cli(cfg, args):
     """``sparseforge run`` on an accelerator config; exit status 0 when every RTL run matched."""
+    if args.model is not None:
+        from .network import accel_target
+
+        return run_network.run_cli(cfg, args, accel_target(cfg))
+    run_network.check_not_model(args)
     _reject(args, ("gemm", "weight_density"))
     chosen = [f for f in ("conv", "layer", "network") if getattr(args, f)]
     if len(chosen) != 1:

@@ -18,6 +18,7 @@ from ...sim import workloads
 from ...sim.gemm import int_range
 from ...sim.scnn import cycles as scnn_cycles
 from ...sim.scnn import streams as scnn_streams
+from .. import run_network
 from ..errors import InputError
 from ..operands import load_operand, parse_conv
 from ..report import Progress, dump_json, save_npy, table
@@ -195,6 +196,11 @@ RUN_HEADERS = ("density w/a", "cycles", "model", "ideal", "util", "mult util", "
 
 def run_cli(cfg, args):
     """``sparseforge run`` on an SCNN config: exit status 0 when bit-exact and cycle-exact."""
+    if args.model is not None:
+        from .network import scnn_target
+
+        return run_network.run_cli(cfg, args, scnn_target(cfg))
+    run_network.check_not_model(args)
     for flag in ("gemm", "nnz", "shift", "rtl_layers"):
         if getattr(args, flag, None) is not None:
             option = "--" + flag.replace("_", "-")
@@ -202,7 +208,9 @@ def run_cli(cfg, args):
                              "use --conv H,W,C,K,R,S with --weight-density and --act-density")
     if getattr(args, "prune", False):
         raise InputError("--prune: not allowed for arch scnn: it computes any sparsity pattern")
-    if args.network is not None or getattr(args, "model_only", False):
+    if getattr(args, "model_only", False):
+        raise InputError("--model-only: applies with --model on arch scnn")
+    if args.network is not None:
         raise InputError("--network: not allowed for arch scnn: a layer runs on the RTL only if "
                          "it fits the PE array; see benchmarks/scnn_density.py for model sweeps")
     given = [flag for flag in ("conv", "layer") if getattr(args, flag, None) is not None]

@@ -11,7 +11,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from sparseforge.gen.config import parse_config
 from sparseforge.gen.errors import InputError
 from sparseforge.gen.accel.network import accel_target
 from sparseforge.gen.scnn.network import augmented_weights, scnn_target
@@ -24,11 +23,6 @@ from sparseforge.sim.scnn import cycles as scnn_cycles
 from sparseforge.sim.scnn import streams as scnn_streams
 from sparseforge.sim.network import data, quantize, train
 
-SCNN_DIGITS = {"arch": "scnn", "name": "scnn_digits_2x2",
-               "pe": {"f": 4, "i": 4, "banks": 32, "bank_entries": 32}, "pes": {"x": 2, "y": 2},
-               "kc": 8, "tile": {"w": 4, "h": 4}, "kernel_max": 3,
-               "widths": {"act": 16, "weight": 16, "acc": 24}, "index_bits": 4,
-               "rams": {"iaram": 1024, "oaram": 1024, "weights": 10240, "out_channels": 64}}
 
 
 def _args(**kw):
@@ -69,7 +63,7 @@ def test_accel_model_only_whole_test_set():
 
 
 def test_scnn_model_only_two_images():
-    cfg = parse_config(SCNN_DIGITS)
+    cfg = load_preset("scnn_digits")
     report, ok = run_model(cfg, scnn_target(cfg), _args(images=2), lambda line: None)
     qnet = train.load_trained()[0]
     digits = data.load()
@@ -89,7 +83,7 @@ def test_bias_channel_gives_acc_plus_bias():
     """SCNN's layer with the ones channel equals relu(acc + bias); requantizing it with bias 0
     equals the rule on acc + bias."""
     qnet = train.load_trained()[0]
-    cfg = parse_config(SCNN_DIGITS)
+    cfg = load_preset("scnn_digits")
     layer = qnet.layers[1]
     rng = np.random.default_rng(3)
     act = rng.integers(0, 128, (16, 8, 8))
