@@ -52,6 +52,10 @@ def accel_target(cfg):
         if words > cfg.weight_half_words:
             raise InputError(f"--model: the network's weights need {words} words; a weight SRAM "
                              f"half of {cfg.name} holds {cfg.weight_half_words}")
+        if not cfg.quant_channels:
+            raise InputError(f"--model: {cfg.name} has no requantization table "
+                             "(sram.quant_channels: 0); the network needs per-channel "
+                             "parameters")
         if rows > quant_rows(cfg):
             raise InputError(f"--model: the network's requantization parameters need {rows} "
                              f"rows; the table of {cfg.name} has {quant_rows(cfg)}")

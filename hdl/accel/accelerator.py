@@ -13,7 +13,7 @@ from .im2col import Im2colMagnifier
 from .layouts import CH_BITS, DIM_BITS, layer_layout
 from .loaders import ActLoader, Readback, WeightLoader, stream_width
 from .output_stage import OutputStage
-from .quant_table import QUANT_CHANNELS, QuantTable, quant_rows
+from .quant_table import QuantTable, quant_rows
 from .sram import SramBank
 from .weight_reader import WeightReader
 
@@ -55,7 +55,7 @@ REGISTERS = [
     Register("read_count", 0x9C, 32, doc="…this many words"),
     Register("read_start", 0xA0, 1, "pulse", doc="write 1: start streaming them out"),
     Register("quant", 0xA8, 1, doc="1: per-channel bias, mult, shift from the quantization "
-             "table; 0: bias 0, mult 1, the shift register"),
+             "table (sram.quant_channels > 0); 0: bias 0, mult 1, the shift register"),
     Register("quant_base", 0xAC, 16, doc="table row of the layer's output channel 0 (channel k: "
              "row quant_base + k div tile_cols, lane k mod tile_cols)"),
     Register("qt_row", 0xB0, 16, doc="qt_write fills this table row…"),
@@ -125,7 +125,7 @@ class Accelerator(wiring.Component):
         weights = [{"module": f"{cfg.name}.w{half}_bank", "words": cfg.weight_half_words,
                     "width": cfg.weight_word_bits} for half in range(2)]
         quant = [{"module": f"{cfg.name}.quant_table.lane{j}", "words": quant_rows(cfg),
-                  "width": 54} for j in range(cfg.array.tile_cols)]
+                  "width": 54} for j in range(cfg.array.tile_cols if cfg.quant_channels else 0)]
         return acts + weights + quant
 
     def manifest_details(self):
@@ -147,7 +147,7 @@ class Accelerator(wiring.Component):
             },
             "im2col": ({"window": [cfg.window_rows, cfg.window_cols], "buffers": 2}
                        if cfg.im2col else False),
-            "quant_table": {"channels": QUANT_CHANNELS, "rows": quant_rows(cfg),
+            "quant_table": {"channels": cfg.quant_channels, "rows": quant_rows(cfg),
                             "lanes": cfg.array.tile_cols,
                             "entry": "bias INT32, mult uint16, shift uint6",
                             "rule": "clamp(((acc + bias)*mult + (1 << (shift-1))) >> shift, "
@@ -271,6 +271,8 @@ class Accelerator(wiring.Component):
                 ]
                 # The layer's parameter rows must lie inside the quantization table.
                 quant_ok = ~layer.quant | (regs.quant_base + col_tiles <= quant_rows(cfg))
+                if not cfg.quant_channels:
+                    quant_ok = ~layer.quant
                 with m.If(derived_ok & quant_ok):
                     m.d.sync += phase.eq(Phase.RUN)
                 with m.Else():
@@ -289,13 +291,14 @@ class Accelerator(wiring.Component):
         m.submodules.im2col = acts = reader_cls(cfg)
         m.submodules.weights = weights = WeightReader(cfg)
         m.submodules.output = output = OutputStage(cfg)
-        m.submodules.quant_table = quant = QuantTable(array.tile_cols, quant_rows(cfg))
-        m.d.comb += [
-            quant.wr_row.eq(regs.qt_row), quant.wr_lane.eq(regs.qt_lane),
-            quant.wr_data.bias.eq(regs.qt_bias), quant.wr_data.mult.eq(regs.qt_mult),
-            quant.wr_data.shift.eq(regs.qt_shift), quant.wr_en.eq(regs.qt_write),
-            quant.rd_row.eq(output.quant_row), output.quant_data.eq(quant.rd_data),
-        ]
+        if cfg.quant_channels:
+            m.submodules.quant_table = quant = QuantTable(array.tile_cols, quant_rows(cfg))
+            m.d.comb += [
+                quant.wr_row.eq(regs.qt_row), quant.wr_lane.eq(regs.qt_lane),
+                quant.wr_data.bias.eq(regs.qt_bias), quant.wr_data.mult.eq(regs.qt_mult),
+                quant.wr_data.shift.eq(regs.qt_shift), quant.wr_en.eq(regs.qt_write),
+                quant.rd_row.eq(output.quant_row), output.quant_data.eq(quant.rd_data),
+            ]
         m.d.comb += [
             acts.layer.eq(layer), acts.windows.eq(windows), acts.start.eq(first),
             weights.layer.eq(layer), weights.row_tiles.eq(row_tiles), weights.start.eq(first),

@@ -92,7 +92,7 @@ class OutputStage(wiring.Component):
             "wr_addr": Out(data.ArrayLayout(bits_for(cfg.act_bank_depth), banks)),
             "wr_data": Out(data.ArrayLayout(cfg.word_bits, banks)),
             "wr_en": Out(banks),
-            "quant_row": Out(bits_for(quant_rows(cfg))),
+            "quant_row": Out(bits_for(max(1, quant_rows(cfg)))),
             "quant_data": In(data.ArrayLayout(quant_param_layout(), cfg.array.tile_cols)),
         })
 
@@ -161,11 +161,14 @@ class OutputStage(wiring.Component):
             m.d.comb += [rq.acc.eq(self.result.payload[col]), rq.relu.eq(layer.relu),
                          int8_words[col // bz][8 * (col % bz):8 * (col % bz) + 8]
                          .eq(rq.o)]
-            with m.If(layer.quant):
-                params = self.quant_data[col]
-                m.d.comb += [rq.bias.eq(params.bias), rq.mult.eq(params.mult),
-                             rq.shift.eq(params.shift)]
-            with m.Else():
+            if cfg.quant_channels:
+                with m.If(layer.quant):
+                    params = self.quant_data[col]
+                    m.d.comb += [rq.bias.eq(params.bias), rq.mult.eq(params.mult),
+                                 rq.shift.eq(params.shift)]
+                with m.Else():
+                    m.d.comb += [rq.bias.eq(0), rq.mult.eq(1), rq.shift.eq(layer.shift)]
+            else:           # no table: the constants let synthesis drop the multiplier
                 m.d.comb += [rq.bias.eq(0), rq.mult.eq(1), rq.shift.eq(layer.shift)]
         words = 4 * blocks if per_word32 else blocks
         row_words = Signal(data.ArrayLayout(cfg.word_bits, words))

@@ -12,11 +12,7 @@ from amaranth.lib.wiring import In, Out
 from ...gen.schema import bits_for
 from .sram import SramBank
 
-__all__ = ["QUANT_CHANNELS", "quant_param_layout", "quant_rows", "QuantTable"]
-
-#: Channels the table holds (rows × lanes ≥ this): the layers loaded at once together, so a
-#: layer with more output channels runs as several layers of at most this many.
-QUANT_CHANNELS = 512
+__all__ = ["quant_param_layout", "quant_rows", "QuantTable"]
 
 
 def quant_param_layout():
@@ -25,8 +21,10 @@ def quant_param_layout():
 
 
 def quant_rows(cfg):
-    """Rows of an accelerator's table: :data:`QUANT_CHANNELS` channels, ``tile_cols`` a row."""
-    return -(-QUANT_CHANNELS // cfg.array.tile_cols)
+    """Rows of an accelerator's table: ``cfg.quant_channels`` channels (the layers loaded at once
+    together; a layer with more output channels runs as several), ``tile_cols`` a row; 0 when
+    the config has no table."""
+    return -(-cfg.quant_channels // cfg.array.tile_cols)
 
 
 class QuantTable(wiring.Component):

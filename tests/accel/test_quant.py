@@ -151,3 +151,20 @@ def test_output_stage_per_channel(use_quant, pause):
             for e in range(8):
                 got[cb * 8 + e, p] = np.int8(np.uint8((word >> 8 * e) & 0xFF))
     assert got[:k].tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("channels, rows", [(512, 64), (20, 3), (0, 0)])
+def test_table_macros_and_manifest(channels, rows):
+    """sram.quant_channels sizes the table: one 54-bit macro per output column (N·C = 8) of
+    ⌈channels / 8⌉ rows, listed with the SRAMs (so synthesis keeps them as macros); none
+    without a table."""
+    from sparseforge.hdl.accel import Accelerator
+
+    cfg = parse_config({"arch": "accel", "name": "t",
+                        "array": {"kind": "vdbb", "tpe": {"a": 2, "b": 8, "c": 4},
+                                  "array": {"m": 2, "n": 2}},
+                        "sram": {"act_kb": 4, "weight_kb": 4, "quant_channels": channels}})
+    assert quant_rows(cfg) == rows
+    lanes = [m for m in Accelerator.memory_macros(cfg) if ".quant_table." in m["module"]]
+    assert lanes == [{"module": f"t.quant_table.lane{j}", "words": rows, "width": 54}
+                     for j in range(8 if channels else 0)]

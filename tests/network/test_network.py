@@ -151,9 +151,11 @@ def test_density_mask_keeps_the_largest():
 
 
 def test_prune_and_finetune_meets_the_scheme(committed, digits):
-    """Fast settings (1 epoch per step, 1 of fine-tuning) still give a conforming, accurate net."""
+    """Fast settings (1 epoch per step, 1 of fine-tuning) still give a conforming, accurate net
+    (the density scheme's masks are checked by hand above; benchmarks/network_accuracy.py runs
+    every scheme at full settings)."""
     _, params, _ = committed
-    for text in ("vdbb:2/8", "km:1/4", "density:0.2"):
+    for text in ("vdbb:2/8", "km:1/4"):
         scheme = prune.parse_scheme(text)
         pruned, masks = prune.prune_and_finetune(params, scheme, digits.train_x,
                                                  digits.train_y, seed=5, finetune_epochs=1)
