@@ -22,11 +22,9 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from sparseforge.gen.accel.network import accel_target
-from sparseforge.gen.scnn.network import scnn_target
 from sparseforge.gen.presets import load_preset
 from sparseforge.gen.report import Progress, table
-from sparseforge.gen.run_network import run_model
+from sparseforge.gen.run_network import run_model, target_for
 
 from readme import update_readme
 
@@ -37,7 +35,7 @@ RUNS = [("accel_small", "dense"), ("accel_small", "vdbb:4/8"), ("accel_small", "
 
 def _design(name):
     cfg = load_preset(name)
-    return cfg, (scnn_target if cfg.arch == "scnn" else accel_target)(cfg)
+    return cfg, target_for(cfg)
 
 
 def sweep(images, progress):

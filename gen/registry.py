@@ -94,6 +94,10 @@ class Architecture:
         regression on (small ones: the suite must stay within its time budget).
     demo : str or None
         ``"module:function"`` of ``sparseforge demo``'s tour, for architectures that have one.
+    network : str or None
+        ``"module:function"``: ``function(config)`` gives the
+        :class:`~sparseforge.gen.run_network.Target` that runs a trained network's layers on the
+        architecture (``run --model``), for architectures that can.
     """
 
     name: str
@@ -110,6 +114,7 @@ class Architecture:
     run_options: tuple = ()
     regression_designs: Mapping = field(default_factory=dict)
     demo: str | None = None
+    network: str | None = None
 
     def top_class(self):
         return resolve(self.top)

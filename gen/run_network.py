@@ -19,7 +19,7 @@ from .errors import InputError
 from .report import Progress, dump_json, table
 
 __all__ = ["MODELS", "Target", "parse_model", "parse_prune", "check_images", "golden_run",
-           "run_model", "print_report", "run_cli", "check_not_model"]
+           "run_model", "print_report", "run_cli", "check_not_model", "target_for"]
 
 MODELS = ("digits_cnn",)
 
@@ -182,6 +182,17 @@ _OTHER = ("gemm", "conv", "layer", "network", "rtl_layers", "nnz", "weight_densi
           "act_density", "act", "weights", "shift", "relu", "out")
 
 
+def target_for(cfg):
+    """The :class:`Target` of ``cfg``'s architecture (its descriptor's ``network``)."""
+    from . import registry
+
+    arch = registry.of(cfg)
+    if arch.network is None:
+        raise InputError(f"--model: not allowed for arch {arch.name} ({arch.summary}): it runs "
+                         "no trained networks")
+    return registry.resolve(arch.network)(cfg)
+
+
 def check_not_model(args):
     """Refuse the ``--model`` options in a run without ``--model``."""
     if getattr(args, "images", None) is not None:
@@ -191,7 +202,7 @@ def check_not_model(args):
                          "prunes --weights to the design's bound")
 
 
-def run_cli(cfg, args, target):
+def run_cli(cfg, args, target=None):
     """``sparseforge run CONFIG --model NAME``: exit status 0 when every layer of every image is
     bit-exact, the cycles equal the model's and the RTL's accuracy the golden one."""
     for dest in _OTHER:
@@ -203,7 +214,7 @@ def run_cli(cfg, args, target):
         raise InputError("--prune: give a scheme with --model: dense, vdbb:N/8, km:k/m or "
                          "density:d")
     progress = Progress(not args.quiet and not args.json)
-    report, ok = run_model(cfg, target, args, progress)
+    report, ok = run_model(cfg, target or target_for(cfg), args, progress)
     if args.json:
         dump_json(report)
     else:

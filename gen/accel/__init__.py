@@ -30,6 +30,7 @@ ARCH = Architecture(
     cycles="sparseforge.sim.accel.cycles",
     regression="sparseforge.tb.accel.regression",
     run="sparseforge.gen.accel.run:run_cli",
+    network="sparseforge.gen.accel.network:accel_target",
     run_options=("conv", "layer", "network", "model_only", "rtl_layers", "nnz", "act_density",
                  "act", "weights", "prune", "shift", "relu", "model", "images"),
     # Icarus simulates these designs at about a hundred cycles a second, so the no-IM2COL

@@ -169,9 +169,7 @@ def _reject(args, flags):
 def run_cli(cfg, args):
     """``sparseforge run`` on an accelerator config; exit status 0 when every RTL run matched."""
     if args.model is not None:
-        from .network import accel_target
-
-        return run_network.run_cli(cfg, args, accel_target(cfg))
+        return run_network.run_cli(cfg, args)
     run_network.check_not_model(args)
     _reject(args, ("gemm", "weight_density"))
     chosen = [f for f in ("conv", "layer", "network") if getattr(args, f)]

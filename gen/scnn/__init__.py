@@ -22,6 +22,7 @@ ARCH = Architecture(
     cycles="sparseforge.sim.scnn.cycles",
     regression="sparseforge.tb.scnn.regression",
     run="sparseforge.gen.scnn.run:run_cli",
+    network="sparseforge.gen.scnn.network:scnn_target",
     run_options=("conv", "layer", "weight_density", "act_density", "act", "weights", "model",
                  "images", "model_only", "prune"),
     regression_designs={

@@ -197,9 +197,7 @@ RUN_HEADERS = ("density w/a", "cycles", "model", "ideal", "util", "mult util", "
 def run_cli(cfg, args):
     """``sparseforge run`` on an SCNN config: exit status 0 when bit-exact and cycle-exact."""
     if args.model is not None:
-        from .network import scnn_target
-
-        return run_network.run_cli(cfg, args, scnn_target(cfg))
+        return run_network.run_cli(cfg, args)
     run_network.check_not_model(args)
     for flag in ("gemm", "nnz", "shift", "rtl_layers"):
         if getattr(args, flag, None) is not None:
