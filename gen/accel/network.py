@@ -30,7 +30,7 @@ def accel_target(cfg):
     from ...hdl.accel.quant_table import quant_rows
 
     def plan(qnet):
-        infos, words, rows = [], 0, 0
+        infos, used, rows = [], [0, 0], 0
         for layer, h in zip(qnet.layers, _input_sizes(qnet)):
             k, c, r, s = layer.w.shape
             blocks = dbb.block_count(c, cfg.block)
@@ -43,15 +43,20 @@ def accel_target(cfg):
             except accel_plan.PlanError as e:
                 raise InputError(f"--model: layer {layer.name} does not fit {cfg.name}: {e}") \
                     from None
-            words += p.weight_word_count
+            # Weights stay loaded for every image: each layer in the first SRAM half with room.
+            half = next((h for h in (0, 1)
+                         if used[h] + p.weight_word_count <= cfg.weight_half_words), None)
+            if half is None:
+                raise InputError(f"--model: the network's weights need {sum(used)} + "
+                                 f"{p.weight_word_count} words ({layer.name}); the two weight "
+                                 f"SRAM halves of {cfg.name} hold {cfg.weight_half_words} each")
+            place = (half, used[half])
+            used[half] += p.weight_word_count
             rows += p.col_tiles
             infos.append({"name": layer.name, "input": [c, h, h], "k": k, "kernel": [r, s],
                           "nnz": nnz, "block": cfg.block, "patch": [p.ph, p.pw],
                           "macs": p.macs, "pool": "host" if layer.pool else False,
-                          "_plan": p})
-        if words > cfg.weight_half_words:
-            raise InputError(f"--model: the network's weights need {words} words; a weight SRAM "
-                             f"half of {cfg.name} holds {cfg.weight_half_words}")
+                          "weights_at": list(place), "_plan": p})
         if not cfg.quant_channels:
             raise InputError(f"--model: {cfg.name} has no requantization table "
                              "(sram.quant_channels: 0); the network needs per-channel "
@@ -74,6 +79,7 @@ def accel_target(cfg):
             arrays.update({
                 f"w{i}": layer.w, f"bias{i}": layer.bias, f"mult{i}": layer.mult,
                 f"shift{i}": layer.shift, f"pool{i}": np.int64(layer.pool),
+                f"place{i}": np.array(info["weights_at"]),
                 f"layer{i}": np.array([p.h, p.w, p.c, p.k, p.r, p.s, p.stride, p.pad, p.nnz,
                                        p.ph, p.pw])})
         out = runner.run_job(cfg, simulator, "sparseforge.tb.accel.network", arrays,

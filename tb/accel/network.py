@@ -2,15 +2,16 @@
 
 The CLI writes ``$SPARSEFORGE_RUN_DIR/inputs.npz``: ``images`` (N×C×H×W INT8), and for each
 convolution ``i`` its INT8 weights ``w<i>`` (K×C×R×S), per-channel ``bias<i>``, ``mult<i>``,
-``shift<i>``, ``layer<i>`` = [h, w, c, k, r, s, stride, pad, nnz, ph, pw] and ``pool<i>``.
+``shift<i>``, ``layer<i>`` = [h, w, c, k, r, s, stride, pad, nnz, ph, pw], ``pool<i>`` and
+``place<i>`` = [weight SRAM half, first word].
 
-Every layer's weights go into weight SRAM half 0 one after another, and every layer's parameters
-into the quantization table one after another, once. Then, image by image, the image is loaded
-into activation half 0 and the layers run with ``quant = 1`` and ReLU, each reading the map the
-previous one wrote in the other half: layers chain on chip. After a layer that pools, the host
-reads its map back, max-pools it 2×2 and loads the result as the next input (a host step; the
-output stage does not pool). Every layer's map is also read back (reading does not disturb it), so
-the CLI can compare each layer with the golden network. ``outputs.npz``: ``y<i>`` (N×K×Ho×Wo
+Every layer's weights go into the weight SRAM where ``place<i>`` says, and every layer's
+parameters into the quantization table one after another, once. Then, image by image, the image
+is loaded into activation half 0 and the layers run with ``quant = 1`` and ReLU, each reading the
+map the previous one wrote in the other half: layers chain on chip. After a layer that pools, the
+host reads its map back, max-pools it 2×2 and loads the result as the next input (a host step;
+the output stage does not pool). Every layer's map is also read back (reading does not disturb
+it), so the CLI can compare each layer with the golden network. ``outputs.npz``: ``y<i>`` (N×K×Ho×Wo
 INT8, before pooling) and ``cycles<i>`` (N, the accelerator's ``cycles`` register).
 """
 
@@ -34,7 +35,8 @@ def _layers(inputs, cfg):
         layers.append({
             "plan": accel_plan.LayerPlan(cfg, h, wd, c, k, r, s, stride, pad, nnz, ph, pw),
             "w": inputs[f"w{i}"], "bias": inputs[f"bias{i}"], "mult": inputs[f"mult{i}"],
-            "shift": inputs[f"shift{i}"], "pool": bool(inputs[f"pool{i}"])})
+            "shift": inputs[f"shift{i}"], "pool": bool(inputs[f"pool{i}"]),
+            "place": tuple(int(v) for v in inputs[f"place{i}"])})
         i += 1
     return layers
 
@@ -61,16 +63,14 @@ async def run_network(dut):
     bench = AccelBench(dut, cfg)
     await bench.reset()
 
-    w_base, q_row = 0, 0
+    q_row = 0
     for layer in layers:
         plan = layer["plan"]
         words = accel_plan.weight_words(plan, layer["w"], bench.weight_packer)
-        await bench.load_weights(words, 0, w_base)
+        await bench.load_weights(words, *layer["place"])
         await load_quant_table(bench, zip(layer["bias"], layer["mult"], layer["shift"]), q_row)
-        layer["w_base"], layer["q_row"] = w_base, q_row
-        w_base += len(words)
+        layer["q_row"] = q_row
         q_row += plan.col_tiles
-    assert w_base <= cfg.weight_half_words, "the CLI checks that the weights fit"
 
     outputs = {f"y{i}": [] for i in range(len(layers))}
     outputs.update({f"cycles{i}": [] for i in range(len(layers))})
@@ -81,7 +81,7 @@ async def run_network(dut):
             plan = layer["plan"]
             await bench.configure(quant=1, quant_base=layer["q_row"])
             run = await bench.run_layer(plan, ifm=(half, 0), ofm=(1 - half, 0),
-                                        weights=(0, layer["w_base"]), int8_out=True, relu=True)
+                                        weights=layer["place"], int8_out=True, relu=True)
             assert not run.error, f"the accelerator refused layer {i}"
             half = 1 - half
             y = await bench.read_output(plan, half, 0, True)

@@ -17,7 +17,7 @@ def sparseforge(*args):
 
 
 # The accel regression's design (gen/accel/__init__.py, "accel_test"): the same name and keys
-# share its cached simulator build. Its 8 KB weight halves hold the network at 1/8.
+# share its cached simulator build. Its two 8 KB weight halves hold the network at 2/8.
 TEST_DESIGN = """\
 arch: accel
 name: accel_test
@@ -57,7 +57,7 @@ def test_model_only_json():
 def test_two_images_through_the_rtl(tmp_path):
     config = tmp_path / "accel_test.yaml"
     config.write_text(TEST_DESIGN)
-    result = sparseforge("run", config, "--model", "digits_cnn", "--prune", "vdbb:1/8",
+    result = sparseforge("run", config, "--model", "digits_cnn", "--prune", "vdbb:2/8",
                          "--images", 2, "--json")
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
@@ -65,4 +65,5 @@ def test_two_images_through_the_rtl(tmp_path):
     assert report["mismatches"] == {"conv1": 0, "conv2": 0, "conv3": 0, "conv4": 0, "total": 0}
     assert report["cycles"] == report["model_cycles"]
     assert report["accuracy"] == report["accuracy_golden"]
-    assert [layer["nnz"] for layer in report["layers"]] == [1, 1, 1, 1]
+    assert [layer["nnz"] for layer in report["layers"]] == [1, 2, 2, 2]
+    assert [layer["weights_at"][0] for layer in report["layers"]] == [0, 0, 0, 1]
