@@ -1,0 +1,148 @@
+"""The streaming post-processor: requantization, ReLU, 2×2 max-pooling and compression of a
+finished work unit (*SparseCore*, Sec. 3: "upon completion, the data is sent through streaming
+processor for operations like pooling, normalization, RELU etc., and are eventually compressed").
+
+It reads the accumulation buffer one row (one output pixel, all ``D`` channels of the chunk) per
+cycle, requantizes the ``D`` lanes in parallel, applies ReLU, keeps a running maximum over the four
+pixels of a pooling window (read in the order (0,0), (0,1), (1,0), (1,1)), and emits one compressed
+beat per output pixel. Pooling and ReLU commute with the monotone requantization order the golden
+model uses (requantize, clamp, ReLU, pool), applied here in that same order per pixel.
+"""
+
+from amaranth import Module, Mux, Signal, signed
+from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..scnn.rams import read_port_signature
+from .compactor import Compactor
+from .layouts import acc_row_layout, beat_layout, layer_layout, requant_layout
+from .requant import Requantizer
+
+__all__ = ["PostProcessor"]
+
+
+class _State(enum.Enum, shape=2):
+    IDLE = 0
+    RUN = 1
+    WAIT = 2
+
+
+class PostProcessor(wiring.Component):
+    """Attributes
+    ----------
+    start : In(1)
+        Post-process ``rows`` band rows starting at output row ``row0``.
+    rows : In(range(band_rows + 1)), row0 : In(range(max_h + 1))
+    layer : In(layer_layout(cfg))
+    rq : In(data.ArrayLayout(requant_layout(), chunk))
+        The chunk's per-channel requantization.
+    acc : Out(read_port_signature(acc_row_layout))
+        Read port of the accumulation buffer (rows ``i·max_w + x``).
+    o : Out(stream.Signature(beat_layout(cfg)))
+        One beat per output pixel, in row then column order; back-pressure stalls the pipeline.
+    busy : Out(1), done : Out(1)
+        ``done`` is high in the cycle the last beat is taken. With ``o.ready`` always high, a
+        band of ``n`` reads (``rows·wo``, or ``4·⌊rows/2⌋·⌊wo/2⌋`` pooled) keeps it busy
+        ``n + 2`` cycles from the cycle after ``start``.
+    """
+
+    def __init__(self, cfg):
+        self._cfg = cfg
+        super().__init__({
+            "start": In(1), "rows": In(range(cfg.band_rows + 1)),
+            "row0": In(range(cfg.max_h + 1)), "layer": In(layer_layout(cfg)),
+            "rq": In(data.ArrayLayout(requant_layout(), cfg.chunk)),
+            "acc": Out(read_port_signature(acc_row_layout(cfg), cfg.band_rows * cfg.max_w)),
+            "o": Out(stream.Signature(beat_layout(cfg))),
+            "busy": Out(1), "done": Out(1),
+        })
+
+    def elaborate(self, platform):
+        cfg = self._cfg
+        m = Module()
+        layer, o = self.layer, self.o
+        state = Signal(_State)
+        remaining = Signal(range(cfg.band_rows * cfg.max_w + 1))
+        i = Signal(range(cfg.band_rows + 1))           # band row (pooled: window row)
+        x = Signal(range(cfg.max_w + 1))               # column (pooled: window column)
+        sub = Signal(2)                                # pixel of the pooling window
+        pool = layer.pool
+
+        adv = Signal()
+        m.d.comb += adv.eq(~o.valid | o.ready)
+
+        # -- stage A: address ------------------------------------------------------------------
+        row = Signal(range(cfg.band_rows + 1))
+        col = Signal(range(cfg.max_w + 1))
+        m.d.comb += [row.eq(Mux(pool, (i << 1) + sub[1], i)),
+                     col.eq(Mux(pool, (x << 1) + sub[0], x)),
+                     self.acc.addr.eq(row * cfg.max_w + col)]
+        reading = Signal()
+        m.d.comb += [reading.eq((state == _State.RUN) & (remaining != 0)),
+                     self.acc.en.eq(reading & adv)]
+        last_of_pixel = Signal()
+        m.d.comb += last_of_pixel.eq(~pool | (sub == 3))
+        xs = Signal.like(x)
+        m.d.comb += xs.eq(Mux(pool, layer.wo >> 1, layer.wo))
+
+        b_valid, b_last, b_first = Signal(), Signal(), Signal()
+        b_y = Signal.like(o.payload.y)
+        b_x = Signal.like(o.payload.x)
+        with m.If(adv):
+            m.d.sync += [b_valid.eq(reading), b_last.eq(last_of_pixel),
+                         b_first.eq(~pool | (sub == 0)),
+                         b_y.eq(Mux(pool, (self.row0 >> 1) + i, self.row0 + i)), b_x.eq(x)]
+            with m.If(reading):
+                m.d.sync += remaining.eq(remaining - 1)
+                with m.If(last_of_pixel):
+                    m.d.sync += sub.eq(0)
+                    with m.If(x + 1 == xs):
+                        m.d.sync += [x.eq(0), i.eq(i + 1)]
+                    with m.Else():
+                        m.d.sync += x.eq(x + 1)
+                with m.Else():
+                    m.d.sync += sub.eq(sub + 1)
+
+        # -- stage B: requantize, ReLU, pool, compact -----------------------------------------
+        q = Signal(data.ArrayLayout(signed(8), cfg.chunk))
+        running = Signal.like(q)
+        pooled = Signal.like(q)
+        for lane in range(cfg.chunk):
+            rq = m.submodules[f"rq{lane}"] = Requantizer(cfg.acc_width)
+            m.d.comb += [rq.acc.eq(self.acc.data[lane]), rq.bias.eq(self.rq[lane].bias),
+                         rq.mult.eq(self.rq[lane].mult), rq.shift.eq(self.rq[lane].shift),
+                         rq.relu.eq(layer.relu), q[lane].eq(rq.y),
+                         pooled[lane].eq(Mux(b_first | (q[lane] > running[lane]), q[lane],
+                                             running[lane]))]
+        m.submodules.compactor = comp = Compactor(cfg.chunk)
+        m.d.comb += comp.values.eq(pooled)
+        with m.If(adv & b_valid):
+            m.d.sync += running.eq(pooled)
+        with m.If(adv):
+            m.d.sync += o.valid.eq(b_valid & b_last)
+            with m.If(b_valid & b_last):
+                m.d.sync += [o.payload.y.eq(b_y), o.payload.x.eq(b_x),
+                             o.payload.count.eq(comp.count)]
+                for lane in range(cfg.chunk):
+                    m.d.sync += [o.payload.lanes[lane].c.eq(comp.slots[lane].c),
+                                 o.payload.lanes[lane].value.eq(comp.slots[lane].value)]
+
+        # -- control ---------------------------------------------------------------------------
+        total = Signal.like(remaining)
+        m.d.comb += total.eq(Mux(pool, ((self.rows >> 1) * (layer.wo >> 1)) << 2,
+                                 self.rows * layer.wo))
+        finished = Signal()
+        m.d.comb += [finished.eq((state == _State.WAIT) & ~b_valid & (~o.valid | o.ready)),
+                     self.done.eq(finished), self.busy.eq(state != _State.IDLE)]
+        with m.Switch(state):
+            with m.Case(_State.IDLE):
+                with m.If(self.start):
+                    m.d.sync += [state.eq(_State.RUN), remaining.eq(total), i.eq(0), x.eq(0),
+                                 sub.eq(0)]
+            with m.Case(_State.RUN):
+                with m.If((remaining == 0) | ((remaining == 1) & adv)):
+                    m.d.sync += state.eq(_State.WAIT)
+            with m.Case(_State.WAIT):
+                with m.If(finished):
+                    m.d.sync += state.eq(_State.IDLE)
+        return m
