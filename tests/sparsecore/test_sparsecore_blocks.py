@@ -250,3 +250,44 @@ def test_pe_output_back_pressure():
     w = kmf.prune(r.integers(-128, 128, (8, 6, 3, 3)), 2, 4)
     _pe_case(cfg, shape, act, w, np.zeros(8, int), np.ones(8, int), np.full(8, 6), False,
              ready_pattern=lambda t: int((t * 7) % 5 < 2))
+
+
+# -- global scheduler ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pes, nchunks, costs", [
+    (3, 2, [5, 1, 1]),                                  # the hand-worked case of the model test
+    (1, 1, [2, 0, 3]),
+    (4, 4, [1, 1]),
+    (5, 2, [7, 3, 9, 1, 1, 4, 6, 2]),
+    (6, 3, list(range(12, 0, -1))),
+])
+def test_scheduler_grants_as_the_model_replays(pes, nchunks, costs):
+    from sparseforge.hdl.sparsecore.scheduler import GlobalScheduler
+    dut = GlobalScheduler(pes, 16)
+    want_cycles, want_grants, _ = cycles.scheduler(costs, pes, nchunks)
+    got = []
+
+    async def tb(ctx):
+        ctx.set(dut.nchunks, nchunks)
+        ctx.set(dut.nbands, len(costs))
+        ctx.set(dut.idle, (1 << pes) - 1)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        free = [0] * pes
+        t = 0
+        while ctx.get(dut.busy):
+            ctx.set(dut.idle, sum(1 << p for p in range(pes) if free[p] <= t))
+            grant = ctx.get(dut.grant)
+            if grant:
+                p = grant.bit_length() - 1
+                band = ctx.get(dut.band)
+                got.append((t, p, band, ctx.get(dut.chunk_of[p])))
+                free[p] = t + costs[band] + 1
+            await ctx.tick()
+            t += 1
+        assert t == want_cycles
+        assert ctx.get(dut.units) == len(costs) * nchunks
+
+    run(dut, tb)
+    assert got == want_grants
