@@ -91,9 +91,19 @@ class SparseCoreConfig:
         return self.pes * self.alus_per_pe
 
     @property
-    def max_wo(self):
-        """Widest output row (stride 1, padding up to ``(kernel_max − 1) / 2``... bounded by W)."""
-        return self.max_w
+    def max_segments(self):
+        """Channel segments of the widest input: ``⌈max_c / chunk⌉``."""
+        return -(-self.max_c // self.chunk)
+
+    @property
+    def act_entries(self):
+        """Entries of the activation memory: a dense ``max_c × max_h × max_w`` plane fits."""
+        return self.max_c * self.max_h * self.max_w
+
+    @property
+    def max_bands(self):
+        """Bands of the tallest output: ``⌈max_h / band_rows⌉``."""
+        return -(-self.max_h // self.band_rows)
 
     @property
     def chunks_max(self):

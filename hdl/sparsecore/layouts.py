@@ -9,7 +9,8 @@ from amaranth.lib import data
 
 __all__ = ["bits_for", "max_segments", "act_entry_layout", "pointer_layout", "weight_row_layout",
            "layer_layout", "job_layout", "beat_layout", "requant_layout", "acc_row_layout",
-           "COUNTER_BITS"]
+           "weight_beat_layout", "requant_beat_layout", "out_lane_layout", "out_layout",
+           "stream_width", "COUNTER_BITS"]
 
 #: Width of statistics counters.
 COUNTER_BITS = 32
@@ -86,3 +87,33 @@ def beat_layout(cfg):
         "y": unsigned(bits_for(cfg.max_h)), "x": unsigned(bits_for(cfg.max_w)),
         "count": unsigned(bits_for(cfg.chunk)), "lanes": data.ArrayLayout(lane, cfg.chunk),
     })
+
+
+def weight_beat_layout(cfg):
+    """A beat of the weight stream (``tdest`` = chunk): the weight memory row ``addr``
+    (``c·kernel_max² + r·kernel_max + s``) and the row."""
+    return data.StructLayout({"addr": unsigned(bits_for(cfg.max_c * cfg.kernel_max ** 2 - 1)),
+                              "row": weight_row_layout(cfg)})
+
+
+def requant_beat_layout(cfg):
+    """A beat of the requantization stream (``tdest`` = chunk): channel within the chunk and its
+    parameters."""
+    return data.StructLayout({"channel": unsigned(bits_for(cfg.chunk - 1)),
+                              "params": requant_layout()})
+
+
+def out_lane_layout(cfg):
+    """One PE's lane of the output stream: ``valid``, the PE's ``chunk`` and its beat."""
+    return data.StructLayout({"valid": unsigned(1), "chunk": unsigned(bits_for(cfg.pes - 1)),
+                              "beat": beat_layout(cfg)})
+
+
+def out_layout(cfg):
+    """A beat of the output stream: one lane per PE."""
+    return data.ArrayLayout(out_lane_layout(cfg), cfg.pes)
+
+
+def stream_width(layout):
+    """AXI4-Stream ``tdata`` width carrying ``layout``: its size rounded up to whole bytes."""
+    return -(-data.Layout.cast(layout).size // 8) * 8

@@ -238,7 +238,7 @@ def test_pe_units_bit_and_cycle_exact(name, km, shape, density):
     w[tuple(np.argwhere(w != 0)[0])] = -128
     bias = r.integers(-2000, 2000, cfg.chunk)
     mult = r.integers(1, 1 << 12, cfg.chunk)
-    shift = r.integers(8, 20, cfg.chunk)
+    shift = r.integers(14, 24, cfg.chunk)
     _pe_case(cfg, shape, act, w, bias, mult, shift, relu=shape.pool)
 
 
