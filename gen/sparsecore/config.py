@@ -71,6 +71,18 @@ class SparseCoreConfig:
 
     arch = "sparsecore"
 
+    def to_dict(self):
+        """The config as a plain mapping (round-trips through :func:`parse_sparsecore`)."""
+        return {"arch": "sparsecore", "name": self.name, "pes": self.pes,
+                "alus_per_pe": self.alus_per_pe, "k": self.k, "m": self.m,
+                "band_rows": self.band_rows,
+                "limits": {"h": self.max_h, "w": self.max_w, "c": self.max_c, "k": self.max_k,
+                           "kernel": self.kernel_max},
+                "widths": {"act": self.act_width, "weight": self.weight_width,
+                           "acc": self.acc_width},
+                "memories": {"act_kib": self.act_kib, "weight_kib": self.weight_kib,
+                             "acc_kib": self.acc_kib}}
+
     @property
     def groups(self):
         """Groups of ``m`` output channels in a PE's chunk: ``alus_per_pe / k``."""

@@ -58,9 +58,10 @@ class SparseCoreAccelerator(wiring.Component):
     read beats from ``m_axis_out`` while the layer runs: one lane per PE, each lane a compressed
     output pixel of its chunk (:func:`.layouts.out_layout`); wait for ``status.done``.
 
-    **Output bandwidth.** Every PE's post-processor can emit a beat per cycle, so the output
-    stream carries one lane per PE; ``tready`` low stalls every PE with a pending beat. With
-    ``tready`` high, ``cycles`` equals :func:`sparseforge.sim.sparsecore.cycles.layer_cycles`.
+    **Output bandwidth.** Each output beat is a frame of its own (``tlast`` high). Every PE's
+    post-processor can emit a beat per cycle, so the output stream carries one lane per PE;
+    ``tready`` low stalls every PE with a pending beat. With ``tready`` high, ``cycles`` equals
+    :func:`sparseforge.sim.sparsecore.cycles.layer_cycles`.
 
     Attributes
     ----------
@@ -118,9 +119,10 @@ class SparseCoreAccelerator(wiring.Component):
         nbands, nchunks = Signal.like(sch.nbands), Signal.like(sch.nchunks)
         m.d.comb += [sch.nbands.eq(Mux(busy, nbands, dec.nbands)),
                      sch.nchunks.eq(Mux(busy, nchunks, dec.nchunks))]
+        layer_k = Signal.like(regs.layer_k)
         with m.If(go):
             m.d.sync += [layer.eq(dec.layer), nbands.eq(dec.nbands), nchunks.eq(dec.nchunks),
-                         done.eq(0)]
+                         layer_k.eq(regs.layer_k), done.eq(0)]
         with m.If(regs.start & ~busy & dec.bad):
             m.d.sync += error.eq(1)
         was_busy = Signal()
@@ -149,7 +151,10 @@ class SparseCoreAccelerator(wiring.Component):
             mine_q = q.tvalid & q.tready & (q.tdest == sch.chunk_of[p])
             with m.If(mine_q):
                 m.d.sync += rq[qb.channel].eq(qb.params)
+            first = Signal(range(cfg.pes * cfg.chunk + 1), name=f"first{p}")
+            m.d.comb += first.eq(sch.chunk_of[p] * cfg.chunk)
             m.d.comb += [
+                pe.channels.eq(Mux(layer_k - first >= cfg.chunk, cfg.chunk, layer_k - first)),
                 pe.w_load.addr.eq(wb.addr), pe.w_load.data.eq(wb.row), pe.w_load.en.eq(mine_w),
                 pe.rq.eq(rq), pe.layer.eq(layer), pe.start.eq(sch.grant[p]),
                 pe.band.eq(sch.band), sch.idle[p].eq(~pe.busy),
@@ -161,7 +166,7 @@ class SparseCoreAccelerator(wiring.Component):
             wiring.connect(m, pe.entries, act.entries[p])
         m.d.comb += [self.m_axis_out.tdata.eq(out.as_value()),
                      self.m_axis_out.tvalid.eq(Cat(pe.o.valid for pe in pes).any()),
-                     self.m_axis_out.tlast.eq(0)]
+                     self.m_axis_out.tlast.eq(1)]
 
         # -- statistics --------------------------------------------------------------------------
         cycles, jobs, idle = (Signal(COUNTER_BITS, name=n) for n in ("cyc", "jobs", "idle"))

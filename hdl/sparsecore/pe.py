@@ -39,6 +39,8 @@ class SparseCorePE(wiring.Component):
     layer : In(layer_layout(cfg))
     rq : In(data.ArrayLayout(requant_layout(), chunk))
         The chunk's requantization, held for the layer.
+    channels : In(range(chunk + 1))
+        Output channels of the chunk that exist (the post-processor drops the others).
     w_load : In(write_port_signature(weight_row_layout, weight_rows))
         Loads the chunk's weights (row ``c·kernel_max² + r·kernel_max + s``) before the layer.
     ptr, entries : Out(read_port_signature(...))
@@ -59,6 +61,7 @@ class SparseCorePE(wiring.Component):
             "start": In(1), "band": In(range(max(2, nbands))),
             "layer": In(layer_layout(cfg)),
             "rq": In(data.ArrayLayout(requant_layout(), cfg.chunk)),
+            "channels": In(range(cfg.chunk + 1)),
             "w_load": In(write_port_signature(weight_row_layout(cfg), weight_rows(cfg))),
             "ptr": Out(read_port_signature(pointer_layout(cfg, entries_depth), ptr_depth)),
             "entries": Out(read_port_signature(act_entry_layout(cfg), entries_depth)),
@@ -109,7 +112,7 @@ class SparseCorePE(wiring.Component):
         row0 = Signal(range(cfg.max_h + cfg.band_rows + 1))
         m.d.comb += [row0.eq(band * cfg.band_rows),
                      pp.start.eq(seq.done), pp.row0.eq(row0), pp.layer.eq(self.layer),
-                     pp.rq.eq(self.rq),
+                     pp.rq.eq(self.rq), pp.channels.eq(self.channels),
                      pp.rows.eq(Mux(row0 + cfg.band_rows > self.layer.ho, self.layer.ho - row0,
                                     cfg.band_rows))]
         return m

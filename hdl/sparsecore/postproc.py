@@ -36,6 +36,9 @@ class PostProcessor(wiring.Component):
     layer : In(layer_layout(cfg))
     rq : In(data.ArrayLayout(requant_layout(), chunk))
         The chunk's per-channel requantization.
+    channels : In(range(chunk + 1))
+        Output channels of the chunk that exist (fewer in a last chunk when ``K`` is not a
+        multiple of the chunk depth); the others are dropped before compression.
     acc : Out(read_port_signature(acc_row_layout))
         Read port of the accumulation buffer (rows ``i·max_w + x``).
     o : Out(stream.Signature(beat_layout(cfg)))
@@ -52,6 +55,7 @@ class PostProcessor(wiring.Component):
             "start": In(1), "rows": In(range(cfg.band_rows + 1)),
             "row0": In(range(cfg.max_h + 1)), "layer": In(layer_layout(cfg)),
             "rq": In(data.ArrayLayout(requant_layout(), cfg.chunk)),
+            "channels": In(range(cfg.chunk + 1)),
             "acc": Out(read_port_signature(acc_row_layout(cfg), cfg.band_rows * cfg.max_w)),
             "o": Out(stream.Signature(beat_layout(cfg))),
             "busy": Out(1), "done": Out(1),
@@ -115,7 +119,8 @@ class PostProcessor(wiring.Component):
                          pooled[lane].eq(Mux(b_first | (q[lane] > running[lane]), q[lane],
                                              running[lane]))]
         m.submodules.compactor = comp = Compactor(cfg.chunk)
-        m.d.comb += comp.values.eq(pooled)
+        for lane in range(cfg.chunk):
+            m.d.comb += comp.values[lane].eq(Mux(lane < self.channels, pooled[lane], 0))
         with m.If(adv & b_valid):
             m.d.sync += running.eq(pooled)
         with m.If(adv):

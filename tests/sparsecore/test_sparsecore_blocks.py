@@ -149,7 +149,7 @@ class _PeHarness(Elaboratable):
         return m
 
 
-def _pe_case(cfg, shape, act, w, bias, mult, shift, relu, *, ready_pattern=None):
+def _pe_case(cfg, shape, act, w, bias, mult, shift, relu, *, ready_pattern=None, channels=None):
     """Run every band of chunk 0 through one PE; check beats and unit cycles."""
     store = kmf.compress_acts(act, cfg.chunk)
     harness = _PeHarness(cfg, store)
@@ -176,6 +176,7 @@ def _pe_case(cfg, shape, act, w, bias, mult, shift, relu, *, ready_pattern=None)
                            "stride_log2": shape.stride.bit_length() - 1,
                            "segments": store.segments, "relu": int(relu),
                            "pool": int(shape.pool)})
+        ctx.set(pe.channels, cfg.chunk if channels is None else channels)
         for ch in range(cfg.chunk):
             ctx.set(pe.rq[ch], {"bias": int(bias[ch]), "mult": int(mult[ch]),
                                 "shift": int(shift[ch])})
@@ -204,6 +205,8 @@ def _pe_case(cfg, shape, act, w, bias, mult, shift, relu, *, ready_pattern=None)
     # Bit-exact: decoded planes and the compressed lists themselves.
     want = golden.layer_output(act, w, bias, mult, shift, stride=shape.stride, pad=shape.pad,
                                relu=relu, pool=shape.pool)
+    if channels is not None:
+        want[channels:] = 0                               # dropped by the post-processor
     got = np.zeros_like(want)
     for y, x, lanes in beats:
         for c, v in lanes:
@@ -240,6 +243,18 @@ def test_pe_units_bit_and_cycle_exact(name, km, shape, density):
     mult = r.integers(1, 1 << 12, cfg.chunk)
     shift = r.integers(14, 24, cfg.chunk)
     _pe_case(cfg, shape, act, w, bias, mult, shift, relu=shape.pool)
+
+
+def test_pe_drops_channels_past_k():
+    # A last chunk with 5 of its 8 channels; the others have non-zero requantization (as stale
+    # registers from an earlier layer would) and must not appear in the output.
+    cfg = small_cfg()
+    shape = cycles.LayerShape(4, 5, 3, 8, 3, 3, 1, 1)
+    r = rng(12)
+    act = r.integers(-128, 128, (3, 4, 5)) * (r.random((3, 4, 5)) < 0.7)
+    w = kmf.prune(r.integers(-128, 128, (8, 3, 3, 3)), 2, 4)
+    _pe_case(cfg, shape, act, w, np.full(8, 5000), np.full(8, 300), np.full(8, 12), False,
+             channels=5)
 
 
 def test_pe_output_back_pressure():
