@@ -42,6 +42,8 @@ class SparseCoreConfig:
         ``(c, r, s)``, at most ``k`` weights are non-zero (``m`` a power of two, ``1 ≤ k ≤ m``).
     band_rows : int
         Output rows of a work unit (a band spanning the whole output width).
+    requant_lanes : int
+        Channels the post-processor requantizes per cycle (a divisor of the chunk depth).
     max_h, max_w, max_c, max_k, kernel_max : int
         Largest input height, input width, input channels, output channels and kernel side.
     act_width, weight_width, acc_width : int
@@ -57,6 +59,7 @@ class SparseCoreConfig:
     k: int
     m: int
     band_rows: int
+    requant_lanes: int
     max_h: int
     max_w: int
     max_c: int
@@ -75,7 +78,7 @@ class SparseCoreConfig:
         """The config as a plain mapping (round-trips through :func:`parse_sparsecore`)."""
         return {"arch": "sparsecore", "name": self.name, "pes": self.pes,
                 "alus_per_pe": self.alus_per_pe, "k": self.k, "m": self.m,
-                "band_rows": self.band_rows,
+                "band_rows": self.band_rows, "requant_lanes": self.requant_lanes,
                 "limits": {"h": self.max_h, "w": self.max_w, "c": self.max_c, "k": self.max_k,
                            "kernel": self.kernel_max},
                 "widths": {"act": self.act_width, "weight": self.weight_width,
@@ -132,8 +135,8 @@ def parse_sparsecore(raw, name):
         On the first key that is missing, unknown, of the wrong type, out of range, or that breaks
         a rule between keys.
     """
-    _check_keys(raw, "", ("arch", "name", "pes", "alus_per_pe", "k", "m", "band_rows", "limits",
-                          "widths", "memories"))
+    _check_keys(raw, "", ("arch", "name", "pes", "alus_per_pe", "k", "m", "band_rows",
+                          "requant_lanes", "limits", "widths", "memories"))
     pes = _int(raw, "pes", "", 1, 256)
     alus = _int(raw, "alus_per_pe", "", 1, 64, default=16)
     m = _int(raw, "m", "", 2, 16, default=4)
@@ -144,12 +147,16 @@ def parse_sparsecore(raw, name):
         raise ConfigError("alus_per_pe", alus, f"a multiple of k = {k} (each ALU holds one of "
                           "the k non-zero weights of a group)")
     band_rows = _int(raw, "band_rows", "", 1, 16, default=2)
+    chunk = alus // k * m
+    lanes = _int(raw, "requant_lanes", "", 1, chunk, default=chunk)
+    if chunk % lanes:
+        raise ConfigError("requant_lanes", lanes, f"a divisor of the chunk depth {chunk} "
+                          "(alus_per_pe / k · m)")
     limits = raw.get("limits", {})
     _check_keys(limits, "limits", ("h", "w", "c", "k", "kernel"))
     max_h = _int(limits, "h", "limits", 1, 4096, default=64)
     max_w = _int(limits, "w", "limits", 1, 1024, default=64)
     max_c = _int(limits, "c", "limits", 1, 4096, default=64)
-    chunk = alus // k * m
     max_k = _int(limits, "k", "limits", 1, 65536, default=min(pes * chunk, 128))
     if -(-max_k // chunk) > pes:
         raise ConfigError("limits.k", max_k, f"at most pes · chunk = {pes * chunk}: each chunk "
@@ -163,7 +170,8 @@ def parse_sparsecore(raw, name):
     mem = raw.get("memories", {})
     _check_keys(mem, "memories", ("act_kib", "weight_kib", "acc_kib"))
     return SparseCoreConfig(
-        name=name, pes=pes, alus_per_pe=alus, k=k, m=m, band_rows=band_rows, max_h=max_h,
+        name=name, pes=pes, alus_per_pe=alus, k=k, m=m, band_rows=band_rows,
+        requant_lanes=lanes, max_h=max_h,
         max_w=max_w, max_c=max_c, max_k=max_k, kernel_max=kernel, act_width=act_width,
         weight_width=weight_width, acc_width=acc_width,
         act_kib=_int(mem, "act_kib", "memories", 1, 1 << 20, default=64),

@@ -9,14 +9,16 @@ __all__ = ["PRESETS", "preset"]
 #: accumulation buffers hold 64 PEs × 64 pixels × 32 channels × 4 bytes = 512 KB, Table 2's size.
 #: Pooling layers need an even ``band_rows`` (a 1 MB buffer at ``band_rows: 2``).
 PAPER = {"arch": "sparsecore", "name": "sparsecore_paper", "pes": 64, "alus_per_pe": 16,
-         "k": 2, "m": 4, "band_rows": 1,
+         "k": 2, "m": 4, "band_rows": 1, "requant_lanes": 4,
          "limits": {"h": 256, "w": 64, "c": 64, "k": 2048, "kernel": 3},
          "widths": {"act": 8, "weight": 8, "acc": 32},
          "memories": {"act_kib": 2048, "weight_kib": 512, "acc_kib": 512}}
 
-#: Three PEs of 4 ALUs at 2/4 (two chunks of 8 channels share them unevenly), bands of two rows.
+#: Three PEs of 4 ALUs at 2/4 (two chunks of 8 channels share them unevenly), bands of two rows,
+#: requantization in two steps of four lanes.
 SMALL = {"arch": "sparsecore", "name": "sparsecore_small", "pes": 3, "alus_per_pe": 4, "k": 2,
-         "m": 4, "band_rows": 2, "limits": {"h": 9, "w": 9, "c": 12, "k": 16, "kernel": 3},
+         "m": 4, "band_rows": 2, "requant_lanes": 4,
+         "limits": {"h": 9, "w": 9, "c": 12, "k": 16, "kernel": 3},
          "memories": {"act_kib": 4, "weight_kib": 1, "acc_kib": 1}}
 
 PRESETS = {"sparsecore_paper": PAPER, "sparsecore_small": SMALL}

@@ -25,8 +25,10 @@ cycles ``g+1 … g+U`` (``U`` its unit's cycles) and can be granted again in cyc
   with the stride), one bubble when none does. Each tap is one ALU cycle: the activation times the
   ``k`` non-zero weights of each of the ``alus / k`` groups of the chunk at ``(c, r, s)``;
 * ``DRAIN_CYCLES`` for the last accumulation to be written;
-* the post-processor: one accumulation-buffer read per cycle — every pixel of the band, or four
-  per pooled pixel — and ``PP_LATENCY`` cycles to its last output beat.
+* the post-processor: one accumulation-buffer read per pixel of the band (four per pooled
+  pixel), each held for ``D / requant_lanes`` cycles while its lane groups are requantized, and
+  ``PP_LATENCY`` cycles to its last output beat (a band with no output pixel, possible only when
+  pooling drops a last single row: 2 cycles).
 """
 
 from dataclasses import dataclass
@@ -42,7 +44,7 @@ __all__ = ["LayerShape", "LayerCycles", "layer_cycles", "unit_cycles", "band_com
 SETUP_CYCLES = 1
 PAIR_CYCLES = 2
 DRAIN_CYCLES = 1
-PP_LATENCY = 2
+PP_LATENCY = 3
 
 
 @dataclass(frozen=True)
@@ -120,18 +122,19 @@ def band_compute_cycles(shape, store, band_rows, band):
     return cycles, taps
 
 
-def pp_cycles(shape, band_rows, band):
-    """Post-processor cycles of a band: its reads and ``PP_LATENCY``."""
+def pp_cycles(shape, band_rows, band, steps=1):
+    """Post-processor cycles of a band: ``steps`` (``D / requant_lanes``) per read, and
+    ``PP_LATENCY``."""
     oy0 = band * band_rows
     rows = min(shape.ho, oy0 + band_rows) - oy0
     reads = 4 * (rows // 2) * (shape.wo // 2) if shape.pool else rows * shape.wo
-    return reads + PP_LATENCY
+    return reads * steps + PP_LATENCY if reads else 2
 
 
-def unit_cycles(shape, store, band_rows, band):
+def unit_cycles(shape, store, band_rows, band, steps=1):
     """Cycles ``U`` of a unit of band ``band`` (any chunk)."""
-    return band_compute_cycles(shape, store, band_rows, band)[0] + pp_cycles(shape, band_rows,
-                                                                             band)
+    return (band_compute_cycles(shape, store, band_rows, band)[0] +
+            pp_cycles(shape, band_rows, band, steps))
 
 
 def scheduler(unit_costs, pes, nchunks):
@@ -201,7 +204,8 @@ def layer_cycles(cfg, shape, act, weights, *, dense=True):
     entry), the dense output-stationary baseline.
     """
     store = km_format.compress_acts(act, cfg.chunk)
-    cycles, grants, busy, taps = _run(shape, store, cfg.chunk, cfg.band_rows, cfg.pes)
+    steps = cfg.chunk // cfg.requant_lanes
+    cycles, grants, busy, taps = _run(shape, store, cfg.chunk, cfg.band_rows, cfg.pes, steps)
     useful = useful_macs(act, weights, shape)
     alus = cfg.pes * cfg.alus_per_pe
     result = LayerCycles(
@@ -212,18 +216,21 @@ def layer_cycles(cfg, shape, act, weights, *, dense=True):
     if dense:
         # Every position an entry: a store of an all-non-zero plane has the same list shapes.
         dense_store = km_format.compress_acts(np.ones_like(np.asarray(act)), cfg.alus_per_pe)
+        # The dense array's chunk is ``alus`` channels, requantized in as many steps of
+        # ``requant_lanes`` (at least one).
+        dense_steps = max(1, -(-cfg.alus_per_pe // cfg.requant_lanes))
         result.dense_cycles = _run(shape, dense_store, cfg.alus_per_pe, cfg.band_rows,
-                                   cfg.pes)[0]
+                                   cfg.pes, dense_steps)[0]
     return result
 
 
-def _run(shape, store, chunk, band_rows, pes):
+def _run(shape, store, chunk, band_rows, pes, steps):
     nbands = -(-shape.ho // band_rows)
     nchunks = -(-shape.k // chunk)
     costs, taps_per_band = [], []
     for b in range(nbands):
         compute, taps = band_compute_cycles(shape, store, band_rows, b)
-        costs.append(compute + pp_cycles(shape, band_rows, b))
+        costs.append(compute + pp_cycles(shape, band_rows, b, steps))
         taps_per_band.append(taps)
     cycles, grants, busy = scheduler(costs, pes, nchunks)
     return cycles, grants, busy, sum(taps_per_band) * nchunks

@@ -218,20 +218,22 @@ def _pe_case(cfg, shape, act, w, bias, mult, shift, relu, *, ready_pattern=None,
         gx, gc, gv = golden_store.row(y, 0)
         assert listed == list(zip(gx.tolist(), gc.tolist(), gv.tolist()))
     if ready_pattern is None:
-        assert unit == [cycles.unit_cycles(shape, store, cfg.band_rows, b)
+        assert unit == [cycles.unit_cycles(shape, store, cfg.band_rows, b,
+                                           cfg.chunk // cfg.requant_lanes)
                         for b in range(nbands)]
 
 
-@pytest.mark.parametrize("name, km, shape, density", [
-    ("2/4 3x3 pad 1", (2, 4), cycles.LayerShape(5, 6, 7, 8, 3, 3, 1, 1), 0.5),
-    ("1/4 pool relu", (1, 4), cycles.LayerShape(6, 7, 12, 16, 3, 3, 1, 1, True), 0.3),
-    ("4/8 stride 2", (4, 8), cycles.LayerShape(7, 8, 5, 8, 3, 3, 2, 1), 0.8),
-    ("2/8 1x1 dense", (2, 8), cycles.LayerShape(3, 5, 9, 8, 1, 1, 1, 0), 1.0),
-    ("2/4 all zero", (2, 4), cycles.LayerShape(4, 4, 3, 8, 3, 3, 1, 0), 0.0),
+@pytest.mark.parametrize("name, km, lanes, shape, density", [
+    ("2/4 3x3 pad 1", (2, 4), 8, cycles.LayerShape(5, 6, 7, 8, 3, 3, 1, 1), 0.5),
+    ("1/4 pool relu", (1, 4), 8, cycles.LayerShape(6, 7, 12, 16, 3, 3, 1, 1, True), 0.3),
+    ("1/4 pool, 2 lanes", (1, 4), 2, cycles.LayerShape(5, 5, 4, 8, 3, 3, 1, 1, True), 0.6),
+    ("4/8 stride 2", (4, 8), 4, cycles.LayerShape(7, 8, 5, 8, 3, 3, 2, 1), 0.8),
+    ("2/8 1x1 dense", (2, 8), 16, cycles.LayerShape(3, 5, 9, 8, 1, 1, 1, 0), 1.0),
+    ("2/4 all zero", (2, 4), 8, cycles.LayerShape(4, 4, 3, 8, 3, 3, 1, 0), 0.0),
 ])
-def test_pe_units_bit_and_cycle_exact(name, km, shape, density):
+def test_pe_units_bit_and_cycle_exact(name, km, lanes, shape, density):
     k, m = km
-    cfg = small_cfg(alus_per_pe=2 * k, k=k, m=m)
+    cfg = small_cfg(alus_per_pe=2 * k, k=k, m=m, requant_lanes=lanes)
     r = rng(zlib.crc32(name.encode()) % 1000)
     act = r.integers(-128, 128, (shape.c, shape.h, shape.w)) * (r.random((shape.c, shape.h,
                                                                            shape.w)) < density)

@@ -179,6 +179,9 @@ def test_band_cycles_by_hand():
     # setup 1 + drain 1 + 3 pairs × 2 + taps (2) + (3 + 2).
     assert (got, taps) == (1 + 1 + 6 + 2 + 5, 7)
     assert cycles.pp_cycles(shape, 1, 1) == 4 + cycles.PP_LATENCY
+    assert cycles.pp_cycles(shape, 1, 1, steps=4) == 16 + cycles.PP_LATENCY
+    pooled = cycles.LayerShape(3, 4, 1, 4, 3, 3, 1, 1, pool=True)
+    assert cycles.pp_cycles(pooled, 2, 1) == 2                  # one row left: nothing to pool
 
 
 def test_scheduler_by_hand():
