@@ -18,6 +18,25 @@ from .layouts import acc_row_layout
 __all__ = ["AccumulationBuffer"]
 
 
+class _Macro(wiring.Component):
+    """The storage alone, in a module of its own so area flows can treat it as an SRAM macro:
+    one write port, one synchronous read port transparent to it."""
+
+    def __init__(self, shape, depth):
+        self._shape, self._depth = shape, depth
+        super().__init__({"r": In(read_port_signature(shape, depth)),
+                          "w": In(write_port_signature(shape, depth))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.mem = mem = memory.Memory(shape=self._shape, depth=self._depth, init=[])
+        wp = mem.write_port()
+        rp = mem.read_port(transparent_for=(wp,))
+        m.d.comb += [wp.addr.eq(self.w.addr), wp.data.eq(self.w.data), wp.en.eq(self.w.en),
+                     rp.addr.eq(self.r.addr), rp.en.eq(self.r.en), self.r.data.eq(rp.data)]
+        return m
+
+
 class AccumulationBuffer(wiring.Component):
     """Attributes
     ----------
@@ -44,11 +63,10 @@ class AccumulationBuffer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         row = acc_row_layout(self._cfg)
-        m.submodules.mem = mem = memory.Memory(shape=row, depth=self._depth, init=[])
-        wp = mem.write_port()
-        rp = mem.read_port(transparent_for=(wp,))
-        m.d.comb += [wp.addr.eq(self.w.addr), wp.data.eq(self.w.data), wp.en.eq(self.w.en),
-                     rp.addr.eq(self.r.addr), rp.en.eq(self.r.en)]
+        m.submodules.mem = mem = _Macro(row, self._depth)
+        rp = mem.r
+        m.d.comb += [mem.w.addr.eq(self.w.addr), mem.w.data.eq(self.w.data),
+                     mem.w.en.eq(self.w.en), rp.addr.eq(self.r.addr), rp.en.eq(self.r.en)]
         flags = Signal(self._depth)
         written = Signal()
         with m.If(self.clear):

@@ -14,9 +14,10 @@ from amaranth.lib.wiring import In, Out
 from ..common.axi import AxiLiteRegisterFile, Register, axi_lite_signature, axi_stream_signature
 from .actmem import ActivationMemory, act_stream_width
 from .decoder import RAW_FIELDS, LayerDecoder, raw_widths
-from .layouts import (COUNTER_BITS, layer_layout, out_layout, requant_beat_layout,
-                      requant_layout, stream_width, weight_beat_layout)
-from .pe import SparseCorePE
+from .layouts import (COUNTER_BITS, acc_row_layout, act_entry_layout, layer_layout, out_layout,
+                      pointer_layout, requant_beat_layout, requant_row_layout, stream_width,
+                      weight_beat_layout, weight_row_layout)
+from .pe import SparseCorePE, weight_rows
 from .scheduler import GlobalScheduler
 
 __all__ = ["SparseCoreAccelerator", "register_map", "REGISTER_ADDR_BITS"]
@@ -93,6 +94,44 @@ class SparseCoreAccelerator(wiring.Component):
     def registers(self):
         return tuple(self._registers)
 
+    @staticmethod
+    def memory_macros(cfg):
+        """The SRAM macros, ``[{"module", "words", "width"}]``, for black-boxing and sizing in
+        area flows: the activation memory's entries and pointer table (Table 2's activation/index
+        memory), and per PE its weight memory, accumulation buffer and requantization memory."""
+        entries = data.Layout.cast(act_entry_layout(cfg)).size
+        ptr = data.Layout.cast(pointer_layout(cfg, cfg.act_entries)).size
+        wrow = data.Layout.cast(weight_row_layout(cfg)).size
+        arow = data.Layout.cast(acc_row_layout(cfg)).size
+        qrow = data.Layout.cast(requant_row_layout(cfg)).size
+        macros = [
+            {"module": f"{cfg.name}.actmem.entries", "words": cfg.act_entries, "width": entries},
+            {"module": f"{cfg.name}.actmem.pointers", "words": cfg.max_h * cfg.max_segments,
+             "width": ptr},
+        ]
+        for p in range(cfg.pes):
+            macros += [
+                {"module": f"{cfg.name}.pe{p}.wmem", "words": weight_rows(cfg), "width": wrow},
+                {"module": f"{cfg.name}.pe{p}.accbuf.mem",
+                 "words": cfg.band_rows * cfg.max_w, "width": arow},
+                {"module": f"{cfg.name}.pe{p}.rqmem", "words": cfg.chunk // cfg.requant_lanes,
+                 "width": qrow},
+            ]
+        return macros
+
+    def manifest_details(self):
+        """What the manifest records beside the config and the ports."""
+        cfg = self._cfg
+        return {
+            "pes": cfg.pes, "alus_per_pe": cfg.alus_per_pe, "alus_total": cfg.alus_total,
+            "km": f"{cfg.k}/{cfg.m}", "chunk": cfg.chunk, "groups": cfg.groups,
+            "band_rows": cfg.band_rows, "requant_lanes": cfg.requant_lanes,
+            "registers": [{"name": r.name, "offset": r.offset, "width": r.width,
+                           "access": r.access, "doc": r.doc} for r in self._registers],
+            "memories": self.memory_macros(cfg),
+            "probes": dict(self.PROBES),
+        }
+
     def elaborate(self, platform):
         cfg = self._cfg
         m = Module()
@@ -146,17 +185,15 @@ class SparseCoreAccelerator(wiring.Component):
         # -- PEs ---------------------------------------------------------------------------------
         out = Signal(out_layout(cfg))
         for p, pe in enumerate(pes):
-            rq = Signal(data.ArrayLayout(requant_layout(), cfg.chunk), name=f"rq{p}")
             mine_w = w.tvalid & w.tready & (w.tdest == sch.chunk_of[p])
             mine_q = q.tvalid & q.tready & (q.tdest == sch.chunk_of[p])
-            with m.If(mine_q):
-                m.d.sync += rq[qb.channel].eq(qb.params)
             first = Signal(range(cfg.pes * cfg.chunk + 1), name=f"first{p}")
             m.d.comb += first.eq(sch.chunk_of[p] * cfg.chunk)
             m.d.comb += [
                 pe.channels.eq(Mux(layer_k - first >= cfg.chunk, cfg.chunk, layer_k - first)),
                 pe.w_load.addr.eq(wb.addr), pe.w_load.data.eq(wb.row), pe.w_load.en.eq(mine_w),
-                pe.rq.eq(rq), pe.layer.eq(layer), pe.start.eq(sch.grant[p]),
+                pe.rq_load.addr.eq(qb.row), pe.rq_load.data.eq(qb.params),
+                pe.rq_load.en.eq(mine_q), pe.layer.eq(layer), pe.start.eq(sch.grant[p]),
                 pe.band.eq(sch.band), sch.idle[p].eq(~pe.busy),
                 pe.o.ready.eq(self.m_axis_out.tready),
                 out[p].valid.eq(pe.o.valid), out[p].chunk.eq(sch.chunk_of[p]),

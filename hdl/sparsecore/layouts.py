@@ -9,8 +9,8 @@ from amaranth.lib import data
 
 __all__ = ["bits_for", "max_segments", "act_entry_layout", "pointer_layout", "weight_row_layout",
            "layer_layout", "job_layout", "beat_layout", "requant_layout", "acc_row_layout",
-           "weight_beat_layout", "requant_beat_layout", "out_lane_layout", "out_layout",
-           "stream_width", "COUNTER_BITS"]
+           "weight_beat_layout", "requant_beat_layout", "requant_row_layout", "out_lane_layout",
+           "out_layout", "stream_width", "COUNTER_BITS"]
 
 #: Width of statistics counters.
 COUNTER_BITS = 32
@@ -96,11 +96,16 @@ def weight_beat_layout(cfg):
                               "row": weight_row_layout(cfg)})
 
 
+def requant_row_layout(cfg):
+    """A row of a PE's requantization memory: the parameters of ``requant_lanes`` consecutive
+    channels of its chunk (row ``n`` holds channels ``n·lanes …``), read one row per step."""
+    return data.ArrayLayout(requant_layout(), cfg.requant_lanes)
+
+
 def requant_beat_layout(cfg):
-    """A beat of the requantization stream (``tdest`` = chunk): channel within the chunk and its
-    parameters."""
-    return data.StructLayout({"channel": unsigned(bits_for(cfg.chunk - 1)),
-                              "params": requant_layout()})
+    """A beat of the requantization stream (``tdest`` = chunk): a row index and the row."""
+    return data.StructLayout({"row": unsigned(bits_for(cfg.chunk // cfg.requant_lanes - 1)),
+                              "params": requant_row_layout(cfg)})
 
 
 def out_lane_layout(cfg):

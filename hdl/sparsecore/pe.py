@@ -12,14 +12,14 @@ drains the band; the PE is free again once its last beat has been taken.
 """
 
 from amaranth import Module, Mux, Signal
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..scnn.rams import Ram, read_port_signature, write_port_signature
 from .accbuf import AccumulationBuffer
 from .alus import AluArray
 from .layouts import (act_entry_layout, beat_layout, layer_layout, pointer_layout,
-                      requant_layout, weight_row_layout)
+                      requant_row_layout, weight_row_layout)
 from .postproc import PostProcessor
 from .sequencer import TapSequencer
 
@@ -37,8 +37,8 @@ class SparseCorePE(wiring.Component):
     start : In(1), band : In(range)
         Begin the unit of ``band`` (one cycle; ignored while ``busy``).
     layer : In(layer_layout(cfg))
-    rq : In(data.ArrayLayout(requant_layout(), chunk))
-        The chunk's requantization, held for the layer.
+    rq_load : In(write_port_signature(requant_row_layout, chunk / requant_lanes))
+        Loads the chunk's requantization (row ``n``: channels ``n·requant_lanes …``).
     channels : In(range(chunk + 1))
         Output channels of the chunk that exist (the post-processor drops the others).
     w_load : In(write_port_signature(weight_row_layout, weight_rows))
@@ -60,7 +60,8 @@ class SparseCorePE(wiring.Component):
         super().__init__({
             "start": In(1), "band": In(range(max(2, nbands))),
             "layer": In(layer_layout(cfg)),
-            "rq": In(data.ArrayLayout(requant_layout(), cfg.chunk)),
+            "rq_load": In(write_port_signature(requant_row_layout(cfg),
+                                               cfg.chunk // cfg.requant_lanes)),
             "channels": In(range(cfg.chunk + 1)),
             "w_load": In(write_port_signature(weight_row_layout(cfg), weight_rows(cfg))),
             "ptr": Out(read_port_signature(pointer_layout(cfg, entries_depth), ptr_depth)),
@@ -73,10 +74,13 @@ class SparseCorePE(wiring.Component):
         cfg = self._cfg
         m = Module()
         m.submodules.seq = seq = TapSequencer(cfg, self._entries_depth, self._ptr_depth)
-        m.submodules.weights = wram = Ram(weight_row_layout(cfg), weight_rows(cfg))
+        m.submodules.wmem = wram = Ram(weight_row_layout(cfg), weight_rows(cfg))
         m.submodules.alus = alus = AluArray(cfg)
         m.submodules.accbuf = acc = AccumulationBuffer(cfg)
         m.submodules.pp = pp = PostProcessor(cfg)
+        m.submodules.rqmem = rqmem = Ram(requant_row_layout(cfg), cfg.chunk // cfg.requant_lanes)
+        wiring.connect(m, wiring.flipped(self.rq_load), rqmem.w)
+        wiring.connect(m, pp.rq, rqmem.r[0])
 
         wiring.connect(m, wiring.flipped(self.ptr), seq.ptr)
         wiring.connect(m, wiring.flipped(self.entries), seq.entries)
@@ -112,7 +116,7 @@ class SparseCorePE(wiring.Component):
         row0 = Signal(range(cfg.max_h + cfg.band_rows + 1))
         m.d.comb += [row0.eq(band * cfg.band_rows),
                      pp.start.eq(seq.done), pp.row0.eq(row0), pp.layer.eq(self.layer),
-                     pp.rq.eq(self.rq), pp.channels.eq(self.channels),
+                     pp.channels.eq(self.channels),
                      pp.rows.eq(Mux(row0 + cfg.band_rows > self.layer.ho, self.layer.ho - row0,
                                     cfg.band_rows))]
         return m

@@ -17,7 +17,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..scnn.rams import read_port_signature
 from .compactor import Compactor
-from .layouts import acc_row_layout, beat_layout, layer_layout, requant_layout
+from .layouts import acc_row_layout, beat_layout, layer_layout, requant_row_layout
 from .requant import Requantizer
 
 __all__ = ["PostProcessor"]
@@ -36,8 +36,8 @@ class PostProcessor(wiring.Component):
         Post-process ``rows`` band rows starting at output row ``row0``.
     rows : In(range(band_rows + 1)), row0 : In(range(max_h + 1))
     layer : In(layer_layout(cfg))
-    rq : In(data.ArrayLayout(requant_layout(), chunk))
-        The chunk's per-channel requantization.
+    rq : Out(read_port_signature(requant_row_layout(cfg), chunk / requant_lanes))
+        Read port of the PE's requantization memory: row ``n`` for lane group ``n``.
     channels : In(range(chunk + 1))
         Output channels of the chunk that exist (fewer in a last chunk when ``K`` is not a
         multiple of the chunk depth); the others are dropped before compression.
@@ -57,7 +57,8 @@ class PostProcessor(wiring.Component):
         super().__init__({
             "start": In(1), "rows": In(range(cfg.band_rows + 1)),
             "row0": In(range(cfg.max_h + 1)), "layer": In(layer_layout(cfg)),
-            "rq": In(data.ArrayLayout(requant_layout(), cfg.chunk)),
+            "rq": Out(read_port_signature(requant_row_layout(cfg),
+                                          cfg.chunk // cfg.requant_lanes)),
             "channels": In(range(cfg.chunk + 1)),
             "acc": Out(read_port_signature(acc_row_layout(cfg), cfg.band_rows * cfg.max_w)),
             "o": Out(stream.Signature(beat_layout(cfg))),
@@ -90,7 +91,8 @@ class PostProcessor(wiring.Component):
         last_step = Signal()
         m.d.comb += [reading.eq((state == _State.RUN) & (remaining != 0)),
                      last_step.eq(step == steps - 1),
-                     self.acc.en.eq(reading & adv & (step == 0))]
+                     self.acc.en.eq(reading & adv & (step == 0)),
+                     self.rq.addr.eq(step), self.rq.en.eq(reading & adv)]
         last_of_pixel = Signal()
         m.d.comb += last_of_pixel.eq(~pool | (sub == 3))
         xs = Signal.like(x)
@@ -121,13 +123,13 @@ class PostProcessor(wiring.Component):
         running = Signal(data.ArrayLayout(signed(8), cfg.chunk))
         for n in range(lanes):
             rq = m.submodules[f"rq{n}"] = Requantizer(cfg.acc_width)
-            m.d.comb += rq.relu.eq(layer.relu)
+            params = self.rq.data[n]
+            m.d.comb += [rq.relu.eq(layer.relu), rq.bias.eq(params.bias),
+                         rq.mult.eq(params.mult), rq.shift.eq(params.shift)]
             for g in range(steps):
                 lane = g * lanes + n
                 with m.If(b_step == g):
-                    m.d.comb += [rq.acc.eq(self.acc.data[lane]), rq.bias.eq(self.rq[lane].bias),
-                                 rq.mult.eq(self.rq[lane].mult),
-                                 rq.shift.eq(self.rq[lane].shift)]
+                    m.d.comb += rq.acc.eq(self.acc.data[lane])
                     with m.If(adv & b_valid):
                         m.d.sync += running[lane].eq(
                             Mux(b_first | (rq.y > running[lane]), rq.y, running[lane]))

@@ -4,7 +4,8 @@
 * weights: per chunk ``j``, per ``(c, r, s)``: the weight-memory row
   ``c·kernel_max² + r·kernel_max + s`` and ``groups × k`` slots ``(value, pos)`` — output channels
   ``j·D … j·D+D−1``; a last chunk with fewer channels is padded with zero groups;
-* requantization: per chunk and channel, ``(bias, mult, shift)`` (zeros past ``K``);
+* requantization: per chunk, rows of ``requant_lanes`` channels' ``(bias, mult, shift)``
+  (zeros past ``K``);
 * activations: the compressed entries ``(x, c, value)`` in order, then the pointer rows
   ``(start, count)`` for ``iy · max_segments + q``, every row of the table up to ``H`` (segments
   past the layer's count are empty).
@@ -41,13 +42,21 @@ def weight_rows(cfg, weights):
 
 
 def requant_rows(cfg, bias, mult, shift, k):
-    """``{chunk: [(channel, bias, mult, shift)]}`` for the ``k`` output channels."""
-    bias, mult, shift = (np.broadcast_to(np.asarray(a, dtype=np.int64), (k,)) for a in
-                         (bias, mult, shift))
+    """``{chunk: [(row, [(bias, mult, shift)] * requant_lanes)]}`` for the ``k`` output channels
+    (zeros past ``k``): row ``n`` of a chunk holds channels ``n·requant_lanes …``."""
+    nchunks = -(-k // cfg.chunk)
+    params = np.zeros((3, nchunks * cfg.chunk), dtype=np.int64)
+    for n, a in enumerate((bias, mult, shift)):
+        params[n, :k] = np.broadcast_to(np.asarray(a, dtype=np.int64), (k,))
+    lanes = cfg.requant_lanes
     out = {}
-    for ch in range(k):
-        out.setdefault(ch // cfg.chunk, []).append(
-            (ch % cfg.chunk, int(bias[ch]), int(mult[ch]), int(shift[ch])))
+    for j in range(nchunks):
+        rows = []
+        for row in range(cfg.chunk // lanes):
+            first = j * cfg.chunk + row * lanes
+            rows.append((row, [tuple(int(v) for v in params[:, first + n])
+                               for n in range(lanes)]))
+        out[j] = rows
     return out
 
 

@@ -106,7 +106,8 @@ class SparseCoreBench:
             for word in words:
                 self.w.send_nowait(AxiStreamFrame([word], tdest=chunk))
         for chunk, rows in streams.requant_rows(cfg, bias, mult, shift, shape.k).items():
-            for word in qpack.pack_many([list(row) for row in rows]):
+            for word in qpack.pack_many([[row] + [v for lane in params for v in lane]
+                                         for row, params in rows]):
                 self.q.send_nowait(AxiStreamFrame([word], tdest=chunk))
         store = kmf.compress_acts(act, cfg.chunk)
         entries = streams.act_entries(store)

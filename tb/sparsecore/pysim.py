@@ -55,10 +55,10 @@ def simulate_layer(cfg, shape, act, weights, bias, mult, shift, *, relu=False, s
     wbeats = [(_pack(weight_beat_layout(cfg), {"addr": a, "row": [
         [{"value": v, "pos": p} for v, p in grp] for grp in groups]}), j)
         for j, rows in streams.weight_rows(cfg, weights).items() for a, groups in rows]
-    qbeats = [(_pack(requant_beat_layout(cfg), {"channel": ch, "params": {
-        "bias": b, "mult": mu, "shift": sh}}), j)
+    qbeats = [(_pack(requant_beat_layout(cfg), {"row": row, "params": [
+        {"bias": b, "mult": mu, "shift": sh} for b, mu, sh in params]}), j)
         for j, rows in streams.requant_rows(cfg, bias, mult, shift, shape.k).items()
-        for ch, b, mu, sh in rows]
+        for row, params in rows]
     ent = act_entry_layout(cfg)
     ptr = pointer_layout(cfg, cfg.act_entries)
     abeats = [(_pack(ent, {"x": x, "c": c, "value": v}), 0)

@@ -15,10 +15,10 @@ from sparseforge.gen.sparsecore.config import parse_sparsecore
 from sparseforge.hdl.sparsecore.alus import AluArray
 from sparseforge.hdl.sparsecore.compactor import Compactor
 from sparseforge.hdl.sparsecore.layouts import (act_entry_layout, max_segments, pointer_layout,
-                                                weight_row_layout)
+                                                requant_row_layout, weight_row_layout)
 from sparseforge.hdl.sparsecore.pe import SparseCorePE
 from sparseforge.hdl.sparsecore.requant import Requantizer
-from sparseforge.sim.sparsecore import cycles, golden
+from sparseforge.sim.sparsecore import cycles, golden, streams
 from sparseforge.sim.sparsecore import format as kmf
 
 SEED = 23
@@ -177,9 +177,13 @@ def _pe_case(cfg, shape, act, w, bias, mult, shift, relu, *, ready_pattern=None,
                            "segments": store.segments, "relu": int(relu),
                            "pool": int(shape.pool)})
         ctx.set(pe.channels, cfg.chunk if channels is None else channels)
-        for ch in range(cfg.chunk):
-            ctx.set(pe.rq[ch], {"bias": int(bias[ch]), "mult": int(mult[ch]),
-                                "shift": int(shift[ch])})
+        for row, params in streams.requant_rows(cfg, bias, mult, shift, cfg.chunk)[0]:
+            ctx.set(pe.rq_load.addr, row)
+            ctx.set(pe.rq_load.data.as_value(), pack(requant_row_layout(cfg), [
+                {"bias": b, "mult": mu, "shift": sh} for b, mu, sh in params]))
+            ctx.set(pe.rq_load.en, 1)
+            await ctx.tick()
+        ctx.set(pe.rq_load.en, 0)
         tick = 0
         for b in range(nbands):
             ctx.set(pe.band, b)
