@@ -72,12 +72,14 @@ def _shapes(cfg):
 
 @cocotb.test()
 async def densities(dut):
-    """3×3 'same' layers at activation densities 0.1, 0.5 and 1.0, two chunks."""
+    """3×3 'same' layers at activation densities 0.1, 0.5 and 1.0 (or those listed in
+    ``$SPARSEFORGE_DENSITIES``), two chunks."""
     cfg = _config()
     bench = SparseCoreBench(dut, cfg)
     await bench.reset()
     shape = _shapes(cfg)["3x3 pad 1"]
-    for n, d in enumerate((0.1, 0.5, 1.0)):
+    listed = os.environ.get("SPARSEFORGE_DENSITIES", "0.1,0.5,1.0")
+    for n, d in enumerate(float(v) for v in listed.split(",")):
         layer = random_layer(cfg, shape, d, _seed(dut, n))
         await check_layer(bench, shape, layer, relu=True, label=f"density {d}")
 

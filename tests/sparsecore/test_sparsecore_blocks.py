@@ -208,7 +208,7 @@ def _pe_case(cfg, shape, act, w, bias, mult, shift, relu, *, ready_pattern=None,
     run(harness, tb)
     # Bit-exact: decoded planes and the compressed lists themselves.
     want = golden.layer_output(act, w, bias, mult, shift, stride=shape.stride, pad=shape.pad,
-                               relu=relu, pool=shape.pool)
+                               relu=relu, pool=shape.pool, acc_bits=cfg.acc_width)
     if channels is not None:
         want[channels:] = 0                               # dropped by the post-processor
     got = np.zeros_like(want)
@@ -261,6 +261,18 @@ def test_pe_drops_channels_past_k():
     w = kmf.prune(r.integers(-128, 128, (8, 3, 3, 3)), 2, 4)
     _pe_case(cfg, shape, act, w, np.full(8, 5000), np.full(8, 300), np.full(8, 12), False,
              channels=5)
+
+
+def test_pe_accumulators_wrap():
+    # 16-bit accumulators: −128 × −128 products (2^14) wrap after two; a shift of 0 and mult 1
+    # pass the wrapped value's clamp through, so a missing wrap would show.
+    cfg = small_cfg(widths={"acc": 16})
+    shape = cycles.LayerShape(3, 4, 6, 8, 3, 3, 1, 1)
+    act = np.full((6, 3, 4), -128)
+    w = np.where(kmf.prune(rng(13).integers(-128, 128, (8, 6, 3, 3)), 2, 4) != 0, -128, 0)
+    acc = golden.layer_acc(act, w, 1, 1, acc_bits=16)
+    assert acc.min() < 0 < acc.max()                      # wrapped both ways
+    _pe_case(cfg, shape, act, w, np.zeros(8, int), np.ones(8, int), np.zeros(8, int), False)
 
 
 def test_pe_output_back_pressure():
