@@ -225,6 +225,9 @@ def layer_cycles(cfg, shape, act, weights, *, dense=True):
 
 
 def _run(shape, store, chunk, band_rows, pes, steps):
+    """Replay a layer. More chunks than PEs (only the dense baseline's wider arrays need it) run
+    in passes of ``pes`` chunks, one after the other, weights reloaded between passes (not
+    counted)."""
     nbands = -(-shape.ho // band_rows)
     nchunks = -(-shape.k // chunk)
     costs, taps_per_band = [], []
@@ -232,5 +235,11 @@ def _run(shape, store, chunk, band_rows, pes, steps):
         compute, taps = band_compute_cycles(shape, store, band_rows, b)
         costs.append(compute + pp_cycles(shape, band_rows, b, steps))
         taps_per_band.append(taps)
-    cycles, grants, busy = scheduler(costs, pes, nchunks)
-    return cycles, grants, busy, sum(taps_per_band) * nchunks
+    total, grants, busy = 0, [], [0] * pes
+    for first in range(0, nchunks, pes):
+        n = min(pes, nchunks - first)
+        cyc, g, b = scheduler(costs, pes, n)
+        grants += [(t + total, p, band, j + first) for t, p, band, j in g]
+        busy = [x + y for x, y in zip(busy, b)]
+        total += cyc
+    return total, grants, busy, sum(taps_per_band) * nchunks

@@ -234,3 +234,36 @@ def test_config_rules():
         parse_sparsecore({"arch": "sparsecore", "pes": 2, "m": 6}, "x")
     cfg = parse_sparsecore({"arch": "sparsecore", "pes": 64}, "p")
     assert (cfg.groups, cfg.chunk, cfg.pos_bits) == (8, 32, 2)
+
+
+def test_more_chunks_than_pes_run_in_passes():
+    # The dense baseline of a 3-PE array of 4 ALUs for K = 16: four chunks of 4, two passes.
+    act = rng(14).integers(1, 5, (2, 4, 4))
+    store = kmf.compress_acts(act, 4)
+    shape = cycles.LayerShape(4, 4, 2, 16, 3, 3, 1, 1)
+    total, grants, _, _ = cycles._run(shape, store, 4, 2, 3, 1)
+    first, _, _ = cycles.scheduler([cycles.unit_cycles(shape, store, 2, b) for b in range(2)], 3,
+                                   3)
+    second, _, _ = cycles.scheduler([cycles.unit_cycles(shape, store, 2, b) for b in range(2)], 3,
+                                    1)
+    assert total == first + second
+    assert sorted({g[3] for g in grants}) == [0, 1, 2, 3]
+
+
+def test_run_checks_are_one_line_input_errors():
+    from sparseforge.gen.errors import InputError
+    from sparseforge.gen.sparsecore.presets import preset
+    from sparseforge.gen.sparsecore.run import check_layer, check_weights
+    cfg = preset("sparsecore_small")
+    bad = [cycles.LayerShape(4, 4, 3, 6, 3, 3, 1, 1),           # K not a multiple of m
+           cycles.LayerShape(4, 4, 13, 8, 3, 3, 1, 1),          # C above limits.c
+           cycles.LayerShape(4, 4, 3, 8, 3, 3, 3, 1),           # stride 3
+           cycles.LayerShape(4, 4, 3, 8, 3, 3, 1, 3)]           # pad ≥ kernel
+    for shape in bad:
+        with pytest.raises(InputError) as info:
+            check_layer(cfg, shape)
+        assert "\n" not in str(info.value) and "not allowed" in str(info.value)
+    w = np.ones((8, 3, 3, 3), dtype=np.int64)
+    with pytest.raises(InputError, match="--weights: weights break 2/4"):
+        check_weights(cfg, w)
+    assert kmf.km_violations(check_weights(cfg, w, prune=True), 2, 4) == 0
