@@ -18,7 +18,8 @@ Pure Python: the models in ``sim/`` use it without importing Amaranth.
 
 from dataclasses import dataclass
 
-from ..config import _check_keys, _int
+from ..schema import check_keys as _check_keys
+from ..schema import int_field as _int
 from ..errors import ConfigError
 
 __all__ = ["SparseCoreConfig", "parse_sparsecore"]
@@ -85,6 +86,11 @@ class SparseCoreConfig:
                            "acc": self.acc_width},
                 "memories": {"act_kib": self.act_kib, "weight_kib": self.weight_kib,
                              "acc_kib": self.acc_kib}}
+
+    @property
+    def notation(self):
+        """``P×A k/m``: PEs × ALUs per PE and the sparsity."""
+        return f"{self.pes}x{self.alus_per_pe} {self.k}/{self.m}"
 
     @property
     def groups(self):

@@ -3,7 +3,7 @@ Table 2)."""
 
 from .config import parse_sparsecore
 
-__all__ = ["PRESETS", "preset"]
+__all__ = ["SPARSECORE_PRESETS", "PAPER", "SMALL", "preset"]
 
 #: The paper: 64 PEs × 16 ALUs, 2/4. A band is one output row of up to 64 pixels, so the
 #: accumulation buffers hold 64 PEs × 64 pixels × 32 channels × 4 bytes = 512 KB, Table 2's size.
@@ -21,10 +21,16 @@ SMALL = {"arch": "sparsecore", "name": "sparsecore_small", "pes": 3, "alus_per_p
          "limits": {"h": 9, "w": 9, "c": 12, "k": 16, "kernel": 3},
          "memories": {"act_kib": 4, "weight_kib": 1, "acc_kib": 1}}
 
-PRESETS = {"sparsecore_paper": PAPER, "sparsecore_small": SMALL}
+#: ``name -> (one-line description, config mapping)``, as the registry lists presets.
+SPARSECORE_PRESETS = {
+    "sparsecore_paper": ("SparseCore of Table 2: 64 PEs x 16 ALUs at 2/4, 512 KB accumulation "
+                         "buffers, 64-wide bands; large", PAPER),
+    "sparsecore_small": ("SparseCore 3 PEs x 4 ALUs at 2/4, 9x9x12 inputs, bands of 2 rows: "
+                         "for tests", SMALL),
+}
 
 
 def preset(name):
     """The config of preset ``name``."""
-    raw = PRESETS[name]
+    raw = SPARSECORE_PRESETS[name][1]
     return parse_sparsecore(raw, raw["name"])

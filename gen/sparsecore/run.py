@@ -8,13 +8,17 @@ compressed and decoded outputs are compared with the golden model and its cycles
 model.
 """
 
+from pathlib import Path
+
 import numpy as np
 
 from ..errors import InputError
+from ..operands import load_operand, parse_conv
+from ..report import Progress, dump_json, save_npy, table
 from ...sim.sparsecore import cycles, golden, streams
 from ...sim.sparsecore import format as kmf
 
-__all__ = ["check_layer", "check_weights", "run_layer_rtl", "model_report"]
+__all__ = ["check_layer", "check_weights", "run_layer_rtl", "model_report", "run_cli"]
 
 
 def check_layer(cfg, shape, flag="--conv"):
@@ -101,3 +105,117 @@ def run_layer_rtl(cfg, shape, act, weights, bias, mult, shift, *, relu=False,
               "work_units": int(out["reg_work_units"]),
               "pe_idle_cycles": int(out["reg_pe_idle_cycles"])}
     return report, plane
+
+
+def _km(text, cfg):
+    if text is None:
+        return cfg.k, cfg.m
+    try:
+        k, m = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise InputError(f"--km: {text!r} is not allowed; expected K/M, e.g. 2/4") from None
+    if m < 2 or m & (m - 1) or not 1 <= k <= m:
+        raise InputError(f"--km: {text!r} is not allowed; expected 1 ≤ K ≤ M with M a power of "
+                         "two")
+    return k, m
+
+
+def _operand(rng, shape, density):
+    """Random non-zero INT8 values, exactly ``round(density · size)`` of them kept."""
+    size = int(np.prod(shape))
+    values = rng.integers(1, 128, size) * rng.choice([-1, 1], size)
+    keep = np.zeros(size, dtype=bool)
+    keep[rng.permutation(size)[:round(density * size)]] = True
+    return np.where(keep, values, 0).reshape(shape)
+
+
+def _shape(args):
+    if args.conv is None:
+        raise InputError("--conv: missing; give H,W,C,K,R,S[,stride[,pad]]")
+    layer = parse_conv(args.conv)
+    return cycles.LayerShape(layer.h, layer.w, layer.c, layer.k, layer.r, layer.s, layer.stride,
+                             layer.pad, bool(args.pool))
+
+
+def prepare(cfg, args):
+    """``(shape, act, weights, shift)`` from the ``run`` options, every input checked."""
+    shape = _shape(args)
+    check_layer(cfg, shape)
+    rng = np.random.default_rng(args.seed)
+    density = 0.5 if args.act_density is None else args.act_density
+    if not 0.0 <= density <= 1.0:
+        raise InputError(f"--act-density: {density} is not allowed; expected a fraction from 0 "
+                         "to 1")
+    if args.act is not None:
+        act = load_operand(args.act, "--act", cfg.act_width, "C×H×W activations",
+                           shape=(shape.c, shape.h, shape.w))
+    else:
+        act = _operand(rng, (shape.c, shape.h, shape.w), density)
+    if args.weights is not None:
+        if args.km is not None:
+            raise InputError("--km: not allowed with --weights (it prunes random weights; use "
+                             "--prune to prune given ones to the design's k/m)")
+        weights = load_operand(args.weights, "--weights", cfg.weight_width,
+                               "K×C×R×S weights", shape=(shape.k, shape.c, shape.r, shape.s))
+        weights = check_weights(cfg, weights, prune=args.prune)
+    else:
+        k, m = _km(args.km, cfg)
+        if shape.k % m:
+            raise InputError(f"--km: {k}/{m} is not allowed for K = {shape.k}; expected M "
+                             "dividing K")
+        weights = kmf.prune(_operand(rng, (shape.k, shape.c, shape.r, shape.s), 1.0), k, m)
+        weights = check_weights(cfg, weights, flag=f"--km {k}/{m}")
+    if args.shift is not None:
+        if not 0 <= args.shift <= 31:
+            raise InputError(f"--shift: {args.shift} is not allowed; expected 0 to 31")
+        shift = args.shift
+    else:
+        # The smallest shift that brings the largest |accumulator| into INT8.
+        peak = int(np.abs(golden.layer_acc(act, weights, shape.stride, shape.pad,
+                                           cfg.acc_width)).max(initial=0))
+        shift = min(31, max(0, (peak // 128).bit_length()))
+    return shape, act, weights, shift
+
+
+RUN_HEADERS = ("cycles", "model", "ideal", "dense", "speed-up", "ALU util.", "units",
+               "PE idle", "mismatches")
+
+
+def run_cli(cfg, args):
+    """``sparseforge run`` on a SparseCore config: exit 0 when bit-exact and cycle-exact."""
+    shape, act, weights, shift = prepare(cfg, args)
+    relu = bool(args.relu)
+    if args.model_only:
+        report = model_report(cfg, shape, act, weights)
+        report.update({"shift": shift, "seed": args.seed})
+        if args.json:
+            dump_json(report)
+        else:
+            print(table([(report["model_cycles"], report["ideal_cycles"],
+                          report["dense_cycles"], f"{report['speedup_over_dense']:.2f}",
+                          f"{report['alu_utilization']:.3f}", report["work_units"],
+                          report["pe_idle_cycles"])], RUN_HEADERS[1:-1]))
+        return 0
+    progress = Progress(not args.quiet and not args.json)
+    report, plane = run_layer_rtl(cfg, shape, act, weights, 0, 1, shift, relu=relu,
+                                  simulator=args.sim, progress=progress)
+    report.update({"shift": shift, "seed": args.seed, "simulator": args.sim})
+    if args.out is not None:
+        save_npy(Path(args.out), plane.astype(np.int8))
+    ok = (report["mismatches"] == 0 and report["stream_matches"] and
+          report["cycles"] == report["model_cycles"] == report["register_cycles"])
+    if args.json:
+        dump_json(report)
+    else:
+        print(f"{cfg.name} ({cfg.notation}) on {args.sim}: {shape.c}x{shape.h}x{shape.w} input, "
+              f"{shape.k} outputs, {shape.r}x{shape.s} kernel, stride {shape.stride}, pad "
+              f"{shape.pad}{', ReLU' if relu else ''}{', 2x2 pool' if shape.pool else ''}, "
+              f"shift {shift}")
+        print(table([(report["cycles"], report["model_cycles"], report["ideal_cycles"],
+                      report["dense_cycles"], f"{report['speedup_over_dense']:.2f}",
+                      f"{report['alu_utilization']:.3f}", report["work_units"],
+                      report["pe_idle_cycles"], report["mismatches"])], RUN_HEADERS))
+        print(("bit-exact" if report["mismatches"] == 0 and report["stream_matches"] else
+               "MISMATCH") + " against the golden model (decoded output and compressed lists); "
+              + ("cycle-exact" if ok else "cycles differ from the model"))
+    return 0 if ok else 1

@@ -32,10 +32,10 @@ def _layer(cfg, shape, density, seed):
     return act, w, bias, mult, shift
 
 
+# The cocotb regression runs more layers (every shape, density, extreme and degenerate cases) on
+# the generated Verilog; these two keep a quick check of the whole top in the Amaranth simulator.
 @pytest.mark.parametrize("shape, density, relu", [
     (cycles.LayerShape(7, 6, 10, 16, 3, 3, 1, 1), 0.5, True),        # 2 chunks on 3 PEs
-    (cycles.LayerShape(8, 9, 5, 8, 3, 3, 1, 1, True), 0.7, True),    # pooled
-    (cycles.LayerShape(9, 7, 12, 12, 3, 1, 2, 0), 0.3, False),       # stride 2, last chunk short
 ])
 def test_layer_bit_and_cycle_exact(shape, density, relu):
     cfg = small_cfg()
@@ -64,17 +64,3 @@ def test_layer_under_idle_cycles_and_back_pressure():
     want = golden.layer_output(act, w, bias, mult, shift, pad=1, relu=True)
     got = streams.collect_output(cfg, run.beats, shape.k, want.shape[1], want.shape[2])
     assert got == kmf.compress_acts(want, cfg.chunk)
-
-
-def test_bad_layer_raises_the_error_flag():
-    cfg = small_cfg()
-    shape = cycles.LayerShape(4, 4, 3, 6, 3, 3, 1, 1)       # K = 6: not a multiple of m = 4
-    act = np.ones((3, 4, 4), dtype=np.int64)
-    w = np.zeros((6, 3, 3, 3), dtype=np.int64)
-    run = simulate_layer(cfg, cycles.LayerShape(4, 4, 3, 8, 3, 3, 1, 1), act,
-                         np.zeros((8, 3, 3, 3), dtype=np.int64), 0, 1, 0, expect_error=False)
-    assert run.registers["status"] == 0b010
-    run = simulate_layer(cfg, shape, act, np.concatenate([w, np.zeros((2, 3, 3, 3), int)]), 0, 1,
-                         0, expect_error=True)
-    assert run.registers["status"] & 0b100
-    assert run.cycles == 0
