@@ -1,0 +1,150 @@
+"""Windows, stride passes and the cycle models against independent counts (CCR, Sec. IV)."""
+
+import numpy as np
+import pytest
+
+from sparseforge.sim.ccr import cycles, format as fmt, layer
+from sparseforge.sim.conv import conv2d
+
+SEED = 7321
+
+
+def _direct(x, w, x0, y0, ho, wo, st):
+    c, h, wd = x.shape
+    k, _, r, s = w.shape
+    out = np.zeros((k, ho, wo), dtype=np.int64)
+    for kk in range(k):
+        for u in range(ho):
+            for v in range(wo):
+                for cc in range(c):
+                    for i in range(r):
+                        for j in range(s):
+                            m, n = x0 + st * u + i, y0 + st * v + j
+                            if 0 <= m < h and 0 <= n < wd:
+                                out[kk, u, v] += w[kk, cc, i, j] * x[cc, m, n]
+    return out
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("r", [1, 3, 5])
+def test_window_golden_and_passes(mode, stride, r):
+    rng = np.random.default_rng(SEED + r)
+    x = rng.integers(-9, 10, (2, 7, 6))
+    w = rng.integers(-9, 10, (3, 2, r, r))
+    win = layer.window(7, 6, r, r, mode=mode, stride=stride)
+    ref = _direct(x, w, win.x0, win.y0, win.ho, win.wo, stride)
+    assert np.array_equal(layer.golden(x, w, win), ref)
+    total = sum(layer.golden(p.x, p.w, layer.Window(p.x0, p.y0, win.ho, win.wo))
+                for p in layer.passes(x, w, win))
+    assert np.array_equal(total, ref)
+
+
+def test_window_pad_matches_framework_convolution():
+    rng = np.random.default_rng(SEED)
+    x, w = rng.integers(-9, 10, (3, 8, 7)), rng.integers(-9, 10, (2, 3, 3, 3))
+    for stride, pad in ((1, 1), (2, 1), (2, 0), (3, 2)):
+        win = layer.window(8, 7, 3, 3, pad=pad, stride=stride)
+        assert np.array_equal(layer.golden(x, w, win), conv2d(x, w, stride, pad, acc_bits=64))
+
+
+def test_golden_wraps():
+    x = np.full((3, 2, 2), -128)
+    w = np.full((1, 3, 2, 2), -128)
+    win = layer.window(2, 2, 2, 2, mode="valid")
+    # 12 · 16384 = 196608 = 2^18 − 65536: an 18-bit accumulator holds −65536.
+    assert layer.golden(x, w, win, acc_bits=18)[0, 0, 0] == -65536
+
+
+def test_window_errors():
+    with pytest.raises(ValueError, match="exactly one of mode and pad"):
+        layer.window(4, 4, 3, 3)
+    with pytest.raises(ValueError, match="Stride must be a positive integer, not 0"):
+        layer.window(4, 4, 3, 3, mode="same", stride=0)
+    with pytest.raises(ValueError, match="no valid output"):
+        layer.window(2, 4, 3, 3, mode="valid")
+
+
+def test_formats_round_trip():
+    rng = np.random.default_rng(SEED)
+    x = rng.integers(-9, 10, (2, 5, 3))
+    words = fmt.input_blocks(x, 2, 2)
+    assert words.shape == (2 * 3 * 2, 4)
+    assert words[1].tolist() == [x[0, 0, 2], 0, x[0, 1, 2], 0]         # block (M=0, N=1)
+    w = rng.integers(-2, 3, (2, 2, 3, 3))
+    counts, entries = fmt.compressed_kernel(w)
+    rebuilt = np.zeros_like(w).reshape(4, 3, 3)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    for g in range(4):
+        for value, i, j in entries[starts[g]:starts[g + 1]]:
+            rebuilt[g, i, j] = value
+    assert np.array_equal(rebuilt.reshape(w.shape), w)
+    y = rng.integers(-9, 10, (3, 5, 3))
+    hb, wb = fmt.blocks_shape(5, 3, 2, 2)
+    # Output words by the documented bank rule.
+    ob = np.zeros((3 * hb * wb, 4), dtype=np.int64)
+    for k in range(3):
+        for u in range(5):
+            for v in range(3):
+                ob[k * hb * wb + (u // 2) * wb + v // 2, (u % 2) * 2 + v % 2] = y[k, u, v]
+    assert np.array_equal(fmt.output_map(ob, 3, 5, 3, 2, 2), y)
+
+
+def test_cycle_model_counts_by_enumeration():
+    """Issue cycles counted by walking the dataflow loops one step at a time."""
+    rng = np.random.default_rng(SEED)
+    x = rng.integers(-3, 4, (3, 5, 7)) * (rng.random((3, 5, 7)) < 0.5)
+    w = rng.integers(-3, 4, (2, 3, 3, 3)) * (rng.random((2, 3, 3, 3)) < 0.4)
+    w[1, 2] = 0                                          # an all-zero kernel
+    x[1] = 0                                             # an all-zero channel
+    px, py = 2, 4
+    nb = 3 * 2
+    steps = {"dense": 0, "sparse_k": 0, "sparse_i": 0}
+    for k in range(2):
+        for c in range(3):
+            nzw = [(i, j) for i in range(3) for j in range(3) if w[k, c, i, j]]
+            nzx = [(m, n) for m in range(5) for n in range(7) if x[c, m, n]]
+            for _block in range(nb):
+                for _i in range(9):
+                    steps["dense"] += 1
+            steps["sparse_k"] += nb * len(nzw) if nzw else 1
+            steps["sparse_i"] += len(nzx) * 2 * 1 if nzx else 1      # ⌈3/2⌉·⌈3/4⌉ tiles
+    for variant, n in steps.items():
+        pc = cycles.pass_cycles(variant, px, py, x, w, -1, -1, 5, 7)
+        assert pc.issue == n, variant
+        assert pc.clear == 2 * 3 * 2
+        assert pc.cycles == pc.clear + n + cycles.DRAIN
+
+
+def test_sparse_ki_bank_loads_by_enumeration():
+    rng = np.random.default_rng(SEED)
+    x = rng.integers(-3, 4, (1, 6, 6)) * (rng.random((1, 6, 6)) < 0.6)
+    w = rng.integers(-3, 4, (1, 1, 3, 3)) * (rng.random((1, 1, 3, 3)) < 0.7)
+    px, py, x0, y0, ho, wo = 2, 2, 0, 0, 4, 4
+    wnz = [(i, j) for i in range(3) for j in range(3) if w[0, 0, i, j]]
+    xnz = [(m, n) for m in range(6) for n in range(6) if x[0, m, n]]
+    total = stalls = 0
+    for a in range(0, len(wnz), px):
+        for b in range(0, len(xnz), py):
+            banks = {}
+            for i, j in wnz[a:a + px]:
+                for m, n in xnz[b:b + py]:
+                    u, v = m - i - x0, n - j - y0
+                    if 0 <= u < ho and 0 <= v < wo:
+                        banks[(u % px, v % py)] = banks.get((u % px, v % py), 0) + 1
+            need = max([1, *banks.values()])
+            total += need
+            stalls += need - 1
+    pc = cycles.pass_cycles("sparse_ki", px, py, x, w, x0, y0, ho, wo)
+    assert (pc.issue, pc.bank_conflict_stalls) == (total, stalls)
+
+
+def test_layer_cycles_sum_passes_first_clears():
+    rng = np.random.default_rng(SEED)
+    x, w = rng.integers(-3, 4, (2, 7, 7)), rng.integers(-3, 4, (2, 2, 3, 3))
+    win = layer.window(7, 7, 3, 3, mode="same", stride=2)
+    lc = cycles.layer_cycles("dense", 2, 2, x, w, win)
+    assert len(lc.passes) == 4
+    assert [p.clear for p in lc.passes] == [fmt.output_words(2, 4, 4, 2, 2), 0, 0, 0]
+    assert lc.macs_required == 2 * 2 * 9 * 16
+    assert lc.utilization == lc.macs_required / (4 * lc.cycles)
