@@ -25,7 +25,8 @@ A pass with K×C×R×S weights on a C×H×W input (``HB × WB`` input blocks, ``
     product per cycle, so a pair occupies the PU ``max(1, most products to one bank)`` cycles
     and stalls it for the rest (``bank_conflict_stalls``); an empty kernel or input channel
     costs 1;
-* **DRAIN**: the pipeline after the last issue (operand read, PU and CCU, OB read, OB write).
+* **DRAIN**: the pipeline after the last issue (PU and CCU on the buffers' data, OB read,
+  OB write).
 
 SparseI and SparseKI are models of the dataflows described here; their RTL is not built.
 """
@@ -40,8 +41,8 @@ from .layer import golden, passes
 __all__ = ["DRAIN", "PassCycles", "LayerCycles", "pass_cycles", "layer_cycles",
            "ki_pair_loads", "required_macs"]
 
-#: Pipeline stages after the last issue cycle: KB/IB read, PU and CCU, OB read, OB write.
-DRAIN = 4
+#: Cycles after the last issue: PU and CCU (KB/IB data), OB read, OB write.
+DRAIN = 3
 
 _VARIANTS = ("dense", "sparse_k", "sparse_i", "sparse_ki")
 
