@@ -1,7 +1,8 @@
 """CCR configs: variant, PU, buffers and widths of a CCR accelerator, validated once.
 
 Li et al., *CCR: A Concise Convolution Rule for Sparse Neural Network Accelerators*, Sec. IV–V
-and Table I. Parsed from YAML by :func:`parse_ccr`::
+and Table I. Parsed from YAML by :func:`parse_ccr` (the ``arch: ccr`` parser of
+:mod:`sparseforge.gen.registry`)::
 
     arch: ccr
     variant: sparse_k            # dense | sparse_k | sparse_i | sparse_ki (Table I)
@@ -17,8 +18,8 @@ Pure Python: the models in ``sim/`` use it without importing Amaranth.
 
 from dataclasses import dataclass
 
-from ..config import _check_keys, _int
 from ..errors import ConfigError
+from ..schema import bits_for, check_keys, int_field
 
 __all__ = ["CcrConfig", "parse_ccr", "VARIANTS"]
 
@@ -28,7 +29,7 @@ VARIANTS = ("dense", "sparse_k", "sparse_i", "sparse_ki")
 
 def _bits(n):
     """Bits of an unsigned field holding 0 … n."""
-    return max(1, int(n).bit_length())
+    return bits_for(int(n) + 1)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,9 @@ class CcrConfig:
     map_max : int
         Largest input height and width of a pass.
     kernels_max : int
-        Largest number of (output, input) channel pairs ``K·C`` of a pass.
+        Largest number of (output, input) channel pairs ``K·C`` of a pass: the depth of the
+        kernels' count table (SparseK, SparseKI) and of the channels' count table (SparseI,
+        SparseKI), since ``C ≤ K·C``.
     """
 
     name: str
@@ -90,23 +93,61 @@ class CcrConfig:
 
     @property
     def kernel_index_bits(self):
-        """Width of a kernel coordinate ``i`` or ``j`` in the compressed kernel."""
+        """Width of a kernel coordinate ``i`` or ``j`` in a compressed KB entry."""
         return _bits(self.kernel_max - 1)
 
     @property
     def map_bits(self):
-        """Width of an input coordinate and of the layer's ``H`` and ``W``."""
+        """Width of the layer's ``H`` and ``W``."""
         return _bits(self.map_max)
 
     @property
+    def input_index_bits(self):
+        """Width of an input coordinate ``m`` or ``n`` in a compressed IB entry."""
+        return _bits(self.map_max - 1)
+
+    @property
+    def origin_bits(self):
+        """Width of the signed window origin ``x0``, ``y0`` (``−pad``, or ``1 − R`` in 'full')."""
+        return self.kernel_index_bits + 2
+
+    @property
+    def origin_min(self):
+        """Smallest window origin the layer registers hold: the largest pad is ``−origin_min``."""
+        return -(1 << (self.origin_bits - 1))
+
+    @property
+    def out_bits(self):
+        """Width of the window's ``Ho`` and ``Wo`` (up to ``map_max + kernel_max − 1``)."""
+        return _bits(self.map_max + self.kernel_max - 1)
+
+    @property
     def kb_entry_bits(self):
-        """Bits of a KB entry: a weight, and its ``(i, j)`` when compressed."""
-        return self.weight_width + (2 * self.kernel_index_bits if self.sparse_kernels else 0)
+        """Bits of a compressed KB entry ``(value, i, j)``."""
+        return self.weight_width + 2 * self.kernel_index_bits
+
+    @property
+    def ib_entry_bits(self):
+        """Bits of a compressed IB entry ``(value, m, n)``."""
+        return self.act_width + 2 * self.input_index_bits
 
     @property
     def ib_word_bits(self):
-        """Bits of an IB word: a ``P_x × P_y`` input block."""
-        return self.multipliers * self.act_width
+        """Bits of an IB word (:mod:`sparseforge.sim.ccr.format`): a ``P_x × P_y`` input block
+        (dense, SparseK), an entry (SparseI) or a vector of ``P_y`` entries (SparseKI)."""
+        return {"dense": self.multipliers * self.act_width,
+                "sparse_k": self.multipliers * self.act_width,
+                "sparse_i": self.ib_entry_bits,
+                "sparse_ki": self.py * self.ib_entry_bits}[self.variant]
+
+    @property
+    def kb_word_bits(self):
+        """Bits of a KB word: a weight (dense), an entry (SparseK), a ``P_x × P_y`` tile
+        (SparseI) or a vector of ``P_x`` entries (SparseKI)."""
+        return {"dense": self.weight_width,
+                "sparse_k": self.kb_entry_bits,
+                "sparse_i": self.multipliers * self.weight_width,
+                "sparse_ki": self.px * self.kb_entry_bits}[self.variant]
 
     @property
     def ib_words(self):
@@ -114,7 +155,7 @@ class CcrConfig:
 
     @property
     def kb_words(self):
-        return self.kb_kb * 8192 // self.kb_entry_bits
+        return self.kb_kb * 8192 // self.kb_word_bits
 
     @property
     def ob_bank_words(self):
@@ -123,8 +164,13 @@ class CcrConfig:
 
     @property
     def count_bits(self):
-        """Width of a kernel's entry count in the count table (0 … kernel_max²)."""
+        """Width of a kernel's word count in the kernels' count table (0 … kernel_max²)."""
         return _bits(self.kernel_max * self.kernel_max)
+
+    @property
+    def ib_count_bits(self):
+        """Width of a channel's word count in the channels' count table (0 … ib_words)."""
+        return _bits(self.ib_words)
 
     @property
     def notation(self):
@@ -145,7 +191,7 @@ class CcrConfig:
 
 
 def _power_of_two(section, key, path, default):
-    value = _int(section, key, path, 1, 32, default=default)
+    value = int_field(section, key, path, 1, 32, default=default)
     if value & (value - 1):
         raise ConfigError(f"{path}.{key}", value, "a power of two from 1 to 32 (the output "
                           "buffer banks are selected by the coordinates' low bits)")
@@ -161,7 +207,7 @@ def parse_ccr(raw, name):
         On the first key that is missing, unknown, of the wrong type or out of range, or a
         buffer too small to hold one word.
     """
-    _check_keys(raw, "", ("arch", "name", "variant", "pu", "buffers", "widths", "kernel_max",
+    check_keys(raw, "", ("arch", "name", "variant", "pu", "buffers", "widths", "kernel_max",
                           "map_max", "kernels_max"))
     variant = raw.get("variant", "sparse_k")
     if variant not in VARIANTS:
@@ -169,21 +215,21 @@ def parse_ccr(raw, name):
     pu = raw.get("pu")
     if pu is None:
         raise ConfigError("pu", None, "a mapping {x, y} of PEs (required)")
-    _check_keys(pu, "pu", ("x", "y"))
+    check_keys(pu, "pu", ("x", "y"))
     px = _power_of_two(pu, "x", "pu", None)
     py = _power_of_two(pu, "y", "pu", None)
     buffers = raw.get("buffers", {})
-    _check_keys(buffers, "buffers", ("ib_kb", "kb_kb", "ob_kb"))
-    sizes = {key: _int(buffers, key, "buffers", 1, 1 << 16, default=128)
+    check_keys(buffers, "buffers", ("ib_kb", "kb_kb", "ob_kb"))
+    sizes = {key: int_field(buffers, key, "buffers", 1, 1 << 16, default=128)
              for key in ("ib_kb", "kb_kb", "ob_kb")}
     widths = raw.get("widths", {})
-    _check_keys(widths, "widths", ("act", "weight", "acc"))
-    act_width = _int(widths, "act", "widths", 2, 16, default=8)
-    weight_width = _int(widths, "weight", "widths", 2, 16, default=8)
-    acc_width = _int(widths, "acc", "widths", 4, 48, default=32)
-    kernel_max = _int(raw, "kernel_max", "", 1, 16, default=11)
-    map_max = _int(raw, "map_max", "", 1, 4096, default=256)
-    kernels_max = _int(raw, "kernels_max", "", 1, 1 << 20, default=4096)
+    check_keys(widths, "widths", ("act", "weight", "acc"))
+    act_width = int_field(widths, "act", "widths", 2, 16, default=8)
+    weight_width = int_field(widths, "weight", "widths", 2, 16, default=8)
+    acc_width = int_field(widths, "acc", "widths", 4, 48, default=32)
+    kernel_max = int_field(raw, "kernel_max", "", 1, 16, default=11)
+    map_max = int_field(raw, "map_max", "", 1, 4096, default=256)
+    kernels_max = int_field(raw, "kernels_max", "", 1, 1 << 20, default=4096)
     cfg = CcrConfig(name=name, variant=variant, px=px, py=py, act_width=act_width,
                     weight_width=weight_width, acc_width=acc_width, kernel_max=kernel_max,
                     map_max=map_max, kernels_max=kernels_max, **sizes)

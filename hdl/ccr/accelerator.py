@@ -129,7 +129,7 @@ class CcrAccelerator(wiring.Component):
         """The buffers: ``[{"module", "words", "width"}]``."""
         macros = [
             {"module": f"{cfg.name}.ib", "words": cfg.ib_words, "width": cfg.ib_word_bits},
-            {"module": f"{cfg.name}.kb", "words": cfg.kb_words, "width": cfg.kb_entry_bits},
+            {"module": f"{cfg.name}.kb", "words": cfg.kb_words, "width": cfg.kb_word_bits},
         ]
         macros += [{"module": f"{cfg.name}.acc.ob_{bx}_{by}", "words": cfg.ob_bank_words,
                     "width": cfg.acc_width} for bx in range(cfg.px) for by in range(cfg.py)]

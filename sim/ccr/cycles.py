@@ -28,6 +28,13 @@ A pass with K×C×R×S weights on a C×H×W input (``HB × WB`` input blocks, ``
 * **DRAIN**: the pipeline after the last issue (PU and CCU on the buffers' data, OB read,
   OB write).
 
+Besides cycles a pass reports the counts the RTL's statistics registers hold: ``steps`` (PU
+steps: scalar × matrix products, or vector pairs in SparseKI; empty kernels are not steps),
+``macs_performed`` (products of a real input and a real kernel element, zeros included where the
+variant does not skip them), ``ccu_coordinates`` (output coordinates the CCU computed: one per
+step in SparseK and SparseI, one per product in SparseKI, none in the dense design, whose
+coordinates come from its loop counters) and ``bank_conflict_stalls``.
+
 SparseI and SparseKI are models of the dataflows described here; their RTL is not built.
 """
 
@@ -36,10 +43,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .format import blocks_shape, output_words
-from .layer import golden, passes
+from .layer import passes
 
 __all__ = ["DRAIN", "PassCycles", "LayerCycles", "pass_cycles", "layer_cycles",
-           "ki_pair_loads", "required_macs"]
+           "ki_pair_loads", "ki_channel_loads", "required_macs"]
 
 #: Cycles after the last issue: PU and CCU (KB/IB data), OB read, OB write.
 DRAIN = 3
@@ -56,7 +63,9 @@ class PassCycles:
     drain: int
     macs_performed: int
     ccu_coordinates: int
+    steps: int
     bank_conflict_stalls: int = 0
+    sampled: bool = False
 
     @property
     def cycles(self):
@@ -91,6 +100,15 @@ class LayerCycles:
     @property
     def bank_conflict_stalls(self):
         return sum(p.bank_conflict_stalls for p in self.passes)
+
+    @property
+    def steps(self):
+        return sum(p.steps for p in self.passes)
+
+    @property
+    def sampled(self):
+        """SparseKI's pair loads were estimated from a sample of channels."""
+        return any(p.sampled for p in self.passes)
 
     @property
     def ideal_cycles(self):
@@ -128,8 +146,58 @@ def ki_pair_loads(wnz, xnz, px, py, x0, y0, ho, wo):
     return loads
 
 
-def pass_cycles(variant, px, py, x, w, x0, y0, ho, wo, *, accumulate=False):
-    """The :class:`PassCycles` of one stride-1 pass (window origin ``(x0, y0)``, ``ho × wo``)."""
+def ki_channel_loads(w_c, xnz, px, py, x0, y0, ho, wo, *, chunk=1 << 22):
+    """SparseKI's pair loads of every kernel of one input channel at once (vectorised).
+
+    ``w_c`` is the channel's K×R×S slice of the weights, ``xnz`` its non-zero input
+    coordinates row-major. Returns ``(loads, pairs, products)``: the sum over all kernels of
+    :func:`ki_pair_loads`, the number of pairs and the number of products.
+    """
+    xnz = np.asarray(xnz, dtype=np.int64).reshape(-1, 2)
+    nx = len(xnz)
+    kk, wi, wj = np.nonzero(np.asarray(w_c))
+    if nx == 0 or len(kk) == 0:
+        return 0, 0, 0
+    # Each kernel's non-zeros in vectors of P_x: a global vector number per weight.
+    counts = np.bincount(kk, minlength=np.asarray(w_c).shape[0])
+    first = np.concatenate([[0], np.cumsum(counts)])[kk]
+    vecs_per_kernel = -(-counts // px)
+    vec_base = np.concatenate([[0], np.cumsum(vecs_per_kernel)])[kk]
+    wvec = vec_base + (np.arange(len(kk)) - first) // px
+    nwv = int(vecs_per_kernel.sum())
+    nxv = -(-nx // py)
+    lanes = px * py
+    xvec = (np.arange(nx) // py).astype(np.int32)
+    xm = (xnz[:, 0] - x0).astype(np.int32)
+    xn = (xnz[:, 1] - y0).astype(np.int32)
+    wi, wj, wvec = wi.astype(np.int32), wj.astype(np.int32), wvec.astype(np.int32)
+    # P_x and P_y are powers of two: a coordinate's bank is its low bits. A product outside the
+    # window goes to an extra bin per pair that the maximum leaves out.
+    mx, my, ly = px - 1, py - 1, (py - 1).bit_length()
+    bins = lanes + 1
+    loads = 0
+    # Chunks of whole weight vectors, about `chunk` products each.
+    per = max(1, chunk // (nx * px))
+    for lo in range(0, nwv, per):
+        hi = min(nwv, lo + per)
+        sel = (wvec >= lo) & (wvec < hi)
+        u = xm[None, :] - wi[sel, None]
+        v = xn[None, :] - wj[sel, None]
+        out = (u < 0) | (u >= ho) | (v < 0) | (v >= wo)
+        bank = ((u & mx) << ly) | (v & my)
+        bank[out] = lanes
+        bank += ((wvec[sel, None] - lo) * nxv + xvec[None, :]) * bins
+        hits = np.bincount(bank.ravel(), minlength=(hi - lo) * nxv * bins)
+        loads += int(np.maximum(1, hits.reshape(-1, bins)[:, :lanes].max(axis=1)).sum())
+    return loads, nwv * nxv, len(kk) * nx
+
+
+def pass_cycles(variant, px, py, x, w, x0, y0, ho, wo, *, accumulate=False, sample=None):
+    """The :class:`PassCycles` of one stride-1 pass (window origin ``(x0, y0)``, ``ho × wo``).
+
+    ``sample`` (SparseKI only) names input channels whose pair loads are computed exactly; the
+    rest are estimated as their mean (``sampled`` is then set). ``None``: every channel, exact.
+    """
     if variant not in _VARIANTS:
         raise ValueError(f"Variant must be one of {', '.join(_VARIANTS)}, not {variant!r}")
     x = np.asarray(x)
@@ -142,55 +210,75 @@ def pass_cycles(variant, px, py, x, w, x0, y0, ho, wo, *, accumulate=False):
     nx = np.count_nonzero(x.reshape(c, -1), axis=1)             # per input channel
     stalls = 0
     if variant == "dense":
-        issue = k * c * nb * r * s
+        issue = steps = k * c * nb * r * s
         macs = k * c * h * wd * r * s
         coords = 0
     elif variant == "sparse_k":
         issue = int(np.where(nw == 0, 1, nb * nw).sum())
         macs = int(nw.sum()) * h * wd
-        coords = int((nb * nw).sum())
+        coords = steps = int((nb * nw).sum())
     elif variant == "sparse_i":
         tiles = -(-r // px) * -(-s // py)
         per = np.where(nx == 0, 1, nx * tiles)
         issue = int(per.sum()) * k
         macs = int(nx.sum()) * k * r * s
-        coords = int(nx.sum()) * tiles * k
+        coords = steps = int(nx.sum()) * tiles * k
     else:
-        issue = 0
-        coords = 0
-        xnz = [np.argwhere(x[ci]) for ci in range(c)]
-        for kk in range(k):
-            for ci in range(c):
-                wnz = np.argwhere(w[kk, ci])
-                if len(wnz) == 0 or len(xnz[ci]) == 0:
-                    issue += 1
-                    continue
-                loads = ki_pair_loads(wnz, xnz[ci], px, py, x0, y0, ho, wo)
-                issue += int(loads.sum())
-                stalls += int(loads.sum() - loads.size)
-                coords += len(wnz) * len(xnz[ci])
-        macs = int((nw * nx[None, :]).sum())
+        # An empty kernel or input channel costs one cycle; a pair its load.
+        empty = (nw == 0) | (nx[None, :] == 0)
+        issue = int(empty.sum())
+        chans = range(c) if sample is None else sorted(set(sample))
+        total = pairs = 0
+        for ci in chans:
+            loads_c, pairs_c, _ = ki_channel_loads(w[:, ci], np.argwhere(x[ci]), px, py, x0, y0,
+                                                   ho, wo)
+            total += loads_c
+            pairs += pairs_c
+        if sample is not None:
+            scale = c / len(chans)
+            total, pairs = round(total * scale), round(pairs * scale)
+        issue += total
+        stalls = total - pairs
+        steps = pairs
+        macs = coords = int((nw * nx[None, :]).sum())
     clear = 0 if accumulate else output_words(k, ho, wo, px, py)
-    return PassCycles(clear, issue, DRAIN, macs, coords, stalls)
+    return PassCycles(clear, issue, DRAIN, macs, coords, steps, stalls,
+                      sampled=sample is not None and variant == "sparse_ki")
 
 
 def required_macs(variant, x, w, win):
     """MACs the layer needs at the density the variant exploits: window taps of the layer
-    (dense), with a non-zero weight (SparseK), a non-zero input (SparseI), or both (SparseKI)."""
+    (dense), with a non-zero weight (SparseK), a non-zero input (SparseI), or both (SparseKI).
+
+    Computed as ``Σ_{k,c,i,j} [w ≠ 0] · T[c, i, j]`` where ``T[c, i, j]`` counts the window's
+    outputs whose tap ``(i, j)`` reads a (non-zero) input of channel ``c``.
+    """
     x = np.asarray(x)
     w = np.asarray(w)
-    xm = np.ones_like(x, dtype=np.int64) if variant in ("dense", "sparse_k") else (x != 0)
-    wm = np.ones_like(w, dtype=np.int64) if variant in ("dense", "sparse_i") else (w != 0)
+    c, h, wd = x.shape
+    k, _, r, s = w.shape
     if variant == "dense":
-        c, _, _ = x.shape
-        k, _, r, s = w.shape
         return k * c * r * s * win.ho * win.wo
-    return int(golden(xm.astype(np.int64), wm.astype(np.int64), win, acc_bits=64).sum())
+    xm = (x != 0) if variant in ("sparse_i", "sparse_ki") else np.ones(x.shape, dtype=bool)
+    wm = (w != 0) if variant in ("sparse_k", "sparse_ki") else np.ones(w.shape, dtype=bool)
+    st = win.stride
+    top, left = max(0, -win.x0), max(0, -win.y0)
+    rows = top + max(h, win.x0 + st * (win.ho - 1) + r)
+    cols = left + max(wd, win.y0 + st * (win.wo - 1) + s)
+    padded = np.zeros((c, rows, cols), dtype=np.int64)
+    padded[:, top:top + h, left:left + wd] = xm
+    taps = np.empty((c, r, s), dtype=np.int64)
+    for i in range(r):
+        for j in range(s):
+            a, b = top + win.x0 + i, left + win.y0 + j
+            taps[:, i, j] = padded[:, a:a + st * (win.ho - 1) + 1:st,
+                                   b:b + st * (win.wo - 1) + 1:st].sum(axis=(1, 2))
+    return int(np.einsum("kcij,cij->", wm.astype(np.int64), taps))
 
 
-def layer_cycles(variant, px, py, x, w, win):
+def layer_cycles(variant, px, py, x, w, win, *, sample=None):
     """The :class:`LayerCycles` of a layer: its passes (:func:`.layer.passes`), the first
-    clearing OB."""
+    clearing OB. ``sample``: see :func:`pass_cycles`."""
     x = np.asarray(x, dtype=np.int64)
     w = np.asarray(w, dtype=np.int64)
     k, c, r, s = w.shape
@@ -198,5 +286,5 @@ def layer_cycles(variant, px, py, x, w, win):
                       macs_required=required_macs(variant, x, w, win), multipliers=px * py)
     for n, p in enumerate(passes(x, w, win)):
         out.passes.append(pass_cycles(variant, px, py, p.x, p.w, p.x0, p.y0, win.ho, win.wo,
-                                      accumulate=n > 0))
+                                      accumulate=n > 0, sample=sample))
     return out

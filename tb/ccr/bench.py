@@ -29,12 +29,21 @@ from ..packing import Packer
 from ..streams import random_pauses
 from .pysim import pass_beats
 
-__all__ = ["CcrBench", "LayerResult", "CLOCK_NS", "COUNTERS"]
+__all__ = ["CcrBench", "LayerResult", "CLOCK_NS", "COUNTERS", "STATISTICS", "STATUS_DONE",
+           "STATUS_ERROR"]
 
 CLOCK_NS = 10
 
-#: Counters read after every pass.
-COUNTERS = ("cycles", "macs", "steps", "status")
+#: Statistics registers and the attribute of :class:`sparseforge.sim.ccr.cycles.PassCycles` each
+#: must equal.
+STATISTICS = {"macs": "macs_performed", "steps": "steps"}
+
+#: Registers read after every pass.
+COUNTERS = ("cycles", *STATISTICS, "status")
+
+#: Bits of the ``status`` register.
+STATUS_DONE = 0b010
+STATUS_ERROR = 0b100
 
 
 @dataclass

@@ -148,3 +148,40 @@ def test_layer_cycles_sum_passes_first_clears():
     assert [p.clear for p in lc.passes] == [fmt.output_words(2, 4, 4, 2, 2), 0, 0, 0]
     assert lc.macs_required == 2 * 2 * 9 * 16
     assert lc.utilization == lc.macs_required / (4 * lc.cycles)
+
+
+def test_sparse_ki_channel_loads_equal_the_per_kernel_loads():
+    """The vectorised loads of a channel's kernels (in small chunks, so several chunks and a
+    kernel split across them occur) sum the per-kernel reference."""
+    rng = np.random.default_rng(SEED + 1)
+    x = rng.integers(-3, 4, (9, 11)) * (rng.random((9, 11)) < 0.5)
+    w = rng.integers(-3, 4, (5, 3, 3)) * (rng.random((5, 3, 3)) < 0.6)
+    w[2] = 0
+    xnz = np.argwhere(x)
+    shapes = ((2, 2, -1, -1, 9, 11), (4, 2, 0, 0, 7, 9), (1, 4, -2, -2, 11, 13))
+    for px, py, x0, y0, ho, wo in shapes:
+        want = [cycles.ki_pair_loads(np.argwhere(w[k]), xnz, px, py, x0, y0, ho, wo)
+                for k in range(5) if w[k].any()]
+        for chunk in (1, 200, 1 << 22):
+            loads, pairs, products = cycles.ki_channel_loads(w, xnz, px, py, x0, y0, ho, wo,
+                                                             chunk=chunk)
+            assert loads == sum(int(a.sum()) for a in want)
+            assert pairs == sum(a.size for a in want)
+            assert products == np.count_nonzero(w) * len(xnz)
+
+
+@pytest.mark.parametrize("variant", ["dense", "sparse_k", "sparse_i", "sparse_ki"])
+@pytest.mark.parametrize("mode, stride", [("same", 1), ("full", 2), ("valid", 2)])
+def test_required_macs_count_the_golden_of_the_masks(variant, mode, stride):
+    """Useful MACs: the layer's golden on 0/1 masks of the operands the variant skips zeros of
+    (ones elsewhere) sums one per useful product."""
+    rng = np.random.default_rng(SEED + 2)
+    x = rng.integers(-3, 4, (3, 7, 6)) * (rng.random((3, 7, 6)) < 0.6)
+    w = rng.integers(-3, 4, (2, 3, 3, 3)) * (rng.random((2, 3, 3, 3)) < 0.5)
+    win = layer.window(7, 6, 3, 3, mode=mode, stride=stride)
+    xm = (x != 0) if variant in ("sparse_i", "sparse_ki") else np.ones_like(x)
+    wm = (w != 0) if variant in ("sparse_k", "sparse_ki") else np.ones_like(w)
+    want = int(layer.golden(xm.astype(np.int64), wm.astype(np.int64), win, acc_bits=64).sum())
+    if variant == "dense":
+        want = 2 * 3 * 9 * win.ho * win.wo
+    assert cycles.required_macs(variant, x, w, win) == want
