@@ -1,59 +1,74 @@
-"""The coordinate computation unit: one output coordinate per product block by CCR-1 (CCR,
-Sec. IV-B, Fig. 7(b)).
+"""The coordinate computation unit: output coordinates by CCR-1/2/3 for 1×1 sub-kernels and
+sub-maps (CCR, Sec. III and IV-B, Fig. 7, Table I).
 
-SparseK splits each kernel into 1×1 triplets ``(i, j, w)``. By CCR-1 the sub-convolution of the
-input map with a 1×1 sub-kernel at ``(i, j)`` starts at ``(α, β) = (1 − i − 1, 1 − j − 1) =
-(−i, −j)`` of the full output, so the ``P_x × P_y`` products of the input block at
-``(M·P_x, N·P_y)`` form the rectangle of full-output coordinates starting at
-``(M·P_x − i, N·P_y − j)``; in the layer's window, which starts at ``(x0, y0)``, that is
-``(u0, v0) = (M·P_x − i − x0, N·P_y − j − y0)``. "The CCU only needs to calculate one
-coordinate for P_x × P_y products": two subtractors per axis. (The dense baseline computes the
-same expression from its loop counters.)
+Split into 1×1 triplets, an input at ``(m, n)`` times a kernel element at ``(i, j)`` contributes
+to the full-mode output ``(m − i, n − j)``: CCR-3 gives the offset ``m − i − 1 + 1`` for a 1×1
+sub-map at ``(m, n)`` and a 1×1 sub-kernel at ``(i, j)``, and CCR-1 (``α = −i``) and CCR-2
+(``γ = 1 + m − R``) are its cases with a whole map or kernel. In the layer's window, which starts
+at ``(x0, y0)``, that is ``(u, v) = (m − i − x0, n − j − y0)``.
+
+* SparseK (and the dense baseline, from its loop counters): one coordinate per ``P_x × P_y``
+  product block, ``m = M·P_x``, ``n = N·P_y`` the block's first input and ``(i, j)`` the
+  kernel entry: "the CCU only needs to calculate one coordinate for P_x × P_y products",
+  O(1).
+* SparseI: one coordinate per block, ``(m, n)`` the input entry and ``(i, j)`` the kernel row
+  and column of the rotated tile's lane 0 (``a·P_x + P_x − 1``, ``b·P_y + P_y − 1``), O(1).
+* SparseKI: every one of the ``P_x × P_y`` products of a weight vector and an input vector has
+  its own coordinate, O(P_x × P_y).
 """
 
 from amaranth import Module, unsigned
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["Ccu"]
 
 
 class Ccu(wiring.Component):
-    """``(u0, v0) = (M·P_x − i − x0, N·P_y − j − y0)``. Combinational (latency 0).
+    """``u[p·X + q] = m[q] − i[p] − x0``, ``v[p·X + q] = n[q] − j[p] − y0`` for ``W`` kernel
+    coordinates and ``X`` input coordinates. Combinational (latency 0).
 
     Parameters
     ----------
-    px, py : int
-        PU shape (powers of two: ``M·P_x`` is a shift).
-    block_bits, index_bits : int
-        Widths of the block indices ``M, N`` and of the kernel coordinates ``i, j``.
+    kernels, inputs : int
+        ``W`` and ``X``: 1 and 1 for the O(1) CCU of SparseK and SparseI, ``P_x`` and ``P_y``
+        for SparseKI's.
+    input_bits, kernel_bits : int
+        Widths of the input coordinates ``m, n`` and of the kernel coordinates ``i, j``.
     origin_shape, coord_shape : shape
         Signed shapes of ``x0, y0`` and of the output coordinates.
 
     Attributes
     ----------
-    m, n : In(block_bits)
-    i, j : In(index_bits)
+    m, n : In(ArrayLayout(input_bits, X))
+    i, j : In(ArrayLayout(kernel_bits, W))
     x0, y0 : In(origin_shape)
-    u0, v0 : Out(coord_shape)
+    u, v : Out(ArrayLayout(coord_shape, W·X))
     """
 
-    def __init__(self, px, py, *, block_bits, index_bits, origin_shape, coord_shape):
-        for name, v in (("px", px), ("py", py)):
-            if not isinstance(v, int) or v < 1 or v & (v - 1):
-                raise ValueError(f"CCU {name} must be a power of two, not {v!r}")
-        self._lx, self._ly = px.bit_length() - 1, py.bit_length() - 1
+    def __init__(self, kernels=1, inputs=1, *, input_bits, kernel_bits, origin_shape,
+                 coord_shape):
+        for name, n in (("kernels", kernels), ("inputs", inputs)):
+            if not isinstance(n, int) or n < 1:
+                raise ValueError(f"CCU {name} must be a positive integer, not {n!r}")
+        self._kernels, self._inputs = kernels, inputs
         super().__init__({
-            "m": In(unsigned(block_bits)), "n": In(unsigned(block_bits)),
-            "i": In(unsigned(index_bits)), "j": In(unsigned(index_bits)),
+            "m": In(data.ArrayLayout(unsigned(input_bits), inputs)),
+            "n": In(data.ArrayLayout(unsigned(input_bits), inputs)),
+            "i": In(data.ArrayLayout(unsigned(kernel_bits), kernels)),
+            "j": In(data.ArrayLayout(unsigned(kernel_bits), kernels)),
             "x0": In(origin_shape), "y0": In(origin_shape),
-            "u0": Out(coord_shape), "v0": Out(coord_shape),
+            "u": Out(data.ArrayLayout(coord_shape, kernels * inputs)),
+            "v": Out(data.ArrayLayout(coord_shape, kernels * inputs)),
         })
 
     def elaborate(self, platform):
         m = Module()
-        m.d.comb += [
-            self.u0.eq((self.m << self._lx) - self.i - self.x0),
-            self.v0.eq((self.n << self._ly) - self.j - self.y0),
-        ]
+        for p in range(self._kernels):
+            for q in range(self._inputs):
+                lane = p * self._inputs + q
+                m.d.comb += [
+                    self.u[lane].eq(self.m[q] - self.i[p] - self.x0),
+                    self.v[lane].eq(self.n[q] - self.j[p] - self.y0),
+                ]
         return m

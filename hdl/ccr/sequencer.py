@@ -1,11 +1,14 @@
-"""The sequencer: the loops of a pass, one PU step per cycle (CCR, Sec. IV-A/B).
+"""The sequencer: the loops of a pass, one PU step per cycle (CCR, Sec. IV-A/B, Table I).
 
-Loops, outermost first: output channel ``k``, input channel ``c``, input block ``(M, N)``,
-kernel entry ``e``. The dense baseline walks all ``R·S`` entries of every kernel, with ``(i, j)``
-from loop counters ("the output coordinates can be derived from the loop indices in a state
-machine"); SparseK walks only the kernel's non-zero entries, ``count`` of them (from the table
-of entry counts), whose ``(i, j)`` come from KB to the CCU. A kernel with no entry costs one
-cycle and no step.
+Loops, outermost first: output channel ``k``, input channel ``c``, IB word ``o`` of the channel,
+KB word ``e`` of the kernel ``(k, c)``. What a word is depends on the design (Table I,
+:mod:`sparseforge.sim.ccr.format`): an input block (dense, SparseK), a non-zero input (SparseI)
+or a vector of them (SparseKI); a weight (dense: "the output coordinates can be derived from the
+loop indices in a state machine"), a non-zero weight with its coordinates (SparseK), a kernel
+tile (SparseI) or a vector of non-zero weights (SparseKI). The number of IB words per channel is
+fixed (dense, SparseK: the channel's blocks) or read from the channels' count table; the number
+of KB words per kernel is fixed (dense: ``R·S``; SparseI: its tiles) or read from the kernels'
+count table. A kernel or channel with no word costs one cycle and no step.
 """
 
 from amaranth import Module, Signal
@@ -22,8 +25,9 @@ class Sequencer(wiring.Component):
     Parameters
     ----------
     cfg : CcrConfig
-    dense : bool
-        Every kernel has ``R·S`` entries and ``(i, j)`` counts with ``e``.
+    ib_table, kb_table : bool
+        IB words per channel come from ``ib_count`` (else ``nb``); KB words per kernel from
+        ``kb_count`` (else ``rs``).
 
     Attributes
     ----------
@@ -31,74 +35,81 @@ class Sequencer(wiring.Component):
         Reset the loops to the first kernel (while ``run`` is low).
     run : In(1)
         Advance one step (or skip one empty kernel) this cycle.
-    c, k, nb, wb, rs, s, wpk : In
-        Input and output channels, input blocks per channel and per block row, ``R·S``, ``S``,
+    c, k : In
+        Input and output channels.
+    nb, wb : In
+        IB words per channel (without ``ib_table``) and per row of ``(m, n)``.
+    rs, s : In
+        KB words per kernel (without ``kb_table``) and per row of ``(i, j)``.
+    wpk : In
         OB words per output channel.
-    count : In(count_bits)
-        Entries of kernel ``group`` (SparseK; ignored when dense).
-    group : Out
-        Index ``k·C + c`` of the current kernel.
+    ib_count, kb_count : In
+        Words of channel ``chan`` and of kernel ``group`` (with the tables).
+    chan, group : Out
+        ``c`` and ``k·C + c`` of the current kernel: the count tables' addresses.
     issue : Out(1)
-        A PU step this cycle (``run`` and the kernel is not empty).
-    kb_addr, ib_addr, kbase, m, n, i, j : Out
-        The step's KB entry, IB block, OB channel base, block indices and (dense) kernel
-        coordinates.
+        A PU step this cycle (``run`` and neither the kernel nor the channel is empty).
+    ib_addr, kb_addr, kbase : Out
+        The step's IB and KB words and its output channel's first OB word.
+    m, n, i, j : Out
+        ``o`` as row and column of ``wb`` per row; ``e`` as row and column of ``s`` per row.
     last : Out(1)
         This cycle's step (or skip) is the pass's last.
     """
 
-    def __init__(self, cfg, *, dense):
+    def __init__(self, cfg, *, ib_table, kb_table):
         self._cfg = cfg
-        self._dense = dense
-        kb = range(max(2, cfg.kb_words))
-        ib = range(max(2, cfg.ib_words))
-        blocks = range(cfg.map_max + 1)
+        self._ib_table = ib_table
+        self._kb_table = kb_table
+        ib = range(max(2, cfg.ib_words) + 1)
+        kb = range(max(2, cfg.kb_words) + 1)
+        inner = range(cfg.kernel_max ** 2 + 1)
+        channels = range(cfg.kernels_max + 1)
         super().__init__({
             "start": In(1), "run": In(1),
-            "c": In(range(cfg.ib_words + 1)), "k": In(range(cfg.kernels_max + 1)),
-            "nb": In(range(cfg.ib_words + 1)), "wb": In(blocks),
-            "rs": In(range(cfg.kernel_max ** 2 + 1)), "s": In(range(cfg.kernel_max + 1)),
+            "c": In(channels), "k": In(channels),
+            "nb": In(ib), "wb": In(range(cfg.map_max + 1)),
+            "rs": In(inner), "s": In(range(cfg.kernel_max + 1)),
             "wpk": In(range(cfg.ob_bank_words + 1)),
-            "count": In(range(cfg.kernel_max ** 2 + 1)),
+            "ib_count": In(ib), "kb_count": In(inner),
+            "chan": Out(range(max(2, cfg.kernels_max))),
             "group": Out(range(max(2, cfg.kernels_max))),
             "issue": Out(1), "last": Out(1),
-            "kb_addr": Out(kb), "ib_addr": Out(ib), "kbase": Out(range(cfg.ob_bank_words)),
-            "m": Out(blocks), "n": Out(blocks),
-            "i": Out(range(cfg.kernel_max)), "j": Out(range(cfg.kernel_max)),
+            "ib_addr": Out(ib), "kb_addr": Out(kb), "kbase": Out(range(cfg.ob_bank_words)),
+            "m": Out(range(cfg.map_max + 1)), "n": Out(range(cfg.map_max + 1)),
+            "i": Out(range(cfg.kernel_max + 1)), "j": Out(range(cfg.kernel_max + 1)),
         })
 
     def elaborate(self, platform):
-        cfg = self._cfg
         m = Module()
         k = Signal.like(self.k)
-        c = Signal.like(self.c)
-        blk = Signal(range(cfg.ib_words + 1))
-        e = Signal(range(cfg.kernel_max ** 2 + 1))
-        base = Signal.like(self.kb_addr)
-        ibase = Signal.like(self.ib_addr)
+        o = Signal.like(self.ib_count)
+        e = Signal.like(self.kb_count)
+        kbuf = Signal.like(self.kb_addr)
+        ibuf = Signal.like(self.ib_addr)
 
-        count = Signal.like(self.count)
-        m.d.comb += count.eq(self.rs if self._dense else self.count)
-        empty = count == 0
-        last_e = e == count - 1
-        last_blk = blk == self.nb - 1
-        group_end = empty | (last_e & last_blk)
-        last_c = c == self.c - 1
+        n_ib = self.ib_count if self._ib_table else self.nb
+        n_kb = self.kb_count if self._kb_table else self.rs
+        empty = (n_ib == 0) | (n_kb == 0)
+        last_e = e == n_kb - 1
+        last_o = o == n_ib - 1
+        group_end = empty | (last_e & last_o)
+        last_c = self.chan == self.c - 1
         m.d.comb += [
             self.issue.eq(self.run & ~empty),
             self.last.eq(self.run & group_end & last_c & (k == self.k - 1)),
-            self.kb_addr.eq(base + e),
-            self.ib_addr.eq(ibase + blk),
+            self.kb_addr.eq(kbuf + e),
+            self.ib_addr.eq(ibuf + o),
         ]
 
         with m.If(self.start):
-            m.d.sync += [k.eq(0), c.eq(0), blk.eq(0), e.eq(0), base.eq(0), ibase.eq(0),
+            m.d.sync += [k.eq(0), self.chan.eq(0), o.eq(0), e.eq(0), kbuf.eq(0), ibuf.eq(0),
                          self.group.eq(0), self.kbase.eq(0), self.m.eq(0), self.n.eq(0),
                          self.i.eq(0), self.j.eq(0)]
         with m.Elif(self.run):
             with m.If(~empty):
                 with m.If(last_e):
-                    m.d.sync += [e.eq(0), self.i.eq(0), self.j.eq(0), blk.eq(blk + 1)]
+                    m.d.sync += [e.eq(0), self.i.eq(0), self.j.eq(0), o.eq(o + 1)]
                     with m.If(self.n == self.wb - 1):
                         m.d.sync += [self.n.eq(0), self.m.eq(self.m + 1)]
                     with m.Else():
@@ -110,11 +121,11 @@ class Sequencer(wiring.Component):
                     with m.Else():
                         m.d.sync += self.j.eq(self.j + 1)
             with m.If(group_end):
-                m.d.sync += [blk.eq(0), self.m.eq(0), self.n.eq(0), base.eq(base + count),
+                m.d.sync += [o.eq(0), self.m.eq(0), self.n.eq(0), kbuf.eq(kbuf + n_kb),
                              self.group.eq(self.group + 1)]
                 with m.If(last_c):
-                    m.d.sync += [c.eq(0), ibase.eq(0), k.eq(k + 1),
+                    m.d.sync += [self.chan.eq(0), ibuf.eq(0), k.eq(k + 1),
                                  self.kbase.eq(self.kbase + self.wpk)]
                 with m.Else():
-                    m.d.sync += [c.eq(c + 1), ibase.eq(ibase + self.nb)]
+                    m.d.sync += [self.chan.eq(self.chan + 1), ibuf.eq(ibuf + n_ib)]
         return m

@@ -20,7 +20,8 @@ A pass with K×C×R×S weights on a C×H×W input (``HB × WB`` input blocks, ``
   - SparseI (Fig. 7(c)): a non-zero input scalar times each ``P_x × P_y`` tile of the (rotated)
     kernel: ``Σ_{k,c} nnz(x[c])·⌈R/P_x⌉·⌈S/P_y⌉``, or 1 for an all-zero input channel;
   - SparseKI: vectors of ``P_x`` non-zero weights times vectors of ``P_y`` non-zero inputs
-    (Cartesian product, weight vectors outer), each of the ``P_x·P_y`` products at its own
+    (Cartesian product; the RTL walks the input vectors outer, and the count does not depend
+    on the order), each of the ``P_x·P_y`` products at its own
     output coordinate (:func:`ki_pair_loads`); OB bank ``(u mod P_x, v mod P_y)`` takes one
     product per cycle, so a pair occupies the PU ``max(1, most products to one bank)`` cycles
     and stalls it for the rest (``bank_conflict_stalls``); an empty kernel or input channel
@@ -35,7 +36,8 @@ variant does not skip them), ``ccu_coordinates`` (output coordinates the CCU com
 step in SparseK and SparseI, one per product in SparseKI, none in the dense design, whose
 coordinates come from its loop counters) and ``bank_conflict_stalls``.
 
-SparseI and SparseKI are models of the dataflows described here; their RTL is not built.
+With SparseKI, the stalls of the last pairs fall after the last issue and lengthen the drain
+by as many cycles; they are counted in ``issue`` (a pair's load), so the formula holds as is.
 """
 
 from dataclasses import dataclass, field
@@ -45,11 +47,16 @@ import numpy as np
 from .format import blocks_shape, output_words
 from .layer import passes
 
-__all__ = ["DRAIN", "PassCycles", "LayerCycles", "pass_cycles", "layer_cycles",
+__all__ = ["DRAIN", "STATISTICS", "PassCycles", "LayerCycles", "pass_cycles", "layer_cycles",
            "ki_pair_loads", "ki_channel_loads", "required_macs"]
 
 #: Cycles after the last issue: PU and CCU (KB/IB data), OB read, OB write.
 DRAIN = 3
+
+#: The RTL's statistics registers (:func:`sparseforge.hdl.ccr.register_map`) and the
+#: :class:`PassCycles` attribute each of them equals after a pass.
+STATISTICS = {"macs": "macs_performed", "steps": "steps", "coords": "ccu_coordinates",
+              "stalls": "bank_conflict_stalls"}
 
 _VARIANTS = ("dense", "sparse_k", "sparse_i", "sparse_ki")
 

@@ -2,8 +2,9 @@
 
 :class:`CcrBench` drives a :class:`sparseforge.hdl.ccr.CcrAccelerator` DUT through its AXI
 interfaces with cocotbext-axi: an :class:`AxiLiteMaster` on ``s_axil``, :class:`AxiStreamSource`
-on ``s_axis_i`` (IB words) and ``s_axis_k`` (KB entries, ``tdest`` 0; SparseK's entry counts,
-``tdest`` 1) and an :class:`AxiStreamSink` on ``m_axis_o`` (OB words). Every stream and the
+on ``s_axis_i`` (IB words, ``tdest`` 0; the compressed IB's word counts, ``tdest`` 1) and
+``s_axis_k`` (KB words and counts likewise) and an :class:`AxiStreamSink` on ``m_axis_o`` (OB
+words). Every stream and the
 register bus's channels get seeded idle cycles and back-pressure.
 
 Cycles are measured outside the DUT: the clock periods ``busy`` is high in each pass
@@ -21,29 +22,23 @@ from cocotb.utils import get_sim_time
 from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame,
                            AxiStreamSink, AxiStreamSource)
 
-from ...hdl.ccr import register_map
+from ...hdl.ccr import STATUS_BITS, register_map
 from ...hdl.ccr.layouts import out_word_layout
 from ...sim.ccr import format as fmt
+from ...sim.ccr.cycles import STATISTICS
 from ...sim.ccr.layer import passes
 from ..packing import Packer
 from ..streams import random_pauses
-from .pysim import pass_beats
+from .pysim import COUNTERS, pass_beats
 
 __all__ = ["CcrBench", "LayerResult", "CLOCK_NS", "COUNTERS", "STATISTICS", "STATUS_DONE",
            "STATUS_ERROR"]
 
 CLOCK_NS = 10
 
-#: Statistics registers and the attribute of :class:`sparseforge.sim.ccr.cycles.PassCycles` each
-#: must equal.
-STATISTICS = {"macs": "macs_performed", "steps": "steps"}
-
-#: Registers read after every pass.
-COUNTERS = ("cycles", *STATISTICS, "status")
-
 #: Bits of the ``status`` register.
-STATUS_DONE = 0b010
-STATUS_ERROR = 0b100
+STATUS_DONE = 1 << STATUS_BITS["done"]
+STATUS_ERROR = 1 << STATUS_BITS["error"]
 
 
 @dataclass
@@ -115,12 +110,13 @@ class CcrBench:
     async def run_pass(self, p, k, win, *, accumulate, timeout_cycles):
         """Load one :class:`~sparseforge.sim.ccr.layer.Pass`, run it; ``(cycles, counters)``."""
         await self.write("clear", 1)
-        ib, kb, counts = pass_beats(self.cfg, p)
-        self.ib.send_nowait(AxiStreamFrame(ib))
-        if kb:
-            self.kb.send_nowait(AxiStreamFrame(kb, tdest=0))
-        if counts:
-            self.kb.send_nowait(AxiStreamFrame(counts, tdest=1))
+        beats = pass_beats(self.cfg, p)
+        for source, words, counts in ((self.ib, beats.ib, beats.ib_counts),
+                                      (self.kb, beats.kb, beats.kb_counts)):
+            if words:
+                source.send_nowait(AxiStreamFrame(words, tdest=0))
+            if counts:
+                source.send_nowait(AxiStreamFrame(counts, tdest=1))
         await self.ib.wait()
         await self.kb.wait()
         c, h, w = p.x.shape

@@ -1,7 +1,7 @@
 """The CCR accelerator under Amaranth's simulator: a layer in, outputs, cycles and counters out.
 
 The sequence a host runs (:class:`~sparseforge.hdl.ccr.CcrAccelerator`): per stride pass, clear,
-stream IB words and KB entries (and SparseK's entry counts), write the layer registers and
+stream IB and KB words (and the compressed buffers' word counts), write the layer registers and
 ``start`` (``accumulate`` after the first pass), wait for done, read the counters; finally
 ``read`` and collect the OB words. Busy cycles are counted from the ``busy`` port, outside the
 design's counters. Optional random idle cycles on the input streams and back-pressure on the
@@ -15,13 +15,17 @@ import numpy as np
 from amaranth.sim import Simulator
 
 from ...hdl.ccr import CcrAccelerator
-from ...hdl.ccr.layouts import block_layout, kb_entry_layout, out_word_layout
+from ...hdl.ccr.layouts import ib_word_layout, kb_word_layout, out_word_layout
 from ...sim.ccr import format as fmt
+from ...sim.ccr.cycles import STATISTICS
 from ...sim.ccr.layer import passes
 from ..axi_lite_pysim import axil_read, axil_write
 from ..packing import Packer
 
-__all__ = ["LayerRun", "pass_beats", "simulate_layer"]
+__all__ = ["LayerRun", "Beats", "pass_beats", "simulate_layer", "COUNTERS"]
+
+#: Registers read after every pass.
+COUNTERS = ("cycles", *STATISTICS, "status")
 
 
 @dataclass
@@ -33,15 +37,30 @@ class LayerRun:
     registers: list = field(default_factory=list)
 
 
+@dataclass
+class Beats:
+    """A pass's stream beats: IB words and counts (``s_axis_i`` ``tdest`` 0 and 1), KB words and
+    counts (``s_axis_k``)."""
+
+    ib: list
+    ib_counts: list
+    kb: list
+    kb_counts: list
+
+
 def pass_beats(cfg, p):
-    """``(ib, kb, counts)`` beats of a :class:`~sparseforge.sim.ccr.layer.Pass`, packed."""
-    ib = Packer(block_layout(cfg)).pack_many(fmt.input_blocks(p.x, cfg.px, cfg.py))
-    kpack = Packer(kb_entry_layout(cfg))
-    if cfg.sparse_kernels:
-        counts, entries = fmt.compressed_kernel(p.w)
-        kb = kpack.pack_many(entries) if len(entries) else []
-        return list(ib), list(kb), [int(n) for n in counts]
-    return list(ib), list(kpack.pack_many(fmt.dense_kernel(p.w)[:, None])), []
+    """The :class:`Beats` of a :class:`~sparseforge.sim.ccr.layer.Pass`, packed by the RTL's
+    layouts."""
+    buf = fmt.buffers(cfg.variant, cfg.px, cfg.py, p.x, p.w)
+
+    def pack(layout, words):
+        return list(Packer(layout).pack_many(words)) if len(words) else []
+
+    def counts(table):
+        return [] if table is None else [int(n) for n in table]
+
+    return Beats(pack(ib_word_layout(cfg), buf.ib), counts(buf.ib_counts),
+                 pack(kb_word_layout(cfg), buf.kb), counts(buf.kb_counts))
 
 
 async def _send(ctx, port, beats, prng, pause, dest=None):
@@ -81,11 +100,12 @@ def simulate_layer(cfg, x, w, win, *, pause=0.0, backpressure=0.0, seed=0):
 
     async def control(ctx):
         for n, p in enumerate(passes(x, w, win)):
-            ib, kb, counts = pass_beats(cfg, p)
+            beats = pass_beats(cfg, p)
             await write(ctx, "clear", 1)
-            await _send(ctx, dut.s_axis_i, ib, prng, pause)
-            await _send(ctx, dut.s_axis_k, kb, prng, pause, dest=0)
-            await _send(ctx, dut.s_axis_k, counts, prng, pause, dest=1)
+            await _send(ctx, dut.s_axis_i, beats.ib, prng, pause, dest=0)
+            await _send(ctx, dut.s_axis_i, beats.ib_counts, prng, pause, dest=1)
+            await _send(ctx, dut.s_axis_k, beats.kb, prng, pause, dest=0)
+            await _send(ctx, dut.s_axis_k, beats.kb_counts, prng, pause, dest=1)
             c, h, wd = p.x.shape
             _, _, r, s = p.w.shape
             values = {"c": c, "h": h, "w": wd, "k": k, "r": r, "s": s, "x0": p.x0, "y0": p.y0,
@@ -96,8 +116,7 @@ def simulate_layer(cfg, x, w, win, *, pause=0.0, backpressure=0.0, seed=0):
             busy.append(0)
             await write(ctx, "start", 1)
             await ctx.tick().until(dut.irq)
-            run.registers.append({name: await read(ctx, name)
-                                  for name in ("cycles", "macs", "steps", "status")})
+            run.registers.append({name: await read(ctx, name) for name in COUNTERS})
         await write(ctx, "read", 1)
         while len(words) < nwords:
             await ctx.tick()

@@ -103,24 +103,30 @@ async def degenerate_layers(dut):
                       layer.window(4, 3, 3, 3, mode="same"), "minimum x minimum")
 
 
+#: The worked example of each design's rule: Fig. 3 (CCR-1), Fig. 4 (CCR-2), Fig. 5 (CCR-3).
+EXAMPLE = {"dense": "fig3", "sparse_k": "fig3", "sparse_i": "fig4", "sparse_ki": "fig5"}
+
+
 @cocotb.test()
 async def paper_example(dut):
-    """The worked example of the design's variant, with the MAC count the paper gives on the
-    hardware's counter: Fig. 3 (CCR-1) for the dense design and SparseK (144 and 80 MACs)."""
+    """The worked example of the design's rule with the MAC count the paper gives on the
+    hardware's counter: Fig. 3 on the dense design (144) and SparseK (80), Fig. 4 on SparseI
+    (90), Fig. 5 on SparseKI (40)."""
     cfg = config_from_env()
     bench = CcrBench(dut, cfg)
     await bench.reset()
-    ex = examples.fig3()
+    ex = examples.EXAMPLES[EXAMPLE[cfg.variant]]()
+    (h, w), (r, s) = ex.imap.shape, ex.kernel.shape
     result = await check_layer(bench, ex.imap[None], ex.kernel[None, None],
-                               layer.window(4, 4, 3, 3, mode="full"), "Fig. 3")
-    want = ex.macs_effective if cfg.sparse_kernels else ex.macs_dense
+                               layer.window(h, w, r, s, mode="full"), ex.name)
+    want = ex.macs_dense if cfg.variant == "dense" else ex.macs_effective
     assert result.registers[0]["macs"] == want, \
-        f"Fig. 3: {result.registers[0]['macs']} MACs on the counter, the paper says {want}"
+        f"{ex.name}: {result.registers[0]['macs']} MACs on the counter, the paper says {want}"
 
 
 @cocotb.test()
 async def register_bus_and_errors(dut):
-    """Register map answers, and the error flag for an overflowing load."""
+    """Register map answers, and the error flag for an overflowing load and a stray count."""
     cfg = config_from_env()
     bench = CcrBench(dut, cfg)
     await bench.reset()
@@ -137,3 +143,8 @@ async def register_bus_and_errors(dut):
     assert await bench.read("status") & STATUS_ERROR, "an IB overflow must set the error flag"
     await bench.write("clear", 1)
     assert await bench.read("status") == 0
+    if not cfg.sparse_inputs:           # counts for a buffer without a count table
+        bench.ib.send_nowait(AxiStreamFrame([1], tdest=1))
+        await bench.ib.wait()
+        assert await bench.read("status") & STATUS_ERROR, "a count the IB has no table for"
+        await bench.write("clear", 1)

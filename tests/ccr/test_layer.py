@@ -185,3 +185,52 @@ def test_required_macs_count_the_golden_of_the_masks(variant, mode, stride):
     if variant == "dense":
         want = 2 * 3 * 9 * win.ho * win.wo
     assert cycles.required_macs(variant, x, w, win) == want
+
+
+def test_compressed_formats_decode_to_the_operands():
+    """Every buffer of every design decodes back to the operands by the documented rules."""
+    rng = np.random.default_rng(SEED + 3)
+    x = rng.integers(-9, 10, (3, 5, 4)) * (rng.random((3, 5, 4)) < 0.5)
+    x[1] = 0
+    w = rng.integers(-9, 10, (2, 3, 3, 3)) * (rng.random((2, 3, 3, 3)) < 0.5)
+    w[0, 2] = 0
+    px, py = 2, 4
+    # Compressed IB, SparseI: one entry per word, channel counts.
+    buf = fmt.buffers("sparse_i", px, py, x, w)
+    got = np.zeros_like(x)
+    ch = np.repeat(np.arange(3), buf.ib_counts)
+    for c, (value, m, n) in zip(ch, buf.ib):
+        got[c, m, n] = value
+    assert np.array_equal(got, x) and np.all(buf.ib[:, 0] != 0)
+    # Tiles, SparseI: lane p·Py + q of tile (a, b) is w[.., a·Px + Px−1−p, b·Py + Py−1−q].
+    tr, ts = 2, 1
+    got = np.zeros((2, 3, tr * px, ts * py), dtype=np.int64)
+    for g, tile in enumerate(buf.kb.reshape(2 * 3, tr, ts, px * py)):
+        for a in range(tr):
+            for b in range(ts):
+                for p in range(px):
+                    for q in range(py):
+                        got[g // 3, g % 3, a * px + px - 1 - p, b * py + py - 1 - q] = \
+                            tile[a, b, p * py + q]
+    assert np.array_equal(got[:, :, :3, :3], w) and not got[:, :, 3:].any()
+    # Vectors, SparseKI: words of P_y inputs and P_x weights, zero-padded, counts in words.
+    buf = fmt.buffers("sparse_ki", px, py, x, w)
+    assert buf.ib_counts.tolist() == [-(-np.count_nonzero(x[c]) // py) for c in range(3)]
+    assert buf.kb_counts.tolist() == [-(-np.count_nonzero(w[k, c]) // px)
+                                      for k in range(2) for c in range(3)]
+    got = np.zeros_like(x)
+    ch = np.repeat(np.arange(3), buf.ib_counts)
+    for c, word in zip(ch, buf.ib):
+        for value, m, n in word:
+            got[c, m, n] += value
+    assert np.array_equal(got, x)
+    got = np.zeros_like(w)
+    g = np.repeat(np.arange(6), buf.kb_counts)
+    for kc, word in zip(g, buf.kb):
+        for value, i, j in word:
+            got[kc // 3, kc % 3, i, j] += value
+    assert np.array_equal(got, w)
+    for variant in ("dense", "sparse_k", "sparse_i", "sparse_ki"):
+        buf = fmt.buffers(variant, px, py, x, w)
+        use = fmt.usage(variant, px, py, x, w, 5, 4)
+        assert (use["ib"], use["kb"]) == (len(buf.ib), len(buf.kb)), variant
