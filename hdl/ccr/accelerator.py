@@ -10,12 +10,13 @@ in what a buffer word is (:mod:`sparseforge.sim.ccr.format`), where the loops' c
 """
 
 from amaranth import Cat, Module, Mux, Signal
-from amaranth.lib import data, enum, memory, wiring
+from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..common.axi import AxiLiteRegisterFile, Register, axi_lite_signature, axi_stream_signature
 from .accunit import AccUnit
 from .block_datapath import BlockDatapath
+from .buffer import Buffer
 from .cartesian_datapath import CartesianDatapath
 from .layouts import (COUNTER_BITS, coord_shape, ib_word_layout, kb_word_layout, layer_layout,
                       out_word_layout, stream_width)
@@ -173,11 +174,8 @@ class CcrAccelerator(wiring.Component):
         wiring.connect(m, wiring.flipped(self.s_axil), regs.bus)
 
         # -- buffers, count tables and their loaders ----------------------------------------------
-        m.submodules.ib = ib = memory.Memory(shape=ib_word_layout(cfg), depth=cfg.ib_words,
-                                             init=[])
-        m.submodules.kb = kb = memory.Memory(shape=kb_word_layout(cfg), depth=cfg.kb_words,
-                                             init=[])
-        ib_r, kb_r = ib.read_port(), kb.read_port()
+        m.submodules.ib = ib = Buffer(ib_word_layout(cfg), cfg.ib_words)
+        m.submodules.kb = kb = Buffer(kb_word_layout(cfg), cfg.kb_words)
         m.submodules.load_i = load_i = Loader(
             len(self.s_axis_i.tdata), words=cfg.ib_words, word_bits=cfg.ib_word_bits,
             counts=cfg.kernels_max if cfg.sparse_inputs else 0, count_bits=cfg.ib_count_bits)
@@ -186,8 +184,8 @@ class CcrAccelerator(wiring.Component):
             counts=cfg.kernels_max if cfg.sparse_kernels else 0, count_bits=cfg.count_bits)
         wiring.connect(m, wiring.flipped(self.s_axis_i), load_i.s_axis)
         wiring.connect(m, wiring.flipped(self.s_axis_k), load_k.s_axis)
-        self._write(m, ib.write_port(), load_i.w_addr, load_i.w_data, load_i.w_en)
-        self._write(m, kb.write_port(), load_k.w_addr, load_k.w_data, load_k.w_en)
+        self._write(m, ib, load_i.w_addr, load_i.w_data, load_i.w_en)
+        self._write(m, kb, load_k.w_addr, load_k.w_data, load_k.w_en)
 
         m.submodules.seq = seq = Sequencer(cfg, ib_table=cfg.sparse_inputs,
                                            kb_table=cfg.sparse_kernels)
@@ -196,19 +194,18 @@ class CcrAccelerator(wiring.Component):
                 (cfg.sparse_kernels, load_k, cfg.kernel_max ** 2, "kb_counts", seq.kb_count,
                  seq.group)):
             if used:
-                table = memory.Memory(shape=range(depth + 1), depth=cfg.kernels_max, init=[])
+                table = Buffer(range(depth + 1), cfg.kernels_max, comb_read=True)
                 m.submodules[name] = table
-                self._write(m, table.write_port(), loader.c_addr, loader.c_data, loader.c_en)
-                rp = table.read_port(domain="comb")
-                m.d.comb += [rp.addr.eq(address), count.eq(rp.data)]
+                self._write(m, table, loader.c_addr, loader.c_data, loader.c_en)
+                m.d.comb += [table.rd_addr.eq(address), count.eq(table.rd_data)]
 
         # -- the pass: registers latched at start, geometry ---------------------------------------
         layer = Signal(layer_layout(cfg))
         geometry = self._geometry(m, cfg, layer, seq)
 
         # -- step (t), datapath (t+1), AccUnit read (t+2) and write (t+3) -------------------------
-        m.d.comb += [ib_r.addr.eq(seq.ib_addr), ib_r.en.eq(seq.issue),
-                     kb_r.addr.eq(seq.kb_addr), kb_r.en.eq(seq.issue)]
+        m.d.comb += [ib.rd_addr.eq(seq.ib_addr), ib.rd_en.eq(seq.issue),
+                     kb.rd_addr.eq(seq.kb_addr), kb.rd_en.eq(seq.issue)]
         m.submodules.acc = acc = AccUnit(cfg)
         advance = Signal()          # the pipeline moves this cycle (SparseKI: no stall)
         s1 = Signal(data.StructLayout({"valid": 1, "m": seq.m.shape(), "n": seq.n.shape(),
@@ -217,7 +214,8 @@ class CcrAccelerator(wiring.Component):
         with m.If(advance):
             m.d.sync += [s1.valid.eq(seq.issue), s1.m.eq(seq.m), s1.n.eq(seq.n),
                          s1.i.eq(seq.i), s1.j.eq(seq.j), s1.kbase.eq(seq.kbase)]
-        products, stall = self._datapath(m, cfg, layer, geometry, s1, ib_r.data, kb_r.data, acc)
+        products, stall = self._datapath(m, cfg, layer, geometry, s1, ib.rd_data, kb.rd_data,
+                                         acc)
         m.d.comb += advance.eq(~stall)
 
         # -- control, statistics, output ----------------------------------------------------------
@@ -235,8 +233,8 @@ class CcrAccelerator(wiring.Component):
         return m
 
     @staticmethod
-    def _write(m, port, addr, data_, en):
-        m.d.comb += [port.addr.eq(addr), port.data.eq(data_), port.en.eq(en)]
+    def _write(m, buffer, addr, data_, en):
+        m.d.comb += [buffer.wr_addr.eq(addr), buffer.wr_data.eq(data_), buffer.wr_en.eq(en)]
 
     @staticmethod
     def _geometry(m, cfg, layer, seq):

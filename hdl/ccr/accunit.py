@@ -9,9 +9,10 @@ Which product goes to which bank and word is decided before AccUnit: by the cros
 """
 
 from amaranth import Module, Mux, Signal, signed
-from amaranth.lib import data, memory, wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from .buffer import Buffer
 from .layouts import bank_port_layout
 
 __all__ = ["AccUnit"]
@@ -61,21 +62,19 @@ class AccUnit(wiring.Component):
             for by in range(cfg.py):
                 b = bx * cfg.py + by
                 port = self.banks[b]
-                mem = memory.Memory(shape=acc, depth=cfg.ob_bank_words, init=[])
-                m.submodules[f"ob_{bx}_{by}"] = mem
-                wp = mem.write_port()
-                rp = mem.read_port(transparent_for=(wp,))
+                bank = Buffer(acc, cfg.ob_bank_words, transparent=True)
+                m.submodules[f"ob_{bx}_{by}"] = bank
                 # The write a cycle after the read.
-                w_addr = Signal.like(wp.addr, name=f"w_addr_{b}")
+                w_addr = Signal.like(bank.wr_addr, name=f"w_addr_{b}")
                 w_en = Signal(name=f"w_en_{b}")
                 w_add = Signal(acc, name=f"w_add_{b}")
                 m.d.sync += [w_addr.eq(port.addr), w_en.eq(port.en), w_add.eq(port.addend)]
                 m.d.comb += [
-                    rp.addr.eq(Mux(self.rd_en, self.rd_addr, port.addr)),
-                    rp.en.eq(port.en | self.rd_en),
-                    self.rd_data[b].eq(rp.data),
-                    wp.addr.eq(Mux(self.clear, self.clear_addr, w_addr)),
-                    wp.data.eq(Mux(self.clear, 0, rp.data + w_add)),
-                    wp.en.eq(self.clear | w_en),
+                    bank.rd_addr.eq(Mux(self.rd_en, self.rd_addr, port.addr)),
+                    bank.rd_en.eq(port.en | self.rd_en),
+                    self.rd_data[b].eq(bank.rd_data),
+                    bank.wr_addr.eq(Mux(self.clear, self.clear_addr, w_addr)),
+                    bank.wr_data.eq(Mux(self.clear, 0, bank.rd_data + w_add)),
+                    bank.wr_en.eq(self.clear | w_en),
                 ]
         return m
