@@ -12,6 +12,7 @@ from sparseforge.gen.ccr.config import parse_ccr
 from sparseforge.gen.ccr.presets import CCR_PRESETS
 from sparseforge.hdl.ccr.accunit import AccUnit
 from sparseforge.hdl.ccr.arbiter import BankArbiter
+from sparseforge.hdl.ccr.buffer import Buffer
 from sparseforge.hdl.ccr.cartesian import CartesianProduct
 from sparseforge.hdl.ccr.ccu import Ccu
 from sparseforge.hdl.ccr.crossbar import Crossbar
@@ -399,3 +400,49 @@ def test_sequencer_walks_the_loops(ib_table, kb_table):
                 await ctx.tick()
                 ctx.set(dut.run, 1)
     _run(dut, bench)
+
+
+@pytest.mark.parametrize("transparent", [False, True])
+def test_buffer_reads_old_or_new_word_and_holds(transparent):
+    """A synchronous read of the word written in the same cycle returns the new word only when
+    transparent; with rd_en low the data holds."""
+    dut = Buffer(signed(12), 5, transparent=transparent)
+
+    async def bench(ctx):
+        for addr, value in ((2, -7), (3, 100)):
+            ctx.set(dut.wr_addr, addr)
+            ctx.set(dut.wr_data, value)
+            ctx.set(dut.wr_en, 1)
+            await ctx.tick()
+        ctx.set(dut.wr_addr, 2)
+        ctx.set(dut.wr_data, 55)
+        ctx.set(dut.rd_addr, 2)
+        ctx.set(dut.rd_en, 1)
+        await ctx.tick()
+        ctx.set(dut.wr_en, 0)
+        assert ctx.get(dut.rd_data) == (55 if transparent else -7)
+        ctx.set(dut.rd_en, 0)
+        ctx.set(dut.rd_addr, 3)
+        await ctx.tick()
+        assert ctx.get(dut.rd_data) == (55 if transparent else -7)
+        ctx.set(dut.rd_en, 1)
+        await ctx.tick()
+        assert ctx.get(dut.rd_data) == 100
+    _run(dut, bench)
+
+
+def test_buffer_comb_read_and_errors():
+    dut = Buffer(range(20), 4, comb_read=True)
+
+    async def bench(ctx):
+        ctx.set(dut.wr_addr, 1)
+        ctx.set(dut.wr_data, 19)
+        ctx.set(dut.wr_en, 1)
+        await ctx.tick()
+        ctx.set(dut.rd_addr, 1)
+        assert ctx.get(dut.rd_data) == 19
+    _run(dut, bench)
+    with pytest.raises(ValueError, match="Buffer depth must be a positive integer, not 0"):
+        Buffer(8, 0)
+    with pytest.raises(ValueError, match="A combinational read port cannot be transparent"):
+        Buffer(8, 4, comb_read=True, transparent=True)
