@@ -25,6 +25,7 @@ from ...sim.ccr.cycles import STATISTICS
 from ...sim.ccr import format as fmt
 from ...sim.ccr import layer as ccr_layer
 from ...sim.ccr import network as ccr_network
+from ...sim.ccr.network import sparse
 from ...sim.gemm import int_range
 from ..errors import InputError
 from ..operands import load_operand, parse_conv
@@ -87,18 +88,6 @@ def _window(layer, mode, flag):
         raise InputError(f"{flag}: {e}") from None
 
 
-def sparse_operand(rng, shape, width, density):
-    """Seeded integers of ``width`` bits, exactly ``round(density · size)`` of them non-zero."""
-    lo, hi = int_range(width)
-    size = int(np.prod(shape))
-    values = rng.integers(lo, hi + 1, size)
-    while (values == 0).any():
-        values[values == 0] = rng.integers(lo, hi + 1, int((values == 0).sum()))
-    keep = np.zeros(size, dtype=bool)
-    keep[rng.permutation(size)[:round(density * size)]] = True
-    return np.where(keep, values, 0).reshape(shape)
-
-
 def prepare_layer(cfg, layer, *, weight_density=None, act_density=None, act_path=None,
                   weights_path=None, seed=1):
     """Validated operands ``(x C×H×W, w K×C×R×S)``: from files or seeded at the densities."""
@@ -109,12 +98,13 @@ def prepare_layer(cfg, layer, *, weight_density=None, act_density=None, act_path
         x = load_operand(act_path, "--act", cfg.act_width, "C×H×W activations",
                          shape=(layer.c, layer.h, layer.w))
     else:
-        x = sparse_operand(rng, (layer.c, layer.h, layer.w), cfg.act_width, ad)
+        x = sparse(rng, (layer.c, layer.h, layer.w), *int_range(cfg.act_width), ad)
     if weights_path is not None:
         w = load_operand(weights_path, "--weights", cfg.weight_width, "K×C×R×S weights",
                          shape=(layer.k, layer.c, layer.r, layer.s))
     else:
-        w = sparse_operand(rng, (layer.k, layer.c, layer.r, layer.s), cfg.weight_width, wd)
+        w = sparse(rng, (layer.k, layer.c, layer.r, layer.s), *int_range(cfg.weight_width),
+                   wd)
     return x, w
 
 

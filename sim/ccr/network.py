@@ -26,7 +26,7 @@ from . import format as fmt
 from .cycles import LayerCycles, layer_cycles
 from .layer import passes, window
 
-__all__ = ["BUDGET", "LayerModel", "masks", "layer_model", "network_model"]
+__all__ = ["BUDGET", "LayerModel", "sparse", "masks", "layer_model", "network_model"]
 
 #: SparseKI products per layer computed exactly before channels are sampled.
 BUDGET = 4_000_000
@@ -42,6 +42,18 @@ class LayerModel:
     groups: int
     cycles: dict = field(default_factory=dict)
     usage: dict = field(default_factory=dict)
+
+
+def sparse(rng, shape, lo, hi, density):
+    """Seeded integers from ``lo`` to ``hi``, exactly ``round(density · size)`` of them non-zero
+    (the operands of ``sparseforge run`` and of the tests)."""
+    size = int(np.prod(shape))
+    values = rng.integers(lo, hi + 1, size)
+    while (values == 0).any():
+        values[values == 0] = rng.integers(lo, hi + 1, int((values == 0).sum()))
+    keep = np.zeros(size, dtype=bool)
+    keep[rng.permutation(size)[:round(density * size)]] = True
+    return np.where(keep, values, 0).reshape(shape)
 
 
 def masks(rng, shape, density):

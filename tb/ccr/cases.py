@@ -2,11 +2,10 @@
 tests: the same windows, kernels, strides and densities run on the generated Verilog and in Python.
 """
 
-import numpy as np
-
+from ...sim.ccr.network import sparse
 from ...sim.gemm import int_range
 
-__all__ = ["CASES", "sparse", "random_layer"]
+__all__ = ["CASES", "random_layer"]
 
 #: ``(mode, stride, kernel side, weight density, act density, (C, H, W, K))``: 'full', 'same' and
 #: 'valid' windows, 1×1, 3×3 and 5×5 kernels, stride 1 and 2 (four accumulating passes), odd map
@@ -20,17 +19,6 @@ CASES = [
     ("valid", 2, 5, 1.0, 0.7, (1, 7, 8, 1)),
     ("full", 2, 3, 0.3, 0.5, (1, 5, 4, 2)),
 ]
-
-
-def sparse(rng, shape, lo, hi, density):
-    """Integers from ``lo`` to ``hi``, exactly ``round(density · size)`` of them non-zero."""
-    size = int(np.prod(shape))
-    values = rng.integers(lo, hi + 1, size)
-    while (values == 0).any():
-        values[values == 0] = rng.integers(lo, hi + 1, int((values == 0).sum()))
-    keep = np.zeros(size, dtype=bool)
-    keep[rng.permutation(size)[:round(density * size)]] = True
-    return np.where(keep, values, 0).reshape(shape)
 
 
 def random_layer(cfg, rng, c, h, w, k, r, s, weight_density=0.5, act_density=1.0):
