@@ -234,3 +234,28 @@ def test_compressed_formats_decode_to_the_operands():
         buf = fmt.buffers(variant, px, py, x, w)
         use = fmt.usage(variant, px, py, x, w, 5, 4)
         assert (use["ib"], use["kb"]) == (len(buf.ib), len(buf.kb)), variant
+
+
+def test_network_layer_model_is_the_layer_model_per_group():
+    """A grouped layer's model is its groups' layer models on the same seeded masks; SparseKI
+    above the product budget is sampled (and flagged), below it exact."""
+    from sparseforge.sim import workloads
+    from sparseforge.sim.ccr import network
+
+    lay = workloads.ConvLayer("t", 6, 5, 4, 6, 3, 3, stride=2, pad=1, groups=2)
+    variants = ("dense", "sparse_k", "sparse_i", "sparse_ki")
+    got = network.layer_model(variants, 2, 2, lay, 0.5, 0.7, np.random.default_rng(3))
+    rng = np.random.default_rng(3)
+    win = layer.window(6, 5, 3, 3, pad=1, stride=2)
+    want = {v: 0 for v in variants}
+    for _ in range(2):
+        x = network.masks(rng, (2, 6, 5), 0.7)
+        w = network.masks(rng, (3, 2, 3, 3), 0.5)
+        assert np.count_nonzero(x) == 42 and np.count_nonzero(w) == 27
+        for v in variants:
+            want[v] += cycles.layer_cycles(v, 2, 2, x, w, win).cycles
+    assert {v: got.cycles[v].cycles for v in variants} == want
+    assert got.macs == lay.macs and not got.cycles["sparse_ki"].sampled
+    small = network.layer_model(("sparse_ki",), 2, 2, lay, 0.5, 0.7,
+                                np.random.default_rng(3), budget=10)
+    assert small.cycles["sparse_ki"].sampled
