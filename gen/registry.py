@@ -28,7 +28,7 @@ __all__ = ["Architecture", "RunOption", "BUILTIN", "register", "architectures", 
 
 #: The architectures shipped with sparseforge, in the order ``presets`` lists them: each is the
 #: package ``sparseforge.gen.<name>`` defining ``ARCH``.
-BUILTIN = ("sta", "accel", "scnn", "sparsecore")
+BUILTIN = ("sta", "accel", "scnn", "ccr", "sparsecore")
 
 #: Environment variable naming extra architecture modules (comma-separated).
 ENV_VAR = "SPARSEFORGE_ARCHS"
