@@ -15,8 +15,9 @@ from . import registry
 from .config import load_config_file
 from .errors import InputError, ToolFailure
 from .presets import DEFAULT_PRESET, load_preset, presets
+from .toolchain import keep_log
 from .report import Progress, dump_json, table
-from .run_options import add_run_options, check_run_options
+from .run_options import add_run_options, check_run_options, seed
 
 __all__ = ["main"]
 
@@ -91,13 +92,31 @@ def cmd_layers(args):
     return 0
 
 
+def _out_dir(text, flag):
+    """A directory to write into, from an option, created if missing: refused up front (before
+    any work) when it names a file or cannot be created or written into. Files are then written
+    atomically (see :mod:`.emit`), so a failure leaves none behind."""
+    if not text:
+        raise InputError(f"{flag}: {text!r} is not allowed; expected a directory")
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{flag}: {text!r} is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"{flag}: cannot create {text!r} ({e.strerror or e})") from None
+    _check_writable(path, flag)
+    return path
+
+
 def cmd_generate(args):
     from .emit import generate
     cfg = resolve_config(args.config)
+    out = _out_dir(args.out, "-o")
     progress = Progress(not args.quiet)
     progress(f"elaborating {cfg.name} ({cfg.notation})")
     start = time.monotonic()
-    v_path, j_path = generate(cfg, args.out)
+    v_path, j_path = generate(cfg, out)
     elapsed = time.monotonic() - start
     size = v_path.stat().st_size
     print(f"wrote {v_path} ({size:,} bytes) and {j_path} in {elapsed:.1f} s")
@@ -134,8 +153,12 @@ def cmd_synth(args):
     with tempfile.TemporaryDirectory(prefix="sparseforge-synth-") as tmp:
         progress(f"generating {cfg.name}")
         v_path, _ = generate(cfg, tmp)
-        report = synth(v_path, cfg.name, args.flow, work_dir=Path(tmp) / "work",
-                       progress=progress, blackbox_modules=[m["module"] for m in macros])
+        try:
+            report = synth(v_path, cfg.name, args.flow, work_dir=Path(tmp) / "work",
+                           progress=progress, blackbox_modules=[m["module"] for m in macros])
+        except ToolFailure as e:        # its log lives in the temporary folder: keep a copy
+            raise ToolFailure(e.what, keep_log(e.log, f"{cfg.name}-synth-{args.flow}"),
+                              e.detail) from None
     report = {"design": cfg.name, "flow": args.flow, **report, **sram_figures(macros, args.flow)}
     if "sram_area_um2" in report:
         report["total_area_um2"] = report["area_um2"] + report["sram_area_um2"]
@@ -154,12 +177,13 @@ def cmd_test(args):
     from ..tb import runner
     cfg = resolve_config(args.config)
     arch = registry.of(cfg)
+    logs = (_out_dir(args.log_dir, "--log-dir") if args.log_dir is not None
+            else Path(tempfile.mkdtemp(prefix="sparseforge-")))
     seed = runner.fresh_seed() if args.seed is None else args.seed
     progress = Progress(not args.quiet)
     progress(f"seed {seed}")
     rows = []
     failed = False
-    logs = Path(args.log_dir) if args.log_dir else Path(tempfile.mkdtemp(prefix="sparseforge-"))
     for simulator in runner.simulators_for(args.sim):
         start = time.monotonic()
         log = logs / f"{cfg.name}-{simulator}.log"
@@ -188,12 +212,27 @@ def cmd_run(args):
     arch = registry.of(cfg)
     check_run_options(args, arch)
     if args.out is not None:
+        if not args.out or args.out.endswith(os.sep):
+            raise InputError(f"--out: {args.out!r} is not allowed; expected a file name (Y.npy)")
         out = Path(args.out)
+        if out.is_dir():
+            raise InputError(f"--out: {args.out!r} is a directory; expected a file name (Y.npy)")
         if not out.parent.is_dir():
             raise InputError(f"--out: directory {str(out.parent)!r} does not exist")
-        if not os.access(out.parent, os.W_OK):
-            raise InputError(f"--out: directory {str(out.parent)!r} is not writable")
+        _check_writable(out.parent, "--out")
     return arch.run_function()(cfg, args)
+
+
+def _check_writable(directory, flag):
+    """Raise :class:`InputError` unless a file can be created in ``directory`` (tried, not
+    guessed from permission bits, which say nothing of read-only file systems or /proc)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".sparseforge-probe-", dir=directory)
+    except OSError as e:
+        raise InputError(f"{flag}: directory {str(directory)!r} is not writable "
+                         f"({e.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def cmd_demo(args):
@@ -266,7 +305,7 @@ def build_parser():
     p = command("test", "run the cocotb regression of a config on Icarus and/or Verilator",
                 cmd_test)
     p.add_argument("--sim", choices=("icarus", "verilator", "all"), default="all")
-    p.add_argument("--seed", type=int,
+    p.add_argument("--seed", type=seed,
                    help="seed of the random tests (default: a fresh one, printed)")
     p.add_argument("--log-dir", metavar="DIR", help="where to keep simulator logs")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -281,7 +320,7 @@ def build_parser():
                                    "densities on Verilator, and synthesize it.")
     p.add_argument("config", metavar="CONFIG", nargs="?", default=DEFAULT_PRESET)
     p.add_argument("-o", "--out", default="out/demo", metavar="DIR")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=seed, default=1)
     p.set_defaults(func=cmd_demo)
     return parser
 

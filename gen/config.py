@@ -64,6 +64,12 @@ def load_config_file(path):
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise InputError(f"config: {str(path)!r} is not valid YAML{where}") from None
+    except RecursionError:
+        raise InputError(f"config: {str(path)!r} is nested too deeply; expected a YAML mapping "
+                         "of keys to values") from None
+    if raw is None:
+        raise ConfigError("config", str(path), "a YAML mapping of keys to values (the file is "
+                          "empty)")
     return parse_config(raw, default_name=default_name_for(path))
 
 

@@ -13,7 +13,7 @@ from . import registry
 from .errors import InputError
 from .registry import RunOption
 
-__all__ = ["COMMON", "SHARED", "add_run_options", "check_run_options", "density"]
+__all__ = ["COMMON", "SHARED", "add_run_options", "check_run_options", "density", "seed"]
 
 
 def density(text):
@@ -24,13 +24,24 @@ def density(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
+def seed(text):
+    """argparse type of a random seed: an integer ≥ 0 (NumPy's generators take no other)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; expected an integer ≥ 0")
+    return value
+
+
 #: Options of every architecture's ``run``.
 COMMON = (
     RunOption(("--out",), {"metavar": "Y.npy", "help": "save the result (GEMM: M×N int32; "
                                                        "convolution: K×Ho×Wo)"}),
     RunOption(("--sim",), {"choices": ("icarus", "verilator"), "default": "verilator",
                            "help": "simulator (default verilator)"}),
-    RunOption(("--seed",), {"type": int, "default": 1,
+    RunOption(("--seed",), {"type": seed, "default": 1,
                             "help": "seed of the random operands (default 1)"}),
     RunOption(("--json",), {"action": "store_true", "help": "machine-readable output"}),
     RunOption(("-q", "--quiet"), {"action": "store_true", "help": "no progress lines"}),

@@ -16,7 +16,7 @@ from ...sim.sta import cycles as sta_cycles
 from ...sim.sta import dbb
 from ...sim.sta import streams as sta_streams
 from ..errors import InputError
-from ..operands import load_operand
+from ..operands import MAX_OPERAND_ELEMENTS, load_operand
 from ..report import Progress, dump_json, save_npy, table
 
 __all__ = ["parse_shape", "prepare_gemm", "run_gemm_rtl", "run_cli"]
@@ -84,6 +84,11 @@ def prepare_gemm(cfg, *, shape=None, nnz=None, act_density=0.5, act_path=None,
     if k > K_LIMIT:
         raise InputError(f"--gemm: K = {k} is not allowed; expected at most {K_LIMIT} "
                          "(the job's K field)")
+    for what, size in (("M×K activations", m * k), ("K×N weights", k * n),
+                       ("M×N results", m * n)):
+        if size > MAX_OPERAND_ELEMENTS:
+            raise InputError(f"--gemm: {m},{k},{n} is not allowed; its {size:,} {what} exceed "
+                             f"{MAX_OPERAND_ELEMENTS:,} elements")
 
     if act is None:
         lo, hi = int_range(cfg.act_width)
