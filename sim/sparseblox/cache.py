@@ -70,6 +70,30 @@ class SparseBlockCacheModel:
         i = bisect_left(self._read, position)
         return i < len(self._read) and self._read[i] == position
 
+    def search(self, position):
+        """``(hit, probes)``: the RTL's binary search of the read bank, probe by probe.
+
+        ``lo, hi = 0, count``; while ``lo < hi``: probe ``mid = (lo + hi) // 2``; stop on a match,
+        else ``lo = mid + 1`` (entry below the key) or ``hi = mid``. The RTL answers ``2·probes``
+        cycles after taking a lookup that hits and ``2·probes + 1`` after one that misses.
+        """
+        lo, hi, probes = 0, len(self._read), 0
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            probes += 1
+            if self._read[mid] == position:
+                return True, probes
+            if self._read[mid] < position:
+                lo = mid + 1
+            else:
+                hi = mid
+        return False, probes
+
+    def lookup_cycles(self, position):
+        """Cycles from a lookup taken to its answer valid (see :meth:`search`)."""
+        hit, probes = self.search(position)
+        return 2 * probes + (0 if hit else 1)
+
     def swap(self):
         """Layer boundary: the produced layer becomes the consumed one; the write bank empties."""
         self._read, self._write = self._write, []
