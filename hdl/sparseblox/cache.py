@@ -110,30 +110,26 @@ class SparseBlockCache(wiring.Component):
         hi = Signal(range(cap + 1))
         mid = Signal(range(cap + 1))
         m.d.comb += [mid.eq((lo + hi) >> 1), rd.addr.eq(Mux(bank, mid, cap + mid))]
-        with m.FSM():
-            with m.State("IDLE"):
-                m.d.comb += self.lookup.ready.eq(1)
-                with m.If(self.lookup.valid):
-                    m.d.sync += [key.eq(self.lookup.payload), lo.eq(0), hi.eq(rcount)]
-                    m.next = "PROBE"
-            with m.State("PROBE"):
-                with m.If(lo < hi):
-                    m.next = "COMPARE"          # rd.data holds bank[mid] after this edge
-                with m.Else():
-                    m.d.sync += [self.hit.valid.eq(1), self.hit.payload.eq(0)]
-                    m.next = "ANSWER"
-            with m.State("COMPARE"):
-                with m.If(rd.data == key):
-                    m.d.sync += [self.hit.valid.eq(1), self.hit.payload.eq(1)]
-                    m.next = "ANSWER"
-                with m.Elif(rd.data < key):
-                    m.d.sync += lo.eq(mid + 1)
-                    m.next = "PROBE"
-                with m.Else():
-                    m.d.sync += hi.eq(mid)
-                    m.next = "PROBE"
-            with m.State("ANSWER"):
-                with m.If(self.hit.ready):
-                    m.d.sync += self.hit.valid.eq(0)
-                    m.next = "IDLE"
+        # States: idle (neither flag nor an answer), probe (``searching & ~compare``), compare
+        # (``searching & compare``), answer (``hit.valid``).
+        searching = Signal()
+        compare = Signal()
+        m.d.comb += self.lookup.ready.eq(~searching & ~self.hit.valid)
+        with m.If(self.lookup.valid & self.lookup.ready):
+            m.d.sync += [key.eq(self.lookup.payload), lo.eq(0), hi.eq(rcount), searching.eq(1)]
+        with m.Elif(searching & ~compare):
+            with m.If(lo < hi):
+                m.d.sync += compare.eq(1)          # rd.data holds bank[mid] after this edge
+            with m.Else():
+                m.d.sync += [searching.eq(0), self.hit.valid.eq(1), self.hit.payload.eq(0)]
+        with m.Elif(searching):
+            m.d.sync += compare.eq(0)
+            with m.If(rd.data == key):
+                m.d.sync += [searching.eq(0), self.hit.valid.eq(1), self.hit.payload.eq(1)]
+            with m.Elif(rd.data < key):
+                m.d.sync += lo.eq(mid + 1)
+            with m.Else():
+                m.d.sync += hi.eq(mid)
+        with m.Elif(self.hit.valid & self.hit.ready):
+            m.d.sync += self.hit.valid.eq(0)
         return m

@@ -304,3 +304,18 @@ def test_chain_matches_prune_map(shape, block, capacity, t):
 
     run(dut, producer, consumer)
     assert got == want.cached.reshape(-1).tolist(), f"seed {seed}"
+
+
+def test_generated_verilog_is_lint_clean(tmp_path):
+    from amaranth.back import verilog
+
+    from sparseforge.gen.lint import lint_verilog
+
+    blocks = {"summer": BlockSummer(width=8, lanes=16, block_size=64, tag_shape=16),
+              "decision": PruneDecision(width=8, block_size=64, fmt=Q8_8, tag_shape=16),
+              "cache": SparseBlockCache(capacity=8196, position_bits=16)}
+    for name, dut in blocks.items():
+        path = tmp_path / f"{name}.v"
+        path.write_text(verilog.convert(dut, name=name, emit_src=False))
+        result = lint_verilog(path, name)
+        assert result.ok, result.warnings
