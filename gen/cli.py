@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import registry
+from . import registry, spex
 from .config import load_config_file
 from .errors import InputError, ToolFailure
 from .presets import DEFAULT_PRESET, load_preset, presets
@@ -33,6 +33,7 @@ examples:
   sparseforge run accel_small --layer resnet50.res5a_branch2b --nnz 3
   sparseforge run accel_paper --network resnet50 --nnz 3 --model-only
   sparseforge run scnn_2x2_small --conv 10,6,4,4,3,3 --weight-density 0.3 --act-density 0.4
+  sparseforge spex --population 15 --generations 25 -o out/spex   Sparse-Blox thresholds
   sparseforge demo                                     the quick tour (what 'make demo' runs)
 
 A config file for the systolic tensor array family:
@@ -314,6 +315,12 @@ def build_parser():
     p = command("run", "run a workload through the generated RTL: result, cycles, model, "
                        "utilization", cmd_run)
     add_run_options(p)
+
+    p = sub.add_parser("spex", help="Spex: search per-layer Sparse-Blox thresholds for a trained "
+                                     "network (NSGA-II), Pareto front and thresholds file",
+                       description=spex.__doc__.splitlines()[0].split(": ", 1)[1])
+    spex.add_arguments(p)
+    p.set_defaults(func=spex.cmd_spex)
 
     p = sub.add_parser("demo", help="the tour: generate, lint, run 8/8, 4/8, 2/8, area",
                        description="Generate the default design, lint it, run one GEMM at three "
