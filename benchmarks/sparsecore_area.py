@@ -59,7 +59,7 @@ def measure(progress):
         alus = area(AluArray(cfg), "alus", work, progress)
         rq = area(Requantizer(cfg.acc_width), "rq", work, progress)
         pe = area(SparseCorePE(cfg, cfg.act_entries, cfg.max_h * cfg.max_segments), "pe", work,
-                  progress, ["wmem", "accbuf.mem", "rqmem"] +
+                  progress, ["wmem", "accbuf.macro", "rqmem"] +
                   [f"pp.rq{n}" for n in range(cfg.requant_lanes)])
         top = area(SparseCoreAccelerator(cfg), cfg.name, work, progress,
                    [f"pe{p}" for p in range(cfg.pes)] + ["actmem.entries", "actmem.pointers"])

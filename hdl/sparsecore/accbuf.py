@@ -63,7 +63,7 @@ class AccumulationBuffer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         row = acc_row_layout(self._cfg)
-        m.submodules.mem = mem = _Macro(row, self._depth)
+        m.submodules.macro = mem = _Macro(row, self._depth)
         rp = mem.r
         m.d.comb += [mem.w.addr.eq(self.w.addr), mem.w.data.eq(self.w.data),
                      mem.w.en.eq(self.w.en), rp.addr.eq(self.r.addr), rp.en.eq(self.r.en)]
@@ -72,7 +72,11 @@ class AccumulationBuffer(wiring.Component):
         with m.If(self.clear):
             m.d.sync += flags.eq(0)
         with m.Elif(self.w.en):
-            m.d.sync += flags.bit_select(self.w.addr, 1).eq(1)
+            # Independent ifs, not a variable-index assignment: that becomes a case statement
+            # that Verilator -Wall flags as incomplete.
+            for row in range(self._depth):
+                with m.If(self.w.addr == row):
+                    m.d.sync += flags[row].eq(1)
         with m.If(self.r.en):
             m.d.sync += written.eq(flags.bit_select(self.r.addr, 1) |
                                    (self.w.en & (self.w.addr == self.r.addr)))

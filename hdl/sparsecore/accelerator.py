@@ -112,7 +112,7 @@ class SparseCoreAccelerator(wiring.Component):
         for p in range(cfg.pes):
             macros += [
                 {"module": f"{cfg.name}.pe{p}.wmem", "words": weight_rows(cfg), "width": wrow},
-                {"module": f"{cfg.name}.pe{p}.accbuf.mem",
+                {"module": f"{cfg.name}.pe{p}.accbuf.macro",
                  "words": cfg.band_rows * cfg.max_w, "width": arow},
                 {"module": f"{cfg.name}.pe{p}.rqmem", "words": cfg.chunk // cfg.requant_lanes,
                  "width": qrow},

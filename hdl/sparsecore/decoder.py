@@ -1,7 +1,7 @@
 """The layer decoder: from the layer registers to what the PEs and the scheduler need
 (output size, channel segments, chunks, bands) and whether the layer fits the design."""
 
-from amaranth import Module, Signal
+from amaranth import Const, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -63,11 +63,17 @@ class LayerDecoder(wiring.Component):
             self.nbands.eq((ho + cfg.band_rows - 1) // cfg.band_rows),
         ]
         m_bits = (cfg.m - 1).bit_length()
+
+        def out_of(value, top):
+            # Zero or above ``top``; the upper test only where the field can exceed it (a
+            # constant comparison is a Verilator -Wall warning).
+            above = value > top if (1 << len(value)) - 1 > top else Const(0)
+            return (value == 0) | above
+
         checks = [
-            (self.h == 0) | (self.h > cfg.max_h), (self.w == 0) | (self.w > cfg.max_w),
-            (self.c == 0) | (self.c > cfg.max_c), (self.k == 0) | (self.k > cfg.max_k),
-            self.k[:m_bits] != 0,
-            (self.r == 0) | (self.r > cfg.kernel_max), (self.s == 0) | (self.s > cfg.kernel_max),
+            out_of(self.h, cfg.max_h), out_of(self.w, cfg.max_w), out_of(self.c, cfg.max_c),
+            out_of(self.k, cfg.max_k), self.k[:m_bits] != 0,
+            out_of(self.r, cfg.kernel_max), out_of(self.s, cfg.kernel_max),
             self.pad >= self.r, self.pad >= self.s,
             span_h < self.r, span_w < self.s, ho > cfg.max_h, wo > cfg.max_w,
             self.stride_log2 > 2,

@@ -159,15 +159,16 @@ class PostProcessor(wiring.Component):
         m.d.comb += [finished.eq((state == _State.WAIT) & ~b_valid & ~c_valid &
                                  (~o.valid | o.ready)),
                      self.done.eq(finished), self.busy.eq(state != _State.IDLE)]
-        with m.Switch(state):
-            with m.Case(_State.IDLE):
-                with m.If(self.start):
-                    m.d.sync += [state.eq(_State.RUN), remaining.eq(total), i.eq(0), x.eq(0),
-                                 sub.eq(0), step.eq(0)]
-            with m.Case(_State.RUN):
-                with m.If((remaining == 0) | ((remaining == 1) & last_step & adv)):
-                    m.d.sync += state.eq(_State.WAIT)
-            with m.Case(_State.WAIT):
-                with m.If(finished):
-                    m.d.sync += state.eq(_State.IDLE)
+        # If/elif, not a switch: Yosys writes a switch as per-signal case statements that
+        # Verilator -Wall flags as incomplete.
+        with m.If(state == _State.IDLE):
+            with m.If(self.start):
+                m.d.sync += [state.eq(_State.RUN), remaining.eq(total), i.eq(0), x.eq(0),
+                             sub.eq(0), step.eq(0)]
+        with m.Elif(state == _State.RUN):
+            with m.If((remaining == 0) | ((remaining == 1) & last_step & adv)):
+                m.d.sync += state.eq(_State.WAIT)
+        with m.Else():                                  # WAIT
+            with m.If(finished):
+                m.d.sync += state.eq(_State.IDLE)
         return m

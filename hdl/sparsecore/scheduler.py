@@ -73,9 +73,13 @@ class GlobalScheduler(wiring.Component):
         any_ = eligible.any()
         with m.If(any_):
             m.d.comb += self.grant.eq(1 << sel)
-            m.d.sync += [next_band[chunk].eq(self.band + 1), self.units.eq(self.units + 1)]
-            with m.If(self.band + 1 == self.nbands):
-                m.d.sync += exhausted.bit_select(chunk, 1).eq(1)
+            m.d.sync += self.units.eq(self.units + 1)
+            # Independent ifs per chunk (a variable-index assignment is an incomplete case).
+            for j in range(pes):
+                with m.If(chunk == j):
+                    m.d.sync += next_band[j].eq(self.band + 1)
+                    with m.If(self.band + 1 == self.nbands):
+                        m.d.sync += exhausted[j].eq(1)
 
         with m.If(~self.busy):
             with m.If(self.start):

@@ -167,34 +167,35 @@ class TapSequencer(wiring.Component):
                      lo.eq((oy0 << layer.stride_log2) - layer.pad),
                      hi.eq(((oy1 - 1) << layer.stride_log2) - layer.pad + layer.r - 1)]
 
-        with m.Switch(state):
-            with m.Case(_State.IDLE):
-                with m.If(self.start):
-                    m.d.sync += [oy0.eq(start_oy0), oy1.eq(start_oy1), state.eq(_State.SETUP)]
-            with m.Case(_State.SETUP):
-                m.d.sync += [iy.eq(Mux(lo < 0, 0, lo)), q.eq(0), state.eq(_State.PTR_REQ),
-                             iy_hi.eq(Mux(hi > layer.h - 1, layer.h - 1, hi))]
-            with m.Case(_State.PTR_REQ):
-                m.d.comb += self.ptr.en.eq(1)
-                m.d.sync += state.eq(_State.PTR)
-            with m.Case(_State.PTR):
-                p = self.ptr.data
-                with m.If((p.count == 0) | (rmask == 0)):
+        # If/elif, not a switch: Yosys writes a switch as per-signal case statements that
+        # Verilator -Wall flags as incomplete.
+        with m.If(state == _State.IDLE):
+            with m.If(self.start):
+                m.d.sync += [oy0.eq(start_oy0), oy1.eq(start_oy1), state.eq(_State.SETUP)]
+        with m.Elif(state == _State.SETUP):
+            m.d.sync += [iy.eq(Mux(lo < 0, 0, lo)), q.eq(0), state.eq(_State.PTR_REQ),
+                         iy_hi.eq(Mux(hi > layer.h - 1, layer.h - 1, hi))]
+        with m.Elif(state == _State.PTR_REQ):
+            m.d.comb += self.ptr.en.eq(1)
+            m.d.sync += state.eq(_State.PTR)
+        with m.Elif(state == _State.PTR):
+            p = self.ptr.data
+            with m.If((p.count == 0) | (rmask == 0)):
+                advance()
+            with m.Else():
+                m.d.comb += [self.entries.addr.eq(p.start), self.entries.en.eq(1)]
+                m.d.sync += [nxt.eq(p.start + 1), left.eq(p.count), fresh.eq(1),
+                             state.eq(_State.ENT)]
+        with m.Elif(state == _State.ENT):
+            m.d.comb += self.job_valid.eq(cur != 0)
+            with m.If(rest == 0):
+                with m.If(left > 1):
+                    m.d.comb += [self.entries.addr.eq(nxt), self.entries.en.eq(1)]
+                    m.d.sync += [nxt.eq(nxt + 1), left.eq(left - 1), fresh.eq(1)]
+                with m.Else():
                     advance()
-                with m.Else():
-                    m.d.comb += [self.entries.addr.eq(p.start), self.entries.en.eq(1)]
-                    m.d.sync += [nxt.eq(p.start + 1), left.eq(p.count), fresh.eq(1),
-                                 state.eq(_State.ENT)]
-            with m.Case(_State.ENT):
-                m.d.comb += self.job_valid.eq(cur != 0)
-                with m.If(rest == 0):
-                    with m.If(left > 1):
-                        m.d.comb += [self.entries.addr.eq(nxt), self.entries.en.eq(1)]
-                        m.d.sync += [nxt.eq(nxt + 1), left.eq(left - 1), fresh.eq(1)]
-                    with m.Else():
-                        advance()
-                with m.Else():
-                    m.d.sync += [pending.eq(rest), fresh.eq(0)]
-            with m.Case(_State.DONE):
-                m.d.sync += state.eq(_State.IDLE)
+            with m.Else():
+                m.d.sync += [pending.eq(rest), fresh.eq(0)]
+        with m.Else():                                  # DONE
+            m.d.sync += state.eq(_State.IDLE)
         return m

@@ -36,7 +36,7 @@ def test_generate_and_manifest(tmp_path):
     assert manifest["alus_total"] == 12 and manifest["chunk"] == 8 and manifest["km"] == "2/4"
     mems = {m["module"].split(".", 1)[1]: m for m in manifest["memories"]}
     # Accumulation buffer per PE: 2 band rows × 9 columns, 8 accumulators of 32 bits.
-    assert mems["pe0.accbuf.mem"]["words"] == 18 and mems["pe0.accbuf.mem"]["width"] == 256
+    assert mems["pe0.accbuf.macro"]["words"] == 18 and mems["pe0.accbuf.macro"]["width"] == 256
     # Weight memory per PE: 12 channels × 3 × 3 rows of 2 groups × 2 slots × (8 + 2) bits.
     assert mems["pe2.wmem"]["words"] == 108 and mems["pe2.wmem"]["width"] == 40
 
