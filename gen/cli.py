@@ -332,10 +332,21 @@ def build_parser():
     return parser
 
 
+def _no_nul(argv):
+    """Refuse an argument holding a NUL character, which no file name or value can contain (the
+    operating system would refuse it later, as an exception)."""
+    for i, arg in enumerate(argv):
+        if "\0" in arg:
+            option = argv[i - 1] if i and argv[i - 1].startswith("-") else "argument"
+            raise InputError(f"{option}: {arg!r} is not allowed; expected text without NUL "
+                             "characters")
+
+
 def main(argv=None):
     """The ``sparseforge`` command: 0 on success, 1 when a check or a tool failed, 2 on bad
     input; every failure is one line on stderr, never a traceback."""
     try:
+        _no_nul(sys.argv[1:] if argv is None else list(argv))
         parser = build_parser()
         args = parser.parse_args(argv)
         return args.func(args)
