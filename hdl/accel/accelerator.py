@@ -21,7 +21,9 @@ __all__ = ["Accelerator", "REGISTERS"]
 REGISTERS = [
     Register("start", 0x00, 1, "pulse", doc="write 1: run the layer described below"),
     Register("status", 0x04, 3, "ro", doc="bit 0 busy, bit 1 done, bit 2 error (bad descriptor)"),
-    Register("cycles", 0x08, 32, "ro", doc="cycles of the last layer, start to done"),
+    Register("cycles", 0x08, 32, "ro",
+             doc="cycles of the last layer: from the cycle its start write was accepted to the "
+                 "cycle done rose, that one not counted"),
     Register("act_reads", 0x0C, 32, "ro", doc="activation SRAM words the last layer read"),
     Register("beats", 0x10, 32, "ro", doc="activation beats (IM2COL rows × tile) it emitted"),
     Register("in_h", 0x20, 12, doc="input height H"),
@@ -68,8 +70,14 @@ class Accelerator(wiring.Component):
     and the output stage (Liu et al., Fig. 5).
 
     A layer runs as one engine job (see :mod:`sparseforge.sim.accel.plan`): write the descriptor
-    registers, write ``start``, poll ``status`` until done. ``cycles`` counts every cycle from the
-    ``start`` write to ``done`` (see :func:`sparseforge.sim.accel.cycles.layer_cycles`).
+    registers, write ``start``, wait for the ``done`` output (or poll ``status``).
+
+    Counting convention (:mod:`sparseforge.sim.accel.cycles`): a layer takes ``D − H`` cycles,
+    where ``H`` is the cycle in which the AXI4-Lite write of 1 to ``start`` is accepted (its AW and
+    W handshakes; this register file takes both in one cycle) and ``D`` the first cycle after it in
+    which ``done`` is high. The ``cycles`` register counts the same: the ``start`` pulse reaches
+    the sequencer in ``H + 1``, which loads the counter with 2 (cycles ``H`` and ``H + 1``), and it
+    counts every busy cycle after that; the layer's last busy cycle is ``D − 1``.
 
     Attributes
     ----------
@@ -81,6 +89,10 @@ class Accelerator(wiring.Component):
         Weight words (one engine weight beat each) into the weight SRAM.
     m_axis_out : Out(AXI4-Stream)
         Words read back from the activation SRAM.
+    done : Out(1)
+        The interrupt line: high while the last layer is finished (or was refused: ``status``
+        bit 2), from the cycle after its last busy cycle until the next ``start`` write, low from
+        the cycle after that write is accepted. Registered (an AND of two flip-flops).
     """
 
     def __init__(self, cfg):
@@ -91,6 +103,7 @@ class Accelerator(wiring.Component):
             "s_axis_act": In(axi_stream_signature(stream_width(cfg.word_bits))),
             "s_axis_w": In(axi_stream_signature(stream_width(cfg.weight_word_bits))),
             "m_axis_out": Out(axi_stream_signature(stream_width(cfg.word_bits))),
+            "done": Out(1),
         })
 
     @property
@@ -140,6 +153,10 @@ class Accelerator(wiring.Component):
                             "weight beat each, column tiles in order",
                 "m_axis_out": f"{stream_width(cfg.word_bits)}-bit words in load order",
             },
+            "done": "interrupt output: high once the last layer is finished (or refused) until "
+                    "the next start write; low from the cycle after that write is accepted",
+            "cycle_convention": "cycles = D - H: H the cycle the start write's AW and W "
+                                "handshakes complete, D the first later cycle with done high",
         }
 
     def elaborate(self, platform):
@@ -164,6 +181,8 @@ class Accelerator(wiring.Component):
             busy.eq(phase != Phase.IDLE),
             regs.status.eq(busy | (done << 1) | (error << 2)),
             regs.cycles.eq(cycles),
+            # Low from the cycle the start pulse arrives: it clears `done` at the end of it.
+            self.done.eq(done & ~regs.start),
         ]
         with m.If(busy):
             m.d.sync += cycles.eq(cycles + 1)
@@ -213,7 +232,8 @@ class Accelerator(wiring.Component):
         with m.Switch(phase):
             with m.Case(Phase.IDLE):
                 with m.If(regs.start):
-                    m.d.sync += [phase.eq(Phase.SETUP), cycles.eq(1), done.eq(0)]
+                    # 2: this cycle and the one the start write was accepted in.
+                    m.d.sync += [phase.eq(Phase.SETUP), cycles.eq(2), done.eq(0)]
             with m.Case(Phase.SETUP):
                 m.d.sync += [
                     layer.h.eq(regs.in_h), layer.w.eq(regs.in_w),
