@@ -15,16 +15,26 @@ import numpy as np
 
 from ...gen.config import config_from_env
 from ...sim import conv
+from ...sim.gemm import int_range
 from ...sim.accel import cycles as accel_cycles
 from ...sim.accel import plan as accel_plan
 from ..seeds import seed_for
 from .bench import AccelBench
 
 
+def nnz_choices(cfg):
+    """Densities the layers cycle through: every edge of what the engine kind supports (one
+    density, B/B, for the dense kinds)."""
+    top = cfg.array.max_nnz
+    return sorted({1, top // 2 or 1, top})
+
+
 def random_layer(cfg, rng, plan, act_density=0.6):
+    """Seeded operands at full range (weights at the config's width), pruned to the plan's NNZ."""
     x = rng.integers(-128, 128, (plan.c, plan.h, plan.w))
     x[rng.random(x.shape) >= act_density] = 0
-    w = rng.integers(-128, 128, (plan.k, plan.c, plan.r, plan.s))
+    lo, hi = int_range(cfg.array.weight_width)
+    w = rng.integers(lo, hi + 1, (plan.k, plan.c, plan.r, plan.s))
     if plan.nnz < cfg.block:
         w = accel_plan.prune_conv_weights(w, plan.nnz, cfg.block)
     return x, w
@@ -75,22 +85,81 @@ LAYERS = [
 ]
 
 
+def layer_plans(cfg, log):
+    """:data:`LAYERS` planned on ``cfg``, cycling through :func:`nnz_choices`.
+
+    A layer whose kernel fits no output patch of this config's tile (a small tile has a small
+    window buffer and few banks) is left out, with a log line; at least five remain on every
+    regression design.
+    """
+    nnzs = nnz_choices(cfg)
+    plans = []
+    for index, (h, w, c, k, r, s, stride, pad) in enumerate(LAYERS):
+        nnz = nnzs[index % len(nnzs)]
+        if accel_plan.choose_patch(cfg, r, s, stride, nnz) is None:
+            log.info("layer %s left out: its kernel fits no output patch of this design",
+                     LAYERS[index])
+            continue
+        plans.append(accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz))
+    assert len(plans) >= 5, f"only {len(plans)} of the regression's layers fit this design"
+    return plans
+
+
 @cocotb.test()
 async def layers_cycle_exact(dut):
     """1×1, 3×3, 5×5, 7×7 kernels, strides 1 and 2, with and without padding, odd sizes, C not a
-    multiple of B, every density edge: bit-exact INT32 outputs, cycles and reads equal to the
-    models."""
+    multiple of B, every density edge the engine kind has: bit-exact INT32 outputs, cycles and
+    reads equal to the models."""
     cfg = config_from_env()
     rng = np.random.default_rng(seed_for(dut, 1))
     bench = AccelBench(dut, cfg)
     await bench.reset()
-    nnzs = sorted({1, cfg.array.max_nnz // 2 or 1, cfg.array.max_nnz})
-    for index, (h, w, c, k, r, s, stride, pad) in enumerate(LAYERS):
-        nnz = nnzs[index % len(nnzs)]
-        plan = accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz)
+    for plan in layer_plans(cfg, dut._log):
         x, wt = random_layer(cfg, rng, plan)
         await check_layer(bench, plan, x, wt,
-                          label=f"{h}x{w}x{c} -> {k}, {r}x{s}/{stride} pad {pad} nnz {nnz}")
+                          label=f"{plan.h}x{plan.w}x{plan.c} -> {plan.k}, {plan.r}x{plan.s}/"
+                                f"{plan.stride} pad {plan.pad} nnz {plan.nnz}")
+
+
+#: Longest reduction (R·S·C) the extreme-value layer may take to make an accumulator wrap.
+WRAP_TERMS_LIMIT = 1024
+
+
+@cocotb.test()
+async def extreme_values_and_wrap(dut):
+    """−128 × the most negative weight in every product, then mixed signs, with INT32 and INT8
+    outputs. With a reduction of at most :data:`WRAP_TERMS_LIMIT` products the accumulators wrap
+    whenever the widths allow it (16-bit weights and 32-bit accumulators: 128·32768 per product,
+    so 513 products wrap), and the test asserts that they did."""
+    cfg = config_from_env()
+    array = cfg.array
+    bench = AccelBench(dut, cfg)
+    await bench.reset()
+    alo, ahi = int_range(array.act_width)
+    wlo, whi = int_range(array.weight_width)
+    nnz = array.max_nnz
+    # Products per output needed to pass the accumulator's top (each at most alo·wlo), and the
+    # layer's channels: a 3×3 kernel over C channels at density nnz/B gives 9·C·nnz/B products.
+    needed = (1 << (array.acc_width - 1)) // (alo * wlo) + 1
+    bz = cfg.block
+    wraps = needed <= WRAP_TERMS_LIMIT
+    c = -(-needed * bz // (9 * nnz)) if wraps else 2 * bz + 3
+    plan = accel_plan.plan_layer(cfg, 3, 4, c, array.tile_cols + 1, 3, 3, 1, 1, nnz)
+    x = np.full((plan.c, plan.h, plan.w), alo)
+    w = np.full((plan.k, plan.c, plan.r, plan.s), wlo)
+    if nnz < bz:
+        w = accel_plan.prune_conv_weights(w, nnz, bz)
+    exact = conv.conv2d(x, w, plan.stride, plan.pad, 64)
+    lo, hi = int_range(array.acc_width)
+    wrapped = int(np.count_nonzero((exact < lo) | (exact > hi)))
+    assert (wrapped > 0) == wraps, f"{wrapped} outputs pass the accumulator's range"
+    await check_layer(bench, plan, x, w, label=f"min x min, {plan.c} channels, "
+                                               f"{wrapped} outputs wrap")
+    x[:, ::2] = ahi
+    w = np.where(w != 0, whi, 0)
+    w[::2] = np.where(w[::2] != 0, wlo, 0)
+    await check_layer(bench, plan, x, w, int8_out=True, shift=20, label="mixed extremes, INT8")
+    dut._log.info("accumulators wrapped in %d outputs (reachable: %s)", wrapped, wraps)
 
 
 @cocotb.test()
