@@ -103,7 +103,6 @@ class OutputStage(wiring.Component):
         array = cfg.array
         bz, banks, lg = cfg.block, cfg.act_banks, cfg.act_banks.bit_length() - 1
         blocks = array.tile_cols // bz          # channel blocks per row
-        per_word32 = bz // 4 if bz >= 4 else 0  # INT32 channels per word
         m.d.comb += self.result.ready.eq(1)
         take = Signal()
         m.d.comb += take.eq(self.result.valid)
@@ -170,19 +169,19 @@ class OutputStage(wiring.Component):
                     m.d.comb += [rq.bias.eq(0), rq.mult.eq(1), rq.shift.eq(layer.shift)]
             else:           # no table: the constants let synthesis drop the multiplier
                 m.d.comb += [rq.bias.eq(0), rq.mult.eq(1), rq.shift.eq(layer.shift)]
-        words = 4 * blocks if per_word32 else blocks
+        # INT32: the row's 32-bit values, little-endian, cut into words of B bytes (B/4 values a
+        # word for B ≥ 4; a value over 4/B words for B < 4).
+        words = 4 * blocks
         row_words = Signal(data.ArrayLayout(cfg.word_bits, words))
         raw = []
-        for col in range(array.tile_cols if per_word32 else 0):
+        for col in range(array.tile_cols):
             value = Signal(signed(32), name=f"raw{col}")
             m.d.comb += value.eq(self.result.payload[col])     # sign-extends or truncates
             raw.append(value)
         with m.If(layer.int8_out):
             m.d.comb += [row_words[j].eq(int8_words[j]) for j in range(blocks)]
-        if per_word32:
-            with m.Else():
-                for j in range(words):
-                    m.d.comb += row_words[j].eq(Cat(raw[j * per_word32:(j + 1) * per_word32]))
+        with m.Else():
+            m.d.comb += row_words.eq(Cat(raw))
         # Word w of the pixel (w = first + j) goes to bank (po + w) mod banks, row
         # base + (po div banks)·words_per_pixel + w.
         per_pixel = Signal(range(4 * (1 << 13) + 1))
@@ -206,4 +205,6 @@ class OutputStage(wiring.Component):
                 for jj in range(min(words, banks)):
                     with m.Case(jj):
                         m.d.comb += self.wr_data[b].eq(row_words[jj])
+                with m.Default():                  # no word for this bank (not enabled)
+                    m.d.comb += self.wr_data[b].eq(0)
         return m
