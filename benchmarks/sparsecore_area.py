@@ -48,7 +48,18 @@ def area(top, name, work, progress, blackboxes=()):
     return synth(path, name, "liberty", work_dir=Path(work) / name, blackbox_modules=boxes)
 
 
-def measure(progress):
+def measure(progress, partial=None):
+    """The breakdown; ``partial`` (a path) receives each component's figures as it is measured,
+    so a long run that fails late keeps what it measured (the PE's synthesis takes the better
+    part of an hour on two shared cores)."""
+    done = {}
+
+    def keep(name, result):
+        done[name] = {k: result[k] for k in ("area_um2", "cells", "flops", "seconds")}
+        if partial:
+            Path(partial).write_text(json.dumps(done, indent=1) + "\n")
+        return result
+
     cfg = preset("sparsecore_paper")
     macros = SparseCoreAccelerator.memory_macros(cfg)
     bits = {}
@@ -56,13 +67,14 @@ def measure(progress):
         kind = mac["module"].split(".")[-1]
         bits[kind] = bits.get(kind, 0) + mac["words"] * mac["width"]
     with tempfile.TemporaryDirectory(prefix="sparsecore-area-") as work:
-        alus = area(AluArray(cfg), "alus", work, progress)
-        rq = area(Requantizer(cfg.acc_width), "rq", work, progress)
-        pe = area(SparseCorePE(cfg, cfg.act_entries, cfg.max_h * cfg.max_segments), "pe", work,
-                  progress, ["wmem", "accbuf.macro", "rqmem"] +
-                  [f"pp.rq{n}" for n in range(cfg.requant_lanes)])
-        top = area(SparseCoreAccelerator(cfg), cfg.name, work, progress,
-                   [f"pe{p}" for p in range(cfg.pes)] + ["actmem.entries", "actmem.pointers"])
+        alus = keep("alus", area(AluArray(cfg), "alus", work, progress))
+        rq = keep("rq", area(Requantizer(cfg.acc_width), "rq", work, progress))
+        pe = keep("pe", area(SparseCorePE(cfg, cfg.act_entries, cfg.max_h * cfg.max_segments),
+                             "pe", work, progress, ["wmem", "accbuf.macro", "rqmem"] +
+                             [f"pp.rq{n}" for n in range(cfg.requant_lanes)]))
+        top = keep("top", area(SparseCoreAccelerator(cfg), cfg.name, work, progress,
+                               [f"pe{p}" for p in range(cfg.pes)] +
+                               ["actmem.entries", "actmem.pointers"]))
     pe_logic = pe["area_um2"] + cfg.requant_lanes * rq["area_um2"]
     pe_sram = bits["rqmem"] * SRAM_UM2_PER_BIT / cfg.pes
     rows = {
@@ -105,7 +117,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", default="benchmarks/results/sparsecore_area.json")
     args = ap.parse_args(argv)
-    cfg, rows, extra = measure(Progress())
+    cfg, rows, extra = measure(Progress(), partial=Path(args.json).with_suffix(".partial.json"))
     print(markdown(rows))
     for k, v in extra.items():
         print(f"{k}: {v:,.0f}" if isinstance(v, (int, float)) else f"{k}: {v}")
