@@ -124,22 +124,47 @@ def blackbox_sources(verilog_text, modules):
     return "".join(parts)
 
 
-_DUMP = ("  initial begin\n    $dumpfile(\"sf_ports.vcd\");\n    $dumpvars(1, {top});\n"
-         "  end\n")
+def instrument_ports(verilog_text, top, ports, clock="clk"):
+    """The design with a port recorder added to its top module.
 
-
-def instrument_ports(verilog_text, top):
-    """The design with a dump of its top module's signals (ports included) added."""
+    Before every rising edge of ``clock`` (in the edge's time step, before any register of the
+    design or any write of a cocotb bench takes effect) the recorder writes one line to
+    ``sf_ports.txt`` in the simulation's directory: every port in ``ports``, in binary.
+    """
     match = re.search(rf"^module {re.escape(top)}\s*\(.*?^endmodule\b", verilog_text,
                       re.S | re.M)
     if match is None:
         raise InputError(f"power: top module {top!r} is not in the design")
+    formats = " ".join(["%b"] * len(ports))
+    recorder = (
+        "  integer sf_ports_fd;\n"
+        "  initial sf_ports_fd = $fopen(\"sf_ports.txt\", \"w\");\n"
+        f"  always @(posedge {clock}) begin\n"
+        f"    $fwrite(sf_ports_fd, \"{formats}\\n\", {', '.join(ports)});\n"
+        "    $fflush(sf_ports_fd);\n"
+        "  end\n")
     end = match.end() - len("endmodule")
-    return verilog_text[:end] + _DUMP.format(top=top) + verilog_text[end:]
+    return verilog_text[:end] + recorder + verilog_text[end:]
+
+
+def read_port_record(path, ports):
+    """The :class:`~.activity.PortTrace` of a recorder's ``sf_ports.txt``."""
+    values = {port: [] for port in ports}
+    unknown = {port: [] for port in ports}
+    for line in Path(path).read_text().split("\n"):
+        fields = line.split()
+        if len(fields) != len(ports):
+            continue
+        for port, text in zip(ports, fields):
+            text = text.lower()
+            values[port].append(int(text.replace("x", "0").replace("z", "0"), 2))
+            unknown[port].append("x" in text or "z" in text)
+    cycles = len(values[ports[0]]) if ports else 0
+    return activity.PortTrace(edges=list(range(cycles)), values=values, unknown=unknown)
 
 
 def rtl_port_trace(cfg, module, inputs, ports, *, text, seed=1, progress=None):
-    """Run a cocotb job module on ``cfg``'s RTL (Icarus) and trace its ports.
+    """Run a cocotb job module on ``cfg``'s RTL (Icarus) and record its ports every cycle.
 
     Returns ``(trace, outputs)``: the :class:`~.activity.PortTrace` and the job's
     ``outputs.npz`` as ``{name: array}``.
@@ -149,25 +174,26 @@ def rtl_port_trace(cfg, module, inputs, ports, *, text, seed=1, progress=None):
     from ...tb import runner
 
     progress = progress or (lambda line: None)
+    names = [p for p in ports if p != "clk"]
     with tempfile.TemporaryDirectory(prefix="sparseforge-power-") as tmp:
         tmp = Path(tmp)
-        instrumented = instrument_ports(text, cfg.name)
+        instrumented = instrument_ports(text, cfg.name, names)
         bld = runner.build(cfg, "icarus", progress=progress, log=tmp / "build.log",
                            text=instrumented)
         np.savez(tmp / "inputs.npz", **inputs)
-        progress(f"power: RTL simulation of {cfg.name} with a port dump (icarus)")
+        progress(f"power: RTL simulation of {cfg.name}, ports recorded (icarus)")
         log = tmp / "sim.log"
         tests, failures, _ = runner.run_module(bld, module,
                                                extra_env={"SPARSEFORGE_RUN_DIR": str(tmp)},
                                                results_dir=tmp, log=log, seed=seed)
-        vcd = tmp / "sf_ports.vcd"
-        if failures or tests != 1 or not (tmp / "outputs.npz").exists() or not vcd.exists():
+        record = tmp / "sf_ports.txt"
+        if failures or tests != 1 or not (tmp / "outputs.npz").exists() or not record.exists():
             kept = cache_dir() / "logs" / f"{cfg.name}-power-rtl.log"
             kept.parent.mkdir(parents=True, exist_ok=True)
             if log.exists():
                 shutil.copyfile(log, kept)
             raise ToolFailure(f"the RTL simulation of {cfg.name} for power", kept)
-        trace = activity.port_trace(vcd, [p for p in ports if p != "clk"], clock="clk")
+        trace = read_port_record(record, names)
         with np.load(tmp / "outputs.npz") as out:
             outputs = {name: out[name] for name in out.files}
     return trace, outputs
