@@ -32,7 +32,7 @@ from .job import design_power, tops_per_w
 __all__ = ["MODEL_VERSION", "Calibration", "hooks_of", "fit_component", "calibrate",
            "predict", "energy_report"]
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 
 
 def hooks_of(cfg):

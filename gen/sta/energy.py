@@ -103,7 +103,7 @@ def components(cfg):
 
 def actions(cfg):
     names = {
-        "mac": ("mac_cycle", "mac_step", "gated_mac_step"),
+        "mac": ("mac_cycle", "mac_step", "zero_weight_step", "gated_mac_step"),
         "tpe": ("tpe_cycle", "operand_shift") + (("act_load",) if cfg.kind == "vdbb" else ()),
         "skew": ("skew_bit_cycle", "skew_bit_step"),
         "feeder": ("feeder_cycle", "feeder_step"),
@@ -137,25 +137,28 @@ def calibration(cfg):
         return max(1, -(-steps // cal.steps_per_block(nnz)))
 
     half, most = max(1, top // 2), max(1, (3 * top) // 4)
-    specs = [                       # row tiles, column tiles, K blocks, NNZ, activation density
-        (2, 1, blocks(64, top), top, 0.9),
-        (1, 2, blocks(48, half), half, 0.5),
-        (4, 3, 1, 1, 0.6),          # one-step tiles: the array waits on the drain
-        (1, 1, blocks(40, top), top, 0.0),
-        (2, 2, blocks(24, most), most, 0.25),
+    # M, K, N, NNZ, activation density, weight density (for dense kinds, which run sparse models
+    # unchanged; sparse kinds take NNZ non-zeros per block). Two runs have partial tiles and a
+    # partial last block, whose zero padding the array multiplies like any operand.
+    specs = [
+        (2 * rows, blocks(64, top) * bz, cols, top, 0.9, 1.0),
+        (rows, blocks(48, half) * bz, 2 * cols - max(1, cols // 2), half, 0.5, 0.5),
+        (4 * rows, bz, 3 * cols, 1, 0.6, 0.25),     # one-step tiles: the array waits on the drain
+        (rows, blocks(40, top) * bz, cols, top, 0.0, 1.0),
+        (2 * rows - rows // 2, blocks(24, most) * bz - bz // 2, 2 * cols, most, 0.25, 0.75),
     ]
     rng = np.random.default_rng(12)
     jobs = []
-    for row_tiles, col_tiles, k_blocks, nnz, density in specs:
-        act, weights = random_gemm(cal, rng, row_tiles * rows, k_blocks * bz, col_tiles * cols,
-                                   nnz, density)
+    for m, k, n, nnz, act_density, weight_density in specs:
+        act, weights = random_gemm(cal, rng, m, k, n, nnz, act_density, weight_density)
         jobs.append(gemm_job(cal, act, weights, nnz))
     return cal, jobs
 
 
-def random_gemm(cfg, rng, m, k, n, nnz, act_density):
-    """Uniform full-range operands: activations non-zero with probability ``act_density``,
-    weights magnitude-pruned to ``nnz`` per block (the workloads of ``run`` and the benchmarks)."""
+def random_gemm(cfg, rng, m, k, n, nnz, act_density, weight_density=1.0):
+    """Uniform full-range operands: activations non-zero with probability ``act_density``;
+    weights magnitude-pruned to ``nnz`` per block of B, and for dense kinds (which take any
+    weights) non-zero with probability ``weight_density`` (the workloads of the benchmarks)."""
     lo, hi = int_range(cfg.act_width)
     act = rng.integers(lo, hi + 1, (m, k))
     act[rng.random((m, k)) >= act_density] = 0
@@ -163,6 +166,8 @@ def random_gemm(cfg, rng, m, k, n, nnz, act_density):
     weights = rng.integers(lo, hi + 1, (k, n))
     if nnz < cfg.block:
         weights = dbb.prune(weights, nnz, cfg.block, axis=0)
+    if not cfg.sparse:
+        weights[rng.random((k, n)) >= weight_density] = 0
     return act, weights
 
 

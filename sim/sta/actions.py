@@ -6,13 +6,14 @@ Counts follow the engine's structure (:class:`sparseforge.hdl.sta.StaEngine`) an
 
 ``mac_cycle``
     MAC units × cycles: every unit's clock and leakage, busy or not.
-``mac_step``, ``gated_mac_step``
-    Multiplier lanes × steps, split by the activation operand the lane multiplies: non-zero, or
-    zero (the steps activation gating disables: for ``sa`` and ``vdbb`` designs with
+``mac_step``, ``zero_weight_step``, ``gated_mac_step``
+    Multiplier lanes × steps, split by the operands the lane multiplies: both non-zero; a zero
+    weight (a dense design running a sparse model, or a DBB slot without a non-zero); a zero
+    activation (the steps activation gating disables: for ``sa`` and ``vdbb`` designs with
     ``act_zero_gating`` these are exactly the RTL's gated MAC-cycles; other kinds still switch
-    less when an operand is zero). A ``vdbb`` lane at step t of a block multiplies the
-    activation at the position of the block mask's t-th set bit (position 0 when there is none);
-    a ``dbb`` lane l the one at the l-th set bit; dense lanes their own element.
+    less). A ``vdbb`` lane at step t of a block multiplies the activation at the position of the
+    block mask's t-th set bit (position 0 when there is none); a ``dbb`` lane l the one at the l-th
+    set bit; dense lanes their own element.
 ``operand_shift``
     TPEs × steps: the operand registers of every TPE take each step (weights every step; the
     activation tile at the first step of a block, ``act_load``, which differs only for ``vdbb``).
@@ -35,25 +36,42 @@ from .streams import _positions
 __all__ = ["operand_zero_lanes", "sta_actions"]
 
 
-def operand_zero_lanes(cfg, streams):
-    """Lane-steps of the whole array whose activation operand is zero (padding included)."""
+def lane_operands(cfg, streams):
+    """``(act, weight)``: the operands every multiplier lane of one TPE column multiplies.
+
+    Arrays of shape (tiles, blocks, steps per block, rows, cols, lanes) and (tiles, blocks,
+    steps per block, 1, cols, lanes): the activation at the position each lane selects and the
+    weight value it is given (zero for a DBB slot without a non-zero).
+    """
     act = streams.act                                             # (tiles, blocks, rows, B)
-    cols = cfg.tile_cols
+    tiles, blocks, rows, _ = act.shape
+    spb, cols, lanes = streams.steps_per_block, cfg.tile_cols, cfg.lanes
+    weights = streams.weight_values.reshape(tiles, blocks, spb, 1, cols, lanes)
     if not cfg.sparse:
-        # A dense lane e multiplies element e of its row's block; every column shares it.
-        return int(np.count_nonzero(act == 0)) * cols
-    spb = streams.steps_per_block
-    masks = streams.weight_masks.reshape(act.shape[0], act.shape[1], spb, cols)
-    zeros = 0
-    for lane in range(cfg.lanes):
-        if cfg.kind == "vdbb":
+        # A dense lane e multiplies element e of its row's block.
+        operands = np.broadcast_to(act[:, :, None, :, None, :], (tiles, blocks, spb, rows, cols,
+                                                                 lanes))
+        return operands, weights
+    masks = streams.weight_masks.reshape(tiles, blocks, spb, cols)
+    positions = []
+    for lane in range(lanes):
+        if cfg.kind == "vdbb":                  # step t of a block: the t-th set bit
             index = np.broadcast_to(np.arange(spb)[None, None, :, None], masks.shape)
-        else:
+        else:                                   # lane l of a step: the l-th set bit
             index = np.full(masks.shape, lane)
-        pos = _positions(masks, index, cfg.block)                 # (tiles, blocks, spb, cols)
-        operand = np.take_along_axis(act[:, :, None, :, :], pos[:, :, :, None, :], axis=-1)
-        zeros += int(np.count_nonzero(operand == 0))
-    return zeros
+        positions.append(_positions(masks, index, cfg.block))     # (tiles, blocks, spb, cols)
+    pos = np.stack(positions, axis=-1)                            # (tiles, blocks, spb, cols, L)
+    # operand[t, b, s, r, col, l] = act[t, b, r, pos[t, b, s, col, l]]
+    flat = pos.reshape(tiles, blocks, spb, 1, cols * lanes)
+    operands = np.take_along_axis(act[:, :, None, :, :], flat, axis=-1)
+    return operands.reshape(tiles, blocks, spb, rows, cols, lanes), weights
+
+
+def operand_zero_lanes(cfg, streams):
+    """``(zero activation, zero weight with a non-zero activation)`` lane-steps of the array."""
+    operands, weights = lane_operands(cfg, streams)
+    act_zero = operands == 0
+    return int(np.count_nonzero(act_zero)), int(np.count_nonzero(~act_zero & (weights == 0)))
 
 
 def sta_actions(cfg, streams, cycles, *, skew_bits):
@@ -72,11 +90,12 @@ def sta_actions(cfg, streams, cycles, *, skew_bits):
     units = tpes * cfg.a * cfg.c
     steps = streams.tiles * streams.blocks * streams.steps_per_block
     lane_steps = units * cfg.lanes * steps
-    zero = operand_zero_lanes(cfg, streams)
+    zero, zero_weight = operand_zero_lanes(cfg, streams)
     selectors = cfg.tile_cols * cfg.lanes if cfg.sparse else 0
     counts = {
         "mac_cycle": units * cycles,
-        "mac_step": lane_steps - zero,
+        "mac_step": lane_steps - zero - zero_weight,
+        "zero_weight_step": zero_weight,
         "gated_mac_step": zero,
         "tpe_cycle": tpes * cycles,
         "operand_shift": tpes * steps,

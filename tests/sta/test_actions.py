@@ -14,6 +14,7 @@ from sparseforge.sim.sta.actions import operand_zero_lanes, sta_actions
 
 
 def naive_zero_lanes(cfg, act, weights, nnz):
+    """(lane-steps with a zero activation, with a zero weight and a non-zero activation)."""
     m, k = act.shape
     n = weights.shape[1]
     rows, cols, bz = cfg.tile_rows, cfg.tile_cols, cfg.block
@@ -23,27 +24,30 @@ def naive_zero_lanes(cfg, act, weights, nnz):
     a[:m, :k] = act
     w = np.zeros((blocks * bz, col_tiles * cols), dtype=np.int64)
     w[:k, :n] = weights
-    zeros = 0
+    zeros = zero_weights = 0
     for _tile_r in range(row_tiles):
         for tile_c in range(col_tiles):
             for b in range(blocks):
                 for col in range(cols):
                     block_w = w[b * bz:(b + 1) * bz, tile_c * cols + col]
                     nonzero = [e for e in range(bz) if block_w[e] != 0]
+                    # Per step of the block: (position, weight) of each lane; a slot without a
+                    # non-zero selects position 0 and multiplies a zero weight.
                     if cfg.kind == "vdbb":
-                        lanes_positions = [[nonzero[s] if s < len(nonzero) else 0]
-                                           for s in range(nnz)]
+                        steps = [[(nonzero[s], block_w[nonzero[s]]) if s < len(nonzero)
+                                  else (0, 0)] for s in range(nnz)]
                     elif cfg.kind == "dbb":
-                        lanes_positions = [[nonzero[lane] if lane < len(nonzero) else 0
-                                            for lane in range(cfg.lanes)]]
+                        steps = [[(nonzero[lane], block_w[nonzero[lane]]) if lane < len(nonzero)
+                                  else (0, 0) for lane in range(cfg.lanes)]]
                     else:
-                        lanes_positions = [list(range(bz))]
-                    for positions in lanes_positions:       # one entry per step of the block
+                        steps = [[(e, block_w[e]) for e in range(bz)]]
+                    for lanes in steps:
                         for row in range(rows):
                             r = _tile_r * rows + row
-                            for e in positions:
+                            for e, weight in lanes:
                                 zeros += a[r, b * bz + e] == 0
-    return int(zeros)
+                                zero_weights += a[r, b * bz + e] != 0 and weight == 0
+    return int(zeros), int(zero_weights)
 
 
 CONFIGS = [
@@ -61,7 +65,9 @@ def test_zero_operand_lanes_match_a_naive_walk(raw):
     for m, k, n in [(5, 19, 7), (1, 1, 1), (cfg.tile_rows, cfg.block, cfg.tile_cols)]:
         nnz = max(1, cfg.max_nnz // 2)
         act = rng.integers(-3, 4, (m, k))
-        weights = dbb.prune(rng.integers(-5, 6, (k, n)), nnz, cfg.block, axis=0)
+        weights = rng.integers(-5, 6, (k, n))
+        if cfg.sparse:
+            weights = dbb.prune(weights, nnz, cfg.block, axis=0)
         streams = sta_streams.engine_streams(cfg, act, weights, nnz)
         assert operand_zero_lanes(cfg, streams) == naive_zero_lanes(cfg, act, weights, nnz)
 
@@ -75,6 +81,7 @@ def test_gated_steps_are_the_gated_mac_cycles_of_gating_designs():
     streams = sta_streams.engine_streams(cfg, act, weights, 3)
     counts = sta_actions(cfg, streams, cycles=100, skew_bits=7)
     assert counts["gated_mac_step"] == sta_streams.gated_mac_cycles(cfg, streams)
+    assert counts["zero_weight_step"] > 0          # blocks with fewer than 3 non-zeros
 
 
 def test_counts_add_up():
@@ -87,7 +94,8 @@ def test_counts_add_up():
     tiles, blocks = 3 * 2, 4          # ceil(10/4) × ceil(7/6) output tiles, ceil(13/4) blocks
     units = 2 * 3 * 2 * 2
     assert counts["mac_cycle"] == units * 57
-    assert counts["mac_step"] + counts["gated_mac_step"] == units * 2 * tiles * blocks
+    assert (counts["mac_step"] + counts["zero_weight_step"] + counts["gated_mac_step"] ==
+            units * 2 * tiles * blocks)
     assert counts["operand_shift"] == 6 * tiles * blocks
     assert counts["drain_row"] == tiles * cfg.tile_rows
     assert counts["select_step"] == cfg.tile_cols * 2 * tiles * blocks
