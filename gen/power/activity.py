@@ -225,9 +225,10 @@ class ReplayResult:
     unknown_outputs: dict       # {port: list of bool}
     edge_times: list            # times (ns) of the rising edges, one per replayed cycle
     period_ns: int
+    watched: dict = None        # {net bit: list of bool}: the watched nets before each edge
 
 
-def _tb(top, ports, cycles, period_ns, stimulus_file, output_file, vcd_file):
+def _tb(top, ports, cycles, period_ns, stimulus_file, output_file, vcd_file, watch=()):
     inputs = [(n, w) for n, (d, w) in ports.items() if d == "input" and n != "clk"]
     outputs = [(n, w) for n, (d, w) in ports.items() if d == "output"]
     width = sum(w for _n, w in inputs) or 1
@@ -245,7 +246,8 @@ def _tb(top, ports, cycles, period_ns, stimulus_file, output_file, vcd_file):
         lines.append(f"  wire [{w - 1}:0] o_{name};")
         connections.append(f".{name}(o_{name})")
     lines.append(f"  {top} dut ({', '.join(connections)});")
-    watched = ", ".join(f"o_{n}" for n, _w in outputs) or "clk"
+    watched = ", ".join([f"o_{n}" for n, _w in outputs] +
+                        [f"dut.n{bit}" for bit in watch]) or "clk"
     lines += [
         "  integer i, f;",
         "  initial begin",
@@ -267,7 +269,7 @@ def _tb(top, ports, cycles, period_ns, stimulus_file, output_file, vcd_file):
     return "\n".join(lines) + "\n"
 
 
-def replay(work_dir, top, netlist_verilog, models, ports, stimulus, *, period_ns=10):
+def replay(work_dir, top, netlist_verilog, models, ports, stimulus, *, period_ns=10, watch=()):
     """Simulate a gate-level netlist on per-cycle input values with Icarus; dump every net.
 
     Parameters
@@ -281,6 +283,9 @@ def replay(work_dir, top, netlist_verilog, models, ports, stimulus, *, period_ns
     stimulus : dict
         ``{input port: sequence of int}``, one value per cycle (all the same length); ``clk`` is
         generated here.
+    watch : sequence of int
+        Nets of the netlist (``n<bit>``) sampled before every rising edge like the outputs
+        (:attr:`ReplayResult.watched`), e.g. the enables of SRAM macros.
 
     Returns
     -------
@@ -303,7 +308,7 @@ def replay(work_dir, top, netlist_verilog, models, ports, stimulus, *, period_ns
     (work_dir / "netlist.v").write_text(netlist_verilog)
     (work_dir / "cells.v").write_text(models)
     (work_dir / "tb.v").write_text(_tb(top, ports, cycles, period_ns, "stimulus.hex",
-                                       "outputs.txt", "activity.vcd"))
+                                       "outputs.txt", "activity.vcd", watch))
     log = work_dir / "icarus.log"
     with open(log, "w") as out:
         steps = [[shutil.which("iverilog"), "-g2005", "-o", "replay.vvp", "-s", "sf_replay",
@@ -316,6 +321,7 @@ def replay(work_dir, top, netlist_verilog, models, ports, stimulus, *, period_ns
                                   detail=f"{Path(step[0]).name} status {result.returncode}")
     values = {n: [] for n, _w in outputs}
     unknown = {n: [] for n, _w in outputs}
+    watched = {bit: [] for bit in watch}
     edges = []
     for line in (work_dir / "outputs.txt").read_text().split("\n"):
         if not line:
@@ -328,7 +334,10 @@ def replay(work_dir, top, netlist_verilog, models, ports, stimulus, *, period_ns
             pos += w
             values[name].append(int(field.replace("x", "0").replace("z", "0"), 2))
             unknown[name].append("x" in field or "z" in field)
-    return ReplayResult(work_dir / "activity.vcd", values, unknown, edges, period_ns)
+        for bit in watch:
+            watched[bit].append(bits[pos] == "1")
+            pos += 1
+    return ReplayResult(work_dir / "activity.vcd", values, unknown, edges, period_ns, watched)
 
 
 def stimulus_arrays(trace, names):

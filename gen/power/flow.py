@@ -115,6 +115,7 @@ def gate_netlist(verilog_text, top, *, clock_gated=(), blackbox_modules=(), prog
 def blackbox_sources(verilog_text, modules):
     """The RTL of ``modules`` (e.g. SRAM macros kept as black boxes) cut out of a design."""
     parts = []
+    modules = sorted(set(modules))
     for module in modules:
         name = re.escape(module if re.fullmatch(r"\w+", module) else "\\" + module)
         match = re.search(rf"^module {name}\s*\(.*?^endmodule\b", verilog_text, re.S | re.M)
@@ -208,6 +209,7 @@ class ReplayEnergy:
     cycles: int
     mismatches: int         # output values differing from the RTL's in the window
     checked: int            # output values compared
+    high_cycles: dict = None    # {watched net: cycles of the window it was high before the edge}
 
 
 def reset_cycles(trace, reset="rst"):
@@ -220,7 +222,8 @@ def reset_cycles(trace, reset="rst"):
 
 
 def replay_energy(gate, trace, *, start=None, cycles=None, extra_verilog="", work_dir=None,
-                  slew_ns=DEFAULT_SLEW_NS, period_s=None, expected=None, progress=None):
+                  slew_ns=DEFAULT_SLEW_NS, period_s=None, expected=None, progress=None,
+                  watch=()):
     """Replay a port trace on a :class:`GateNetlist` and measure the energy of a window.
 
     The replay starts at trace cycle 0 (reset included, so the netlist's registers start where the
@@ -228,7 +231,10 @@ def replay_energy(gate, trace, *, start=None, cycles=None, extra_verilog="", wor
     ``cycles`` cycles (default: to the end of the trace).
 
     ``expected`` (default: the trace's own output ports) are the RTL's outputs per cycle; every
-    known RTL output value in the window is compared with the netlist's.
+    known RTL output value in the window is compared with the netlist's. ``extra_verilog`` is
+    simulated with the netlist (the RTL of its black boxes); the nets in ``watch`` are sampled
+    before every edge and :attr:`ReplayEnergy.high_cycles` counts the window's cycles they were
+    high in (an SRAM macro's enables: its accesses).
     """
     progress = progress or (lambda line: None)
     period_s = clock_period_s() if period_s is None else period_s
@@ -249,7 +255,8 @@ def replay_energy(gate, trace, *, start=None, cycles=None, extra_verilog="", wor
     try:
         progress(f"power: gate-level simulation of {len(gate.netlist.cells):,} cells, "
                  f"{start + cycles} cycles (icarus)")
-        result = activity.replay(work, gate.netlist.top, verilog, models, ports, stimulus)
+        result = activity.replay(work, gate.netlist.top, verilog, models, ports, stimulus,
+                                 watch=watch)
         mismatches = checked = 0
         outputs = [n for n, (d, _w) in ports.items() if d == "output"]
         for name in outputs:
@@ -283,5 +290,6 @@ def replay_energy(gate, trace, *, start=None, cycles=None, extra_verilog="", wor
     finally:
         if temporary:
             shutil.rmtree(work, ignore_errors=True)
+    high = {bit: sum(values[start:start + cycles]) for bit, values in result.watched.items()}
     return ReplayEnergy(energy=energy, first_cycle=start, cycles=cycles, mismatches=mismatches,
-                        checked=checked)
+                        checked=checked, high_cycles=high)

@@ -18,7 +18,7 @@ from ..errors import ToolFailure
 from . import flow
 
 __all__ = ["PowerJob", "EnergyHooks", "DesignPower", "design_power", "component_of",
-           "stream_window", "handshakes"]
+           "stream_window", "handshakes", "sram_enables", "sram_energy", "tops_per_w"]
 
 
 @dataclass
@@ -81,12 +81,19 @@ class EnergyHooks:
         ``cfg`` and the workloads its per-action energies are fitted on.
     window_streams : tuple
         ``(input streams, output streams)`` whose first and last handshakes bound a job's cycles.
+    window : callable or None
+        ``window(trace, start) -> (first cycle, cycles)``: the job's cycles in a port trace (from
+        cycle ``start``, the first after reset), for architectures whose jobs are not bounded by
+        stream handshakes (``window_streams`` is then unused).
     dense_baseline : callable or None
         ``dense_baseline(cfg) -> config``: the dense design of the family the energies are
         compared with.
     sram : callable or None
-        ``sram(cfg) -> [{"module", "words", "width"}]``: SRAM macros priced by the SRAM model
-        (:mod:`.sram`) from the ``<module>.read``/``<module>.write`` counts of the actions.
+        ``sram(cfg) -> [{"module", "words", "width", "group", "reads", "writes"}]``: the SRAM
+        macros, kept as black boxes (simulated from their RTL) and priced by :mod:`.sram` per
+        access: an access is a cycle with one of the macro's ``reads`` (``writes``) enable pins
+        high. The model's counts of them are the actions ``sram_<group>_read`` and
+        ``sram_<group>_write``.
     """
 
     job: Callable
@@ -95,6 +102,7 @@ class EnergyHooks:
     actions: Callable
     calibration: Callable
     window_streams: tuple = ((), ())
+    window: Callable | None = None
     dense_baseline: Callable | None = None
     sram: Callable | None = None
 
@@ -143,21 +151,32 @@ class DesignPower:
     area_um2: float
     clock_gated_flops: int
     rtl_check: str | None = None
+    sram_pj: float = 0.0            # SRAM macros (black boxes), priced per access
+    sram_accesses: dict = field(default_factory=dict)   # {group: {"read": n, "write": n}}
     extra: dict = field(default_factory=dict)
 
     @property
     def energy_pj(self):
-        return self.energy.total_pj
+        """Logic (gate level) and SRAM macros (per access)."""
+        return self.energy.total_pj + self.sram_pj
 
     def to_dict(self):
+        energy = self.energy.to_dict()
+        energy["by_category"]["sram"] = self.sram_pj
+        energy["energy_pj"] = self.energy_pj
+        energy["power_mw"] = self.energy_pj * 1e-12 / (self.cycles * self.energy.period_s) * 1e3
+        energy["energy_per_cycle_pj"] = self.energy_pj / self.cycles if self.cycles else 0.0
         return {
             "design": self.design,
             "workload": self.label,
             "cycles": self.cycles,
             "model_cycles": self.model_cycles,
-            **self.energy.to_dict(),
+            **energy,
+            "logic_energy_pj": self.energy.total_pj,
+            "sram_energy_pj": self.sram_pj,
+            "sram_accesses": self.sram_accesses,
             "energy_by_component": self.by_component,
-            "tops_per_w": tops_per_w(self.ops, self.energy.total_pj),
+            "tops_per_w": tops_per_w(self.ops, self.energy_pj),
             "ops": self.ops,
             "actions": self.actions,
             "probed_actions": self.probed,
@@ -182,20 +201,29 @@ def design_power(cfg, job, hooks, *, progress=None, text=None, max_cycles=None):
     :class:`~sparseforge.gen.errors.ToolFailure` (the power of a wrong netlist means nothing).
     """
     text = verilog_text(cfg) if text is None else text
+    macros = list(hooks.sram(cfg)) if hooks.sram else []
+    modules = sorted({m["module"] for m in macros})
     gate = flow.gate_netlist(text, cfg.name, clock_gated=hooks.clock_gated(cfg),
-                             progress=progress)
+                             blackbox_modules=modules, progress=progress)
     trace, outputs = flow.rtl_port_trace(cfg, job.module, job.inputs, gate.port_widths(),
                                          text=text, progress=progress)
     rtl_check = job.check(outputs) if job.check else None
     inputs, outs = hooks.window_streams
-    window = stream_window(trace, inputs, outs, start=flow.reset_cycles(trace))
+    start = flow.reset_cycles(trace)
+    if hooks.window is not None:
+        window = hooks.window(trace, start)
+    else:
+        window = stream_window(trace, inputs, outs, start=start)
     if window is None:
-        raise ToolFailure(f"the power run of {cfg.name}: no handshake on "
-                          f"{', '.join(inputs + outs)} after reset")
+        raise ToolFailure(f"the power run of {cfg.name}: no job found in the port trace after "
+                          "reset")
     first, cycles = window
     if max_cycles is not None:
         cycles = min(cycles, max_cycles)
-    replay = flow.replay_energy(gate, trace, start=first, cycles=cycles, progress=progress)
+    enables = sram_enables(gate.netlist, macros)
+    replay = flow.replay_energy(gate, trace, start=first, cycles=cycles, progress=progress,
+                                extra_verilog=flow.blackbox_sources(text, modules),
+                                watch=sorted({bit for bit, *_ in enables if isinstance(bit, int)}))
     if replay.mismatches:
         raise ToolFailure(f"the gate-level simulation of {cfg.name}: {replay.mismatches} of "
                           f"{replay.checked} output values differ from the RTL's")
@@ -204,12 +232,53 @@ def design_power(cfg, job, hooks, *, progress=None, text=None, max_cycles=None):
     for scope, pj in replay.energy.by_scope.items():
         name = component_of(scope, components)
         by_component[name] = by_component.get(name, 0.0) + pj
+    sram_pj, accesses = sram_energy(enables, replay.high_cycles, cycles)
+    if macros:
+        by_component["sram"] = sram_pj
     stop = first + cycles
     shakes = {s: len(handshakes(trace, s, first, stop)) for s in inputs + outs}
     probed = job.probes(outputs, shakes) if job.probes else {}
+    for group, counts in accesses.items():
+        for kind, n in counts.items():
+            probed[f"sram_{group}_{kind}"] = n
     return DesignPower(
         design=cfg.name, label=job.label, cycles=cycles, model_cycles=job.model_cycles,
         energy=replay.energy, by_component=by_component, actions=job.actions(cycles),
         probed=probed, ops=job.ops, mismatches=replay.mismatches, checked=replay.checked,
         cells=gate.cells, area_um2=gate.area_um2, clock_gated_flops=gate.clock_gated_flops,
-        rtl_check=rtl_check)
+        rtl_check=rtl_check, sram_pj=sram_pj, sram_accesses=accesses)
+
+
+def sram_enables(netlist, macros):
+    """``[(net or constant, macro, "read" | "write")]``: every enable pin of every SRAM macro
+    instance of the netlist."""
+    by_module = {m["module"]: m for m in macros}
+    found = []
+    for cell in netlist.cells:
+        macro = by_module.get(cell.type)
+        if macro is None:
+            continue
+        for kind, pins in (("read", macro["reads"]), ("write", macro["writes"])):
+            for pin in pins:
+                if pin not in cell.pins:
+                    raise ToolFailure(f"the power run: SRAM macro {cell.type} has no pin {pin!r}")
+                found.append((cell.pins[pin][0], macro, kind))
+    return found
+
+
+def sram_energy(enables, high_cycles, cycles):
+    """``(pJ, {group: {"read": n, "write": n}})`` of the SRAM accesses of a window."""
+    from .sram import access_energy_pj
+
+    total = 0.0
+    accesses = {}
+    for bit, macro, kind in enables:
+        if isinstance(bit, int):
+            n = high_cycles[bit]
+        else:
+            n = cycles if bit == "1" else 0
+        read, write = access_energy_pj(macro["words"], macro["width"])
+        total += n * (read if kind == "read" else write)
+        group = accesses.setdefault(macro["group"], {"read": 0, "write": 0})
+        group[kind] += n
+    return total, accesses

@@ -30,7 +30,7 @@ from .energy import DEFAULT_SLEW_NS
 from .job import design_power, tops_per_w
 
 __all__ = ["MODEL_VERSION", "Calibration", "hooks_of", "fit_component", "calibrate",
-           "predict", "energy_report"]
+           "predict", "energy_report", "sram_energies", "model_energies"]
 
 MODEL_VERSION = 2
 
@@ -135,9 +135,10 @@ def calibrate(cfg, *, progress=None, refresh=False):
         targets = [run.by_component.get(component, 0.0) for run in runs]
         e = fit_component(rows, targets)
         energies[component] = dict(zip(names, map(float, e)))
-    missing = {c for run in runs for c in run.by_component} - set(actions)
+    missing = {c for run in runs for c in run.by_component} - set(actions) - {"sram"}
     if missing:
         raise InputError(f"power: components {sorted(missing)} of {cal_cfg.name} have no actions")
+    energies.update(sram_energies(cal_cfg))
     summary = []
     for run in runs:
         total, fitted = predict(energies, run.actions)
@@ -158,10 +159,34 @@ def calibrate(cfg, *, progress=None, refresh=False):
     return cal
 
 
+def sram_energies(cfg):
+    """``{"sram": {"sram_<group>_read": pJ, "sram_<group>_write": pJ}}`` of ``cfg``'s macros
+    (:mod:`.sram`); empty without SRAM hooks. Every macro of a group has one shape."""
+    from .sram import access_energy_pj
+
+    hooks = hooks_of(cfg)
+    energies = {}
+    for macro in (hooks.sram(cfg) if hooks.sram else []):
+        read, write = access_energy_pj(macro["words"], macro["width"])
+        group = macro["group"]
+        for kind, e in (("read", read), ("write", write)):
+            name = f"sram_{group}_{kind}"
+            if name in energies and abs(energies[name] - e) > 1e-9 * e:
+                raise ValueError(f"SRAM group {group!r} of {cfg.name} has macros of different "
+                                 "shapes")
+            energies[name] = e
+    return {"sram": energies} if energies else {}
+
+
+def model_energies(cfg, *, progress=None):
+    """Per-action energies of ``cfg``: calibrated logic, and its SRAM macros per access."""
+    return {**calibrate(cfg, progress=progress).energies, **sram_energies(cfg)}
+
+
 def energy_report(cfg, counts, ops, *, progress=None):
     """What ``run --energy --json`` adds for a workload with action ``counts`` and ``ops``."""
     cal = calibrate(cfg, progress=progress)
-    total, by_component = predict(cal.energies, counts)
+    total, by_component = predict(model_energies(cfg), counts)
     return {
         "energy_pj": total,
         "energy_by_component": by_component,

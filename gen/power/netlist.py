@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["CellInstance", "Netlist", "read_netlist", "simulation_verilog", "icg_map",
-           "scope_of"]
+           "scope_of", "verilog_name"]
 
 
 @dataclass(frozen=True)
@@ -151,10 +151,15 @@ def simulation_verilog(netlist, extra_lines=()):
                 lines.append(f"  assign {name}{index} = {_ref(bit)};")
     for i, cell in enumerate(netlist.cells):
         pins = ", ".join(f".{pin}({_connect(bits)})" for pin, bits in cell.pins.items())
-        lines.append(f"  {cell.type} c{i} ({pins});")
+        lines.append(f"  {verilog_name(cell.type)} c{i} ({pins});")
     lines += list(extra_lines)
     lines.append("endmodule")
     return "\n".join(lines) + "\n"
+
+
+def verilog_name(name):
+    """``name`` as a Verilog identifier (escaped when it is not a simple one, e.g. ``a.b``)."""
+    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", name) else f"\\{name} "
 
 
 def _single(library, test):

@@ -189,3 +189,54 @@ def test_replay_reports_outputs_that_differ_from_the_rtl():
     wrong = [0, 1, 2, 9, 4, 9]              # cycles 3 and 5 disagree with the bank
     result = flow.replay_energy(gate, trace({"d": d, "q": wrong}, unknown_first=("q",)), start=0)
     assert (result.mismatches, result.checked) == (2, 5)
+
+
+RAM = """\
+module ram16(input clk, input w__en, input [3:0] w__addr, input [7:0] w__data,
+             input r__0__en, input [3:0] r__0__addr, output reg [7:0] r__0__data);
+  reg [7:0] mem [0:15];
+  always @(posedge clk) begin
+    if (w__en) mem[w__addr] <= w__data;
+    if (r__0__en) r__0__data <= mem[r__0__addr];
+  end
+endmodule
+module withram(input clk, input we, input re, input [3:0] addr, input [7:0] d,
+               output [7:0] q);
+  ram16 ram (.clk(clk), .w__en(we), .w__addr(addr), .w__data(d), .r__0__en(re),
+             .r__0__addr(addr), .r__0__data(q));
+endmodule
+"""
+
+
+def test_sram_macros_are_black_boxes_counted_per_access():
+    from sparseforge.gen.power.job import sram_enables, sram_energy
+    from sparseforge.gen.power.sram import access_energy_pj
+
+    gate = flow.gate_netlist(RAM, "withram", blackbox_modules=("ram16",))
+    assert [c.type for c in gate.netlist.cells] == ["ram16"]
+    macro = {"module": "ram16", "words": 16, "width": 8, "group": "buf",
+             "reads": ("r__0__en",), "writes": ("w__en",)}
+    enables = sram_enables(gate.netlist, [macro])
+    we = [1, 1, 0, 1, 0, 0, 1, 0, 0, 0]
+    re = [0, 0, 1, 1, 1, 0, 0, 1, 1, 0]
+    addr = [3, 4, 3, 4, 3, 4, 4, 4, 3, 0]
+    d = [10, 20, 0, 30, 0, 0, 40, 0, 0, 0]
+    mem, q, out = {}, [], 0
+    for i in range(len(we)):                # the golden RAM: q before each edge
+        q.append(out)
+        if re[i]:
+            out = mem.get(addr[i], 0)
+        if we[i]:
+            mem[addr[i]] = d[i]
+    unknown = [True, True, True] + [False] * (len(we) - 3)     # q is x until the first read
+    trace = PortTrace(list(range(len(we))), {"we": we, "re": re, "addr": addr, "d": d, "q": q},
+                      {"we": [False] * 10, "re": [False] * 10, "addr": [False] * 10,
+                       "d": [False] * 10, "q": unknown})
+    result = flow.replay_energy(gate, trace, start=1, cycles=8,
+                                extra_verilog=flow.blackbox_sources(RAM, ["ram16"]),
+                                watch=sorted({bit for bit, *_ in enables}))
+    assert result.mismatches == 0 and result.checked == 6     # cycles 3 to 8
+    pj, accesses = sram_energy(enables, result.high_cycles, 8)
+    assert accesses == {"buf": {"read": sum(re[1:9]), "write": sum(we[1:9])}}
+    read, write = access_energy_pj(16, 8)
+    assert pj == pytest.approx(sum(re[1:9]) * read + sum(we[1:9]) * write)
