@@ -28,6 +28,7 @@ examples:
   sparseforge test my_design.yaml --sim all            cocotb regression on Icarus and Verilator
   sparseforge lint sa_8x8                              Verilator lint with the documented waivers
   sparseforge synth vdbb_2x8x4_2x2 --flow liberty      area in µm² (OSU 0.18 µm cells)
+  sparseforge power sa_1x1 --gemm 4,16,4               gate-level energy of one GEMM
   sparseforge run vdbb_2x8x4_2x2 --gemm 64,512,64 --nnz 2 --json
   sparseforge layers resnet50                          the layer table of a network
   sparseforge run accel_small --layer resnet50.res5a_branch2b --nnz 3
@@ -236,6 +237,50 @@ def _check_writable(directory, flag):
     os.unlink(probe)
 
 
+def cmd_power(args):
+    """Gate-level power of one workload: the netlist simulated on it, energy from its toggles."""
+    from .power.job import design_power
+    from .power.model import hooks_of
+    cfg = resolve_config(args.config)
+    arch = registry.of(cfg)
+    check_run_options(args, arch)
+    hooks = hooks_of(cfg)
+    if args.cycles is not None and args.cycles < 1:
+        raise InputError(f"--cycles: {args.cycles} is not allowed; expected a positive number of "
+                         "cycles")
+    progress = Progress(not args.quiet and not args.json)
+    job = hooks.job(cfg, args)
+    result = design_power(cfg, job, hooks, progress=progress, max_cycles=args.cycles)
+    report = result.to_dict()
+    if args.json:
+        dump_json(report)
+        return 0 if result.rtl_check is None else 1
+    energy = result.energy
+    print(f"{cfg.name} ({cfg.notation}): {job.label}")
+    print(f"gate-level netlist: {result.cells:,} OSU 0.18 um cells, {result.area_um2:,.0f} um2, "
+          f"{result.clock_gated_flops} clock-gated flip-flops; matches the RTL on "
+          f"{result.checked:,} output values")
+    window = (f"{result.cycles} cycles (the model's {result.model_cycles})"
+              if args.cycles is None else f"the first {result.cycles} cycles of the job")
+    print(f"{window} at {energy.period_s and 1e-6 / energy.period_s:g} MHz, "
+          f"{energy.supply_v:g} V, input slew {energy.slew_ns:g} ns")
+    print(table([(k, v, v / energy.total_pj if energy.total_pj else 0.0)
+                 for k, v in energy.by_category.items()], ("category", "pJ", "share")))
+    print(table([(k, v, v / energy.total_pj if energy.total_pj else 0.0)
+                 for k, v in sorted(result.by_component.items(), key=lambda kv: -kv[1])],
+                ("component", "pJ", "share")))
+    cg = energy.clock_gating
+    if cg["gated_flops"]:
+        print(f"clock gating: {cg['gated_flops']} registers clocked in "
+              f"{cg['enabled_cycles'] / cg['possible_cycles']:.1%} of their cycles, "
+              f"{cg['saved_pj']:,.0f} pJ of clock energy saved (net of the clock gates)")
+    print(f"total {energy.total_pj:,.0f} pJ, {energy.power_w * 1e3:.2f} mW, "
+          f"{report['tops_per_w']:.3f} effective TOPS/W")
+    if result.rtl_check:
+        print(f"RTL check: {result.rtl_check}")
+    return 0 if result.rtl_check is None else 1
+
+
 def cmd_demo(args):
     """The tour of the architecture of CONFIG (``make demo``: the default STA-VDBB design)."""
     cfg = resolve_config(args.config)
@@ -321,6 +366,13 @@ def build_parser():
                        description=spex.__doc__.splitlines()[0].split(": ", 1)[1])
     spex.add_arguments(p)
     p.set_defaults(func=spex.cmd_spex)
+
+    p = command("power", "gate-level power of a workload: the OSU 0.18 um netlist simulated on it "
+                         "(Icarus), energy from every net's toggles and the liberty's tables",
+                cmd_power)
+    add_run_options(p)
+    p.add_argument("--cycles", type=int, metavar="N",
+                   help="measure only the first N cycles of the job (default: all of them)")
 
     p = sub.add_parser("demo", help="the tour: generate, lint, run 8/8, 4/8, 2/8, area",
                        description="Generate the default design, lint it, run one GEMM at three "

@@ -98,6 +98,11 @@ class Architecture:
         ``"module:function"``: ``function(config)`` gives the
         :class:`~sparseforge.gen.run_network.Target` that runs a trained network's layers on the
         architecture (``run --model``), for architectures that can.
+    power : str or None
+        ``"module:attribute"`` of its :class:`~sparseforge.gen.power.job.EnergyHooks`: the
+        workload of ``sparseforge power``, its clock-gated registers, the components and actions
+        of its energy model and the small design they are calibrated on. ``None``: no power
+        analysis or energy model yet.
     """
 
     name: str
@@ -115,6 +120,7 @@ class Architecture:
     regression_designs: Mapping = field(default_factory=dict)
     demo: str | None = None
     network: str | None = None
+    power: str | None = None
 
     def top_class(self):
         return resolve(self.top)

@@ -91,6 +91,11 @@ SHARED = (
     RunOption(("--shift",), {"type": int, "metavar": "S",
                              "help": "requantize to INT8 with a rounding right shift by S"}),
     RunOption(("--relu",), {"action": "store_true", "help": "apply ReLU"}),
+    RunOption(("--energy",), {"action": "store_true",
+                              "help": "add the energy model's energy_pj, energy_by_component and "
+                                      "tops_per_w (OSU 0.18 um, the configured clock); the first "
+                                      "run of a design calibrates it on gate-level runs of a "
+                                      "small design with the same blocks (minutes), then cached"}),
 )
 
 _COMMON_DESTS = {opt.dest for opt in COMMON}

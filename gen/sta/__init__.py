@@ -22,8 +22,9 @@ ARCH = Architecture(
     cycles="sparseforge.sim.sta.cycles",
     regression="sparseforge.tb.sta.regression",
     run="sparseforge.gen.sta.run:run_cli",
-    run_options=("gemm", "nnz", "act_density", "act", "weights", "prune"),
+    run_options=("gemm", "nnz", "act_density", "act", "weights", "prune", "energy"),
     demo="sparseforge.gen.sta.demo:run_demo",
+    power="sparseforge.gen.sta.energy:HOOKS",
     regression_designs={
         # The paper's examples (Fig. 6, 7).
         "vdbb_2x8x4_2x2": (STA_PRESETS["vdbb_2x8x4_2x2"][1], ("icarus", "verilator")),

@@ -169,6 +169,12 @@ def run_cli(cfg, args):
     report, result = run_gemm_rtl(cfg, act, weights, nnz, simulator=args.sim, seed=args.seed,
                                   progress=progress)
     report["seed"] = args.seed
+    if args.energy:
+        from ..power.model import energy_report
+        from .energy import gemm_job
+        job = gemm_job(cfg, act, weights, nnz)
+        report.update(energy_report(cfg, job.actions(report["cycles"]), job.ops,
+                                    progress=progress))
     if args.out is not None:
         save_npy(Path(args.out), result.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
     if args.json:
@@ -182,4 +188,9 @@ def run_cli(cfg, args):
         verdict = "bit-exact" if report["mismatches"] == 0 else "MISMATCH"
         print(f"{verdict} against the golden model; "
               f"{report['effective_macs_per_cycle']:.1f} effective MACs/cycle")
+        if "energy_pj" in report:
+            model = report["energy_model"]
+            print(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
+                  f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
+                  f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
     return 0 if report["mismatches"] == 0 and report["cycles"] == report["model_cycles"] else 1
