@@ -58,7 +58,8 @@ def name_field(value, where="name"):
     """A design name: a Verilog identifier of at most 64 characters."""
     if not isinstance(value, str) or not _NAME_RE.match(value) or len(value) > 64:
         raise ConfigError(where, value,
-                          "a Verilog identifier (letters, digits, '_'; not starting with a digit)")
+                          "a Verilog identifier of at most 64 characters (letters, digits, '_'; "
+                          "not starting with a digit)")
     return value
 
 

@@ -188,7 +188,7 @@ def run_job(cfg, simulator, test_module, inputs, *, message, seed=None, progress
                                             results_dir=tmp, log=log, seed=seed)
         except ToolFailure as e:
             kept = toolchain.keep_log(log, f"{cfg.name}-{simulator}-run")
-            raise ToolFailure(e.what, kept) from None
+            raise ToolFailure(e.what, kept, e.detail) from None
         if failures or tests != 1 or not (tmp / "outputs.npz").exists():
             raise ToolFailure(f"the {simulator} simulation of {cfg.name}",
                               toolchain.keep_log(log, f"{cfg.name}-{simulator}-run"))

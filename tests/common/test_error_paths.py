@@ -31,7 +31,7 @@ CONFIGS = {
     "binary": bytes(range(256)) * 4,
     "empty": b"",
     "list": b"- arch\n- sta\n",
-    "deep": b"[" * 600 + b"]" * 600,
+    "deep": b"[" * 5000 + b"]" * 5000,
 }
 
 

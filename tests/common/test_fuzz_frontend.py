@@ -41,7 +41,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sparseforge.gen import cli
+from sparseforge.gen import cli, registry
 from sparseforge.gen.config import load_config_file, parse_config
 from sparseforge.gen.errors import InputError
 from sparseforge.gen.presets import presets
@@ -69,8 +69,10 @@ class ToolReached(Exception):
 # -- what the mutations are made of ---------------------------------------------------------------
 
 SHIPPED = presets()
-SMALL_PRESETS = ["sa_1x1", "sta_2x4x2_2x2", "dbb_2x4x2_2x2", "vdbb_2x8x4_2x2", "accel_small",
-                 "accel_small_noim2c", "scnn_2x2_small", "scnn_paper_pe"]
+ARCHS = registry.architectures()
+# The small shipped designs of every registered architecture.
+SMALL_PRESETS = ["sa_1x1", "sta_2x4x2_2x2", "dbb_2x4x2_2x2", "vdbb_2x8x4_2x2", "scnn_paper_pe"] + \
+    [name for name in SHIPPED if "small" in name]
 # Configs small enough to generate in a second or two.
 TINY = [
     {"arch": "sta", "kind": "sa", "array": {"m": 1, "n": 1}},
@@ -109,7 +111,8 @@ NUMBERS = ["0", "1", "2", "3", "4", "8", "9", "31", "32", "-1", "1.5", "x", "", 
 FLAGS = ["--gemm", "--conv", "--layer", "--network", "--model-only", "--rtl-layers", "--nnz",
          "--weight-density", "--act-density", "--act", "--weights", "--prune", "--shift",
          "--relu", "--out", "--sim", "--seed", "--json", "-q", "--bogus", "-o", "--flow",
-         "--sram", "--log-dir", "--help", "--"]
+         "--sram", "--log-dir", "--help", "--", "--model", "--images", "--mode", "--km",
+         "--pool"]
 
 
 # -- one case ----------------------------------------------------------------------------------
@@ -212,12 +215,27 @@ def _get(raw, path):
 
 
 def _run_args_for(arch, rng):
-    """``run`` options that suit an architecture's configs."""
-    if arch == "accel":
-        return ["--conv", rng.choice(CONVS[:5])]
-    if arch == "scnn":
-        return ["--conv", rng.choice(CONVS[:2] + ["1,1,1,1,1,1"])]
-    return ["--gemm", rng.choice(GEMMS[:4])]
+    """``run`` options that suit an architecture's configs (from its descriptor)."""
+    names = ARCHS[arch].option_names() if arch in ARCHS else {"gemm"}
+    if "gemm" in names:
+        return ["--gemm", rng.choice(GEMMS[:4])]
+    if "conv" in names:
+        return ["--conv", rng.choice(CONVS[:5] + ["1,1,1,1,1,1"])]
+    return []
+
+
+def _own_options(rng):
+    """``run`` on a small design of any architecture with some of the options it takes."""
+    preset = rng.choice(SMALL_PRESETS)
+    arch = ARCHS[SHIPPED[preset][0]]
+    argv = ["run", preset]
+    switches = {"model_only", "prune", "relu"} | {
+        opt.dest for opt in arch.own_options() if opt.kwargs.get("action") == "store_true"}
+    for dest in rng.sample(sorted(arch.option_names()), min(3, len(arch.option_names()))):
+        argv.append("--" + dest.replace("_", "-"))
+        if dest not in switches:
+            argv.append(rng.choice(NUMBERS + GEMMS[:4] + CONVS[:4] + LAYERS[:3] + NETWORKS[:2]))
+    return argv
 
 
 def generate_case(rng, index):
@@ -264,6 +282,8 @@ def _templates(rng):
          "--weight-density", rng.choice(NUMBERS), "--act-density", rng.choice(NUMBERS)],
         ["run", "scnn_2x2_small", "--layer", rng.choice(LAYERS)],
         ["run", preset, "--sim", rng.choice(["icarus", "verilator", "vcs", ""])],
+        _own_options(rng),
+        _own_options(rng),
         ["layers", rng.choice(NETWORKS + ["resnet50", "vgg16", "googlenet", "mobilenet_v1"])],
         ["presets", rng.choice(["--json", "-q", "--bogus", "x"])],
         ["generate", rng.choice(["no_such", "", "sa_1x1.yaml", "../x"]), "-o", "@out"],
