@@ -189,19 +189,20 @@ def _sum_row(rows):
                                  for key in ("dense_cycles", "sparse_k_cycles", "scnn_cycles")}}
 
 
-def area(progress):
-    """Liberty-flow area of the CCU and of each design's logic (buffers as macros)."""
+def area(progress, pu=PX):
+    """Liberty-flow area of the CCU and of each design's logic (buffers as macros) on a
+    ``pu × pu`` PU with the paper's 128 KB buffers."""
     rows = {}
     with tempfile.TemporaryDirectory(prefix="ccr-area-") as work:
-        base = load_preset("ccr_dense_paper")
-        layer = layer_layout(base)
-        for name, (kernels, inputs) in (("ccu_1x1", (1, 1)), ("ccu_8x8", (PX, PY))):
+        for name, (kernels, inputs) in (("ccu_1x1", (1, 1)), (f"ccu_{pu}x{pu}", (pu, pu))):
+            base = _area_config("dense", pu)
             ccu = Ccu(kernels, inputs, input_bits=base.input_index_bits,
-                      kernel_bits=(base.kernel_max + PX + PY).bit_length(),
-                      origin_shape=layer["x0"].shape, coord_shape=coord_shape(base))
-            rows[name] = _synth(ccu, name, work, progress, [])
+                      kernel_bits=(base.kernel_max + 2 * pu).bit_length(),
+                      origin_shape=layer_layout(base)["x0"].shape,
+                      coord_shape=coord_shape(base))
+            rows[name.replace(f"{pu}x{pu}", "pxpy")] = _synth(ccu, name, work, progress, [])
         for v in VARIANTS:
-            cfg = load_preset(f"ccr_{v}_paper")
+            cfg = _area_config(v, pu)
             macros = CcrAccelerator.memory_macros(cfg)
             report = _synth(CcrAccelerator(cfg), cfg.name, work, progress,
                             [m["module"] for m in macros])
@@ -209,6 +210,14 @@ def area(progress):
             report.update(sram_bits=bits, sram_um2=bits * SRAM_UM2_PER_BIT)
             rows[v] = report
     return rows
+
+
+def _area_config(variant, pu):
+    if pu == PX:
+        return load_preset(f"ccr_{variant}_paper")
+    raw = dict(load_preset(f"ccr_{variant}_paper").to_dict())
+    raw.update(name=f"ccr_{variant}_{pu}x{pu}", pu={"x": pu, "y": pu})
+    return parse_config(raw)
 
 
 #: A memory's initial contents, one word per line (every CCR memory is a black-boxed macro, so
@@ -238,15 +247,15 @@ def _synth(top, name, work, progress, blackboxes):
     return dict(figures)
 
 
-def area_markdown(rows):
+def area_markdown(rows, pu):
     dense = rows["dense"]["area_um2"]
-    lines = ["| design | CCU (µm²) | logic (µm²) | logic vs dense | SRAM macros (KB) | "
-             "SRAM model (µm²) | total vs dense |",
+    lines = [f"| design ({pu}×{pu} PU) | CCU (µm²) | logic (µm²) | logic vs dense | "
+             "SRAM macros (KB) | SRAM model (µm²) | total vs dense |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     total_dense = dense + rows["dense"]["sram_um2"]
     for v in VARIANTS:
         r = rows[v]
-        ccu = {"dense": "— (loop counters)", "sparse_ki": f"{rows['ccu_8x8']['area_um2']:,.0f}"}
+        ccu = {"dense": "— (loop counters)", "sparse_ki": f"{rows['ccu_pxpy']['area_um2']:,.0f}"}
         ccu_text = ccu.get(v, f"{rows['ccu_1x1']['area_um2']:,.0f}")
         lines.append(f"| {NAMES[v]} | {ccu_text} | {r['area_um2']:,.0f} | "
                      f"{r['area_um2'] / dense:.2f}× | {r['sram_bits'] / 8192:,.1f} | "
@@ -263,6 +272,8 @@ def main(argv=None):
     parser.add_argument("--skip-scnn", action="store_true")
     parser.add_argument("--skip-area", action="store_true")
     parser.add_argument("--area-only", action="store_true")
+    parser.add_argument("--area-pu", type=int, default=PX, metavar="P",
+                        help=f"PU side of the area designs (default {PX}, the paper's)")
     args = parser.parse_args(argv)
     progress = Progress()
     texts = {}
@@ -287,16 +298,19 @@ def main(argv=None):
         texts["ccr-scnn"] = scnn_markdown(scnn)
         result["scnn"] = scnn
     if not args.skip_area:
-        areas = area(progress)
-        texts["ccr-area"] = area_markdown(areas)
+        areas = area(progress, args.area_pu)
+        texts["ccr-area"] = area_markdown(areas, args.area_pu)
         result["area"] = areas
     for marker, text in texts.items():
         print(f"{marker}:\n{text}\n")
     if vgg is not None:
         print(table([(r["layer"], r["sparse_k_speedup"], r["sparse_i_speedup"],
                       r["sparse_ki_speedup"]) for r in vgg], ("VGG-16", "K", "I", "KI")))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    if args.json:       # merged into what an earlier run (e.g. --area-only) wrote
+        path = Path(args.json)
+        merged = json.loads(path.read_text()) if path.exists() else {}
+        merged.update(result)
+        path.write_text(json.dumps(merged, indent=2) + "\n")
     if args.plot and vgg is not None:
         plot(vgg, args.plot)
     if args.update_readme:
