@@ -18,6 +18,13 @@ def _test_design(im2col):
             "sram": {"act_kb": 16, "weight_kb": 16}, "im2col": im2col}
 
 
+def _engine_design(array, act_kb, weight_kb):
+    """A small accelerator around another engine kind: 16 banks so every regression kernel has
+    an IM2COL window, SRAMs just big enough for the regression's layers."""
+    return {"arch": "accel", "array": array,
+            "sram": {"act_kb": act_kb, "weight_kb": weight_kb, "act_banks": 16}}
+
+
 ARCH = Architecture(
     name="accel",
     summary="the VDBB accelerator: convolution layers through IM2COL, SRAMs and an STA engine",
@@ -30,12 +37,26 @@ ARCH = Architecture(
     cycles="sparseforge.sim.accel.cycles",
     regression="sparseforge.tb.accel.regression",
     run="sparseforge.gen.accel.run:run_cli",
+    network="sparseforge.gen.accel.network:accel_target",
     run_options=("conv", "layer", "network", "model_only", "rtl_layers", "nnz", "act_density",
-                 "act", "weights", "prune", "shift", "relu"),
+                 "act", "weights", "prune", "shift", "relu", "model", "images"),
     # Icarus simulates these designs at about a hundred cycles a second, so the no-IM2COL
-    # baseline (the same array behind a simpler reader) runs on Verilator only.
+    # baseline (the same array behind a simpler reader) and the other engine kinds run on
+    # Verilator only.
     regression_designs={
         "accel_test": (_test_design(True), ("icarus", "verilator")),
         "accel_test_noim2c": (_test_design(False), ("verilator",)),
+        # A classic SA (B = 1: one channel per SRAM word) behind IM2COL.
+        "accel_sa_test": (_engine_design({"kind": "sa", "array": {"m": 4, "n": 2}}, 8, 4),
+                          ("verilator",)),
+        # A dense STA with 16-bit weights: 128·32768 per product, so 32-bit accumulators wrap
+        # after 513 products (the regression's extreme-value layer asserts that they do).
+        "accel_sta_w16_test": (_engine_design(
+            {"kind": "sta", "tpe": {"a": 1, "b": 4, "c": 2}, "array": {"m": 2, "n": 2},
+             "widths": {"weight": 16}}, 8, 24), ("verilator",)),
+        # Fixed DBB with 3 of 4 MACs per sparse dot product.
+        "accel_dbb_test": (_engine_design(
+            {"kind": "dbb", "tpe": {"a": 2, "b": 4, "c": 2}, "array": {"m": 2, "n": 2},
+             "dbb_macs": 3}, 8, 8), ("verilator",)),
     },
 )

@@ -13,6 +13,7 @@ from ...sim import conv, workloads
 from ...sim.accel import cycles as accel_cycles
 from ...sim.accel import plan as accel_plan
 from ...sim.sta import dbb
+from .. import run_network
 from ..errors import InputError
 from ..operands import load_operand, parse_conv
 from ..report import Progress, dump_json, save_npy, table
@@ -73,7 +74,7 @@ def run_layer_rtl(cfg, plan, x, w, *, shift=None, relu=False, simulator="verilat
         seed=seed, progress=progress,
         message=f"simulating {plan.h}x{plan.w}x{plan.c} -> {plan.k}, {plan.r}x{plan.s}/"
                 f"{plan.stride} at {plan.nnz}/{cfg.block} on {simulator}")
-    y, cycles = out["y"], int(out["cycles"])
+    y, cycles, register = out["y"], int(out["cycles"]), int(out["register_cycles"])
     act_reads, beats = int(out["act_reads"]), int(out["beats"])
 
     golden = conv.conv2d(x, w, plan.stride, plan.pad, cfg.array.acc_width)
@@ -83,6 +84,7 @@ def run_layer_rtl(cfg, plan, x, w, *, shift=None, relu=False, simulator="verilat
     report.update({
         "simulator": simulator,
         "cycles": cycles,
+        "register_cycles": register,
         "utilization": report["ideal_cycles"] / cycles if cycles else 0.0,
         "effective_macs_per_cycle": plan.macs / cycles if cycles else 0.0,
         "mismatches": int(np.count_nonzero(y != golden)),
@@ -167,6 +169,9 @@ def _reject(args, flags):
 
 def run_cli(cfg, args):
     """``sparseforge run`` on an accelerator config; exit status 0 when every RTL run matched."""
+    if args.model is not None:
+        return run_network.run_cli(cfg, args)
+    run_network.check_not_model(args)
     _reject(args, ("gemm", "weight_density"))
     chosen = [f for f in ("conv", "layer", "network") if getattr(args, f)]
     if len(chosen) != 1:
@@ -212,15 +217,17 @@ def run_cli(cfg, args):
         print(f"{cfg.name} ({cfg.notation}) on {args.sim}: {plan.h}x{plan.w}x{plan.c} -> "
               f"{plan.k} channels, {plan.r}x{plan.s} stride {plan.stride} pad {plan.pad}, "
               f"{plan.tiles} output tiles of a {plan.ph}x{plan.pw} patch")
-        print(table([(f"{plan.nnz}/{cfg.block}", report["cycles"], report["model_cycles"],
+        print(table([(f"{plan.nnz}/{cfg.block}", report["cycles"], report["register_cycles"],
+                      report["model_cycles"],
                       report["ideal_cycles"], report["utilization"], report["mismatches"],
                       report["act_sram_reads"], report["act_sram_reads_no_im2col"])],
-                    ("density", "cycles", "model", "ideal", "util", "mismatches",
+                    ("density", "cycles", "register", "model", "ideal", "util", "mismatches",
                      "act reads", "reads w/o IM2COL")))
         verdict = "bit-exact" if report["mismatches"] == 0 else "MISMATCH"
         print(f"{verdict} against the golden convolution ({report['output']} output); "
               f"{report['effective_macs_per_cycle']:.1f} effective MACs/cycle")
-    ok = report["mismatches"] == 0 and report["cycles"] == report["model_cycles"] and \
+    ok = report["mismatches"] == 0 and \
+        report["cycles"] == report["register_cycles"] == report["model_cycles"] and \
         report["act_sram_reads"] == report["model_act_sram_reads"]
     return 0 if ok else 1
 
@@ -251,8 +258,10 @@ def _run_network(cfg, args, nnz, progress):
         rtl, _ = run_layer_rtl(cfg, plan, x, w, simulator=args.sim, seed=args.seed,
                                progress=progress)
         row = known[name]
-        row.update({"rtl_cycles": rtl["cycles"], "rtl_mismatches": rtl["mismatches"]})
-        ok &= rtl["mismatches"] == 0 and rtl["cycles"] == row["model_cycles"]
+        row.update({"rtl_cycles": rtl["cycles"], "rtl_register_cycles": rtl["register_cycles"],
+                    "rtl_mismatches": rtl["mismatches"]})
+        ok &= rtl["mismatches"] == 0 and \
+            rtl["cycles"] == rtl["register_cycles"] == row["model_cycles"]
     if args.json:
         dump_json(report)
     else:

@@ -13,6 +13,7 @@ from .im2col import Im2colMagnifier
 from .layouts import CH_BITS, DIM_BITS, layer_layout
 from .loaders import ActLoader, Readback, WeightLoader, stream_width
 from .output_stage import OutputStage
+from .quant_table import QuantTable, quant_rows
 from .sram import SramBank
 from .weight_reader import WeightReader
 
@@ -21,7 +22,9 @@ __all__ = ["Accelerator", "REGISTERS"]
 REGISTERS = [
     Register("start", 0x00, 1, "pulse", doc="write 1: run the layer described below"),
     Register("status", 0x04, 3, "ro", doc="bit 0 busy, bit 1 done, bit 2 error (bad descriptor)"),
-    Register("cycles", 0x08, 32, "ro", doc="cycles of the last layer, start to done"),
+    Register("cycles", 0x08, 32, "ro",
+             doc="cycles of the last layer: from the cycle its start write was accepted to the "
+                 "cycle done rose, that one not counted"),
     Register("act_reads", 0x0C, 32, "ro", doc="activation SRAM words the last layer read"),
     Register("beats", 0x10, 32, "ro", doc="activation beats (IM2COL rows × tile) it emitted"),
     Register("in_h", 0x20, 12, doc="input height H"),
@@ -53,6 +56,16 @@ REGISTERS = [
     Register("read_blocks", 0x98, 16, init=1, doc="…with this many words per pixel…"),
     Register("read_count", 0x9C, 32, doc="…this many words"),
     Register("read_start", 0xA0, 1, "pulse", doc="write 1: start streaming them out"),
+    Register("quant", 0xA8, 1, doc="1: per-channel bias, mult, shift from the quantization "
+             "table (sram.quant_channels > 0); 0: bias 0, mult 1, the shift register"),
+    Register("quant_base", 0xAC, 16, doc="table row of the layer's output channel 0 (channel k: "
+             "row quant_base + k div tile_cols, lane k mod tile_cols)"),
+    Register("qt_row", 0xB0, 16, doc="qt_write fills this table row…"),
+    Register("qt_lane", 0xB4, 16, doc="…and lane (0 … tile_cols − 1)…"),
+    Register("qt_bias", 0xB8, 32, doc="…with this INT32 bias…"),
+    Register("qt_mult", 0xBC, 16, init=1, doc="…this multiplier (1 … 65535)…"),
+    Register("qt_shift", 0xC0, 6, doc="…and this right shift (0 … 47)"),
+    Register("qt_write", 0xC4, 1, "pulse", doc="write 1: store the channel's parameters"),
 ]
 
 
@@ -68,8 +81,17 @@ class Accelerator(wiring.Component):
     and the output stage (Liu et al., Fig. 5).
 
     A layer runs as one engine job (see :mod:`sparseforge.sim.accel.plan`): write the descriptor
-    registers, write ``start``, poll ``status`` until done. ``cycles`` counts every cycle from the
-    ``start`` write to ``done`` (see :func:`sparseforge.sim.accel.cycles.layer_cycles`).
+    registers, write ``start``, wait for the ``done`` output (or poll ``status``). An INT8 layer
+    requantizes with the ``shift`` register alone (``quant = 0``) or with per-channel bias,
+    multiplier and shift (``quant = 1``) written beforehand into the quantization table through
+    the ``qt_*`` registers; a 2×2 max-pool is a host step (read the map back, pool, load it).
+
+    Counting convention (:mod:`sparseforge.sim.accel.cycles`): a layer takes ``D − H`` cycles,
+    where ``H`` is the cycle in which the AXI4-Lite write of 1 to ``start`` is accepted (its AW and
+    W handshakes; this register file takes both in one cycle) and ``D`` the first cycle after it in
+    which ``done`` is high. The ``cycles`` register counts the same: the ``start`` pulse reaches
+    the sequencer in ``H + 1``, which loads the counter with 2 (cycles ``H`` and ``H + 1``), and it
+    counts every busy cycle after that; the layer's last busy cycle is ``D − 1``.
 
     Attributes
     ----------
@@ -81,6 +103,10 @@ class Accelerator(wiring.Component):
         Weight words (one engine weight beat each) into the weight SRAM.
     m_axis_out : Out(AXI4-Stream)
         Words read back from the activation SRAM.
+    done : Out(1)
+        The interrupt line: high while the last layer is finished (or was refused: ``status``
+        bit 2), from the cycle after its last busy cycle until the next ``start`` write, low from
+        the cycle after that write is accepted. Registered (an AND of two flip-flops).
     """
 
     def __init__(self, cfg):
@@ -91,6 +117,7 @@ class Accelerator(wiring.Component):
             "s_axis_act": In(axi_stream_signature(stream_width(cfg.word_bits))),
             "s_axis_w": In(axi_stream_signature(stream_width(cfg.weight_word_bits))),
             "m_axis_out": Out(axi_stream_signature(stream_width(cfg.word_bits))),
+            "done": Out(1),
         })
 
     @property
@@ -109,7 +136,9 @@ class Accelerator(wiring.Component):
                  "width": cfg.word_bits} for half in range(2) for b in range(cfg.act_banks)]
         weights = [{"module": f"{cfg.name}.w{half}_bank", "words": cfg.weight_half_words,
                     "width": cfg.weight_word_bits} for half in range(2)]
-        return acts + weights
+        quant = [{"module": f"{cfg.name}.quant_table.lane{j}", "words": quant_rows(cfg),
+                  "width": 54} for j in range(cfg.array.tile_cols if cfg.quant_channels else 0)]
+        return acts + weights + quant
 
     def manifest_details(self):
         cfg = self._cfg
@@ -130,6 +159,13 @@ class Accelerator(wiring.Component):
             },
             "im2col": ({"window": [cfg.window_rows, cfg.window_cols], "buffers": 2}
                        if cfg.im2col else False),
+            "quant_table": {"channels": cfg.quant_channels, "rows": quant_rows(cfg),
+                            "lanes": cfg.array.tile_cols,
+                            "entry": "bias INT32, mult uint16, shift uint6",
+                            "rule": "clamp(((acc + bias)*mult + (1 << (shift-1))) >> shift, "
+                                    "-128, 127), no rounding term for shift 0, then ReLU if "
+                                    "relu (sparseforge.sim.quant)",
+                            "max_pool": "host step: read the map back, pool 2x2, load it"},
             "registers": [{"name": r.name, "offset": r.offset, "width": r.width,
                            "access": r.access, "reset": r.init, "doc": r.doc}
                           for r in REGISTERS],
@@ -140,6 +176,10 @@ class Accelerator(wiring.Component):
                             "weight beat each, column tiles in order",
                 "m_axis_out": f"{stream_width(cfg.word_bits)}-bit words in load order",
             },
+            "done": "interrupt output: high once the last layer is finished (or refused) until "
+                    "the next start write; low from the cycle after that write is accepted",
+            "cycle_convention": "cycles = D - H: H the cycle the start write's AW and W "
+                                "handshakes complete, D the first later cycle with done high",
         }
 
     def elaborate(self, platform):
@@ -164,6 +204,8 @@ class Accelerator(wiring.Component):
             busy.eq(phase != Phase.IDLE),
             regs.status.eq(busy | (done << 1) | (error << 2)),
             regs.cycles.eq(cycles),
+            # Low from the cycle the start pulse arrives: it clears `done` at the end of it.
+            self.done.eq(done & ~regs.start),
         ]
         with m.If(busy):
             m.d.sync += cycles.eq(cycles + 1)
@@ -181,6 +223,8 @@ class Accelerator(wiring.Component):
                 if cfg.im2col or ph_ == 1:
                     with m.Case(ph_):
                         m.d.comb += [pw.eq(pw_), shape_ok.eq(1)]
+            with m.Default():
+                m.d.comb += [pw.eq(0), shape_ok.eq(0)]
         stride2 = regs.stride == 2
         m.d.comb += [
             ho.eq(((regs.in_h + 2 * regs.pad - regs.kernel_r) >> stride2) + 1),
@@ -202,6 +246,8 @@ class Accelerator(wiring.Component):
                 with m.Case(ph_):
                     m.d.comb += [tiles_y.eq((layer.ho + ph_ - 1) // ph_),
                                  tiles_x.eq((layer.wo + pw_ - 1) // pw_)]
+            with m.Default():
+                m.d.comb += [tiles_y.eq(0), tiles_x.eq(0)]
         col_tiles = Signal(CH_BITS)
         m.d.comb += col_tiles.eq((layer.cb_out * bz + array.tile_cols - 1) // array.tile_cols)
         spb = layer.nnz if array.kind == "vdbb" else 1
@@ -210,46 +256,51 @@ class Accelerator(wiring.Component):
         engine_tiles = Signal(32)
         gemm_k = Signal(20)
 
-        with m.Switch(phase):
-            with m.Case(Phase.IDLE):
-                with m.If(regs.start):
-                    m.d.sync += [phase.eq(Phase.SETUP), cycles.eq(1), done.eq(0)]
-            with m.Case(Phase.SETUP):
-                m.d.sync += [
-                    layer.h.eq(regs.in_h), layer.w.eq(regs.in_w),
-                    layer.cb_in.eq((regs.in_c + bz - 1) >> lg_b),
-                    layer.cb_out.eq((regs.out_k + bz - 1) >> lg_b),
-                    layer.r.eq(regs.kernel_r), layer.s.eq(regs.kernel_s),
-                    layer.stride2.eq(stride2), layer.pad.eq(regs.pad),
-                    layer.ho.eq(ho), layer.wo.eq(wo),
-                    layer.ph.eq(regs.patch_h), layer.pw.eq(pw),
-                    layer.wh.eq(((regs.patch_h - 1) << stride2) + regs.kernel_r),
-                    layer.ww.eq(((pw - 1) << stride2) + regs.kernel_s),
-                    layer.nnz.eq(regs.nnz),
-                    layer.ifm_base.eq(regs.ifm_base), layer.ofm_base.eq(regs.ofm_base),
-                    layer.w_base.eq(regs.w_base),
-                    ifm_half.eq(regs.ifm_half), ofm_half.eq(regs.ofm_half),
-                    w_half.eq(regs.w_half),
-                    layer.int8_out.eq(regs.int8_out), layer.relu.eq(regs.relu),
-                    layer.shift.eq(regs.shift),
-                    derived_ok.eq(descriptor_ok),
-                    phase.eq(Phase.DERIVE),
-                ]
-            with m.Case(Phase.DERIVE):
-                # Second step: counts that depend on the first (registered for timing).
-                m.d.sync += [
-                    layer.tiles_y.eq(tiles_y), layer.tiles_x.eq(tiles_x),
-                    layer.col_tiles.eq(col_tiles),
-                    layer.block_words.eq(layer.r * layer.s * layer.cb_in * spb),
-                    row_tiles.eq(tiles_y * tiles_x),
-                    gemm_k.eq(layer.r * layer.s * (layer.cb_in << lg_b)),
-                ]
-                with m.If(derived_ok):
-                    m.d.sync += phase.eq(Phase.RUN)
-                with m.Else():
-                    m.d.sync += [phase.eq(Phase.IDLE), error.eq(1), done.eq(1)]
-            with m.Case(Phase.RUN):
-                pass
+        # An if-chain, not a case over the phase: RUN needs no action here, and Verilator -Wall
+        # flags a case that misses a value.
+        with m.If(phase == Phase.IDLE):
+            with m.If(regs.start):
+                # 2: this cycle and the one the start write was accepted in.
+                m.d.sync += [phase.eq(Phase.SETUP), cycles.eq(2), done.eq(0)]
+        with m.Elif(phase == Phase.SETUP):
+            m.d.sync += [
+                layer.h.eq(regs.in_h), layer.w.eq(regs.in_w),
+                layer.cb_in.eq((regs.in_c + bz - 1) >> lg_b),
+                layer.cb_out.eq((regs.out_k + bz - 1) >> lg_b),
+                layer.r.eq(regs.kernel_r), layer.s.eq(regs.kernel_s),
+                layer.stride2.eq(stride2), layer.pad.eq(regs.pad),
+                layer.ho.eq(ho), layer.wo.eq(wo),
+                layer.ph.eq(regs.patch_h), layer.pw.eq(pw),
+                layer.wh.eq(((regs.patch_h - 1) << stride2) + regs.kernel_r),
+                layer.ww.eq(((pw - 1) << stride2) + regs.kernel_s),
+                layer.nnz.eq(regs.nnz),
+                layer.ifm_base.eq(regs.ifm_base), layer.ofm_base.eq(regs.ofm_base),
+                layer.w_base.eq(regs.w_base),
+                ifm_half.eq(regs.ifm_half), ofm_half.eq(regs.ofm_half),
+                w_half.eq(regs.w_half),
+                layer.int8_out.eq(regs.int8_out), layer.relu.eq(regs.relu),
+                layer.shift.eq(regs.shift),
+                layer.quant.eq(regs.quant), layer.quant_base.eq(regs.quant_base),
+                derived_ok.eq(descriptor_ok),
+                phase.eq(Phase.DERIVE),
+            ]
+        with m.Elif(phase == Phase.DERIVE):
+            # Second step: counts that depend on the first (registered for timing).
+            m.d.sync += [
+                layer.tiles_y.eq(tiles_y), layer.tiles_x.eq(tiles_x),
+                layer.col_tiles.eq(col_tiles),
+                layer.block_words.eq(layer.r * layer.s * layer.cb_in * spb),
+                row_tiles.eq(tiles_y * tiles_x),
+                gemm_k.eq(layer.r * layer.s * (layer.cb_in << lg_b)),
+            ]
+            # The layer's parameter rows must lie inside the quantization table.
+            quant_ok = ~layer.quant | (regs.quant_base + col_tiles <= quant_rows(cfg))
+            if not cfg.quant_channels:
+                quant_ok = ~layer.quant
+            with m.If(derived_ok & quant_ok):
+                m.d.sync += phase.eq(Phase.RUN)
+            with m.Else():
+                m.d.sync += [phase.eq(Phase.IDLE), error.eq(1), done.eq(1)]
 
         # RUN: the first cycle starts every unit and sends the engine its job.
         first = Signal()
@@ -262,6 +313,14 @@ class Accelerator(wiring.Component):
         m.submodules.im2col = acts = reader_cls(cfg)
         m.submodules.weights = weights = WeightReader(cfg)
         m.submodules.output = output = OutputStage(cfg)
+        if cfg.quant_channels:
+            m.submodules.quant_table = quant = QuantTable(array.tile_cols, quant_rows(cfg))
+            m.d.comb += [
+                quant.wr_row.eq(regs.qt_row), quant.wr_lane.eq(regs.qt_lane),
+                quant.wr_data.bias.eq(regs.qt_bias), quant.wr_data.mult.eq(regs.qt_mult),
+                quant.wr_data.shift.eq(regs.qt_shift), quant.wr_en.eq(regs.qt_write),
+                quant.rd_row.eq(output.quant_row), output.quant_data.eq(quant.rd_data),
+            ]
         m.d.comb += [
             acts.layer.eq(layer), acts.windows.eq(windows), acts.start.eq(first),
             weights.layer.eq(layer), weights.row_tiles.eq(row_tiles), weights.start.eq(first),

@@ -117,9 +117,21 @@ class Im2colMagnifier(wiring.Component):
                             tap = px << stride2
                             if tap < ww_max:
                                 m.d.comb += self.act.payload[k].eq(seg[py][tap])
+                with m.Default():                  # no such patch: the sequencer refuses it
+                    m.d.comb += self.act.payload[k].eq(0)
 
-        def load(buf, r):
-            """Latch window row py·st + r of buffer ``buf`` into every segment."""
+        # The read data of a window row lands (is written into its buffer) one cycle after the
+        # row is read; these are driven in the filling section below.
+        w_valid = Signal()
+        w_last = Signal()
+        w_buf = Signal()
+        w_row = Signal(range(wh_max))
+        row_data = Signal(data.ArrayLayout(word, ww_max))
+        landing = Signal()          # the next buffer's last row lands this cycle
+
+        def load(buf, r, bypass=False):
+            """Latch window row py·st + r of buffer ``buf`` into every segment; with ``bypass``,
+            the row landing this cycle comes straight from the read data."""
             for py in range(max_ph):
                 index = Signal(range(wh_max + 2 * max_ph + 16), name=f"load_row{py}")
                 m.d.comb += index.eq((py << layer.stride2) + r)
@@ -128,9 +140,21 @@ class Im2colMagnifier(wiring.Component):
                         for i in range(wh_max):
                             with m.Case(b | (i << 1)):
                                 m.d.sync += seg[py].eq(window[b][i])
+                    with m.Default():              # a row past the buffer: patch rows unused
+                        m.d.sync += seg[py].eq(0)
+                if bypass:
+                    with m.If(landing & (w_row == index)):
+                        m.d.sync += seg[py].eq(row_data)
 
+        # The next window is ready when its buffer is full, or when its last row lands this
+        # cycle (then its rows are latched with that row bypassed): a window of wh rows is
+        # ready wh + 1 cycles after its buffer frees, so it follows the previous window without
+        # a gap whenever wh ≤ the cycles the engine spends on a window.
         next_full = Signal()
-        m.d.comb += next_full.eq(state.as_value().word_select(~e_buf, 2) == FULL)
+        m.d.comb += [
+            landing.eq(w_valid & w_last & (w_buf != e_buf)),
+            next_full.eq((state.as_value().word_select(~e_buf, 2) == FULL) | landing),
+        ]
         with m.If(taken):
             with m.If(e_s != layer.s - 1):
                 m.d.sync += e_s.eq(e_s + 1)
@@ -144,7 +168,7 @@ class Im2colMagnifier(wiring.Component):
                 m.d.sync += [e_s.eq(0), e_r.eq(0), e_buf.eq(~e_buf), e_left.eq(e_left - 1),
                              seg_valid.eq(next_full)]
                 with m.If(next_full):
-                    load(~e_buf, 0)
+                    load(~e_buf, 0, bypass=True)
         with m.Elif(~seg_valid & (state.as_value().word_select(e_buf, 2) == FULL) &
                     (e_left != 0)):
             m.d.sync += seg_valid.eq(1)
@@ -230,16 +254,11 @@ class Im2colMagnifier(wiring.Component):
                     m.d.sync += f_cb.eq(f_cb + 1)
 
         # The read data lands the next cycle: rotate the banks into window columns, zero the rest.
-        w_valid = Signal()
-        w_last = Signal()
-        w_buf = Signal()
-        w_row = Signal(range(wh_max))
         w_rot = Signal(lg_banks)
         w_cols = Signal(ww_max)
         m.d.sync += [w_valid.eq(issue), w_last.eq(issue & last_row), w_buf.eq(f_buf),
                      w_row.eq(row), w_rot.eq(rot),
                      w_cols.eq(Mux(in_row, col_ok, 0))]
-        row_data = Signal(data.ArrayLayout(word, ww_max))
         with m.Switch(w_rot):
             for shift in range(banks):
                 with m.Case(shift):
@@ -250,10 +269,10 @@ class Im2colMagnifier(wiring.Component):
             with m.Switch(w_buf):
                 for b in range(2):
                     with m.Case(b):
-                        with m.Switch(w_row):
-                            for i in range(wh_max):
-                                with m.Case(i):
-                                    m.d.sync += window[b][i].eq(row_data)
+                        # Independent ifs: a case over w_row would miss its unused values.
+                        for i in range(wh_max):
+                            with m.If(w_row == i):
+                                m.d.sync += window[b][i].eq(row_data)
 
         # Buffer states: filling from its first read, full after its last row lands, empty once
         # its last beat is taken.

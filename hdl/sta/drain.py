@@ -52,13 +52,15 @@ class ResultDrain(wiring.Component):
         m.d.comb += row_full.eq(self.full[row].as_value().all())
         m.d.comb += self.o.valid.eq(row_full)
         # An (M·A)-way case per output column: indexing ``results`` by ``row`` and ``sub`` would
-        # build part-selects over every TPE's registers, quadratic in the array size.
+        # build part-selects over every TPE's registers, quadratic in the array size. The last
+        # row (sub-row) is the default case, so a case over a counter whose range is not a power
+        # of two stays complete (Verilator's CASEINCOMPLETE); the counters never exceed it.
         with m.Switch(row):
             for i in range(cfg.m):
-                with m.Case(i):
+                with m.Case(i) if i < cfg.m - 1 else m.Default():
                     with m.Switch(sub):
                         for a in range(cfg.a):
-                            with m.Case(a):
+                            with m.Case(a) if a < cfg.a - 1 else m.Default():
                                 m.d.comb += self.o.payload.eq(Cat(
                                     self.results[i][j][a].as_value() for j in range(cfg.n)))
 

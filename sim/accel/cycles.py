@@ -2,21 +2,25 @@
 
 A layer runs as one job on the STA engine (see :mod:`sparseforge.sim.accel.plan`), so its cycles
 are the engine's (:func:`sparseforge.sim.sta.cycles.sta_job_cycles`) plus the accelerator's own
-fixed latencies. Counting convention: the accelerator's ``cycles`` register, from the cycle the
-``start`` register write takes effect to the cycle the layer is done, both included.
+fixed latencies.
+
+Counting convention, as a bench sees the ports: a layer takes ``D − H`` cycles, where ``H`` is the
+cycle in which the AXI4-Lite write of 1 to the ``start`` register is accepted (its AW and W
+handshakes) and ``D`` the first cycle after it in which the ``done`` output is high. The
+accelerator's ``cycles`` register counts the same (see :class:`sparseforge.hdl.accel.Accelerator`).
 """
 
 from ..sta.cycles import sta_ideal_cycles, sta_job_cycles
 
 __all__ = ["layer_cycles", "layer_ideal_cycles", "START_LATENCY", "END_LATENCY"]
 
-#: Cycles before the engine's first step, besides the first window's row reads: latch the
-#: descriptor (1), derive the layer (1), start the units (1); then, after the rows, the last
-#: row's data landing (1), the window turning full (1) and its first row latched into the
-#: emission segments (1).
-START_LATENCY = 6
-#: Cycles after the engine's last result row (written to SRAM in that cycle) until done: the
-#: sequencer sees every unit idle and finishes (1).
+#: Cycles before the engine's first step, besides the first window's row reads: the start write
+#: accepted (1), its pulse reaching the sequencer (1), latch the descriptor (1), derive the layer
+#: (1), start the units (1); then, after the rows, the last row's data landing (1) and the window
+#: turning full while its first row is latched into the emission segments (1).
+START_LATENCY = 7
+#: Cycles after the engine's last result row (written to SRAM in that cycle): the sequencer sees
+#: every unit idle (1); ``done`` is high in the next cycle, which is not counted.
 END_LATENCY = 1
 
 

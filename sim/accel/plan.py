@@ -14,8 +14,10 @@ SRAM layouts (one definition, used by the loaders, the tests and the CLI):
   ``base + (p div banks)·CB + cb``. Consecutive pixels of one block, and consecutive blocks of one
   pixel, are in distinct banks, so the IM2COL unit reads a window row and the output stage writes
   a result row in one cycle each.
-* INT32 output maps use the same layout with ``4·CB`` words per pixel: word ``4·cb + t`` holds
-  channels ``cb·B + t·B/4 … + B/4 − 1`` as 32-bit values.
+* INT32 output maps use the same layout with ``4·CB`` words per pixel: the pixel's 32-bit
+  values, channel by channel, little-endian, cut into words of B bytes (word ``4·cb + t`` holds
+  channels ``cb·B + t·B/4 … + B/4 − 1`` when B ≥ 4; with B = 1 it holds byte ``t`` of channel
+  ``cb``).
 * Weight SRAM: two halves of weight words; a word is one weight beat of the engine (every
   column's value slots and mask). A layer's words are its column tiles in order, each the
   ``R·S·CB·steps`` beats of its K, starting at ``base``.

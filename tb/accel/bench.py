@@ -1,6 +1,11 @@
 """Test bench of the VDBB accelerator: drives its AXI4-Lite registers and AXI4-Stream ports with
 cocotbext-axi, loads SRAMs, runs layers and reads the output maps back.
 
+Each layer is timed from the outside: a monitor on the AXI4-Lite ports finds the cycle ``H`` in
+which the write of 1 to ``start`` is accepted (its AW and W handshakes), and the bench waits for
+the ``done`` output to rise in cycle ``D``; the layer took ``D − H`` cycles (the convention of
+:mod:`sparseforge.sim.accel.cycles`). The accelerator's own ``cycles`` register is read as well.
+
 Layouts of the SRAM images and the layer plan come from :mod:`sparseforge.sim.accel.plan`; the
 weight words are packed with the engine's own layout (:mod:`sparseforge.tb.packing`).
 """
@@ -10,7 +15,8 @@ from dataclasses import dataclass
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, SimTimeoutError, with_timeout
+from cocotb.utils import get_sim_time
 from cocotbext.axi import (
     AxiLiteBus,
     AxiLiteMaster,
@@ -34,7 +40,8 @@ OFFSETS = {reg.name: reg.offset for reg in REGISTERS}
 
 @dataclass
 class LayerRun:
-    cycles: int
+    cycles: int               # D − H, measured on the ports (see the module docstring)
+    register_cycles: int      # the accelerator's own ``cycles`` register
     act_reads: int
     beats: int
     error: bool
@@ -97,6 +104,36 @@ class AccelBench:
     async def read(self, name):
         return await self.axil.read_dword(OFFSETS[name])
 
+    def cycle(self):
+        """Index of the current clock cycle (the rising edge that began it)."""
+        return int(round(get_sim_time(unit="ns") / CLOCK_NS))
+
+    async def start_accepted(self):
+        """The cycle in which a write of 1 to ``start`` is accepted: the later of its AW and W
+        handshakes, paired in order as AXI4-Lite pairs them, seen on the ports."""
+        dut = self.dut
+        start = OFFSETS["start"]
+        addresses, data = [], []
+        while True:
+            await RisingEdge(dut.clk)
+            await ReadOnly()
+            now = self.cycle()
+            if dut.s_axil__awvalid.value and dut.s_axil__awready.value:
+                addresses.append((now, int(dut.s_axil__awaddr.value)))
+            if dut.s_axil__wvalid.value and dut.s_axil__wready.value:
+                data.append((now, int(dut.s_axil__wdata.value), int(dut.s_axil__wstrb.value)))
+            while addresses and data:
+                (aw_cycle, address), (w_cycle, value, strobes) = addresses.pop(0), data.pop(0)
+                if address & ~3 == start and value & strobes & 1:
+                    return max(aw_cycle, w_cycle)
+
+    async def time_layer(self):
+        """``(H, D)``: the cycle the ``start`` write is accepted and the first later cycle in
+        which ``done`` is high (it is low from ``H + 1`` until the layer finishes)."""
+        accepted = await self.start_accepted()
+        await RisingEdge(self.dut.done)
+        return accepted, self.cycle()
+
     async def configure(self, **registers):
         for name, value in registers.items():
             await self.write(name, value)
@@ -141,19 +178,20 @@ class AccelBench:
             relu=int(relu), int8_out=int(int8_out), patch_h=plan.ph,
             ifm_half=ifm[0], ifm_base=ifm[1], ofm_half=ofm[0], ofm_base=ofm[1],
             w_half=weights[0], w_base=weights[1])
-        await self.write("start", 1)
         limit = timeout_cycles or 64 * (plan.tiles * plan.block_words + 1000)
-        waited = 0
-        while True:
-            status = await self.read("status")
-            if status & 0b10 and not status & 0b1:
-                break
-            await ClockCycles(self.dut.clk, 16)
-            waited += 16
-            if waited > limit:
-                raise TimeoutError(f"layer not done after {limit} cycles (status {status:#x})")
-        return LayerRun(cycles=await self.read("cycles"), act_reads=await self.read("act_reads"),
-                        beats=await self.read("beats"), error=bool(status & 0b100))
+        timing = cocotb.start_soon(self.time_layer())
+        await self.write("start", 1)
+        try:
+            accepted, finished = await with_timeout(timing, limit * CLOCK_NS, "ns")
+        except SimTimeoutError:
+            timing.cancel()
+            raise TimeoutError(f"layer not done after {limit} cycles") from None
+        cycles = finished - accepted
+        status = await self.read("status")
+        assert status & 0b11 == 0b10, f"done rose with status {status:#05b}"
+        return LayerRun(cycles=cycles, register_cycles=await self.read("cycles"),
+                        act_reads=await self.read("act_reads"), beats=await self.read("beats"),
+                        error=bool(status & 0b100))
 
     async def read_output(self, plan, half, base, int8_out):
         blocks = plan.cb_out * (1 if int8_out else 4)

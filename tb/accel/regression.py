@@ -2,9 +2,11 @@
 
 Run through :func:`sparseforge.tb.runner.run_module` (``sparseforge test CONFIG``), which passes the
 config in ``SPARSEFORGE_CONFIG`` and the seed in ``SPARSEFORGE_SEED``. Every layer is checked
-bit-exact against :func:`sparseforge.sim.conv.conv2d` (INT32) or its requantization, its cycles
-against :func:`sparseforge.sim.accel.cycles.layer_cycles` and its activation SRAM reads against
-:func:`sparseforge.sim.accel.plan.act_sram_reads` (runs without pauses).
+bit-exact against :func:`sparseforge.sim.conv.conv2d` (INT32) or its requantization, and its
+cycles three ways: measured on the ports (the ``start`` write's handshakes to ``done``), read from
+the ``cycles`` register, and predicted by :func:`sparseforge.sim.accel.cycles.layer_cycles`; all
+three must be equal (the layer runs from SRAM, so idle cycles on the AXI ports do not change it).
+Its activation SRAM reads are checked against :func:`sparseforge.sim.accel.plan.act_sram_reads`.
 """
 
 
@@ -13,19 +15,37 @@ import numpy as np
 
 from ...gen.config import config_from_env
 from ...sim import conv
+from ...sim.gemm import int_range
 from ...sim.accel import cycles as accel_cycles
 from ...sim.accel import plan as accel_plan
 from ..seeds import seed_for
 from .bench import AccelBench
 
 
+def nnz_choices(cfg):
+    """Densities the layers cycle through: every edge of what the engine kind supports (one
+    density, B/B, for the dense kinds)."""
+    top = cfg.array.max_nnz
+    return sorted({1, top // 2 or 1, top})
+
+
 def random_layer(cfg, rng, plan, act_density=0.6):
+    """Seeded operands at full range (weights at the config's width), pruned to the plan's NNZ."""
     x = rng.integers(-128, 128, (plan.c, plan.h, plan.w))
     x[rng.random(x.shape) >= act_density] = 0
-    w = rng.integers(-128, 128, (plan.k, plan.c, plan.r, plan.s))
+    lo, hi = int_range(cfg.array.weight_width)
+    w = rng.integers(lo, hi + 1, (plan.k, plan.c, plan.r, plan.s))
     if plan.nnz < cfg.block:
         w = accel_plan.prune_conv_weights(w, plan.nnz, cfg.block)
     return x, w
+
+
+def check_cycles(run, plan, label):
+    """The cycles measured on the ports, the ``cycles`` register and the model agree."""
+    model = accel_cycles.layer_cycles(plan)
+    assert run.cycles == run.register_cycles == model, \
+        (f"{label}: {run.cycles} cycles on the ports, {run.register_cycles} in the register, "
+         f"model {model}")
 
 
 async def check_layer(bench, plan, x, w, *, exact=True, label="", int8_out=False, shift=0,
@@ -45,8 +65,7 @@ async def check_layer(bench, plan, x, w, *, exact=True, label="", int8_out=False
     assert bad.size == 0, (f"{label}: {len(bad)} mismatches, first at {tuple(bad[0])}: "
                            f"got {got[tuple(bad[0])]}, want {want[tuple(bad[0])]}")
     if exact:
-        model = accel_cycles.layer_cycles(plan)
-        assert run.cycles == model, f"{label}: RTL {run.cycles} cycles, model {model}"
+        check_cycles(run, plan, label)
         reads = accel_plan.act_sram_reads(plan)
         assert run.act_reads == reads, f"{label}: RTL read {run.act_reads} words, model {reads}"
     bench.dut._log.info("%s: ok, %d cycles, %d act reads, %d beats", label, run.cycles,
@@ -66,22 +85,81 @@ LAYERS = [
 ]
 
 
+def layer_plans(cfg, log):
+    """:data:`LAYERS` planned on ``cfg``, cycling through :func:`nnz_choices`.
+
+    A layer whose kernel fits no output patch of this config's tile (a small tile has a small
+    window buffer and few banks) is left out, with a log line; at least five remain on every
+    regression design.
+    """
+    nnzs = nnz_choices(cfg)
+    plans = []
+    for index, (h, w, c, k, r, s, stride, pad) in enumerate(LAYERS):
+        nnz = nnzs[index % len(nnzs)]
+        if accel_plan.choose_patch(cfg, r, s, stride, nnz) is None:
+            log.info("layer %s left out: its kernel fits no output patch of this design",
+                     LAYERS[index])
+            continue
+        plans.append(accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz))
+    assert len(plans) >= 5, f"only {len(plans)} of the regression's layers fit this design"
+    return plans
+
+
 @cocotb.test()
 async def layers_cycle_exact(dut):
     """1×1, 3×3, 5×5, 7×7 kernels, strides 1 and 2, with and without padding, odd sizes, C not a
-    multiple of B, every density edge: bit-exact INT32 outputs, cycles and reads equal to the
-    models."""
+    multiple of B, every density edge the engine kind has: bit-exact INT32 outputs, cycles and
+    reads equal to the models."""
     cfg = config_from_env()
     rng = np.random.default_rng(seed_for(dut, 1))
     bench = AccelBench(dut, cfg)
     await bench.reset()
-    nnzs = sorted({1, cfg.array.max_nnz // 2 or 1, cfg.array.max_nnz})
-    for index, (h, w, c, k, r, s, stride, pad) in enumerate(LAYERS):
-        nnz = nnzs[index % len(nnzs)]
-        plan = accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz)
+    for plan in layer_plans(cfg, dut._log):
         x, wt = random_layer(cfg, rng, plan)
         await check_layer(bench, plan, x, wt,
-                          label=f"{h}x{w}x{c} -> {k}, {r}x{s}/{stride} pad {pad} nnz {nnz}")
+                          label=f"{plan.h}x{plan.w}x{plan.c} -> {plan.k}, {plan.r}x{plan.s}/"
+                                f"{plan.stride} pad {plan.pad} nnz {plan.nnz}")
+
+
+#: Longest reduction (R·S·C) the extreme-value layer may take to make an accumulator wrap.
+WRAP_TERMS_LIMIT = 1024
+
+
+@cocotb.test()
+async def extreme_values_and_wrap(dut):
+    """−128 × the most negative weight in every product, then mixed signs, with INT32 and INT8
+    outputs. With a reduction of at most :data:`WRAP_TERMS_LIMIT` products the accumulators wrap
+    whenever the widths allow it (16-bit weights and 32-bit accumulators: 128·32768 per product,
+    so 513 products wrap), and the test asserts that they did."""
+    cfg = config_from_env()
+    array = cfg.array
+    bench = AccelBench(dut, cfg)
+    await bench.reset()
+    alo, ahi = int_range(array.act_width)
+    wlo, whi = int_range(array.weight_width)
+    nnz = array.max_nnz
+    # Products per output needed to pass the accumulator's top (each at most alo·wlo), and the
+    # layer's channels: a 3×3 kernel over C channels at density nnz/B gives 9·C·nnz/B products.
+    needed = (1 << (array.acc_width - 1)) // (alo * wlo) + 1
+    bz = cfg.block
+    wraps = needed <= WRAP_TERMS_LIMIT
+    c = -(-needed * bz // (9 * nnz)) if wraps else 2 * bz + 3
+    plan = accel_plan.plan_layer(cfg, 3, 4, c, array.tile_cols + 1, 3, 3, 1, 1, nnz)
+    x = np.full((plan.c, plan.h, plan.w), alo)
+    w = np.full((plan.k, plan.c, plan.r, plan.s), wlo)
+    if nnz < bz:
+        w = accel_plan.prune_conv_weights(w, nnz, bz)
+    exact = conv.conv2d(x, w, plan.stride, plan.pad, 64)
+    lo, hi = int_range(array.acc_width)
+    wrapped = int(np.count_nonzero((exact < lo) | (exact > hi)))
+    assert (wrapped > 0) == wraps, f"{wrapped} outputs pass the accumulator's range"
+    await check_layer(bench, plan, x, w, label=f"min x min, {plan.c} channels, "
+                                               f"{wrapped} outputs wrap")
+    x[:, ::2] = ahi
+    w = np.where(w != 0, whi, 0)
+    w[::2] = np.where(w[::2] != 0, wlo, 0)
+    await check_layer(bench, plan, x, w, int8_out=True, shift=20, label="mixed extremes, INT8")
+    dut._log.info("accumulators wrapped in %d outputs (reachable: %s)", wrapped, wraps)
 
 
 @cocotb.test()
@@ -134,8 +212,7 @@ async def three_layer_chain(dut):
                                     int8_out=shifts[i] is not None, shift=shifts[i] or 0,
                                     relu=shifts[i] is not None)
         assert not run.error
-        model = accel_cycles.layer_cycles(plan)
-        assert run.cycles == model, f"layer {i + 1}: RTL {run.cycles} cycles, model {model}"
+        check_cycles(run, plan, f"layer {i + 1}")
         await bench.w_src.wait()
     got = await bench.read_output(plans[-1], *maps[3], int8_out=False)
 
@@ -160,11 +237,12 @@ async def bad_descriptor_is_refused(dut):
         run = await bench.run_layer(plan)
         assert not run.error
         await bench.write(field, value)
+        timing = cocotb.start_soon(bench.time_layer())
         await bench.write("start", 1)
-        for _ in range(8):
-            status = await bench.read("status")
-            if not status & 1:
-                break
+        accepted, finished = await timing
+        status = await bench.read("status")
         assert status == 0b110, f"{field} = {value}: status {status:#05b}, want error and done"
-        assert await bench.read("cycles") <= 4, "a refused layer must not run"
+        # Accepted, pulse, latch, derive (refused): done rises in the fourth cycle after.
+        assert finished - accepted == await bench.read("cycles") == 4, \
+            "a refused layer must not run"
         await bench.write(field, plan.ph if field == "patch_h" else plan.stride)

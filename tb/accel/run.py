@@ -3,7 +3,8 @@
 The CLI writes ``$SPARSEFORGE_RUN_DIR/inputs.npz`` (``x`` C×H×W, ``w`` K×C×R×S, ``layer`` =
 [h, w, c, k, r, s, stride, pad, nnz, ph, pw], ``out`` = [int8, shift, relu]); this module loads
 the SRAMs over AXI4-Stream, runs the layer, reads the output map back and writes
-``outputs.npz`` (``y`` K×Ho×Wo, ``cycles``, ``act_reads``, ``beats``). Comparing with the golden
+``outputs.npz`` (``y`` K×Ho×Wo, ``cycles`` measured on the ports, ``register_cycles`` read from the
+accelerator, ``act_reads``, ``beats``). Comparing with the golden
 model is the CLI's job.
 """
 
@@ -35,5 +36,5 @@ async def run_conv(dut):
                                 int8_out=bool(int8_out), shift=shift, relu=bool(relu))
     assert not run.error, "the accelerator refused the layer descriptor"
     y = await bench.read_output(plan, 1, 0, bool(int8_out))
-    np.savez(run_dir / "outputs.npz", y=y, cycles=run.cycles, act_reads=run.act_reads,
-             beats=run.beats)
+    np.savez(run_dir / "outputs.npz", y=y, cycles=run.cycles, register_cycles=run.register_cycles,
+             act_reads=run.act_reads, beats=run.beats)

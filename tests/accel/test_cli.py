@@ -108,10 +108,11 @@ def test_run_conv_is_bit_exact_cycle_exact_and_saves_the_output(design, tmp_path
                          "--weights", tmp_path / "w.npy", "--out", out, "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    for key in ("cycles", "model_cycles", "ideal_cycles", "utilization", "mismatches",
-                "act_sram_reads", "act_sram_reads_no_im2col"):
+    for key in ("cycles", "register_cycles", "model_cycles", "ideal_cycles", "utilization",
+                "mismatches", "act_sram_reads", "act_sram_reads_no_im2col"):
         assert key in report
-    assert report["mismatches"] == 0 and report["cycles"] == report["model_cycles"]
+    assert report["mismatches"] == 0
+    assert report["cycles"] == report["register_cycles"] == report["model_cycles"]
     y = np.load(out)
     assert y.dtype == np.int32 and y.shape == (9, 6, 7)
     # An independent check of one output: padding 1, so pixel (0, 0) sees taps (1..2, 1..2).
@@ -122,11 +123,12 @@ def test_run_conv_is_bit_exact_cycle_exact_and_saves_the_output(design, tmp_path
 
 def test_synth_keeps_the_srams_as_macros_and_sizes_them(tmp_path):
     """The liberty flow leaves every SRAM bank a black box (an SRAM compiler's job) and reports
-    its bits and modelled area; the config fixes both: 2 + 1 KB, two halves of 4 + 1 banks."""
+    its bits and modelled area; the config fixes both: 2 + 1 KB, two halves of 4 + 1 banks (no
+    quantization table, whose macros tests/accel/test_quant.py counts)."""
     config = tmp_path / "accel_tiny.yaml"
     config.write_text("arch: accel\n"
                       "array: {kind: vdbb, tpe: {a: 1, b: 8, c: 4}, array: {m: 1, n: 2}}\n"
-                      "sram: {act_kb: 2, weight_kb: 1, act_banks: 4}\n")
+                      "sram: {act_kb: 2, weight_kb: 1, act_banks: 4, quant_channels: 0}\n")
     result = sparseforge("synth", config, "--flow", "liberty", "--json")
     assert result.returncode == 0, result.stderr
     assert not result.stderr, result.stderr       # no warnings (e.g. an unused top) either

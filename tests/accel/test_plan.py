@@ -257,14 +257,15 @@ def test_layer_plan_derived_values_by_hand():
     assert (p.ifm_bank_rows, p.ofm_bank_rows(), p.ofm_bank_rows(int8=False)) == (39, 26, 104)
     # Ideal: 56 tiles × 27 blocks × 3 steps.
     assert layer_ideal_cycles(p) == 56 * 27 * 3
-    # Start (6: latch, derive, start the units, last row landing, window full, first segment
-    # latched) + the first window's 4 rows + the engine + done (1).
-    assert (START_LATENCY, END_LATENCY) == (6, 1)
-    assert layer_cycles(p) == 6 + 4 + sta_job_cycles(SMALL.array, 56, 216, 3) + 1
+    # Start (7: the start write accepted, its pulse, latch, derive, start the units, last row
+    # landing, window full with its first row latched) + the first window's 4 rows + the engine
+    # + done (1).
+    assert (START_LATENCY, END_LATENCY) == (7, 1)
+    assert layer_cycles(p) == 7 + 4 + sta_job_cycles(SMALL.array, 56, 216, 3) + 1
     q = plan_layer(NOIM2C, h=14, w=14, c=20, k=12, r=3, s=3, stride=1, pad=1, nnz=3)
     assert (q.ph, q.pw, q.tiles) == (1, 8, 14 * 2 * 2)
-    # Without IM2COL: the same 6 (the reader's read and buffer stand in for the window).
-    assert layer_cycles(q) == 6 + sta_job_cycles(SMALL.array, 56, 216, 3) + 1
+    # Without IM2COL: the same 7 (the reader's read and buffer stand in for the window).
+    assert layer_cycles(q) == 7 + sta_job_cycles(SMALL.array, 56, 216, 3) + 1
 
 
 # -- choose_patch ----------------------------------------------------------------------------------
