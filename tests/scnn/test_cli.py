@@ -77,7 +77,7 @@ def test_lint_is_clean():
     (["--conv", "10,x,4,4,3,3"], "--conv: W = 'x' is not allowed"),
     (["--gemm", "4,4,4"], "--gemm: not allowed for arch scnn"),
     (["--conv", "4,4,1,1,1,1", "--nnz", "2"], "--nnz: not allowed for arch scnn"),
-    (["--network", "alexnet"], "--network: not allowed for arch scnn"),
+    (["--network", "alexnet"], "--out: not allowed with --network"),
     ([], "--conv: missing"),
 ])
 def test_bad_runs_are_one_line_errors(args, words, tmp_path):
@@ -129,9 +129,10 @@ def test_run_from_files_json_and_out(tmp_path):
 
 
 def test_synth_keeps_the_rams_as_macros(tmp_path):
-    """Every PE's weight buffer, IARAM, OARAM, count table and each of its 2 × 4 accumulator banks
-    stay black boxes in synthesis, 1×2 PEs × 12 macros, and their bits are those the manifest
-    declares for them; ``--sram logic`` synthesizes them all (no macro, more flip-flops)."""
+    """Every PE's weight buffer, weight directory, IARAM, activation list, OARAM, count table and
+    each of its 2 × 4 accumulator banks stay black boxes in synthesis, 1×2 PEs × 14 macros, and
+    their bits are those the manifest declares for them; ``--sram logic`` synthesizes them all
+    (no macro, more flip-flops)."""
     config = tmp_path / "scnn_tiny.yaml"
     config.write_text("arch: scnn\npe: {f: 1, i: 2, banks: 4, bank_entries: 8}\n"
                       "pes: {x: 1, y: 2}\nkc: 2\ntile: {w: 2, h: 2}\nkernel_max: 3\n"
@@ -141,7 +142,7 @@ def test_synth_keeps_the_rams_as_macros(tmp_path):
     assert result.returncode == 0, result.stderr
     assert not result.stderr, result.stderr       # no warnings (e.g. an unused top) either
     report = json.loads(result.stdout)
-    assert report["sram_macros"] == 2 * (4 + 2 * 4)
+    assert report["sram_macros"] == 2 * (6 + 2 * 4)
     assert sparseforge("generate", config, "-o", tmp_path, "-q").returncode == 0
     memories = json.loads((tmp_path / "scnn_tiny.json").read_text())["memories"]
     banks = [m for m in memories if ".accumulators.set" in m["module"]]

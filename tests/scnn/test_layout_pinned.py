@@ -156,17 +156,18 @@ def simulate(act, weights, swap=False, max_cycles=20_000):
     async def control(ctx):
         bus = dut.s_axil
         await axil_write(ctx, bus, regs["clear"], 1)
-        await send(ctx, dut.s_axis_w, w_beats)
-        await send(ctx, dut.s_axis_act, a_beats)
         for name, value in zip("hwckrs", (h, w, c, k, r, s)):
             await axil_write(ctx, bus, regs[f"layer_{name}"], value)
+        # The input streams are taken after start, until every PE has its blocks.
         await axil_write(ctx, bus, regs["start"], 1)
+        await send(ctx, dut.s_axis_w, w_beats)
+        await send(ctx, dut.s_axis_act, a_beats)
         for _ in range(max_cycles):
             data, _ = await axil_read(ctx, bus, regs["status"])
             if data & 0b10:             # done
                 break
         status.append(data)
-        # The outputs stream out as soon as the layer is done: wait until it stops streaming.
+        # done rises after the last output beat; wait until the stream is idle too.
         for _ in range(max_cycles):
             data, _ = await axil_read(ctx, bus, regs["status"])
             if not data & 0b1000:
