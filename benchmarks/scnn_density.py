@@ -1,20 +1,26 @@
-"""SCNN density sweep, as the paper's Fig. 8: speed-up over a dense run of the same layer.
+"""SCNN density sweep, as the paper's Fig. 8: utilization and speed-up over a dense run.
 
-    .venv/bin/python benchmarks/scnn_density.py [--sim verilator] [--update-readme]
-        [--plot benchmarks/results/scnn_density.png] [--json benchmarks/results/scnn_density.json]
+    .venv/bin/python benchmarks/scnn_density.py [--sim verilator] [--rtl 1.0,0.9,0.5,0.1]
+        [--update-readme] [--plot benchmarks/results/scnn_density.png]
+        [--json benchmarks/results/scnn_density.json]
 
-One 3×3 convolution layer (16×16×32 input, 32 output channels) runs through the generated RTL of
-:data:`DESIGN` (2×2 PEs of the paper's Table 3 PE: 4×4 multipliers, 32 accumulator banks of 32
-entries, 16-bit operands, 24-bit accumulators, 8×8 tiles) at weight/activation densities 1.0/1.0,
-0.9/0.9, … 0.1/0.1 (random values, exactly that fraction non-zero, seed 1). Every run is checked
-bit-exact (decoded output and compressed stream) against the golden model, and its cycles and
-counters against the cycle model. The table gives the speed-up over the 1.0/1.0 run; the oracle
-speed-up (the dense run's cycles over the sparse run's ideal cycles, its non-zero products divided
-by the multipliers: what a Cartesian-product array that never idles would reach, the paper's
-SCNN(oracle)); the multipliers' utilization while the PEs compute; and the bank-conflict stalls and
-barrier waits that make the difference.
+One 3×3 convolution layer (16×16×32 input, 32 output channels) on :data:`DESIGN` (2×2 PEs of the
+paper's Table 3 PE: 4×4 multipliers, 32 accumulator banks of 32 entries, crossbar queues of 4,
+16-bit operands, 24-bit accumulators, 8×8 tiles) at weight/activation densities 1.0/1.0,
+0.9/0.9, … 0.1/0.1 (random values, exactly that fraction non-zero, seed 1). Every density goes
+through the cycle model (:mod:`sparseforge.sim.scnn.cycles`); the densities given to ``--rtl``
+also run through the generated RTL, where the output is checked bit-exact (decoded and
+compressed) against the golden model and the measured cycles (whole run, load, compute, drain)
+and every counter against the model — the script stops if any differ.
 
-``--update-readme`` writes the table between the ``scnn-density`` markers of README.md.
+Columns: ``cycles`` from the first input beat to the last output beat, split into load, compute
+and drain; the speed-up over the 1.0/1.0 run (whole run, and compute part); the oracle speed-up
+(dense cycles over products / multipliers: the paper's SCNN(oracle)); the multipliers' utilization
+while the PEs compute (products / (F·I · PE compute cycles)) and over the whole run (products /
+(all multipliers · cycles)); crossbar-queue stalls and barrier waits. A second table sweeps the
+crossbar queue depth at 0.5/0.5 on the model.
+
+``--update-readme`` writes the tables between the ``scnn-density`` and ``scnn-queue`` markers.
 """
 
 import argparse
@@ -24,54 +30,101 @@ from pathlib import Path
 
 from sparseforge.gen.config import parse_config
 from sparseforge.gen.report import Progress, table
-from sparseforge.gen.scnn.run import prepare_layer, run_layer_rtl
+from sparseforge.gen.scnn.run import model_report, prepare_layer, run_layer_rtl
 from sparseforge.sim import workloads
+from sparseforge.sim.scnn import streams as scnn_streams
 
 from readme import update_readme
 
 #: 2×2 PEs of the Table 3 PE; the weight buffer holds a dense 3×3 layer of 32×32 channels.
 DESIGN = {"arch": "scnn", "name": "scnn_bench_2x2",
-          "pe": {"f": 4, "i": 4, "banks": 32, "bank_entries": 32}, "pes": {"x": 2, "y": 2},
+          "pe": {"f": 4, "i": 4, "banks": 32, "bank_entries": 32, "queue_depth": 4},
+          "pes": {"x": 2, "y": 2},
           "kc": 8, "tile": {"w": 8, "h": 8}, "kernel_max": 3,
           "widths": {"act": 16, "weight": 16, "acc": 24}, "index_bits": 4,
           "rams": {"iaram": 4096, "oaram": 4096, "weights": 10240, "out_channels": 64}}
 LAYER = workloads.ConvLayer("bench", 16, 16, 32, 32, 3, 3, 1, 1)
 DENSITIES = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1]
+QUEUE_DEPTHS = [2, 3, 4, 6, 8, 16]
+MODEL_KEYS = ("weight_density", "act_density", "model_cycles", "model_load_cycles",
+              "model_busy_cycles", "model_drain_cycles", "ideal_cycles", "utilization",
+              "multiplier_utilization", "bank_conflict_stalls", "barrier_wait_cycles",
+              "ppu_wait_cycles", "products")
 
 
-def sweep(simulator, progress):
+def _model(cfg, d):
+    act, weights = prepare_layer(cfg, LAYER, weight_density=d, act_density=d, seed=1)
+    streams = scnn_streams.layer_streams(cfg, act, weights)
+    report, _ = model_report(cfg, streams, act, weights)
+    return act, weights, report
+
+
+def sweep(simulator, rtl, progress):
     cfg = parse_config(DESIGN)
     rows = []
     for d in DENSITIES:
-        act, weights = prepare_layer(cfg, LAYER, weight_density=d, act_density=d, seed=1)
-        report, _ = run_layer_rtl(cfg, act, weights, simulator=simulator, progress=progress)
-        assert report["mismatches"] == 0 and report["stream_mismatches"] == 0, d
-        assert report["cycles"] == report["model_cycles"] and report["counters_match_model"], d
-        rows.append({"density": d, **{key: report[key] for key in (
-            "weight_density", "act_density", "cycles", "model_cycles", "ideal_cycles",
-            "utilization", "multiplier_utilization", "bank_conflict_stalls",
-            "barrier_wait_cycles", "ppu_wait_cycles", "products")}})
+        progress(f"{d:.1f}/{d:.1f}: cycle model")
+        act, weights, model = _model(cfg, d)
+        row = {"density": d, **{key: model[key] for key in MODEL_KEYS}, "rtl": False}
+        if any(abs(d - x) < 1e-9 for x in rtl):
+            report, _ = run_layer_rtl(cfg, act, weights, simulator=simulator, progress=progress)
+            exact = report["mismatches"] == 0 and report["stream_mismatches"] == 0
+            timed = (report["cycles"] == report["model_cycles"] and
+                     report["counters_match_model"] and report["measured_match_registers"])
+            if not (exact and timed):
+                raise SystemExit(f"{d}: the RTL differs from the models: {report}")
+            row.update({"rtl": True, "simulator": simulator, "rtl_cycles": report["cycles"],
+                        "rtl_load_cycles": report["load_cycles"],
+                        "rtl_busy_cycles": report["busy_cycles"],
+                        "rtl_drain_cycles": report["drain_cycles"],
+                        "rtl_products": report["products"]})
+        rows.append(row)
     dense = rows[0]
     for row in rows:
-        row["speedup"] = dense["cycles"] / row["cycles"]
-        row["oracle_speedup"] = dense["cycles"] / row["ideal_cycles"] if row["products"] \
-            else float("inf")
+        row["speedup"] = dense["model_cycles"] / row["model_cycles"]
+        row["compute_speedup"] = dense["model_busy_cycles"] / row["model_busy_cycles"]
+        row["oracle_speedup"] = (dense["model_cycles"] / row["ideal_cycles"] if row["products"]
+                                 else float("inf"))
         row["work_fraction"] = row["products"] / dense["products"]
     return cfg, rows
 
 
+def queue_sweep(progress, density=0.5):
+    rows = []
+    for depth in QUEUE_DEPTHS:
+        progress(f"queue depth {depth}: cycle model at {density}/{density}")
+        cfg = parse_config({**DESIGN, "pe": {**DESIGN["pe"], "queue_depth": depth}})
+        _, _, model = _model(cfg, density)
+        rows.append({"queue_depth": depth, "density": density,
+                     **{key: model[key] for key in MODEL_KEYS}})
+    return rows
+
+
 def markdown(rows):
     lines = [
-        "| density w/a | cycles (RTL = model) | speed-up | oracle speed-up | products | "
-        "mult. utilization | bank-conflict stalls | barrier waits |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| density w/a | cycles | load | compute | drain | on RTL | speed-up | compute speed-up | "
+        "oracle speed-up | mult. utilization (computing) | utilization (whole run) | "
+        "queue stalls | barrier waits |",
+        "| --- | ---: | ---: | ---: | ---: | --- |" + " ---: |" * 7,
     ]
     for r in rows:
-        oracle = f"{r['oracle_speedup']:.1f}"
         lines.append(
-            f"| {r['density']:.1f}/{r['density']:.1f} | {r['cycles']:,} | {r['speedup']:.2f} | "
-            f"{oracle} | {r['products']:,} | {r['multiplier_utilization']:.2f} | "
+            f"| {r['density']:.1f}/{r['density']:.1f} | {r['model_cycles']:,} | "
+            f"{r['model_load_cycles']:,} | {r['model_busy_cycles']:,} | "
+            f"{r['model_drain_cycles']:,} | {'= model' if r['rtl'] else '—'} | "
+            f"{r['speedup']:.2f} | {r['compute_speedup']:.2f} | {r['oracle_speedup']:.1f} | "
+            f"{r['multiplier_utilization']:.2f} | {r['utilization']:.2f} | "
             f"{r['bank_conflict_stalls']:,} | {r['barrier_wait_cycles']:,} |")
+    return "\n".join(lines)
+
+
+def queue_markdown(rows):
+    lines = ["| queue depth | cycles | compute | mult. utilization (computing) | queue stalls |",
+             "| ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        lines.append(f"| {r['queue_depth']} | {r['model_cycles']:,} | "
+                     f"{r['model_busy_cycles']:,} | {r['multiplier_utilization']:.2f} | "
+                     f"{r['bank_conflict_stalls']:,} |")
     return "\n".join(lines)
 
 
@@ -80,46 +133,74 @@ def plot(rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     labels = [f"{r['density']:.1f}" for r in rows]
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    xs = range(len(rows))
-    ax.plot(xs, [r["speedup"] for r in rows], "o-", label="SCNN RTL (measured)")
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    xs = list(range(len(rows)))
+    ax.plot(xs, [r["speedup"] for r in rows], "o-", label="SCNN, whole run (model)")
+    ax.plot(xs, [r["compute_speedup"] for r in rows], "^-", label="SCNN, compute part (model)")
+    rtl = [(x, r) for x, r in zip(xs, rows) if r["rtl"]]
+    ax.plot([x for x, _ in rtl], [r["speedup"] for _, r in rtl], "k*", markersize=10,
+            label="RTL-checked (cycles = model)")
     ax.plot(xs, [r["oracle_speedup"] for r in rows], "s--", label="oracle: products / multipliers")
-    ax.plot(xs, [1 / r["work_fraction"] if r["products"] else None for r in rows], ":",
-            color="grey", label="work reduction (dense / sparse products)")
     ax.set_yscale("log")
-    ax.set_xticks(list(xs), [f"{lab}/{lab}" for lab in labels])
+    ax.set_xticks(xs, [f"{lab}/{lab}" for lab in labels], fontsize=7)
     ax.set_xlabel("weight / activation density")
     ax.set_ylabel("speed-up over 1.0/1.0")
-    ax.set_title("SCNN 2x2 PEs (Table 3 PE), 16x16x32 -> 32 3x3 layer")
     ax.grid(True, which="both", linewidth=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
+    ax2.plot(xs, [r["multiplier_utilization"] for r in rows], "o-", label="while computing")
+    ax2.plot(xs, [r["utilization"] for r in rows], "s--", label="whole run (load, drain)")
+    ax2.axhline(0.8, color="grey", linewidth=0.5)
+    ax2.set_ylim(0, 1.05)
+    ax2.set_xticks(xs, [f"{lab}/{lab}" for lab in labels], fontsize=7)
+    ax2.set_xlabel("weight / activation density")
+    ax2.set_ylabel("multiplier utilization")
+    ax2.grid(True, linewidth=0.3)
+    ax2.legend(fontsize=7)
+    fig.suptitle("SCNN 2x2 PEs (Table 3 PE, queues of 4), 16x16x32 -> 32 3x3 layer")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+
+
+def _densities(text):
+    try:
+        return [float(x) for x in text.split(",") if x]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of densities")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sim", choices=("icarus", "verilator"), default="verilator")
+    parser.add_argument("--rtl", type=_densities, default=[0.9, 0.5, 0.3, 0.1],
+                        help="densities also run on the RTL (default 0.9,0.5,0.3,0.1)")
     parser.add_argument("--update-readme", action="store_true")
     parser.add_argument("--plot", metavar="PNG")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
     progress = Progress()
-    cfg, rows = sweep(args.sim, progress)
-    text = markdown(rows)
+    cfg, rows = sweep(args.sim, args.rtl, progress)
+    queues = queue_sweep(progress)
     print(f"{cfg.name} ({cfg.notation}), layer {LAYER.c}x{LAYER.h}x{LAYER.w} -> {LAYER.k}, "
-          f"{LAYER.r}x{LAYER.s}, on {args.sim}")
-    print(table([(f"{r['density']:.1f}", r["cycles"], r["speedup"], r["oracle_speedup"],
-                  r["multiplier_utilization"], r["bank_conflict_stalls"],
+          f"{LAYER.r}x{LAYER.s}; RTL on {args.sim} at {args.rtl}")
+    print(table([(f"{r['density']:.1f}", r["model_cycles"], r["model_load_cycles"],
+                  r["model_busy_cycles"], r["model_drain_cycles"], "yes" if r["rtl"] else "",
+                  r["speedup"], r["compute_speedup"], r["oracle_speedup"],
+                  r["multiplier_utilization"], r["utilization"], r["bank_conflict_stalls"],
                   r["barrier_wait_cycles"]) for r in rows],
-                ("density", "cycles", "speed-up", "oracle", "mult util", "stalls", "waits")))
+                ("density", "cycles", "load", "compute", "drain", "RTL", "speed-up",
+                 "compute s-u", "oracle", "mult util", "util", "stalls", "waits")))
+    print(table([(r["queue_depth"], r["model_cycles"], r["model_busy_cycles"],
+                  r["multiplier_utilization"], r["bank_conflict_stalls"]) for r in queues],
+                ("queue depth", "cycles", "compute", "mult util", "stalls")))
     if args.json:
         Path(args.json).write_text(json.dumps({"design": DESIGN, "layer": LAYER.__dict__,
-                                               "rows": rows}, indent=2) + "\n")
+                                               "rtl_simulator": args.sim, "rows": rows,
+                                               "queue_depths": queues}, indent=2) + "\n")
     if args.plot:
         plot(rows, args.plot)
     if args.update_readme:
-        update_readme(text, "scnn-density")
+        update_readme(markdown(rows), "scnn-density")
+        update_readme(queue_markdown(queues), "scnn-queue")
     return 0
 
 

@@ -40,7 +40,8 @@ def register_map(cfg):
                      "(held until the accumulators are cleared after reset and the previous "
                      "layer is done)"),
         Register("clear", 0x04, 1, "pulse",
-                 doc="write 1: forget loaded weights and activations; clear done and error"),
+                 doc="write 1: forget loaded weights and activations; clear done and error; "
+                     "abandon a layer still loading"),
         Register("status", 0x08, 5, "ro",
                  doc="bit 0 busy (computing), bit 1 done (the last output beat has left), "
                      "bit 2 error (a RAM overflowed or a beat had a bad tdest), bit 3 outputs "
@@ -68,7 +69,7 @@ def register_map(cfg):
                  doc="sum over PEs of cycles spent computing a group (to its last product)"),
         Register("clear_acts", 0x40, 1, "pulse",
                  doc="write 1: forget loaded activations only (weights stay); clear done and "
-                     "error"),
+                     "error; abandon a layer still loading"),
         Register("load_cycles", 0x44, COUNTER_BITS, "ro",
                  doc="cycles of the last layer from its first input beat to its last, and one "
                      "more (the loaders' counts settle)"),
@@ -344,6 +345,9 @@ class ScnnAccelerator(wiring.Component):
         with m.Elif(phase == Phase.DRAIN):
             with m.If(outs.finishing):
                 m.d.sync += [phase.eq(Phase.IDLE), done.eq(1)]
+        # A clear while loading abandons the layer (e.g. after an overflow set the error flag).
+        with m.If((phase == Phase.LOAD) & (regs.clear | regs.clear_acts)):
+            m.d.sync += phase.eq(Phase.IDLE)
 
         busy = Signal()
         m.d.comb += [busy.eq((phase != Phase.IDLE) & (phase != Phase.LOAD) &

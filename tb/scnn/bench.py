@@ -47,7 +47,7 @@ STATISTICS = ("stall_cycles", "barrier_cycles", "products", "ppu_wait_cycles", "
 #: Cycle registers: the whole run and its three parts.
 CYCLES = ("cycles", "load_cycles", "busy_cycles", "drain_cycles")
 
-STATUS_BUSY, STATUS_DONE, STATUS_ERROR, STATUS_STREAMING = 1, 2, 4, 8
+STATUS_BUSY, STATUS_DONE, STATUS_ERROR, STATUS_STREAMING, STATUS_LOADING = 1, 2, 4, 8, 16
 
 
 @dataclass

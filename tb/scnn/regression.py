@@ -26,7 +26,15 @@ from ...sim.gemm import int_range
 from ...sim.scnn import cycles as scnn_cycles
 from ...sim.scnn import streams as scnn_streams
 from ..seeds import seed_for
-from .bench import CYCLES, STATISTICS, STATUS_DONE, STATUS_ERROR, ScnnBench, rows_equal
+from .bench import (
+    CYCLES,
+    STATISTICS,
+    STATUS_DONE,
+    STATUS_ERROR,
+    STATUS_LOADING,
+    ScnnBench,
+    rows_equal,
+)
 from .cases import DENSITIES, kernel_sides, random_layer
 
 
@@ -170,8 +178,21 @@ async def register_bus_and_errors(dut):
     assert await bench.read("layer_c") == 5
     assert await bench.read("status") == 0
 
+    async def open_load():
+        """Start a layer of C = iaram_rows, K = out_channels: its loading stays open (status
+        bit 4) until it is abandoned with ``clear``."""
+        await bench.write("clear", 1)
+        await bench.write("layer_c", cfg.iaram_rows)
+        await bench.write("layer_k", cfg.out_channels)
+        await bench.write("start", 1)
+        for _ in range(cfg.bank_entries + 10):    # a start waits for the accumulators' clear
+            status = await bench.read("status")
+            if status:
+                break
+        assert status == STATUS_LOADING, f"status {status:#x} after start"
+
     # One empty weight block more than the directory holds: the error flag is set.
-    await bench.write("clear", 1)
+    await open_load()
     for _ in range(cfg.weight_rows + 1):
         bench.weights.send_nowait(AxiStreamFrame([0]))
     await bench.weights.wait()
@@ -180,6 +201,7 @@ async def register_bus_and_errors(dut):
     await bench.write("clear", 1)
     assert await bench.read("status") == 0
     # One full row more than the weight buffer holds: the error flag is set.
+    await open_load()
     full = bench.w_packer.pack_many([[cfg.f] + [1, 0] * cfg.f])[0]
     for _ in range(cfg.weight_rows + 1):
         bench.weights.send_nowait(AxiStreamFrame([full]))
@@ -189,6 +211,7 @@ async def register_bus_and_errors(dut):
     assert await bench.read("status") == 0 and await bench.read("weight_rows") == 0
 
     if (1 << len(dut.s_axis_act__tdest)) > cfg.pes:      # a tdest naming no PE
+        await open_load()
         bench.acts.send_nowait(AxiStreamFrame([0], tdest=cfg.pes))
         await bench.acts.wait()
         assert await bench.read("status") & STATUS_ERROR
