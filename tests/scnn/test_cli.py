@@ -89,6 +89,36 @@ def test_bad_runs_are_one_line_errors(args, words, tmp_path):
     assert not out.exists()
 
 
+def test_model_only_splits_the_cycles_and_runs_no_simulator(tmp_path):
+    """``--model-only``: the run's cycles are its load, compute and drain parts, utilization is
+    products over all multipliers times cycles, and no build happens (nothing in --out's dir but
+    the golden output)."""
+    out = tmp_path / "y.npy"
+    result = sparseforge("run", DESIGN, "--conv", "10,6,3,4,3,3", "--model-only", "--json",
+                         "--out", out)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["model_cycles"] == (report["model_load_cycles"] + report["model_busy_cycles"] +
+                                      report["model_drain_cycles"])
+    assert report["utilization"] == pytest.approx(
+        report["products"] / (report["multipliers"] * report["model_cycles"]))
+    assert report["fits_rams"] is True and "simulator" not in report
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["y.npy"]
+
+
+def test_network_lists_the_layers_it_cannot_run():
+    """``--network alexnet`` on a 10×6 design: every layer refused with its reason (stride 4,
+    groups 2, a 13×13 image), nothing in the totals."""
+    result = sparseforge("run", DESIGN, "--network", "alexnet", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    reasons = {r["layer"]: r["reason"] for r in report["layers"]}
+    assert "stride 4 is not allowed" in reasons["conv1"]
+    assert "groups 2 is not allowed" in reasons["conv2"]
+    assert "13×13 input is not allowed" in reasons["conv3"]
+    assert report["supported_layers"] == 0 and report["total_cycles"] == 0
+
+
 def test_bad_operand_files(tmp_path):
     np.save(tmp_path / "x.npy", np.zeros((2, 4, 4), dtype=np.int64))
     np.save(tmp_path / "w.npy", np.full((3, 2, 3, 3), 40000, dtype=np.int64))
