@@ -367,6 +367,14 @@ def build_parser():
     spex.add_arguments(p)
     p.set_defaults(func=spex.cmd_spex)
 
+    from .sweep import command as sweep
+    p = sub.add_parser("sweep", help="sweep a design space on Dask (local or a cluster): "
+                                      "table, CSV/JSON lines, Pareto plots; resumable",
+                       description=sweep.DESCRIPTION, epilog=sweep.EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    sweep.add_arguments(p)
+    p.set_defaults(func=sweep.cmd_sweep)
+
     p = command("power", "gate-level power of a workload: the OSU 0.18 um netlist simulated on it "
                          "(Icarus), energy from every net's toggles and the liberty's tables",
                 cmd_power)
