@@ -112,16 +112,17 @@ def _out_dir(text, flag):
 
 
 def cmd_generate(args):
-    from .emit import generate
+    from .emit import write_design
     cfg = resolve_config(args.config)
     out = _out_dir(args.out, "-o")
     progress = Progress(not args.quiet)
     progress(f"elaborating {cfg.name} ({cfg.notation})")
     start = time.monotonic()
-    v_path, j_path = generate(cfg, out)
+    v_path, *others = write_design(cfg, out)
     elapsed = time.monotonic() - start
     size = v_path.stat().st_size
-    print(f"wrote {v_path} ({size:,} bytes) and {j_path} in {elapsed:.1f} s")
+    files = [f"{v_path} ({size:,} bytes)", *map(str, others)]
+    print(f"wrote {', '.join(files[:-1])} and {files[-1]} in {elapsed:.1f} s")
     return 0
 
 
