@@ -5,6 +5,7 @@ presets``). Bad input (a config, a shape, a file) ends with one line on stderr a
 """
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -282,6 +283,40 @@ def cmd_power(args):
     return 0 if result.rtl_check is None else 1
 
 
+def cmd_formal(args):
+    """Prove the stream handshake rules of every valid/ready channel of a design."""
+    from .emit import generate
+    from .formal import prove_verilog
+    cfg = resolve_config(args.config)
+    if args.depth < 1:
+        raise InputError(f"--depth: {args.depth} is not allowed; expected a positive number of "
+                         "cycles")
+    progress = Progress(not args.quiet and not args.json)
+    with tempfile.TemporaryDirectory(prefix="sparseforge-formal-") as tmp:
+        progress(f"generating {cfg.name}")
+        v_path, j_path = generate(cfg, tmp)
+        ports = json.loads(j_path.read_text())["ports"]
+        result = prove_verilog(v_path, cfg.name, ports, depth=args.depth,
+                               work_dir=Path(tmp) / "sby", progress=progress)
+    report = {"design": cfg.name, **result.to_dict()}
+    if args.json:
+        dump_json(report)
+    else:
+        print(table([(c["valid"], c["driven_by"], ", ".join(c["payload"]) or "-")
+                     for c in report["channels"]], ("channel", "driven by", "payload")))
+        verdict = {
+            "proved": "proved: valid is never withdrawn and the payload stays stable while "
+                      "stalled, on every channel the design drives, in every reachable state",
+            "failed": "FAILED: a channel the design drives breaks the handshake rules (the "
+                      f"counterexample is in {result.log})",
+            "unproven": f"not proved: induction did not close at depth {args.depth} (no violation "
+                        f"within {args.depth} cycles of reset; try a larger --depth; log "
+                        f"{result.log})",
+        }[result.status]
+        print(f"{cfg.name}: {verdict} ({result.seconds:g} s)")
+    return 0 if result.status == "proved" else 1
+
+
 def cmd_demo(args):
     """The tour of the architecture of CONFIG (``make demo``: the default STA-VDBB design)."""
     cfg = resolve_config(args.config)
@@ -382,6 +417,13 @@ def build_parser():
     add_run_options(p)
     p.add_argument("--cycles", type=int, metavar="N",
                    help="measure only the first N cycles of the job (default: all of them)")
+
+    p = command("formal", "prove the valid/ready handshake rules on every stream port "
+                          "(SymbiYosys, k-induction with Z3)", cmd_formal)
+    p.add_argument("--depth", type=int, default=8, metavar="N",
+                   help="induction depth in cycles (default 8)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
     p = sub.add_parser("demo", help="the tour: generate, lint, run 8/8, 4/8, 2/8, area",
                        description="Generate the default design, lint it, run one GEMM at three "
