@@ -224,7 +224,33 @@ def cmd_run(args):
         if not out.parent.is_dir():
             raise InputError(f"--out: directory {str(out.parent)!r} does not exist")
         _check_writable(out.parent, "--out")
-    return arch.run_function()(cfg, args)
+    if args.wave is None:
+        return arch.run_function()(cfg, args)
+    from ..tb.runner import record_waves
+    wave = _check_wave(args.wave, args.sim)
+    if args.model_only:
+        raise InputError("--wave: not allowed with --model-only (no RTL is simulated)")
+    with record_waves(wave) as written:
+        status = arch.run_function()(cfg, args)
+    if not written and not args.json:
+        print("--wave: this run simulated no RTL; no waveform file written", file=sys.stderr)
+    return status
+
+
+def _check_wave(text, simulator):
+    """The ``--wave`` path, checked: the simulator's format, a writable folder."""
+    from ..tb.runner import WAVE_SUFFIX
+    wave = Path(text)
+    wanted = WAVE_SUFFIX[simulator]
+    if wave.suffix != wanted:
+        raise InputError(f"--wave: {text!r} is not allowed with --sim {simulator}; expected a "
+                         f"{wanted} file ({simulator} writes {wanted[1:].upper()})")
+    if wave.is_dir():
+        raise InputError(f"--wave: {text!r} is a directory; expected a file name")
+    if not wave.parent.is_dir():
+        raise InputError(f"--wave: directory {str(wave.parent)!r} does not exist")
+    _check_writable(wave.parent, "--wave")
+    return wave
 
 
 def _check_writable(directory, flag):
@@ -246,6 +272,9 @@ def cmd_power(args):
     cfg = resolve_config(args.config)
     arch = registry.of(cfg)
     check_run_options(args, arch)
+    if args.wave is not None:
+        raise InputError("--wave: not allowed with power (its simulation is of the gate-level "
+                         "netlist; use 'run --wave')")
     hooks = hooks_of(cfg)
     if args.cycles is not None and args.cycles < 1:
         raise InputError(f"--cycles: {args.cycles} is not allowed; expected a positive number of "
