@@ -1,6 +1,7 @@
 """Verilog and manifest emission: one config in, ``<name>.v`` and ``<name>.json`` out.
 
-:func:`write_design` (``sparseforge generate``) also writes, for a design with AXI4-Lite
+:func:`write_design` (``sparseforge generate``) also writes a FuseSoC core ``<name>.core`` with the
+Verilator waivers it names (:mod:`~sparseforge.gen.fusesoc`) and, for a design with AXI4-Lite
 registers, their C header ``<name>_regs.h`` and Python driver ``<name>_driver.py``
 (:mod:`~sparseforge.gen.regmap`).
 
@@ -23,6 +24,8 @@ from amaranth.lib import wiring
 from . import registry
 from .config import config_to_dict
 from .errors import InputError
+from .fusesoc import core_file
+from .lint import WAIVERS
 from .regmap import c_header, python_driver, register_map
 from .toolchain import tool_versions
 
@@ -100,6 +103,10 @@ def _design_files(cfg, out_dir, software):
     out_dir = Path(out_dir)
     files = {out_dir / f"{cfg.name}.v": text,
              out_dir / f"{cfg.name}.json": json.dumps(info, indent=2, sort_keys=False) + "\n"}
+    if software:
+        version = info["tools"].get("sparseforge") or "0"
+        files[out_dir / f"{cfg.name}.core"] = core_file(cfg, version, registry.of(cfg).summary)
+        files[out_dir / f"{cfg.name}_waivers.vlt"] = WAIVERS.read_text()
     registers = register_map(top, info) if software else []
     if registers:
         files[out_dir / f"{cfg.name}_regs.h"] = c_header(cfg.name, cfg.notation, registers)
@@ -125,7 +132,7 @@ def generate(cfg, out_dir):
 
 
 def write_design(cfg, out_dir):
-    """What ``sparseforge generate`` writes: the Verilog, the manifest and, for a design with
-    registers, ``<name>_regs.h`` and ``<name>_driver.py``; return every path written (the
-    Verilog first). Same errors as :func:`generate`."""
+    """What ``sparseforge generate`` writes: the Verilog, the manifest, the FuseSoC core and its
+    waivers and, for a design with registers, ``<name>_regs.h`` and ``<name>_driver.py``;
+    return every path written (the Verilog first). Same errors as :func:`generate`."""
     return _design_files(cfg, out_dir, software=True)

@@ -66,14 +66,16 @@ int main(void)
 def test_generate_writes_the_software_files(tmp_path, capsys):
     assert main(["generate", "sparsecore_small", "-o", str(tmp_path), "-q"]) == 0
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["sparsecore_small.json", "sparsecore_small.v",
-                     "sparsecore_small_driver.py", "sparsecore_small_regs.h"]
+    assert names == ["sparsecore_small.core", "sparsecore_small.json", "sparsecore_small.v",
+                     "sparsecore_small_driver.py", "sparsecore_small_regs.h",
+                     "sparsecore_small_waivers.vlt"]
     first = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     assert main(["generate", "sparsecore_small", "-o", str(tmp_path), "-q"]) == 0
     assert first == {p.name: p.read_bytes() for p in tmp_path.iterdir()}     # reproducible
     # a design without registers (a bare array) gets no software files
     assert main(["generate", "sa_1x1", "-o", str(tmp_path / "sa"), "-q"]) == 0
-    assert sorted(p.name for p in (tmp_path / "sa").iterdir()) == ["sa_1x1.json", "sa_1x1.v"]
+    assert sorted(p.name for p in (tmp_path / "sa").iterdir()) == [
+        "sa_1x1.core", "sa_1x1.json", "sa_1x1.v", "sa_1x1_waivers.vlt"]
     capsys.readouterr()
 
 
