@@ -50,7 +50,7 @@ SHARED = (
                                "help": "every convolution layer of a network (cycle model by "
                                        "default)"}),
     RunOption(("--model-only",), {"action": "store_true",
-                                  "help": "--network: only the cycle model, no RTL runs"}),
+                                  "help": "only the cycle model's figures, no RTL run"}),
     RunOption(("--rtl-layers",), {"metavar": "L1,L2,...",
                                   "help": "--network: layers to also run on the RTL and check"}),
     RunOption(("--nnz",), {"type": int, "help": "non-zeros per block of B (default: the design's "

@@ -22,7 +22,7 @@ ARCH = Architecture(
     cycles="sparseforge.sim.sta.cycles",
     regression="sparseforge.tb.sta.regression",
     run="sparseforge.gen.sta.run:run_cli",
-    run_options=("gemm", "nnz", "act_density", "act", "weights", "prune"),
+    run_options=("gemm", "nnz", "act_density", "act", "weights", "prune", "model_only"),
     demo="sparseforge.gen.sta.demo:run_demo",
     regression_designs={
         # The paper's examples (Fig. 6, 7).

@@ -149,8 +149,9 @@ class Accelerator(wiring.Component):
             "streams": {
                 "s_axis_act": f"{stream_width(cfg.word_bits)}-bit words: B INT8 channels of "
                               "one pixel, pixel-major, channel block inner",
-                "s_axis_w": f"{stream_width(cfg.weight_word_bits)}-bit words: one engine "
-                            "weight beat each, column tiles in order",
+                "s_axis_w": f"{stream_width(cfg.weight_word_bits)}-bit words: the engine's "
+                            "weight words (compressed DBB blocks for the sparse kinds), column "
+                            "tiles in order, each from a new word",
                 "m_axis_out": f"{stream_width(cfg.word_bits)}-bit words in load order",
             },
             "done": "interrupt output: high once the last layer is finished (or refused) until "
@@ -227,7 +228,7 @@ class Accelerator(wiring.Component):
                 m.d.comb += [tiles_y.eq(0), tiles_x.eq(0)]
         col_tiles = Signal(CH_BITS)
         m.d.comb += col_tiles.eq((layer.cb_out * bz + array.tile_cols - 1) // array.tile_cols)
-        spb = layer.nnz if array.kind == "vdbb" else 1
+        slots_per_block = layer.nnz + array.mask_slots if array.sparse else 1
         row_tiles = Signal(32)
         windows = Signal(32)
         engine_tiles = Signal(32)
@@ -265,7 +266,7 @@ class Accelerator(wiring.Component):
             m.d.sync += [
                 layer.tiles_y.eq(tiles_y), layer.tiles_x.eq(tiles_x),
                 layer.col_tiles.eq(col_tiles),
-                layer.block_words.eq(layer.r * layer.s * layer.cb_in * spb),
+                layer.tile_slots.eq(layer.r * layer.s * layer.cb_in * slots_per_block),
                 row_tiles.eq(tiles_y * tiles_x),
                 gemm_k.eq(layer.r * layer.s * (layer.cb_in << lg_b)),
             ]

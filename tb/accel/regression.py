@@ -24,9 +24,14 @@ from .bench import AccelBench
 
 def nnz_choices(cfg):
     """Densities the layers cycle through: every edge of what the engine kind supports (one
-    density, B/B, for the dense kinds)."""
-    top = cfg.array.max_nnz
-    return sorted({1, top // 2 or 1, top})
+    density, B/B, for the dense kinds; a fixed-DBB array's bound and the denser blocks it runs
+    in several steps)."""
+    array = cfg.array
+    if array.kind == "dbb":
+        return sorted({1, array.dbb_macs, array.block})
+    if not array.sparse:
+        return [array.block]
+    return sorted({1, array.block // 2 or 1, array.block})
 
 
 def random_layer(cfg, rng, plan, act_density=0.6):
