@@ -11,12 +11,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import registry
+from . import registry, spex
 from .config import load_config_file
 from .errors import InputError, ToolFailure
 from .presets import DEFAULT_PRESET, load_preset, presets
+from .toolchain import keep_log
 from .report import Progress, dump_json, table
-from .run_options import add_run_options, check_run_options
+from .run_options import add_run_options, check_run_options, seed
 
 __all__ = ["main"]
 
@@ -27,11 +28,13 @@ examples:
   sparseforge test my_design.yaml --sim all            cocotb regression on Icarus and Verilator
   sparseforge lint sa_8x8                              Verilator lint with the documented waivers
   sparseforge synth vdbb_2x8x4_2x2 --flow liberty      area in µm² (OSU 0.18 µm cells)
+  sparseforge power sa_1x1 --gemm 4,16,4               gate-level energy of one GEMM
   sparseforge run vdbb_2x8x4_2x2 --gemm 64,512,64 --nnz 2 --json
   sparseforge layers resnet50                          the layer table of a network
   sparseforge run accel_small --layer resnet50.res5a_branch2b --nnz 3
   sparseforge run accel_paper --network resnet50 --nnz 3 --model-only
   sparseforge run scnn_2x2_small --conv 10,6,4,4,3,3 --weight-density 0.3 --act-density 0.4
+  sparseforge spex --population 15 --generations 25 -o out/spex   Sparse-Blox thresholds
   sparseforge demo                                     the quick tour (what 'make demo' runs)
 
 A config file for the systolic tensor array family:
@@ -91,13 +94,31 @@ def cmd_layers(args):
     return 0
 
 
+def _out_dir(text, flag):
+    """A directory to write into, from an option, created if missing: refused up front (before
+    any work) when it names a file or cannot be created or written into. Files are then written
+    atomically (see :mod:`.emit`), so a failure leaves none behind."""
+    if not text:
+        raise InputError(f"{flag}: {text!r} is not allowed; expected a directory")
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{flag}: {text!r} is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"{flag}: cannot create {text!r} ({e.strerror or e})") from None
+    _check_writable(path, flag)
+    return path
+
+
 def cmd_generate(args):
     from .emit import generate
     cfg = resolve_config(args.config)
+    out = _out_dir(args.out, "-o")
     progress = Progress(not args.quiet)
     progress(f"elaborating {cfg.name} ({cfg.notation})")
     start = time.monotonic()
-    v_path, j_path = generate(cfg, args.out)
+    v_path, j_path = generate(cfg, out)
     elapsed = time.monotonic() - start
     size = v_path.stat().st_size
     print(f"wrote {v_path} ({size:,} bytes) and {j_path} in {elapsed:.1f} s")
@@ -134,8 +155,12 @@ def cmd_synth(args):
     with tempfile.TemporaryDirectory(prefix="sparseforge-synth-") as tmp:
         progress(f"generating {cfg.name}")
         v_path, _ = generate(cfg, tmp)
-        report = synth(v_path, cfg.name, args.flow, work_dir=Path(tmp) / "work",
-                       progress=progress, blackbox_modules=[m["module"] for m in macros])
+        try:
+            report = synth(v_path, cfg.name, args.flow, work_dir=Path(tmp) / "work",
+                           progress=progress, blackbox_modules=[m["module"] for m in macros])
+        except ToolFailure as e:        # its log lives in the temporary folder: keep a copy
+            raise ToolFailure(e.what, keep_log(e.log, f"{cfg.name}-synth-{args.flow}"),
+                              e.detail) from None
     report = {"design": cfg.name, "flow": args.flow, **report, **sram_figures(macros, args.flow)}
     if "sram_area_um2" in report:
         report["total_area_um2"] = report["area_um2"] + report["sram_area_um2"]
@@ -154,12 +179,13 @@ def cmd_test(args):
     from ..tb import runner
     cfg = resolve_config(args.config)
     arch = registry.of(cfg)
+    logs = (_out_dir(args.log_dir, "--log-dir") if args.log_dir is not None
+            else Path(tempfile.mkdtemp(prefix="sparseforge-")))
     seed = runner.fresh_seed() if args.seed is None else args.seed
     progress = Progress(not args.quiet)
     progress(f"seed {seed}")
     rows = []
     failed = False
-    logs = Path(args.log_dir) if args.log_dir else Path(tempfile.mkdtemp(prefix="sparseforge-"))
     for simulator in runner.simulators_for(args.sim):
         start = time.monotonic()
         log = logs / f"{cfg.name}-{simulator}.log"
@@ -188,12 +214,71 @@ def cmd_run(args):
     arch = registry.of(cfg)
     check_run_options(args, arch)
     if args.out is not None:
+        if not args.out or args.out.endswith(os.sep):
+            raise InputError(f"--out: {args.out!r} is not allowed; expected a file name (Y.npy)")
         out = Path(args.out)
+        if out.is_dir():
+            raise InputError(f"--out: {args.out!r} is a directory; expected a file name (Y.npy)")
         if not out.parent.is_dir():
             raise InputError(f"--out: directory {str(out.parent)!r} does not exist")
-        if not os.access(out.parent, os.W_OK):
-            raise InputError(f"--out: directory {str(out.parent)!r} is not writable")
+        _check_writable(out.parent, "--out")
     return arch.run_function()(cfg, args)
+
+
+def _check_writable(directory, flag):
+    """Raise :class:`InputError` unless a file can be created in ``directory`` (tried, not
+    guessed from permission bits, which say nothing of read-only file systems or /proc)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".sparseforge-probe-", dir=directory)
+    except OSError as e:
+        raise InputError(f"{flag}: directory {str(directory)!r} is not writable "
+                         f"({e.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def cmd_power(args):
+    """Gate-level power of one workload: the netlist simulated on it, energy from its toggles."""
+    from .power.job import design_power
+    from .power.model import hooks_of
+    cfg = resolve_config(args.config)
+    arch = registry.of(cfg)
+    check_run_options(args, arch)
+    hooks = hooks_of(cfg)
+    if args.cycles is not None and args.cycles < 1:
+        raise InputError(f"--cycles: {args.cycles} is not allowed; expected a positive number of "
+                         "cycles")
+    progress = Progress(not args.quiet and not args.json)
+    job = hooks.job(cfg, args)
+    result = design_power(cfg, job, hooks, progress=progress, max_cycles=args.cycles)
+    report = result.to_dict()
+    if args.json:
+        dump_json(report)
+        return 0 if result.rtl_check is None else 1
+    energy = result.energy
+    print(f"{cfg.name} ({cfg.notation}): {job.label}")
+    print(f"gate-level netlist: {result.cells:,} OSU 0.18 um cells, {result.area_um2:,.0f} um2, "
+          f"{result.clock_gated_flops} clock-gated flip-flops; matches the RTL on "
+          f"{result.checked:,} output values")
+    window = (f"{result.cycles} cycles (the model's {result.model_cycles})"
+              if args.cycles is None else f"the first {result.cycles} cycles of the job")
+    print(f"{window} at {energy.period_s and 1e-6 / energy.period_s:g} MHz, "
+          f"{energy.supply_v:g} V, input slew {energy.slew_ns:g} ns")
+    print(table([(k, v, v / energy.total_pj if energy.total_pj else 0.0)
+                 for k, v in energy.by_category.items()], ("category", "pJ", "share")))
+    print(table([(k, v, v / energy.total_pj if energy.total_pj else 0.0)
+                 for k, v in sorted(result.by_component.items(), key=lambda kv: -kv[1])],
+                ("component", "pJ", "share")))
+    cg = energy.clock_gating
+    if cg["gated_flops"]:
+        print(f"clock gating: {cg['gated_flops']} registers clocked in "
+              f"{cg['enabled_cycles'] / cg['possible_cycles']:.1%} of their cycles, "
+              f"{cg['saved_pj']:,.0f} pJ of clock energy saved (net of the clock gates)")
+    print(f"total {energy.total_pj:,.0f} pJ, {energy.power_w * 1e3:.2f} mW, "
+          f"{report['tops_per_w']:.3f} effective TOPS/W")
+    if result.rtl_check:
+        print(f"RTL check: {result.rtl_check}")
+    return 0 if result.rtl_check is None else 1
 
 
 def cmd_demo(args):
@@ -266,7 +351,7 @@ def build_parser():
     p = command("test", "run the cocotb regression of a config on Icarus and/or Verilator",
                 cmd_test)
     p.add_argument("--sim", choices=("icarus", "verilator", "all"), default="all")
-    p.add_argument("--seed", type=int,
+    p.add_argument("--seed", type=seed,
                    help="seed of the random tests (default: a fresh one, printed)")
     p.add_argument("--log-dir", metavar="DIR", help="where to keep simulator logs")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -276,20 +361,44 @@ def build_parser():
                        "utilization", cmd_run)
     add_run_options(p)
 
+    p = sub.add_parser("spex", help="Spex: search per-layer Sparse-Blox thresholds for a trained "
+                                     "network (NSGA-II), Pareto front and thresholds file",
+                       description=spex.__doc__.splitlines()[0].split(": ", 1)[1])
+    spex.add_arguments(p)
+    p.set_defaults(func=spex.cmd_spex)
+
+    p = command("power", "gate-level power of a workload: the OSU 0.18 um netlist simulated on it "
+                         "(Icarus), energy from every net's toggles and the liberty's tables",
+                cmd_power)
+    add_run_options(p)
+    p.add_argument("--cycles", type=int, metavar="N",
+                   help="measure only the first N cycles of the job (default: all of them)")
+
     p = sub.add_parser("demo", help="the tour: generate, lint, run 8/8, 4/8, 2/8, area",
                        description="Generate the default design, lint it, run one GEMM at three "
                                    "densities on Verilator, and synthesize it.")
     p.add_argument("config", metavar="CONFIG", nargs="?", default=DEFAULT_PRESET)
     p.add_argument("-o", "--out", default="out/demo", metavar="DIR")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=seed, default=1)
     p.set_defaults(func=cmd_demo)
     return parser
+
+
+def _no_nul(argv):
+    """Refuse an argument holding a NUL character, which no file name or value can contain (the
+    operating system would refuse it later, as an exception)."""
+    for i, arg in enumerate(argv):
+        if "\0" in arg:
+            option = argv[i - 1] if i and argv[i - 1].startswith("-") else "argument"
+            raise InputError(f"{option}: {arg!r} is not allowed; expected text without NUL "
+                             "characters")
 
 
 def main(argv=None):
     """The ``sparseforge`` command: 0 on success, 1 when a check or a tool failed, 2 on bad
     input; every failure is one line on stderr, never a traceback."""
     try:
+        _no_nul(sys.argv[1:] if argv is None else list(argv))
         parser = build_parser()
         args = parser.parse_args(argv)
         return args.func(args)

@@ -21,6 +21,11 @@ from .schema import name_field
 __all__ = ["parse_config", "load_config_file", "config_to_dict", "default_name_for",
            "config_from_env", "CONFIG_ENV"]
 
+#: libyaml's safe loader when PyYAML was built with it: five times faster on large files, and it
+#: refuses nesting deeper than 1,000 levels at once (the pure-Python loader recurses until Python's
+#: limit, which takes seconds). Both build the same objects.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 #: Environment variable that carries a config (as JSON) into cocotb simulator processes.
 CONFIG_ENV = "SPARSEFORGE_CONFIG"
 
@@ -59,11 +64,17 @@ def load_config_file(path):
     except UnicodeDecodeError:
         raise InputError(f"config: {str(path)!r} is not a text file (expected YAML)") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise InputError(f"config: {str(path)!r} is not valid YAML{where}") from None
+    except RecursionError:
+        raise InputError(f"config: {str(path)!r} is nested too deeply; expected a YAML mapping "
+                         "of keys to values") from None
+    if raw is None:
+        raise ConfigError("config", str(path), "a YAML mapping of keys to values (the file is "
+                          "empty)")
     return parse_config(raw, default_name=default_name_for(path))
 
 

@@ -1,5 +1,18 @@
 """Input errors: what a user got wrong, said in one line (exit status 2 at the CLI)."""
 
+import reprlib
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = 100
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 6
+_SHORT.maxlevel = 3
+
+
+def short_repr(value):
+    """``repr(value)`` kept to one short line: long strings, numbers and containers abridged
+    with ``...`` (a config value may be a huge array), newlines escaped as ``repr`` does."""
+    return _SHORT.repr(value)
+
 
 class InputError(Exception):
     """A bad config, workload or command-line value.
@@ -26,7 +39,7 @@ class ConfigError(InputError):
         self.field = field
         self.value = value
         self.allowed = allowed
-        super().__init__(f"{field}: {value!r} is not allowed; expected {allowed}")
+        super().__init__(f"{field}: {short_repr(value)} is not allowed; expected {allowed}")
 
 
 class ToolFailure(Exception):
@@ -48,5 +61,6 @@ class ToolFailure(Exception):
     def __init__(self, what, log=None, detail=None):
         self.what = what
         self.log = log
+        self.detail = detail
         super().__init__(f"{what} failed" + (f" ({detail})" if detail else "") +
                          (f"; its log: {log}" if log else ""))

@@ -28,7 +28,7 @@ __all__ = ["Architecture", "RunOption", "BUILTIN", "register", "architectures", 
 
 #: The architectures shipped with sparseforge, in the order ``presets`` lists them: each is the
 #: package ``sparseforge.gen.<name>`` defining ``ARCH``.
-BUILTIN = ("sta", "accel", "scnn")
+BUILTIN = ("sta", "accel", "scnn", "ccr", "sparsecore")
 
 #: Environment variable naming extra architecture modules (comma-separated).
 ENV_VAR = "SPARSEFORGE_ARCHS"
@@ -94,6 +94,15 @@ class Architecture:
         regression on (small ones: the suite must stay within its time budget).
     demo : str or None
         ``"module:function"`` of ``sparseforge demo``'s tour, for architectures that have one.
+    network : str or None
+        ``"module:function"``: ``function(config)`` gives the
+        :class:`~sparseforge.gen.run_network.Target` that runs a trained network's layers on the
+        architecture (``run --model``), for architectures that can.
+    power : str or None
+        ``"module:attribute"`` of its :class:`~sparseforge.gen.power.job.EnergyHooks`: the
+        workload of ``sparseforge power``, its clock-gated registers, the components and actions
+        of its energy model and the small design they are calibrated on. ``None``: no power
+        analysis or energy model yet.
     """
 
     name: str
@@ -110,6 +119,8 @@ class Architecture:
     run_options: tuple = ()
     regression_designs: Mapping = field(default_factory=dict)
     demo: str | None = None
+    network: str | None = None
+    power: str | None = None
 
     def top_class(self):
         return resolve(self.top)

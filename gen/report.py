@@ -1,10 +1,15 @@
 """Results for people (aligned tables, progress lines) and for scripts (JSON)."""
 
 import json
+import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
+
+from .errors import InputError
 
 __all__ = ["table", "dump_json", "save_npy", "Progress"]
 
@@ -41,11 +46,29 @@ def dump_json(data, stream=None):
     stream.write("\n")
 
 
-def save_npy(path, array):
-    """Save ``array`` to ``path`` atomically (a temporary name, renamed at the end)."""
-    tmp = path.with_name(f".{path.name}.tmp.npy")
-    np.save(tmp, array)
-    tmp.replace(path)
+def save_npy(path, array, flag="--out"):
+    """Save ``array`` to ``path`` atomically: a temporary file in the same directory, renamed at
+    the end, so a failure leaves neither a partial file nor the temporary one.
+
+    Raises
+    ------
+    InputError
+        ``path`` cannot be written (naming ``flag``, the option that gave it).
+    """
+    path = Path(path)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, array)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)      # mkstemp's 0600 is for the temporary name only
+        os.replace(tmp, path)
+    except OSError as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"{flag}: cannot write {str(path)!r} ({e.strerror or e})") from None
 
 
 class Progress:

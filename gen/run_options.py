@@ -13,7 +13,7 @@ from . import registry
 from .errors import InputError
 from .registry import RunOption
 
-__all__ = ["COMMON", "SHARED", "add_run_options", "check_run_options", "density"]
+__all__ = ["COMMON", "SHARED", "add_run_options", "check_run_options", "density", "seed"]
 
 
 def density(text):
@@ -24,13 +24,24 @@ def density(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
+def seed(text):
+    """argparse type of a random seed: an integer ≥ 0 (NumPy's generators take no other)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; expected an integer ≥ 0")
+    return value
+
+
 #: Options of every architecture's ``run``.
 COMMON = (
     RunOption(("--out",), {"metavar": "Y.npy", "help": "save the result (GEMM: M×N int32; "
                                                        "convolution: K×Ho×Wo)"}),
     RunOption(("--sim",), {"choices": ("icarus", "verilator"), "default": "verilator",
                            "help": "simulator (default verilator)"}),
-    RunOption(("--seed",), {"type": int, "default": 1,
+    RunOption(("--seed",), {"type": seed, "default": 1,
                             "help": "seed of the random operands (default 1)"}),
     RunOption(("--json",), {"action": "store_true", "help": "machine-readable output"}),
     RunOption(("-q", "--quiet"), {"action": "store_true", "help": "no progress lines"}),
@@ -50,7 +61,8 @@ SHARED = (
                                "help": "every convolution layer of a network (cycle model by "
                                        "default)"}),
     RunOption(("--model-only",), {"action": "store_true",
-                                  "help": "only the cycle model's figures, no RTL run"}),
+                                  "help": "only the golden and cycle models' figures, no RTL "
+                                          "run"}),
     RunOption(("--rtl-layers",), {"metavar": "L1,L2,...",
                                   "help": "--network: layers to also run on the RTL and check"}),
     RunOption(("--nnz",), {"type": int, "help": "non-zeros per block of B (default: the design's "
@@ -65,12 +77,25 @@ SHARED = (
                                                        "convolution: C×H×W)"}),
     RunOption(("--weights",), {"metavar": "W.npy", "help": "integer weights (GEMM: K×N; "
                                                           "convolution: K×C×R×S)"}),
-    RunOption(("--prune",), {"action": "store_true",
-                             "help": "prune --weights to the design's sparsity bound by "
-                                     "magnitude instead of refusing them"}),
+    RunOption(("--prune",), {"nargs": "?", "const": True, "default": None,
+                             "metavar": "SCHEME",
+                             "help": "alone: prune --weights to the design's sparsity bound by "
+                                     "magnitude instead of refusing them; with --model: dense, "
+                                     "vdbb:N/8, km:k/m or density:d (pruned and fine-tuned)"}),
+    RunOption(("--model",), {"metavar": "NAME",
+                             "help": "a trained network through every layer of the RTL: "
+                                     "digits_cnn"}),
+    RunOption(("--images",), {"type": int, "metavar": "N",
+                              "help": "--model: test images to classify (default 10; "
+                                      "--model-only: all 450)"}),
     RunOption(("--shift",), {"type": int, "metavar": "S",
                              "help": "requantize to INT8 with a rounding right shift by S"}),
     RunOption(("--relu",), {"action": "store_true", "help": "apply ReLU"}),
+    RunOption(("--energy",), {"action": "store_true",
+                              "help": "add the energy model's energy_pj, energy_by_component and "
+                                      "tops_per_w (OSU 0.18 um, the configured clock); the first "
+                                      "run of a design calibrates it on gate-level runs of a "
+                                      "small design with the same blocks (minutes), then cached"}),
 )
 
 _COMMON_DESTS = {opt.dest for opt in COMMON}

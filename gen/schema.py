@@ -7,15 +7,20 @@ allowed, so every architecture reports a bad config in the same one line.
 
 import re
 
-from .errors import ConfigError
+from .errors import ConfigError, short_repr
 
 __all__ = ["check_keys", "int_field", "bool_field", "name_field", "pow2_at_least", "bits_for"]
 
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_KEY_RE = re.compile(r"[A-Za-z0-9_]{1,40}\Z")
 
 
 def _where(path, key):
-    return f"{path}.{key}" if path else str(key)
+    """The dotted field of ``key`` in ``path``; a key that is not a plain word (a number, a
+    list, text with spaces or newlines) is shown as its short ``repr``, so the message stays
+    one line."""
+    text = key if isinstance(key, str) and _KEY_RE.match(key) else short_repr(key)
+    return f"{path}.{text}" if path else text
 
 
 def check_keys(section, path, allowed):
@@ -53,7 +58,8 @@ def name_field(value, where="name"):
     """A design name: a Verilog identifier of at most 64 characters."""
     if not isinstance(value, str) or not _NAME_RE.match(value) or len(value) > 64:
         raise ConfigError(where, value,
-                          "a Verilog identifier (letters, digits, '_'; not starting with a digit)")
+                          "a Verilog identifier of at most 64 characters (letters, digits, '_'; "
+                          "not starting with a digit)")
     return value
 
 

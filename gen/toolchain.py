@@ -19,7 +19,7 @@ from .errors import InputError
 
 __all__ = [
     "cache_dir", "verilator_root", "verilator_env", "require_iverilog", "yosys_command",
-    "nextpnr_ecp5_command", "liberty_path", "tool_versions", "content_hash",
+    "nextpnr_ecp5_command", "liberty_path", "tool_versions", "content_hash", "keep_log",
     "ToolError",
 ]
 
@@ -39,6 +39,17 @@ def cache_dir():
     path = Path(root) if root else Path.home() / ".cache" / "sparseforge"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def keep_log(log, stem):
+    """A copy of a failed tool's log that outlives temporary folders (``<cache>/logs``); its path,
+    or None when there is no log."""
+    if log is None or not Path(log).exists():
+        return None
+    keep = cache_dir() / "logs" / f"{stem}-{os.getpid()}.log"
+    keep.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(log, keep)
+    return keep
 
 
 def content_hash(*parts):

@@ -161,20 +161,10 @@ def build(cfg, simulator, *, progress=None, log=None, text=None):
                     runner.build(sources=paths, hdl_toplevel=cfg.name, build_dir=directory,
                                  timescale=("1ns", "1ps"), always=False, **kwargs)
             except (RuntimeError, SystemExit, subprocess.CalledProcessError):
-                raise ToolFailure(f"the {simulator} build of {cfg.name}",
-                                  _keep_log(log, f"{cfg.name}-{simulator}-build")) from None
+                kept = toolchain.keep_log(log, f"{cfg.name}-{simulator}-build")
+                raise ToolFailure(f"the {simulator} build of {cfg.name}", kept) from None
             done.write_text("ok\n")
     return Build(cfg, simulator, directory, verilog_path)
-
-
-def _keep_log(log, stem):
-    """A copy of a failed tool's log that outlives temporary folders; its path (or None)."""
-    if log is None or not Path(log).exists():
-        return None
-    keep = toolchain.cache_dir() / "logs" / f"{stem}-{os.getpid()}.log"
-    keep.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(log, keep)
-    return keep
 
 
 def run_job(cfg, simulator, test_module, inputs, *, message, seed=None, progress=None):
@@ -197,10 +187,11 @@ def run_job(cfg, simulator, test_module, inputs, *, message, seed=None, progress
                                             extra_env={"SPARSEFORGE_RUN_DIR": str(tmp)},
                                             results_dir=tmp, log=log, seed=seed)
         except ToolFailure as e:
-            raise ToolFailure(e.what, _keep_log(log, f"{cfg.name}-{simulator}-run")) from None
+            kept = toolchain.keep_log(log, f"{cfg.name}-{simulator}-run")
+            raise ToolFailure(e.what, kept, e.detail) from None
         if failures or tests != 1 or not (tmp / "outputs.npz").exists():
             raise ToolFailure(f"the {simulator} simulation of {cfg.name}",
-                              _keep_log(log, f"{cfg.name}-{simulator}-run"))
+                              toolchain.keep_log(log, f"{cfg.name}-{simulator}-run"))
         with np.load(tmp / "outputs.npz") as out:
             return {name: out[name] for name in out.files}
 

@@ -37,8 +37,9 @@ ARCH = Architecture(
     cycles="sparseforge.sim.accel.cycles",
     regression="sparseforge.tb.accel.regression",
     run="sparseforge.gen.accel.run:run_cli",
+    network="sparseforge.gen.accel.network:accel_target",
     run_options=("conv", "layer", "network", "model_only", "rtl_layers", "nnz", "act_density",
-                 "act", "weights", "prune", "shift", "relu",
+                 "act", "weights", "prune", "shift", "relu", "model", "images",
                  RunOption(("--densities",),
                            {"metavar": "FILE",
                             "help": "--network: a YAML/JSON map of layer to NNZ (the others at "

@@ -3,7 +3,8 @@
 ```yaml
 arch: accel
 array: {kind: vdbb, tpe: {a: 4, b: 8, c: 8}, array: {m: 4, n: 8}}   # any STA config's keys
-sram: {act_kb: 2048, weight_kb: 512}     # optional act_banks: read/write banks of the act SRAM
+sram: {act_kb: 2048, weight_kb: 512}     # optional act_banks: read/write banks of the act SRAM,
+                                         # quant_channels: per-channel requantization table
 im2col: true                             # or false, or {window: [rows, cols]}
 ```
 """
@@ -48,6 +49,10 @@ class AccelConfig:
         Hardware IM2COL magnifier (True) or direct reads of every IM2COL element (False).
     window_rows, window_cols : int
         Capacity of each IM2COL window buffer, in words.
+    quant_channels : int
+        Output channels the output stage's requantization table holds (INT32 bias, multiplier
+        and shift each, :mod:`sparseforge.hdl.accel.quant_table`); 0: no table, the layer-wide
+        shift only (and no multipliers in the output stage).
     """
 
     name: str
@@ -58,6 +63,7 @@ class AccelConfig:
     im2col: bool
     window_rows: int
     window_cols: int
+    quant_channels: int
 
     arch = "accel"
 
@@ -135,7 +141,8 @@ def parse_accel(raw, name):
                           f"{array.block}: an output tile writes whole channel blocks")
 
     sram = raw.get("sram", {})
-    check_keys(sram, "sram", ("act_kb", "weight_kb", "act_banks"))
+    check_keys(sram, "sram", ("act_kb", "weight_kb", "act_banks", "quant_channels"))
+    quant_channels = int_field(sram, "quant_channels", "sram", 0, 8192, default=512)
     act_kb = int_field(sram, "act_kb", "sram", 1, 1 << 16, default=64)
     weight_kb = int_field(sram, "weight_kb", "sram", 1, 1 << 16, default=16)
     rows = array.tile_rows
@@ -172,7 +179,7 @@ def parse_accel(raw, name):
 
     cfg = AccelConfig(name=name, array=array, act_kb=act_kb, weight_kb=weight_kb,
                       act_banks=act_banks, im2col=im2col, window_rows=window[0],
-                      window_cols=window[1])
+                      window_cols=window[1], quant_channels=quant_channels)
     if cfg.act_bank_depth < 1:
         raise ConfigError("sram.act_kb", act_kb,
                           f"enough for two halves of {act_banks} banks of {cfg.word_bits}-bit "
@@ -190,5 +197,5 @@ def accel_to_dict(cfg):
         array.pop(key)
     return {"arch": "accel", "name": cfg.name, "array": array,
             "sram": {"act_kb": cfg.act_kb, "weight_kb": cfg.weight_kb,
-                     "act_banks": cfg.act_banks},
+                     "act_banks": cfg.act_banks, "quant_channels": cfg.quant_channels},
             "im2col": {"window": [cfg.window_rows, cfg.window_cols]} if cfg.im2col else False}

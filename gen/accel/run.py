@@ -14,6 +14,7 @@ from ...sim.accel import cycles as accel_cycles
 from ...sim.accel import plan as accel_plan
 from ...sim.sta import cycles as sta_cycles
 from ...sim.sta import dbb
+from .. import run_network
 from ..errors import InputError
 from ..operands import load_operand, parse_conv
 from ..report import Progress, dump_json, save_npy, table
@@ -237,6 +238,9 @@ def _reject(args, flags):
 
 def run_cli(cfg, args):
     """``sparseforge run`` on an accelerator config; exit status 0 when every RTL run matched."""
+    if args.model is not None:
+        return run_network.run_cli(cfg, args)
+    run_network.check_not_model(args)
     _reject(args, ("gemm", "weight_density"))
     chosen = [f for f in ("conv", "layer", "network") if getattr(args, f)]
     if len(chosen) != 1:

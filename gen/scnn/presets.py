@@ -33,6 +33,12 @@ SCNN_PRESETS = {
         _scnn(2, 2, pe={"f": 2, "i": 2, "banks": 8, "bank_entries": 16}, kc=2,
               tile={"w": 3, "h": 5}, kernel_max=5, index_bits=2,
               rams={"iaram": 128, "oaram": 128, "weights": 512, "out_channels": 16})),
+    "scnn_digits": (
+        "SCNN 2x2 PEs of the Table 3 PE on 4x4 tiles (64 multipliers, 8x8 images) with a 10 KB "
+        "weight buffer: the digits CNN of 'run --model digits_cnn'",
+        _scnn(2, 2, **{**_TABLE3, "tile": {"w": 4, "h": 4},
+                       "rams": {"iaram": 1024, "oaram": 1024, "weights": 10240,
+                                "out_channels": 64}})),
     "scnn_4x4_demo": (
         "SCNN 4x4 PEs of the Table 3 PE with 8x8 tiles: 32x32 images, 256 multipliers",
         _scnn(4, 4, **{**_TABLE3, "rams": {"iaram": 1024, "oaram": 1024, "weights": 4096,

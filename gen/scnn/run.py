@@ -18,8 +18,9 @@ from ...sim import workloads
 from ...sim.gemm import int_range
 from ...sim.scnn import cycles as scnn_cycles
 from ...sim.scnn import streams as scnn_streams
+from .. import run_network
 from ..errors import InputError
-from ..operands import load_operand, parse_conv
+from ..operands import MAX_OPERAND_ELEMENTS, load_operand, npy_shape, parse_conv
 from ..report import Progress, dump_json, save_npy, table
 
 __all__ = ["check_layer", "prepare_layer", "run_layer_rtl", "run_cli"]
@@ -50,6 +51,15 @@ def check_layer(cfg, layer, flag="--conv"):
     if layer.k > cfg.out_channels:
         raise InputError(f"{flag}: K = {layer.k} is not allowed; expected at most "
                          f"rams.out_channels = {cfg.out_channels}")
+    if layer.c > cfg.iaram_rows:
+        raise InputError(f"{flag}: C = {layer.c} is not allowed; expected at most "
+                         f"{cfg.iaram_rows} (every input channel takes a row of the IARAM: "
+                         f"rams.iaram = {cfg.iaram} entries of pe.i = {cfg.i})")
+    for what, size in (("C×H×W activations", layer.c * layer.h * layer.w),
+                       ("K×C×R×S weights", layer.k * layer.c * layer.r * layer.s)):
+        if size > MAX_OPERAND_ELEMENTS:
+            raise InputError(f"{flag}: {size:,} {what} are not allowed; expected at most "
+                             f"{MAX_OPERAND_ELEMENTS:,}")
 
 
 def check_rams(cfg, streams, output):
@@ -106,11 +116,8 @@ def prepare_layer(cfg, layer, *, weight_density=None, act_density=None, act_path
 
 def _layer_from_files(act_path, weights_path):
     """The layer shape from ``--act`` and ``--weights`` alone (no ``--conv``)."""
-    try:
-        a_shape = np.load(act_path, mmap_mode="r", allow_pickle=False).shape
-        w_shape = np.load(weights_path, mmap_mode="r", allow_pickle=False).shape
-    except (OSError, ValueError) as e:
-        raise InputError(f"--act/--weights: cannot read the arrays ({e})") from None
+    a_shape = npy_shape(act_path, "--act")
+    w_shape = npy_shape(weights_path, "--weights")
     if len(a_shape) != 3 or len(w_shape) != 4 or a_shape[0] != w_shape[1]:
         raise InputError(f"--act/--weights: shapes {a_shape} and {w_shape} are not allowed; "
                          "expected C×H×W activations and K×C×R×S weights with the same C")
@@ -195,6 +202,9 @@ RUN_HEADERS = ("density w/a", "cycles", "model", "ideal", "util", "mult util", "
 
 def run_cli(cfg, args):
     """``sparseforge run`` on an SCNN config: exit status 0 when bit-exact and cycle-exact."""
+    if args.model is not None:
+        return run_network.run_cli(cfg, args)
+    run_network.check_not_model(args)
     for flag in ("gemm", "nnz", "shift", "rtl_layers"):
         if getattr(args, flag, None) is not None:
             option = "--" + flag.replace("_", "-")
@@ -202,7 +212,9 @@ def run_cli(cfg, args):
                              "use --conv H,W,C,K,R,S with --weight-density and --act-density")
     if getattr(args, "prune", False):
         raise InputError("--prune: not allowed for arch scnn: it computes any sparsity pattern")
-    if args.network is not None or getattr(args, "model_only", False):
+    if getattr(args, "model_only", False):
+        raise InputError("--model-only: applies with --model on arch scnn")
+    if args.network is not None:
         raise InputError("--network: not allowed for arch scnn: a layer runs on the RTL only if "
                          "it fits the PE array; see benchmarks/scnn_density.py for model sweeps")
     given = [flag for flag in ("conv", "layer") if getattr(args, flag, None) is not None]

@@ -93,6 +93,12 @@ class StaConfig:
         return self.b
 
     @property
+    def step_nnz(self):
+        """Largest non-zero count per block that runs in one step per block: the bound b for
+        ``dbb``, B otherwise."""
+        return self.dbb_macs if self.kind == "dbb" else self.b
+
+    @property
     def slot_bits(self):
         """Width of one slot of a compressed weight word (sparse kinds): one weight value."""
         return self.weight_width

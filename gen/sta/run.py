@@ -18,7 +18,7 @@ from ...sim.sta import cycles as sta_cycles
 from ...sim.sta import dbb
 from ...sim.sta import streams as sta_streams
 from ..errors import InputError
-from ..operands import load_operand
+from ..operands import MAX_OPERAND_ELEMENTS, load_operand
 from ..report import Progress, dump_json, save_npy, table
 
 __all__ = ["parse_shape", "prepare_gemm", "gemm_model_report", "run_gemm_rtl", "run_cli"]
@@ -85,6 +85,11 @@ def prepare_gemm(cfg, *, shape=None, nnz=None, act_density=0.5, act_path=None,
     if k > K_LIMIT:
         raise InputError(f"--gemm: K = {k} is not allowed; expected at most {K_LIMIT} "
                          "(the job's K field)")
+    for what, size in (("M×K activations", m * k), ("K×N weights", k * n),
+                       ("M×N results", m * n)):
+        if size > MAX_OPERAND_ELEMENTS:
+            raise InputError(f"--gemm: {m},{k},{n} is not allowed; its {size:,} {what} exceed "
+                             f"{MAX_OPERAND_ELEMENTS:,} elements")
 
     if act is None:
         lo, hi = int_range(cfg.act_width)
@@ -188,6 +193,12 @@ def run_cli(cfg, args):
     report, result = run_gemm_rtl(cfg, act, weights, nnz, simulator=args.sim, seed=args.seed,
                                   progress=progress)
     report["seed"] = args.seed
+    if args.energy:
+        from ..power.model import energy_report
+        from .energy import gemm_job
+        job = gemm_job(cfg, act, weights, nnz)
+        report.update(energy_report(cfg, job.actions(report["cycles"]), job.ops,
+                                    progress=progress))
     if args.out is not None:
         save_npy(Path(args.out), result.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
     if args.json:
@@ -202,6 +213,11 @@ def run_cli(cfg, args):
         verdict = "bit-exact" if report["mismatches"] == 0 else "MISMATCH"
         print(f"{verdict} against the golden model; "
               f"{report['effective_macs_per_cycle']:.1f} effective MACs/cycle")
+        if "energy_pj" in report:
+            model = report["energy_model"]
+            print(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
+                  f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
+                  f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
     return 0 if report["mismatches"] == 0 and report["cycles"] == report["model_cycles"] else 1
 
 

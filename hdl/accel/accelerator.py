@@ -13,6 +13,7 @@ from .im2col import Im2colMagnifier
 from .layouts import CH_BITS, DIM_BITS, layer_layout
 from .loaders import ActLoader, Readback, WeightLoader, stream_width
 from .output_stage import OutputStage
+from .quant_table import QuantTable, quant_rows
 from .sram import SramBank
 from .weight_reader import WeightReader
 
@@ -55,6 +56,16 @@ REGISTERS = [
     Register("read_blocks", 0x98, 16, init=1, doc="…with this many words per pixel…"),
     Register("read_count", 0x9C, 32, doc="…this many words"),
     Register("read_start", 0xA0, 1, "pulse", doc="write 1: start streaming them out"),
+    Register("quant", 0xA8, 1, doc="1: per-channel bias, mult, shift from the quantization "
+             "table (sram.quant_channels > 0); 0: bias 0, mult 1, the shift register"),
+    Register("quant_base", 0xAC, 16, doc="table row of the layer's output channel 0 (channel k: "
+             "row quant_base + k div tile_cols, lane k mod tile_cols)"),
+    Register("qt_row", 0xB0, 16, doc="qt_write fills this table row…"),
+    Register("qt_lane", 0xB4, 16, doc="…and lane (0 … tile_cols − 1)…"),
+    Register("qt_bias", 0xB8, 32, doc="…with this INT32 bias…"),
+    Register("qt_mult", 0xBC, 16, init=1, doc="…this multiplier (1 … 65535)…"),
+    Register("qt_shift", 0xC0, 6, doc="…and this right shift (0 … 47)"),
+    Register("qt_write", 0xC4, 1, "pulse", doc="write 1: store the channel's parameters"),
 ]
 
 
@@ -70,7 +81,10 @@ class Accelerator(wiring.Component):
     and the output stage (Liu et al., Fig. 5).
 
     A layer runs as one engine job (see :mod:`sparseforge.sim.accel.plan`): write the descriptor
-    registers, write ``start``, wait for the ``done`` output (or poll ``status``).
+    registers, write ``start``, wait for the ``done`` output (or poll ``status``). An INT8 layer
+    requantizes with the ``shift`` register alone (``quant = 0``) or with per-channel bias,
+    multiplier and shift (``quant = 1``) written beforehand into the quantization table through
+    the ``qt_*`` registers; a 2×2 max-pool is a host step (read the map back, pool, load it).
 
     Counting convention (:mod:`sparseforge.sim.accel.cycles`): a layer takes ``D − H`` cycles,
     where ``H`` is the cycle in which the AXI4-Lite write of 1 to ``start`` is accepted (its AW and
@@ -122,7 +136,9 @@ class Accelerator(wiring.Component):
                  "width": cfg.word_bits} for half in range(2) for b in range(cfg.act_banks)]
         weights = [{"module": f"{cfg.name}.w{half}_bank", "words": cfg.weight_half_words,
                     "width": cfg.weight_word_bits} for half in range(2)]
-        return acts + weights
+        quant = [{"module": f"{cfg.name}.quant_table.lane{j}", "words": quant_rows(cfg),
+                  "width": 54} for j in range(cfg.array.tile_cols if cfg.quant_channels else 0)]
+        return acts + weights + quant
 
     def manifest_details(self):
         cfg = self._cfg
@@ -143,6 +159,13 @@ class Accelerator(wiring.Component):
             },
             "im2col": ({"window": [cfg.window_rows, cfg.window_cols], "buffers": 2}
                        if cfg.im2col else False),
+            "quant_table": {"channels": cfg.quant_channels, "rows": quant_rows(cfg),
+                            "lanes": cfg.array.tile_cols,
+                            "entry": "bias INT32, mult uint16, shift uint6",
+                            "rule": "clamp(((acc + bias)*mult + (1 << (shift-1))) >> shift, "
+                                    "-128, 127), no rounding term for shift 0, then ReLU if "
+                                    "relu (sparseforge.sim.quant)",
+                            "max_pool": "host step: read the map back, pool 2x2, load it"},
             "registers": [{"name": r.name, "offset": r.offset, "width": r.width,
                            "access": r.access, "reset": r.init, "doc": r.doc}
                           for r in REGISTERS],
@@ -258,6 +281,7 @@ class Accelerator(wiring.Component):
                 w_half.eq(regs.w_half),
                 layer.int8_out.eq(regs.int8_out), layer.relu.eq(regs.relu),
                 layer.shift.eq(regs.shift),
+                layer.quant.eq(regs.quant), layer.quant_base.eq(regs.quant_base),
                 derived_ok.eq(descriptor_ok),
                 phase.eq(Phase.DERIVE),
             ]
@@ -270,7 +294,11 @@ class Accelerator(wiring.Component):
                 row_tiles.eq(tiles_y * tiles_x),
                 gemm_k.eq(layer.r * layer.s * (layer.cb_in << lg_b)),
             ]
-            with m.If(derived_ok):
+            # The layer's parameter rows must lie inside the quantization table.
+            quant_ok = ~layer.quant | (regs.quant_base + col_tiles <= quant_rows(cfg))
+            if not cfg.quant_channels:
+                quant_ok = ~layer.quant
+            with m.If(derived_ok & quant_ok):
                 m.d.sync += phase.eq(Phase.RUN)
             with m.Else():
                 m.d.sync += [phase.eq(Phase.IDLE), error.eq(1), done.eq(1)]
@@ -286,6 +314,14 @@ class Accelerator(wiring.Component):
         m.submodules.im2col = acts = reader_cls(cfg)
         m.submodules.weights = weights = WeightReader(cfg)
         m.submodules.output = output = OutputStage(cfg)
+        if cfg.quant_channels:
+            m.submodules.quant_table = quant = QuantTable(array.tile_cols, quant_rows(cfg))
+            m.d.comb += [
+                quant.wr_row.eq(regs.qt_row), quant.wr_lane.eq(regs.qt_lane),
+                quant.wr_data.bias.eq(regs.qt_bias), quant.wr_data.mult.eq(regs.qt_mult),
+                quant.wr_data.shift.eq(regs.qt_shift), quant.wr_en.eq(regs.qt_write),
+                quant.rd_row.eq(output.quant_row), output.quant_data.eq(quant.rd_data),
+            ]
         m.d.comb += [
             acts.layer.eq(layer), acts.windows.eq(windows), acts.start.eq(first),
             weights.layer.eq(layer), weights.row_tiles.eq(row_tiles), weights.start.eq(first),

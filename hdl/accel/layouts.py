@@ -9,6 +9,7 @@ from amaranth import unsigned
 from amaranth.lib import data
 
 from ...gen.schema import bits_for
+from .quant_table import quant_rows
 
 __all__ = ["DIM_BITS", "CH_BITS", "layer_layout"]
 
@@ -39,4 +40,5 @@ def layer_layout(cfg):
         "ofm_base": unsigned(bits_for(cfg.act_bank_depth)),
         "w_base": unsigned(bits_for(cfg.weight_half_words)),
         "int8_out": unsigned(1), "relu": unsigned(1), "shift": unsigned(5),
+        "quant": unsigned(1), "quant_base": unsigned(bits_for(max(1, quant_rows(cfg)))),
     })

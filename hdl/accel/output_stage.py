@@ -1,36 +1,54 @@
 """Output stage: requantizes result rows and writes the output map back into activation SRAM."""
 
-from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...gen.schema import bits_for
 from ..sta.layouts import result_beat_layout
 from .layouts import DIM_BITS, layer_layout
+from .quant_table import quant_param_layout, quant_rows
 
 __all__ = ["OutputStage", "Requantizer"]
 
 
 class Requantizer(wiring.Component):
-    """``clamp((acc + (1 << (shift−1))) >> shift, −128, 127)``, ReLU before the clamp if enabled.
+    """The rule of :mod:`sparseforge.sim.quant` for one accumulator: combinational.
 
-    The shift is arithmetic; ``shift = 0`` adds no rounding term. Combinational.
+    ``clamp(((acc + bias)·mult + (1 << (shift−1))) >> shift, −128, 127)`` (no rounding term for
+    ``shift = 0``), then ``max(0, ·)`` if ``relu``. ``acc + bias`` and the product are exact
+    (wide enough for any operands); the shift is arithmetic, so rounding is half up. With
+    ``bias = 0`` and ``mult = 1`` (their reset values) this is :func:`sparseforge.sim.conv.
+    requantize`.
+
+    Attributes
+    ----------
+    acc : In(signed(acc_width))
+    bias : In(signed(32))
+    mult : In(16), reset value 1
+    shift : In(6)
+        0 … 47 (larger shifts give 0 or −1 before the clamp, as the arithmetic shift does).
+    relu : In(1)
+    o : Out(signed(8))
     """
 
     def __init__(self, acc_width):
         self._acc_width = acc_width
-        super().__init__({"acc": In(signed(acc_width)), "shift": In(5), "relu": In(1),
+        super().__init__({"acc": In(signed(acc_width)), "bias": In(signed(32)),
+                          "mult": In(16, init=1), "shift": In(6), "relu": In(1),
                           "o": Out(signed(8))})
 
     def elaborate(self, platform):
         m = Module()
-        # Wide enough for the rounding term of any shift (up to 2**30) added to any accumulator.
-        width = max(self._acc_width, 32) + 2
-        wide = Signal(signed(width))
-        rounded = Signal(signed(width))
+        total = Signal(signed(max(self._acc_width, 32) + 1))
+        product = Signal(signed(len(total) + 17))
+        rounding = Signal(64)
+        rounded = Signal(signed(len(product) + 1))
         m.d.comb += [
-            wide.eq(self.acc + ((1 << self.shift) >> 1)),
-            rounded.eq(wide >> self.shift),
+            total.eq(self.acc + self.bias),
+            product.eq(total * self.mult),
+            rounding.eq((Const(1, 64) << self.shift)[1:]),
+            rounded.eq((product + rounding) >> self.shift),
         ]
         low = Mux(self.relu, 0, -128)
         m.d.comb += self.o.eq(Mux(rounded > 127, 127, Mux(rounded < low, low, rounded)))
@@ -46,6 +64,12 @@ class OutputStage(wiring.Component):
     distinct banks; channel blocks past ``cb_out`` and pixels past the map are not written. The
     stage always accepts a row.
 
+    Requantization (INT8 mode) uses, per output channel, either the layer's ``shift`` with bias 0
+    and multiplier 1 (``quant = 0``), or the bias, multiplier and shift of the channel in the
+    :class:`.quant_table.QuantTable` (``quant = 1``): the stage reads the row of the next result
+    row's column tile (``quant_base`` + column tile) one cycle ahead, so the parameters are there
+    when the row is.
+
     Attributes
     ----------
     layer : In(layer_layout(cfg))
@@ -53,6 +77,9 @@ class OutputStage(wiring.Component):
     result : In(stream.Signature(result_beat_layout(cfg.array)))
     wr_addr, wr_data, wr_en : Out
         Per bank of the output map's SRAM half.
+    quant_row : Out
+        Row of the quantization table to read (its data are expected one cycle later).
+    quant_data : In(ArrayLayout(quant_param_layout(), tile_cols))
     """
 
     def __init__(self, cfg):
@@ -65,6 +92,8 @@ class OutputStage(wiring.Component):
             "wr_addr": Out(data.ArrayLayout(bits_for(cfg.act_bank_depth), banks)),
             "wr_data": Out(data.ArrayLayout(cfg.word_bits, banks)),
             "wr_en": Out(banks),
+            "quant_row": Out(bits_for(max(1, quant_rows(cfg)))),
+            "quant_data": In(data.ArrayLayout(quant_param_layout(), cfg.array.tile_cols)),
         })
 
     def elaborate(self, platform):
@@ -80,6 +109,10 @@ class OutputStage(wiring.Component):
 
         # Position of the row: column tile, patch, pixel in the patch.
         q_block = Signal(32)                    # first channel block of the column tile
+        col_tile = Signal.like(self.quant_row)  # its index, and its value next cycle
+        col_tile_next = Signal.like(self.quant_row)
+        m.d.comb += col_tile_next.eq(col_tile)
+        m.d.sync += col_tile.eq(col_tile_next)
         tx = Signal.like(layer.tiles_x)
         ty = Signal.like(layer.tiles_y)
         px = Signal(range(array.tile_rows + 1))
@@ -95,6 +128,7 @@ class OutputStage(wiring.Component):
                         m.d.sync += [tx.eq(0), ox0.eq(0)]
                         with m.If(ty == layer.tiles_y - 1):
                             m.d.sync += [ty.eq(0), oy0.eq(0), q_block.eq(q_block + blocks)]
+                            m.d.comb += col_tile_next.eq(col_tile + 1)
                         with m.Else():
                             m.d.sync += [ty.eq(ty + 1), oy0.eq(oy0 + layer.ph)]
                     with m.Else():
@@ -106,6 +140,8 @@ class OutputStage(wiring.Component):
         with m.If(self.start):
             m.d.sync += [q_block.eq(0), tx.eq(0), ty.eq(0), px.eq(0), py.eq(0), ox0.eq(0),
                          oy0.eq(0)]
+            m.d.comb += col_tile_next.eq(0)
+        m.d.comb += self.quant_row.eq(layer.quant_base + col_tile_next)
 
         oy = Signal(DIM_BITS + 2)
         ox = Signal(DIM_BITS + 2)
@@ -121,10 +157,18 @@ class OutputStage(wiring.Component):
         int8_words = Signal(data.ArrayLayout(cfg.word_bits, blocks))
         for col in range(array.tile_cols):
             rq = m.submodules[f"rq{col}"] = Requantizer(array.acc_width)
-            m.d.comb += [rq.acc.eq(self.result.payload[col]), rq.shift.eq(layer.shift),
-                         rq.relu.eq(layer.relu),
+            m.d.comb += [rq.acc.eq(self.result.payload[col]), rq.relu.eq(layer.relu),
                          int8_words[col // bz][8 * (col % bz):8 * (col % bz) + 8]
                          .eq(rq.o)]
+            if cfg.quant_channels:
+                with m.If(layer.quant):
+                    params = self.quant_data[col]
+                    m.d.comb += [rq.bias.eq(params.bias), rq.mult.eq(params.mult),
+                                 rq.shift.eq(params.shift)]
+                with m.Else():
+                    m.d.comb += [rq.bias.eq(0), rq.mult.eq(1), rq.shift.eq(layer.shift)]
+            else:           # no table: the constants let synthesis drop the multiplier
+                m.d.comb += [rq.bias.eq(0), rq.mult.eq(1), rq.shift.eq(layer.shift)]
         # INT32: the row's 32-bit values, little-endian, cut into words of B bytes (B/4 values a
         # word for B ≥ 4; a value over 4/B words for B < 4).
         words = 4 * blocks

@@ -15,8 +15,8 @@ class WeightReader(wiring.Component):
     """Replay each column tile's weight words once per output patch.
 
     A column tile holds ``tile_slots`` slots (the layer descriptor's: NNZ + ``mask_slots`` a
-    block for the sparse kinds, whose words hold ``word_slots`` slots; one a word for the dense kinds), so its
-    ``n = ⌈tile_slots / word_slots⌉`` words end at the first word ``w`` with
+    block for the sparse kinds, whose words hold ``word_slots`` slots; one a word for the dense
+    kinds), so its ``n = ⌈tile_slots / word_slots⌉`` words end at the first word ``w`` with
     ``(w + 1)·word_slots ≥ tile_slots``. For column tile ``q`` and each of the layer's
     ``row_tiles`` patches, its words ``w_base + q·n … + n − 1`` are read in order: one read per
     cycle, latency 1, into a three-word buffer (one read in flight while the engine takes a word

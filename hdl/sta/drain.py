@@ -102,7 +102,9 @@ class ResultDrain(wiring.Component):
 
         m.d.comb += self.o.valid.eq(has[row].as_value().all())
         # An (M·A/R)-way case per output column: indexing the heads by ``row`` and ``sub`` would
-        # build part-selects over every TPE's registers, quadratic in the array size. (No case
+        # build part-selects over every TPE's registers, quadratic in the array size. The last
+        # row (beat) is the default case, so a case over a counter whose range is not a power of
+        # two stays complete (Verilator's CASEINCOMPLETE); the counters never exceed it. (No case
         # over a counter that has one value: its signal has no bits.)
         def beat(i, b):
             return Cat(head[i][j][b * rows_per_beat + r].as_value()
@@ -114,18 +116,14 @@ class ResultDrain(wiring.Component):
                 return
             with m.Switch(sub):
                 for b in range(beats):
-                    with m.Case(b):
+                    with m.Case(b) if b < beats - 1 else m.Default():
                         m.d.comb += self.o.payload.eq(beat(i, b))
-                with m.Default():               # A/R not a power of two: unused values
-                    m.d.comb += self.o.payload.eq(0)
 
         if cfg.m == 1:
             by_sub(0)
         else:
             with m.Switch(row):
                 for i in range(cfg.m):
-                    with m.Case(i):
+                    with m.Case(i) if i < cfg.m - 1 else m.Default():
                         by_sub(i)
-                with m.Default():               # M not a power of two: unused values
-                    m.d.comb += self.o.payload.eq(0)
         return m

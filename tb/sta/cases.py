@@ -5,7 +5,12 @@ tests: the same shapes, densities and operands are run on the generated Verilog 
 from ...sim.gemm import int_range
 from ...sim.sta import dbb
 
-__all__ = ["nnz_choices", "shapes", "random_operands"]
+__all__ = ["nnz_choices", "shapes", "random_operands", "wrap_k", "WRAP_STEPS"]
+
+#: Steps per output tile the regression may spend to make the accumulators wrap. Every design
+#: whose accumulator wraps within it must be seen to wrap; wider ones (a 32-bit accumulator needs
+#: 131,073 products of INT8 minima) check their extreme values without wrap-around.
+WRAP_STEPS = 1024
 
 
 def nnz_choices(cfg):
@@ -40,3 +45,19 @@ def random_operands(cfg, rng, m, k, n, nnz, act_density=0.6):
     if nnz < cfg.block:
         weights = dbb.prune(weights, nnz, cfg.block, axis=0)
     return act, weights
+
+
+def wrap_k(cfg):
+    """The shortest K (whole blocks) whose sums of minimum × minimum products wrap ``cfg``'s
+    accumulator, with weights at the design's full density bound; None when that takes more
+    than :data:`WRAP_STEPS` steps per tile.
+
+    Each product is ``lo_act · lo_weight`` = P > 0 and a block holds ``max_nnz`` of them, so
+    ``⌊2^(acc−1) / P⌋ + 1`` products (more than the largest accumulator value) wrap.
+    """
+    product = int_range(cfg.act_width)[0] * int_range(cfg.weight_width)[0]
+    terms = (1 << (cfg.acc_width - 1)) // product + 1
+    blocks = -(-terms // cfg.max_nnz)
+    if blocks * cfg.steps_per_block(cfg.max_nnz) > WRAP_STEPS:
+        return None
+    return blocks * cfg.block

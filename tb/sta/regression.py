@@ -18,7 +18,7 @@ from ...sim.sta import dbb
 from ...sim.sta import streams as sta_streams
 from ..seeds import seed_for
 from .bench import StaEngineBench
-from .cases import nnz_choices, random_operands, shapes
+from .cases import WRAP_STEPS, nnz_choices, random_operands, shapes, wrap_k
 
 
 async def check_job(bench, cfg, act, weights, nnz, *, exact_cycles=True, label=""):
@@ -97,26 +97,46 @@ async def degenerate_operands(dut):
 
 @cocotb.test()
 async def extreme_values(dut):
-    """-128 × -128 everywhere, mixed extremes, and accumulators that wrap."""
+    """-128 × -128 everywhere, mixed extremes, and accumulators that wrap.
+
+    When the design's accumulator can wrap within the regression's budget
+    (:func:`~sparseforge.tb.sta.cases.wrap_k`), the long jobs must really wrap: some exact sum
+    lies outside the accumulator's range (and the RTL still matches the wrapped golden model).
+    """
     cfg = config_from_env()
     bench = StaEngineBench(dut, cfg)
     await bench.reset()
     alo, ahi = int_range(cfg.act_width)
     wlo, whi = int_range(cfg.weight_width)
     top = cfg.max_nnz
-    product = alo * wlo
-    # Enough terms to wrap a narrow accumulator (capped so wide ones stay quick).
-    wrap_k = min(-(-(1 << (cfg.acc_width - 1)) // product) + 1, 64 * cfg.block)
-    for k in sorted({cfg.block, wrap_k}):
+    long_k = wrap_k(cfg)
+    if long_k is None:
+        dut._log.info("a %d-bit accumulator does not wrap within %d steps of %d x %d products; "
+                      "extremes checked without wrap-around", cfg.acc_width, WRAP_STEPS, alo, wlo)
+    for k in sorted({cfg.block} | ({long_k} if long_k else set())):
         m, n = cfg.tile_rows, cfg.tile_cols + 1
         act = np.full((m, k), alo)
         weights = dbb.prune(np.full((k, n), wlo), top, cfg.block) if top < cfg.block \
             else np.full((k, n), wlo)
         await check_job(bench, cfg, act, weights, top, label=f"min x min, K={k}")
+        wrapped = [exact_outside(cfg, act, weights)]
         act[1::2] = ahi
         weights = np.where(weights != 0, whi, 0)
         weights[:, ::2] = np.where(weights[:, ::2] != 0, wlo, 0)
         await check_job(bench, cfg, act, weights, top, label=f"mixed extremes, K={k}")
+        wrapped.append(exact_outside(cfg, act, weights))
+        if k == long_k:
+            assert all(wrapped), f"K={k}: no sum left the {cfg.acc_width}-bit range: {wrapped}"
+            dut._log.info("K=%d: %d and %d sums wrapped the %d-bit accumulators", k, *wrapped,
+                          cfg.acc_width)
+
+
+def exact_outside(cfg, act, weights):
+    """How many exact sums of ``act @ weights`` (Python integers) lie outside the accumulator's
+    range, i.e. wrap."""
+    exact = np.asarray(act, dtype=object) @ np.asarray(weights, dtype=object)
+    lo, hi = int_range(cfg.acc_width)
+    return int(sum(1 for x in exact.flat if not lo <= x <= hi))
 
 
 @cocotb.test()

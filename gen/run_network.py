@@ -1,0 +1,248 @@
+"""``sparseforge run CONFIG --model digits_cnn``: a trained network classified by the RTL.
+
+Every convolution of the network (:mod:`sparseforge.sim.network`) runs through the generated RTL
+of the config; pooling and the classifier run on the host. Each layer's output is compared,
+element by element and for every image, with the integer golden network, and the RTL's classes
+give its accuracy. ``--model-only`` gives the whole test set's accuracy and cycles from the golden
+and cycle models without simulating.
+
+What is shared by every architecture lives here (options, the golden run, the report); each
+architecture supplies a :class:`Target`: how its layers are planned and counted, and how they run
+on its RTL.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import InputError
+from .report import Progress, dump_json, table
+
+__all__ = ["MODELS", "Target", "parse_model", "parse_prune", "check_images", "golden_run",
+           "run_model", "print_report", "run_cli", "check_not_model", "target_for"]
+
+MODELS = ("digits_cnn",)
+
+
+def parse_model(name):
+    if name not in MODELS:
+        raise InputError(f"--model: {name!r} is not allowed; expected one of {', '.join(MODELS)}")
+    return name
+
+
+def parse_prune(text, allowed_kinds=("dense", "vdbb", "km", "density")):
+    """The pruning scheme of ``--prune`` (default dense), refused with one line if impossible or
+    not one the architecture runs."""
+    from ..sim.network import prune
+
+    if text is None or text is True:
+        text = "dense"
+    try:
+        scheme = prune.parse_scheme(text)
+    except ValueError as e:
+        raise InputError(f"--prune: {e}") from None
+    if scheme.kind not in allowed_kinds:
+        raise InputError(f"--prune: {text} is not allowed here; expected one of "
+                         f"{', '.join(k if k == 'dense' else k + ':…' for k in allowed_kinds)}")
+    return scheme
+
+
+def check_images(images, available):
+    if images is None:
+        return None
+    if not 1 <= images <= available:
+        raise InputError(f"--images: {images} is not allowed; expected 1 to {available} (the "
+                         "test set)")
+    return images
+
+
+@dataclass
+class Target:
+    """What an architecture supplies to run the network.
+
+    Attributes
+    ----------
+    arch : str
+    acc_bits : int
+        Its accumulator width (the golden network wraps to it).
+    plan : callable
+        ``plan(qnet) -> [layer info dict]`` one per convolution (``name``, ``macs``, anything
+        the runner needs); raises :class:`InputError` if a layer cannot run.
+    model_cycles : callable
+        ``model_cycles(infos, layer_inputs) -> [[cycles per image] per layer]`` from the cycle
+        model; ``layer_inputs[i]`` holds layer ``i``'s INT8 input maps (N×C×H×W).
+    run_rtl : callable
+        ``run_rtl(qnet, infos, images, simulator, progress) -> (outputs, cycles)``: every
+        layer's INT8 output before pooling (N×K×H×W) and its measured cycles (N), per layer.
+    reference : callable, optional
+        ``reference(qnet, infos, layer_inputs) -> [N×K×H×W per layer]``: what the RTL's
+        outputs are compared with, when they are not the INT8 outputs before pooling.
+    schemes : tuple
+        Pruning kinds it runs.
+    notes : dict
+        Extra report fields.
+    """
+
+    arch: str
+    acc_bits: int
+    plan: object
+    model_cycles: object
+    run_rtl: object
+    reference: object = None
+    schemes: tuple = ("dense", "vdbb", "km", "density")
+    notes: dict = field(default_factory=dict)
+
+
+def golden_run(qnet, x, acc_bits):
+    """The integer network on float images ``x``: each layer's INT8 input, its INT8 output before
+    pooling, and the classes."""
+    from ..sim import quant
+    from ..sim.network import quantize
+
+    maps = quantize.quantize_input(qnet, x)
+    inputs, outputs = [], []
+    for layer in qnet.layers:
+        inputs.append(maps)
+        _, acc = quantize.conv_layer(layer, maps, acc_bits)
+        y = quant.requantize(acc, layer.bias, layer.mult, layer.shift, relu=True, axis=1)
+        outputs.append(y)
+        maps = np.stack([quant.max_pool2(m) for m in y]) if layer.pool else y
+    return inputs, outputs, quantize.classify(qnet, maps)[1]
+
+
+def _weight_density(qnet):
+    """Fraction of non-zero INT8 weights in the pruned convolutions (all but the first)."""
+    ws = [layer.w for layer in qnet.layers[1:]]
+    return sum(int(np.count_nonzero(w)) for w in ws) / sum(w.size for w in ws)
+
+
+def _network(scheme):
+    from ..sim.network import train
+
+    return train.network(str(scheme))
+
+
+def run_model(cfg, target, args, progress):
+    """Run ``--model`` on ``cfg``; return ``(report, ok)``."""
+    from ..sim import quant
+    from ..sim.network import data
+
+    parse_model(args.model)
+    scheme = parse_prune(args.prune, target.schemes)
+    digits = data.load()
+    images = check_images(args.images, len(digits.test_y))
+    if images is None:
+        images = len(digits.test_y) if args.model_only else 10
+    progress(f"preparing {args.model} pruned to {scheme} (fine-tuning, seeded)")
+    qnet, _, _ = _network(scheme)
+    infos = target.plan(qnet)
+    x, labels = digits.test_x[:images], digits.test_y[:images]
+    inputs, golden, classes = golden_run(qnet, x, target.acc_bits)
+    model = target.model_cycles(infos, inputs)
+    report = {
+        "model": args.model, "prune": str(scheme), "config": cfg.name, "arch": target.arch,
+        "images": images,
+        "accuracy_golden": float(np.mean(classes == labels)),
+        "weight_density": _weight_density(qnet),
+        "layers": [{k: v for k, v in info.items() if not k.startswith("_")} for info in infos],
+        "model_cycles": {info["name"]: int(np.sum(c)) for info, c in zip(infos, model)},
+        **target.notes,
+    }
+    report["model_cycles"]["total"] = sum(report["model_cycles"].values())
+    ok = True
+    if not args.model_only:
+        outputs, cycles = target.run_rtl(qnet, infos, inputs, args.sim, progress)
+        if target.reference is not None:
+            golden = target.reference(qnet, infos, inputs)
+        mismatches = {info["name"]: int(np.count_nonzero(out != gold))
+                      for info, out, gold in zip(infos, outputs, golden)}
+        mismatches["total"] = sum(mismatches.values())
+        final = outputs[-1]
+        if target.reference is not None:       # raw outputs: the host requantizes
+            last = qnet.layers[-1]
+            final = quant.requantize(final, 0, last.mult, last.shift, relu=True, axis=1)
+        if qnet.layers[-1].pool:
+            final = np.stack([quant.max_pool2(m) for m in final])
+        from ..sim.network import quantize
+        rtl_classes = quantize.classify(qnet, final)[1]
+        report.update({
+            "simulator": args.sim,
+            "accuracy": float(np.mean(rtl_classes == labels)),
+            "mismatches": mismatches,
+            "cycles": {info["name"]: int(np.sum(c)) for info, c in zip(infos, cycles)},
+        })
+        report["cycles"]["total"] = sum(report["cycles"].values())
+        ok = mismatches["total"] == 0 and report["cycles"] == report["model_cycles"] and \
+            report["accuracy"] == report["accuracy_golden"]
+    return report, ok
+
+
+#: ``run`` options that mean something else than a network run.
+_OTHER = ("gemm", "conv", "layer", "network", "rtl_layers", "nnz", "weight_density",
+          "act_density", "act", "weights", "shift", "relu", "out")
+
+
+def target_for(cfg):
+    """The :class:`Target` of ``cfg``'s architecture (its descriptor's ``network``)."""
+    from . import registry
+
+    arch = registry.of(cfg)
+    if arch.network is None:
+        raise InputError(f"--model: not allowed for arch {arch.name} ({arch.summary}): it runs "
+                         "no trained networks")
+    return registry.resolve(arch.network)(cfg)
+
+
+def check_not_model(args):
+    """Refuse the ``--model`` options in a run without ``--model``."""
+    if getattr(args, "images", None) is not None:
+        raise InputError("--images: applies with --model (e.g. --model digits_cnn --images 10)")
+    if isinstance(getattr(args, "prune", None), str):
+        raise InputError(f"--prune: a scheme ({args.prune}) applies with --model; alone, --prune "
+                         "prunes --weights to the design's bound")
+
+
+def run_cli(cfg, args, target=None):
+    """``sparseforge run CONFIG --model NAME``: exit status 0 when every layer of every image is
+    bit-exact, the cycles equal the model's and the RTL's accuracy the golden one."""
+    for dest in _OTHER:
+        if getattr(args, dest, None) not in (None, False):
+            flag = "--" + dest.replace("_", "-")
+            raise InputError(f"{flag}: not allowed with --model (it takes --prune SCHEME, "
+                             "--images N, --model-only)")
+    if args.prune is True:
+        raise InputError("--prune: give a scheme with --model: dense, vdbb:N/8, km:k/m or "
+                         "density:d")
+    progress = Progress(not args.quiet and not args.json)
+    report, ok = run_model(cfg, target or target_for(cfg), args, progress)
+    if args.json:
+        dump_json(report)
+    else:
+        print_report(report)
+        if "cycles" in report:
+            print("bit-exact in every layer, cycles equal to the model" if ok else
+                  "MISMATCH: see the mismatches and cycles above")
+    return 0 if ok else 1
+
+
+def print_report(report):
+    rtl = "cycles" in report
+    print(f"{report['model']} ({report['prune']}, conv2-4 weight density "
+          f"{report['weight_density']:.3f}) on {report['config']}"
+          + (f" ({report['simulator']})" if rtl else " (golden and cycle models)")
+          + f", {report['images']} test images")
+    rows = []
+    for layer in report["layers"]:
+        name = layer["name"]
+        row = (name, layer["macs"], report["model_cycles"][name])
+        rows.append(row + ((report["cycles"][name], report["mismatches"][name]) if rtl else ()))
+    total = ("total", sum(r[1] for r in rows), report["model_cycles"]["total"])
+    rows.append(total + ((report["cycles"]["total"], report["mismatches"]["total"]) if rtl
+                         else ()))
+    headers = ("layer", "MACs/image", "model cycles") + (("RTL cycles", "mismatches") if rtl
+                                                         else ())
+    print(table(rows, headers))
+    line = f"accuracy: golden {report['accuracy_golden'] * 100:.1f} %"
+    if rtl:
+        line += f", RTL {report['accuracy'] * 100:.1f} %"
+    print(line)

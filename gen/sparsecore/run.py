@@ -1,0 +1,221 @@
+"""One convolution layer on a SparseCore config: checks, RTL run and report (the body of
+``sparseforge run`` for ``arch: sparsecore``; the command-line options are wired by the
+architecture registry).
+
+Everything is validated before any tool runs (:func:`check_layer`, :func:`check_weights`); the
+layer then runs through the generated Verilog in cocotb (:mod:`sparseforge.tb.sparsecore.run`), its
+compressed and decoded outputs are compared with the golden model and its cycles with the cycle
+model.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..operands import load_operand, parse_conv
+from ..report import Progress, dump_json, save_npy, table
+from ...sim.sparsecore import cycles, golden, streams
+from ...sim.sparsecore import format as kmf
+
+__all__ = ["check_layer", "check_weights", "run_layer_rtl", "model_report", "run_cli"]
+
+
+def check_layer(cfg, shape, flag="--conv"):
+    """Raise :class:`InputError` (one line) unless ``cfg`` can run ``shape`` (a LayerShape)."""
+    limits = (("H", shape.h, cfg.max_h, "limits.h"), ("W", shape.w, cfg.max_w, "limits.w"),
+              ("C", shape.c, cfg.max_c, "limits.c"), ("K", shape.k, cfg.max_k, "limits.k"),
+              ("R", shape.r, cfg.kernel_max, "limits.kernel"),
+              ("S", shape.s, cfg.kernel_max, "limits.kernel"))
+    for name, value, top, field in limits:
+        if not 1 <= value <= top:
+            raise InputError(f"{flag}: {name} = {value} is not allowed; expected 1 to {field} "
+                             f"= {top}")
+    if shape.k % cfg.m:
+        raise InputError(f"{flag}: K = {shape.k} is not allowed; expected a multiple of m = "
+                         f"{cfg.m} (k/m groups along the output depth)")
+    if shape.stride not in (1, 2, 4):
+        raise InputError(f"{flag}: stride {shape.stride} is not allowed; expected 1, 2 or 4")
+    if shape.pad >= min(shape.r, shape.s):
+        raise InputError(f"{flag}: pad {shape.pad} is not allowed; expected less than the "
+                         f"kernel side ({min(shape.r, shape.s)})")
+    if shape.ho < 1 or shape.wo < 1 or shape.ho > cfg.max_h or shape.wo > cfg.max_w:
+        raise InputError(f"{flag}: the output {shape.ho}×{shape.wo} is not allowed; expected "
+                         f"1×1 to {cfg.max_h}×{cfg.max_w}")
+    if shape.pool and cfg.band_rows % 2:
+        raise InputError(f"--pool: not allowed on a design with band_rows = {cfg.band_rows}; "
+                         "expected an even band_rows (a pooling window must not span two "
+                         "work units)")
+
+
+def check_weights(cfg, weights, *, prune=False, flag="--weights"):
+    """The weights meeting ``cfg.k / cfg.m`` along K: pruned when ``prune``, else checked
+    (:class:`InputError` naming the first group that breaks it)."""
+    if prune:
+        return kmf.prune(weights, cfg.k, cfg.m)
+    try:
+        kmf.check_km(weights, cfg.k, cfg.m)
+    except ValueError as err:
+        raise InputError(f"{flag}: {err}") from None
+    return weights
+
+
+def model_report(cfg, shape, act, weights):
+    """The models' figures of a layer (no RTL): cycle model, ideal, dense baseline."""
+    res = cycles.layer_cycles(cfg, shape, act, weights)
+    return {"model_cycles": res.cycles, "ideal_cycles": res.ideal_cycles,
+            "dense_cycles": res.dense_cycles, "useful_macs": res.useful_macs,
+            "alu_utilization": res.alu_utilization, "utilization": res.utilization,
+            "work_units": res.work_units, "pe_idle_cycles": res.pe_idle_cycles,
+            "speedup_over_dense": res.dense_cycles / res.cycles}
+
+
+def run_layer_rtl(cfg, shape, act, weights, bias, mult, shift, *, relu=False,
+                  simulator="verilator", progress=None):
+    """Run one layer through the RTL; return ``(report, output)``: the JSON report (``cycles``,
+    ``model_cycles``, ``ideal_cycles``, ``utilization``, ``alu_utilization``, ``mismatches``,
+    ``stream_matches``, ``work_units``, ``pe_idle_cycles``, ``dense_cycles``) and the decoded
+    INT8 output plane."""
+    from ...tb import runner
+    check_layer(cfg, shape)
+    weights = check_weights(cfg, weights)
+    inputs = {"act": np.asarray(act, dtype=np.int64), "weights": np.asarray(weights, np.int64),
+              "bias": np.broadcast_to(np.asarray(bias, dtype=np.int64), (shape.k,)),
+              "mult": np.broadcast_to(np.asarray(mult, dtype=np.int64), (shape.k,)),
+              "shift": np.broadcast_to(np.asarray(shift, dtype=np.int64), (shape.k,)),
+              "layer": np.array([shape.stride, shape.pad, int(relu), int(shape.pool)])}
+    out = runner.run_job(cfg, simulator, "sparseforge.tb.sparsecore.run", inputs,
+                         message=f"simulating the layer on {simulator}", progress=progress)
+    beats = [(int(out["chunk"][i]), int(out["y"][i]), int(out["x"][i]),
+              [(int(out["c"][i, j]), int(out["value"][i, j])) for j in range(out["count"][i])])
+             for i in range(len(out["chunk"]))]
+    want = golden.layer_output(act, weights, bias, mult, shift, stride=shape.stride,
+                               pad=shape.pad, relu=relu, pool=shape.pool,
+                               acc_bits=cfg.acc_width)
+    store = streams.collect_output(cfg, beats, shape.k, want.shape[1], want.shape[2])
+    plane = kmf.decompress_acts(store)
+    model = model_report(cfg, shape, act, weights)
+    cyc = int(out["cycles"])
+    report = {"cycles": cyc, **model,
+              "alu_utilization": model["useful_macs"] / (cfg.alus_total * cyc) if cyc else 0.0,
+              "utilization": int(out["reg_alu_jobs"]) / (cfg.pes * cyc) if cyc else 0.0,
+              "mismatches": int(np.count_nonzero(plane != want)),
+              "stream_matches": store == kmf.compress_acts(want, cfg.chunk),
+              "register_cycles": int(out["reg_cycles"]),
+              "work_units": int(out["reg_work_units"]),
+              "pe_idle_cycles": int(out["reg_pe_idle_cycles"])}
+    return report, plane
+
+
+def _km(text, cfg):
+    if text is None:
+        return cfg.k, cfg.m
+    try:
+        k, m = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise InputError(f"--km: {text!r} is not allowed; expected K/M, e.g. 2/4") from None
+    if m < 2 or m & (m - 1) or not 1 <= k <= m:
+        raise InputError(f"--km: {text!r} is not allowed; expected 1 ≤ K ≤ M with M a power of "
+                         "two")
+    return k, m
+
+
+def _operand(rng, shape, density):
+    """Random non-zero INT8 values, exactly ``round(density · size)`` of them kept."""
+    size = int(np.prod(shape))
+    values = rng.integers(1, 128, size) * rng.choice([-1, 1], size)
+    keep = np.zeros(size, dtype=bool)
+    keep[rng.permutation(size)[:round(density * size)]] = True
+    return np.where(keep, values, 0).reshape(shape)
+
+
+def _shape(args):
+    if args.conv is None:
+        raise InputError("--conv: missing; give H,W,C,K,R,S[,stride[,pad]]")
+    layer = parse_conv(args.conv)
+    return cycles.LayerShape(layer.h, layer.w, layer.c, layer.k, layer.r, layer.s, layer.stride,
+                             layer.pad, bool(args.pool))
+
+
+def prepare(cfg, args):
+    """``(shape, act, weights, shift)`` from the ``run`` options, every input checked."""
+    shape = _shape(args)
+    check_layer(cfg, shape)
+    rng = np.random.default_rng(args.seed)
+    density = 0.5 if args.act_density is None else args.act_density
+    if not 0.0 <= density <= 1.0:
+        raise InputError(f"--act-density: {density} is not allowed; expected a fraction from 0 "
+                         "to 1")
+    if args.act is not None:
+        act = load_operand(args.act, "--act", cfg.act_width, "C×H×W activations",
+                           shape=(shape.c, shape.h, shape.w))
+    else:
+        act = _operand(rng, (shape.c, shape.h, shape.w), density)
+    if args.weights is not None:
+        if args.km is not None:
+            raise InputError("--km: not allowed with --weights (it prunes random weights; use "
+                             "--prune to prune given ones to the design's k/m)")
+        weights = load_operand(args.weights, "--weights", cfg.weight_width,
+                               "K×C×R×S weights", shape=(shape.k, shape.c, shape.r, shape.s))
+        weights = check_weights(cfg, weights, prune=args.prune)
+    else:
+        k, m = _km(args.km, cfg)
+        if shape.k % m:
+            raise InputError(f"--km: {k}/{m} is not allowed for K = {shape.k}; expected M "
+                             "dividing K")
+        weights = kmf.prune(_operand(rng, (shape.k, shape.c, shape.r, shape.s), 1.0), k, m)
+        weights = check_weights(cfg, weights, flag=f"--km {k}/{m}")
+    if args.shift is not None:
+        if not 0 <= args.shift <= 31:
+            raise InputError(f"--shift: {args.shift} is not allowed; expected 0 to 31")
+        shift = args.shift
+    else:
+        # The smallest shift that brings the largest |accumulator| into INT8.
+        peak = int(np.abs(golden.layer_acc(act, weights, shape.stride, shape.pad,
+                                           cfg.acc_width)).max(initial=0))
+        shift = min(31, max(0, (peak // 128).bit_length()))
+    return shape, act, weights, shift
+
+
+RUN_HEADERS = ("cycles", "model", "ideal", "dense", "speed-up", "ALU util.", "units",
+               "PE idle", "mismatches")
+
+
+def run_cli(cfg, args):
+    """``sparseforge run`` on a SparseCore config: exit 0 when bit-exact and cycle-exact."""
+    shape, act, weights, shift = prepare(cfg, args)
+    relu = bool(args.relu)
+    if args.model_only:
+        report = model_report(cfg, shape, act, weights)
+        report.update({"shift": shift, "seed": args.seed})
+        if args.json:
+            dump_json(report)
+        else:
+            print(table([(report["model_cycles"], report["ideal_cycles"],
+                          report["dense_cycles"], f"{report['speedup_over_dense']:.2f}",
+                          f"{report['alu_utilization']:.3f}", report["work_units"],
+                          report["pe_idle_cycles"])], RUN_HEADERS[1:-1]))
+        return 0
+    progress = Progress(not args.quiet and not args.json)
+    report, plane = run_layer_rtl(cfg, shape, act, weights, 0, 1, shift, relu=relu,
+                                  simulator=args.sim, progress=progress)
+    report.update({"shift": shift, "seed": args.seed, "simulator": args.sim})
+    if args.out is not None:
+        save_npy(Path(args.out), plane.astype(np.int8))
+    ok = (report["mismatches"] == 0 and report["stream_matches"] and
+          report["cycles"] == report["model_cycles"] == report["register_cycles"])
+    if args.json:
+        dump_json(report)
+    else:
+        print(f"{cfg.name} ({cfg.notation}) on {args.sim}: {shape.c}x{shape.h}x{shape.w} input, "
+              f"{shape.k} outputs, {shape.r}x{shape.s} kernel, stride {shape.stride}, pad "
+              f"{shape.pad}{', ReLU' if relu else ''}{', 2x2 pool' if shape.pool else ''}, "
+              f"shift {shift}")
+        print(table([(report["cycles"], report["model_cycles"], report["ideal_cycles"],
+                      report["dense_cycles"], f"{report['speedup_over_dense']:.2f}",
+                      f"{report['alu_utilization']:.3f}", report["work_units"],
+                      report["pe_idle_cycles"], report["mismatches"])], RUN_HEADERS))
+        print(("bit-exact" if report["mismatches"] == 0 and report["stream_matches"] else
+               "MISMATCH") + " against the golden model (decoded output and compressed lists); "
+              + ("cycle-exact" if ok else "cycles differ from the model"))
+    return 0 if ok else 1

@@ -1,0 +1,1 @@
+"""Benches of the CCR accelerator: Amaranth-simulator runs (:mod:`.pysim`)."""
