@@ -167,7 +167,7 @@ def test_streams_carry_padded_operands(cfg, nnz, shape, seed):
     act, weights = _operands(cfg, m, k, n, nnz, seed)
     s = ss.engine_streams(cfg, np.array(act), np.array(weights), nnz)
     a_rebuilt, w_rebuilt = rebuild(cfg, s, m, k, n, nnz)
-    ct, nb = _ceil(n, cfg.tile_cols), _ceil(k, cfg.block)
+    rt, ct, nb = _ceil(m, cfg.tile_rows), _ceil(n, cfg.tile_cols), _ceil(k, cfg.block)
     assert a_rebuilt == _padded(act, rt * cfg.tile_rows, nb * cfg.block)
     assert w_rebuilt == _padded(weights, nb * cfg.block, ct * cfg.tile_cols)
 
