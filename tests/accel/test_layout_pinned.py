@@ -2,15 +2,16 @@
 
 Every word is built here with integer shifts and masks from the README ("The VDBB accelerator",
 "Bit layouts"): an activation word holds one pixel's channel block, channel ``cb·B + e`` in byte
-``e``, pixel-major with the channel block inner; a weight word is one engine weight beat (per
-output channel of the column tile its value slot, then the block's B-bit mask), column tiles in
-order, each walking its reduction ``(cb, r, s)`` with NNZ steps per block; output words hold
+``e``, pixel-major with the channel block inner; weight words carry the compressed blocks of
+Fig. 2 (per output channel of the column tile, each block's B-bit mask once and then its NNZ
+values, two 8-bit slots per channel a word), column tiles in order, each walking its reduction
+``(cb, r, s)``; output words hold
 INT32 accumulators (word ``4·cb + t`` of a pixel: channels ``cb·B + t·B/4 …``) or B INT8 values.
 Nothing comes from :mod:`sparseforge.sim.accel.plan`, :mod:`sparseforge.tb.packing` or the
 engine's layouts; the expected maps are a convolution written with Python integers.
 
-``test_a_swapped_field_is_caught`` swaps the value slot and the mask in the weight words and
-checks that the layer's result then differs.
+``test_a_swapped_field_is_caught`` puts each block's values before its mask in the weight words
+and checks that the layer's result then differs.
 """
 
 import random
@@ -22,7 +23,7 @@ from sparseforge.hdl.accel import REGISTERS, Accelerator
 from sparseforge.tb.axi_lite_pysim import axil_read, axil_write
 
 # A 1×8×8_2×1 VDBB array: output tiles of 2 pixels (a 1×2 patch) by 8 channels, B = 8 (64-bit
-# activation words, 128-bit weight words: 8 × (8-bit value + 8-bit mask)), 4 banks.
+# activation words, 128-bit weight words: 8 channels × two 8-bit slots), 4 banks.
 RAW = {"arch": "accel", "name": "pinned",
        "array": {"kind": "vdbb", "tpe": {"a": 1, "b": 8, "c": 8}, "array": {"m": 2, "n": 1}},
        "sram": {"act_kb": 1, "weight_kb": 2}, "im2col": True}
@@ -56,27 +57,31 @@ def act_words(x):
 
 
 def weight_words(w, swap=False):
-    """One word per engine step: column tiles in order, reduction (cb, r, s) with NNZ steps per
-    block of B channels; per output channel its value slot then the block's mask."""
+    """The compressed blocks of Fig. 2: per column tile, per output channel of it, the blocks of
+    its reduction ``(cb, r, s)`` in order, each its B-bit mask (one 8-bit slot) then its NNZ
+    values (zero-padded); words of two slots per channel, slot 0 of every channel then slot 1,
+    each column tile from a new word. ``swap`` puts the values before the mask."""
     cb_in = -(-C // B)
     words = []
     for q in range(-(-K // COLS)):
+        sequences = [[] for _ in range(COLS)]
         for cb in range(cb_in):
             for r in range(R):
                 for s in range(S):
-                    columns = []
                     for j in range(COLS):
                         k = q * COLS + j
                         block = [w[k][cb * B + e][r][s] if k < K and cb * B + e < C else 0
                                  for e in range(B)]
-                        columns.append((sum(1 << e for e, v in enumerate(block) if v),
-                                        [v for v in block if v]))
-                    for step in range(NNZ):
-                        fields = []
-                        for mask, nonzero in columns:
-                            value = (nonzero[step] if step < len(nonzero) else 0, 8)
-                            fields += [(mask, B), value] if swap else [value, (mask, B)]
-                        words.append(pack(fields))
+                        mask = sum(1 << e for e, v in enumerate(block) if v)
+                        values = [v for v in block if v]
+                        values += [0] * (NNZ - len(values))
+                        sequences[j] += values + [mask] if swap else [mask] + values
+        length = -(-len(sequences[0]) // 2) * 2
+        for seq in sequences:
+            seq += [0] * (length - len(seq))
+        for w0 in range(0, length, 2):
+            words.append(pack([(sequences[j][w0 + i], 8) for i in range(2)
+                               for j in range(COLS)]))
     return words
 
 
