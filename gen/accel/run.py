@@ -116,6 +116,7 @@ def layer_report(plan):
         "nnz": plan.nnz,
         "block": plan.cfg.block,
         "patch": [plan.ph, plan.pw],
+        "reader": plan.reader,
         "tiles": plan.tiles,
         "macs": plan.macs,
         "useful_macs": plan.useful_macs,
@@ -164,7 +165,7 @@ def network_report(cfg, net, nnz, densities=None):
         rows.append({
             "layer": layer.name, "groups": layer.groups, "nnz": layer_nnz, "macs": layer.macs,
             "useful_macs": useful, "patch": [plans[0].ph, plans[0].pw],
-            "reader": "im2col" if cfg.im2col else "direct",
+            "reader": plans[0].reader,
             "model_cycles": cycles, "ideal_cycles": ideal,
             "utilization": useful / (multipliers * cycles),
             "tile_utilization": ideal / cycles,
@@ -222,7 +223,7 @@ def _fits(plan, int8_out=False):
     try:
         accel_plan.plan_layer(plan.cfg, plan.h, plan.w, plan.c, plan.k, plan.r, plan.s,
                               plan.stride, plan.pad, plan.nnz, (plan.ph, plan.pw),
-                              int8_out=int8_out)
+                              int8_out=int8_out, direct=plan.direct)
     except accel_plan.PlanError:
         return False
     return True

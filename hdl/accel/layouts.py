@@ -35,6 +35,7 @@ def layer_layout(cfg):
         "tiles_y": unsigned(DIM_BITS), "tiles_x": unsigned(DIM_BITS),
         "col_tiles": unsigned(CH_BITS),
         "nnz": unsigned(max(1, block.bit_length())),
+        "direct": unsigned(1),
         "tile_slots": unsigned(24),
         "ifm_base": unsigned(bits_for(cfg.act_bank_depth)),
         "ofm_base": unsigned(bits_for(cfg.act_bank_depth)),

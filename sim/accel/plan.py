@@ -68,10 +68,22 @@ class LayerPlan:
     nnz: int
     ph: int
     pw: int
+    direct: bool = False
 
     @property
     def array(self):
         return self.cfg.array
+
+    @property
+    def uses_im2col(self):
+        """The layer's activations go through the IM2COL unit (an IM2COL design, not a layer
+        sent to its direct reader)."""
+        return self.cfg.im2col and not self.direct
+
+    @property
+    def reader(self):
+        """``"im2col"`` or ``"direct"``: the activation reader the layer runs through."""
+        return "im2col" if self.uses_im2col else "direct"
 
     @property
     def ho(self):
@@ -207,11 +219,16 @@ def choose_patch(cfg, r, s, stride, nnz):
 
 
 def plan_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, patch=None, check_sram=True,
-               int8_out=False):
+               int8_out=False, direct=None):
     """Validate a layer against a config and return its :class:`LayerPlan`.
 
     The output map must fit an activation SRAM half as INT32 accumulators, or as INT8 values
     with ``int8_out``.
+
+    On an IM2COL design a layer none of whose patches has a window that fits the IM2COL unit
+    runs through the design's direct reader instead (``direct`` in the plan: a patch of one row
+    of ``tile_rows`` pixels, every element read from SRAM); ``direct=True`` asks for it, and
+    ``direct=False`` refuses such a layer. Designs without IM2COL always read directly.
 
     ``check_sram=False`` plans a layer for the cycle model even if its maps or weights exceed
     the SRAMs (a real system would tile it in time, as the paper's MCUs do).
@@ -236,21 +253,33 @@ def plan_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, patch=None, che
     ho, wo = output_size(h, w, r, s, stride, pad)
     if ho < 1 or wo < 1:
         raise PlanError(f"a {r}x{s} kernel does not fit a {h}x{w} input with pad {pad}")
-    if patch is None:
+    span = (array.tile_rows - 1) * stride + 1
+    if direct and cfg.im2col:
+        if patch not in (None, (1, array.tile_rows)):
+            raise PlanError(f"patch = {patch} is not allowed for the direct reader; expected "
+                            f"(1, {array.tile_rows})")
+        patch = (1, array.tile_rows) if span <= cfg.act_banks else None
+    elif patch is None and cfg.im2col:
         patch = choose_patch(cfg, r, s, stride, nnz)
-        if patch is None and cfg.im2col:
+        if patch is None and direct is None and span <= cfg.act_banks:
+            patch, direct = (1, array.tile_rows), True
+    elif patch is None:
+        patch = choose_patch(cfg, r, s, stride, nnz)
+    if patch is None:
+        if cfg.im2col and not direct:
             raise PlanError(f"kernel {r}x{s} stride {stride}: no output patch of "
                             f"{array.tile_rows} pixels has an IM2COL window that fits the "
                             f"{cfg.window_rows}x{cfg.window_cols}-word buffer and "
                             f"{cfg.act_banks} banks")
-        if patch is None:
+        else:
             raise PlanError(f"stride {stride}: a row of {array.tile_rows} output pixels spans "
                             f"{(array.tile_rows - 1) * stride + 1} input pixels, more than the "
                             f"{cfg.act_banks} banks read in one cycle")
     elif patch not in _patches(array.tile_rows) or (not cfg.im2col and patch[0] != 1):
         raise PlanError(f"patch = {patch} is not allowed; expected one of "
                         f"{_patches(array.tile_rows) if cfg.im2col else [(1, array.tile_rows)]}")
-    plan = LayerPlan(cfg, h, w, c, k, r, s, stride, pad, nnz, *patch)
+    plan = LayerPlan(cfg, h, w, c, k, r, s, stride, pad, nnz, *patch,
+                     direct=bool(direct) and cfg.im2col)
     if plan.gemm_k >= 1 << 20:
         raise PlanError(f"R·S·C = {r}·{s}·{c} is too long a reduction (limit 2**20)")
     if not check_sram:
@@ -369,7 +398,7 @@ def window_taps(size, kernel, stride):
 def act_sram_reads(plan):
     """Activation words the layer reads: with IM2COL, every in-image word of every window at a
     position some tap uses; without, every in-image element of the beats of real output pixels."""
-    if not plan.cfg.im2col:
+    if not plan.uses_im2col:
         return act_sram_reads_no_im2col(plan)
     wh, ww = plan.window
     rows = window_taps(wh, plan.r, plan.stride)

@@ -93,19 +93,24 @@ LAYERS = [
 def layer_plans(cfg, log):
     """:data:`LAYERS` planned on ``cfg``, cycling through :func:`nnz_choices`.
 
-    A layer whose kernel fits no output patch of this config's tile (a small tile has a small
-    window buffer and few banks) is left out, with a log line; at least five remain on every
-    regression design.
+    A layer whose kernel fits no IM2COL patch of this config's tile (a small tile has a small
+    window buffer) runs through the design's direct reader, as the plan chooses; one that fits
+    neither reader (a row of output pixels spanning more banks than there are) is left out, with a
+    log line. On IM2COL designs one more layer is sent to the direct reader on purpose, so the
+    fallback is always exercised. At least five layers remain on every regression design.
     """
     nnzs = nnz_choices(cfg)
     plans = []
     for index, (h, w, c, k, r, s, stride, pad) in enumerate(LAYERS):
         nnz = nnzs[index % len(nnzs)]
-        if accel_plan.choose_patch(cfg, r, s, stride, nnz) is None:
-            log.info("layer %s left out: its kernel fits no output patch of this design",
-                     LAYERS[index])
-            continue
-        plans.append(accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz))
+        try:
+            plans.append(accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz))
+        except accel_plan.PlanError as e:
+            log.info("layer %s left out: %s", LAYERS[index], e)
+    if cfg.im2col:
+        h, w, c, k, r, s, stride, pad = LAYERS[1]
+        plans.append(accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnzs[0],
+                                           direct=True))
     assert len(plans) >= 5, f"only {len(plans)} of the regression's layers fit this design"
     return plans
 
@@ -123,7 +128,7 @@ async def layers_cycle_exact(dut):
         x, wt = random_layer(cfg, rng, plan)
         await check_layer(bench, plan, x, wt,
                           label=f"{plan.h}x{plan.w}x{plan.c} -> {plan.k}, {plan.r}x{plan.s}/"
-                                f"{plan.stride} pad {plan.pad} nnz {plan.nnz}")
+                                f"{plan.stride} pad {plan.pad} nnz {plan.nnz}, {plan.reader}")
 
 
 #: Longest reduction (R·S·C) the extreme-value layer may take to make an accumulator wrap.

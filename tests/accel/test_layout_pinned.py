@@ -118,6 +118,7 @@ def simulate(x, w, runs, swap=False, max_polls=5000):
     ho, wo = H + 2 * PAD - R + 1, W + 2 * PAD - S + 1
     cb_out = -(-K // B)
     results = []
+    reads = []          # the act_reads register after each run
 
     async def send(ctx, port, words):
         for n, word in enumerate(words):
@@ -138,15 +139,16 @@ def simulate(x, w, runs, swap=False, max_polls=5000):
         await send(ctx, dut.s_axis_act, act_words(x))
         await write(w_load_half=0, w_load_base=0)
         await send(ctx, dut.s_axis_w, weight_words(w, swap=swap))
-        for int8_out, shift, relu in runs:
+        for int8_out, shift, relu, *direct in runs:
             await write(in_h=H, in_w=W, in_c=C, out_k=K, kernel_r=R, kernel_s=S, stride=1,
                         pad=PAD, nnz=NNZ, shift=shift, relu=int(relu), int8_out=int(int8_out),
-                        patch_h=1, ifm_half=0, ifm_base=0, ofm_half=1, ofm_base=0, w_half=0,
-                        w_base=0, start=1)
+                        patch_h=1, direct=int(bool(direct) and direct[0]), ifm_half=0,
+                        ifm_base=0, ofm_half=1, ofm_base=0, w_half=0, w_base=0, start=1)
             for _ in range(max_polls):
                 status, _ = await axil_read(ctx, bus, REG["status"])
                 if status & 0b10 and not status & 0b1:
                     break
+            reads.append((await axil_read(ctx, bus, REG["act_reads"]))[0])
             blocks = cb_out * (1 if int8_out else 4)
             await write(read_half=1, read_base=0, read_blocks=blocks,
                         read_count=ho * wo * blocks, read_start=1)
@@ -160,7 +162,7 @@ def simulate(x, w, runs, swap=False, max_polls=5000):
                     if last:
                         break
             ctx.set(o.tready, 0)
-            results.append((words, status))
+            results.append((words, status, reads[-1]))
 
     sim.add_testbench(control)
     sim.run()
@@ -181,7 +183,23 @@ def random_operands(rng):
     return x, w
 
 
-def run(swap=False, seed=None, int8=True):
+def int32_map(words):
+    """K × Ho × Wo from INT32 words: per pixel 4 words per channel block; word 4·cb + t, 32-bit
+    lane i holds channel cb·B + t·B/4 + i (None where words are missing)."""
+    ho, wo = H + 2 * PAD - R + 1, W + 2 * PAD - S + 1
+    lanes, cb_out = B // 4, -(-K // B)
+    got = [[[None] * wo for _ in range(ho)] for _ in range(K)]
+    if len(words) == ho * wo * 4 * cb_out:
+        for p in range(ho * wo):
+            for k in range(K):
+                cb, t, i = k // B, (k % B) // lanes, k % lanes
+                got[k][p // wo][p % wo] = field(words[(p * cb_out + cb) * 4 + t], 32 * i, 32)
+    return got
+
+
+def run(swap=False, seed=None, int8=True, direct=False):
+    """The layer as INT32, then as INT8 (shift 7, ReLU) unless not ``int8``, then with
+    ``direct`` once more as INT32 through the design's direct reader instead of IM2COL."""
     seed = random.randrange(1 << 30) if seed is None else seed
     print(f"seed {seed}")
     rng = random.Random(seed)
@@ -189,34 +207,45 @@ def run(swap=False, seed=None, int8=True):
     ho, wo = H + 2 * PAD - R + 1, W + 2 * PAD - S + 1
     want32 = conv(x, w)
     runs = [(False, 0, False), (True, 7, True)] if int8 else [(False, 0, False)]
-    (words32, status32), (words8, status8) = (simulate(x, w, runs, swap=swap) +
-                                              [([], 0)])[:2]
-    # INT32: per pixel 4 words per channel block; word 4·cb + t, 32-bit lane i holds channel
-    # cb·B + t·B/4 + i.
-    lanes, cb_out = B // 4, -(-K // B)
-    got32 = [[[None] * wo for _ in range(ho)] for _ in range(K)]
+    if direct:
+        runs.append((False, 0, False, True))
+    results = simulate(x, w, runs, swap=swap) + [([], 0, 0)] * 3
+    (words32, status32, reads32), (words8, status8, _) = results[0], results[1]
+    cb_out = -(-K // B)
+    got32 = int32_map(words32)
     got8 = [[[None] * wo for _ in range(ho)] for _ in range(K)]
     for p in range(ho * wo):
         for k in range(K):
-            cb, t, i = k // B, (k % B) // lanes, k % lanes
-            if len(words32) == ho * wo * 4 * cb_out:
-                word = words32[(p * cb_out + cb) * 4 + t]
-                got32[k][p // wo][p % wo] = field(word, 32 * i, 32)
             if len(words8) == ho * wo * cb_out:
-                got8[k][p // wo][p % wo] = field(words8[p * cb_out + cb], 8 * (k % B), 8)
+                got8[k][p // wo][p % wo] = field(words8[p * cb_out + k // B], 8 * (k % B), 8)
     want8 = [[[requantize(v, 7, True) for v in row] for row in plane] for plane in want32]
-    return (got32, want32, status32), (got8, want8, status8)
+    out = [(got32, want32, status32, reads32), (got8, want8, status8)]
+    if direct:
+        words, status, reads = results[2]
+        out.append((int32_map(words), want32, status, reads))
+    return out
 
 
 def test_hand_packed_words_give_the_layer():
-    (got32, want32, status32), (got8, want8, status8) = run()
+    """Through IM2COL as INT32 and INT8, then through the direct reader (``direct`` = 1), the
+    fallback for layers whose IM2COL window does not fit."""
+    (got32, want32, status32, reads32), (got8, want8, status8), \
+        (got_d, want_d, status_d, reads_d) = run(direct=True)
     assert status32 & 0b100 == 0 and status8 & 0b100 == 0, "error flag set"
     assert got32 == want32
     assert got8 == want8
+    assert status_d & 0b100 == 0 and got_d == want_d
+    # The direct reader reads every in-image element of every output pixel's taps, once per
+    # channel block (one column tile); IM2COL reads each window word once, far fewer.
+    ho, wo = H + 2 * PAD - R + 1, W + 2 * PAD - S + 1
+    taps = sum(1 for oy in range(ho) for ox in range(wo) for r in range(R) for s in range(S)
+               if 0 <= oy + r - PAD < H and 0 <= ox + s - PAD < W)
+    assert reads_d == taps * -(-C // B)
+    assert reads32 < reads_d
 
 
 @pytest.mark.parametrize("seed", [5])
 def test_a_swapped_field_is_caught(seed):
-    """Weight words with each column's mask below its value: the map must come out different."""
-    (got32, want32, _), _ = run(swap=True, seed=seed, int8=False)
+    """Weight words with each block's values before its mask: the map must come out different."""
+    (got32, want32, *_), *_ = run(swap=True, seed=seed, int8=False)
     assert got32 != want32

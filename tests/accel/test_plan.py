@@ -634,3 +634,34 @@ def test_im2col_magnifies_3x3_reads_at_least_2_5x(size):
 def test_accel_presets_are_in_the_preset_table():
     assert {"accel_small", "accel_small_noim2c", "accel_paper"} <= set(presets())
     assert isinstance(plan_layer(SMALL, **GOOD), LayerPlan)
+
+
+# -- the direct reader of an IM2COL design ---------------------------------------------------------
+
+def test_a_layer_whose_window_does_not_fit_runs_through_the_direct_reader():
+    """11×11 fits no IM2COL window of accel_small (every window has ≥ 11 rows, the buffer 9), so
+    the plan sends it to the direct reader: one patch row of 8 pixels, every element read, and the
+    cycles of the same layer on the same array without IM2COL (no window to fill first)."""
+    p = plan_layer(SMALL, h=20, w=19, c=9, k=10, r=11, s=11, stride=1, pad=5, nnz=2)
+    q = plan_layer(NOIM2C, h=20, w=19, c=9, k=10, r=11, s=11, stride=1, pad=5, nnz=2)
+    assert p.direct and p.reader == "direct" and (p.ph, p.pw) == (1, 8) == (q.ph, q.pw)
+    assert act_sram_reads(p) == act_sram_reads_no_im2col(p) == act_sram_reads(q)
+    assert layer_cycles(p) == layer_cycles(q) == \
+        START_LATENCY + sta_job_cycles(SMALL.array, p.tiles, p.gemm_k, 2) + END_LATENCY
+    with pytest.raises(PlanError, match="IM2COL window"):
+        plan_layer(SMALL, h=20, w=19, c=9, k=10, r=11, s=11, stride=1, pad=5, nnz=2,
+                   direct=False)
+
+
+def test_direct_reader_on_request_and_its_limit():
+    p = plan_layer(SMALL, h=7, w=9, c=11, k=13, r=3, s=3, stride=1, pad=1, nnz=4, direct=True)
+    assert p.direct and (p.ph, p.pw) == (1, 8) and p.reader == "direct"
+    fitting = plan_layer(SMALL, h=7, w=9, c=11, k=13, r=3, s=3, stride=1, pad=1, nnz=4)
+    assert not fitting.direct and fitting.reader == "im2col"
+    assert act_sram_reads(p) == act_sram_reads_no_im2col(fitting) > act_sram_reads(fitting)
+    # 8 banks: a row of 8 output pixels at stride 2 spans 15 input pixels, so no direct reader.
+    eight = _accel(sram={"act_banks": 8})
+    with pytest.raises(PlanError, match="banks"):
+        plan_layer(eight, h=20, w=20, c=8, k=8, r=11, s=11, stride=2, pad=0, nnz=2)
+    # Designs without IM2COL read directly whatever is asked.
+    assert plan_layer(NOIM2C, 7, 9, 11, 13, 3, 3, 1, 1, 4).reader == "direct"
