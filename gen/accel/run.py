@@ -288,7 +288,7 @@ def run_cli(cfg, args):
     else:
         print(f"{cfg.name} ({cfg.notation}) on {args.sim}: {plan.h}x{plan.w}x{plan.c} -> "
               f"{plan.k} channels, {plan.r}x{plan.s} stride {plan.stride} pad {plan.pad}, "
-              f"{plan.tiles} output tiles of a {plan.ph}x{plan.pw} patch")
+              f"{plan.tiles} output tiles of a {plan.ph}x{plan.pw} patch, {plan.reader} reader")
         print(table([(f"{plan.nnz}/{cfg.block}", report["cycles"], report["register_cycles"],
                       report["model_cycles"], report["ideal_cycles"], report["utilization"],
                       report["tile_utilization"], report["mismatches"],
@@ -320,7 +320,7 @@ def _model_only(cfg, args, layer, nnz, flag):
     else:
         print(f"{cfg.name} ({cfg.notation}): {plan.h}x{plan.w}x{plan.c} -> {plan.k} channels, "
               f"{plan.r}x{plan.s} stride {plan.stride} pad {plan.pad}, {plan.tiles} output "
-              f"tiles of a {plan.ph}x{plan.pw} patch, cycle model")
+              f"tiles of a {plan.ph}x{plan.pw} patch, {plan.reader} reader, cycle model")
         print(table([(f"{plan.nnz}/{cfg.block}", report["model_cycles"], report["ideal_cycles"],
                       report["utilization"], report["tile_utilization"],
                       report["weight_bytes"], "" if report["fits_sram"] else "no")],
