@@ -108,7 +108,7 @@ def layer_plans(cfg, log):
         except accel_plan.PlanError as e:
             log.info("layer %s left out: %s", LAYERS[index], e)
     if cfg.im2col:
-        h, w, c, k, r, s, stride, pad = LAYERS[1]
+        h, w, c, k, r, s, stride, pad = LAYERS[5]          # small: 12 output pixels
         plans.append(accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnzs[0],
                                            direct=True))
     assert len(plans) >= 5, f"only {len(plans)} of the regression's layers fit this design"
