@@ -65,8 +65,8 @@ SHARED = (
                                "help": "every convolution layer of a network (cycle model by "
                                        "default)"}),
     RunOption(("--model-only",), {"action": "store_true",
-                                  "help": "--network, --model: only the golden and cycle models, "
-                                          "no RTL runs"}),
+                                  "help": "only the golden and cycle models' figures, no RTL "
+                                          "run"}),
     RunOption(("--rtl-layers",), {"metavar": "L1,L2,...",
                                   "help": "--network: layers to also run on the RTL and check"}),
     RunOption(("--nnz",), {"type": int, "help": "non-zeros per block of B (default: the design's "
