@@ -45,6 +45,10 @@ COMMON = (
                             "help": "seed of the random operands (default 1)"}),
     RunOption(("--json",), {"action": "store_true", "help": "machine-readable output"}),
     RunOption(("-q", "--quiet"), {"action": "store_true", "help": "no progress lines"}),
+    RunOption(("--wave",), {"metavar": "FILE",
+                            "help": "record the RTL simulation's waveforms for GTKWave: FILE.vcd "
+                                    "with Verilator, FILE.fst with Icarus (a run of several jobs "
+                                    "writes FILE_2, FILE_3, ...)"}),
 )
 
 #: Options that several architectures share; a descriptor names the ones it accepts.
@@ -61,8 +65,8 @@ SHARED = (
                                "help": "every convolution layer of a network (cycle model by "
                                        "default)"}),
     RunOption(("--model-only",), {"action": "store_true",
-                                  "help": "--network, --model: only the golden and cycle models, "
-                                          "no RTL runs"}),
+                                  "help": "only the golden and cycle models' figures, no RTL "
+                                          "run"}),
     RunOption(("--rtl-layers",), {"metavar": "L1,L2,...",
                                   "help": "--network: layers to also run on the RTL and check"}),
     RunOption(("--nnz",), {"type": int, "help": "non-zeros per block of B (default: the design's "

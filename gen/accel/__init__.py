@@ -3,7 +3,7 @@
 Liu, Whatmough, Mattina, *Sparse Systolic Tensor Array*, Section IV, Fig. 5 and Fig. 8.
 """
 
-from ..registry import Architecture
+from ..registry import Architecture, RunOption
 from .config import AccelConfig, accel_to_dict, parse_accel
 from .presets import ACCEL_PRESETS
 
@@ -39,7 +39,11 @@ ARCH = Architecture(
     run="sparseforge.gen.accel.run:run_cli",
     network="sparseforge.gen.accel.network:accel_target",
     run_options=("conv", "layer", "network", "model_only", "rtl_layers", "nnz", "act_density",
-                 "act", "weights", "prune", "shift", "relu", "model", "images"),
+                 "act", "weights", "prune", "shift", "relu", "model", "images",
+                 RunOption(("--densities",),
+                           {"metavar": "FILE",
+                            "help": "--network: a YAML/JSON map of layer to NNZ (the others at "
+                                    "--nnz, the first layer at B/B unless the file names it)"})),
     # Icarus simulates these designs at about a hundred cycles a second, so the no-IM2COL
     # baseline (the same array behind a simpler reader) and the other engine kinds run on
     # Verilator only.
@@ -54,9 +58,10 @@ ARCH = Architecture(
         "accel_sta_w16_test": (_engine_design(
             {"kind": "sta", "tpe": {"a": 1, "b": 4, "c": 2}, "array": {"m": 2, "n": 2},
              "widths": {"weight": 16}}, 8, 24), ("verilator",)),
-        # Fixed DBB with 3 of 4 MACs per sparse dot product.
+        # Fixed DBB with 3 of 4 MACs per sparse dot product (4/4 runs in two steps a block),
+        # with two result banks per TPE.
         "accel_dbb_test": (_engine_design(
             {"kind": "dbb", "tpe": {"a": 2, "b": 4, "c": 2}, "array": {"m": 2, "n": 2},
-             "dbb_macs": 3}, 8, 8), ("verilator",)),
+             "dbb_macs": 3, "drain": {"banks": 2}}, 8, 8), ("verilator",)),
     },
 )

@@ -88,9 +88,13 @@ class AccelConfig:
 
     @property
     def weight_word_bits(self):
-        """A weight word: one weight beat of the engine (every column's value slots and mask)."""
+        """A weight word: one word of the engine's weight stream (``weight_word_layout``): a
+        step's B values per column (dense kinds), or ``word_slots`` compressed slots per column
+        (sparse kinds: masks and values of DBB blocks, Fig. 2)."""
         a = self.array
-        return a.tile_cols * (a.lanes * a.weight_width + (a.block if a.sparse else 0))
+        if not a.sparse:
+            return a.tile_cols * a.block * a.weight_width
+        return a.tile_cols * a.word_slots * a.slot_bits
 
     @property
     def weight_half_words(self):
@@ -121,6 +125,9 @@ def parse_accel(raw, name):
         array = parse_sta({**array_raw, "arch": "sta"}, f"{name}_array")
     except ConfigError as e:
         raise ConfigError(f"array.{e.field}", e.value, e.allowed) from None
+    if array.drain_rows != 1:
+        raise ConfigError("array.drain.rows", array.drain_rows,
+                          "1: the output stage writes one result row a cycle")
     if array.act_width != 8:
         raise ConfigError("array.widths.act", array.act_width,
                           "8: activations live in SRAM as INT8 and the output stage requantizes "

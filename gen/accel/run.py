@@ -12,6 +12,7 @@ import numpy as np
 from ...sim import conv, workloads
 from ...sim.accel import cycles as accel_cycles
 from ...sim.accel import plan as accel_plan
+from ...sim.sta import cycles as sta_cycles
 from ...sim.sta import dbb
 from .. import run_network
 from ..errors import InputError
@@ -85,7 +86,8 @@ def run_layer_rtl(cfg, plan, x, w, *, shift=None, relu=False, simulator="verilat
         "simulator": simulator,
         "cycles": cycles,
         "register_cycles": register,
-        "utilization": report["ideal_cycles"] / cycles if cycles else 0.0,
+        "utilization": sta_cycles.utilization(cfg.array, report["useful_macs"], cycles),
+        "tile_utilization": report["ideal_cycles"] / cycles if cycles else 0.0,
         "effective_macs_per_cycle": plan.macs / cycles if cycles else 0.0,
         "mismatches": int(np.count_nonzero(y != golden)),
         "act_sram_reads": act_reads,
@@ -96,11 +98,17 @@ def run_layer_rtl(cfg, plan, x, w, *, shift=None, relu=False, simulator="verilat
 
 
 def layer_report(plan):
-    """The model's figures of a layer (no simulation)."""
+    """The model's figures of a layer (no simulation).
+
+    ``utilization`` is useful MACs (dense MACs × NNZ/B) over multiplier-cycles;
+    ``tile_utilization`` the ideal cycles of its padded output tiles over the cycles, which does
+    not count the slots of pixels and channels the tiles pad.
+    """
     model = accel_cycles.layer_cycles(plan)
     ideal = accel_cycles.layer_ideal_cycles(plan)
     reads = accel_plan.act_sram_reads(plan)
     no_im2col = accel_plan.act_sram_reads_no_im2col(plan)
+    array = plan.array
     return {
         "layer": {"h": plan.h, "w": plan.w, "c": plan.c, "k": plan.k, "r": plan.r,
                   "s": plan.s, "stride": plan.stride, "pad": plan.pad},
@@ -108,10 +116,16 @@ def layer_report(plan):
         "nnz": plan.nnz,
         "block": plan.cfg.block,
         "patch": [plan.ph, plan.pw],
+        "reader": plan.reader,
         "tiles": plan.tiles,
         "macs": plan.macs,
+        "useful_macs": plan.useful_macs,
         "model_cycles": model,
         "ideal_cycles": ideal,
+        "utilization": sta_cycles.utilization(array, plan.useful_macs, model),
+        "tile_utilization": ideal / model,
+        "weight_bytes": plan.weight_bits // 8,
+        "paper_weight_bytes": plan.paper_weight_bits / 8,
         "model_act_sram_reads": reads,
         "act_sram_reads_no_im2col": no_im2col,
         "magnification": no_im2col / reads if reads else 0.0,
@@ -130,30 +144,86 @@ def _network_layer_plans(cfg, layer, nnz):
     return [plan] * layer.groups
 
 
-def network_report(cfg, net, nnz):
-    """Per-layer and total model figures of a whole network at density ``nnz``/B."""
+def network_report(cfg, net, nnz, densities=None):
+    """Per-layer and total model figures of a whole network.
+
+    Every layer runs at ``nnz``/B except those ``densities`` (``{layer name: nnz}``) names.
+    ``utilization`` is useful MACs (dense MACs × NNZ/B per layer) over multiplier-cycles, per
+    layer and in total; ``tile_utilization`` the padded tiles' ideal cycles over the cycles.
+    ``weight_bytes`` is the weight SRAM image (whole words, K padded to column tiles),
+    ``paper_weight_bytes`` the paper's compressed size (8·NNZ + 8 bits a block for INT8).
+    """
+    densities = densities or {}
+    multipliers = cfg.array.macs_total
     rows = []
     for layer in workloads.network(net):
-        plans = _network_layer_plans(cfg, layer, nnz)
+        layer_nnz = densities.get(layer.name, nnz)
+        plans = _network_layer_plans(cfg, layer, layer_nnz)
         cycles = sum(accel_cycles.layer_cycles(p) for p in plans)
         ideal = sum(accel_cycles.layer_ideal_cycles(p) for p in plans)
-        fits = all(_fits(p) for p in plans)
-        rows.append({"layer": layer.name, "groups": layer.groups, "macs": layer.macs,
-                     "model_cycles": cycles, "ideal_cycles": ideal,
-                     "utilization": ideal / cycles, "fits_sram": fits,
-                     "effective_macs_per_cycle": layer.macs / cycles})
+        useful = sum(p.useful_macs for p in plans)
+        rows.append({
+            "layer": layer.name, "groups": layer.groups, "nnz": layer_nnz, "macs": layer.macs,
+            "useful_macs": useful, "patch": [plans[0].ph, plans[0].pw],
+            "reader": plans[0].reader,
+            "model_cycles": cycles, "ideal_cycles": ideal,
+            "utilization": useful / (multipliers * cycles),
+            "tile_utilization": ideal / cycles,
+            "weight_bytes": sum(p.weight_bits for p in plans) // 8,
+            "paper_weight_bytes": sum(p.paper_weight_bits for p in plans) / 8,
+            "fits_sram": all(_fits(p, int8_out=True) for p in plans),
+            "effective_macs_per_cycle": layer.macs / cycles})
     total_cycles = sum(r["model_cycles"] for r in rows)
     total_macs = sum(r["macs"] for r in rows)
-    return {"network": net, "nnz": nnz, "block": cfg.block, "layers": rows,
+    total_useful = sum(r["useful_macs"] for r in rows)
+    return {"network": net, "nnz": nnz, "densities": dict(densities), "block": cfg.block,
+            "layers": rows,
             "total_cycles": total_cycles, "total_macs": total_macs,
+            "total_useful_macs": total_useful,
+            "utilization": total_useful / (multipliers * total_cycles),
+            "tile_utilization": sum(r["ideal_cycles"] for r in rows) / total_cycles,
+            "weight_bytes": sum(r["weight_bytes"] for r in rows),
+            "paper_weight_bytes": sum(r["paper_weight_bytes"] for r in rows),
             "effective_macs_per_cycle": total_macs / total_cycles,
             "effective_tops_at_1ghz": 2 * total_macs / total_cycles / 1000}
 
 
-def _fits(plan):
+def load_densities(path, cfg, net):
+    """``--densities FILE``: a YAML or JSON mapping ``{layer: nnz}`` for ``net``'s layers.
+
+    The network's first layer runs at B/B unless the file names it (the paper does not prune
+    the first layer). Unknown layers and densities out of 1 … B are input errors.
+    """
+    import yaml
+
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except OSError as e:
+        raise InputError(f"--densities: cannot read {path}: {e.strerror}") from None
+    except yaml.YAMLError:
+        raise InputError(f"--densities: {path} is not YAML or JSON") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"--densities: {path} is not allowed; expected a mapping of layer "
+                         "names to NNZ (e.g. 'res2a_branch2a: 3')")
+    names = [layer.name for layer in workloads.network(net)]
+    top = cfg.array.max_nnz
+    densities = {names[0]: top}
+    for name, value in raw.items():
+        if name not in names:
+            raise InputError(f"--densities: {net} has no layer {name!r} (see 'sparseforge "
+                             f"layers {net}')")
+        if type(value) is not int or not 1 <= value <= top:
+            raise InputError(f"--densities: {name}: {value!r} is not allowed; expected an "
+                             f"integer NNZ from 1 to {top}")
+        densities[name] = value
+    return densities
+
+
+def _fits(plan, int8_out=False):
     try:
         accel_plan.plan_layer(plan.cfg, plan.h, plan.w, plan.c, plan.k, plan.r, plan.s,
-                              plan.stride, plan.pad, plan.nnz, (plan.ph, plan.pw))
+                              plan.stride, plan.pad, plan.nnz, (plan.ph, plan.pw),
+                              int8_out=int8_out, direct=plan.direct)
     except accel_plan.PlanError:
         return False
     return True
@@ -188,7 +258,7 @@ def run_cli(cfg, args):
     progress = Progress(not args.quiet and not args.json)
     if args.network:
         return _run_network(cfg, args, nnz, progress)
-    _reject(args, ("model_only", "rtl_layers"))
+    _reject(args, ("rtl_layers", "densities"))
     if args.conv:
         layer = parse_conv(args.conv)
     else:
@@ -200,6 +270,8 @@ def run_cli(cfg, args):
             raise InputError(f"--layer: {args.layer} is a grouped convolution ({layer.groups} "
                              "groups); the RTL runs ungrouped layers (use --network for the model)")
     flag = "--conv" if args.conv else "--layer"
+    if args.model_only:
+        return _model_only(cfg, args, layer, nnz, flag)
     plan = _plan(cfg, layer, nnz, flag, int8_out=args.shift is not None)
     x, w = prepare_layer(cfg, plan, act_density=0.5 if args.act_density is None
                          else args.act_density, act_path=args.act, weights_path=args.weights,
@@ -216,13 +288,13 @@ def run_cli(cfg, args):
     else:
         print(f"{cfg.name} ({cfg.notation}) on {args.sim}: {plan.h}x{plan.w}x{plan.c} -> "
               f"{plan.k} channels, {plan.r}x{plan.s} stride {plan.stride} pad {plan.pad}, "
-              f"{plan.tiles} output tiles of a {plan.ph}x{plan.pw} patch")
+              f"{plan.tiles} output tiles of a {plan.ph}x{plan.pw} patch, {plan.reader} reader")
         print(table([(f"{plan.nnz}/{cfg.block}", report["cycles"], report["register_cycles"],
-                      report["model_cycles"],
-                      report["ideal_cycles"], report["utilization"], report["mismatches"],
+                      report["model_cycles"], report["ideal_cycles"], report["utilization"],
+                      report["tile_utilization"], report["mismatches"],
                       report["act_sram_reads"], report["act_sram_reads_no_im2col"])],
-                    ("density", "cycles", "register", "model", "ideal", "util", "mismatches",
-                     "act reads", "reads w/o IM2COL")))
+                    ("density", "cycles", "register", "model", "ideal", "util", "tile util",
+                     "mismatches", "act reads", "reads w/o IM2COL")))
         verdict = "bit-exact" if report["mismatches"] == 0 else "MISMATCH"
         print(f"{verdict} against the golden convolution ({report['output']} output); "
               f"{report['effective_macs_per_cycle']:.1f} effective MACs/cycle")
@@ -232,13 +304,41 @@ def run_cli(cfg, args):
     return 0 if ok else 1
 
 
+def _model_only(cfg, args, layer, nnz, flag):
+    """``--model-only`` for one layer: the plan and the cycle model's figures, no operands."""
+    for name in ("act", "weights", "out", "prune"):
+        if getattr(args, name, None) not in (None, False):
+            raise InputError(f"--{name}: not used with --model-only (no RTL run)")
+    int8_out = args.shift is not None
+    plan = _plan(cfg, layer, nnz, flag, check_sram=False, int8_out=int8_out)
+    report = layer_report(plan)
+    report["fits_sram"] = _fits(plan, int8_out)
+    if args.layer:
+        report["name"] = args.layer
+    if args.json:
+        dump_json(report)
+    else:
+        print(f"{cfg.name} ({cfg.notation}): {plan.h}x{plan.w}x{plan.c} -> {plan.k} channels, "
+              f"{plan.r}x{plan.s} stride {plan.stride} pad {plan.pad}, {plan.tiles} output "
+              f"tiles of a {plan.ph}x{plan.pw} patch, {plan.reader} reader, cycle model")
+        print(table([(f"{plan.nnz}/{cfg.block}", report["model_cycles"], report["ideal_cycles"],
+                      report["utilization"], report["tile_utilization"],
+                      report["weight_bytes"], "" if report["fits_sram"] else "no")],
+                    ("density", "model cycles", "ideal", "util", "tile util", "weight bytes",
+                     "fits SRAM")))
+    return 0
+
+
 def _run_network(cfg, args, nnz, progress):
     _reject(args, ("act", "weights", "out", "relu", "shift"))
     try:
         workloads.network(args.network)
     except ValueError as e:
         raise InputError(f"--network: {e}") from None
-    report = network_report(cfg, args.network, nnz)
+    densities = None
+    if args.densities is not None:
+        densities = load_densities(args.densities, cfg, args.network)
+    report = network_report(cfg, args.network, nnz, densities)
     names = [n for n in (args.rtl_layers or "").split(",") if n]
     if names and args.model_only:
         raise InputError("--rtl-layers: not allowed with --model-only")
@@ -252,7 +352,7 @@ def _run_network(cfg, args, nnz, progress):
         if layer.groups != 1:
             raise InputError(f"--rtl-layers: {name} is a grouped convolution; the RTL runs "
                              "ungrouped layers")
-        plan = _plan(cfg, layer, nnz, f"--rtl-layers {name}")
+        plan = _plan(cfg, layer, known[name]["nnz"], f"--rtl-layers {name}")
         x, w = prepare_layer(cfg, plan, act_density=0.5 if args.act_density is None
                              else args.act_density, seed=args.seed)
         rtl, _ = run_layer_rtl(cfg, plan, x, w, simulator=args.sim, seed=args.seed,
@@ -265,14 +365,17 @@ def _run_network(cfg, args, nnz, progress):
     if args.json:
         dump_json(report)
     else:
-        rows = [(r["layer"], r["macs"], r["model_cycles"], r.get("rtl_cycles", ""),
-                 r["utilization"], r["effective_macs_per_cycle"],
-                 "" if r["fits_sram"] else "no") for r in report["layers"]]
-        rows.append(("total", report["total_macs"], report["total_cycles"], "", "",
-                     report["effective_macs_per_cycle"], ""))
-        print(f"{args.network} on {cfg.name} ({cfg.notation}) at {nnz}/{cfg.block} weight "
-              "density, cycle model" + (" (RTL-checked layers shown)" if names else ""))
-        print(table(rows, ("layer", "MACs", "cycles", "RTL cycles", "util", "MACs/cycle",
-                           "fits SRAM")))
+        rows = [(r["layer"], f"{r['nnz']}/{cfg.block}", r["macs"], r["model_cycles"],
+                 r.get("rtl_cycles", ""), r["utilization"], r["tile_utilization"],
+                 r["weight_bytes"], "" if r["fits_sram"] else "no") for r in report["layers"]]
+        rows.append(("total", "", report["total_macs"], report["total_cycles"], "",
+                     report["utilization"], report["tile_utilization"], report["weight_bytes"],
+                     ""))
+        density = (f"{nnz}/{cfg.block} weight density" if densities is None else
+                   f"densities from {args.densities} (others {nnz}/{cfg.block})")
+        print(f"{args.network} on {cfg.name} ({cfg.notation}) at {density}, cycle model" +
+              (" (RTL-checked layers shown)" if names else ""))
+        print(table(rows, ("layer", "NNZ", "MACs", "cycles", "RTL cycles", "util",
+                           "tile util", "weight bytes", "fits SRAM")))
         print(f"{report['effective_tops_at_1ghz']:.2f} effective TOPS at 1 GHz")
     return 0 if ok else 1

@@ -22,7 +22,8 @@ ARCH = Architecture(
     cycles="sparseforge.sim.sta.cycles",
     regression="sparseforge.tb.sta.regression",
     run="sparseforge.gen.sta.run:run_cli",
-    run_options=("gemm", "nnz", "act_density", "act", "weights", "prune", "energy"),
+    run_options=("gemm", "nnz", "act_density", "act", "weights", "prune", "model_only",
+                 "energy"),
     demo="sparseforge.gen.sta.demo:run_demo",
     power="sparseforge.gen.sta.energy:HOOKS",
     regression_designs={
@@ -36,9 +37,11 @@ ARCH = Architecture(
         "sa_3x2_acc18": ({"arch": "sta", "kind": "sa", "array": {"m": 3, "n": 2},
                           "widths": {"acc": 18}}, ("icarus", "verilator")),
         # One PE: a VDBB TPE with a non-power-of-two block of 6 and a 3-row, 1-column tile; its
-        # 24-bit accumulators wrap after 513 INT8 products of -128 x -128 (516 steps).
+        # 24-bit accumulators wrap after 513 INT8 products of -128 x -128 (516 steps). Its drain
+        # delivers the tile's three rows in one beat from two result banks.
         "vdbb_3x6x1_1x1": ({"arch": "sta", "kind": "vdbb", "tpe": {"a": 3, "b": 6, "c": 1},
-                            "array": {"m": 1, "n": 1}, "widths": {"acc": 24}},
+                            "array": {"m": 1, "n": 1}, "widths": {"acc": 24},
+                            "drain": {"rows": 3, "banks": 2}},
                            ("icarus", "verilator")),
         # Fixed DBB with 3 of 8 MACs on a tall array, narrow operands, 20-bit accumulators
         # (wrap after 1,025 products of -32 x -16: 342 steps).

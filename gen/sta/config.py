@@ -44,6 +44,12 @@ class StaConfig:
     act_zero_gating : bool
         Disable (clock-gate) a MAC whose activation operand is zero. Only single-MAC TPEs (``sa``
         and ``vdbb``) can gate a MAC on one activation; a dot product shares its accumulator.
+    drain_rows : int
+        Result rows the drain delivers per cycle (a divisor of A): ``R`` consecutive rows of a
+        row of TPEs per result beat.
+    result_banks : int
+        Result (shadow) registers per accumulator, 1 or 2: with two, a TPE can capture a tile
+        while the previous one still waits to be drained.
     """
 
     name: str
@@ -58,6 +64,8 @@ class StaConfig:
     weight_width: int
     acc_width: int
     act_zero_gating: bool
+    drain_rows: int = 1
+    result_banks: int = 1
 
     arch = "sta"
 
@@ -80,8 +88,41 @@ class StaConfig:
 
     @property
     def max_nnz(self):
-        """Largest non-zero count per block the hardware accepts."""
+        """Largest non-zero count per block a job may have: B for every kind (a fixed-DBB array
+        runs blocks denser than its bound in several steps, the paper's dense fallback)."""
+        return self.b
+
+    @property
+    def step_nnz(self):
+        """Largest non-zero count per block that runs in one step per block: the bound b for
+        ``dbb``, B otherwise."""
         return self.dbb_macs if self.kind == "dbb" else self.b
+
+    @property
+    def slot_bits(self):
+        """Width of one slot of a compressed weight word (sparse kinds): one weight value."""
+        return self.weight_width
+
+    @property
+    def mask_slots(self):
+        """Slots a block's B-bit mask takes in the compressed stream: ⌈B / weight width⌉ (one
+        for INT8 weights in blocks of 8)."""
+        return -(-self.b // self.weight_width)
+
+    @property
+    def word_slots(self):
+        """Slots per weight word and column (sparse kinds): one step's values and a mask
+        (2 for ``vdbb`` with INT8 weights and B = 8, b + 1 for ``dbb``), so a step can be fed
+        every cycle at any density."""
+        return self.lanes + self.mask_slots
+
+    def block_bits(self, nnz):
+        """Bits of one compressed block of one weight column at density ``nnz``/B: the paper's
+        8·NNZ + B (Fig. 2) for INT8 weights (the mask stored once per block, rounded up to whole
+        weight-wide slots), or the B values of a dense kind."""
+        if not self.sparse:
+            return self.b * self.weight_width
+        return (nnz + self.mask_slots) * self.slot_bits
 
     @property
     def tile_rows(self):
@@ -118,8 +159,14 @@ class StaConfig:
         return self.a * self.b + self.lanes * self.c
 
     def steps_per_block(self, nnz):
-        """TPE steps per block of B: NNZ for ``vdbb`` (time unrolled), 1 otherwise."""
-        return nnz if self.kind == "vdbb" else 1
+        """TPE steps per block of B: NNZ for ``vdbb`` (time unrolled), ⌈NNZ/b⌉ for ``dbb`` (one
+        step up to its bound, more for denser blocks: no gain, as the paper says of the fixed-DBB
+        fallback), 1 for the dense kinds."""
+        if self.kind == "vdbb":
+            return nnz
+        if self.kind == "dbb":
+            return -(-nnz // self.dbb_macs)
+        return 1
 
     def nominal_macs_per_cycle(self):
         """Dense-equivalent MACs per cycle at the paper's nominal 4/8 density for sparse kinds.
@@ -168,7 +215,7 @@ class StaConfig:
 def parse_sta(raw, name):
     """Validate an ``arch: sta`` mapping; return its :class:`StaConfig`."""
     check_keys(raw, "", ("arch", "kind", "tpe", "array", "dbb_macs", "widths",
-                          "act_zero_gating", "name"))
+                          "act_zero_gating", "drain", "name"))
     kind = raw.get("kind")
     if kind not in STA_KINDS:
         raise ConfigError("kind", kind, "one of " + ", ".join(STA_KINDS))
@@ -219,9 +266,18 @@ def parse_sta(raw, name):
                           f"false for kind {kind}: only single-MAC TPEs (sa, vdbb) can gate a MAC "
                           "on its activation (Table III); a dot product shares its accumulator")
 
+    drain = raw.get("drain", {})
+    check_keys(drain, "drain", ("rows", "banks"))
+    drain_rows = int_field(drain, "rows", "drain", 1, a, default=1)
+    if a % drain_rows:
+        raise ConfigError("drain.rows", drain_rows,
+                          f"a divisor of A = {a}: the drain delivers a row of TPEs' A result "
+                          "rows in equal beats")
+    result_banks = int_field(drain, "banks", "drain", 1, 2, default=1)
+
     return StaConfig(name=name, kind=kind, a=a, b=b, c=c, m=m, n=n, dbb_macs=dbb_macs,
                      act_width=act_width, weight_width=weight_width, acc_width=acc_width,
-                     act_zero_gating=gating)
+                     act_zero_gating=gating, drain_rows=drain_rows, result_banks=result_banks)
 
 
 def sta_to_dict(config):
@@ -231,7 +287,8 @@ def sta_to_dict(config):
            "array": {"m": config.m, "n": config.n},
            "widths": {"act": config.act_width, "weight": config.weight_width,
                       "acc": config.acc_width},
-           "act_zero_gating": config.act_zero_gating}
+           "act_zero_gating": config.act_zero_gating,
+           "drain": {"rows": config.drain_rows, "banks": config.result_banks}}
     if config.kind == "dbb":
         raw["dbb_macs"] = config.dbb_macs
     return raw

@@ -25,8 +25,9 @@ def run_demo(cfg, args):
     lint_state = "clean" if lint.ok else f"{len(lint.warnings)} warnings"
 
     shape = (4 * cfg.tile_rows, 64 * cfg.block, 4 * cfg.tile_cols)
-    densities = [cfg.block, cfg.block // 2, max(1, cfg.block // 4)] if cfg.kind == "vdbb" \
-        else [cfg.max_nnz]
+    densities = {"vdbb": [cfg.block, cfg.block // 2, max(1, cfg.block // 4)],
+                 "dbb": sorted({cfg.block, cfg.dbb_macs}, reverse=True)}.get(cfg.kind,
+                                                                             [cfg.max_nnz])
     reports = []
     for nnz in densities:
         act, weights, nnz = prepare_gemm(cfg, shape=shape, nnz=nnz, act_density=0.5,

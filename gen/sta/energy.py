@@ -131,7 +131,7 @@ def calibration(cfg):
     about 130 steps, about 450 cycles in all.
     """
     cal = calibration_design(cfg)
-    rows, cols, bz, top = cal.tile_rows, cal.tile_cols, cal.block, cal.max_nnz
+    rows, cols, bz, top = cal.tile_rows, cal.tile_cols, cal.block, cal.step_nnz
 
     def blocks(steps, nnz):         # blocks of K giving about ``steps`` steps per tile
         return max(1, -(-steps // cal.steps_per_block(nnz)))

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ...hdl.sta.layouts import K_BITS
+from amaranth import Shape
+
+from ...hdl.sta.layouts import K_BITS, weight_word_layout
 from ...sim.gemm import gemm, int_range
 from ...sim.sta import cycles as sta_cycles
 from ...sim.sta import dbb
@@ -19,7 +21,7 @@ from ..errors import InputError
 from ..operands import MAX_OPERAND_ELEMENTS, load_operand
 from ..report import Progress, dump_json, save_npy, table
 
-__all__ = ["parse_shape", "prepare_gemm", "run_gemm_rtl", "run_cli"]
+__all__ = ["parse_shape", "prepare_gemm", "gemm_model_report", "run_gemm_rtl", "run_cli"]
 
 K_LIMIT = (1 << K_BITS) - 1
 
@@ -56,8 +58,7 @@ def prepare_gemm(cfg, *, shape=None, nnz=None, act_density=0.5, act_path=None,
     if nnz is None:
         nnz = top
     if not 1 <= nnz <= top:
-        what = (f"1 to {top} (this dbb design has {top} MACs per block of {cfg.block})"
-                if cfg.kind == "dbb" else f"1 to {top} (non-zeros per block of {cfg.block})")
+        what = f"1 to {top} (non-zeros per block of {cfg.block})"
         raise InputError(f"--nnz: {nnz} is not allowed; expected {what}")
     if not 0.0 <= act_density <= 1.0:
         raise InputError(f"--act-density: {act_density} is not allowed; expected a fraction "
@@ -108,6 +109,35 @@ def prepare_gemm(cfg, *, shape=None, nnz=None, act_density=0.5, act_path=None,
     return act, weights, nnz
 
 
+def gemm_model_report(cfg, m, k, n, nnz):
+    """The cycle model's figures of an M×K×N GEMM at density ``nnz``/B (no simulation).
+
+    ``utilization`` is useful MACs (M·K·N·NNZ/B) over multiplier-cycles; ``tile_utilization``
+    the ideal cycles of the padded tiles over the cycles (mapping loss not counted).
+    """
+    tiles = sta_cycles.sta_tiles(cfg, m, n)
+    model = sta_cycles.sta_job_cycles(cfg, tiles, k, nnz)
+    ideal = sta_cycles.sta_ideal_cycles(cfg, tiles, k, nnz)
+    useful = sta_cycles.useful_macs(m * k * n, nnz, cfg.block)
+    words = tiles * sta_streams.words_per_tile(cfg, k, nnz)
+    return {
+        "design": cfg.name,
+        "kind": cfg.kind,
+        "notation": cfg.notation,
+        "m": m, "k": k, "n": n,
+        "nnz": nnz,
+        "block": cfg.block,
+        "tiles": tiles,
+        "model_cycles": model,
+        "ideal_cycles": ideal,
+        "useful_macs": useful,
+        "utilization": sta_cycles.utilization(cfg, useful, model),
+        "tile_utilization": ideal / model if model else 0.0,
+        "effective_macs_per_cycle": m * k * n / model if model else 0.0,
+        "weight_stream_bits": words * Shape.cast(weight_word_layout(cfg)).width,
+    }
+
+
 def run_gemm_rtl(cfg, act, weights, nnz, *, simulator="verilator", seed=None, progress=None):
     """Run the GEMM through the generated RTL; return the report mapping and the result matrix."""
     from ...tb import runner
@@ -122,32 +152,25 @@ def run_gemm_rtl(cfg, act, weights, nnz, *, simulator="verilator", seed=None, pr
 
     result = sta_streams.assemble(cfg, rows, m, n)
     golden = gemm(act, weights, cfg.acc_width)
-    tiles = sta_cycles.sta_tiles(cfg, m, n)
-    model = sta_cycles.sta_job_cycles(cfg, tiles, k, nnz)
-    ideal = sta_cycles.sta_ideal_cycles(cfg, tiles, k, nnz)
-    report = {
-        "design": cfg.name,
-        "kind": cfg.kind,
-        "notation": cfg.notation,
+    report = gemm_model_report(cfg, m, k, n, nnz)
+    report.update({
         "simulator": simulator,
-        "m": m, "k": k, "n": n,
-        "nnz": nnz,
-        "block": cfg.block,
-        "tiles": tiles,
         "cycles": cycles,
-        "model_cycles": model,
-        "ideal_cycles": ideal,
-        "utilization": ideal / cycles if cycles else 0.0,
+        "utilization": sta_cycles.utilization(cfg, report["useful_macs"], cycles),
+        "tile_utilization": report["ideal_cycles"] / cycles if cycles else 0.0,
         "effective_macs_per_cycle": m * k * n / cycles if cycles else 0.0,
         "mismatches": int(np.count_nonzero(result != golden)),
         "gated_mac_cycles": gated,
-        "mac_cycles": ideal * cfg.macs_total,      # MAC slots of every step of the job
+        # MAC slots of every step of the job
+        "mac_cycles": report["ideal_cycles"] * cfg.macs_total,
         "act_zero_fraction": float(np.mean(act == 0)) if act.size else 0.0,
-    }
+    })
     return report, result
 
 
-RUN_HEADERS = ("nnz", "cycles", "model", "ideal", "util", "mismatches", "gated MAC-cycles")
+RUN_HEADERS = ("nnz", "cycles", "model", "ideal", "util", "tile util", "mismatches",
+               "gated MAC-cycles")
+MODEL_HEADERS = ("nnz", "model cycles", "ideal", "util", "tile util", "MACs/cycle")
 
 
 def run_cli(cfg, args):
@@ -157,9 +180,10 @@ def run_cli(cfg, args):
             option = "--" + flag.replace("_", "-")
             raise InputError(f"{option}: not allowed for arch sta (a GEMM engine); use --gemm "
                              "M,K,N with --nnz, or an arch: accel config for convolutions")
-    for flag in ("relu", "model_only"):
-        if getattr(args, flag, False):
-            raise InputError(f"--{flag.replace('_', '-')}: not allowed for arch sta")
+    if args.relu:
+        raise InputError("--relu: not allowed for arch sta")
+    if args.model_only:
+        return _model_only(cfg, args)
     shape = parse_shape(args.gemm) if args.gemm else None
     density = 0.5 if args.act_density is None else args.act_density
     act, weights, nnz = prepare_gemm(cfg, shape=shape, nnz=args.nnz,
@@ -183,7 +207,8 @@ def run_cli(cfg, args):
         print(f"{cfg.name} ({cfg.notation}) on {args.sim}: {report['m']}x{report['k']}x"
               f"{report['n']} GEMM, {report['tiles']} output tiles")
         print(table([(report["nnz"], report["cycles"], report["model_cycles"],
-                      report["ideal_cycles"], report["utilization"], report["mismatches"],
+                      report["ideal_cycles"], report["utilization"],
+                      report["tile_utilization"], report["mismatches"],
                       report["gated_mac_cycles"])], RUN_HEADERS))
         verdict = "bit-exact" if report["mismatches"] == 0 else "MISMATCH"
         print(f"{verdict} against the golden model; "
@@ -194,3 +219,30 @@ def run_cli(cfg, args):
                   f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
                   f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
     return 0 if report["mismatches"] == 0 and report["cycles"] == report["model_cycles"] else 1
+
+
+def _model_only(cfg, args):
+    """``--model-only``: the cycle model's figures of ``--gemm``, no operands, no simulation."""
+    for flag in ("act", "weights", "out"):
+        if getattr(args, flag, None) is not None:
+            raise InputError(f"--{flag}: not used with --model-only (no RTL run)")
+    if not args.gemm:
+        raise InputError("--gemm: missing; --model-only needs the GEMM shape M,K,N")
+    m, k, n = parse_shape(args.gemm)
+    if k > K_LIMIT:
+        raise InputError(f"--gemm: K = {k} is not allowed; expected at most {K_LIMIT} "
+                         "(the job's K field)")
+    nnz = cfg.max_nnz if args.nnz is None else args.nnz
+    if not 1 <= nnz <= cfg.max_nnz:
+        raise InputError(f"--nnz: {nnz} is not allowed; expected 1 to {cfg.max_nnz} "
+                         f"(non-zeros per block of {cfg.block})")
+    report = gemm_model_report(cfg, m, k, n, nnz)
+    if args.json:
+        dump_json(report)
+    else:
+        print(f"{cfg.name} ({cfg.notation}): {m}x{k}x{n} GEMM, {report['tiles']} output tiles, "
+              "cycle model")
+        print(table([(nnz, report["model_cycles"], report["ideal_cycles"],
+                      report["utilization"], report["tile_utilization"],
+                      report["effective_macs_per_cycle"])], MODEL_HEADERS))
+    return 0

@@ -1,6 +1,6 @@
 """The VDBB accelerator of the STA paper (Sec. IV, Fig. 5): SRAMs, IM2COL, array, output stage."""
 
-from amaranth import Module, Signal
+from amaranth import Module, Mux, Signal
 from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -46,6 +46,8 @@ REGISTERS = [
     Register("ofm_base", 0x60, 24, doc="its first bank row"),
     Register("w_half", 0x64, 1, doc="weight SRAM half of the layer's weights"),
     Register("w_base", 0x68, 24, doc="their first word"),
+    Register("direct", 0x6C, 1, doc="1: the direct reader instead of IM2COL (patch_h = 1), for "
+             "a layer whose IM2COL window does not fit (designs without IM2COL: always)"),
     Register("act_load_half", 0x70, 1, doc="s_axis_act writes this half…"),
     Register("act_load_base", 0x74, 24, doc="…from this bank row…"),
     Register("act_load_blocks", 0x78, 16, init=1, doc="…with this many words per pixel"),
@@ -157,7 +159,9 @@ class Accelerator(wiring.Component):
                            "word_bits": cfg.weight_word_bits, "kb": cfg.weight_kb},
                 "macro_modules": [m["module"] for m in self.memory_macros(cfg)],
             },
-            "im2col": ({"window": [cfg.window_rows, cfg.window_cols], "buffers": 2}
+            "im2col": ({"window": [cfg.window_rows, cfg.window_cols], "buffers": 2,
+                        "direct_reader": "also present: a layer with the direct register set "
+                                         "(one whose window does not fit) reads through it"}
                        if cfg.im2col else False),
             "quant_table": {"channels": cfg.quant_channels, "rows": quant_rows(cfg),
                             "lanes": cfg.array.tile_cols,
@@ -172,8 +176,9 @@ class Accelerator(wiring.Component):
             "streams": {
                 "s_axis_act": f"{stream_width(cfg.word_bits)}-bit words: B INT8 channels of "
                               "one pixel, pixel-major, channel block inner",
-                "s_axis_w": f"{stream_width(cfg.weight_word_bits)}-bit words: one engine "
-                            "weight beat each, column tiles in order",
+                "s_axis_w": f"{stream_width(cfg.weight_word_bits)}-bit words: the engine's "
+                            "weight words (compressed DBB blocks for the sparse kinds), column "
+                            "tiles in order, each from a new word",
                 "m_axis_out": f"{stream_width(cfg.word_bits)}-bit words in load order",
             },
             "done": "interrupt output: high once the last layer is finished (or refused) until "
@@ -222,7 +227,9 @@ class Accelerator(wiring.Component):
             for ph_, pw_ in patch_shapes(rows):
                 if cfg.im2col or ph_ == 1:
                     with m.Case(ph_):
-                        m.d.comb += [pw.eq(pw_), shape_ok.eq(1)]
+                        # The direct reader takes one row of pixels.
+                        ok = (~regs.direct | (ph_ == 1)) if cfg.im2col else 1
+                        m.d.comb += [pw.eq(pw_), shape_ok.eq(ok)]
             with m.Default():
                 m.d.comb += [pw.eq(0), shape_ok.eq(0)]
         stride2 = regs.stride == 2
@@ -250,7 +257,7 @@ class Accelerator(wiring.Component):
                 m.d.comb += [tiles_y.eq(0), tiles_x.eq(0)]
         col_tiles = Signal(CH_BITS)
         m.d.comb += col_tiles.eq((layer.cb_out * bz + array.tile_cols - 1) // array.tile_cols)
-        spb = layer.nnz if array.kind == "vdbb" else 1
+        slots_per_block = layer.nnz + array.mask_slots if array.sparse else 1
         row_tiles = Signal(32)
         windows = Signal(32)
         engine_tiles = Signal(32)
@@ -274,6 +281,7 @@ class Accelerator(wiring.Component):
                 layer.wh.eq(((regs.patch_h - 1) << stride2) + regs.kernel_r),
                 layer.ww.eq(((pw - 1) << stride2) + regs.kernel_s),
                 layer.nnz.eq(regs.nnz),
+                layer.direct.eq(regs.direct if cfg.im2col else 1),
                 layer.ifm_base.eq(regs.ifm_base), layer.ofm_base.eq(regs.ofm_base),
                 layer.w_base.eq(regs.w_base),
                 ifm_half.eq(regs.ifm_half), ofm_half.eq(regs.ofm_half),
@@ -289,7 +297,7 @@ class Accelerator(wiring.Component):
             m.d.sync += [
                 layer.tiles_y.eq(tiles_y), layer.tiles_x.eq(tiles_x),
                 layer.col_tiles.eq(col_tiles),
-                layer.block_words.eq(layer.r * layer.s * layer.cb_in * spb),
+                layer.tile_slots.eq(layer.r * layer.s * layer.cb_in * slots_per_block),
                 row_tiles.eq(tiles_y * tiles_x),
                 gemm_k.eq(layer.r * layer.s * (layer.cb_in << lg_b)),
             ]
@@ -309,8 +317,12 @@ class Accelerator(wiring.Component):
                      engine_tiles.eq(layer.col_tiles * row_tiles)]
 
         m.submodules.engine = engine = StaEngine(array)
-        reader_cls = Im2colMagnifier if cfg.im2col else DirectReader
-        m.submodules.im2col = acts = reader_cls(cfg)
+        if cfg.im2col:
+            m.submodules.im2col = im2col = Im2colMagnifier(cfg)
+            m.submodules.direct = direct = DirectReader(cfg)
+            m.submodules.reader = acts = _ReaderSelect(cfg, im2col, direct)
+        else:
+            m.submodules.im2col = acts = DirectReader(cfg)
         m.submodules.weights = weights = WeightReader(cfg)
         m.submodules.output = output = OutputStage(cfg)
         if cfg.quant_channels:
@@ -406,3 +418,34 @@ class Accelerator(wiring.Component):
                 m.d.comb += weights.rd_data.eq(bank.rd.data)
         return m
 
+
+
+class _ReaderSelect(wiring.Component):
+    """The activation reader of an IM2COL design: its IM2COL unit, or for a layer with
+    ``direct`` set its direct reader (same ports as either; combinational, no latency)."""
+
+    def __init__(self, cfg, im2col, direct):
+        self._im2col, self._direct = im2col, direct
+        super().__init__(im2col.signature)
+
+    def elaborate(self, platform):
+        m = Module()
+        units = (self._im2col, self._direct)
+        sel = self.layer.direct
+        for unit in units:
+            m.d.comb += [unit.layer.eq(self.layer), unit.windows.eq(self.windows),
+                         unit.rd_data.eq(self.rd_data)]
+        im2col, direct = units
+        m.d.comb += [
+            im2col.start.eq(self.start & ~sel), direct.start.eq(self.start & sel),
+            self.busy.eq(im2col.busy | direct.busy),
+            self.act.valid.eq(Mux(sel, direct.act.valid, im2col.act.valid)),
+            self.act.payload.eq(Mux(sel, direct.act.payload.as_value(),
+                                    im2col.act.payload.as_value())),
+            im2col.act.ready.eq(self.act.ready & ~sel),
+            direct.act.ready.eq(self.act.ready & sel),
+            self.rd_addr.eq(Mux(sel, direct.rd_addr.as_value(), im2col.rd_addr.as_value())),
+            self.rd_en.eq(Mux(sel, direct.rd_en, im2col.rd_en)),
+            self.reads.eq(Mux(sel, direct.reads, im2col.reads)),
+        ]
+        return m

@@ -5,7 +5,7 @@ from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...gen.schema import bits_for
-from ..sta.layouts import weight_beat_layout
+from ..sta.layouts import weight_word_layout
 from .layouts import layer_layout
 
 __all__ = ["WeightReader"]
@@ -14,9 +14,13 @@ __all__ = ["WeightReader"]
 class WeightReader(wiring.Component):
     """Replay each column tile's weight words once per output patch.
 
-    For column tile ``q`` and each of the layer's ``row_tiles`` patches, the words
-    ``w_base + q·block_words … + block_words − 1`` are read in order: one read per cycle, latency 1,
-    into a three-word buffer (one read in flight while the engine takes a word every cycle).
+    A column tile holds ``tile_slots`` slots (the layer descriptor's: NNZ + ``mask_slots`` a
+    block for the sparse kinds, whose words hold ``word_slots`` slots; one a word for the dense
+    kinds), so its ``n = ⌈tile_slots / word_slots⌉`` words end at the first word ``w`` with
+    ``(w + 1)·word_slots ≥ tile_slots``. For column tile ``q`` and each of the layer's
+    ``row_tiles`` patches, its words ``w_base + q·n … + n − 1`` are read in order: one read per
+    cycle, latency 1, into a three-word buffer (one read in flight while the engine takes a word
+    every cycle).
 
     Attributes
     ----------
@@ -24,7 +28,7 @@ class WeightReader(wiring.Component):
     row_tiles : In(32)
     start : In(1)
     busy : Out(1)
-    weight : Out(stream.Signature(weight_beat_layout(cfg.array)))
+    weight : Out(stream.Signature(weight_word_layout(cfg.array)))
     rd_addr, rd_en : Out
         The read port of the layer's weight SRAM half.
     rd_data : In
@@ -37,7 +41,7 @@ class WeightReader(wiring.Component):
             "row_tiles": In(32),
             "start": In(1),
             "busy": Out(1),
-            "weight": Out(stream.Signature(weight_beat_layout(cfg.array))),
+            "weight": Out(stream.Signature(weight_word_layout(cfg.array))),
             "rd_addr": Out(bits_for(cfg.weight_half_words)),
             "rd_en": Out(1),
             "rd_data": In(cfg.weight_word_bits),
@@ -55,7 +59,7 @@ class WeightReader(wiring.Component):
         ]
 
         active = Signal()
-        word = Signal(20)
+        word = Signal(24)
         patch = Signal(32)
         q_left = Signal.like(layer.col_tiles)
         q_base = Signal(32)
@@ -69,12 +73,15 @@ class WeightReader(wiring.Component):
             out.w_en.eq(inflight),
             out.w_data.eq(self.rd_data),
         ]
+        per_word = cfg.array.word_slots if cfg.array.sparse else 1
+        last_word = Signal()
+        m.d.comb += last_word.eq((word + 1) * per_word >= layer.tile_slots)
         m.d.sync += inflight.eq(issue)
         with m.If(issue):
-            with m.If(word == layer.block_words - 1):
+            with m.If(last_word):
                 m.d.sync += word.eq(0)
                 with m.If(patch == self.row_tiles - 1):
-                    m.d.sync += [patch.eq(0), q_base.eq(q_base + layer.block_words),
+                    m.d.sync += [patch.eq(0), q_base.eq(q_base + word + 1),
                                  q_left.eq(q_left - 1)]
                     with m.If(q_left == 1):
                         m.d.sync += active.eq(0)

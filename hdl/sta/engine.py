@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from .array import SystolicTensorArray
 from .drain import ResultDrain
 from .feeder import StepFeeder
-from .layouts import TILE_BITS, act_beat_layout, job_layout, result_beat_layout, weight_beat_layout
+from .layouts import TILE_BITS, act_beat_layout, job_layout, result_beat_layout, weight_word_layout
 
 __all__ = ["StaEngine", "engine_manifest"]
 
@@ -28,19 +28,22 @@ class StaEngine(wiring.Component):
     act : In(stream.Signature(act_beat_layout(cfg)))
         Per block of K, per tile: the block's B activations of each of the tile's M·A rows
         (zero-padded past K).
-    weight : In(stream.Signature(weight_beat_layout(cfg)))
-        Per step: one column step for each of the tile's N·C columns: B values (dense kinds), or
-        the DBB encoding (``dbb``: the block's b value slots and its mask; ``vdbb``: one value slot
-        per step, NNZ steps per block, each with the block's mask).
+    weight : In(stream.Signature(weight_word_layout(cfg)))
+        Dense kinds: per step, B values for each of the tile's N·C columns. Sparse kinds: per
+        tile, its columns' compressed DBB blocks (Fig. 2: each block's mask once, then its NNZ
+        values), ``word_slots`` slots per column a word, the tile's last word padded
+        (:func:`~sparseforge.hdl.sta.layouts.weight_word_layout`): NNZ + 1 slots a block instead
+        of a mask with every value. A ``vdbb`` block takes NNZ steps, a ``dbb`` block ⌈NNZ/b⌉.
     result : Out(stream.Signature(result_beat_layout(cfg)))
         Output rows ``0 … M·A−1`` of each tile in order, each N·C accumulators wrapped to
-        ``acc_width`` bits.
+        ``acc_width`` bits, ``drain_rows`` consecutive rows a beat.
     busy : Out(1)
         A job is being fed or its results are not all delivered.
 
     Throughput: one step per cycle while both input streams keep up, so a tile takes
-    ``⌈K/B⌉·steps`` cycles; its rows drain (one per cycle) while the next tile computes. The array
-    stalls only when a TPE must hand over a tile while its previous one is still undelivered.
+    ``⌈K/B⌉·steps`` cycles; its rows drain (``drain_rows`` per cycle) while the next tiles
+    compute. The array stalls only when a TPE must hand over a tile while all its
+    ``result_banks`` still hold undelivered ones.
     The exact cycle count is :func:`sparseforge.sim.cycles.sta_job_cycles`.
 
     Any valid/ready pattern on any stream gives the same results.
@@ -57,7 +60,7 @@ class StaEngine(wiring.Component):
         super().__init__({
             "job": In(stream.Signature(job_layout(cfg))),
             "act": In(stream.Signature(act_beat_layout(cfg))),
-            "weight": In(stream.Signature(weight_beat_layout(cfg))),
+            "weight": In(stream.Signature(weight_word_layout(cfg))),
             "result": Out(stream.Signature(result_beat_layout(cfg))),
             "busy": Out(1),
         })
@@ -96,10 +99,11 @@ class StaEngine(wiring.Component):
             drain.captured.eq(array.capture.as_value() & advance.replicate(cfg.m * cfg.n)),
         ]
 
-        # Result rows still owed for accepted jobs.
-        rows_left = Signal(TILE_BITS + (cfg.tile_rows - 1).bit_length() + 1)
+        # Result beats still owed for accepted jobs.
+        beats_per_tile = cfg.tile_rows // cfg.drain_rows
+        rows_left = Signal(TILE_BITS + (beats_per_tile - 1).bit_length() + 1)
         with m.If(self.job.valid & self.job.ready):
-            m.d.sync += rows_left.eq(self.job.payload.tiles * cfg.tile_rows)
+            m.d.sync += rows_left.eq(self.job.payload.tiles * beats_per_tile)
         with m.Elif(self.result.valid & self.result.ready):
             m.d.sync += rows_left.eq(rows_left - 1)
         m.d.comb += [
@@ -117,12 +121,16 @@ def engine_manifest(cfg):
         "macs_total": cfg.macs_total,
         "macs_per_pe": cfg.macs_per_pe,
         "accumulators_per_pe": cfg.accumulators_per_pe,
-        "shadow_registers_per_pe": cfg.accumulators_per_pe,
+        "shadow_registers_per_pe": cfg.accumulators_per_pe * cfg.result_banks,
+        "drain": {"rows_per_cycle": cfg.drain_rows, "result_banks": cfg.result_banks},
         "operand_registers_per_pe": cfg.operand_registers_per_pe,
         "pes": cfg.m * cfg.n,
         "output_tile": [cfg.tile_rows, cfg.tile_cols],
         "block": cfg.block,
         "max_nnz": cfg.max_nnz,
+        "steps_per_block": {str(n): cfg.steps_per_block(n) for n in range(1, cfg.block + 1)},
+        "weight_bits_per_block_column": {str(n): cfg.block_bits(n)
+                                         for n in range(1, cfg.block + 1)},
         "nominal_macs_per_cycle": cfg.nominal_macs_per_cycle(),
         "table3": cfg.table3(),
         "latency": {
@@ -131,11 +139,16 @@ def engine_manifest(cfg):
             "last_step_to_first_row": cfg.n + 1,
             "rows_per_tile": cfg.tile_rows,
             "tile_last_step_spacing": {"previous_tile": cfg.n,
-                                       "tile_before": cfg.m + cfg.n - 1},
+                                       f"tile_minus_{cfg.result_banks}": cfg.n,
+                                       f"tile_minus_{cfg.result_banks + 1}":
+                                           cfg.m + cfg.n - 1},
         },
         "streams": {
             "act": "per tile, per block of B along K: B activations of each of the M·A rows",
-            "weight": "per step: per column, value slots (and the block's DBB mask)",
+            "weight": ("per step: per column, B values" if not cfg.sparse else
+                       f"compressed DBB blocks: per column the mask then NNZ values, "
+                       f"{cfg.word_slots} slots of {cfg.slot_bits} bits per column a word, each "
+                       "tile from a new word"),
             "result": "per tile: M·A rows of N·C accumulators",
             "job": "k (elements), nnz (VDBB steps per block), tiles",
         },

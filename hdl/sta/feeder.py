@@ -6,7 +6,8 @@ from amaranth.lib.wiring import In, Out
 
 from ..common import NthSetBit
 from .layouts import (K_BITS, TILE_BITS, act_beat_layout, act_step_layout, job_layout,
-                      weight_beat_layout, weight_step_layout)
+                      weight_step_layout, weight_word_layout)
+from .unpacker import BlockUnpacker
 
 __all__ = ["StepFeeder"]
 
@@ -15,24 +16,26 @@ class StepFeeder(wiring.Component):
     """Sequence a job's steps into the array, decoding DBB masks into mux positions.
 
     A job is ``tiles`` output tiles, each a reduction over ``k`` elements in ``⌈k/B⌉`` blocks. A
-    block takes one step (``sa``, ``sta``, ``dbb``) or ``nnz`` steps (``vdbb``). Every step takes
-    one ``weight`` beat; the first step of a block also takes one ``act`` beat. A step enters the
-    array (``act_edge``/``w_edge`` with ``valid`` set) in the cycle both are accepted; a cycle
-    without them is a bubble.
+    block takes one step (``sa``, ``sta``), ``nnz`` steps (``vdbb``) or ``⌈nnz/b⌉`` steps
+    (``dbb``: one up to its bound b, more for denser blocks, the paper's dense fallback). Every
+    step takes one weight beat — a ``weight`` word for the dense kinds, unpacked from compressed
+    words by a :class:`~sparseforge.hdl.sta.unpacker.BlockUnpacker` for the sparse ones — and the
+    first step of a block also one ``act`` beat. A step enters the array (``act_edge``/``w_edge``
+    with ``valid`` set) in the cycle both are accepted; a cycle without them is a bubble.
 
-    Spacing rule: the last step of a tile enters at least N advancing cycles after the previous
-    tile's and at least M + N − 1 after the one before that. Rows drain in order, so before row i
-    of tile t can capture, row i of tile t − 1 must have drained, and before it every row of tile
-    t − 2; the rule makes all of those captures happen before the array can stall on row i, so a
-    stall always waits on a drain that can progress. With ``⌈k/B⌉·steps ≥ max(N, (M+N−1)/2)`` it
-    never delays a step.
+    Spacing rule, with D = ``result_banks``: the last step of a tile enters at least N advancing
+    cycles after the previous tile's and after tile t − D's, and at least M + N − 1 after tile
+    t − D − 1's. Rows drain in order, so before row i of tile t can capture, row i of tile t − D
+    must have drained, and before it every row of tile t − D − 1; the rule makes all of those
+    captures happen before the array can stall on row i, so a stall always waits on a drain that
+    can progress. With ``⌈k/B⌉·steps ≥ max(N, (M+N−1)/(D+1))`` it never delays a step.
 
     Attributes
     ----------
     job : In(stream.Signature(job_layout(cfg)))
         Accepted when no job is being fed and ``hold`` is low.
     act : In(stream.Signature(act_beat_layout(cfg)))
-    weight : In(stream.Signature(weight_beat_layout(cfg)))
+    weight : In(stream.Signature(weight_word_layout(cfg)))
     hold : In(1)
         Do not accept a job (results of the previous one are still draining).
     advance : In(1)
@@ -48,7 +51,7 @@ class StepFeeder(wiring.Component):
         super().__init__({
             "job": In(stream.Signature(job_layout(cfg))),
             "act": In(stream.Signature(act_beat_layout(cfg))),
-            "weight": In(stream.Signature(weight_beat_layout(cfg))),
+            "weight": In(stream.Signature(weight_word_layout(cfg))),
             "hold": In(1),
             "advance": In(1),
             "act_edge": Out(data.ArrayLayout(act_step_layout(cfg), cfg.m)),
@@ -59,18 +62,30 @@ class StepFeeder(wiring.Component):
     def elaborate(self, platform):
         cfg = self._cfg
         m = Module()
-        vdbb = cfg.kind == "vdbb"
         job = self.job.payload
+        if cfg.sparse:
+            m.submodules.unpack = unpack = BlockUnpacker(cfg)
+            wiring.connect(m, wiring.flipped(self.weight), unpack.i)
+            weight = unpack.o
+        else:
+            weight = self.weight
 
         k = Signal(K_BITS)
         nnz = Signal.like(job.nnz)
         tiles_left = Signal(TILE_BITS)
         kpos = Signal(K_BITS)                 # elements of K before the current block
-        step = Signal(range(cfg.block))       # step within a VDBB block
-        # Advancing cycles since the last tile-last step (gap) and since the one before (gap2).
+        step = Signal(range(cfg.block))       # step within a block (sparse kinds)
+        # Advancing cycles since the last tile-last step (gap), since the one before (gap2) and,
+        # with two result banks, the one before that (gap3).
         horizon = cfg.m + cfg.n - 1
         gap = Signal(range(horizon + 1), init=horizon)
         gap2 = Signal(range(horizon + 1), init=horizon)
+        gaps = [gap, gap2]
+        if cfg.result_banks == 2:
+            gaps.append(Signal(range(horizon + 1), init=horizon, name="gap3"))
+        spaced = Signal()
+        m.d.comb += spaced.eq((gaps[0] >= cfg.n) & (gaps[-2] >= cfg.n) &
+                              (gaps[-1] >= horizon))
 
         m.d.comb += [
             self.active.eq(tiles_left != 0),
@@ -86,7 +101,8 @@ class StepFeeder(wiring.Component):
         need_act = Signal()
         m.d.comb += [
             last_block.eq(kpos + cfg.block >= k),
-            last_in_block.eq(step + 1 >= nnz if vdbb else 1),
+            # A step takes `lanes` of the block's values: one for VDBB, b for DBB.
+            last_in_block.eq((step + 1) * cfg.lanes >= nnz if cfg.sparse else 1),
             tile_last.eq(last_block & last_in_block),
             need_act.eq(step == 0),
         ]
@@ -96,14 +112,17 @@ class StepFeeder(wiring.Component):
         go = Signal()
         m.d.comb += [
             can_step.eq(self.active & self.advance &
-                        (~tile_last | ((gap >= cfg.n) & (gap2 >= horizon)))),
-            self.weight.ready.eq(can_step & (~need_act | self.act.valid)),
-            self.act.ready.eq(can_step & need_act & self.weight.valid),
-            go.eq(self.weight.ready & self.weight.valid),
+                        (~tile_last | spaced)),
+            weight.ready.eq(can_step & (~need_act | self.act.valid)),
+            self.act.ready.eq(can_step & need_act & weight.valid),
+            go.eq(weight.ready & weight.valid),
         ]
+        if cfg.sparse:
+            m.d.comb += [unpack.nnz.eq(nnz), unpack.step.eq(step),
+                         unpack.tile_last.eq(tile_last)]
 
         with m.If(go):
-            if vdbb:
+            if cfg.sparse:
                 m.d.sync += step.eq(Mux(last_in_block, 0, step + 1))
             with m.If(last_in_block):
                 with m.If(last_block):
@@ -114,9 +133,10 @@ class StepFeeder(wiring.Component):
             return Mux(value == horizon, horizon, value + 1)
         with m.If(self.advance):
             with m.If(go & tile_last):
-                m.d.sync += [gap.eq(1), gap2.eq(count(gap))]
+                m.d.sync += gaps[0].eq(1)
+                m.d.sync += [later.eq(count(earlier)) for earlier, later in zip(gaps, gaps[1:])]
             with m.Else():
-                m.d.sync += [gap.eq(count(gap)), gap2.eq(count(gap2))]
+                m.d.sync += [g.eq(count(g)) for g in gaps]
 
         # Activation edge: the same flags on every row of TPEs, each with its A rows of the beat.
         for i in range(cfg.m):
@@ -126,20 +146,20 @@ class StepFeeder(wiring.Component):
                 m.d.comb += edge.data[a].eq(self.act.payload[i * cfg.a + a])
 
         # Weight edge: DBB masks become one mux position per value; a value without a matching
-        # set bit (a block with fewer non-zeros than slots) is forced to zero.
+        # set bit (a block with fewer non-zeros than slots) is forced to zero. Lane l of step t
+        # holds the block's value t·lanes + l.
         for j in range(cfg.n):
             for c in range(cfg.c):
-                column = self.weight.payload[j * cfg.c + c]
+                column = weight.payload[j * cfg.c + c]
                 out = self.w_edge[j][c]
                 for lane in range(cfg.lanes):
                     if not cfg.sparse:
                         m.d.comb += out.values[lane].eq(column.values[lane])
                         continue
-                    select = NthSetBit(cfg.block, index=None if vdbb else lane)
+                    select = NthSetBit(cfg.block)
                     m.submodules[f"select_{j * cfg.c + c}_{lane}"] = select
-                    m.d.comb += select.mask.eq(column.mask)
-                    if vdbb:
-                        m.d.comb += select.index.eq(step)
+                    m.d.comb += [select.mask.eq(column.mask),
+                                 select.index.eq(step * cfg.lanes + lane)]
                     m.d.comb += [
                         out.positions[lane].eq(select.position),
                         out.values[lane].eq(Mux(select.found, column.values[lane], 0)),

@@ -9,7 +9,8 @@ from amaranth.lib import data
 
 __all__ = [
     "K_BITS", "TILE_BITS", "GATED_COUNTER_BITS",
-    "act_beat_layout", "weight_column_layout", "weight_beat_layout", "result_beat_layout",
+    "act_beat_layout", "weight_column_layout", "weight_beat_layout", "weight_word_layout",
+    "result_beat_layout",
     "job_layout", "act_step_layout", "weight_step_layout", "tpe_results_layout",
 ]
 
@@ -52,13 +53,36 @@ def weight_column_layout(cfg):
 
 
 def weight_beat_layout(cfg):
-    """One step of every weight column of an output tile: ``[col]``, N·C columns."""
+    """One step of every weight column of an output tile: ``[col]``, N·C columns.
+
+    The dense kinds take these on their ``weight`` port; the sparse kinds unpack them from
+    compressed words (:func:`weight_word_layout`).
+    """
     return data.ArrayLayout(weight_column_layout(cfg), cfg.tile_cols)
 
 
+def weight_word_layout(cfg):
+    """A word of the engine's ``weight`` stream.
+
+    Dense kinds: one step (:func:`weight_beat_layout`). Sparse kinds: ``[slot][col]``, the
+    compressed DBB stream of Fig. 2 cut into words of ``word_slots`` weight-wide slots per
+    column. Per tile and column the stream is, block after block, the block's B-bit mask (in
+    ``mask_slots`` slots, low bits first) and then its NNZ values in ascending position,
+    zero-padded: NNZ + ``mask_slots`` slots a block, the mask stored once. Every column has the
+    same slot sequence, so slot ``i`` of a word is one slice across the tile's columns. A tile's
+    last word is padded with zero slots; the next tile starts a new word.
+    """
+    if not cfg.sparse:
+        return weight_beat_layout(cfg)
+    return data.ArrayLayout(data.ArrayLayout(unsigned(cfg.slot_bits), cfg.tile_cols),
+                            cfg.word_slots)
+
+
 def result_beat_layout(cfg):
-    """One row of an output tile: N·C accumulators."""
-    return data.ArrayLayout(signed(cfg.acc_width), cfg.tile_cols)
+    """One result beat: a row of an output tile, N·C accumulators; with ``drain_rows`` R > 1,
+    ``[r][col]``: R consecutive rows."""
+    row = data.ArrayLayout(signed(cfg.acc_width), cfg.tile_cols)
+    return row if cfg.drain_rows == 1 else data.ArrayLayout(row, cfg.drain_rows)
 
 
 def job_layout(cfg):

@@ -30,10 +30,11 @@ def layer_cycles(plan):
     After its first window the IM2COL unit stays ahead of the engine: the plan's patch takes at
     most as many cycles to fill a window as the engine spends on the previous one, and the weight
     reader supplies a word per cycle; so the engine runs as if its inputs were always valid.
-    Without IM2COL the reader's first beat costs one read (its "window" has one row) and reaches
-    the engine through the reader's buffer, one cycle sooner than a latched segment would.
+    Without IM2COL (or for a layer sent to the direct reader) the reader's first beat costs one
+    read (its "window" has one row) and reaches the engine through the reader's buffer, one cycle
+    sooner than a latched segment would.
     """
-    first_window = plan.window[0] if plan.cfg.im2col else 0
+    first_window = plan.window[0] if plan.uses_im2col else 0
     engine = sta_job_cycles(plan.array, plan.tiles, plan.gemm_k, plan.nnz)
     return START_LATENCY + first_window + engine + END_LATENCY
 

@@ -18,9 +18,11 @@ SRAM layouts (one definition, used by the loaders, the tests and the CLI):
   values, channel by channel, little-endian, cut into words of B bytes (word ``4·cb + t`` holds
   channels ``cb·B + t·B/4 … + B/4 − 1`` when B ≥ 4; with B = 1 it holds byte ``t`` of channel
   ``cb``).
-* Weight SRAM: two halves of weight words; a word is one weight beat of the engine (every
-  column's value slots and mask). A layer's words are its column tiles in order, each the
-  ``R·S·CB·steps`` beats of its K, starting at ``base``.
+* Weight SRAM: two halves of weight words; a word is one word of the engine's weight stream
+  (:func:`sparseforge.hdl.sta.layouts.weight_word_layout`): a step's values for the dense kinds,
+  compressed DBB blocks for the sparse ones (per column each block's mask once, then its NNZ
+  values: 8·NNZ + 8 bits a block for INT8 weights in blocks of 8, the paper's Fig. 2). A layer's
+  words are its column tiles in order, each starting a new word, from ``base``.
 """
 
 from dataclasses import dataclass
@@ -28,8 +30,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..conv import output_size
+from ..sta import cycles as sta_cycles
 from ..sta import dbb
 from ..sta import streams as sta_streams
+from ..sta.streams import words_per_tile
 
 __all__ = ["LayerPlan", "plan_layer", "choose_patch", "PlanError", "pack_act_words",
            "unpack_out_words", "weight_words", "act_sram_reads", "act_sram_reads_no_im2col",
@@ -64,10 +68,22 @@ class LayerPlan:
     nnz: int
     ph: int
     pw: int
+    direct: bool = False
 
     @property
     def array(self):
         return self.cfg.array
+
+    @property
+    def uses_im2col(self):
+        """The layer's activations go through the IM2COL unit (an IM2COL design, not a layer
+        sent to its direct reader)."""
+        return self.cfg.im2col and not self.direct
+
+    @property
+    def reader(self):
+        """``"im2col"`` or ``"direct"``: the activation reader the layer runs through."""
+        return "im2col" if self.uses_im2col else "direct"
 
     @property
     def ho(self):
@@ -116,9 +132,16 @@ class LayerPlan:
         return self.array.steps_per_block(self.nnz)
 
     @property
-    def block_words(self):
-        """Weight words of one column tile."""
-        return self.r * self.s * self.cb_in * self.steps_per_block
+    def tile_slots(self):
+        """Weight slots of one column tile: per block NNZ + ``mask_slots`` (sparse kinds) or one
+        step."""
+        blocks = self.r * self.s * self.cb_in
+        return blocks * (self.nnz + self.array.mask_slots) if self.array.sparse else blocks
+
+    @property
+    def tile_words(self):
+        """Weight words of one column tile (:func:`~sparseforge.sim.sta.streams.words_per_tile`)."""
+        return words_per_tile(self.array, self.gemm_k, self.nnz)
 
     @property
     def window(self):
@@ -143,7 +166,28 @@ class LayerPlan:
 
     @property
     def weight_word_count(self):
-        return self.col_tiles * self.block_words
+        return self.col_tiles * self.tile_words
+
+    @property
+    def weight_bits(self):
+        """Bits of the layer's weights in the weight SRAM (its words, whole)."""
+        return self.weight_word_count * self.cfg.weight_word_bits
+
+    @property
+    def paper_weight_bits(self):
+        """The paper's compressed size of the layer's weights (Fig. 2): per block of B channels
+        of each (k, r, s), w·NNZ + B bits (8·NNZ + 8 for INT8 in blocks of 8) for the sparse
+        kinds, B·w for the dense ones; no padding of K or of words."""
+        array = self.array
+        blocks = self.k * self.r * self.s * self.cb_in
+        if not array.sparse:
+            return blocks * array.block * array.weight_width
+        return blocks * (array.weight_width * self.nnz + array.block)
+
+    @property
+    def useful_macs(self):
+        """The layer's MACs at its density: dense MACs × min(NNZ, C)/min(B, C)."""
+        return sta_cycles.useful_macs(self.macs, self.nnz, self.cfg.block, channels=self.c)
 
 
 def choose_patch(cfg, r, s, stride, nnz):
@@ -175,11 +219,16 @@ def choose_patch(cfg, r, s, stride, nnz):
 
 
 def plan_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, patch=None, check_sram=True,
-               int8_out=False):
+               int8_out=False, direct=None):
     """Validate a layer against a config and return its :class:`LayerPlan`.
 
     The output map must fit an activation SRAM half as INT32 accumulators, or as INT8 values
     with ``int8_out``.
+
+    On an IM2COL design a layer none of whose patches has a window that fits the IM2COL unit
+    runs through the design's direct reader instead (``direct`` in the plan: a patch of one row
+    of ``tile_rows`` pixels, every element read from SRAM); ``direct=True`` asks for it, and
+    ``direct=False`` refuses such a layer. Designs without IM2COL always read directly.
 
     ``check_sram=False`` plans a layer for the cycle model even if its maps or weights exceed
     the SRAMs (a real system would tile it in time, as the paper's MCUs do).
@@ -204,21 +253,33 @@ def plan_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, patch=None, che
     ho, wo = output_size(h, w, r, s, stride, pad)
     if ho < 1 or wo < 1:
         raise PlanError(f"a {r}x{s} kernel does not fit a {h}x{w} input with pad {pad}")
-    if patch is None:
+    span = (array.tile_rows - 1) * stride + 1
+    if direct and cfg.im2col:
+        if patch not in (None, (1, array.tile_rows)):
+            raise PlanError(f"patch = {patch} is not allowed for the direct reader; expected "
+                            f"(1, {array.tile_rows})")
+        patch = (1, array.tile_rows) if span <= cfg.act_banks else None
+    elif patch is None and cfg.im2col:
         patch = choose_patch(cfg, r, s, stride, nnz)
-        if patch is None and cfg.im2col:
+        if patch is None and direct is None and span <= cfg.act_banks:
+            patch, direct = (1, array.tile_rows), True
+    elif patch is None:
+        patch = choose_patch(cfg, r, s, stride, nnz)
+    if patch is None:
+        if cfg.im2col and not direct:
             raise PlanError(f"kernel {r}x{s} stride {stride}: no output patch of "
                             f"{array.tile_rows} pixels has an IM2COL window that fits the "
                             f"{cfg.window_rows}x{cfg.window_cols}-word buffer and "
                             f"{cfg.act_banks} banks")
-        if patch is None:
+        else:
             raise PlanError(f"stride {stride}: a row of {array.tile_rows} output pixels spans "
                             f"{(array.tile_rows - 1) * stride + 1} input pixels, more than the "
                             f"{cfg.act_banks} banks read in one cycle")
     elif patch not in _patches(array.tile_rows) or (not cfg.im2col and patch[0] != 1):
         raise PlanError(f"patch = {patch} is not allowed; expected one of "
                         f"{_patches(array.tile_rows) if cfg.im2col else [(1, array.tile_rows)]}")
-    plan = LayerPlan(cfg, h, w, c, k, r, s, stride, pad, nnz, *patch)
+    plan = LayerPlan(cfg, h, w, c, k, r, s, stride, pad, nnz, *patch,
+                     direct=bool(direct) and cfg.im2col)
     if plan.gemm_k >= 1 << 20:
         raise PlanError(f"R·S·C = {r}·{s}·{c} is too long a reduction (limit 2**20)")
     if not check_sram:
@@ -309,8 +370,8 @@ def gemm_view(plan, x, weights):
 def weight_words(plan, weights, packer):
     """The layer's weight SRAM image: packed words, column tiles in order.
 
-    ``packer`` is the weight-beat packer of the engine (:class:`sparseforge.tb.packing.Packer`
-    over ``weight_beat_layout``); passing it in keeps this module free of Amaranth.
+    ``packer`` is the weight-word packer of the engine (:class:`sparseforge.tb.packing.Packer`
+    over ``weight_word_layout``); passing it in keeps this module free of Amaranth.
     """
     cfg = plan.cfg
     x_dummy = np.zeros((plan.c, plan.h, plan.w), dtype=np.int64)
@@ -318,10 +379,7 @@ def weight_words(plan, weights, packer):
     # One row tile of zero activations: the streams then hold each column tile's weights once.
     act = np.zeros((cfg.array.tile_rows, w.shape[0]), dtype=np.int64)
     streams = sta_streams.engine_streams(cfg.array, act, w, plan.nnz)
-    values = streams.weight_values
-    if cfg.array.sparse:
-        values = np.concatenate([values, streams.weight_masks[..., None]], axis=-1)
-    return packer.pack_many(values.reshape(values.shape[0], -1))
+    return packer.pack_many(streams.weight_leaves())
 
 
 # -- SRAM read counts ------------------------------------------------------------------------
@@ -340,7 +398,7 @@ def window_taps(size, kernel, stride):
 def act_sram_reads(plan):
     """Activation words the layer reads: with IM2COL, every in-image word of every window at a
     position some tap uses; without, every in-image element of the beats of real output pixels."""
-    if not plan.cfg.im2col:
+    if not plan.uses_im2col:
         return act_sram_reads_no_im2col(plan)
     wh, ww = plan.window
     rows = window_taps(wh, plan.r, plan.stride)

@@ -12,8 +12,8 @@ Counts follow the engine's structure (:class:`sparseforge.hdl.sta.StaEngine`) an
     activation (the steps activation gating disables: for ``sa`` and ``vdbb`` designs with
     ``act_zero_gating`` these are exactly the RTL's gated MAC-cycles; other kinds still switch
     less). A ``vdbb`` lane at step t of a block multiplies the activation at the position of the
-    block mask's t-th set bit (position 0 when there is none); a ``dbb`` lane l the one at the l-th
-    set bit; dense lanes their own element.
+    block mask's t-th set bit (position 0 when there is none); a ``dbb`` lane l at step t the one
+    at the (t·b + l)-th set bit; dense lanes their own element.
 ``operand_shift``
     TPEs × steps: the operand registers of every TPE take each step (weights every step; the
     activation tile at the first step of a block, ``act_load``, which differs only for ``vdbb``).
@@ -55,10 +55,9 @@ def lane_operands(cfg, streams):
     masks = streams.weight_masks.reshape(tiles, blocks, spb, cols)
     positions = []
     for lane in range(lanes):
-        if cfg.kind == "vdbb":                  # step t of a block: the t-th set bit
-            index = np.broadcast_to(np.arange(spb)[None, None, :, None], masks.shape)
-        else:                                   # lane l of a step: the l-th set bit
-            index = np.full(masks.shape, lane)
+        # Lane l of step t of a block: the block's (t·lanes + l)-th set bit (one lane for vdbb;
+        # a dbb block denser than its bound takes several steps).
+        index = np.broadcast_to(np.arange(spb)[None, None, :, None] * lanes + lane, masks.shape)
         positions.append(_positions(masks, index, cfg.block))     # (tiles, blocks, spb, cols)
     pos = np.stack(positions, axis=-1)                            # (tiles, blocks, spb, cols, L)
     # operand[t, b, s, r, col, l] = act[t, b, r, pos[t, b, s, col, l]]

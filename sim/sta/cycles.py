@@ -8,27 +8,44 @@ The engine (see :class:`sparseforge.hdl.sta.StaEngine`) behaves as follows; the 
 same rules, tile by tile, without simulating data:
 
 * Steps enter the array one per *advancing* cycle. A tile is ``L = ⌈K/B⌉ · steps`` steps, where
-  ``steps`` is NNZ for ``vdbb`` and 1 otherwise. A tile's last step enters at least ``N``
-  advancing cycles after the previous tile's and at least ``M + N − 1`` after the one before that
-  (a tile shorter than that waits at its last step).
+  ``steps`` is NNZ for ``vdbb``, ⌈NNZ/b⌉ for ``dbb`` and 1 otherwise. With ``D`` result banks
+  per TPE (``result_banks``), a tile's last step enters at least ``N`` advancing cycles after the
+  previous tile's, at least ``N`` after tile ``t − D``'s and at least ``M + N − 1`` after tile
+  ``t − D − 1``'s (a tile shorter than that waits at its last step).
 * A step entering at array time τ is computed by TPE ``(i, j)`` at array time ``τ + 1 + i + j``;
-  at the end of the cycle that computes a tile's last step, the TPE captures the tile into its
-  result registers, which are then full.
-* Rows of TPEs drain in order, ``A`` result rows each, one per cycle, starting once all N TPEs of
-  the row are full; the row is free from the cycle after its last result row.
+  at the end of the cycle that computes a tile's last step, the TPE captures the tile into a
+  result bank; a TPE whose ``D`` banks all hold undelivered tiles is full.
+* Rows of TPEs drain in order, tile after tile, ``A`` result rows each, ``R`` per cycle
+  (``drain_rows``), starting once all N TPEs of the row hold the tile; the row's bank is free from
+  the cycle after its last result beat.
 * The array stalls (array time stands still while real time goes on) while a TPE that must capture
-  is still full; draining goes on during a stall.
+  is full; draining goes on during a stall.
 """
 
 import heapq
 
 from . import dbb
 
-__all__ = ["sta_job_cycles", "sta_ideal_cycles", "sta_tiles"]
+__all__ = ["sta_job_cycles", "sta_ideal_cycles", "sta_tiles", "useful_macs", "utilization"]
 
 
 def sta_tiles(cfg, m, n):
     return (-(-m // cfg.tile_rows)) * (-(-n // cfg.tile_cols))
+
+
+def useful_macs(dense_macs, nnz, block, channels=None):
+    """The MACs that count at density ``nnz``/B: ``dense_macs`` × NNZ/B (the STA paper's
+    effective operations). With ``channels`` (a convolution's input channels per group) fewer
+    than B, a block holds at most that many values, so the fraction is
+    ``min(NNZ, channels) / min(B, channels)``."""
+    if channels is not None and channels < block:
+        return dense_macs * min(nnz, channels) / channels
+    return dense_macs * nnz / block
+
+
+def utilization(cfg, useful, cycles):
+    """Useful MACs over multiplier-cycles: ``useful / (cfg.macs_total · cycles)``."""
+    return useful / (cfg.macs_total * cycles) if cycles else 0.0
 
 
 def sta_ideal_cycles(cfg, tiles, k, nnz):
@@ -41,14 +58,18 @@ def sta_job_cycles(cfg, tiles, k, nnz):
     if tiles == 0:
         return 0
     steps = dbb.block_count(k, cfg.block) * cfg.steps_per_block(nnz)
-    m_rows, n_cols, a = cfg.m, cfg.n, cfg.a
+    m_rows, n_cols = cfg.m, cfg.n
+    a = cfg.a // cfg.drain_rows                 # cycles to drain a row of TPEs
+    banks = cfg.result_banks
 
     # Array time of the last step of each tile.
     last = [steps - 1]
     for t in range(1, tiles):
         earliest = last[-1] + max(steps, n_cols)
-        if t >= 2:
-            earliest = max(earliest, last[-2] + m_rows + n_cols - 1)
+        if t >= banks:
+            earliest = max(earliest, last[t - banks] + n_cols)
+        if t >= banks + 1:
+            earliest = max(earliest, last[t - banks - 1] + m_rows + n_cols - 1)
         last.append(earliest)
 
     # Events in array time: a row's first TPE capturing (may stall), a row complete (all N full).
@@ -56,7 +77,7 @@ def sta_job_cycles(cfg, tiles, k, nnz):
     events = []
     for t, tau in enumerate(last):
         for i in range(m_rows):
-            if t:
+            if t >= banks:
                 events.append((tau + 1 + i, CHECK, t, i))
             events.append((tau + n_cols + i, COMPLETE, t, i))
     heapq.heapify(events)
@@ -78,8 +99,8 @@ def sta_job_cycles(cfg, tiles, k, nnz):
     stall = 0
     while events:
         tau, kind, t, i = heapq.heappop(events)
-        if kind == CHECK:
-            free_from = start(t - 1, i) + a
+        if kind == CHECK:                         # needs row i's bank of tile t − D free
+            free_from = start(t - banks, i) + a
             stall = max(stall, free_from - tau)
         else:
             full_from[(t, i)] = tau + stall + 1

@@ -3,8 +3,14 @@
 The engine computes output tiles of ``M·A`` rows by ``N·C`` columns (:class:`StaConfig`
 ``tile_rows``/``tile_cols``), tile after tile, row-tiles outer and column-tiles inner. For each
 tile and each block of B along K it takes one activation beat (the block of every row of the tile)
-and ``steps`` weight beats: one dense step (B values per column), one DBB step (the block's b value
-slots and its mask per column), or NNZ VDBB steps (one value slot each, with the block's mask).
+and ``steps`` weight steps: one dense step (B values per column), ⌈NNZ/b⌉ DBB steps (b value
+slots each, with the block's mask), or NNZ VDBB steps (one value slot each, with the block's
+mask).
+
+The dense kinds receive one weight word per step. The sparse kinds receive the compressed blocks
+of Fig. 2 instead — per tile and column, block after block, the mask and then the NNZ values, in
+words of ``word_slots`` slots per column (:attr:`EngineStreams.weight_words`) — and unpack the
+steps themselves.
 """
 
 from dataclasses import dataclass
@@ -13,7 +19,8 @@ import numpy as np
 
 from . import dbb
 
-__all__ = ["EngineStreams", "engine_streams", "tile_grid", "gated_mac_cycles", "assemble"]
+__all__ = ["EngineStreams", "engine_streams", "tile_grid", "gated_mac_cycles", "assemble",
+           "words_per_tile"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,9 @@ class EngineStreams:
         Weight value slots of every weight beat.
     weight_masks : ndarray (steps_total, tile_cols) or None
         DBB masks (sparse kinds only).
+    weight_words : ndarray (words_total, word_slots, tile_cols) or None
+        The compressed weight stream (sparse kinds only): slot values as the unsigned
+        ``slot_bits``-wide integers the hardware reads (masks, and values in two's complement).
     tiles, k, nnz : int
         The job descriptor.
     """
@@ -35,6 +45,7 @@ class EngineStreams:
     act: np.ndarray
     weight_values: np.ndarray
     weight_masks: np.ndarray | None
+    weight_words: np.ndarray | None
     tiles: int
     k: int
     nnz: int
@@ -45,6 +56,21 @@ class EngineStreams:
     def act_beats(self):
         return self.act.reshape((-1,) + self.act.shape[2:])
 
+    def weight_leaves(self):
+        """The ``weight`` stream, one row of leaf values per word, in the order of
+        :func:`~sparseforge.hdl.sta.layouts.weight_word_layout` (for its packer)."""
+        if self.weight_words is None:
+            return self.weight_values.reshape(self.weight_values.shape[0], -1)
+        return self.weight_words.reshape(self.weight_words.shape[0], -1)
+
+
+def words_per_tile(cfg, k, nnz):
+    """Weight words of one output tile: one a step (dense kinds); for the sparse kinds the
+    tile's NNZ + ``mask_slots`` slots a block, ``word_slots`` a word, rounded up."""
+    blocks = dbb.block_count(k, cfg.block)
+    if not cfg.sparse:
+        return blocks
+    return -(-blocks * (nnz + cfg.mask_slots) // cfg.word_slots)
 
 def tile_grid(cfg, m, n):
     """Row-tiles and column-tiles covering an m×n output."""
@@ -54,8 +80,9 @@ def tile_grid(cfg, m, n):
 def engine_streams(cfg, act, weights, nnz):
     """Tile, pad and encode ``act`` (M×K) and ``weights`` (K×N) for the engine.
 
-    ``nnz`` is the job's density bound: VDBB steps per block; for ``dbb`` it must not exceed
-    ``dbb_macs``; dense kinds ignore it. Weights must meet the bound (see :mod:`.dbb`).
+    ``nnz`` is the job's density bound, 1 … B: the values of each compressed block (VDBB steps per
+    block; ⌈NNZ/b⌉ steps for ``dbb``); dense kinds ignore it. Weights must meet the bound (see
+    :mod:`.dbb`).
     """
     act = np.asarray(act, dtype=np.int64)
     weights = np.asarray(weights, dtype=np.int64)
@@ -77,29 +104,40 @@ def engine_streams(cfg, act, weights, nnz):
     # Weight columns, blockwise: w_cols[q, b, col, e] = w_p[b*bz + e, q*cols + col]
     w_cols = w_p.T.reshape(col_tiles, cols, blocks, bz).transpose(0, 2, 1, 3)
     spb = cfg.steps_per_block(nnz)
-    masks = None
-    if not cfg.sparse:
-        values = w_cols                                            # (q, b, col, B)
-        values = values[:, :, None]                                # one step per block
-    else:
-        slots = cfg.lanes if cfg.kind == "dbb" else nnz
-        vals, masks = dbb.encode(w_cols, slots, bz, axis=-1)       # (q, b, col, 1, slots)
-        vals = vals[..., 0, :]
-        masks = masks[..., 0]                                      # (q, b, col)
-        if cfg.kind == "dbb":
-            values = vals[:, :, None]                              # (q, b, 1, col, b)
-            masks = masks[:, :, None]
-        else:
-            values = vals.transpose(0, 1, 3, 2)[..., None]         # (q, b, nnz, col, 1)
-            masks = np.repeat(masks[:, :, None], spb, axis=2)      # (q, b, nnz, col)
     tiles = row_tiles * col_tiles
-    values = np.tile(values, (row_tiles,) + (1,) * (values.ndim - 1))
-    weight_values = values.reshape(tiles * blocks * spb, cols, -1)
-    weight_masks = None
-    if masks is not None:
-        masks = np.tile(masks, (row_tiles,) + (1,) * (masks.ndim - 1))
-        weight_masks = masks.reshape(tiles * blocks * spb, cols)
-    return EngineStreams(act=act_beats, weight_values=weight_values, weight_masks=weight_masks,
+    if not cfg.sparse:
+        values = np.tile(w_cols, (row_tiles, 1, 1, 1))             # (tiles, b, col, B)
+        return EngineStreams(act=act_beats, weight_values=values.reshape(-1, cols, bz),
+                             weight_masks=None, weight_words=None, tiles=tiles, k=k, nnz=nnz,
+                             blocks=blocks, steps_per_block=spb)
+
+    vals, masks = dbb.encode(w_cols, nnz, bz, axis=-1)             # (q, b, col, 1, nnz)
+    vals, masks = vals[..., 0, :], masks[..., 0]                   # (q, b, col, nnz), (q, b, col)
+    # Steps: step t of a block holds its values t·lanes … t·lanes + lanes − 1, zero-padded.
+    lanes = cfg.lanes
+    stepped = np.zeros(vals.shape[:-1] + (spb * lanes,), dtype=np.int64)
+    stepped[..., :nnz] = vals
+    stepped = stepped.reshape(vals.shape[:-1] + (spb, lanes)).transpose(0, 1, 3, 2, 4)
+    step_masks = np.repeat(masks[:, :, None], spb, axis=2)        # (q, b, spb, col)
+
+    # The compressed stream: per block the mask (in mask_slots slots, low bits first), then the
+    # values; slot-major across columns.
+    width, per_block = cfg.slot_bits, nnz + cfg.mask_slots
+    slot_mask = (1 << width) - 1
+    mask_parts = [(masks >> (width * i)) & slot_mask for i in range(cfg.mask_slots)]
+    block_slots = np.concatenate([np.stack(mask_parts, axis=-1), vals & slot_mask], axis=-1)
+    seq = block_slots.transpose(0, 1, 3, 2).reshape(col_tiles, blocks * per_block, cols)
+    per_tile = words_per_tile(cfg, k, nnz)
+    words = np.zeros((col_tiles, per_tile * cfg.word_slots, cols), dtype=np.int64)
+    words[:, :seq.shape[1]] = seq
+    words = words.reshape(col_tiles, per_tile, cfg.word_slots, cols)
+
+    def per_job(x):
+        return np.tile(x, (row_tiles,) + (1,) * (x.ndim - 1))
+    return EngineStreams(act=act_beats,
+                         weight_values=per_job(stepped).reshape(-1, cols, lanes),
+                         weight_masks=per_job(step_masks).reshape(-1, cols),
+                         weight_words=per_job(words).reshape(-1, cfg.word_slots, cols),
                          tiles=tiles, k=k, nnz=nnz, blocks=blocks, steps_per_block=spb)
 
 

@@ -28,7 +28,7 @@ from cocotbext.axi import (
 
 from ...hdl.accel import REGISTERS
 from ...hdl.accel.loaders import stream_width
-from ...hdl.sta.layouts import weight_beat_layout
+from ...hdl.sta.layouts import weight_word_layout
 from ...sim.accel import plan as accel_plan
 from ..packing import Packer
 
@@ -68,7 +68,7 @@ class AccelBench:
     def __init__(self, dut, cfg, *, pause=0.0, seed=0):
         self.dut = dut
         self.cfg = cfg
-        self.weight_packer = Packer(weight_beat_layout(cfg.array))
+        self.weight_packer = Packer(weight_word_layout(cfg.array))
         cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
         kw = dict(reset=dut.rst, reset_active_level=True)
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil", bus_separator="__"),
@@ -175,10 +175,10 @@ class AccelBench:
         await self.configure(
             in_h=plan.h, in_w=plan.w, in_c=plan.c, out_k=plan.k, kernel_r=plan.r,
             kernel_s=plan.s, stride=plan.stride, pad=plan.pad, nnz=plan.nnz, shift=shift,
-            relu=int(relu), int8_out=int(int8_out), patch_h=plan.ph,
+            relu=int(relu), int8_out=int(int8_out), patch_h=plan.ph, direct=int(plan.direct),
             ifm_half=ifm[0], ifm_base=ifm[1], ofm_half=ofm[0], ofm_base=ofm[1],
             w_half=weights[0], w_base=weights[1])
-        limit = timeout_cycles or 64 * (plan.tiles * plan.block_words + 1000)
+        limit = timeout_cycles or 64 * (plan.tiles * plan.tile_words + 1000)
         timing = cocotb.start_soon(self.time_layer())
         await self.write("start", 1)
         try:

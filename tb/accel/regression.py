@@ -24,9 +24,14 @@ from .bench import AccelBench
 
 def nnz_choices(cfg):
     """Densities the layers cycle through: every edge of what the engine kind supports (one
-    density, B/B, for the dense kinds)."""
-    top = cfg.array.max_nnz
-    return sorted({1, top // 2 or 1, top})
+    density, B/B, for the dense kinds; a fixed-DBB array's bound and the denser blocks it runs
+    in several steps)."""
+    array = cfg.array
+    if array.kind == "dbb":
+        return sorted({1, array.dbb_macs, array.block})
+    if not array.sparse:
+        return [array.block]
+    return sorted({1, array.block // 2 or 1, array.block})
 
 
 def random_layer(cfg, rng, plan, act_density=0.6):
@@ -88,19 +93,24 @@ LAYERS = [
 def layer_plans(cfg, log):
     """:data:`LAYERS` planned on ``cfg``, cycling through :func:`nnz_choices`.
 
-    A layer whose kernel fits no output patch of this config's tile (a small tile has a small
-    window buffer and few banks) is left out, with a log line; at least five remain on every
-    regression design.
+    A layer whose kernel fits no IM2COL patch of this config's tile (a small tile has a small
+    window buffer) runs through the design's direct reader, as the plan chooses; one that fits
+    neither reader (a row of output pixels spanning more banks than there are) is left out, with a
+    log line. On IM2COL designs one more layer is sent to the direct reader on purpose, so the
+    fallback is always exercised. At least five layers remain on every regression design.
     """
     nnzs = nnz_choices(cfg)
     plans = []
     for index, (h, w, c, k, r, s, stride, pad) in enumerate(LAYERS):
         nnz = nnzs[index % len(nnzs)]
-        if accel_plan.choose_patch(cfg, r, s, stride, nnz) is None:
-            log.info("layer %s left out: its kernel fits no output patch of this design",
-                     LAYERS[index])
-            continue
-        plans.append(accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz))
+        try:
+            plans.append(accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz))
+        except accel_plan.PlanError as e:
+            log.info("layer %s left out: %s", LAYERS[index], e)
+    if cfg.im2col:
+        h, w, c, k, r, s, stride, pad = LAYERS[5]          # small: 12 output pixels
+        plans.append(accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnzs[0],
+                                           direct=True))
     assert len(plans) >= 5, f"only {len(plans)} of the regression's layers fit this design"
     return plans
 
@@ -118,7 +128,7 @@ async def layers_cycle_exact(dut):
         x, wt = random_layer(cfg, rng, plan)
         await check_layer(bench, plan, x, wt,
                           label=f"{plan.h}x{plan.w}x{plan.c} -> {plan.k}, {plan.r}x{plan.s}/"
-                                f"{plan.stride} pad {plan.pad} nnz {plan.nnz}")
+                                f"{plan.stride} pad {plan.pad} nnz {plan.nnz}, {plan.reader}")
 
 
 #: Longest reduction (R·S·C) the extreme-value layer may take to make an accumulator wrap.

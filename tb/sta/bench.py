@@ -16,7 +16,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, SimTimeoutError, with_timeout
 
 from ...hdl.sta import StaEngine
-from ...hdl.sta.layouts import act_beat_layout, job_layout, result_beat_layout, weight_beat_layout
+from ...hdl.sta.layouts import act_beat_layout, job_layout, result_beat_layout, weight_word_layout
 from ..packing import Packer
 from ..streams import Handshakes, StreamSink, StreamSource, no_pauses, random_pauses
 
@@ -59,7 +59,7 @@ class StaEngineBench:
         self.cfg = cfg
         self.job_packer = Packer(job_layout(cfg))
         self.act_packer = Packer(act_beat_layout(cfg))
-        self.weight_packer = Packer(weight_beat_layout(cfg))
+        self.weight_packer = Packer(weight_word_layout(cfg))
         self.result_packer = Packer(result_beat_layout(cfg))
         cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
         self.job = StreamSource(dut, "job", dut.clk)
@@ -95,16 +95,10 @@ class StaEngineBench:
             if self._probe_advance.value:
                 self._gated += int(self._probe_gated.value).bit_count()
 
-    def _weight_leaves(self, streams):
-        values = streams.weight_values
-        if self.cfg.sparse:
-            values = np.concatenate([values, streams.weight_masks[..., None]], axis=-1)
-        return values.reshape(values.shape[0], -1)
-
     async def run_job(self, streams, timeout_cycles=None):
         """Run one job (an :class:`~sparseforge.sim.sta.streams.EngineStreams`) to completion."""
         cfg = self.cfg
-        expected_rows = streams.tiles * cfg.tile_rows
+        expected_beats = streams.tiles * cfg.tile_rows // cfg.drain_rows
         for end in (self.act, self.weight, self.result):
             end.handshakes = Handshakes()
         self.result.beats.clear()
@@ -113,15 +107,15 @@ class StaEngineBench:
         self.job.send_nowait(self.job_packer.pack_many(
             np.array([[streams.k, streams.nnz, streams.tiles]])))
         self.act.send_nowait(self.act_packer.pack_many(streams.act_beats))
-        self.weight.send_nowait(self.weight_packer.pack_many(self._weight_leaves(streams)))
+        self.weight.send_nowait(self.weight_packer.pack_many(streams.weight_leaves()))
 
         steps = streams.tiles * streams.blocks * streams.steps_per_block
-        limit = timeout_cycles or 50 * (steps + expected_rows + cfg.m + cfg.n) + 1000
+        limit = timeout_cycles or 50 * (steps + expected_beats + cfg.m + cfg.n) + 1000
         try:
-            await with_timeout(self.result.wait_for(expected_rows), limit * CLOCK_NS, "ns")
+            await with_timeout(self.result.wait_for(expected_beats), limit * CLOCK_NS, "ns")
         except SimTimeoutError:
             raise TimeoutError(f"job not finished after {limit} cycles: "
-                               f"{len(self.result.beats)}/{expected_rows} rows") from None
+                               f"{len(self.result.beats)}/{expected_beats} beats") from None
         await RisingEdge(self.dut.clk)
         await ReadOnly()
         assert not self.dut.busy.value, "engine still busy after its last result row"
@@ -133,5 +127,5 @@ class StaEngineBench:
         cycles = 0
         if firsts and self.result.handshakes.last is not None:
             cycles = int(round((self.result.handshakes.last - min(firsts)) / CLOCK_NS)) + 1
-        rows = self.result_packer.unpack_many(self.result.beats)
+        rows = self.result_packer.unpack_many(self.result.beats).reshape(-1, cfg.tile_cols)
         return JobResult(rows=rows, cycles=cycles, gated_mac_cycles=self._gated - gated_before)

@@ -18,7 +18,8 @@ def nnz_choices(cfg):
     if cfg.kind == "vdbb":
         return sorted({1, 2, max(1, cfg.block // 2), cfg.block - 1, cfg.block} - {0})
     if cfg.kind == "dbb":
-        return sorted({1, cfg.dbb_macs})
+        # Up to the bound in one step, and denser blocks in ⌈nnz/b⌉ steps (the dense fallback).
+        return sorted({1, cfg.dbb_macs, min(cfg.dbb_macs + 1, cfg.block), cfg.block})
     return [cfg.block]
 
 

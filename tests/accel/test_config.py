@@ -85,7 +85,8 @@ BAD = [
     # 1 KB of 64-bit words: 64 per half, fewer than 256 banks
     ("sram.act_kb-too-small", _with("sram", {"act_kb": 1, "act_banks": 256}), "sram.act_kb", 1,
      "256 banks of 64-bit words"),
-    # 2·64 columns of 8 value + 32 mask bits = 5120-bit weight words: 1 KB holds one, not two
+    # B = 32: 2·64 columns of 1 value slot + 4 mask slots of 8 bits = 5120-bit weight words: 1 KB
+    # holds one, not two
     ("sram.weight_kb-too-small",
      _with("sram", {"weight_kb": 1},
            _with("array", {"kind": "vdbb", "tpe": {"a": 1, "b": 32, "c": 64},
@@ -142,7 +143,7 @@ def test_accel_small_derived_values_by_hand():
     assert cfg.act_half_words == 8192
     # Default banks: the next power of two ≥ max(2·8 rows, 4·8/8 words, 2) = 16; 8192/16 = 512.
     assert (cfg.act_banks, cfg.act_bank_depth) == (16, 512)
-    # A weight word: 8 columns × (1 VDBB value of 8 bits + an 8-bit mask) = 128 bits.
+    # A weight word: 8 columns × 2 slots of 8 bits (a value and a mask, or two values) = 128.
     assert cfg.weight_word_bits == 128
     # 64 KB = 524 288 bits = 4096 words, two halves of 2048.
     assert cfg.weight_half_words == 2048
@@ -162,7 +163,8 @@ def test_accel_paper_derived_values_by_hand():
     assert cfg.act_half_words == 131072
     # Banks: max(2·16, 4·64/8, 2) = 32; 131072/32 = 4096.
     assert (cfg.act_banks, cfg.act_bank_depth) == (32, 4096)
-    # 64 columns × 16 bits = 1024-bit weight words; 512 KB = 4096 words, halves of 2048.
+    # 64 columns × 2 slots of 8 bits = 1024-bit weight words; 512 KB = 4096 words, halves of
+    # 2048.
     assert cfg.weight_word_bits == 1024
     assert cfg.weight_half_words == 2048
     assert cfg.out_blocks_per_row == 8
@@ -176,19 +178,21 @@ def test_accel_defaults_and_other_kinds_by_hand():
     cfg = parse_config(raw)
     assert (cfg.act_kb, cfg.weight_kb, cfg.name) == (64, 16, "design")
     assert cfg.act_half_words == 64 * 1024 * 8 // 64 // 2 == 4096
-    # A fixed-DBB array: 3 value slots + an 8-bit mask per column, 8 columns → 256 bits.
+    # A fixed-DBB array: 3 value slots + a mask slot of 8 bits per column, 8 columns → 256 bits;
+    # it runs any density up to B.
     dbb = parse_config(_with("array", {"kind": "dbb", "tpe": {"a": 2, "b": 8, "c": 4},
                                        "array": {"m": 2, "n": 2}, "dbb_macs": 3}))
-    assert (dbb.weight_word_bits, dbb.array.max_nnz) == (256, 3)
+    assert (dbb.weight_word_bits, dbb.array.max_nnz) == (256, 8)
     # A dense STA array: 8 values of 8 bits per column, no mask: 8 × 64 = 512 bits.
     sta = parse_config(_with("array", {"kind": "sta", "tpe": {"a": 2, "b": 8, "c": 4},
                                        "array": {"m": 2, "n": 2}}))
     assert sta.weight_word_bits == 512
     assert sta.notation == "2x8x4_2x2_IM2C"
-    # B = 4, 16-bit weights: words of 32 bits; columns of 16 + 4 bits.
+    # B = 4, 16-bit weights: words of 32 bits; 4 columns of 2 slots of 16 bits (the 4-bit mask
+    # takes one slot).
     b4 = parse_config(_with("array", {"kind": "vdbb", "tpe": {"a": 2, "b": 4, "c": 2},
                                       "array": {"m": 2, "n": 2}, "widths": {"weight": 16}}))
-    assert (b4.word_bits, b4.weight_word_bits, b4.act_banks) == (32, 80, 8)
+    assert (b4.word_bits, b4.weight_word_bits, b4.act_banks) == (32, 128, 8)
     # Explicit banks and window; IM2COL off keeps a window for the record.
     cfg = parse_config(_with("im2col", {"window": [3, 4]}, _with("sram.act_banks", 64)))
     assert (cfg.act_banks, cfg.act_bank_depth, cfg.window_rows, cfg.window_cols) == \

@@ -2,15 +2,16 @@
 
 Every word is built here with integer shifts and masks from the README ("The VDBB accelerator",
 "Bit layouts"): an activation word holds one pixel's channel block, channel ``cb·B + e`` in byte
-``e``, pixel-major with the channel block inner; a weight word is one engine weight beat (per
-output channel of the column tile its value slot, then the block's B-bit mask), column tiles in
-order, each walking its reduction ``(cb, r, s)`` with NNZ steps per block; output words hold
+``e``, pixel-major with the channel block inner; weight words carry the compressed blocks of
+Fig. 2 (per output channel of the column tile, each block's B-bit mask once and then its NNZ
+values, two 8-bit slots per channel a word), column tiles in order, each walking its reduction
+``(cb, r, s)``; output words hold
 INT32 accumulators (word ``4·cb + t`` of a pixel: channels ``cb·B + t·B/4 …``) or B INT8 values.
 Nothing comes from :mod:`sparseforge.sim.accel.plan`, :mod:`sparseforge.tb.packing` or the
 engine's layouts; the expected maps are a convolution written with Python integers.
 
-``test_a_swapped_field_is_caught`` swaps the value slot and the mask in the weight words and
-checks that the layer's result then differs.
+``test_a_swapped_field_is_caught`` puts each block's values before its mask in the weight words
+and checks that the layer's result then differs.
 """
 
 import random
@@ -22,7 +23,7 @@ from sparseforge.hdl.accel import REGISTERS, Accelerator
 from sparseforge.tb.axi_lite_pysim import axil_read, axil_write
 
 # A 1×8×8_2×1 VDBB array: output tiles of 2 pixels (a 1×2 patch) by 8 channels, B = 8 (64-bit
-# activation words, 128-bit weight words: 8 × (8-bit value + 8-bit mask)), 4 banks.
+# activation words, 128-bit weight words: 8 channels × two 8-bit slots), 4 banks.
 RAW = {"arch": "accel", "name": "pinned",
        "array": {"kind": "vdbb", "tpe": {"a": 1, "b": 8, "c": 8}, "array": {"m": 2, "n": 1}},
        "sram": {"act_kb": 1, "weight_kb": 2}, "im2col": True}
@@ -56,27 +57,31 @@ def act_words(x):
 
 
 def weight_words(w, swap=False):
-    """One word per engine step: column tiles in order, reduction (cb, r, s) with NNZ steps per
-    block of B channels; per output channel its value slot then the block's mask."""
+    """The compressed blocks of Fig. 2: per column tile, per output channel of it, the blocks of
+    its reduction ``(cb, r, s)`` in order, each its B-bit mask (one 8-bit slot) then its NNZ
+    values (zero-padded); words of two slots per channel, slot 0 of every channel then slot 1,
+    each column tile from a new word. ``swap`` puts the values before the mask."""
     cb_in = -(-C // B)
     words = []
     for q in range(-(-K // COLS)):
+        sequences = [[] for _ in range(COLS)]
         for cb in range(cb_in):
             for r in range(R):
                 for s in range(S):
-                    columns = []
                     for j in range(COLS):
                         k = q * COLS + j
                         block = [w[k][cb * B + e][r][s] if k < K and cb * B + e < C else 0
                                  for e in range(B)]
-                        columns.append((sum(1 << e for e, v in enumerate(block) if v),
-                                        [v for v in block if v]))
-                    for step in range(NNZ):
-                        fields = []
-                        for mask, nonzero in columns:
-                            value = (nonzero[step] if step < len(nonzero) else 0, 8)
-                            fields += [(mask, B), value] if swap else [value, (mask, B)]
-                        words.append(pack(fields))
+                        mask = sum(1 << e for e, v in enumerate(block) if v)
+                        values = [v for v in block if v]
+                        values += [0] * (NNZ - len(values))
+                        sequences[j] += values + [mask] if swap else [mask] + values
+        length = -(-len(sequences[0]) // 2) * 2
+        for seq in sequences:
+            seq += [0] * (length - len(seq))
+        for w0 in range(0, length, 2):
+            words.append(pack([(sequences[j][w0 + i], 8) for i in range(2)
+                               for j in range(COLS)]))
     return words
 
 
@@ -113,6 +118,7 @@ def simulate(x, w, runs, swap=False, max_polls=5000):
     ho, wo = H + 2 * PAD - R + 1, W + 2 * PAD - S + 1
     cb_out = -(-K // B)
     results = []
+    reads = []          # the act_reads register after each run
 
     async def send(ctx, port, words):
         for n, word in enumerate(words):
@@ -133,15 +139,16 @@ def simulate(x, w, runs, swap=False, max_polls=5000):
         await send(ctx, dut.s_axis_act, act_words(x))
         await write(w_load_half=0, w_load_base=0)
         await send(ctx, dut.s_axis_w, weight_words(w, swap=swap))
-        for int8_out, shift, relu in runs:
+        for int8_out, shift, relu, *direct in runs:
             await write(in_h=H, in_w=W, in_c=C, out_k=K, kernel_r=R, kernel_s=S, stride=1,
                         pad=PAD, nnz=NNZ, shift=shift, relu=int(relu), int8_out=int(int8_out),
-                        patch_h=1, ifm_half=0, ifm_base=0, ofm_half=1, ofm_base=0, w_half=0,
-                        w_base=0, start=1)
+                        patch_h=1, direct=int(bool(direct) and direct[0]), ifm_half=0,
+                        ifm_base=0, ofm_half=1, ofm_base=0, w_half=0, w_base=0, start=1)
             for _ in range(max_polls):
                 status, _ = await axil_read(ctx, bus, REG["status"])
                 if status & 0b10 and not status & 0b1:
                     break
+            reads.append((await axil_read(ctx, bus, REG["act_reads"]))[0])
             blocks = cb_out * (1 if int8_out else 4)
             await write(read_half=1, read_base=0, read_blocks=blocks,
                         read_count=ho * wo * blocks, read_start=1)
@@ -155,7 +162,7 @@ def simulate(x, w, runs, swap=False, max_polls=5000):
                     if last:
                         break
             ctx.set(o.tready, 0)
-            results.append((words, status))
+            results.append((words, status, reads[-1]))
 
     sim.add_testbench(control)
     sim.run()
@@ -176,7 +183,23 @@ def random_operands(rng):
     return x, w
 
 
-def run(swap=False, seed=None, int8=True):
+def int32_map(words):
+    """K × Ho × Wo from INT32 words: per pixel 4 words per channel block; word 4·cb + t, 32-bit
+    lane i holds channel cb·B + t·B/4 + i (None where words are missing)."""
+    ho, wo = H + 2 * PAD - R + 1, W + 2 * PAD - S + 1
+    lanes, cb_out = B // 4, -(-K // B)
+    got = [[[None] * wo for _ in range(ho)] for _ in range(K)]
+    if len(words) == ho * wo * 4 * cb_out:
+        for p in range(ho * wo):
+            for k in range(K):
+                cb, t, i = k // B, (k % B) // lanes, k % lanes
+                got[k][p // wo][p % wo] = field(words[(p * cb_out + cb) * 4 + t], 32 * i, 32)
+    return got
+
+
+def run(swap=False, seed=None, int8=True, direct=False):
+    """The layer as INT32, then as INT8 (shift 7, ReLU) unless not ``int8``, then with
+    ``direct`` once more as INT32 through the design's direct reader instead of IM2COL."""
     seed = random.randrange(1 << 30) if seed is None else seed
     print(f"seed {seed}")
     rng = random.Random(seed)
@@ -184,34 +207,45 @@ def run(swap=False, seed=None, int8=True):
     ho, wo = H + 2 * PAD - R + 1, W + 2 * PAD - S + 1
     want32 = conv(x, w)
     runs = [(False, 0, False), (True, 7, True)] if int8 else [(False, 0, False)]
-    (words32, status32), (words8, status8) = (simulate(x, w, runs, swap=swap) +
-                                              [([], 0)])[:2]
-    # INT32: per pixel 4 words per channel block; word 4·cb + t, 32-bit lane i holds channel
-    # cb·B + t·B/4 + i.
-    lanes, cb_out = B // 4, -(-K // B)
-    got32 = [[[None] * wo for _ in range(ho)] for _ in range(K)]
+    if direct:
+        runs.append((False, 0, False, True))
+    results = simulate(x, w, runs, swap=swap) + [([], 0, 0)] * 3
+    (words32, status32, reads32), (words8, status8, _) = results[0], results[1]
+    cb_out = -(-K // B)
+    got32 = int32_map(words32)
     got8 = [[[None] * wo for _ in range(ho)] for _ in range(K)]
     for p in range(ho * wo):
         for k in range(K):
-            cb, t, i = k // B, (k % B) // lanes, k % lanes
-            if len(words32) == ho * wo * 4 * cb_out:
-                word = words32[(p * cb_out + cb) * 4 + t]
-                got32[k][p // wo][p % wo] = field(word, 32 * i, 32)
             if len(words8) == ho * wo * cb_out:
-                got8[k][p // wo][p % wo] = field(words8[p * cb_out + cb], 8 * (k % B), 8)
+                got8[k][p // wo][p % wo] = field(words8[p * cb_out + k // B], 8 * (k % B), 8)
     want8 = [[[requantize(v, 7, True) for v in row] for row in plane] for plane in want32]
-    return (got32, want32, status32), (got8, want8, status8)
+    out = [(got32, want32, status32, reads32), (got8, want8, status8)]
+    if direct:
+        words, status, reads = results[2]
+        out.append((int32_map(words), want32, status, reads))
+    return out
 
 
 def test_hand_packed_words_give_the_layer():
-    (got32, want32, status32), (got8, want8, status8) = run()
+    """Through IM2COL as INT32 and INT8, then through the direct reader (``direct`` = 1), the
+    fallback for layers whose IM2COL window does not fit."""
+    (got32, want32, status32, reads32), (got8, want8, status8), \
+        (got_d, want_d, status_d, reads_d) = run(direct=True)
     assert status32 & 0b100 == 0 and status8 & 0b100 == 0, "error flag set"
     assert got32 == want32
     assert got8 == want8
+    assert status_d & 0b100 == 0 and got_d == want_d
+    # The direct reader reads every in-image element of every output pixel's taps, once per
+    # channel block (one column tile); IM2COL reads each window word once, far fewer.
+    ho, wo = H + 2 * PAD - R + 1, W + 2 * PAD - S + 1
+    taps = sum(1 for oy in range(ho) for ox in range(wo) for r in range(R) for s in range(S)
+               if 0 <= oy + r - PAD < H and 0 <= ox + s - PAD < W)
+    assert reads_d == taps * -(-C // B)
+    assert reads32 < reads_d
 
 
 @pytest.mark.parametrize("seed", [5])
 def test_a_swapped_field_is_caught(seed):
-    """Weight words with each column's mask below its value: the map must come out different."""
-    (got32, want32, _), _ = run(swap=True, seed=seed, int8=False)
+    """Weight words with each block's values before its mask: the map must come out different."""
+    (got32, want32, *_), *_ = run(swap=True, seed=seed, int8=False)
     assert got32 != want32

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from sparseforge.gen.config import parse_config
 from sparseforge.gen.presets import load_preset, presets
-from sparseforge.hdl.sta.layouts import weight_beat_layout
+from sparseforge.hdl.sta.layouts import weight_word_layout
 from sparseforge.sim.accel.cycles import (
     END_LATENCY,
     START_LATENCY,
@@ -142,7 +142,9 @@ BAD_LAYERS = [
     ("kernel-taller-than-padded-input", dict(h=2, w=5, pad=0), "3x3 kernel does not fit a 2x5"),
     ("kernel-wider-than-padded-input", dict(h=5, w=1, r=1, s=5, pad=1),
      "1x5 kernel does not fit a 5x1"),
-    ("no-patch-fits-the-window", dict(h=16, w=16, r=11, s=11, pad=0), "kernel 11x11 stride 1"),
+    # Refused only when the direct reader is ruled out (it would take the layer otherwise).
+    ("no-patch-fits-the-window", dict(h=16, w=16, r=11, s=11, pad=0, direct=False),
+     "kernel 11x11 stride 1"),
 ]
 
 
@@ -166,7 +168,7 @@ def test_plan_layer_range_messages_name_the_limits():
     with pytest.raises(PlanError, match=r"with pad 0$"):
         plan_layer(SMALL, **{**GOOD, "h": 2, "pad": 0})
     with pytest.raises(PlanError, match=r"9x15-word buffer and 16 banks$"):
-        plan_layer(SMALL, **{**GOOD, "r": 11, "s": 11, "h": 16, "w": 16})
+        plan_layer(SMALL, **{**GOOD, "r": 11, "s": 11, "h": 16, "w": 16}, direct=False)
 
 
 def test_plan_layer_accepts_the_limits():
@@ -178,9 +180,11 @@ def test_plan_layer_accepts_the_limits():
     assert plan_layer(SMALL, **GOOD).nnz == 8            # default: the array's max
     assert plan_layer(SMALL, **{**GOOD, "pad": 7}).pad == 7
     assert plan_layer(SMALL, **{**GOOD, "stride": 2}).ho == 4
-    assert plan_layer(DBB, **GOOD).nnz == 3               # dbb: max nnz = dbb_macs
-    with pytest.raises(PlanError, match="nnz = 4 is not allowed; expected 1 to 3"):
-        plan_layer(DBB, **GOOD, nnz=4)
+    # dbb: any density up to B (past its bound of 3 a block takes ⌈nnz/3⌉ steps).
+    assert plan_layer(DBB, **GOOD).nnz == 8
+    assert plan_layer(DBB, **GOOD, nnz=4).steps_per_block == 2
+    with pytest.raises(PlanError, match="nnz = 9 is not allowed; expected 1 to 8"):
+        plan_layer(DBB, **GOOD, nnz=9)
 
 
 def test_plan_layer_rejects_too_long_a_reduction():
@@ -223,15 +227,19 @@ def test_plan_layer_output_map_too_large_for_sram():
 
 
 def test_plan_layer_weights_too_large_for_sram():
-    # One column tile of 3·3 blocks × nnz steps: 72 words at 8/8 > 64; 63 at 7/8 fits.
+    # One column tile of 3·3·2 blocks, each a mask and nnz values (2 slots a word): 18·9 = 162
+    # slots = 81 words at 8/8 > 64; 18·7 = 126 slots = 63 words at 6/8 fits.
     with pytest.raises(PlanError) as info:
-        plan_layer(TINY, h=4, w=4, c=8, k=8, r=3, s=3, pad=1, nnz=8)
+        plan_layer(TINY, h=4, w=4, c=16, k=8, r=3, s=3, pad=1, nnz=8)
     message = str(info.value)
-    assert "need 72 words (1.1 KB at 8/8)" in message
+    assert "need 81 words (1.3 KB at 8/8)" in message
     assert "holds 64 (1 KB)" in message and "\n" not in message
-    assert plan_layer(TINY, h=4, w=4, c=8, k=8, r=3, s=3, pad=1, nnz=7).weight_word_count == 63
-    plan = plan_layer(TINY, h=4, w=4, c=8, k=8, r=3, s=3, pad=1, nnz=8, check_sram=False)
-    assert plan.weight_word_count == 72
+    assert plan_layer(TINY, h=4, w=4, c=16, k=8, r=3, s=3, pad=1,
+                      nnz=6).weight_word_count == 63
+    plan = plan_layer(TINY, h=4, w=4, c=16, k=8, r=3, s=3, pad=1, nnz=8, check_sram=False)
+    assert plan.weight_word_count == 81
+    # The bits the paper's block format gives: 8·NNZ + 8 per block and column, here 8 columns.
+    assert plan.weight_bits == 81 * 128 >= 18 * 8 * (8 * 8 + 8)
 
 
 def test_check_sram_false_gives_the_same_plan():
@@ -251,7 +259,9 @@ def test_layer_plan_derived_values_by_hand():
     assert (p.cb_in, p.cb_out) == (3, 2)
     assert (p.tiles_y, p.tiles_x, p.row_tiles, p.col_tiles, p.tiles) == (7, 4, 28, 2, 56)
     assert p.gemm_k == 9 * 3 * 8
-    assert (p.steps_per_block, p.block_words, p.weight_word_count) == (3, 81, 162)
+    # 27 blocks of a mask and 3 values = 108 slots = 54 words of 2 slots a column tile.
+    assert (p.steps_per_block, p.tile_slots, p.tile_words, p.weight_word_count) == \
+        (3, 108, 54, 108)
     assert p.window == (4, 6)
     assert p.macs == 14 * 14 * 12 * 20 * 9
     assert (p.ifm_bank_rows, p.ofm_bank_rows(), p.ofm_bank_rows(int8=False)) == (39, 26, 104)
@@ -454,40 +464,49 @@ def test_gemm_view_is_the_convolution(index):
 
 
 def _decode_weight_words(plan, words):
-    """Walk the unpacked beats in (column tile, cb, r, s) order and scatter each block's slots to
-    the set bits of its mask (dense arrays: the B values in order)."""
+    """Walk the words in (column tile, cb, r, s) order. Dense arrays: one word a block, its B
+    values per column in order. Sparse arrays: each column tile's words from a new word, their
+    slots in order; per block and column the mask (⌈B/w⌉ w-bit slots, low bits first) and NNZ
+    values scattered to the mask's set bits."""
     cfg = plan.cfg
     array = cfg.array
-    packer = Packer(weight_beat_layout(array))
-    cols, lanes, bz = array.tile_cols, array.lanes, cfg.block
-    fields = lanes + (1 if array.sparse else 0)
-    beats = packer.unpack_many(words).reshape(len(words), cols, fields).tolist()
-    steps = array.steps_per_block(plan.nnz)
+    packer = Packer(weight_word_layout(array))
+    cols, bz, width = array.tile_cols, cfg.block, array.weight_width
+    values = packer.unpack_many(words).tolist()
     w = [[[[0] * plan.s for _ in range(plan.r)] for _ in range(plan.cb_in * bz)]
          for _ in range(plan.col_tiles * cols)]
-    index = 0
+    blocks = [(cb, i, j) for cb in range(plan.cb_in) for i in range(plan.r)
+              for j in range(plan.s)]
+    if not array.sparse:
+        assert len(words) == plan.col_tiles * len(blocks)
+        for index, word in enumerate(values):
+            q, (cb, i, j) = divmod(index, len(blocks))[0], blocks[index % len(blocks)]
+            for col in range(cols):
+                for e in range(bz):
+                    w[q * cols + col][cb * bz + e][i][j] = word[col * bz + e]
+        return w
+    mask_slots = -(-bz // width)
+    slots = array.lanes + mask_slots
+    per_block = plan.nnz + mask_slots
+    per_tile = -(-len(blocks) * per_block // slots)
+    assert len(words) == plan.col_tiles * per_tile
     for q in range(plan.col_tiles):
-        for cb in range(plan.cb_in):
-            for i in range(plan.r):
-                for j in range(plan.s):
-                    block = beats[index:index + steps]
-                    index += steps
-                    for col in range(cols):
-                        slots = [block[t][col][lane] for t in range(steps)
-                                 for lane in range(lanes)]
-                        if array.sparse:
-                            masks = {block[t][col][lanes] for t in range(steps)}
-                            assert len(masks) == 1                 # one mask per block
-                            mask = masks.pop()
-                            positions = [e for e in range(bz) if mask >> e & 1]
-                            assert len(positions) <= len(slots)
-                            assert not any(slots[len(positions):])  # unused slots are zero
-                            assert all(slots[:len(positions)])      # the mask marks non-zeros
-                        else:
-                            positions = list(range(bz))
-                        for pos, value in zip(positions, slots):
-                            w[q * cols + col][cb * bz + pos][i][j] = value
-    assert index == len(words)
+        tile = values[q * per_tile:(q + 1) * per_tile]
+        for col in range(cols):
+            # A word's leaves are [slot][col]: slot s of column col is leaf s·cols + col.
+            seq = [word[k * cols + col] for word in tile for k in range(slots)]
+            assert not any(seq[len(blocks) * per_block:])          # padding slots are zero
+            for n, (cb, i, j) in enumerate(blocks):
+                block = seq[n * per_block:(n + 1) * per_block]
+                mask = sum(part << (width * k) for k, part in enumerate(block[:mask_slots]))
+                positions = [e for e in range(bz) if mask >> e & 1]
+                vals = [v - (1 << width) if v >> (width - 1) else v
+                        for v in block[mask_slots:]]
+                assert len(positions) <= plan.nnz
+                assert not any(vals[len(positions):])                # unused slots are zero
+                assert all(vals[:len(positions)])                    # the mask marks non-zeros
+                for pos, value in zip(positions, vals):
+                    w[q * cols + col][cb * bz + pos][i][j] = value
     return w
 
 
@@ -498,7 +517,7 @@ def test_weight_words_decode_back_to_the_weights(index):
     plan = plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz)
     bound = nnz if cfg.array.sparse else cfg.block
     wt = random_dbb_weights(rng, k, c, r, s, bound, cfg.block)
-    words = weight_words(plan, wt, Packer(weight_beat_layout(cfg.array)))
+    words = weight_words(plan, wt, Packer(weight_word_layout(cfg.array)))
     assert len(words) == plan.weight_word_count
     assert all(0 <= word < 1 << cfg.weight_word_bits for word in words)
     decoded = np.array(_decode_weight_words(plan, words))
@@ -507,17 +526,19 @@ def test_weight_words_decode_back_to_the_weights(index):
 
 
 def test_weight_words_by_hand():
-    # B4 (4 columns, B = 4), a 1×1 layer, 4 channels, 2 kernels, nnz 2: one column tile, one
-    # block, two beats. Column 0 keeps channels 1 and 3 (mask 0b1010), column 1 channel 0 only.
+    # B4 (4 columns, B = 4, INT8), a 1×1 layer, 4 channels, 2 kernels, nnz 2: one column tile,
+    # one block of 1 mask slot + 2 value slots, in words of 2 slots × 4 columns of 8 bits.
+    # Column 0 keeps channels 1 and 3 (mask 0b1010), column 1 channel 0 only.
     plan = plan_layer(B4, 1, 1, 4, 2, 1, 1, nnz=2)
     w = np.zeros((2, 4, 1, 1), dtype=np.int64)
     w[0, 1], w[0, 3], w[1, 0] = -5, 7, 100
-    packer = Packer(weight_beat_layout(B4.array))
-    # A column is 8 value bits then 4 mask bits; columns 2 and 3 are padding (mask 0).
-    col = [(-5 & 0xFF) | 0b1010 << 8, 100 | 0b0001 << 8]
-    beat0 = col[0] | col[1] << 12
-    beat1 = 7 | 0b1010 << 8 | (0 | 0b0001 << 8) << 12
-    assert weight_words(plan, w, packer) == [beat0, beat1]
+    packer = Packer(weight_word_layout(B4.array))
+    # Slot k of column c is bits 32k + 8c; columns 2 and 3 are zero (no weights there).
+    masks = 0b1010 | 0b0001 << 8
+    first_values = (-5 & 0xFF) | 100 << 8
+    second_values = 7
+    assert weight_words(plan, w, packer) == [masks | first_values << 32, second_values]
+    assert (plan.tile_slots, plan.tile_words, plan.weight_word_count) == (3, 2, 2)
 
 
 def test_prune_conv_weights_blocks_along_channels():
@@ -615,3 +636,34 @@ def test_im2col_magnifies_3x3_reads_at_least_2_5x(size):
 def test_accel_presets_are_in_the_preset_table():
     assert {"accel_small", "accel_small_noim2c", "accel_paper"} <= set(presets())
     assert isinstance(plan_layer(SMALL, **GOOD), LayerPlan)
+
+
+# -- the direct reader of an IM2COL design ---------------------------------------------------------
+
+def test_a_layer_whose_window_does_not_fit_runs_through_the_direct_reader():
+    """11×11 fits no IM2COL window of accel_small (every window has ≥ 11 rows, the buffer 9), so
+    the plan sends it to the direct reader: one patch row of 8 pixels, every element read, and the
+    cycles of the same layer on the same array without IM2COL (no window to fill first)."""
+    p = plan_layer(SMALL, h=20, w=19, c=9, k=10, r=11, s=11, stride=1, pad=5, nnz=2)
+    q = plan_layer(NOIM2C, h=20, w=19, c=9, k=10, r=11, s=11, stride=1, pad=5, nnz=2)
+    assert p.direct and p.reader == "direct" and (p.ph, p.pw) == (1, 8) == (q.ph, q.pw)
+    assert act_sram_reads(p) == act_sram_reads_no_im2col(p) == act_sram_reads(q)
+    assert layer_cycles(p) == layer_cycles(q) == \
+        START_LATENCY + sta_job_cycles(SMALL.array, p.tiles, p.gemm_k, 2) + END_LATENCY
+    with pytest.raises(PlanError, match="IM2COL window"):
+        plan_layer(SMALL, h=20, w=19, c=9, k=10, r=11, s=11, stride=1, pad=5, nnz=2,
+                   direct=False)
+
+
+def test_direct_reader_on_request_and_its_limit():
+    p = plan_layer(SMALL, h=7, w=9, c=11, k=13, r=3, s=3, stride=1, pad=1, nnz=4, direct=True)
+    assert p.direct and (p.ph, p.pw) == (1, 8) and p.reader == "direct"
+    fitting = plan_layer(SMALL, h=7, w=9, c=11, k=13, r=3, s=3, stride=1, pad=1, nnz=4)
+    assert not fitting.direct and fitting.reader == "im2col"
+    assert act_sram_reads(p) == act_sram_reads_no_im2col(fitting) > act_sram_reads(fitting)
+    # 8 banks: a row of 8 output pixels at stride 2 spans 15 input pixels, so no direct reader.
+    eight = _accel(sram={"act_banks": 8})
+    with pytest.raises(PlanError, match="banks"):
+        plan_layer(eight, h=20, w=20, c=8, k=8, r=11, s=11, stride=2, pad=0, nnz=2)
+    # Designs without IM2COL read directly whatever is asked.
+    assert plan_layer(NOIM2C, 7, 9, 11, 13, 3, 3, 1, 1, 4).reader == "direct"

@@ -87,7 +87,7 @@ def descriptor(plan, *, ifm_base=0, ofm_base=0, int8_out=False, relu=False, shif
             "cb_out": plan.cb_out, "r": plan.r, "s": plan.s, "stride2": int(plan.stride == 2),
             "pad": plan.pad, "ph": plan.ph, "pw": plan.pw, "wh": wh, "ww": ww,
             "tiles_y": plan.tiles_y, "tiles_x": plan.tiles_x, "col_tiles": plan.col_tiles,
-            "nnz": plan.nnz, "block_words": plan.block_words, "ifm_base": ifm_base,
+            "nnz": plan.nnz, "tile_slots": plan.tile_slots, "ifm_base": ifm_base,
             "ofm_base": ofm_base, "w_base": 0, "int8_out": int(int8_out), "relu": int(relu),
             "shift": shift}
 

@@ -198,9 +198,10 @@ DERIVED = [
     ("sta_2x4x2_2x2", _sta("sta"), 16, 4, 16, 4, 4, 4, 4),
     ("sta_3x5x7_2x3", _sta("sta", 3, 5, 7, 2, 3), 105, 21, 50, 6, 21, 5, 5),
     ("sta_1x1x1_1x1", _sta("sta", 1, 1, 1, 1, 1), 1, 1, 2, 1, 1, 1, 1),
-    ("dbb_2x4x2_2x2_b2", _sta("dbb", dbb_macs=2), 8, 4, 12, 4, 4, 2, 2),
-    ("dbb_3x8x5_1x2_b3", _sta("dbb", 3, 8, 5, 1, 2, dbb_macs=3), 45, 15, 39, 3, 10, 3, 3),
-    ("dbb_1x2x1_1x1_b1", _sta("dbb", 1, 2, 1, 1, 1), 1, 1, 3, 1, 1, 1, 1),
+    # A fixed-DBB array accepts any density up to B: denser blocks than b take ⌈NNZ/b⌉ steps.
+    ("dbb_2x4x2_2x2_b2", _sta("dbb", dbb_macs=2), 8, 4, 12, 4, 4, 2, 4),
+    ("dbb_3x8x5_1x2_b3", _sta("dbb", 3, 8, 5, 1, 2, dbb_macs=3), 45, 15, 39, 3, 10, 3, 8),
+    ("dbb_1x2x1_1x1_b1", _sta("dbb", 1, 2, 1, 1, 1), 1, 1, 3, 1, 1, 1, 2),
     ("vdbb_2x8x4_2x2", VDBB, 8, 8, None, 4, 8, 1, 8),
     ("vdbb_3x5x1_1x3", _sta("vdbb", 3, 5, 1, 1, 3), 3, 3, None, 3, 3, 1, 5),
 ]
@@ -235,7 +236,10 @@ def test_vdbb_operand_registers():
 def test_steps_per_block():
     assert parse_config(VDBB).steps_per_block(3) == 3
     assert parse_config(VDBB).steps_per_block(8) == 8
-    assert parse_config(DBB).steps_per_block(2) == 1
+    assert parse_config(DBB).steps_per_block(2) == 1           # b = 2: up to the bound, one
+    assert parse_config(DBB).steps_per_block(1) == 1
+    assert parse_config(DBB).steps_per_block(3) == 2           # denser: ⌈3/2⌉ steps
+    assert parse_config(DBB).steps_per_block(4) == 2
     assert parse_config(STA).steps_per_block(5) == 1
     assert parse_config(SA).steps_per_block(1) == 1
 

@@ -13,9 +13,11 @@ import pytest
 from amaranth.sim import Simulator
 from sparseforge.gen.config import parse_config
 from sparseforge.hdl.sta import StaEngine
+from sparseforge.hdl.sta.layouts import result_beat_layout, weight_word_layout
 from sparseforge.sim.gemm import gemm
 from sparseforge.sim.sta import cycles as sta_cycles
 from sparseforge.sim.sta import streams as sta_streams
+from sparseforge.tb.packing import Packer
 from sparseforge.tb.sta.cases import nnz_choices, random_operands
 
 
@@ -29,24 +31,20 @@ def simulate_job(cfg, streams, *, pause=0.0, seed=0):
     first_in = []
     last_out = []
     expected_rows = streams.tiles * cfg.tile_rows
+    result_packer = Packer(result_beat_layout(cfg))
 
-    async def put(ctx, port, beats):
+    async def put(ctx, port, beats, raw=False):
         for beat in beats:
             while pause and prng.random() < pause:
                 await ctx.tick()
             ctx.set(port.valid, 1)
-            ctx.set(port.payload, beat)
+            ctx.set(port.payload.as_value() if raw else port.payload, beat)
             await ctx.tick().until(port.ready)
             ctx.set(port.valid, 0)
 
     act_beats = [[list(map(int, row)) for row in beat] for beat in streams.act_beats]
-    if cfg.sparse:
-        weight_beats = [[{"values": list(map(int, v)), "mask": int(mask)}
-                         for v, mask in zip(values, masks)]
-                        for values, masks in zip(streams.weight_values, streams.weight_masks)]
-    else:
-        weight_beats = [[{"values": list(map(int, v))} for v in values]
-                        for values in streams.weight_values]
+    # The weight stream as the generated Verilog receives it: packed by the port's layout.
+    weight_beats = Packer(weight_word_layout(cfg)).pack_many(streams.weight_leaves())
 
     async def job(ctx):
         await put(ctx, dut.job, [{"k": streams.k, "nnz": streams.nnz, "tiles": streams.tiles}])
@@ -55,15 +53,17 @@ def simulate_job(cfg, streams, *, pause=0.0, seed=0):
         await put(ctx, dut.act, act_beats)
 
     async def weight(ctx):
-        await put(ctx, dut.weight, weight_beats)
+        await put(ctx, dut.weight, weight_beats, raw=True)
 
     async def result(ctx):
         while len(rows) < expected_rows:
             stalled = pause and prng.random() < pause
             ctx.set(dut.result.ready, not stalled)
-            _, _, valid, payload = await ctx.tick().sample(dut.result.valid, dut.result.payload)
+            _, _, valid, payload = await ctx.tick().sample(dut.result.valid,
+                                                           dut.result.payload.as_value())
             if valid and not stalled:
-                rows.append([int(x) for x in payload])
+                rows.extend(result_packer.unpack_many([payload]).reshape(-1, cfg.tile_cols)
+                            .tolist())
 
     async def monitor(ctx):
         cycle = 0
@@ -97,6 +97,10 @@ def random_config(rng, index):
     if rng.random() < 0.4:
         raw["widths"] = {"act": rng.choice([4, 8]), "weight": rng.choice([3, 8]),
                          "acc": rng.choice([16, 20])}
+    if rng.random() < 0.5:
+        a = raw.get("tpe", {}).get("a", 1)
+        raw["drain"] = {"rows": rng.choice([r for r in range(1, a + 1) if a % r == 0]),
+                        "banks": rng.choice([1, 2])}
     return parse_config(raw)
 
 
@@ -108,7 +112,7 @@ def test_random_configs_bit_and_cycle_exact(seed):
     for trial in range(2):
         m, k, n = rng.randint(1, 10), rng.randint(1, 20), rng.randint(1, 10)
         nnz = rng.choice(nnz_choices(cfg) if cfg.kind != "dbb" else
-                         list(range(1, cfg.dbb_macs + 1)))
+                         list(range(1, cfg.block + 1)))
         act, weights = random_operands(cfg, nprng, m, k, n, nnz)
         streams = sta_streams.engine_streams(cfg, act, weights, nnz)
         pause = 0.3 if trial else 0.0
@@ -128,6 +132,10 @@ SHORT_TILE_ARRAYS = [
     {"kind": "vdbb", "tpe": {"a": 1, "b": 4, "c": 2}, "array": {"m": 4, "n": 3}},
     {"kind": "dbb", "tpe": {"a": 1, "b": 4, "c": 1}, "array": {"m": 2, "n": 4},
      "dbb_macs": 2},
+    # Two result banks, two rows a beat (the drain of the paper presets), and banks alone.
+    {"kind": "vdbb", "tpe": {"a": 4, "b": 4, "c": 1}, "array": {"m": 3, "n": 2},
+     "drain": {"rows": 2, "banks": 2}},
+    {"kind": "sa", "array": {"m": 4, "n": 2}, "drain": {"banks": 2}},
 ]
 
 

@@ -18,14 +18,17 @@ from amaranth.sim import Simulator
 from sparseforge.gen.config import parse_config
 from sparseforge.hdl.sta import StaEngine
 
-# (config, job NNZ): a VDBB engine (NNZ steps per block, one value slot and a mask per column),
-# a fixed DBB engine with narrow operands (two value slots and a mask), and a dense STA on two
-# TPE columns (B value slots, no mask).
+# (config, job NNZ): a VDBB engine (NNZ steps per block, words of a mask slot and a value slot
+# per column), a fixed DBB engine with narrow operands (words of a mask and two value slots) at
+# its bound and denser than its bound (the dense fallback: two steps a block, blocks across
+# words), and a dense STA on two TPE columns (B value slots, no mask).
+_DBB = {"kind": "dbb", "tpe": {"a": 1, "b": 4, "c": 3}, "array": {"m": 1, "n": 1},
+        "dbb_macs": 2, "widths": {"act": 6, "weight": 5, "acc": 18}}
 DESIGNS = {
     "vdbb_2x4x2_1x1": ({"kind": "vdbb", "tpe": {"a": 2, "b": 4, "c": 2},
                         "array": {"m": 1, "n": 1}, "widths": {"acc": 20}}, 2),
-    "dbb_1x4x3_1x1": ({"kind": "dbb", "tpe": {"a": 1, "b": 4, "c": 3}, "array": {"m": 1, "n": 1},
-                       "dbb_macs": 2, "widths": {"act": 6, "weight": 5, "acc": 18}}, 2),
+    "dbb_1x4x3_1x1": (_DBB, 2),
+    "dbb_1x4x3_1x1_fallback": (_DBB, 3),
     "sta_2x3x2_1x2": ({"kind": "sta", "tpe": {"a": 2, "b": 3, "c": 2}, "array": {"m": 1, "n": 2},
                        "widths": {"acc": 16}}, 3),
 }
@@ -80,11 +83,15 @@ def operands(d, rng, m, k, n, nnz):
 
 
 def beats(d, act, weights, nnz, swap=None):
-    """Hand-packed beats ``(job, act beats, weight beats)`` of a GEMM of one column tile.
+    """Hand-packed beats ``(job, act beats, weight words)`` of a GEMM of one column tile.
 
     Documented layouts, LSB first: job = k (20 bits), nnz (bit length of B), tiles (32 bits);
-    act beat = rows × B elements, row-major; weight beat = per column its value slots, then the
-    B-bit mask for the sparse kinds. ``swap`` packs one pair of fields in the wrong order.
+    act beat = rows × B elements, row-major. Weight word, dense kinds: per column its B values.
+    Sparse kinds (Fig. 2's compressed blocks): per tile and column, block after block, the B-bit
+    mask in ⌈B/weight⌉ weight-wide slots (low bits first) then the block's NNZ value slots (its
+    non-zeros in ascending position, zero-padded), cut into words of lanes + ⌈B/weight⌉ slots;
+    a word is slot 0 of every column, then slot 1 of every column, …; a tile's last word is
+    padded with zero slots. ``swap`` packs one pair of fields in the wrong order.
     """
     m, k, n = len(act), len(weights), len(weights[0])
     assert n <= d.cols
@@ -100,8 +107,11 @@ def beats(d, act, weights, nnz, swap=None):
     def w(x, j):
         return weights[x][j] if x < k and j < n else 0
 
-    act_beats, weight_beats = [], []
+    mask_slots = -(-d.block // d.weight)
+    word_slots = d.lanes + mask_slots
+    act_beats, weight_words = [], []
     for t in range(tiles):
+        sequences = [[] for _ in range(d.cols)]     # sparse kinds: each column's slots
         for b in range(blocks):
             elems = [(a(t * d.rows + r, b * d.block + e), d.act)
                      for r in range(d.rows) for e in range(d.block)]
@@ -109,33 +119,31 @@ def beats(d, act, weights, nnz, swap=None):
                 elems = [elems[r * d.block + d.block - 1 - e]
                          for r in range(d.rows) for e in range(d.block)]
             act_beats.append(pack(elems))
-            # Each column's block: its non-zero values in ascending position and its mask.
-            columns = []
+            fields = []
             for j in range(d.cols):
                 block = [w(b * d.block + e, j) for e in range(d.block)]
+                if d.kind == "sta":
+                    column = [(v, d.weight) for v in block]
+                    fields += column[::-1] if swap == "weight" else column
+                    continue
                 mask = sum(1 << e for e, v in enumerate(block) if v)
                 nonzero = [v for v in block if v]
-                columns.append((block, mask, nonzero))
-            steps = nnz if d.kind == "vdbb" else 1
-            for s in range(steps):
-                fields = []
-                for block, mask, nonzero in columns:
-                    if d.kind == "sta":
-                        slots = block
-                    elif d.kind == "dbb":
-                        slots = nonzero + [0] * (d.lanes - len(nonzero))
-                    else:
-                        slots = [nonzero[s] if s < len(nonzero) else 0]
-                    column = [(v, d.weight) for v in slots]
-                    if d.kind != "sta":
-                        column.append((mask, d.block))
-                        if swap == "weight":        # mask below the values
-                            column = column[-1:] + column[:-1]
-                    elif swap == "weight":
-                        column = column[::-1]
-                    fields += column
-                weight_beats.append(pack(fields))
-    return pack(job), act_beats, weight_beats
+                mask_parts = [(mask >> (d.weight * i)) & ((1 << d.weight) - 1)
+                              for i in range(mask_slots)]
+                values = nonzero + [0] * (nnz - len(nonzero))
+                # swap: the values before the mask
+                sequences[j] += values + mask_parts if swap == "weight" else mask_parts + values
+            if d.kind == "sta":
+                weight_words.append(pack(fields))
+        if d.kind == "sta":
+            continue
+        length = -(-len(sequences[0]) // word_slots) * word_slots
+        for col in sequences:
+            col += [0] * (length - len(col))
+        for w0 in range(0, length, word_slots):
+            weight_words.append(pack([(sequences[j][w0 + i], d.weight)
+                                      for i in range(word_slots) for j in range(d.cols)]))
+    return pack(job), act_beats, weight_words
 
 
 def simulate(raw, job, act_beats, weight_beats, result_rows, max_cycles=2000):

@@ -1,8 +1,10 @@
-"""Engine streams of a GEMM (sim/sta_streams.py): tiling, padding, DBB encoding, gated MAC-cycles.
+"""Engine streams of a GEMM (sim/sta/streams.py): tiling, padding, DBB encoding, the compressed
+weight words, gated MAC-cycles.
 
 The operands are rebuilt from the beats by plain Python loops that follow the documented order
 (tiles row-tiles outer and column-tiles inner, blocks inner, weight steps per block; DBB slots
-decoded by walking the mask bits) and compared to the zero-padded inputs.
+decoded by walking the mask bits) and compared to the zero-padded inputs; the compressed weight
+words are decoded the same way, walking each tile's slots (mask, then NNZ values, per block).
 """
 
 import numpy as np
@@ -24,14 +26,17 @@ def _raw(kind, a, b, c, m, n, **extra):
 CONFIGS = [
     ("sa_8x8", load_preset("sa_8x8"), [1]),
     ("sta_2x4x2_2x2", load_preset("sta_2x4x2_2x2"), [4]),
-    ("dbb_2x4x2_2x2", load_preset("dbb_2x4x2_2x2"), [1, 2]),
+    ("dbb_2x4x2_2x2", load_preset("dbb_2x4x2_2x2"), [1, 2, 3, 4]),
     ("vdbb_2x8x4_2x2", load_preset("vdbb_2x8x4_2x2"), [1, 3, 8]),
     ("sa_3x2", parse_config(_raw("sa", 1, 1, 1, 3, 2)), [1]),
     ("sta_1x3x2_3x1", parse_config(_raw("sta", 1, 3, 2, 3, 1)), [3]),
-    ("dbb_3x5x1_1x2_b3", parse_config(_raw("dbb", 3, 5, 1, 1, 2, dbb_macs=3)), [2, 3]),
-    ("dbb_1x2x3_2x1_b1", parse_config(_raw("dbb", 1, 2, 3, 2, 1, dbb_macs=1)), [1]),
+    ("dbb_3x5x1_1x2_b3", parse_config(_raw("dbb", 3, 5, 1, 1, 2, dbb_macs=3)), [2, 3, 5]),
+    ("dbb_1x2x3_2x1_b1", parse_config(_raw("dbb", 1, 2, 3, 2, 1, dbb_macs=1)), [1, 2]),
     ("vdbb_3x5x1_1x3", parse_config(_raw("vdbb", 3, 5, 1, 1, 3)), [2, 5]),
     ("vdbb_1x3x2_2x1", parse_config(_raw("vdbb", 1, 3, 2, 2, 1)), [1, 3]),
+    # Weights narrower than the block: the mask spans two slots.
+    ("vdbb_1x8x2_2x1_w5", parse_config(_raw("vdbb", 1, 8, 2, 2, 1, widths={"weight": 5})),
+     [1, 4, 8]),
 ]
 
 SHAPES = [(7, 24, 9), (1, 1, 1), (5, 13, 3), (9, 7, 11), (4, 16, 8)]
@@ -41,13 +46,14 @@ def _ceil(a, b):
     return -(-a // b)
 
 
-def _value(rng):
-    """A non-zero int8 value, often an extreme."""
+def _value(rng, bits=8):
+    """A non-zero ``bits``-wide value, often an extreme."""
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     if rng.random() < 0.3:
-        return int(rng.choice([-128, 127, -1, 1]))
+        return int(rng.choice([lo, hi, -1, 1]))
     v = 0
     while v == 0:
-        v = int(rng.integers(-128, 128))
+        v = int(rng.integers(lo, hi + 1))
     return v
 
 
@@ -58,7 +64,7 @@ def _operands(cfg, m, k, n, nnz, seed):
     if not cfg.sparse:
         weights = [[_value(rng) if rng.random() < 0.8 else 0 for _ in range(n)] for _ in range(k)]
         return act, weights
-    bound = min(nnz, cfg.max_nnz)
+    bound = nnz
     weights = [[0] * n for _ in range(k)]
     bz = cfg.block
     for j in range(n):
@@ -68,7 +74,7 @@ def _operands(cfg, m, k, n, nnz, seed):
             if rng.random() < 0.3:
                 count = min(bound, size)                 # blocks at the bound are common
             for pos in rng.choice(size, size=count, replace=False):
-                weights[start + int(pos)][j] = _value(rng)
+                weights[start + int(pos)][j] = _value(rng, cfg.weight_width)
     return act, weights
 
 
@@ -88,13 +94,13 @@ def rebuild(cfg, s, m, k, n, nnz):
     """Rebuild (A, W), both padded, from the beats; check the layout along the way."""
     rows, cols, bz = cfg.tile_rows, cfg.tile_cols, cfg.block
     rt, ct, nb = _ceil(m, rows), _ceil(n, cols), _ceil(k, bz)
-    spb = nnz if cfg.kind == "vdbb" else 1
+    lanes = {"sa": 1, "sta": bz, "dbb": cfg.dbb_macs, "vdbb": 1}[cfg.kind]
+    spb = {"vdbb": nnz, "dbb": _ceil(nnz, lanes)}.get(cfg.kind, 1)
     assert (s.tiles, s.k, s.nnz, s.blocks, s.steps_per_block) == (rt * ct, k, nnz, nb, spb)
 
     beats = s.act_beats
     assert beats.shape == (rt * ct * nb, rows, bz)
     assert s.act.shape == (rt * ct, nb, rows, bz)
-    lanes = {"sa": 1, "sta": bz, "dbb": cfg.dbb_macs, "vdbb": 1}[cfg.kind]
     assert s.weight_values.shape == (rt * ct * nb * spb, cols, lanes)
     if cfg.sparse:
         assert s.weight_masks.shape == (rt * ct * nb * spb, cols)
@@ -128,24 +134,17 @@ def rebuild(cfg, s, m, k, n, nnz):
                         assert 0 <= mask < (1 << bz)
                         bits = _set_bits(mask, bz)
                         assert len(bits) <= nnz
-                        if cfg.kind == "dbb":
-                            assert len(bits) <= cfg.dbb_macs
-                            for slot, v in enumerate(slots):
-                                if slot < len(bits):
-                                    assert v != 0             # a set bit marks a non-zero
-                                    w_by_p[p][b * bz + bits[slot]][w_col] = v
-                                else:
-                                    assert v == 0             # zero-padded slots
-                        else:
-                            # VDBB: step t of the block carries value slot t, same mask each step
-                            if masks_seen is not None:
-                                assert mask == masks_seen[col]
-                            if step < len(bits):
-                                assert slots[0] != 0
-                                w_by_p[p][b * bz + bits[step]][w_col] = slots[0]
+                        # Step t of a block carries its values t·lanes …, same mask each step.
+                        if masks_seen is not None:
+                            assert mask == masks_seen[col]
+                        for lane, v in enumerate(slots):
+                            index = step * lanes + lane
+                            if index < len(bits):
+                                assert v != 0                 # a set bit marks a non-zero
+                                w_by_p[p][b * bz + bits[index]][w_col] = v
                             else:
-                                assert slots[0] == 0
-                    if cfg.kind == "vdbb":
+                                assert v == 0                 # zero-padded slots
+                    if cfg.sparse:
                         masks_seen = [int(x) for x in s.weight_masks[i]]
     a_rebuilt = a_by_q[0]
     for q in range(1, ct):
@@ -173,6 +172,82 @@ def test_streams_carry_padded_operands(cfg, nnz, shape, seed):
     assert w_rebuilt == _padded(weights, nb * cfg.block, ct * cfg.tile_cols)
 
 
+def decode_words(cfg, s, m, k, n, nnz):
+    """Rebuild the padded K×N weights from the compressed words by walking each tile's slots:
+    per block the mask (in ⌈B/w⌉ w-bit slots, low bits first), then NNZ values for its set bits
+    in ascending position."""
+    rows, cols, bz = cfg.tile_rows, cfg.tile_cols, cfg.block
+    rt, ct, nb = _ceil(m, rows), _ceil(n, cols), _ceil(k, bz)
+    width = cfg.weight_width
+    mask_slots = _ceil(bz, width)
+    slots_per_word = cfg.lanes + mask_slots
+    per_block = nnz + mask_slots
+    per_tile = _ceil(nb * per_block, slots_per_word)
+    assert s.weight_words.shape == (rt * ct * per_tile, slots_per_word, cols)
+    by_p = {}
+    for p in range(rt):
+        w = [[0] * (ct * cols) for _ in range(nb * bz)]
+        for q in range(ct):
+            t = p * ct + q
+            words = s.weight_words[t * per_tile:(t + 1) * per_tile]
+            for col in range(cols):
+                seq = [int(words[i, j, col]) for i in range(per_tile)
+                       for j in range(slots_per_word)]
+                assert all(0 <= x < (1 << width) for x in seq)
+                assert not any(seq[nb * per_block:]), "a tile's padding slots are zero"
+                for b in range(nb):
+                    block = seq[b * per_block:(b + 1) * per_block]
+                    mask = sum(part << (width * i) for i, part in enumerate(block[:mask_slots]))
+                    values = block[mask_slots:]
+                    bits = _set_bits(mask, bz)
+                    assert mask < (1 << bz) and len(bits) <= nnz
+                    for slot, raw in enumerate(values):
+                        v = raw - (1 << width) if raw >> (width - 1) else raw
+                        if slot < len(bits):
+                            assert v != 0
+                            w[b * bz + bits[slot]][q * cols + col] = v
+                        else:
+                            assert v == 0
+        by_p[p] = w
+    assert all(by_p[p] == by_p[0] for p in by_p)
+    return by_p[0]
+
+
+@pytest.mark.parametrize("cfg, nnz, shape, seed",
+                         [case for case in CASES if case.values[0].sparse][::2])
+def test_compressed_words_carry_the_weights(cfg, nnz, shape, seed):
+    m, k, n = shape
+    act, weights = _operands(cfg, m, k, n, nnz, seed)
+    s = ss.engine_streams(cfg, np.array(act), np.array(weights), nnz)
+    ct, nb = _ceil(n, cfg.tile_cols), _ceil(k, cfg.block)
+    assert decode_words(cfg, s, m, k, n, nnz) == _padded(weights, nb * cfg.block,
+                                                         ct * cfg.tile_cols)
+    mask_slots = _ceil(cfg.block, cfg.weight_width)
+    assert ss.words_per_tile(cfg, k, nnz) == _ceil(nb * (nnz + mask_slots),
+                                                   cfg.lanes + mask_slots)
+
+
+def test_compressed_block_of_fig2_by_hand():
+    """Fig. 2: an 8-element block with NNZ = 3 keeps its non-zeros in ascending position and one
+    8-bit mask: 8·3 + 8 = 32 bits, where a mask with every value took 3·16 = 48 (1.5×); a dense
+    block takes 8·8 + 8 = 72 bits instead of 128 (1.78×)."""
+    cfg = load_preset("vdbb_2x8x4_2x2")                      # 8 columns, 2 slots a word
+    weights = np.zeros((8, 8), dtype=np.int64)
+    weights[[1, 4, 6], 0] = [5, -3, 127]                      # column 0: positions 1, 4, 6
+    weights[7, 1] = -128                                      # column 1: position 7 only
+    s = ss.engine_streams(cfg, np.zeros((1, 8), dtype=np.int64), weights, 3)
+    assert s.weight_words.shape == (2, 2, 8)                  # 4 slots: 2 words
+    assert s.weight_words[:, :, 0].tolist() == [[0b01010010, 5], [256 - 3, 127]]
+    assert s.weight_words[:, :, 1].tolist() == [[0b10000000, 128], [0, 0]]
+    assert s.weight_words[:, :, 2].tolist() == [[0, 0], [0, 0]]
+    assert (cfg.block_bits(3), cfg.block_bits(8)) == (32, 72)
+    dense = load_preset("sta_2x4x2_2x2")
+    assert dense.block_bits(4) == 4 * 8
+    # 5-bit weights in blocks of 8: the mask takes two 5-bit slots (5·NNZ + 10 bits).
+    narrow = parse_config(_raw("dbb", 1, 8, 3, 3, 1, dbb_macs=3, widths={"weight": 5}))
+    assert (narrow.mask_slots, narrow.word_slots, narrow.block_bits(3)) == (2, 5, 25)
+
+
 def _engine_model(cfg, s):
     """Output rows (tiles·tile_rows, tile_cols) computed from the beats as the array would."""
     rows, cols, bz = cfg.tile_rows, cfg.tile_cols, cfg.block
@@ -190,10 +265,9 @@ def _engine_model(cfg, s):
                         pairs = list(enumerate(slots))
                     else:
                         bits = _set_bits(int(s.weight_masks[i, col]), bz)
-                        if cfg.kind == "dbb":
-                            pairs = [(bits[j], v) for j, v in enumerate(slots) if j < len(bits)]
-                        else:
-                            pairs = [(bits[step], slots[0])] if step < len(bits) else []
+                        first = step * len(slots)
+                        pairs = [(bits[first + j], v) for j, v in enumerate(slots)
+                                 if first + j < len(bits)]
                     for r in range(rows):
                         acc[r][col] += sum(int(act[r, pos]) * v for pos, v in pairs)
         out += acc
