@@ -133,11 +133,18 @@ def _plot(rows, x, y, front, labels, path):
         best = sorted((r for r in mine if r["point"] in front), key=lambda r: r[x])
         ax.plot([r[x] for r in best], [r[y] for r in best], "-", color=points.get_facecolor()[0],
                 lw=1.2)
+    named = set()
     for r in rows:
         if r["point"] in labels and r.get(x) is not None and r.get(y) is not None:
             ax.scatter([r[x]], [r[y]], marker="*", s=120, color="k", zorder=3)
-            ax.annotate(labels[r["point"]], (r[x], r[y]), textcoords="offset points",
-                        xytext=(5, 4), fontsize=7)
+            if labels[r["point"]] not in named:        # one label per preset, stars for all
+                named.add(labels[r["point"]])
+                ax.annotate(labels[r["point"]], (r[x], r[y]), textcoords="offset points",
+                            xytext=(5, 4), fontsize=7)
+    for axis, values in (("x", [r[x] for r in rows if isinstance(r.get(x), (int, float))]),
+                         ("y", [r[y] for r in rows if isinstance(r.get(y), (int, float))])):
+        if values and min(values) > 0 and max(values) / min(values) > 30:
+            (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
     ax.set_xlabel(f"{x}: {METRICS[x][1]}", fontsize=8)
     ax.set_ylabel(f"{y}", fontsize=9)
     ax.set_title(f"{y} against {x}; lines: the Pareto front of each architecture and workload; "
