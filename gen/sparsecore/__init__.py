@@ -22,8 +22,8 @@ ARCH = Architecture(
     cycles="sparseforge.sim.sparsecore.cycles",
     regression="sparseforge.tb.sparsecore.regression",
     run="sparseforge.gen.sparsecore.run:run_cli",
-    run_options=("conv", "model_only", "act_density", "act", "weights", "prune", "shift",
-                 "relu",
+    run_options=("conv", "layer", "network", "model_only", "act_density", "act", "weights",
+                 "prune", "shift", "relu",
                  RunOption(("--km",), {"metavar": "K/M",
                                        "help": "prune the random weights to K/M along the "
                                                "output depth (default: the design's k/m)"}),
