@@ -14,6 +14,7 @@ import numpy as np
 
 from ...sim import workloads
 from ...sim.sparsecore import network as sc_network
+from .. import run_network
 from ..errors import InputError
 from ..operands import load_operand, parse_conv
 from ..report import Progress, dump_json, save_npy, table
@@ -281,6 +282,9 @@ RUN_HEADERS = ("cycles", "model", "ideal", "dense", "speed-up", "ALU util.", "un
 
 def run_cli(cfg, args):
     """``sparseforge run`` on a SparseCore config: exit 0 when bit-exact and cycle-exact."""
+    if args.model is not None:
+        return run_network.run_cli(cfg, args)
+    run_network.check_not_model(args)
     if args.network is not None:
         return _run_network(cfg, args)
     shape, act, weights, shift = prepare(cfg, args)
