@@ -9,7 +9,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .layouts import entry_layout
-from .rams import write_port_signature
+from ..common.rams import write_port_signature
 
 __all__ = ["Compressor", "oaram_row_layout"]
 

@@ -16,7 +16,7 @@ from .crossbar import ScatterCrossbar
 from .layouts import act_row_layout, layer_layout, weight_row_layout
 from .multiplier import MultiplierArray
 from .ppu import PostProcessor, halo_layout
-from .rams import Ram, read_port_signature, write_port_signature
+from ..common.rams import Ram, read_port_signature, write_port_signature
 
 __all__ = ["ScnnPE", "PE_PIPELINE", "pe_memories"]
 
