@@ -283,6 +283,10 @@ RUN_HEADERS = ("cycles", "model", "ideal", "dense", "speed-up", "ALU util.", "un
 def run_cli(cfg, args):
     """``sparseforge run`` on a SparseCore config: exit 0 when bit-exact and cycle-exact."""
     if args.model is not None:
+        for dest in ("km", "pool"):
+            if getattr(args, dest, None) not in (None, False):
+                raise InputError(f"--{dest}: not allowed with --model (it takes --prune "
+                                 "SCHEME, --images N, --model-only)")
         return run_network.run_cli(cfg, args)
     run_network.check_not_model(args)
     if args.network is not None:
