@@ -5,7 +5,10 @@ architecture registry).
 Everything is validated before any tool runs (:func:`check_layer`, :func:`check_weights`); the
 layer then runs through the generated Verilog in cocotb (:mod:`sparseforge.tb.sparsecore.run`), its
 compressed and decoded outputs are compared with the golden model and its cycles with the cycle
-model.
+model. The layer is ``--conv H,W,C,K,R,S[,stride[,pad]]`` or ``--layer NET.LAYER``; with
+``--model-only`` only the models run. ``--network NET --model-only`` gives the cycle model of
+every layer of a network (:mod:`sparseforge.sim.sparsecore.network`), and ``--model digits_cnn``
+runs the trained network (:mod:`.network`, :mod:`sparseforge.gen.run_network`).
 """
 
 from pathlib import Path
