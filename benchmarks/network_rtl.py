@@ -8,7 +8,9 @@ generated Verilog of :data:`RUNS`' designs, image after image: on the VDBB accel
 (``accel_small``, 64 MACs) with per-channel requantization on chip and layers chained in its
 activation SRAM, pooling on the host; on SCNN (the ``scnn_digits`` preset: 2×2 PEs of the
 Table 3 PE on 4×4 tiles, 64 multipliers) with the bias as an input channel of ones and
-requantization and pooling on the host. Each layer's output is compared element by element with
+requantization and pooling on the host; on SparseCore (``sparsecore_digits``: 4 PEs × 16 ALUs at
+2/4) with requantization, ReLU and pooling on chip, layers breaking 2/4 (conv1) spread two
+channels to a group of four. Each layer's output is compared element by element with
 the golden network, the RTL's classes give its accuracy, and its cycles are compared with the
 cycle model.
 
@@ -30,7 +32,8 @@ from readme import update_readme
 
 
 RUNS = [("accel_small", "dense"), ("accel_small", "vdbb:4/8"), ("accel_small", "vdbb:2/8"),
-        ("scnn_digits", "density:0.5"), ("scnn_digits", "density:0.3")]
+        ("scnn_digits", "density:0.5"), ("scnn_digits", "density:0.3"),
+        ("sparsecore_digits", "km:2/4"), ("sparsecore_digits", "km:1/4")]
 
 
 def _design(name):
@@ -38,9 +41,11 @@ def _design(name):
     return cfg, target_for(cfg)
 
 
-def sweep(images, progress):
+def sweep(images, progress, designs=None):
     rows = []
     for design, prune in RUNS:
+        if designs and design not in designs:
+            continue
         cfg, target = _design(design)
         args = SimpleNamespace(model="digits_cnn", prune=prune, images=images,
                                model_only=False, sim="verilator")
@@ -77,13 +82,20 @@ def main(argv=None):
     parser.add_argument("--images", type=int, default=100)
     parser.add_argument("--update-readme", action="store_true")
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--designs", nargs="+", metavar="PRESET",
+                        help="run only these designs; the other rows are kept from --json")
     args = parser.parse_args(argv)
-    rows = sweep(args.images, Progress())
+    rows = sweep(args.images, Progress(), args.designs)
     print(table([(r["config"], r["prune"], r["images"], r["accuracy"], r["accuracy_golden"],
                   r["mismatches"]["total"], r["cycles"]["total"], r["model_cycles"]["total"],
                   r["seconds"]) for r in rows],
                 ("design", "prune", "images", "RTL acc", "golden acc", "mismatches", "cycles",
                  "model", "seconds")))
+    if args.designs and args.json and Path(args.json).exists():
+        kept = json.loads(Path(args.json).read_text())["runs"]
+        fresh = {(r["config"], r["prune"]): r for r in rows}
+        kept = {(r["config"], r["prune"]): r for r in kept if r["config"] not in args.designs}
+        rows = [fresh.get(key) or kept[key] for key in RUNS if key in fresh or key in kept]
     if args.json:
         Path(args.json).write_text(json.dumps({"runs": rows},
                                               indent=2) + "\n")

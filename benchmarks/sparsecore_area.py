@@ -1,6 +1,7 @@
 """Area of SparseCore by unit (liberty flow), beside the paper's Table 2.
 
     .venv/bin/python benchmarks/sparsecore_area.py [--json benchmarks/results/sparsecore_area.json]
+        [--reuse benchmarks/results/sparsecore_area.partial.json] [--skip-top]
 
 ``sparsecore_paper`` (64 PEs × 16 ALUs, 2/4) measured with Yosys and the OSU 0.18 µm standard cells
 at the clock target of ``constraints/clocks.toml``:
@@ -48,17 +49,23 @@ def area(top, name, work, progress, blackboxes=()):
     return synth(path, name, "liberty", work_dir=Path(work) / name, blackbox_modules=boxes)
 
 
-def measure(progress, partial=None):
+def measure(progress, partial=None, reuse=None, top=True):
     """The breakdown; ``partial`` (a path) receives each component's figures as it is measured,
     so a long run that fails late keeps what it measured (the PE's synthesis takes the better
-    part of an hour on two shared cores)."""
-    done = {}
+    part of an hour on two shared cores); ``reuse`` (a path to such a file) gives figures
+    measured before, not synthesized again; without ``top`` the rest ("misc") is not measured
+    (its row is ``None``)."""
+    done = json.loads(Path(reuse).read_text()) if reuse else {}
 
-    def keep(name, result):
+    def keep(name, make, *args, **kw):
+        if name in done:
+            progress(f"{name}: from {reuse}")
+            return done[name]
+        result = area(make(), name if name != "top" else cfg.name, work, progress, *args, **kw)
         done[name] = {k: result[k] for k in ("area_um2", "cells", "flops", "seconds")}
         if partial:
             Path(partial).write_text(json.dumps(done, indent=1) + "\n")
-        return result
+        return done[name]
 
     cfg = preset("sparsecore_paper")
     macros = SparseCoreAccelerator.memory_macros(cfg)
@@ -67,14 +74,14 @@ def measure(progress, partial=None):
         kind = mac["module"].split(".")[-1]
         bits[kind] = bits.get(kind, 0) + mac["words"] * mac["width"]
     with tempfile.TemporaryDirectory(prefix="sparsecore-area-") as work:
-        alus = keep("alus", area(AluArray(cfg), "alus", work, progress))
-        rq = keep("rq", area(Requantizer(cfg.acc_width), "rq", work, progress))
-        pe = keep("pe", area(SparseCorePE(cfg, cfg.act_entries, cfg.max_h * cfg.max_segments),
-                             "pe", work, progress, ["wmem", "accbuf.macro", "rqmem"] +
-                             [f"pp.rq{n}" for n in range(cfg.requant_lanes)]))
-        top = keep("top", area(SparseCoreAccelerator(cfg), cfg.name, work, progress,
-                               [f"pe{p}" for p in range(cfg.pes)] +
-                               ["actmem.entries", "actmem.pointers"]))
+        alus = keep("alus", lambda: AluArray(cfg))
+        rq = keep("rq", lambda: Requantizer(cfg.acc_width))
+        pe = keep("pe", lambda: SparseCorePE(cfg, cfg.act_entries, cfg.max_h * cfg.max_segments),
+                  ["wmem", "accbuf.macro", "rqmem"] +
+                  [f"pp.rq{n}" for n in range(cfg.requant_lanes)])
+        misc = keep("top", lambda: SparseCoreAccelerator(cfg),
+                    [f"pe{p}" for p in range(cfg.pes)] +
+                    ["actmem.entries", "actmem.pointers"]) if top else None
     pe_logic = pe["area_um2"] + cfg.requant_lanes * rq["area_um2"]
     pe_sram = bits["rqmem"] * SRAM_UM2_PER_BIT / cfg.pes
     rows = {
@@ -82,42 +89,53 @@ def measure(progress, partial=None):
         "activation/index memory": (f"{(bits['entries'] + bits['pointers']) / 8 / 1024:,.0f} KB",
                                     (bits["entries"] + bits["pointers"]) * SRAM_UM2_PER_BIT),
         "weight memory": (f"{bits['wmem'] / 8 / 1024:,.0f} KB", bits["wmem"] * SRAM_UM2_PER_BIT),
-        "accumulation buffer": (f"{bits['mem'] / 8 / 1024:,.0f} KB",
-                                bits["mem"] * SRAM_UM2_PER_BIT),
-        "misc": ("registers, scheduler, loaders", top["area_um2"]),
+        "accumulation buffer": (f"{bits['macro'] / 8 / 1024:,.0f} KB",
+                                bits["macro"] * SRAM_UM2_PER_BIT),
+        "misc": ("registers, scheduler, loaders", misc["area_um2"] if misc else None),
     }
     extra = {"pe_logic_um2": pe_logic, "pe_logic_without_requantizers_um2": pe["area_um2"],
              "alu_array_um2": alus["area_um2"], "requantizer_um2": rq["area_um2"],
              "requant_memory_bits_per_pe": bits["rqmem"] // cfg.pes,
-             "pe_flops": pe["flops"], "misc_flops": top["flops"],
-             "sram_um2_per_bit": SRAM_UM2_PER_BIT}
+             "pe_flops": pe["flops"], "misc_flops": misc["flops"] if misc else None,
+             "sram_um2_per_bit": SRAM_UM2_PER_BIT, "synthesis": done}
     return cfg, rows, extra
 
 
 def markdown(rows):
-    total = sum(a for _s, a in rows.values())
-    t2_total = sum(a for _s, a in TABLE2.values())
+    """The table; without a measured "misc" the shares are of the measured units (Table 2's
+    too, so both compare the same units)."""
+    measured = {k: v for k, v in rows.items() if v[1] is not None}
+    total = sum(a for _s, a in measured.values())
+    t2_total = sum(TABLE2[k][1] for k in measured)
     lines = ["| unit | size | area (mm², 0.18 µm) | share | Table 2 size | Table 2 (mm²) | "
              "Table 2 share |", "| --- | --- | ---: | ---: | --- | ---: | ---: |"]
     for name, (size, a) in rows.items():
         t2_size, t2 = TABLE2[name]
+        if a is None:
+            lines.append(f"| {name} | {size} | not measured | — | {t2_size} | {t2:.2f} | — |")
+            continue
         lines.append(f"| {name} | {size} | {a / 1e6:.2f} | {a / total:.0%} | {t2_size} | "
                      f"{t2:.2f} | {t2 / t2_total:.0%} |")
-    mem = sum(rows[k][1] for k in ("activation/index memory", "weight memory",
-                                   "accumulation buffer"))
-    t2_mem = sum(TABLE2[k][1] for k in ("activation/index memory", "weight memory",
-                                        "accumulation buffer"))
+    mems = ("activation/index memory", "weight memory", "accumulation buffer")
+    mem = sum(rows[k][1] for k in mems)
+    t2_mem = sum(TABLE2[k][1] for k in mems)
     lines.append(f"| memories | | {mem / 1e6:.2f} | {mem / total:.0%} | | {t2_mem:.2f} | "
                  f"{t2_mem / t2_total:.0%} |")
-    lines.append(f"| total | | {total / 1e6:.2f} | 100% | | {t2_total:.2f} | 100% |")
+    label = "total" if len(measured) == len(rows) else "total measured"
+    lines.append(f"| {label} | | {total / 1e6:.2f} | 100% | | {t2_total:.2f} | 100% |")
     return "\n".join(lines)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", default="benchmarks/results/sparsecore_area.json")
+    ap.add_argument("--reuse", metavar="PARTIAL",
+                    help="figures measured by an earlier run (its .partial.json), not redone")
+    ap.add_argument("--skip-top", action="store_true",
+                    help="do not synthesize the top (the 'misc' row stays unmeasured)")
     args = ap.parse_args(argv)
-    cfg, rows, extra = measure(Progress(), partial=Path(args.json).with_suffix(".partial.json"))
+    cfg, rows, extra = measure(Progress(), partial=Path(args.json).with_suffix(".partial.json"),
+                               reuse=args.reuse, top=not args.skip_top)
     print(markdown(rows))
     for k, v in extra.items():
         print(f"{k}: {v:,.0f}" if isinstance(v, (int, float)) else f"{k}: {v}")

@@ -79,6 +79,9 @@ class Target:
         outputs are compared with, when they are not the INT8 outputs before pooling.
     schemes : tuple
         Pruning kinds it runs.
+    pooled : bool
+        ``run_rtl``'s outputs are after the layer's 2×2 max-pool where the layer pools (pooling
+        on chip); they are compared with the golden outputs pooled likewise.
     notes : dict
         Extra report fields.
     """
@@ -90,6 +93,7 @@ class Target:
     run_rtl: object
     reference: object = None
     schemes: tuple = ("dense", "vdbb", "km", "density")
+    pooled: bool = False
     notes: dict = field(default_factory=dict)
 
 
@@ -154,6 +158,9 @@ def run_model(cfg, target, args, progress):
         outputs, cycles = target.run_rtl(qnet, infos, inputs, args.sim, progress)
         if target.reference is not None:
             golden = target.reference(qnet, infos, inputs)
+        elif target.pooled:
+            golden = [np.stack([quant.max_pool2(m) for m in gold]) if layer.pool else gold
+                      for layer, gold in zip(qnet.layers, golden)]
         mismatches = {info["name"]: int(np.count_nonzero(out != gold))
                       for info, out, gold in zip(infos, outputs, golden)}
         mismatches["total"] = sum(mismatches.values())
@@ -161,7 +168,7 @@ def run_model(cfg, target, args, progress):
         if target.reference is not None:       # raw outputs: the host requantizes
             last = qnet.layers[-1]
             final = quant.requantize(final, 0, last.mult, last.shift, relu=True, axis=1)
-        if qnet.layers[-1].pool:
+        if qnet.layers[-1].pool and not target.pooled:
             final = np.stack([quant.max_pool2(m) for m in final])
         from ..sim.network import quantize
         rtl_classes = quantize.classify(qnet, final)[1]

@@ -197,22 +197,24 @@ def network_report(cfg, net, weight_density, act_density, seed=1):
         mine, dense = lm.cycles[cfg.variant], lm.cycles["dense"]
         use = lm.usage[cfg.variant]
         rows.append({
-            "layer": lm.name, "groups": lm.groups, "macs": lm.macs,
+            "layer": lm.name, "groups": lm.groups, "macs_dense": lm.macs,
             "model_cycles": mine.cycles, "dense_cycles": dense.cycles,
             "speedup": dense.cycles / mine.cycles,
             "ideal_cycles": mine.ideal_cycles, "utilization": mine.utilization,
             "macs_performed": mine.macs_performed, "ccu_coordinates": mine.ccu_coordinates,
-            "bank_conflict_stalls": mine.bank_conflict_stalls, "sampled": mine.sampled,
+            **({"bank_conflict_stalls": mine.bank_conflict_stalls}
+               if cfg.variant == "sparse_ki" else {}),
+            "sampled": mine.sampled,
             "fits": (use["ib"] <= cfg.ib_words and use["kb"] <= cfg.kb_words and
                      use["ob"] <= cfg.ob_bank_words and use["kernels"] <= cfg.kernels_max),
         })
     total = sum(r["model_cycles"] for r in rows)
     dense_total = sum(r["dense_cycles"] for r in rows)
-    macs = sum(r["macs"] for r in rows)
+    macs = sum(r["macs_dense"] for r in rows)
     return {"network": net, "design": cfg.name, "variant": cfg.variant,
             "weight_density": weight_density, "act_density": act_density, "seed": seed,
             "layers": rows, "total_cycles": total, "total_dense_cycles": dense_total,
-            "speedup": dense_total / total, "total_macs": macs,
+            "speedup": dense_total / total, "total_macs_dense": macs,
             "effective_macs_per_cycle": macs / total}
 
 
@@ -237,10 +239,10 @@ def _run_network(cfg, args):
     if args.json:
         dump_json(report)
         return 0
-    rows = [(r["layer"], r["macs"], r["dense_cycles"], r["model_cycles"], r["speedup"],
+    rows = [(r["layer"], r["macs_dense"], r["dense_cycles"], r["model_cycles"], r["speedup"],
              r["utilization"], "yes" if r["sampled"] else "", "" if r["fits"] else "no")
             for r in report["layers"]]
-    rows.append(("total", report["total_macs"], report["total_dense_cycles"],
+    rows.append(("total", report["total_macs_dense"], report["total_dense_cycles"],
                  report["total_cycles"], report["speedup"], "", "", ""))
     print(f"{args.network} on {cfg.name} ({cfg.notation}), cycle model at uniform densities "
           f"{wd:g} (weights) and {ad:g} (activations), seed {args.seed}")

@@ -22,8 +22,9 @@ ARCH = Architecture(
     cycles="sparseforge.sim.sparsecore.cycles",
     regression="sparseforge.tb.sparsecore.regression",
     run="sparseforge.gen.sparsecore.run:run_cli",
-    run_options=("conv", "model_only", "act_density", "act", "weights", "prune", "shift",
-                 "relu",
+    network="sparseforge.gen.sparsecore.network:sparsecore_target",
+    run_options=("conv", "layer", "network", "model_only", "act_density", "act", "weights",
+                 "prune", "shift", "relu", "model", "images",
                  RunOption(("--km",), {"metavar": "K/M",
                                        "help": "prune the random weights to K/M along the "
                                                "output depth (default: the design's k/m)"}),

@@ -5,20 +5,27 @@ architecture registry).
 Everything is validated before any tool runs (:func:`check_layer`, :func:`check_weights`); the
 layer then runs through the generated Verilog in cocotb (:mod:`sparseforge.tb.sparsecore.run`), its
 compressed and decoded outputs are compared with the golden model and its cycles with the cycle
-model.
+model. The layer is ``--conv H,W,C,K,R,S[,stride[,pad]]`` or ``--layer NET.LAYER``; with
+``--model-only`` only the models run. ``--network NET --model-only`` gives the cycle model of
+every layer of a network (:mod:`sparseforge.sim.sparsecore.network`), and ``--model digits_cnn``
+runs the trained network (:mod:`.network`, :mod:`sparseforge.gen.run_network`).
 """
 
 from pathlib import Path
 
 import numpy as np
 
+from ...sim import workloads
+from ...sim.sparsecore import network as sc_network
+from .. import run_network
 from ..errors import InputError
 from ..operands import load_operand, parse_conv
 from ..report import Progress, dump_json, save_npy, table
 from ...sim.sparsecore import cycles, golden, streams
 from ...sim.sparsecore import format as kmf
 
-__all__ = ["check_layer", "check_weights", "run_layer_rtl", "model_report", "run_cli"]
+__all__ = ["check_layer", "check_weights", "run_layer_rtl", "model_report", "network_report",
+           "run_cli"]
 
 
 def check_layer(cfg, shape, flag="--conv"):
@@ -130,9 +137,22 @@ def _operand(rng, shape, density):
 
 
 def _shape(args):
-    if args.conv is None:
-        raise InputError("--conv: missing; give H,W,C,K,R,S[,stride[,pad]]")
-    layer = parse_conv(args.conv)
+    if args.conv is not None and args.layer is not None:
+        raise InputError("--conv/--layer: give one of them, not both")
+    if args.conv is not None:
+        layer = parse_conv(args.conv)
+    elif args.layer is not None:
+        try:
+            layer = workloads.layer(args.layer)
+        except ValueError as e:
+            raise InputError(f"--layer: {e}") from None
+        if layer.groups != 1:
+            raise InputError(f"--layer: {args.layer} is a grouped convolution ({layer.groups} "
+                             "groups); the RTL runs ungrouped layers (use --network "
+                             "--model-only for the model)")
+    else:
+        raise InputError("--conv: missing; give H,W,C,K,R,S[,stride[,pad]] (or --layer "
+                         "NET.LAYER)")
     return cycles.LayerShape(layer.h, layer.w, layer.c, layer.k, layer.r, layer.s, layer.stride,
                              layer.pad, bool(args.pool))
 
@@ -140,7 +160,7 @@ def _shape(args):
 def prepare(cfg, args):
     """``(shape, act, weights, shift)`` from the ``run`` options, every input checked."""
     shape = _shape(args)
-    check_layer(cfg, shape)
+    check_layer(cfg, shape, "--conv" if args.layer is None else "--layer")
     rng = np.random.default_rng(args.seed)
     density = 0.5 if args.act_density is None else args.act_density
     if not 0.0 <= density <= 1.0:
@@ -177,12 +197,103 @@ def prepare(cfg, args):
     return shape, act, weights, shift
 
 
+def network_report(cfg, net, act_density, k, m, seed=1):
+    """The cycle model of every convolution layer of ``net`` on ``cfg`` (activations at
+    ``act_density``, weights pruned to ``k/m``): per-layer rows and totals."""
+    try:
+        layers = sc_network.network_model(cfg, net, act_density, k, m, seed=seed)
+    except ValueError as e:
+        raise InputError(f"--network: {net}: {e}") from None
+    rows = []
+    for lm in layers:
+        try:
+            check_layer(cfg, lm.shape, "layer")
+            why = None
+        except InputError as e:
+            why = str(e).split(": ", 1)[1]
+        rows.append({
+            "layer": lm.name, "groups": lm.groups,
+            "shape": {"h": lm.shape.h, "w": lm.shape.w, "c": lm.shape.c * lm.groups,
+                      "k": lm.shape.k * lm.groups, "r": lm.shape.r, "s": lm.shape.s,
+                      "stride": lm.shape.stride, "pad": lm.shape.pad},
+            "macs_dense": lm.macs, "useful_macs": lm.useful_macs,
+            "model_cycles": lm.cycles, "ideal_cycles": lm.ideal_cycles,
+            "dense_cycles": lm.dense_cycles, "speedup_over_dense": lm.dense_cycles / lm.cycles,
+            "alu_utilization": lm.alu_utilization(cfg.alus_total),
+            "utilization": lm.utilization(cfg.alus_total),
+            "work_units": lm.work_units, "pe_idle_cycles": lm.pe_idle_cycles,
+            "fits": why is None, **({"why": why} if why else {}),
+        })
+    total = sum(r["model_cycles"] for r in rows)
+    dense = sum(r["dense_cycles"] for r in rows)
+    useful = sum(r["useful_macs"] for r in rows)
+    return {"network": net, "design": cfg.name, "km": f"{k}/{m}",
+            "act_density": act_density, "seed": seed, "layers": rows,
+            "model_cycles": total, "ideal_cycles": sum(r["ideal_cycles"] for r in rows),
+            "dense_cycles": dense, "speedup_over_dense": dense / total,
+            "macs_dense": sum(r["macs_dense"] for r in rows), "useful_macs": useful,
+            "alu_utilization": useful / (cfg.alus_total * total),
+            "pe_idle_cycles": sum(r["pe_idle_cycles"] for r in rows),
+            "work_units": sum(r["work_units"] for r in rows)}
+
+
+def _run_network(cfg, args):
+    if not args.model_only:
+        raise InputError("--network: runs the cycle model only; add --model-only (run a layer "
+                         "on the RTL with --layer NET.LAYER)")
+    for dest in ("conv", "layer", "act", "weights", "out", "pool", "relu", "shift", "prune"):
+        if getattr(args, dest, None) not in (None, False):
+            raise InputError(f"--{dest}: not allowed with --network (it takes --km, "
+                             "--act-density, --seed)")
+    try:
+        workloads.network(args.network)
+    except ValueError as e:
+        raise InputError(f"--network: {e}") from None
+    density = 0.5 if args.act_density is None else args.act_density
+    if not 0.0 <= density <= 1.0:
+        raise InputError(f"--act-density: {density} is not allowed; expected a fraction from 0 "
+                         "to 1")
+    k, m = _km(args.km, cfg)
+    # At most this many of the design's groups of cfg.m can be non-zero after pruning to k/m.
+    worst = min(k, cfg.m) if m >= cfg.m else k * (cfg.m // m)
+    if worst > cfg.k:
+        raise InputError(f"--km: {k}/{m} is not allowed on {cfg.name}; weights pruned to it can "
+                         f"hold {worst} non-zeros in a group of {cfg.m}, the design takes "
+                         f"{cfg.k}/{cfg.m}")
+    report = network_report(cfg, args.network, density, k, m, seed=args.seed)
+    if args.json:
+        dump_json(report)
+        return 0
+    rows = [(r["layer"], r["macs_dense"], r["dense_cycles"], r["model_cycles"],
+             f"{r['speedup_over_dense']:.2f}", f"{r['alu_utilization']:.3f}",
+             r["pe_idle_cycles"], "" if r["fits"] else "no") for r in report["layers"]]
+    rows.append(("total", report["macs_dense"], report["dense_cycles"], report["model_cycles"],
+                 f"{report['speedup_over_dense']:.2f}", f"{report['alu_utilization']:.3f}",
+                 report["pe_idle_cycles"], ""))
+    print(f"{args.network} on {cfg.name} ({cfg.notation}), cycle model: weights pruned to "
+          f"{k}/{m}, activation density {density:g}, seed {args.seed}")
+    print(table(rows, ("layer", "MACs", "dense cycles", "cycles", "speed-up", "ALU util.",
+                       "PE idle", "fits")))
+    print("Each layer is modelled as one pass over its whole maps; 'fits' says whether the "
+          "design's limits hold it (tiling is not modelled).")
+    return 0
+
+
 RUN_HEADERS = ("cycles", "model", "ideal", "dense", "speed-up", "ALU util.", "units",
                "PE idle", "mismatches")
 
 
 def run_cli(cfg, args):
     """``sparseforge run`` on a SparseCore config: exit 0 when bit-exact and cycle-exact."""
+    if args.model is not None:
+        for dest in ("km", "pool"):
+            if getattr(args, dest, None) not in (None, False):
+                raise InputError(f"--{dest}: not allowed with --model (it takes --prune "
+                                 "SCHEME, --images N, --model-only)")
+        return run_network.run_cli(cfg, args)
+    run_network.check_not_model(args)
+    if args.network is not None:
+        return _run_network(cfg, args)
     shape, act, weights, shift = prepare(cfg, args)
     relu = bool(args.relu)
     if args.model_only:

@@ -1,7 +1,8 @@
-"""Blocks shared by every architecture: skew buffers, bit selection, adder trees."""
+"""Blocks shared by every architecture: skew buffers, bit selection, adder trees, RAM macros."""
 
 from .adder_tree import AdderTree, tree_levels
 from .bitselect import NthSetBit
+from .rams import Ram
 from .skew import Skew
 
-__all__ = ["AdderTree", "NthSetBit", "Skew", "tree_levels"]
+__all__ = ["AdderTree", "NthSetBit", "Ram", "Skew", "tree_levels"]

@@ -8,7 +8,7 @@ from .crossbar import BankArbiter, ProductQueue, QueuedCrossbar
 from .multiplier import MultiplierArray
 from .pe import ScnnPE
 from .ppu import PostProcessor
-from .rams import Ram
+from ..common.rams import Ram
 
 __all__ = ["ScnnAccelerator", "register_map", "ScnnPE", "PostProcessor", "Compressor",
            "QueuedCrossbar", "ProductQueue", "BankArbiter", "AccumulatorBanks", "MultiplierArray",

@@ -10,7 +10,7 @@ from amaranth.lib.wiring import In, Out
 
 from .coords import ConstDivider
 from .layouts import entry_layout
-from .rams import write_port_signature
+from ..common.rams import write_port_signature
 
 __all__ = ["Compressor", "oaram_row_layout", "element_layout"]
 

@@ -12,7 +12,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .coords import ConstDivider
-from .rams import write_port_signature
+from ..common.rams import write_port_signature
 
 __all__ = ["BlockLoader", "directory_layout"]
 

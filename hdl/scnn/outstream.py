@@ -13,7 +13,7 @@ from amaranth.lib.wiring import In, Out
 from .compressor import oaram_row_layout
 from .coords import ConstDivider
 from .layouts import out_row_layout
-from .rams import read_port_signature
+from ..common.rams import read_port_signature
 
 __all__ = ["OutputStreamer"]
 

@@ -17,7 +17,7 @@ from .layouts import act_row_layout, layer_layout, weight_row_layout
 from .loader import BlockLoader, directory_layout
 from .multiplier import MultiplierArray
 from .ppu import PostProcessor, halo_layout
-from .rams import Ram, read_port_signature
+from ..common.rams import Ram, read_port_signature
 from .sequencer import ChannelSequencer, slot_layout
 
 __all__ = ["ScnnPE", "PE_PIPELINE", "pe_memories", "weight_loader", "act_loader",

@@ -12,7 +12,7 @@ from amaranth.lib.wiring import In, Out
 
 from .compressor import Compressor, oaram_row_layout
 from .layouts import layer_layout
-from .rams import write_port_signature
+from ..common.rams import write_port_signature
 
 __all__ = ["PostProcessor", "halo_layout", "ppu_cycles"]
 

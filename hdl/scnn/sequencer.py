@@ -10,7 +10,7 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
-from .rams import read_port_signature
+from ..common.rams import read_port_signature
 
 __all__ = ["ChannelSequencer", "slot_layout", "SEQUENCER_FILL"]
 

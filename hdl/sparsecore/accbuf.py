@@ -12,7 +12,7 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In
 
-from ..scnn.rams import read_port_signature, write_port_signature
+from ..common.rams import read_port_signature, write_port_signature
 from .layouts import acc_row_layout
 
 __all__ = ["AccumulationBuffer"]

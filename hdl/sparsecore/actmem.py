@@ -16,7 +16,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..common.axi import axi_stream_signature
-from ..scnn.rams import Ram, read_port_signature
+from ..common.rams import Ram, read_port_signature
 from .layouts import act_entry_layout, pointer_layout
 
 __all__ = ["ActivationMemory", "act_stream_width"]

@@ -15,7 +15,7 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..scnn.rams import Ram, read_port_signature, write_port_signature
+from ..common.rams import Ram, read_port_signature, write_port_signature
 from .accbuf import AccumulationBuffer
 from .alus import AluArray
 from .layouts import (act_entry_layout, beat_layout, layer_layout, pointer_layout,

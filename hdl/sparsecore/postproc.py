@@ -15,7 +15,7 @@ from amaranth import Module, Mux, Signal, signed
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..scnn.rams import read_port_signature
+from ..common.rams import read_port_signature
 from .compactor import Compactor
 from .layouts import acc_row_layout, beat_layout, layer_layout, requant_row_layout
 from .requant import Requantizer

@@ -13,7 +13,7 @@ from amaranth import Cat, Module, Mux, Signal, signed
 from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..scnn.rams import read_port_signature
+from ..common.rams import read_port_signature
 from .layouts import (act_entry_layout, bits_for, job_layout, layer_layout, max_segments,
                       pointer_layout)
 

@@ -173,11 +173,22 @@ def scheduler(unit_costs, pes, nchunks):
 
 
 def useful_macs(act, weights, shape):
-    """Products with both operands non-zero over the layer (the work the paper counts)."""
-    from ..conv import conv2d
-    nz_a = (np.asarray(act) != 0).astype(np.int64)
-    nz_w = (np.asarray(weights) != 0).astype(np.int64)
-    return int(conv2d(nz_a, nz_w, stride=shape.stride, pad=shape.pad, acc_bits=64).sum())
+    """Products with both operands non-zero over the layer (the work the paper counts).
+
+    Per tap ``(c, r, s)``: the non-zero weights there (over K) times the non-zero activations the
+    tap meets over the output (the strided window of channel ``c`` shifted by ``(r, s)``), which
+    is the count of the convolution of the two non-zero masks without its cost.
+    """
+    nz_a = np.pad((np.asarray(act) != 0).astype(np.int64),
+                  ((0, 0), (shape.pad, shape.pad), (shape.pad, shape.pad)))
+    nz_w = np.count_nonzero(np.asarray(weights), axis=0)          # C×R×S
+    st, ho, wo = shape.stride, shape.ho, shape.wo
+    total = 0
+    for r in range(shape.r):
+        for s in range(shape.s):
+            met = nz_a[:, r:r + st * (ho - 1) + 1:st, s:s + st * (wo - 1) + 1:st].sum(axis=(1, 2))
+            total += int(np.dot(nz_w[:, r, s].astype(np.int64), met))
+    return total
 
 
 @dataclass

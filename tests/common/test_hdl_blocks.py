@@ -9,7 +9,7 @@ import pytest
 from amaranth import signed as signed_shape
 from amaranth import unsigned
 from amaranth.sim import Simulator
-from sparseforge.hdl.common import NthSetBit, Skew
+from sparseforge.hdl.common import NthSetBit, Ram, Skew
 from sparseforge.hdl.sta.mac import DotProduct, SparseDotProduct, TimeUnrolledMac
 
 
@@ -24,6 +24,56 @@ def _run(dut, testbench, clocked=True):
 def ref_wrap(x, bits):
     half = 1 << (bits - 1)
     return (x + half) % (1 << bits) - half
+
+
+# -- Ram ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("comb", [False, True])
+def test_ram_against_a_dict(comb):
+    """Seeded writes and reads on two read ports against a Python dict: a synchronous port
+    returns the row addressed with ``en`` one cycle later and holds it while ``en`` is low; a
+    combinational one returns the row in the same cycle, the old value while it is written."""
+    rng = np.random.default_rng(11)
+    ram = Ram(unsigned(8), 5, reads=2, comb=comb)
+    assert ram.bits == 40 and ram.depth == 5
+
+    async def tb(ctx):
+        rows = {}
+        held = [None, None]
+        for _ in range(200):
+            waddr, wdata, wen = int(rng.integers(5)), int(rng.integers(256)), rng.random() < 0.5
+            reads = [(int(rng.integers(5)), rng.random() < 0.6) for _ in range(2)]
+            ctx.set(ram.w.addr, waddr)
+            ctx.set(ram.w.data, wdata)
+            ctx.set(ram.w.en, wen)
+            for port, (addr, en) in zip(ram.r, reads):
+                ctx.set(port.addr, addr)
+                if not comb:
+                    ctx.set(port.en, en)
+            if comb:
+                for port, (addr, _) in zip(ram.r, reads):
+                    if addr in rows:
+                        assert ctx.get(port.data) == rows[addr]
+            for n, (addr, en) in enumerate(reads):
+                if not comb and en and addr in rows:
+                    held[n] = rows[addr]
+                elif not comb and en:
+                    held[n] = None                 # a row never written: unspecified
+            await ctx.tick()
+            if wen:
+                rows[waddr] = wdata
+            if not comb:
+                for port, value in zip(ram.r, held):
+                    if value is not None:
+                        assert ctx.get(port.data) == value
+
+    _run(ram, tb)
+
+
+@pytest.mark.parametrize("kwargs", [{"depth": 0}, {"depth": 4, "reads": 0}])
+def test_ram_bad_arguments(kwargs):
+    with pytest.raises(TypeError):
+        Ram(8, **kwargs)
 
 
 # -- NthSetBit ------------------------------------------------------------------------------------

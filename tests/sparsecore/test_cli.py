@@ -58,11 +58,51 @@ def test_model_only_json():
     (("--conv", "8,8,10,8,3,3", "--act-density", "1.5"), "--act-density"),
     (("--conv", "8,8,10,8,3,3", "--shift", "40"), "--shift"),
     (("--km", "2/4"), "--conv: missing"),
+    (("--layer", "alexnet.conv2", "--model-only"), "--layer: alexnet.conv2 is a grouped"),
+    (("--layer", "vgg16.conv9"), "--layer"),
+    (("--layer", "vgg16.conv1_1", "--conv", "8,8,10,8,3,3"), "--conv/--layer: give one"),
+    (("--layer", "vgg16.conv1_1", "--model-only"), "--layer: H = 224 is not allowed"),
+    (("--network", "vgg16"), "--network: runs the cycle model only; add --model-only"),
+    (("--network", "vgg17", "--model-only"), "--network"),
+    (("--network", "vgg16", "--model-only", "--pool"), "--pool: not allowed with --network"),
+    (("--network", "vgg16", "--model-only", "--km", "4/8"), "--km: 4/8 is not allowed on"),
 ])
 def test_bad_input_is_one_line(args, words, capsys):
     assert main(["run", DESIGN, *args]) == 2
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1, err
+
+
+def test_layer_is_its_conv_shape(capsys):
+    """``--layer NET.LAYER`` runs the workload's shape: the same report as its ``--conv``."""
+    def report(*args):
+        assert main(["run", "sparsecore_paper", *args, "--model-only", "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+    # ResNet-50's res2a_branch2b: 56×56×64 → 64, 3×3, stride 1, pad 1.
+    assert report("--layer", "resnet50.res2a_branch2b") == report("--conv", "56,56,64,64,3,3,1,1")
+
+
+def test_network_model_rows(capsys):
+    """Per-layer rows of ``--network``: a pad-0 layer's useful MACs are exactly k/m of its dense
+    MACs at activation density 1; totals are the rows' sums; ``fits`` is what ``--layer``
+    accepts."""
+    assert main(["run", DESIGN, "--network", "alexnet", "--model-only", "--km", "1/4",
+                 "--act-density", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = {r["layer"]: r for r in report["layers"]}
+    assert list(rows) == ["conv1", "conv2", "conv3", "conv4", "conv5"]
+    conv1 = rows["conv1"]                    # 227×227×3 → 96, 11×11, stride 4, no padding
+    assert conv1["macs_dense"] == 55 * 55 * 96 * 3 * 11 * 11
+    assert conv1["useful_macs"] * 4 == conv1["macs_dense"]
+    assert rows["conv3"]["useful_macs"] * 4 < rows["conv3"]["macs_dense"]     # padding
+    assert rows["conv2"]["groups"] == 2
+    for key in ("model_cycles", "dense_cycles", "useful_macs", "macs_dense", "work_units"):
+        assert report[key] == sum(r[key] for r in rows.values())
+    for r in rows.values():
+        assert r["dense_cycles"] > r["model_cycles"] >= r["ideal_cycles"]
+        assert not r["fits"] and r["why"]            # 3 PEs of 9×9 inputs hold none of them
+    assert main(["run", DESIGN, "--layer", "alexnet.conv3", "--model-only"]) == 2
+    assert "H = 13 is not allowed" in capsys.readouterr().err
 
 
 def test_weights_breaking_km_need_prune(tmp_path, capsys):

@@ -199,22 +199,24 @@ def test_scheduler_needs_a_pe_per_chunk():
         cycles.scheduler([1], 2, 3)
 
 
-def test_useful_macs_naive():
-    r = rng(5)
-    act = r.integers(-2, 3, (2, 4, 4))
-    w = r.integers(-1, 2, (4, 2, 3, 3))
-    shape = cycles.LayerShape(4, 4, 2, 4, 3, 3, 1, 1)
+@pytest.mark.parametrize("h, w, r, s, stride, pad", [
+    (4, 4, 3, 3, 1, 1), (7, 6, 3, 3, 2, 1), (9, 8, 3, 2, 2, 0), (9, 9, 1, 1, 4, 0)])
+def test_useful_macs_naive(h, w, r, s, stride, pad):
+    g = rng(5)
+    act = g.integers(-2, 3, (2, h, w))
+    wt = g.integers(-1, 2, (4, 2, r, s))
+    shape = cycles.LayerShape(h, w, 2, 4, r, s, stride, pad)
     n = 0
     for k in range(4):
-        for oy in range(4):
-            for ox in range(4):
+        for oy in range(shape.ho):
+            for ox in range(shape.wo):
                 for c in range(2):
-                    for i in range(3):
-                        for j in range(3):
-                            iy, ix = oy - 1 + i, ox - 1 + j
-                            if 0 <= iy < 4 and 0 <= ix < 4:
-                                n += bool(act[c, iy, ix]) and bool(w[k, c, i, j])
-    assert cycles.useful_macs(act, w, shape) == n
+                    for i in range(r):
+                        for j in range(s):
+                            iy, ix = oy * stride - pad + i, ox * stride - pad + j
+                            if 0 <= iy < h and 0 <= ix < w:
+                                n += bool(act[c, iy, ix]) and bool(wt[k, c, i, j])
+    assert cycles.useful_macs(act, wt, shape) == n
 
 
 def test_dense_array_runs_as_its_dense_baseline():
