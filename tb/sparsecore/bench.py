@@ -25,6 +25,7 @@ from ...hdl.sparsecore.layouts import (act_entry_layout, out_layout, pointer_lay
                                        requant_beat_layout, weight_beat_layout)
 from ...sim.sparsecore import format as kmf
 from ...sim.sparsecore import streams
+from ..driver import load_driver
 from ..packing import Packer
 from ..streams import random_pauses
 
@@ -51,6 +52,7 @@ class SparseCoreBench:
         self.dut = dut
         self.cfg = cfg
         self.regs = {reg.name: reg.offset for reg in register_map(cfg)}
+        self.pulses = {reg.name for reg in register_map(cfg) if reg.access == "pulse"}
         self.out_packer = Packer(out_layout(cfg))
         cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
         for prefix in ("s_axil", "s_axis_w", "s_axis_q", "s_axis_act", "m_axis_out"):
@@ -63,6 +65,8 @@ class SparseCoreBench:
 
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil", bus_separator="__"),
                                   dut.clk, dut.rst)
+        # registers go through the driver `generate` writes for users (tb/driver.py)
+        self.driver = load_driver(cfg, self.axil.write_dword, self.axil.read_dword)
         self.w, self.q, self.a = source("s_axis_w"), source("s_axis_q"), source("s_axis_act")
         self.out = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_out", bus_separator="__"),
                                  dut.clk, dut.rst, byte_size=len(dut.m_axis_out__tdata))
@@ -85,10 +89,15 @@ class SparseCoreBench:
         await RisingEdge(self.dut.clk)
 
     async def write(self, name, value):
-        await self.axil.write_dword(self.regs[name], value)
+        """Through the generated driver: pulse registers take 1, the others their value."""
+        if name in self.pulses:
+            assert value == 1, f"{name} is a pulse register: write 1"
+            await self.driver.pulse(name)
+        else:
+            await self.driver.write(name, value)
 
     async def read(self, name):
-        return await self.axil.read_dword(self.regs[name])
+        return await self.driver.read(name)
 
     async def load(self, shape, act, weights, bias, mult, shift, relu):
         """Layer registers (``layer_k`` first), weights, requantization and activations."""
