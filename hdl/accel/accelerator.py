@@ -8,6 +8,7 @@ from ...gen.accel.config import patch_shapes
 from ..common.axi import AxiLiteRegisterFile, Register, axi_lite_signature, axi_stream_signature
 from ..sta import StaEngine
 from ..sta.engine import engine_manifest
+from .blox import attach_blox, blox_registers
 from .direct_reader import DirectReader
 from .im2col import Im2colMagnifier
 from .layouts import CH_BITS, DIM_BITS, layer_layout
@@ -111,7 +112,7 @@ class Accelerator(wiring.Component):
 
     def __init__(self, cfg):
         self._cfg = cfg
-        self._regs = AxiLiteRegisterFile(REGISTERS, addr_width=8)
+        self._regs = AxiLiteRegisterFile(REGISTERS + blox_registers(cfg), addr_width=8)
         super().__init__({
             "s_axil": In(axi_lite_signature(8)),
             "s_axis_act": In(axi_stream_signature(stream_width(cfg.word_bits))),
@@ -168,7 +169,7 @@ class Accelerator(wiring.Component):
                             "max_pool": "host step: read the map back, pool 2x2, load it"},
             "registers": [{"name": r.name, "offset": r.offset, "width": r.width,
                            "access": r.access, "reset": r.init, "doc": r.doc}
-                          for r in REGISTERS],
+                          for r in REGISTERS + blox_registers(cfg)],
             "streams": {
                 "s_axis_act": f"{stream_width(cfg.word_bits)}-bit words: B INT8 channels of "
                               "one pixel, pixel-major, channel block inner",
@@ -237,7 +238,8 @@ class Accelerator(wiring.Component):
             (regs.out_k != 0) & (regs.in_h != 0) & (regs.in_w != 0) &
             (regs.in_h + 2 * regs.pad >= regs.kernel_r) &
             (regs.in_w + 2 * regs.pad >= regs.kernel_s) &
-            (regs.nnz != 0) & (regs.nnz <= array.max_nnz))
+            (regs.nnz != 0) & (regs.nnz <= array.max_nnz) &
+            (~regs.blox | regs.int8_out if cfg.sparseblox else 1))
 
         tiles_y = Signal(DIM_BITS)
         tiles_x = Signal(DIM_BITS)
@@ -347,8 +349,11 @@ class Accelerator(wiring.Component):
             m.d.sync += beats.eq(beats + 1)
         m.d.comb += regs.beats.eq(beats)
 
-        with m.If((phase == Phase.RUN) & ~first & ~job_pending & ~engine.busy &
-                  ~acts.busy & ~weights.busy):
+        finish = Signal()
+        blox_busy = Signal()                    # Sparse-Blox rows not yet written
+        m.d.comb += finish.eq((phase == Phase.RUN) & ~first & ~job_pending & ~engine.busy &
+                              ~acts.busy & ~weights.busy & ~blox_busy)
+        with m.If(finish):
             m.d.sync += [phase.eq(Phase.IDLE), done.eq(1)]
 
         # -- SRAMs and who drives their ports ----------------------------------------------------
@@ -358,6 +363,9 @@ class Accelerator(wiring.Component):
         wiring.connect(m, wiring.flipped(self.s_axis_act), act_loader.s_axis)
         wiring.connect(m, wiring.flipped(self.s_axis_w), w_loader.s_axis)
         wiring.connect(m, readback.m_axis, wiring.flipped(self.m_axis_out))
+        if cfg.sparseblox:
+            m.d.comb += blox_busy.eq(attach_blox(m, cfg, regs, layer, phase == Phase.SETUP,
+                                                 first, finish, output, readback))
         running = Signal()
         m.d.comb += [
             running.eq(phase == Phase.RUN),

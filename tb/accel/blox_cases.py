@@ -1,0 +1,112 @@
+"""cocotb tests of Sparse-Blox in the VDBB accelerator's output stage (Hotfilter et al., III-B).
+
+Each pruning layer is checked against :func:`sparseforge.sim.accel.blox.prune_output` applied to
+the golden requantized convolution: the map read back through the sparse-block cache (pruned
+blocks as zeros) bit-exact, the cache's ``blox_cached``/``blox_refused`` counters equal to the
+model's, and the cycles measured on the ports, read from the ``cycles`` register and predicted by
+:func:`sparseforge.sim.accel.blox.blox_layer_cycles` all equal. Run by
+``tests/accel/test_blox_rtl.py`` on a small design whose cache holds few positions, so a layer
+fills it.
+"""
+
+import cocotb
+import numpy as np
+
+from ...gen.config import config_from_env
+from ...sim import conv
+from ...sim.accel import blox as accel_blox
+from ...sim.accel import cycles as accel_cycles
+from ...sim.accel import plan as accel_plan
+from ..seeds import seed_for
+from .bench import AccelBench
+from .regression import random_layer
+
+
+async def check_pruned(bench, plan, x, w, raw, *, shift=6, relu=True, label=""):
+    """Run one pruning layer and compare it with the model; return the model's counts."""
+    await bench.load_act(x, 0, 0)
+    await bench.load_weights(accel_plan.weight_words(plan, w, bench.weight_packer), 0, 0)
+    run = await bench.run_layer(plan, ifm=(0, 0), ofm=(1, 0), weights=(0, 0), int8_out=True,
+                                shift=shift, relu=relu, blox=raw)
+    assert not run.error, f"{label}: the accelerator refused the descriptor"
+    got = await bench.read_output(plan, 1, 0, True, blox=True)
+    y = conv.requantize(conv.conv2d(x, w, plan.stride, plan.pad, bench.cfg.array.acc_width),
+                        shift, relu)
+    want = accel_blox.prune_output(plan, y, raw)
+    bad = np.argwhere(got != want.data)
+    assert bad.size == 0, (f"{label}: {len(bad)} mismatches, first at {tuple(bad[0])}: "
+                           f"got {got[tuple(bad[0])]}, want {want.data[tuple(bad[0])]}")
+    counts = want.counts
+    assert (run.cached, run.refused) == (counts.blocks_cached, counts.blocks_refused), \
+        (f"{label}: RTL cached {run.cached}, refused {run.refused}; model "
+         f"{counts.blocks_cached}, {counts.blocks_refused}")
+    model = accel_blox.blox_layer_cycles(plan)
+    assert run.cycles == run.register_cycles == model, \
+        (f"{label}: {run.cycles} cycles on the ports, {run.register_cycles} in the register, "
+         f"model {model}")
+    bench.dut._log.info("%s: ok, %d of %d blocks cached (%d refused), %d cycles", label,
+                        run.cached, counts.blocks_total, run.refused, run.cycles)
+    return counts
+
+
+def _layer(cfg, rng, h, w, c, k, r, s, stride, pad):
+    plan = accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, cfg.array.max_nnz)
+    return (plan, *random_layer(cfg, rng, plan))
+
+
+@cocotb.test()
+async def thresholds_zero_some_all(dut):
+    """t = 0 prunes nothing (the map is the golden one); a middle threshold prunes some blocks
+    (odd sizes: partial blocks at the right and bottom edges and past K); the largest threshold
+    prunes every block that has a real element, and the map reads back all zeros."""
+    cfg = config_from_env()
+    rng = np.random.default_rng(seed_for(dut, 11))
+    bench = AccelBench(dut, cfg)
+    await bench.reset()
+    fmt = cfg.sparseblox.fmt
+    plan, x, w = _layer(cfg, rng, 7, 9, 11, 13, 3, 3, 1, 1)
+    counts = await check_pruned(bench, plan, x, w, 0, label="t = 0")
+    assert counts.blocks_cached == 0
+    plan, x, w = _layer(cfg, rng, 5, 6, 9, 5, 3, 3, 1, 0)
+    await check_pruned(bench, plan, x, w, fmt.to_raw(12), shift=8, label="t = 12")
+    counts = await check_pruned(bench, plan, x, w, fmt.max_raw, shift=8,
+                                label="every block pruned")
+    assert counts.blocks_cached == counts.blocks_total <= cfg.sparseblox.capacity
+
+
+@cocotb.test()
+async def full_cache_stores_the_rest(dut):
+    """More blocks below threshold than the cache holds: the first ``capacity`` in production
+    order are pruned, the rest stored normally and counted as refused."""
+    cfg = config_from_env()
+    rng = np.random.default_rng(seed_for(dut, 12))
+    bench = AccelBench(dut, cfg)
+    await bench.reset()
+    plan, x, w = _layer(cfg, rng, 8, 8, 8, 2 * cfg.array.tile_cols, 3, 3, 1, 1)
+    counts = await check_pruned(bench, plan, x, w, cfg.sparseblox.fmt.max_raw,
+                                label="full cache")
+    assert counts.blocks_refused > 0 and counts.blocks_cached == cfg.sparseblox.capacity
+
+
+@cocotb.test()
+async def back_pressure_and_plain_layers(dut):
+    """Idle cycles on every stream and AXI4-Lite channel, a pruning layer then a plain INT32
+    layer on the same design (cycles of the plain model, nothing looked up), and an INT32 layer
+    asked to prune, which the sequencer refuses."""
+    cfg = config_from_env()
+    seed = seed_for(dut, 13)
+    rng = np.random.default_rng(seed)
+    bench = AccelBench(dut, cfg, pause=0.3, seed=seed)
+    await bench.reset()
+    plan, x, w = _layer(cfg, rng, 6, 7, 10, 9, 3, 3, 2, 1)
+    await check_pruned(bench, plan, x, w, cfg.sparseblox.fmt.to_raw(6), shift=7,
+                       label="paused, t = 6")
+    plan, x, w = _layer(cfg, rng, 5, 6, 8, 8, 1, 1, 1, 0)
+    await bench.load_act(x, 0, 0)
+    await bench.load_weights(accel_plan.weight_words(plan, w, bench.weight_packer), 0, 0)
+    run = await bench.run_layer(plan, int8_out=False)
+    assert not run.error and run.cycles == run.register_cycles == accel_cycles.layer_cycles(plan)
+    got = await bench.read_output(plan, 1, 0, False)
+    assert np.array_equal(got, conv.conv2d(x, w, 1, 0, cfg.array.acc_width)), "plain layer"
+    run = await bench.run_layer(plan, int8_out=False, blox=1)
+    assert run.error, "an INT32 layer asked to prune must be refused"
