@@ -56,9 +56,10 @@ class BloxPruner(wiring.Component):
 
     Timing: from a tile's last row taken in cycle ``c``, its rows are released in cycles
     ``c + L + 1 … c + L + M·A`` with ``L = tree latency + N·C/B + 2``
-    (:func:`sparseforge.sim.accel.blox.blox_tail`). Tiles arrive at least ``M·A`` cycles apart, so the decisions of one tile
-    are done before the next tile's are ready, the adders never stall, and the queue (depth
-    ``2·M·A + L``) never fills: the pruner takes a row every cycle.
+    (:func:`sparseforge.sim.accel.blox.blox_tail`). Tiles arrive at least ``M·A`` cycles
+    apart, so the decisions of one tile are done before the next tile's are ready, the adders
+    never stall, and the queue (depth ``2·M·A + L``) never fills: the pruner takes a row every
+    cycle.
 
     Attributes
     ----------
