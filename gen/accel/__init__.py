@@ -3,7 +3,7 @@
 Liu, Whatmough, Mattina, *Sparse Systolic Tensor Array*, Section IV, Fig. 5 and Fig. 8.
 """
 
-from ..registry import Architecture
+from ..registry import Architecture, RunOption
 from .config import AccelConfig, accel_to_dict, parse_accel
 from .presets import ACCEL_PRESETS
 
@@ -39,7 +39,11 @@ ARCH = Architecture(
     run="sparseforge.gen.accel.run:run_cli",
     network="sparseforge.gen.accel.network:accel_target",
     run_options=("conv", "layer", "network", "model_only", "rtl_layers", "nnz", "act_density",
-                 "act", "weights", "prune", "shift", "relu", "model", "images"),
+                 "act", "weights", "prune", "shift", "relu", "model", "images",
+                 RunOption(("--threshold",), {
+                     "type": float, "metavar": "T",
+                     "help": "Sparse-Blox threshold of the layer's INT8 output blocks "
+                             "(configs with a sparseblox: section; needs --shift)"})),
     # Icarus simulates these designs at about a hundred cycles a second, so the no-IM2COL
     # baseline (the same array behind a simpler reader) and the other engine kinds run on
     # Verilator only.

@@ -139,7 +139,10 @@ class Accelerator(wiring.Component):
                     "width": cfg.weight_word_bits} for half in range(2)]
         quant = [{"module": f"{cfg.name}.quant_table.lane{j}", "words": quant_rows(cfg),
                   "width": 54} for j in range(cfg.array.tile_cols if cfg.quant_channels else 0)]
-        return acts + weights + quant
+        blox = cfg.sparseblox
+        cache = [{"module": f"{cfg.name}.blox_cache.positions", "words": 2 * blox.capacity,
+                  "width": blox.position_bits}] if blox else []
+        return acts + weights + quant + cache
 
     def manifest_details(self):
         cfg = self._cfg
@@ -160,6 +163,13 @@ class Accelerator(wiring.Component):
             },
             "im2col": ({"window": [cfg.window_rows, cfg.window_cols], "buffers": 2}
                        if cfg.im2col else False),
+            "sparseblox": None if cfg.sparseblox is None else {
+                "block": f"B = {cfg.block} channels x the layer's output patch (M·A = "
+                         f"{cfg.array.tile_rows} pixels)",
+                "cache_positions_per_bank": cfg.sparseblox.capacity,
+                "position_bits": cfg.sparseblox.position_bits,
+                "threshold_format": cfg.sparseblox.fmt.name,
+                "rule": "prune when |sum| * 2**frac < threshold * n_valid (strict)"},
             "quant_table": {"channels": cfg.quant_channels, "rows": quant_rows(cfg),
                             "lanes": cfg.array.tile_cols,
                             "entry": "bias INT32, mult uint16, shift uint6",
