@@ -1,7 +1,7 @@
 """Sparse-Blox in the VDBB accelerator, on the generated Verilog (cocotb, tb/accel/blox_cases.py).
 
-A small design (accel_small's array, small SRAMs) with a 6-position sparse-block cache, so one
-layer of 16 blocks fills it. Every pruned map is compared with the golden model of the pruned
+A small design (accel_small's array, small SRAMs) with a 12-position sparse-block cache, so one
+layer of 24 blocks fills it. Every pruned map is compared with the golden model of the pruned
 layer and every layer's cycles with the cycle model (see the cocotb module's docstring).
 """
 
@@ -10,7 +10,7 @@ from sparseforge.gen.accel import _test_design
 from sparseforge.gen.config import parse_config
 from sparseforge.tb import runner
 
-DESIGN = {**_test_design(True), "sparseblox": {"capacity": 6}, "name": "accel_blox_test"}
+DESIGN = {**_test_design(True), "sparseblox": {"capacity": 12}, "name": "accel_blox_test"}
 
 
 @pytest.mark.cocotb
