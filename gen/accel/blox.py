@@ -15,7 +15,6 @@ writes in ``M·A`` consecutive result rows.
 
 from dataclasses import dataclass
 
-from ...sim.sparseblox import ThresholdFormat
 from ..errors import ConfigError
 from ..schema import bool_field, check_keys, int_field
 
@@ -43,7 +42,19 @@ class SparseBloxConfig:
     frac_bits: int = 8
 
     @property
+    def bits(self):
+        """Width of the threshold CSR (the hardware reads the format from here: ``bits``,
+        ``frac_bits``, ``name``)."""
+        return self.int_bits + self.frac_bits
+
+    @property
+    def name(self):
+        return f"Q{self.int_bits}.{self.frac_bits}"
+
+    @property
     def fmt(self):
+        """The format as :class:`sparseforge.sim.sparseblox.ThresholdFormat` (for models)."""
+        from ...sim.sparseblox import ThresholdFormat
         return ThresholdFormat(self.int_bits, self.frac_bits)
 
 
@@ -59,6 +70,7 @@ def parse_sparseblox(raw, array):
     if capacity > 1 << position_bits:
         raise ConfigError("sparseblox.capacity", capacity,
                           f"at most 2**position_bits = {1 << position_bits} positions")
+    from ...sim.sparseblox import ThresholdFormat       # not at import: hdl imports this
     name = raw.get("threshold", "Q8.8")
     try:
         fmt = ThresholdFormat.parse(name)
@@ -80,4 +92,4 @@ def parse_sparseblox(raw, array):
 def sparseblox_to_dict(blox):
     """The section as :func:`parse_sparseblox` accepts it."""
     return {"enable": True, "capacity": blox.capacity, "position_bits": blox.position_bits,
-            "threshold": blox.fmt.name}
+            "threshold": blox.name}

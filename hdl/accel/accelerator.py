@@ -168,7 +168,7 @@ class Accelerator(wiring.Component):
                          f"{cfg.array.tile_rows} pixels)",
                 "cache_positions_per_bank": cfg.sparseblox.capacity,
                 "position_bits": cfg.sparseblox.position_bits,
-                "threshold_format": cfg.sparseblox.fmt.name,
+                "threshold_format": cfg.sparseblox.name,
                 "rule": "prune when |sum| * 2**frac < threshold * n_valid (strict)"},
             "quant_table": {"channels": cfg.quant_channels, "rows": quant_rows(cfg),
                             "lanes": cfg.array.tile_cols,

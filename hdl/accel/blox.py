@@ -91,7 +91,7 @@ class BloxPruner(wiring.Component):
             "layer": In(layer_layout(cfg)),
             "start": In(1),
             "k": In(CH_BITS),
-            "threshold": In(blox.fmt.bits),
+            "threshold": In(blox.bits),
             "row": In(stream.Signature(record)),
             "released": Out(stream.Signature(record)),
             "insert": Out(stream.Signature(data.StructLayout({"position": pos, "below": 1}))),
@@ -136,7 +136,7 @@ class BloxPruner(wiring.Component):
         # Decisions in position order: channel block j of tile t is position t·blocks + j.
         tag = unsigned(32)
         m.submodules.decide = decide = PruneDecision(width=8, block_size=rows * bz,
-                                                     fmt=blox.fmt, tag_shape=tag)
+                                                     fmt=blox, tag_shape=tag)
         sel = Signal(range(blocks))
         position = Signal(32)
         m.d.comb += [decide.threshold.eq(self.threshold), decide.i.payload.tag.eq(position)]
@@ -310,7 +310,7 @@ def blox_registers(cfg):
     from ..common.axi import Register
     if cfg.sparseblox is None:
         return []
-    fmt = cfg.sparseblox.fmt
+    fmt = cfg.sparseblox                 # bits, frac_bits, name of the threshold format
     return [
         Register("blox", 0xD0, 1, doc="1: prune the layer's output blocks (needs int8_out)"),
         Register("blox_threshold", 0xD4, fmt.bits,
@@ -340,7 +340,7 @@ def attach_blox(m, cfg, regs, layer, setup, start, finish, output, readback):
     m.submodules.blox_reads = reads = BloxReadFilter(cfg)
     prune = Signal()
     k = Signal(CH_BITS)
-    threshold = Signal(blox.fmt.bits)
+    threshold = Signal(blox.bits)
     with m.If(setup):
         m.d.sync += [prune.eq(regs.blox), k.eq(regs.out_k), threshold.eq(regs.blox_threshold)]
     wiring.connect(m, pruner.insert, cache.insert)
