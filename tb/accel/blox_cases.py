@@ -68,6 +68,20 @@ def _layer(cfg, rng, h, w, c, k, r, s, stride, pad):
 
 
 @cocotb.test()
+async def one_pruning_layer(dut):
+    """A short case for the slow simulator: one layer at a threshold between its blocks' means,
+    with partial blocks at the edges and past K."""
+    cfg = config_from_env()
+    rng = np.random.default_rng(seed_for(dut, 10))
+    bench = AccelBench(dut, cfg)
+    await bench.reset()
+    plan, x, w = _layer(cfg, rng, 5, 6, 9, 5, 3, 3, 1, 0)
+    raw = threshold_for(cfg, plan, golden_map(cfg, plan, x, w, 8, True), 3)
+    counts = await check_pruned(bench, plan, x, w, raw, shift=8, label=f"t = {raw}/256")
+    assert 0 < counts.blocks_cached < counts.blocks_total
+
+
+@cocotb.test()
 async def thresholds_zero_some_all(dut):
     """t = 0 prunes nothing (the map is the golden one); a threshold between the blocks' |means|
     prunes some of them (odd sizes: partial blocks at the right and bottom edges and

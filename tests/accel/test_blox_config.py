@@ -128,3 +128,31 @@ def test_threshold_refused_with_model():
     result = sparseforge("run", "accel_small_blox", "--model", "digits_cnn", "--threshold", "1")
     assert result.returncode == 2
     assert "--threshold" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.cocotb
+def test_run_threshold_on_the_rtl(tmp_path):
+    """``run --conv … --threshold`` on the RTL test's design (its simulator build is shared): exit
+    0 (bit-exact, cycles equal to the model), the block counts, and the cycles the pruner costs."""
+    import json
+
+    import yaml
+    from tests.accel.test_blox_rtl import DESIGN
+
+    path = tmp_path / "accel_blox_test.yaml"
+    path.write_text(yaml.safe_dump(DESIGN))
+    result = sparseforge("run", path, "--conv", "7,9,11,13,3,3,1,1", "--shift", "6", "--relu",
+                         "--threshold", "20", "--json", "-q")
+    assert result.returncode == 0, result.stderr + result.stdout
+    report = json.loads(result.stdout)
+    cfg = parse_config(DESIGN)
+    assert report["mismatches"] == 0 and report["blocks_total"] == 4 * 4 * 5
+    assert report["rtl_blocks_cached"] == report["blocks_cached"] > 0
+    assert report["rtl_blocks_refused"] == report["blocks_refused"]
+    # All-zero blocks are below every positive threshold: cached, or refused by a full cache.
+    assert report["blocks_cached"] + report["blocks_refused"] >= report["blocks_zero_before"]
+    assert report["blocks_pruned"] <= report["blocks_cached"]
+    assert report["cycles"] == report["model_cycles_blox"] == \
+        report["model_cycles"] + accel_blox.blox_tail(cfg)
+    assert report["cycles_saved"] == -accel_blox.blox_tail(cfg) and report["macs_skipped"] == 0
+    assert report["act_words_saved"] == 2 * report["act_words_not_written"] > 0

@@ -25,7 +25,7 @@ DESIGN = {**BASE, "sparseblox": {"capacity": 12}, "name": "accel_blox_test"}
 @pytest.mark.cocotb
 @pytest.mark.parametrize("simulator, testcase", [
     ("verilator", None),
-    ("icarus", "thresholds_zero_some_all"),
+    ("icarus", "one_pruning_layer"),
 ])
 def test_blox_rtl(simulator, testcase, tmp_path):
     cfg = parse_config(DESIGN)
