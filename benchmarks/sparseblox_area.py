@@ -1,6 +1,7 @@
 """Area of Sparse-Blox on the VDBB accelerator (liberty flow), beside the paper's Table I.
 
-    .venv/bin/python benchmarks/sparseblox_area.py [--json FILE]
+    .venv/bin/python benchmarks/sparseblox_area.py [--json FILE] [--update-readme]
+    .venv/bin/python benchmarks/sparseblox_area.py --from-json [--update-readme]   # no synthesis
 
 ``accel_small`` and ``accel_small_blox`` (the same design with Sparse-Blox in its output stage:
 8-channel × 8-pixel blocks, a 2 × 1024-position cache of 16-bit positions, Q8.8 thresholds) are
@@ -30,6 +31,8 @@ from sparseforge.gen.synth import SRAM_UM2_PER_BIT, synth
 from sparseforge.hdl.accel import Accelerator
 from sparseforge.hdl.accel.blox import BloxPruner, BloxReadFilter
 from sparseforge.hdl.sparseblox import SparseBlockCache
+
+from readme import update_readme
 
 #: Table I of Hotfilter et al.: Sparse-Blox's share of the SCNN accelerator's area.
 TABLE1_SHARE = 0.0495
@@ -85,23 +88,59 @@ def measure(progress):
     }
 
 
+def markdown(result):
+    """The README's table of ``result`` (what :func:`measure` returns)."""
+    s = result["synth"]
+    host, blox = s[result["host"]], s[result["design"]]
+    names = {"pruner": "pruner (block adders, decision, row and verdict queues)",
+             "read_filter": "read filter (position walk, lookup hand-off)",
+             "cache_control": "cache control (insert, binary search; storage a macro)"}
+    lines = [
+        f"Liberty flow (OSU 0.18 µm cells at the clock target, SRAM macros black boxes; "
+        f"{host['seconds'] + blox['seconds']:,.0f} s of synthesis):",
+        "",
+        "| design or part | logic µm² | cells | flip-flops |",
+        "| --- | ---: | ---: | ---: |",
+        f"| {result['host']} (host) | {host['area_um2']:,.0f} | {host['cells']:,} | "
+        f"{host['flops']:,} |",
+        f"| {result['design']} | {blox['area_um2']:,.0f} | {blox['cells']:,} | "
+        f"{blox['flops']:,} |",
+        *(f"| — alone: {names[k]} | {v['area_um2']:,.0f} | {v['cells']:,} | {v['flops']:,} |"
+          for k, v in s["parts"].items()),
+        "",
+        f"Sparse-Blox adds **{result['blox_logic_um2']:,.0f} µm² of logic, "
+        f"{result['blox_logic_share_of_host_logic']:.1%} of accel_small's logic**, plus the "
+        f"cache's {result['cache_bits']:,} bits of SRAM ({result['cache_sram_um2']:,.0f} µm² at "
+        f"{result['sram_um2_per_bit']:g} µm²/bit); with the SRAMs counted, "
+        f"{result['blox_share_of_host_total']:.2%} of the host's logic and SRAM — against "
+        f"{result['table1_share']:.2%} on SCNN in the paper's Table I (32 nm, a 4×4-pixel "
+        f"block adder per PE).",
+    ]
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", metavar="FILE",
                         default=str(Path(__file__).parent / "results" / "sparseblox_area.json"))
+    parser.add_argument("--from-json", action="store_true",
+                        help="print (and --update-readme) from the JSON, no synthesis")
+    parser.add_argument("--update-readme", action="store_true")
     args = parser.parse_args(argv)
-    result = measure(Progress())
+    if args.from_json:
+        result = json.loads(Path(args.json).read_text())
+    else:
+        result = measure(Progress())
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     s = result["synth"]
     rows = [(name, f"{r['area_um2']:,.0f}", r["cells"], r["flops"], r["seconds"])
             for name, r in [*((k, s[k]) for k in (result["host"], result["design"])),
                             *s["parts"].items()]]
     print(table(rows, ("module", "logic µm²", "cells", "flops", "synthesis s")))
-    print(f"Sparse-Blox logic: {result['blox_logic_um2']:,.0f} µm² = "
-          f"{result['blox_logic_share_of_host_logic']:.1%} of {result['host']}'s logic; cache "
-          f"{result['cache_bits']} bits = {result['cache_sram_um2']:,.0f} µm² as SRAM; with it "
-          f"{result['blox_share_of_host_total']:.2%} of the host's logic + SRAM "
-          f"(Table I: {TABLE1_SHARE:.2%} on SCNN)")
-    Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    text = markdown(result)
+    print(text)
+    if args.update_readme:
+        update_readme(text, "sparseblox-area")
     return 0
 
 

@@ -1,6 +1,6 @@
 """AXI4-Stream movers between the outside world and the accelerator's SRAMs."""
 
-from amaranth import Module, Mux, Signal
+from amaranth import Const, Module, Mux, Signal
 from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -135,8 +135,8 @@ class Readback(wiring.Component):
         inflight_last = Signal()
         issue = Signal()
         m.submodules.out = out = fifo.SyncFIFO(width=cfg.word_bits + 1, depth=3)
-        hold = self.hold if self._blox else 0
-        zero = self.zero if self._blox else 0
+        hold = self.hold if self._blox else Const(0)
+        zero = self.zero if self._blox else Const(0)
         inflight_zero = Signal()
         m.d.sync += inflight_zero.eq(issue & zero)
         if self._blox:
