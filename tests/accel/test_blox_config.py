@@ -156,3 +156,24 @@ def test_run_threshold_on_the_rtl(tmp_path):
         report["model_cycles"] + accel_blox.blox_tail(cfg)
     assert report["cycles_saved"] == -accel_blox.blox_tail(cfg) and report["macs_skipped"] == 0
     assert report["act_words_saved"] == 2 * report["act_words_not_written"] > 0
+
+
+def test_registers_and_macros():
+    """The Sparse-Blox registers sit in free offsets of the map, only on designs that have it, and
+    the cache's storage is listed with the SRAM macros (2 banks × capacity × position bits)."""
+    from sparseforge.hdl.accel import REGISTERS, Accelerator
+    from sparseforge.hdl.accel.blox import blox_registers
+
+    cfg = load_preset("accel_small_blox")
+    extra = blox_registers(cfg)
+    assert [r.name for r in extra] == ["blox", "blox_threshold", "blox_cached", "blox_refused",
+                                       "read_blox"]
+    offsets = [r.offset for r in REGISTERS + extra]
+    assert len(set(offsets)) == len(offsets) and max(offsets) < 256
+    assert next(r for r in extra if r.name == "blox_threshold").width == 16
+    assert blox_registers(load_preset("accel_small")) == []
+    cache = [m for m in Accelerator.memory_macros(cfg) if "blox_cache" in m["module"]]
+    assert cache == [{"module": "accel_small_blox.blox_cache.positions", "words": 2048,
+                      "width": 16}]
+    assert not any("blox_cache" in m["module"]
+                   for m in Accelerator.memory_macros(load_preset("accel_small")))
