@@ -13,6 +13,7 @@ import os
 import pytest
 from sparseforge.gen.accel import _test_design
 from sparseforge.gen.config import parse_config
+from sparseforge.gen.lint import lint_verilog
 from sparseforge.tb import runner
 
 SMALL = {"arch": "accel", "im2col": True,
@@ -31,6 +32,9 @@ def test_blox_rtl(simulator, testcase, tmp_path):
     cfg = parse_config(DESIGN)
     log = tmp_path / "sim.log"
     bld = runner.build(cfg, simulator, log=log)
+    if simulator == "verilator":
+        lint = lint_verilog(bld.verilog_path, cfg.name)
+        assert lint.ok, "\n".join(lint.warnings)
     seed = runner.fresh_seed()
     print(f"accel_blox_test on {simulator}: seed {seed}")
     tests, failures, _ = runner.run_module(bld, "sparseforge.tb.accel.blox_cases", seed=seed,
