@@ -3,17 +3,22 @@
     .venv/bin/python benchmarks/sparseblox_area.py [--json FILE] [--update-readme]
     .venv/bin/python benchmarks/sparseblox_area.py --from-json [--update-readme]   # no synthesis
 
-``accel_small`` and ``accel_small_blox`` (the same design with Sparse-Blox in its output stage:
-8-channel × 8-pixel blocks, a 2 × 1024-position cache of 16-bit positions, Q8.8 thresholds) are
-synthesized whole with Yosys onto the OSU 0.18 µm cells at the clock target of
-``constraints/clocks.toml``, every SRAM macro (activation and weight banks, quantization table
-lanes, the cache's position memory) a black box. Sparse-Blox's logic is the difference of the two
-logic areas (the pruner with its block adders, decision, row queue and verdict queue, the read
-filter, the cache's control, the output stage's and read-back's extra multiplexers, the added
-registers); its parts are also synthesized alone. The cache's storage is an SRAM macro, sized
-from the per-bit model :data:`sparseforge.gen.synth.SRAM_UM2_PER_BIT` like the other SRAMs.
+Every block of ``accel_small`` and of ``accel_small_blox`` (the same design with Sparse-Blox in its
+output stage: 8-channel × 8-pixel blocks, a 2 × 1024-position cache of 16-bit positions, Q8.8
+thresholds) is synthesized on its own with Yosys onto the OSU 0.18 µm cells at the clock target of
+``constraints/clocks.toml``, SRAM macros (the quantization table's lanes, the cache's position
+memory) black boxes. (The whole accelerator in one run takes Yosys well over half an hour on the
+shared machine; block by block, the host's logic is the sum of its blocks, the sequencer's glue
+in the top module left out.)
 
-Table I of the paper (SCNN, 32 nm): Sparse-Blox adds 4.95 % to the accelerator's area.
+Sparse-Blox's logic: its own blocks (the pruner with its block adders, decision, row and verdict
+queues; the read filter; the cache's control) plus what it adds to the host's blocks (the output
+stage's and the read-back's multiplexers, five registers), each the difference of the block
+synthesized with and without ``sparseblox``. The cache's storage is an SRAM macro, sized from the
+per-bit model :data:`sparseforge.gen.synth.SRAM_UM2_PER_BIT` like the accelerator's SRAMs.
+
+Table I of the paper (SCNN, 32 nm): Sparse-Blox adds 4.95 % to the accelerator's area. Results
+are written to the JSON after every block, so an interrupted run keeps what it measured.
 """
 
 import argparse
@@ -24,13 +29,20 @@ import time
 from pathlib import Path
 
 from amaranth.back import verilog
-from sparseforge.gen import emit
 from sparseforge.gen.presets import load_preset
 from sparseforge.gen.report import Progress, table
 from sparseforge.gen.synth import SRAM_UM2_PER_BIT, synth
-from sparseforge.hdl.accel import Accelerator
-from sparseforge.hdl.accel.blox import BloxPruner, BloxReadFilter
+from sparseforge.hdl.accel import REGISTERS, Accelerator
+from sparseforge.hdl.accel.blox import BloxPruner, BloxReadFilter, blox_registers
+from sparseforge.hdl.accel.direct_reader import DirectReader
+from sparseforge.hdl.accel.im2col import Im2colMagnifier
+from sparseforge.hdl.accel.loaders import ActLoader, Readback, WeightLoader
+from sparseforge.hdl.accel.output_stage import OutputStage
+from sparseforge.hdl.accel.quant_table import QuantTable, quant_rows
+from sparseforge.hdl.accel.weight_reader import WeightReader
+from sparseforge.hdl.common.axi import AxiLiteRegisterFile
 from sparseforge.hdl.sparseblox import SparseBlockCache
+from sparseforge.hdl.sta import StaEngine
 
 from readme import update_readme
 
@@ -38,83 +50,118 @@ from readme import update_readme
 TABLE1_SHARE = 0.0495
 
 
-def _synth(text, name, work, progress, blackboxes=()):
+def _synth(top, name, work, progress, blackboxes=()):
     path = Path(work) / f"{name}.v"
-    path.write_text(text)
+    path.write_text(verilog.convert(top, name=name, emit_src=False))
     progress(f"synthesizing {name} (liberty flow)")
     start = time.time()
     result = synth(path, name, "liberty", work_dir=Path(work) / name,
-                   blackbox_modules=list(blackboxes))
+                   blackbox_modules=[f"{name}.{box}" for box in blackboxes])
     return {"area_um2": result["area_um2"], "cells": result["cells"], "flops": result["flops"],
             "seconds": round(time.time() - start, 1)}
 
 
-def measure(progress):
-    host = load_preset("accel_small")
-    blox = load_preset("accel_small_blox")
-    out = {}
-    with tempfile.TemporaryDirectory(prefix="blox-area-") as work:
-        for cfg in (host, blox):
-            macros = [m["module"] for m in Accelerator.memory_macros(cfg)]
-            out[cfg.name] = _synth(emit.verilog_text(cfg), cfg.name, work, progress, macros)
-            out[cfg.name]["sram_bits"] = sum(m["words"] * m["width"]
-                                             for m in Accelerator.memory_macros(cfg))
-        parts = {
-            "pruner": (BloxPruner(blox), ()),
-            "read_filter": (BloxReadFilter(blox), ()),
-            "cache_control": (SparseBlockCache(capacity=blox.sparseblox.capacity,
-                                               position_bits=blox.sparseblox.position_bits),
-                              ("cache_control.positions",)),
-        }
-        out["parts"] = {}
-        for name, (top, boxes) in parts.items():
-            out["parts"][name] = _synth(verilog.convert(top, name=name, emit_src=False), name,
-                                        work, progress, boxes)
+def _blocks(host, blox):
+    """``{name: (elaboratable, black boxes)}``: Sparse-Blox's blocks, the host blocks it changes
+    (with and without it), then the rest of the host."""
     sb = blox.sparseblox
-    cache_bits = 2 * sb.capacity * sb.position_bits
-    host_logic = out[host.name]["area_um2"]
-    added = out[blox.name]["area_um2"] - host_logic
-    host_total = host_logic + out[host.name]["sram_bits"] * SRAM_UM2_PER_BIT
+    lanes = [f"lane{j}" for j in range(host.array.tile_cols)]
+    reader = Im2colMagnifier if host.im2col else DirectReader
     return {
-        "host": host.name, "design": blox.name, "sram_um2_per_bit": SRAM_UM2_PER_BIT,
-        "synth": out,
+        "blox_pruner": (BloxPruner(blox), ()),
+        "blox_read_filter": (BloxReadFilter(blox), ()),
+        "blox_cache_control": (SparseBlockCache(capacity=sb.capacity,
+                                                position_bits=sb.position_bits),
+                               ("positions",)),
+        "output_stage_blox": (OutputStage(blox), ()),
+        "output_stage": (OutputStage(host), ()),
+        "readback_blox": (Readback(blox), ()),
+        "readback": (Readback(host), ()),
+        "registers_blox": (AxiLiteRegisterFile(REGISTERS + blox_registers(blox), addr_width=8),
+                           ()),
+        "registers": (AxiLiteRegisterFile(REGISTERS, addr_width=8), ()),
+        "weight_reader": (WeightReader(host), ()),
+        "act_loader": (ActLoader(host), ()),
+        "weight_loader": (WeightLoader(host), ()),
+        "quant_table": (QuantTable(host.array.tile_cols, quant_rows(host)), lanes),
+        "im2col": (reader(host), ()),
+        "engine": (StaEngine(host.array), ()),
+    }
+
+
+HOST_BLOCKS = ("output_stage", "readback", "registers", "weight_reader", "act_loader",
+               "weight_loader", "quant_table", "im2col", "engine")
+BLOX_OWN = ("blox_pruner", "blox_read_filter", "blox_cache_control")
+BLOX_HOOKS = ("output_stage", "readback", "registers")
+
+
+def summarize(result):
+    """Add the sums and shares to ``result`` once every block is measured."""
+    s = result["synth"]
+    if not all(k in s for k in HOST_BLOCKS + BLOX_OWN + tuple(f"{h}_blox" for h in BLOX_HOOKS)):
+        return result
+    host_logic = sum(s[k]["area_um2"] for k in HOST_BLOCKS)
+    added = sum(s[k]["area_um2"] for k in BLOX_OWN) + \
+        sum(s[f"{h}_blox"]["area_um2"] - s[h]["area_um2"] for h in BLOX_HOOKS)
+    host_sram = sum(m["words"] * m["width"] for m in Accelerator.memory_macros(
+        load_preset(result["host"]))) * SRAM_UM2_PER_BIT
+    result.update({
+        "host_logic_um2": host_logic,
         "blox_logic_um2": added,
         "blox_logic_share_of_host_logic": added / host_logic,
-        "cache_bits": cache_bits,
-        "cache_sram_um2": cache_bits * SRAM_UM2_PER_BIT,
-        "host_total_um2": host_total,
-        "blox_share_of_host_total": (added + cache_bits * SRAM_UM2_PER_BIT) / host_total,
-        "table1_share": TABLE1_SHARE,
-    }
+        "host_sram_um2": host_sram,
+        "blox_share_of_host_total": (added + result["cache_sram_um2"]) /
+                                    (host_logic + host_sram),
+    })
+    return result
+
+
+def measure(progress, json_path):
+    host = load_preset("accel_small")
+    blox = load_preset("accel_small_blox")
+    sb = blox.sparseblox
+    result = {"host": host.name, "design": blox.name, "sram_um2_per_bit": SRAM_UM2_PER_BIT,
+              "table1_share": TABLE1_SHARE, "cache_bits": 2 * sb.capacity * sb.position_bits,
+              "synth": {}}
+    result["cache_sram_um2"] = result["cache_bits"] * SRAM_UM2_PER_BIT
+    with tempfile.TemporaryDirectory(prefix="blox-area-") as work:
+        for name, (top, boxes) in _blocks(host, blox).items():
+            result["synth"][name] = _synth(top, name, work, progress, boxes)
+            Path(json_path).write_text(json.dumps(summarize(result), indent=2) + "\n")
+    return result
 
 
 def markdown(result):
     """The README's table of ``result`` (what :func:`measure` returns)."""
     s = result["synth"]
-    host, blox = s[result["host"]], s[result["design"]]
-    names = {"pruner": "pruner (block adders, decision, row and verdict queues)",
-             "read_filter": "read filter (position walk, lookup hand-off)",
-             "cache_control": "cache control (insert, binary search; storage a macro)"}
+    own = {"blox_pruner": "pruner (block adders, decision, row and verdict queues)",
+           "blox_read_filter": "read filter (position walk, lookup hand-off)",
+           "blox_cache_control": "cache control (insert, binary search; storage a macro)"}
+    hooks = {"output_stage": "output stage's extra multiplexers", "readback": "read-back's "
+             "zero and hold", "registers": "five registers"}
+    seconds = sum(v["seconds"] for v in s.values())
     lines = [
-        f"Liberty flow (OSU 0.18 µm cells at the clock target, SRAM macros black boxes; "
-        f"{host['seconds'] + blox['seconds']:,.0f} s of synthesis):",
+        f"Liberty flow, block by block (OSU 0.18 µm cells at the clock target, SRAM macros "
+        f"black boxes; {seconds:,.0f} s of synthesis):",
         "",
-        "| design or part | logic µm² | cells | flip-flops |",
-        "| --- | ---: | ---: | ---: |",
-        f"| {result['host']} (host) | {host['area_um2']:,.0f} | {host['cells']:,} | "
-        f"{host['flops']:,} |",
-        f"| {result['design']} | {blox['area_um2']:,.0f} | {blox['cells']:,} | "
-        f"{blox['flops']:,} |",
-        *(f"| — alone: {names[k]} | {v['area_um2']:,.0f} | {v['cells']:,} | {v['flops']:,} |"
-          for k, v in s["parts"].items()),
+        "| Sparse-Blox part | logic µm² | flip-flops |",
+        "| --- | ---: | ---: |",
+        *(f"| {label} | {s[k]['area_um2']:,.0f} | {s[k]['flops']:,} |"
+          for k, label in own.items()),
+        *(f"| {label} (with − without) | {s[k + '_blox']['area_um2'] - s[k]['area_um2']:,.0f} | "
+          f"{s[k + '_blox']['flops'] - s[k]['flops']:,} |" for k, label in hooks.items()),
+        f"| **Sparse-Blox logic** | **{result['blox_logic_um2']:,.0f}** | |",
+        f"| accel_small's logic (sum of its blocks: engine {s['engine']['area_um2']:,.0f}, "
+        f"IM2COL {s['im2col']['area_um2']:,.0f}, the rest "
+        f"{result['host_logic_um2'] - s['engine']['area_um2'] - s['im2col']['area_um2']:,.0f}) "
+        f"| {result['host_logic_um2']:,.0f} | |",
         "",
-        f"Sparse-Blox adds **{result['blox_logic_um2']:,.0f} µm² of logic, "
-        f"{result['blox_logic_share_of_host_logic']:.1%} of accel_small's logic**, plus the "
-        f"cache's {result['cache_bits']:,} bits of SRAM ({result['cache_sram_um2']:,.0f} µm² at "
-        f"{result['sram_um2_per_bit']:g} µm²/bit); with the SRAMs counted, "
+        f"Sparse-Blox adds **{result['blox_logic_share_of_host_logic']:.1%} to accel_small's "
+        f"logic**, plus the cache's {result['cache_bits']:,} bits of SRAM "
+        f"({result['cache_sram_um2']:,.0f} µm² at {result['sram_um2_per_bit']:g} µm²/bit); "
+        f"counting the SRAMs (accel_small's {result['host_sram_um2']:,.0f} µm²), "
         f"{result['blox_share_of_host_total']:.2%} of the host's logic and SRAM — against "
-        f"{result['table1_share']:.2%} on SCNN in the paper's Table I (32 nm, a 4×4-pixel "
-        f"block adder per PE).",
+        f"{result['table1_share']:.2%} on SCNN in the paper's Table I (32 nm).",
     ]
     return "\n".join(lines)
 
@@ -130,12 +177,9 @@ def main(argv=None):
     if args.from_json:
         result = json.loads(Path(args.json).read_text())
     else:
-        result = measure(Progress())
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-    s = result["synth"]
+        result = measure(Progress(), args.json)
     rows = [(name, f"{r['area_um2']:,.0f}", r["cells"], r["flops"], r["seconds"])
-            for name, r in [*((k, s[k]) for k in (result["host"], result["design"])),
-                            *s["parts"].items()]]
+            for name, r in result["synth"].items()]
     print(table(rows, ("module", "logic µm²", "cells", "flops", "synthesis s")))
     text = markdown(result)
     print(text)
