@@ -5,6 +5,7 @@ presets``). Bad input (a config, a shape, a file) ends with one line on stderr a
 """
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -112,16 +113,17 @@ def _out_dir(text, flag):
 
 
 def cmd_generate(args):
-    from .emit import generate
+    from .emit import write_design
     cfg = resolve_config(args.config)
     out = _out_dir(args.out, "-o")
     progress = Progress(not args.quiet)
     progress(f"elaborating {cfg.name} ({cfg.notation})")
     start = time.monotonic()
-    v_path, j_path = generate(cfg, out)
+    v_path, *others = write_design(cfg, out)
     elapsed = time.monotonic() - start
     size = v_path.stat().st_size
-    print(f"wrote {v_path} ({size:,} bytes) and {j_path} in {elapsed:.1f} s")
+    files = [f"{v_path} ({size:,} bytes)", *map(str, others)]
+    print(f"wrote {', '.join(files[:-1])} and {files[-1]} in {elapsed:.1f} s")
     return 0
 
 
@@ -222,7 +224,33 @@ def cmd_run(args):
         if not out.parent.is_dir():
             raise InputError(f"--out: directory {str(out.parent)!r} does not exist")
         _check_writable(out.parent, "--out")
-    return arch.run_function()(cfg, args)
+    if args.wave is None:
+        return arch.run_function()(cfg, args)
+    from ..tb.runner import record_waves
+    wave = _check_wave(args.wave, args.sim)
+    if args.model_only:
+        raise InputError("--wave: not allowed with --model-only (no RTL is simulated)")
+    with record_waves(wave) as written:
+        status = arch.run_function()(cfg, args)
+    if not written and not args.json:
+        print("--wave: this run simulated no RTL; no waveform file written", file=sys.stderr)
+    return status
+
+
+def _check_wave(text, simulator):
+    """The ``--wave`` path, checked: the simulator's format, a writable folder."""
+    from ..tb.runner import WAVE_SUFFIX
+    wave = Path(text)
+    wanted = WAVE_SUFFIX[simulator]
+    if wave.suffix != wanted:
+        raise InputError(f"--wave: {text!r} is not allowed with --sim {simulator}; expected a "
+                         f"{wanted} file ({simulator} writes {wanted[1:].upper()})")
+    if wave.is_dir():
+        raise InputError(f"--wave: {text!r} is a directory; expected a file name")
+    if not wave.parent.is_dir():
+        raise InputError(f"--wave: directory {str(wave.parent)!r} does not exist")
+    _check_writable(wave.parent, "--wave")
+    return wave
 
 
 def _check_writable(directory, flag):
@@ -244,6 +272,9 @@ def cmd_power(args):
     cfg = resolve_config(args.config)
     arch = registry.of(cfg)
     check_run_options(args, arch)
+    if args.wave is not None:
+        raise InputError("--wave: not allowed with power (its simulation is of the gate-level "
+                         "netlist; use 'run --wave')")
     hooks = hooks_of(cfg)
     if args.cycles is not None and args.cycles < 1:
         raise InputError(f"--cycles: {args.cycles} is not allowed; expected a positive number of "
@@ -279,6 +310,40 @@ def cmd_power(args):
     if result.rtl_check:
         print(f"RTL check: {result.rtl_check}")
     return 0 if result.rtl_check is None else 1
+
+
+def cmd_formal(args):
+    """Prove the stream handshake rules of every valid/ready channel of a design."""
+    from .emit import generate
+    from .formal import prove_verilog
+    cfg = resolve_config(args.config)
+    if args.depth < 1:
+        raise InputError(f"--depth: {args.depth} is not allowed; expected a positive number of "
+                         "cycles")
+    progress = Progress(not args.quiet and not args.json)
+    with tempfile.TemporaryDirectory(prefix="sparseforge-formal-") as tmp:
+        progress(f"generating {cfg.name}")
+        v_path, j_path = generate(cfg, tmp)
+        ports = json.loads(j_path.read_text())["ports"]
+        result = prove_verilog(v_path, cfg.name, ports, depth=args.depth,
+                               work_dir=Path(tmp) / "sby", progress=progress)
+    report = {"design": cfg.name, **result.to_dict()}
+    if args.json:
+        dump_json(report)
+    else:
+        print(table([(c["valid"], c["driven_by"], ", ".join(c["payload"]) or "-")
+                     for c in report["channels"]], ("channel", "driven by", "payload")))
+        verdict = {
+            "proved": "proved: valid is never withdrawn and the payload stays stable while "
+                      "stalled, on every channel the design drives, in every reachable state",
+            "failed": "FAILED: a channel the design drives breaks the handshake rules (the "
+                      f"counterexample is in {result.log})",
+            "unproven": f"not proved: induction did not close at depth {args.depth} (no violation "
+                        f"within {args.depth} cycles of reset; try a larger --depth; log "
+                        f"{result.log})",
+        }[result.status]
+        print(f"{cfg.name}: {verdict} ({result.seconds:g} s)")
+    return 0 if result.status == "proved" else 1
 
 
 def cmd_demo(args):
@@ -367,12 +432,27 @@ def build_parser():
     spex.add_arguments(p)
     p.set_defaults(func=spex.cmd_spex)
 
+    from .sweep import command as sweep
+    p = sub.add_parser("sweep", help="sweep a design space on Dask (local or a cluster): "
+                                      "table, CSV/JSON lines, Pareto plots; resumable",
+                       description=sweep.DESCRIPTION, epilog=sweep.EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    sweep.add_arguments(p)
+    p.set_defaults(func=sweep.cmd_sweep)
+
     p = command("power", "gate-level power of a workload: the OSU 0.18 um netlist simulated on it "
                          "(Icarus), energy from every net's toggles and the liberty's tables",
                 cmd_power)
     add_run_options(p)
     p.add_argument("--cycles", type=int, metavar="N",
                    help="measure only the first N cycles of the job (default: all of them)")
+
+    p = command("formal", "prove the valid/ready handshake rules on every stream port "
+                          "(SymbiYosys, k-induction with Z3)", cmd_formal)
+    p.add_argument("--depth", type=int, default=8, metavar="N",
+                   help="induction depth in cycles (default 8)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
     p = sub.add_parser("demo", help="the tour: generate, lint, run 8/8, 4/8, 2/8, area",
                        description="Generate the default design, lint it, run one GEMM at three "

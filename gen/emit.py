@@ -1,5 +1,10 @@
 """Verilog and manifest emission: one config in, ``<name>.v`` and ``<name>.json`` out.
 
+:func:`write_design` (``sparseforge generate``) also writes a FuseSoC core ``<name>.core`` with the
+Verilator waivers it names (:mod:`~sparseforge.gen.fusesoc`) and, for a design with AXI4-Lite
+registers, their C header ``<name>_regs.h`` and Python driver ``<name>_driver.py``
+(:mod:`~sparseforge.gen.regmap`).
+
 The Verilog is reproducible (``emit_src=False``: same config, same bytes). The manifest records what
 a user or a tool needs beside it: the full config, the ports, what the top component says of
 itself (``manifest_details()``: MAC and register counts, latencies, register maps) and the tool
@@ -19,9 +24,12 @@ from amaranth.lib import wiring
 from . import registry
 from .config import config_to_dict
 from .errors import InputError
+from .fusesoc import core_file
+from .lint import WAIVERS
+from .regmap import c_header, python_driver, register_map
 from .toolchain import tool_versions
 
-__all__ = ["build_top", "verilog_text", "manifest", "generate", "write_atomic",
+__all__ = ["build_top", "verilog_text", "manifest", "generate", "write_design", "write_atomic",
            "write_all_atomic"]
 
 
@@ -88,6 +96,29 @@ def write_all_atomic(files):
         raise
 
 
+def _design_files(cfg, out_dir, software):
+    top = build_top(cfg)
+    text = verilog_text(cfg, top)
+    info = manifest(cfg, top)
+    out_dir = Path(out_dir)
+    files = {out_dir / f"{cfg.name}.v": text,
+             out_dir / f"{cfg.name}.json": json.dumps(info, indent=2, sort_keys=False) + "\n"}
+    if software:
+        version = info["tools"].get("sparseforge") or "0"
+        files[out_dir / f"{cfg.name}.core"] = core_file(cfg, version, registry.of(cfg).summary)
+        files[out_dir / f"{cfg.name}_waivers.vlt"] = WAIVERS.read_text()
+    registers = register_map(top, info) if software else []
+    if registers:
+        files[out_dir / f"{cfg.name}_regs.h"] = c_header(cfg.name, cfg.notation, registers)
+        files[out_dir / f"{cfg.name}_driver.py"] = python_driver(cfg.name, cfg.notation,
+                                                                  registers)
+    try:
+        write_all_atomic(files)
+    except OSError as e:
+        raise InputError(f"-o: cannot write into {str(out_dir)!r} ({e.strerror or e})") from None
+    return list(files)
+
+
 def generate(cfg, out_dir):
     """Write ``<name>.v`` and ``<name>.json`` into ``out_dir``; return both paths.
 
@@ -96,15 +127,12 @@ def generate(cfg, out_dir):
     InputError
         ``out_dir`` cannot be created or written; nothing is left in it.
     """
-    top = build_top(cfg)
-    text = verilog_text(cfg, top)
-    info = manifest(cfg, top)
-    out_dir = Path(out_dir)
-    v_path = out_dir / f"{cfg.name}.v"
-    j_path = out_dir / f"{cfg.name}.json"
-    body = json.dumps(info, indent=2, sort_keys=False) + "\n"
-    try:
-        write_all_atomic({v_path: text, j_path: body})
-    except OSError as e:
-        raise InputError(f"-o: cannot write into {str(out_dir)!r} ({e.strerror or e})") from None
+    v_path, j_path = _design_files(cfg, out_dir, software=False)
     return v_path, j_path
+
+
+def write_design(cfg, out_dir):
+    """What ``sparseforge generate`` writes: the Verilog, the manifest, the FuseSoC core and its
+    waivers and, for a design with registers, ``<name>_regs.h`` and ``<name>_driver.py``;
+    return every path written (the Verilog first). Same errors as :func:`generate`."""
+    return _design_files(cfg, out_dir, software=True)

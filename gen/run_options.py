@@ -45,6 +45,10 @@ COMMON = (
                             "help": "seed of the random operands (default 1)"}),
     RunOption(("--json",), {"action": "store_true", "help": "machine-readable output"}),
     RunOption(("-q", "--quiet"), {"action": "store_true", "help": "no progress lines"}),
+    RunOption(("--wave",), {"metavar": "FILE",
+                            "help": "record the RTL simulation's waveforms for GTKWave: FILE.vcd "
+                                    "with Verilator, FILE.fst with Icarus (a run of several jobs "
+                                    "writes FILE_2, FILE_3, ...)"}),
 )
 
 #: Options that several architectures share; a descriptor names the ones it accepts.

@@ -33,7 +33,25 @@ from ..gen.errors import ToolFailure
 from ..gen.lint import WAIVERS
 
 __all__ = ["SIMULATORS", "Build", "build", "run_module", "run_job", "simulators_for",
-           "fresh_seed", "build_key"]
+           "fresh_seed", "build_key", "record_waves", "WAVE_SUFFIX"]
+
+#: The waveform format each simulator writes (Icarus: FST; Verilator through cocotb: VCD).
+WAVE_SUFFIX = {"icarus": ".fst", "verilator": ".vcd"}
+
+_waves = {"path": None, "written": []}
+
+
+@contextmanager
+def record_waves(path):
+    """Within it, every :func:`run_job` records the simulation's waveforms: the first job to
+    ``path``, later ones to ``<stem>_2<suffix>``, ``<stem>_3<suffix>``, ...; yields the list of
+    files written (filled as jobs finish). ``path=None`` records nothing."""
+    saved = dict(_waves)
+    _waves.update(path=None if path is None else Path(path), written=[])
+    try:
+        yield _waves["written"]
+    finally:
+        _waves.update(saved)
 
 SIMULATORS = ("icarus", "verilator")
 
@@ -66,11 +84,12 @@ def _locked(path):
 class Build:
     """A simulator build of one config's Verilog."""
 
-    def __init__(self, cfg, simulator, directory, verilog_path):
+    def __init__(self, cfg, simulator, directory, verilog_path, waves=False):
         self.cfg = cfg
         self.simulator = simulator
         self.directory = Path(directory)
         self.verilog_path = Path(verilog_path)
+        self.waves = waves
 
     def env(self):
         env = {CONFIG_ENV: json.dumps(config_to_dict(self.cfg))}
@@ -119,11 +138,12 @@ def build_key(cfg, simulator, sources):
     return toolchain.content_hash(*parts)
 
 
-def build(cfg, simulator, *, progress=None, log=None, text=None):
+def build(cfg, simulator, *, progress=None, log=None, text=None, waves=False):
     """Generate and compile ``cfg`` for ``simulator`` (cached); return a :class:`Build`.
 
     ``text`` is the design's Verilog when the caller has it already. A Verilog that differs in
-    any byte from a cached build's gets a build of its own.
+    any byte from a cached build's gets a build of its own. ``waves``: a build that can record
+    waveforms (cached apart from the plain one, which it would slow down).
 
     Raises
     ------
@@ -135,7 +155,7 @@ def build(cfg, simulator, *, progress=None, log=None, text=None):
     _prepare_env(simulator)
     text = verilog_text(cfg) if text is None else text
     sources = _sources(cfg, simulator, text)
-    key = build_key(cfg, simulator, sources)
+    key = build_key(cfg, simulator, sources) + ("-waves" if waves else "")
     root = toolchain.cache_dir() / "builds" / f"{cfg.name}-{key}"
     directory = root / simulator
     verilog_path = root / f"{cfg.name}.v"
@@ -159,12 +179,12 @@ def build(cfg, simulator, *, progress=None, log=None, text=None):
             try:
                 with _redirect(log), _make_flags(simulator):
                     runner.build(sources=paths, hdl_toplevel=cfg.name, build_dir=directory,
-                                 timescale=("1ns", "1ps"), always=False, **kwargs)
+                                 timescale=("1ns", "1ps"), always=False, waves=waves, **kwargs)
             except (RuntimeError, SystemExit, subprocess.CalledProcessError):
                 kept = toolchain.keep_log(log, f"{cfg.name}-{simulator}-build")
                 raise ToolFailure(f"the {simulator} build of {cfg.name}", kept) from None
             done.write_text("ok\n")
-    return Build(cfg, simulator, directory, verilog_path)
+    return Build(cfg, simulator, directory, verilog_path, waves)
 
 
 def run_job(cfg, simulator, test_module, inputs, *, message, seed=None, progress=None):
@@ -178,22 +198,40 @@ def run_job(cfg, simulator, test_module, inputs, *, message, seed=None, progress
     progress = progress or (lambda line: None)
     with tempfile.TemporaryDirectory(prefix="sparseforge-run-") as tmp:
         tmp = Path(tmp)
-        bld = build(cfg, simulator, progress=progress, log=tmp / "build.log")
+        wave = _waves["path"]
+        bld = build(cfg, simulator, progress=progress, log=tmp / "build.log",
+                    waves=wave is not None)
         np.savez(tmp / "inputs.npz", **inputs)
         progress(message)
         log = tmp / "sim.log"
         try:
             tests, failures, _ = run_module(bld, test_module,
                                             extra_env={"SPARSEFORGE_RUN_DIR": str(tmp)},
-                                            results_dir=tmp, log=log, seed=seed)
+                                            results_dir=tmp, log=log, seed=seed,
+                                            waves=wave is not None)
         except ToolFailure as e:
             kept = toolchain.keep_log(log, f"{cfg.name}-{simulator}-run")
             raise ToolFailure(e.what, kept, e.detail) from None
         if failures or tests != 1 or not (tmp / "outputs.npz").exists():
             raise ToolFailure(f"the {simulator} simulation of {cfg.name}",
                               toolchain.keep_log(log, f"{cfg.name}-{simulator}-run"))
+        if wave is not None:
+            _keep_wave(bld, tmp, wave, progress)
         with np.load(tmp / "outputs.npz") as out:
             return {name: out[name] for name in out.files}
+
+
+def _keep_wave(bld, run_dir, wave, progress):
+    """Move the job's waveform file to the next name :func:`record_waves` gives."""
+    found = run_dir / ("wave.fst" if bld.simulator == "icarus" else "dump.vcd")
+    if not found.exists():
+        raise ToolFailure(f"the {bld.simulator} simulation of {bld.cfg.name} wrote no waveform "
+                          f"file ({found.name})")
+    count = len(_waves["written"]) + 1
+    target = wave if count == 1 else wave.with_name(f"{wave.stem}_{count}{wave.suffix}")
+    shutil.move(found, target)
+    _waves["written"].append(target)
+    progress(f"waveforms: {target}")
 
 # Yosys makes every `always @*` block it writes sensitive to one register initialised to 0, so
 # that the change from x runs each block once at time 0. Icarus may apply that initialiser before
@@ -280,8 +318,11 @@ def _redirect(log):
 
 
 def run_module(bld, test_module, *, extra_env=None, testcase=None, results_dir=None, log=None,
-               seed=None):
-    """Run a cocotb test module on a build; return ``(tests, failures, results_xml)``."""
+               seed=None, waves=False):
+    """Run a cocotb test module on a build; return ``(tests, failures, results_xml)``.
+
+    ``waves`` (on a build made with ``waves=True``) records the waveforms into ``results_dir``:
+    ``wave.fst`` with Icarus, ``dump.vcd`` with Verilator."""
     _prepare_env(bld.simulator)
     env = bld.env()
     if seed is not None:
@@ -293,10 +334,12 @@ def run_module(bld, test_module, *, extra_env=None, testcase=None, results_dir=N
     runner = get_runner(bld.simulator)
     with _redirect(log):
         try:
+            plusargs = ([f"+dumpfile_path={results_dir / 'wave.fst'}"]
+                        if waves and bld.simulator == "icarus" else [])
             runner.test(test_module=test_module, hdl_toplevel=bld.cfg.name,
                         build_dir=bld.directory, test_dir=results_dir, results_xml=str(xml),
                         extra_env=env, hdl_toplevel_lang="verilog", testcase=testcase,
-                        timescale=("1ns", "1ps"), seed=seed)
+                        timescale=("1ns", "1ps"), seed=seed, waves=waves, plusargs=plusargs)
         except SystemExit:
             pass        # cocotb's runner exits on failed tests; the results file says which
     if not xml.exists():

@@ -1,0 +1,144 @@
+"""sparseforge from Python: configs, components to instantiate, generation, synthesis and runs.
+
+For an Amaranth user, any architecture's top is a :class:`amaranth.lib.wiring.Component`::
+
+    from amaranth import Module
+    from amaranth.lib import wiring
+    from sparseforge.gen import api
+
+    cfg = api.config({"arch": "sta", "kind": "sa", "array": {"m": 2, "n": 2}}, name="gemm")
+    engine = api.component(cfg)           # ports: job, act, weight (stream sinks), result, busy
+    m = Module()
+    m.submodules.gemm = engine            # ...and connect its streams to the enclosing design
+    wiring.connect(m, my_feeder.act, engine.act)
+
+For a Python user, :func:`generate`, :func:`synth` and :func:`run` do what the ``sparseforge``
+commands do and return dataclasses. :func:`run` goes through the same code path as
+``sparseforge run ... --json`` (the architecture's runner), so its figures are the command's.
+"""
+
+import contextlib
+import io
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from . import registry
+from .config import config_to_dict, parse_config
+from .errors import InputError
+from .presets import load_preset
+
+__all__ = ["Generated", "RunResult", "Synthesis", "component", "config", "generate", "run",
+           "synth"]
+
+
+def config(spec, name=None):
+    """A validated config from a mapping (the YAML a user writes) or a preset's name.
+
+    Raises :class:`~sparseforge.gen.errors.ConfigError` (an ``InputError``) naming the first bad
+    key, exactly as the CLI does.
+    """
+    if isinstance(spec, str):
+        cfg = load_preset(spec)
+        return cfg if name is None else parse_config({**config_to_dict(cfg), "name": name})
+    raw = dict(spec)
+    if name is not None:
+        raw["name"] = name
+    return parse_config(raw, default_name=raw.get("name", "design"))
+
+
+def component(cfg):
+    """The top-level :class:`~amaranth.lib.wiring.Component` of ``cfg``, to instantiate in an
+    Amaranth design (its ports and contract are its architecture's top's docstring)."""
+    return registry.of(cfg).build_top(cfg)
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What :func:`generate` wrote."""
+
+    verilog: Path
+    manifest: Path
+    files: tuple          # every file written, the Verilog first
+
+    def manifest_data(self):
+        return json.loads(self.manifest.read_text())
+
+
+def generate(cfg, out_dir):
+    """Write the design's files as ``sparseforge generate`` does; a :class:`Generated`."""
+    from .emit import write_design
+    files = tuple(write_design(cfg, out_dir))
+    return Generated(files[0], files[1], files)
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """One synthesis flow's figures (``figures`` holds all of them, as ``synth --json``)."""
+
+    design: str
+    flow: str
+    cells: int | None
+    flops: int | None
+    area_um2: float | None
+    figures: dict = field(repr=False)
+
+
+def synth(cfg, flow="generic", *, sram="macro"):
+    """Synthesize ``cfg`` with one flow (``generic``, ``liberty``, ``ecp5``); a
+    :class:`Synthesis`. Raises ``InputError``/``ToolFailure`` as the command does."""
+    out = _command(["synth", "{config}", "--flow", flow, "--sram", sram, "--json", "-q"], cfg)
+    return Synthesis(cfg.name, flow, out.get("cells"), out.get("flops"),
+                     out.get("total_area_um2", out.get("area_um2")), out)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A ``run``: the figures ``sparseforge run --json`` prints (``data``), and the common ones."""
+
+    design: str
+    cycles: int | None
+    model_cycles: int | None
+    utilization: float | None
+    mismatches: int | None
+    data: dict = field(repr=False)
+
+
+def run(cfg, **options):
+    """Run a workload on ``cfg`` as ``sparseforge run`` does; options by their names
+    (``gemm="16,64,16"`` or ``gemm=(16, 64, 16)``, ``nnz=2``, ``conv=...``, ``model_only=True``,
+    ``sim="icarus"``, ...). A :class:`RunResult`."""
+    argv = ["run", "{config}"]
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif value not in (None, False):
+            text = ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+            argv += [flag, text]
+    data = _command(argv + ["--json", "-q"], cfg)
+    part = data.get("totals", data) if isinstance(data, dict) else {}
+    return RunResult(cfg.name, part.get("cycles"), part.get("model_cycles"),
+                     part.get("utilization"), part.get("mismatches"), data)
+
+
+def _command(argv, cfg):
+    """The JSON of a ``sparseforge`` command on ``cfg`` (written to a temporary YAML file);
+    its one-line error raised as ``InputError`` (exit 2) or ``RuntimeError`` (exit 1)."""
+    from .cli import main
+    with tempfile.TemporaryDirectory(prefix="sparseforge-api-") as tmp:
+        path = Path(tmp) / f"{cfg.name}.yaml"
+        path.write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main([path.as_posix() if a == "{config}" else a for a in argv])
+    message = (err.getvalue().strip().splitlines() or [f"exit status {status}"])[-1]
+    message = message.removeprefix("sparseforge: error: ")
+    if status == 2:
+        raise InputError(message)
+    if status != 0 and not out.getvalue().strip():
+        raise RuntimeError(message)
+    return json.loads(out.getvalue())
