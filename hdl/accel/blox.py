@@ -139,12 +139,15 @@ class BloxPruner(wiring.Component):
                                                      fmt=blox, tag_shape=tag)
         sel = Signal(range(blocks))
         position = Signal(32)
-        m.d.comb += [decide.threshold.eq(self.threshold), decide.i.payload.tag.eq(position)]
+        m.d.comb += decide.threshold.eq(self.threshold)
         for j, s in enumerate(summers):
+            # The tag is set here, with the rest of the payload: a lone copy of a register into
+            # part of a payload becomes a bare ``always @*`` that Icarus does not run until the
+            # register first changes, so the first block's position would be X there.
             with m.If(sel == j):
                 m.d.comb += [decide.i.valid.eq(s.o.valid), decide.i.payload.sum.eq(s.o.payload.sum),
                              decide.i.payload.n_valid.eq(s.o.payload.n_valid),
-                             s.o.ready.eq(decide.i.ready)]
+                             decide.i.payload.tag.eq(position), s.o.ready.eq(decide.i.ready)]
         with m.If(decide.i.valid & decide.i.ready):
             m.d.sync += [sel.eq(0 if blocks == 1 else (sel + 1) % blocks),
                          position.eq(position + 1)]
