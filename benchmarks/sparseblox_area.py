@@ -192,7 +192,8 @@ def markdown(result):
         + f") | {result['host_logic_um2']:,.0f} | |",
         "",
         f"Sparse-Blox adds **{'' if result['host_complete'] else 'at most '}"
-        f"{result['blox_logic_share_of_host_logic']:.1%} to accel_small's logic**, plus the cache's {result['cache_bits']:,} bits of SRAM "
+        f"{result['blox_logic_share_of_host_logic']:.1%} to accel_small's logic**, plus the "
+        f"cache's {result['cache_bits']:,} bits of SRAM "
         f"({result['cache_sram_um2']:,.0f} µm² at {result['sram_um2_per_bit']:g} µm²/bit); "
         f"counting the SRAMs (accel_small's {result['host_sram_um2']:,.0f} µm²; the sequencer's "
         "glue in the top module is in neither sum), "
