@@ -6,6 +6,7 @@ array: {kind: vdbb, tpe: {a: 4, b: 8, c: 8}, array: {m: 4, n: 8}}   # any STA co
 sram: {act_kb: 2048, weight_kb: 512}     # optional act_banks: read/write banks of the act SRAM,
                                          # quant_channels: per-channel requantization table
 im2col: true                             # or false, or {window: [rows, cols]}
+sparseblox: {capacity: 1024}             # optional: block pruning (sparseforge.gen.accel.blox)
 ```
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 from ..schema import check_keys, int_field, pow2_at_least
 from ..sta.config import StaConfig, parse_sta, sta_to_dict
+from .blox import parse_sparseblox, sparseblox_to_dict
 
 __all__ = ["AccelConfig", "parse_accel", "accel_to_dict", "patch_shapes"]
 
@@ -53,6 +55,8 @@ class AccelConfig:
         Output channels the output stage's requantization table holds (INT32 bias, multiplier
         and shift each, :mod:`sparseforge.hdl.accel.quant_table`); 0: no table, the layer-wide
         shift only (and no multipliers in the output stage).
+    sparseblox : SparseBloxConfig or None
+        Block pruning in the output stage (:mod:`sparseforge.gen.accel.blox`); None: none.
     """
 
     name: str
@@ -64,6 +68,7 @@ class AccelConfig:
     window_rows: int
     window_cols: int
     quant_channels: int
+    sparseblox: object = None
 
     arch = "accel"
 
@@ -113,7 +118,7 @@ class AccelConfig:
 
 def parse_accel(raw, name):
     """Validate an ``arch: accel`` mapping; return its :class:`AccelConfig`."""
-    check_keys(raw, "", ("arch", "name", "array", "sram", "im2col"))
+    check_keys(raw, "", ("arch", "name", "array", "sram", "im2col", "sparseblox"))
     array_raw = raw.get("array")
     if not isinstance(array_raw, dict):
         raise ConfigError("array", array_raw, "a mapping of STA config keys (kind, tpe, array, …)")
@@ -179,7 +184,8 @@ def parse_accel(raw, name):
 
     cfg = AccelConfig(name=name, array=array, act_kb=act_kb, weight_kb=weight_kb,
                       act_banks=act_banks, im2col=im2col, window_rows=window[0],
-                      window_cols=window[1], quant_channels=quant_channels)
+                      window_cols=window[1], quant_channels=quant_channels,
+                      sparseblox=parse_sparseblox(raw.get("sparseblox"), array))
     if cfg.act_bank_depth < 1:
         raise ConfigError("sram.act_kb", act_kb,
                           f"enough for two halves of {act_banks} banks of {cfg.word_bits}-bit "
@@ -195,7 +201,10 @@ def accel_to_dict(cfg):
     array = sta_to_dict(cfg.array)
     for key in ("arch", "name"):
         array.pop(key)
-    return {"arch": "accel", "name": cfg.name, "array": array,
-            "sram": {"act_kb": cfg.act_kb, "weight_kb": cfg.weight_kb,
-                     "act_banks": cfg.act_banks, "quant_channels": cfg.quant_channels},
-            "im2col": {"window": [cfg.window_rows, cfg.window_cols]} if cfg.im2col else False}
+    out = {"arch": "accel", "name": cfg.name, "array": array,
+           "sram": {"act_kb": cfg.act_kb, "weight_kb": cfg.weight_kb,
+                    "act_banks": cfg.act_banks, "quant_channels": cfg.quant_channels},
+           "im2col": {"window": [cfg.window_rows, cfg.window_cols]} if cfg.im2col else False}
+    if cfg.sparseblox is not None:
+        out["sparseblox"] = sparseblox_to_dict(cfg.sparseblox)
+    return out

@@ -22,4 +22,8 @@ ACCEL_PRESETS = {
         "accel_small without the IM2COL unit: every IM2COL element read from SRAM (the paper's "
         "baseline)",
         {**_SMALL, "im2col": False}),
+    "accel_small_blox": (
+        "accel_small with Sparse-Blox in its output stage: 8-pixel × 8-channel blocks, a "
+        "1024-position sparse-block cache, Q8.8 thresholds",
+        {**_SMALL, "sparseblox": {"capacity": 1024}}),
 }

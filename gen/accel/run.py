@@ -18,6 +18,7 @@ from .. import run_network
 from ..errors import InputError
 from ..operands import load_operand, parse_conv
 from ..report import Progress, dump_json, save_npy, table
+from .blox_run import blox_report, threshold_raw
 
 __all__ = ["prepare_layer", "run_layer_rtl", "network_report", "run_cli"]
 
@@ -62,8 +63,9 @@ def prepare_layer(cfg, plan, *, act_density=0.5, act_path=None, weights_path=Non
 
 
 def run_layer_rtl(cfg, plan, x, w, *, shift=None, relu=False, simulator="verilator", seed=None,
-                  progress=None):
-    """Run one layer on the RTL; return ``(report, output map)``."""
+                  progress=None, blox=None):
+    """Run one layer on the RTL; return ``(report, output map)``. ``blox``: the raw Sparse-Blox
+    threshold of a pruning layer (INT8 output)."""
     from ...tb import runner
 
     int8_out = shift is not None
@@ -71,7 +73,8 @@ def run_layer_rtl(cfg, plan, x, w, *, shift=None, relu=False, simulator="verilat
              plan.ph, plan.pw]
     out = runner.run_job(
         cfg, simulator, "sparseforge.tb.accel.run",
-        {"x": x, "w": w, "layer": layer, "out": [int(int8_out), shift or 0, int(relu)]},
+        {"x": x, "w": w, "layer": layer, "out": [int(int8_out), shift or 0, int(relu)],
+         **({"blox": [blox]} if blox is not None else {})},
         seed=seed, progress=progress,
         message=f"simulating {plan.h}x{plan.w}x{plan.c} -> {plan.k}, {plan.r}x{plan.s}/"
                 f"{plan.stride} at {plan.nnz}/{cfg.block} on {simulator}")
@@ -81,7 +84,11 @@ def run_layer_rtl(cfg, plan, x, w, *, shift=None, relu=False, simulator="verilat
     golden = conv.conv2d(x, w, plan.stride, plan.pad, cfg.array.acc_width)
     if int8_out:
         golden = conv.requantize(golden, shift, relu)
+    fields = {}
+    if blox is not None:
+        golden, fields = blox_report(plan, golden, blox, out)
     report = layer_report(plan)
+    report.update(fields)
     report.update({
         "simulator": simulator,
         "cycles": cycles,
@@ -239,6 +246,7 @@ def _reject(args, flags):
 
 def run_cli(cfg, args):
     """``sparseforge run`` on an accelerator config; exit status 0 when every RTL run matched."""
+    raw = threshold_raw(cfg, args)
     if args.model is not None:
         return run_network.run_cli(cfg, args)
     run_network.check_not_model(args)
@@ -277,7 +285,7 @@ def run_cli(cfg, args):
                          else args.act_density, act_path=args.act, weights_path=args.weights,
                          prune=args.prune, seed=args.seed)
     report, y = run_layer_rtl(cfg, plan, x, w, shift=args.shift, relu=args.relu,
-                              simulator=args.sim, seed=args.seed, progress=progress)
+                              simulator=args.sim, seed=args.seed, progress=progress, blox=raw)
     report["seed"] = args.seed
     if args.layer:
         report["name"] = args.layer
@@ -290,7 +298,8 @@ def run_cli(cfg, args):
               f"{plan.k} channels, {plan.r}x{plan.s} stride {plan.stride} pad {plan.pad}, "
               f"{plan.tiles} output tiles of a {plan.ph}x{plan.pw} patch, {plan.reader} reader")
         print(table([(f"{plan.nnz}/{cfg.block}", report["cycles"], report["register_cycles"],
-                      report["model_cycles"], report["ideal_cycles"], report["utilization"],
+                      report["model_cycles" if raw is None else "model_cycles_blox"],
+                      report["ideal_cycles"], report["utilization"],
                       report["tile_utilization"], report["mismatches"],
                       report["act_sram_reads"], report["act_sram_reads_no_im2col"])],
                     ("density", "cycles", "register", "model", "ideal", "util", "tile util",
@@ -298,9 +307,20 @@ def run_cli(cfg, args):
         verdict = "bit-exact" if report["mismatches"] == 0 else "MISMATCH"
         print(f"{verdict} against the golden convolution ({report['output']} output); "
               f"{report['effective_macs_per_cycle']:.1f} effective MACs/cycle")
+        if raw is not None:
+            print(f"Sparse-Blox at t = {report['threshold']:g}: {report['blocks_pruned']} of "
+                  f"{report['blocks_total']} blocks pruned ({report['blocks_zero_before']} "
+                  f"already zero, {report['blocks_refused']} refused by a full cache), "
+                  f"{report['act_words_saved']} activation words saved, "
+                  f"{report['cycles_saved']} cycles saved against the layer without pruning "
+                  f"({report['model_cycles']}: the next layer's skipping is not built)")
+    model = report["model_cycles"] if raw is None else report["model_cycles_blox"]
     ok = report["mismatches"] == 0 and \
-        report["cycles"] == report["register_cycles"] == report["model_cycles"] and \
+        report["cycles"] == report["register_cycles"] == model and \
         report["act_sram_reads"] == report["model_act_sram_reads"]
+    if raw is not None:
+        ok &= (report["rtl_blocks_cached"], report["rtl_blocks_refused"]) == \
+            (report["blocks_cached"], report["blocks_refused"])
     return 0 if ok else 1
 
 

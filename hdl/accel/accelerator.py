@@ -8,6 +8,7 @@ from ...gen.accel.config import patch_shapes
 from ..common.axi import AxiLiteRegisterFile, Register, axi_lite_signature, axi_stream_signature
 from ..sta import StaEngine
 from ..sta.engine import engine_manifest
+from .blox import attach_blox, blox_registers
 from .direct_reader import DirectReader
 from .im2col import Im2colMagnifier
 from .layouts import CH_BITS, DIM_BITS, layer_layout
@@ -113,7 +114,7 @@ class Accelerator(wiring.Component):
 
     def __init__(self, cfg):
         self._cfg = cfg
-        self._regs = AxiLiteRegisterFile(REGISTERS, addr_width=8)
+        self._regs = AxiLiteRegisterFile(REGISTERS + blox_registers(cfg), addr_width=8)
         super().__init__({
             "s_axil": In(axi_lite_signature(8)),
             "s_axis_act": In(axi_stream_signature(stream_width(cfg.word_bits))),
@@ -140,7 +141,10 @@ class Accelerator(wiring.Component):
                     "width": cfg.weight_word_bits} for half in range(2)]
         quant = [{"module": f"{cfg.name}.quant_table.lane{j}", "words": quant_rows(cfg),
                   "width": 54} for j in range(cfg.array.tile_cols if cfg.quant_channels else 0)]
-        return acts + weights + quant
+        blox = cfg.sparseblox
+        cache = [{"module": f"{cfg.name}.blox_cache.positions", "words": 2 * blox.capacity,
+                  "width": blox.position_bits}] if blox else []
+        return acts + weights + quant + cache
 
     def manifest_details(self):
         cfg = self._cfg
@@ -163,6 +167,13 @@ class Accelerator(wiring.Component):
                         "direct_reader": "also present: a layer with the direct register set "
                                          "(one whose window does not fit) reads through it"}
                        if cfg.im2col else False),
+            "sparseblox": None if cfg.sparseblox is None else {
+                "block": f"B = {cfg.block} channels x the layer's output patch (M·A = "
+                         f"{cfg.array.tile_rows} pixels)",
+                "cache_positions_per_bank": cfg.sparseblox.capacity,
+                "position_bits": cfg.sparseblox.position_bits,
+                "threshold_format": cfg.sparseblox.name,
+                "rule": "prune when |sum| * 2**frac < threshold * n_valid (strict)"},
             "quant_table": {"channels": cfg.quant_channels, "rows": quant_rows(cfg),
                             "lanes": cfg.array.tile_cols,
                             "entry": "bias INT32, mult uint16, shift uint6",
@@ -172,7 +183,7 @@ class Accelerator(wiring.Component):
                             "max_pool": "host step: read the map back, pool 2x2, load it"},
             "registers": [{"name": r.name, "offset": r.offset, "width": r.width,
                            "access": r.access, "reset": r.init, "doc": r.doc}
-                          for r in REGISTERS],
+                          for r in REGISTERS + blox_registers(cfg)],
             "streams": {
                 "s_axis_act": f"{stream_width(cfg.word_bits)}-bit words: B INT8 channels of "
                               "one pixel, pixel-major, channel block inner",
@@ -244,7 +255,8 @@ class Accelerator(wiring.Component):
             (regs.out_k != 0) & (regs.in_h != 0) & (regs.in_w != 0) &
             (regs.in_h + 2 * regs.pad >= regs.kernel_r) &
             (regs.in_w + 2 * regs.pad >= regs.kernel_s) &
-            (regs.nnz != 0) & (regs.nnz <= array.max_nnz))
+            (regs.nnz != 0) & (regs.nnz <= array.max_nnz) &
+            (~regs.blox | regs.int8_out if cfg.sparseblox else 1))
 
         tiles_y = Signal(DIM_BITS)
         tiles_x = Signal(DIM_BITS)
@@ -359,8 +371,11 @@ class Accelerator(wiring.Component):
             m.d.sync += beats.eq(beats + 1)
         m.d.comb += regs.beats.eq(beats)
 
-        with m.If((phase == Phase.RUN) & ~first & ~job_pending & ~engine.busy &
-                  ~acts.busy & ~weights.busy):
+        finish = Signal()
+        blox_busy = Signal()                    # Sparse-Blox rows not yet written
+        m.d.comb += finish.eq((phase == Phase.RUN) & ~first & ~job_pending & ~engine.busy &
+                              ~acts.busy & ~weights.busy & ~blox_busy)
+        with m.If(finish):
             m.d.sync += [phase.eq(Phase.IDLE), done.eq(1)]
 
         # -- SRAMs and who drives their ports ----------------------------------------------------
@@ -370,6 +385,9 @@ class Accelerator(wiring.Component):
         wiring.connect(m, wiring.flipped(self.s_axis_act), act_loader.s_axis)
         wiring.connect(m, wiring.flipped(self.s_axis_w), w_loader.s_axis)
         wiring.connect(m, readback.m_axis, wiring.flipped(self.m_axis_out))
+        if cfg.sparseblox:
+            m.d.comb += blox_busy.eq(attach_blox(m, cfg, regs, layer, phase == Phase.SETUP,
+                                                 first, finish, output, readback))
         running = Signal()
         m.d.comb += [
             running.eq(phase == Phase.RUN),

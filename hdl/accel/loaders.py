@@ -1,6 +1,6 @@
 """AXI4-Stream movers between the outside world and the accelerator's SRAMs."""
 
-from amaranth import Module, Mux, Signal
+from amaranth import Const, Module, Mux, Signal
 from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -107,12 +107,16 @@ class WeightLoader(wiring.Component):
 class Readback(wiring.Component):
     """Stream ``count`` activation words out of an SRAM half, in load order from row ``base``
     with ``blocks`` words per pixel; ``start`` begins, ``tlast`` marks the last word. Reads wait
-    while ``blocked`` (the layer reads that half)."""
+    while ``blocked`` (the layer reads that half). With Sparse-Blox, words also wait while
+    ``hold``, and a word issued with ``zero`` is delivered as zeros without an SRAM read
+    (:class:`.blox.BloxReadFilter`)."""
 
     def __init__(self, cfg):
         self._cfg = cfg
         banks = cfg.act_banks
+        self._blox = cfg.sparseblox is not None
         super().__init__({
+            **({"hold": In(1), "zero": In(1), "issued": Out(1)} if self._blox else {}),
             "m_axis": Out(axi_stream_signature(stream_width(cfg.word_bits))),
             "base": In(32), "blocks": In(16), "count": In(32), "start": In(1),
             "blocked": In(1), "busy": Out(1),
@@ -131,8 +135,14 @@ class Readback(wiring.Component):
         inflight_last = Signal()
         issue = Signal()
         m.submodules.out = out = fifo.SyncFIFO(width=cfg.word_bits + 1, depth=3)
+        hold = self.hold if self._blox else Const(0)
+        zero = self.zero if self._blox else Const(0)
+        inflight_zero = Signal()
+        m.d.sync += inflight_zero.eq(issue & zero)
+        if self._blox:
+            m.d.comb += self.issued.eq(issue)
         m.d.comb += [
-            issue.eq((left != 0) & ~self.blocked & (out.level + inflight < 3)),
+            issue.eq((left != 0) & ~self.blocked & ~hold & (out.level + inflight < 3)),
             self.busy.eq((left != 0) | inflight | out.r_rdy),
             axis.tvalid.eq(out.r_rdy),
             axis.tdata.eq(out.r_data[:cfg.word_bits]),
@@ -141,7 +151,8 @@ class Readback(wiring.Component):
         ]
         walk = _MapWalker(m, cfg, self.base, self.blocks, issue, self.start)
         for b in range(cfg.act_banks):
-            m.d.comb += [self.rd_addr[b].eq(walk.row), self.rd_en[b].eq(issue & (walk.bank == b))]
+            m.d.comb += [self.rd_addr[b].eq(walk.row),
+                         self.rd_en[b].eq(issue & ~zero & (walk.bank == b))]
         m.d.sync += [inflight.eq(issue), inflight_bank.eq(walk.bank),
                      inflight_last.eq(left == 1)]
         with m.If(issue):
@@ -150,6 +161,7 @@ class Readback(wiring.Component):
             m.d.sync += left.eq(self.count)
         m.d.comb += [out.w_en.eq(inflight),
                      out.w_data.eq(Mux(inflight_last, 1 << cfg.word_bits, 0) |
-                                   self.rd_data.as_value().word_select(inflight_bank,
-                                                                       cfg.word_bits))]
+                                   Mux(inflight_zero, 0,
+                                       self.rd_data.as_value().word_select(inflight_bank,
+                                                                           cfg.word_bits)))]
         return m

@@ -6,6 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from ...gen.schema import bits_for
 from ..sta.layouts import result_beat_layout
+from .blox import row_record_layout
 from .layouts import DIM_BITS, layer_layout
 from .quant_table import quant_param_layout, quant_rows
 
@@ -80,12 +81,24 @@ class OutputStage(wiring.Component):
     quant_row : Out
         Row of the quantization table to read (its data are expected one cycle later).
     quant_data : In(ArrayLayout(quant_param_layout(), tile_cols))
+    prune : In(1)
+        With ``cfg.sparseblox`` only: the layer prunes blocks (INT8 output). Each row taken then
+        leaves on ``row`` (never stalled: the pruner takes a row every cycle), and the rows
+        written are those ``released`` by the pruner (:class:`.blox.BloxPruner`), with the
+        words of pruned blocks not written (``keep``).
+    row : Out(stream.Signature(row_record_layout(cfg)))
+    released : In(stream.Signature(row_record_layout(cfg)))
+        Always taken.
     """
 
     def __init__(self, cfg):
         self._cfg = cfg
+        self._blox = cfg.sparseblox is not None
         banks = cfg.act_banks
+        blox = {"prune": In(1), "row": Out(stream.Signature(row_record_layout(cfg))),
+                "released": In(stream.Signature(row_record_layout(cfg)))} if self._blox else {}
         super().__init__({
+            **blox,
             "layer": In(layer_layout(cfg)),
             "start": In(1),
             "result": In(stream.Signature(result_beat_layout(cfg.array))),
@@ -143,6 +156,9 @@ class OutputStage(wiring.Component):
             m.d.comb += col_tile_next.eq(0)
         m.d.comb += self.quant_row.eq(layer.quant_base + col_tile_next)
 
+        tile_last = Signal()                    # the row closes its output tile
+        m.d.comb += tile_last.eq((px == layer.pw - 1) & (py == layer.ph - 1))
+
         oy = Signal(DIM_BITS + 2)
         ox = Signal(DIM_BITS + 2)
         inside = Signal()
@@ -192,14 +208,47 @@ class OutputStage(wiring.Component):
         ]
         count = Signal(range(words + 1))
         m.d.comb += count.eq(Mux(layer.int8_out, blocks, 4 * blocks))
+        # The row taken now (live_*) and the row written (the same, or a row the pruner
+        # releases).
+        live_base = Signal(32)
+        live_n = Signal(range(words + 1))       # words of the row to write
+        live_rot = Signal(lg)
+        m.d.comb += [
+            live_base.eq((po >> lg) * per_pixel + first + layer.ofm_base),
+            live_n.eq(Mux(first + count <= per_pixel, count, per_pixel - first)),
+            live_rot.eq(po + first),
+        ]
         row_base = Signal(32)
-        m.d.comb += row_base.eq((po >> lg) * per_pixel + first + layer.ofm_base)
+        n = Signal(range(words + 1))
+        rot = Signal(lg)
+        en = Signal()
+        m.d.comb += [row_base.eq(live_base), n.eq(live_n), rot.eq(live_rot),
+                     en.eq(take & inside)]
+        keep = Signal(words, init=(1 << words) - 1)
+        if self._blox:
+            # Sparse-Blox layers: the row goes to the pruner, and the row it releases (with the
+            # verdicts of its blocks in ``keep``) is the one written.
+            row = self.row.payload
+            m.d.comb += [
+                self.row.valid.eq(take & self.prune),
+                self.released.ready.eq(1),
+                row.row_base.eq(live_base), row.rot.eq(live_rot), row.n.eq(live_n),
+                row.first.eq(q_block),
+                row.inside.eq(inside), row.last.eq(tile_last),
+                row.words.eq(int8_words),
+            ]
+            with m.If(self.prune):
+                back = self.released.payload
+                m.d.comb += [en.eq(self.released.valid & back.inside),
+                             row_base.eq(back.row_base), rot.eq(back.rot), n.eq(back.n),
+                             keep.eq(back.keep)]
+                m.d.comb += [row_words[j].eq(back.words[j]) for j in range(blocks)]
         for b in range(banks):
             j = Signal(lg, name=f"j{b}")
             m.d.comb += [
-                j.eq(b - po - first),
+                j.eq(b - rot),
                 self.wr_addr[b].eq(row_base + j),
-                self.wr_en[b].eq(take & inside & (j < count) & (first + j < per_pixel)),
+                self.wr_en[b].eq(en & (j < n) & keep.bit_select(j, 1)),
             ]
             with m.Switch(j):
                 for jj in range(min(words, banks)):

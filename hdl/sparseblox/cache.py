@@ -5,7 +5,36 @@ from amaranth import Module, Mux, Signal, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["SparseBlockCache"]
+__all__ = ["SparseBlockCache", "PositionMemory"]
+
+
+class PositionMemory(wiring.Component):
+    """The cache's storage: ``depth`` positions, one synchronous read and one write port (a 1R1W
+    SRAM macro; its own module so that synthesis can keep it as a black box).
+
+    Attributes
+    ----------
+    rd_addr : In ; rd_data : Out
+        ``rd_data`` holds the word at the ``rd_addr`` of the previous cycle (the old word when it
+        is written in that cycle).
+    wr_addr, wr_data, wr_en : In
+    """
+
+    def __init__(self, width, depth):
+        self._width, self._depth = width, depth
+        addr = max(1, (depth - 1).bit_length())
+        super().__init__({"rd_addr": In(addr), "rd_data": Out(width), "wr_addr": In(addr),
+                          "wr_data": In(width), "wr_en": In(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.mem = mem = memory.Memory(shape=unsigned(self._width), depth=self._depth,
+                                               init=[])
+        rd = mem.read_port()
+        wr = mem.write_port()
+        m.d.comb += [rd.addr.eq(self.rd_addr), self.rd_data.eq(rd.data),
+                     wr.addr.eq(self.wr_addr), wr.data.eq(self.wr_data), wr.en.eq(self.wr_en)]
+        return m
 
 
 class SparseBlockCache(wiring.Component):
@@ -73,10 +102,7 @@ class SparseBlockCache(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cap = self._capacity
-        m.submodules.mem = mem = memory.Memory(shape=unsigned(self._position_bits),
-                                               depth=2 * cap, init=[])
-        wr = mem.write_port()
-        rd = mem.read_port()
+        m.submodules.positions = mem = PositionMemory(self._position_bits, 2 * cap)
 
         bank = Signal()                       # the write bank; lookups read the other one
         rcount = Signal(range(cap + 1))
@@ -89,9 +115,9 @@ class SparseBlockCache(wiring.Component):
         m.d.comb += [
             self.insert.ready.eq(~self.verdict.valid | self.verdict.ready),
             take.eq(self.insert.valid & self.insert.ready),
-            wr.addr.eq(Mux(bank, cap + self.count, self.count)),
-            wr.data.eq(self.insert.payload.position),
-            wr.en.eq(take & self.insert.payload.below & ~self.full),
+            mem.wr_addr.eq(Mux(bank, cap + self.count, self.count)),
+            mem.wr_data.eq(self.insert.payload.position),
+            mem.wr_en.eq(take & self.insert.payload.below & ~self.full),
         ]
         with m.If(self.verdict.ready):
             m.d.sync += self.verdict.valid.eq(0)
@@ -101,7 +127,7 @@ class SparseBlockCache(wiring.Component):
                 self.verdict.payload.position.eq(self.insert.payload.position),
                 self.verdict.payload.pruned.eq(self.insert.payload.below & ~self.full),
             ]
-        with m.If(wr.en):
+        with m.If(mem.wr_en):
             m.d.sync += self.count.eq(self.count + 1)
 
         # Lookup: binary search of the sorted read bank, two cycles per probe (address, compare).
@@ -109,7 +135,7 @@ class SparseBlockCache(wiring.Component):
         lo = Signal(range(cap + 1))
         hi = Signal(range(cap + 1))
         mid = Signal(range(cap + 1))
-        m.d.comb += [mid.eq((lo + hi) >> 1), rd.addr.eq(Mux(bank, mid, cap + mid))]
+        m.d.comb += [mid.eq((lo + hi) >> 1), mem.rd_addr.eq(Mux(bank, mid, cap + mid))]
         # States: idle (neither flag nor an answer), probe (``searching & ~compare``), compare
         # (``searching & compare``), answer (``hit.valid``).
         searching = Signal()
@@ -119,14 +145,14 @@ class SparseBlockCache(wiring.Component):
             m.d.sync += [key.eq(self.lookup.payload), lo.eq(0), hi.eq(rcount), searching.eq(1)]
         with m.Elif(searching & ~compare):
             with m.If(lo < hi):
-                m.d.sync += compare.eq(1)          # rd.data holds bank[mid] after this edge
+                m.d.sync += compare.eq(1)          # rd_data holds bank[mid] after this edge
             with m.Else():
                 m.d.sync += [searching.eq(0), self.hit.valid.eq(1), self.hit.payload.eq(0)]
         with m.Elif(searching):
             m.d.sync += compare.eq(0)
-            with m.If(rd.data == key):
+            with m.If(mem.rd_data == key):
                 m.d.sync += [searching.eq(0), self.hit.valid.eq(1), self.hit.payload.eq(1)]
-            with m.Elif(rd.data < key):
+            with m.Elif(mem.rd_data < key):
                 m.d.sync += lo.eq(mid + 1)
             with m.Else():
                 m.d.sync += hi.eq(mid)

@@ -22,7 +22,7 @@ class PruneDecision(wiring.Component):
     ----------
     width, block_size : int
         As for :class:`.BlockSummer` (they set the sum and count widths).
-    fmt : ThresholdFormat
+    fmt : ThresholdFormat (or any object with ``bits`` and ``frac_bits``)
     tag_shape : shape or None
         Passed through.
 

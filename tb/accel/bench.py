@@ -27,6 +27,7 @@ from cocotbext.axi import (
 )
 
 from ...hdl.accel import REGISTERS
+from ...hdl.accel.blox import blox_registers
 from ...hdl.accel.loaders import stream_width
 from ...hdl.sta.layouts import weight_word_layout
 from ...sim.accel import plan as accel_plan
@@ -45,6 +46,8 @@ class LayerRun:
     act_reads: int
     beats: int
     error: bool
+    cached: int = 0           # Sparse-Blox: blocks recorded in the cache (``blox_cached``)
+    refused: int = 0          # below threshold, refused by the full cache (``blox_refused``)
 
 
 def _pauses(probability, seed):
@@ -69,6 +72,7 @@ class AccelBench:
         self.dut = dut
         self.cfg = cfg
         self.weight_packer = Packer(weight_word_layout(cfg.array))
+        self.offsets = {**OFFSETS, **{r.name: r.offset for r in blox_registers(cfg)}}
         cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
         kw = dict(reset=dut.rst, reset_active_level=True)
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil", bus_separator="__"),
@@ -99,10 +103,10 @@ class AccelBench:
         await RisingEdge(self.dut.clk)
 
     async def write(self, name, value):
-        await self.axil.write_dword(OFFSETS[name], int(value))
+        await self.axil.write_dword(self.offsets[name], int(value))
 
     async def read(self, name):
-        return await self.axil.read_dword(OFFSETS[name])
+        return await self.axil.read_dword(self.offsets[name])
 
     def cycle(self):
         """Index of the current clock cycle (the rising edge that began it)."""
@@ -170,8 +174,12 @@ class AccelBench:
     # -- layers -------------------------------------------------------------------------------
 
     async def run_layer(self, plan, *, ifm=(0, 0), ofm=(1, 0), weights=(0, 0), shift=0,
-                        relu=False, int8_out=False, timeout_cycles=None):
-        """Write the descriptor of ``plan``, start it, wait for done; return its counters."""
+                        relu=False, int8_out=False, timeout_cycles=None, blox=None):
+        """Write the descriptor of ``plan``, start it, wait for done; return its counters.
+
+        ``blox``: the raw Sparse-Blox threshold of a pruning layer (None: no pruning)."""
+        if self.cfg.sparseblox is not None:
+            await self.configure(blox=int(blox is not None), blox_threshold=blox or 0)
         await self.configure(
             in_h=plan.h, in_w=plan.w, in_c=plan.c, out_k=plan.k, kernel_r=plan.r,
             kernel_s=plan.s, stride=plan.stride, pad=plan.pad, nnz=plan.nnz, shift=shift,
@@ -189,11 +197,19 @@ class AccelBench:
         cycles = finished - accepted
         status = await self.read("status")
         assert status & 0b11 == 0b10, f"done rose with status {status:#05b}"
+        blox_counts = {}
+        if self.cfg.sparseblox is not None:
+            blox_counts = {"cached": await self.read("blox_cached"),
+                           "refused": await self.read("blox_refused")}
         return LayerRun(cycles=cycles, register_cycles=await self.read("cycles"),
                         act_reads=await self.read("act_reads"), beats=await self.read("beats"),
-                        error=bool(status & 0b100))
+                        error=bool(status & 0b100), **blox_counts)
 
-    async def read_output(self, plan, half, base, int8_out):
+    async def read_output(self, plan, half, base, int8_out, blox=False):
+        """The output map of the last layer; ``blox``: through the sparse-block cache (pruned
+        blocks read as zeros)."""
+        if self.cfg.sparseblox is not None:
+            await self.configure(read_blox=int(blox))
         blocks = plan.cb_out * (1 if int8_out else 4)
         words = await self.read_map(half, base, blocks, plan.ho * plan.wo * blocks)
         return accel_plan.unpack_out_words(words, plan.k, plan.ho, plan.wo, self.cfg.block,

@@ -1,11 +1,12 @@
 """cocotb module behind ``sparseforge run`` on an accelerator config: one layer through the RTL.
 
 The CLI writes ``$SPARSEFORGE_RUN_DIR/inputs.npz`` (``x`` C×H×W, ``w`` K×C×R×S, ``layer`` =
-[h, w, c, k, r, s, stride, pad, nnz, ph, pw], ``out`` = [int8, shift, relu]); this module loads
+[h, w, c, k, r, s, stride, pad, nnz, ph, pw], ``out`` = [int8, shift, relu], and optionally
+``blox`` = [raw Sparse-Blox threshold]); this module loads
 the SRAMs over AXI4-Stream, runs the layer, reads the output map back and writes
 ``outputs.npz`` (``y`` K×Ho×Wo, ``cycles`` measured on the ports, ``register_cycles`` read from the
-accelerator, ``act_reads``, ``beats``). Comparing with the golden
-model is the CLI's job.
+accelerator, ``act_reads``, ``beats``, with Sparse-Blox ``cached`` and ``refused``). Comparing
+with the golden model is the CLI's job.
 """
 
 import os
@@ -27,14 +28,15 @@ async def run_conv(dut):
         x, w = inputs["x"], inputs["w"]
         h, wd, c, k, r, s, stride, pad, nnz, ph, pw = (int(v) for v in inputs["layer"])
         int8_out, shift, relu = (int(v) for v in inputs["out"])
+        blox = int(inputs["blox"][0]) if "blox" in inputs else None
     plan = accel_plan.LayerPlan(cfg, h, wd, c, k, r, s, stride, pad, nnz, ph, pw)
     bench = AccelBench(dut, cfg)
     await bench.reset()
     await bench.load_act(x, 0, 0)
     await bench.load_weights(accel_plan.weight_words(plan, w, bench.weight_packer), 0, 0)
     run = await bench.run_layer(plan, ifm=(0, 0), ofm=(1, 0), weights=(0, 0),
-                                int8_out=bool(int8_out), shift=shift, relu=bool(relu))
+                                int8_out=bool(int8_out), shift=shift, relu=bool(relu), blox=blox)
     assert not run.error, "the accelerator refused the layer descriptor"
-    y = await bench.read_output(plan, 1, 0, bool(int8_out))
+    y = await bench.read_output(plan, 1, 0, bool(int8_out), blox=blox is not None)
     np.savez(run_dir / "outputs.npz", y=y, cycles=run.cycles, register_cycles=run.register_cycles,
-             act_reads=run.act_reads, beats=run.beats)
+             act_reads=run.act_reads, beats=run.beats, cached=run.cached, refused=run.refused)

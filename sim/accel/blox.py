@@ -1,0 +1,94 @@
+"""Sparse-Blox on the VDBB accelerator: the pruned layer's golden model and its cycles
+(Hotfilter et al., III-B, Fig. 4).
+
+A pruning layer's output map (INT8, after requantization and ReLU) is cut into the output stage's
+blocks: ``B`` channels by the layer's ``ph × pw`` output patch (the ``M·A`` pixels of an output
+tile), from the origin, partial at the map's right and bottom edges and past ``K``. Block
+``(cb, ty, tx)`` has *position* ``((q·tiles_y + ty)·tiles_x + tx)·(N·C/B) + j`` with ``cb =
+q·(N·C/B) + j``: the order the output stage produces blocks in (column tiles outer, patches
+row-major, channel blocks of a tile inner). The decision is the one of :mod:`sparseforge.sim.
+sparseblox` (``|sum|·2**frac < raw·n_valid``); candidates are offered to the sparse-block cache in
+position order, which takes them while it holds fewer than ``capacity`` positions (the rest are
+stored normally) and never takes a position ``≥ 2**position_bits``. A cached block is zeros: its
+words (one a valid pixel) are not written to SRAM, and not read back.
+"""
+
+import numpy as np
+
+from ..sparseblox import BlockCounts, PruneResult, below_threshold, block_stats, expand_blocks
+from .cycles import layer_cycles
+
+__all__ = ["block_positions", "prune_output", "blox_tail", "blox_layer_cycles"]
+
+
+def block_positions(plan):
+    """Positions of the output blocks, an int64 array over the grid ``(cb_out, tiles_y,
+    tiles_x)``."""
+    per_tile = plan.cfg.out_blocks_per_row
+    cb = np.arange(plan.cb_out)[:, None, None]
+    ty = np.arange(plan.tiles_y)[None, :, None]
+    tx = np.arange(plan.tiles_x)[None, None, :]
+    q, j = cb // per_tile, cb % per_tile
+    return ((q * plan.tiles_y + ty) * plan.tiles_x + tx) * per_tile + j
+
+
+def prune_output(plan, y, raw):
+    """Prune the INT8 output map ``y`` (K×Ho×Wo) of ``plan`` at raw threshold ``raw`` as the
+    accelerator does (see the module docstring).
+
+    Returns
+    -------
+    PruneResult
+        ``data``: the map as read back (cached blocks zeroed); ``cached``: the block grid of
+        cached blocks; ``counts``: blocks (total, already zero, created, cached, refused) and
+        words (total, not written, not read back). MAC counts are zero: the next layer's
+        skipping is not built.
+    """
+    blox = plan.cfg.sparseblox
+    fmt = blox.fmt
+    fmt.check_raw(raw)
+    y = np.asarray(y, dtype=np.int64)
+    if y.shape != (plan.k, plan.ho, plan.wo):
+        raise ValueError(f"The output map of this layer is {plan.k}×{plan.ho}×{plan.wo}, "
+                         f"not {y.shape}")
+    block = (plan.cfg.block, plan.ph, plan.pw)
+    sums, n_valid, nonzero = block_stats(y, block)
+    positions = block_positions(plan)
+    below = below_threshold(sums, n_valid, raw, fmt.frac_bits) & \
+        (positions < (1 << blox.position_bits))
+    order = np.argsort(positions, axis=None)
+    flat = below.reshape(-1)[order]
+    taken = flat & (np.cumsum(flat) <= blox.capacity)
+    cached_flat = np.zeros(below.size, dtype=bool)
+    cached_flat[order] = taken
+    cached = cached_flat.reshape(below.shape)
+    zero = nonzero == 0
+    words = n_valid // np.minimum(plan.cfg.block,
+                                  plan.k - plan.cfg.block * np.arange(plan.cb_out))[:, None, None]
+    saved = int(words[cached].sum())
+    counts = BlockCounts(
+        blocks_total=int(below.size), blocks_zero_before=int(zero.sum()),
+        blocks_pruned=int((cached & ~zero).sum()), blocks_cached=int(cached.sum()),
+        blocks_refused=int((below & ~cached).sum()), words_total=int(words.sum()),
+        words_not_written=saved, words_not_read=saved)
+    data = np.where(expand_blocks(cached, block, y.shape), 0, y)
+    return PruneResult(data, cached, counts)
+
+
+def blox_tail(cfg):
+    """Cycles a pruning layer takes beyond the same layer without pruning.
+
+    The pruner (:class:`sparseforge.hdl.accel.blox.BloxPruner`) holds a tile's rows until its
+    blocks are decided: from the last result row taken in cycle ``c``, the block adder's tree
+    (``⌈log2 B⌉`` levels, at least 1) and accumulator (1), the ``N·C/B`` decisions one a cycle,
+    the decision and cache registers (2), then the tile's ``M·A`` rows written one a cycle, the
+    first in the cycle after the last verdict: the last row is written ``⌈log2 B⌉ + N·C/B + 2 +
+    M·A`` cycles after ``c``, where it was written in ``c`` without pruning.
+    """
+    tree = max(1, (cfg.block - 1).bit_length())
+    return tree + cfg.out_blocks_per_row + 2 + cfg.array.tile_rows
+
+
+def blox_layer_cycles(plan):
+    """Cycles of a pruning layer on the RTL (any threshold: the output stage's delay is fixed)."""
+    return layer_cycles(plan) + blox_tail(plan.cfg)

@@ -1,0 +1,145 @@
+"""cocotb tests of Sparse-Blox in the VDBB accelerator's output stage (Hotfilter et al., III-B).
+
+Each pruning layer is checked against :func:`sparseforge.sim.accel.blox.prune_output` applied to
+the golden requantized convolution: the map read back through the sparse-block cache (pruned
+blocks as zeros) bit-exact, the cache's ``blox_cached``/``blox_refused`` counters equal to the
+model's, and the cycles measured on the ports, read from the ``cycles`` register and predicted by
+:func:`sparseforge.sim.accel.blox.blox_layer_cycles` all equal. Run by
+``tests/accel/test_blox_rtl.py`` on a small design whose cache holds 12 positions, so a layer
+of more blocks fills it.
+"""
+
+import cocotb
+import numpy as np
+
+from ...gen.config import config_from_env
+from ...sim import conv
+from ...sim.accel import blox as accel_blox
+from ...sim.accel import cycles as accel_cycles
+from ...sim.accel import plan as accel_plan
+from ...sim.sparseblox import block_stats
+from ..seeds import seed_for
+from .bench import AccelBench
+from .regression import random_layer
+
+
+def golden_map(cfg, plan, x, w, shift, relu):
+    return conv.requantize(conv.conv2d(x, w, plan.stride, plan.pad, cfg.array.acc_width),
+                           shift, relu)
+
+
+def threshold_for(cfg, plan, y, count):
+    """A raw threshold below which fewer than ``count`` of ``y``'s blocks fall (the
+    ``count``-th smallest |mean|), at least one unless they tie."""
+    sums, n_valid, _ = block_stats(y, (cfg.block, plan.ph, plan.pw))
+    means = np.sort((np.abs(sums) << cfg.sparseblox.fmt.frac_bits) // n_valid, axis=None)
+    return int(means[min(len(means) - 1, count)])
+
+
+async def check_pruned(bench, plan, x, w, raw, *, shift=6, relu=True, label=""):
+    """Run one pruning layer and compare it with the model; return the model's counts."""
+    await bench.load_act(x, 0, 0)
+    await bench.load_weights(accel_plan.weight_words(plan, w, bench.weight_packer), 0, 0)
+    run = await bench.run_layer(plan, ifm=(0, 0), ofm=(1, 0), weights=(0, 0), int8_out=True,
+                                shift=shift, relu=relu, blox=raw)
+    assert not run.error, f"{label}: the accelerator refused the descriptor"
+    got = await bench.read_output(plan, 1, 0, True, blox=True)
+    y = golden_map(bench.cfg, plan, x, w, shift, relu)
+    want = accel_blox.prune_output(plan, y, raw)
+    bad = np.argwhere(got != want.data)
+    assert bad.size == 0, (f"{label}: {len(bad)} mismatches, first at {tuple(bad[0])}: "
+                           f"got {got[tuple(bad[0])]}, want {want.data[tuple(bad[0])]}")
+    counts = want.counts
+    assert (run.cached, run.refused) == (counts.blocks_cached, counts.blocks_refused), \
+        (f"{label}: RTL cached {run.cached}, refused {run.refused}; model "
+         f"{counts.blocks_cached}, {counts.blocks_refused}")
+    model = accel_blox.blox_layer_cycles(plan)
+    assert run.cycles == run.register_cycles == model, \
+        (f"{label}: {run.cycles} cycles on the ports, {run.register_cycles} in the register, "
+         f"model {model}")
+    bench.dut._log.info("%s: ok, %d of %d blocks cached (%d refused), %d cycles", label,
+                        run.cached, counts.blocks_total, run.refused, run.cycles)
+    return counts
+
+
+def _layer(cfg, rng, h, w, c, k, r, s, stride, pad):
+    plan = accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, cfg.array.max_nnz)
+    return (plan, *random_layer(cfg, rng, plan))
+
+
+@cocotb.test()
+async def one_pruning_layer(dut):
+    """A short case for the slow simulator: one layer at a threshold between its blocks' means,
+    with partial blocks at the edges and past K."""
+    cfg = config_from_env()
+    rng = np.random.default_rng(seed_for(dut, 10))
+    bench = AccelBench(dut, cfg)
+    await bench.reset()
+    plan, x, w = _layer(cfg, rng, 5, 6, 9, 5, 3, 3, 1, 0)
+    raw = threshold_for(cfg, plan, golden_map(cfg, plan, x, w, 8, True), 3)
+    counts = await check_pruned(bench, plan, x, w, raw, shift=8, label=f"t = {raw}/256")
+    assert 0 < counts.blocks_cached < counts.blocks_total
+
+
+@cocotb.test()
+async def thresholds_zero_some_all(dut):
+    """t = 0 prunes nothing (the map is the golden one); a threshold between the blocks' |means|
+    prunes some of them (odd sizes: partial blocks at the right and bottom edges and
+    past K; two column tiles); the largest threshold prunes every block, and the map reads back
+    all zeros."""
+    cfg = config_from_env()
+    rng = np.random.default_rng(seed_for(dut, 11))
+    bench = AccelBench(dut, cfg)
+    await bench.reset()
+    plan, x, w = _layer(cfg, rng, 7, 9, 11, 13, 3, 3, 1, 1)
+    counts = await check_pruned(bench, plan, x, w, 0, label="t = 0")
+    assert counts.blocks_cached == 0
+    raw = threshold_for(cfg, plan, golden_map(cfg, plan, x, w, 6, True),
+                        cfg.sparseblox.capacity // 2)
+    counts = await check_pruned(bench, plan, x, w, raw, label=f"t = {raw}/256")
+    assert 0 < counts.blocks_cached < counts.blocks_total and counts.blocks_refused == 0
+    plan, x, w = _layer(cfg, rng, 5, 6, 9, 5, 3, 3, 1, 0)
+    counts = await check_pruned(bench, plan, x, w, cfg.sparseblox.fmt.max_raw, shift=8,
+                                label="every block pruned")
+    assert counts.blocks_cached == counts.blocks_total
+    assert not (await bench.read_output(plan, 1, 0, True, blox=True)).any()
+
+
+@cocotb.test()
+async def full_cache_stores_the_rest(dut):
+    """More blocks below threshold than the cache holds: the first ``capacity`` in production
+    order are pruned, the rest stored normally and counted as refused."""
+    cfg = config_from_env()
+    rng = np.random.default_rng(seed_for(dut, 12))
+    bench = AccelBench(dut, cfg)
+    await bench.reset()
+    plan, x, w = _layer(cfg, rng, 8, 8, 8, 2 * cfg.array.tile_cols, 3, 3, 1, 1)
+    counts = await check_pruned(bench, plan, x, w, cfg.sparseblox.fmt.max_raw,
+                                label="full cache")
+    assert counts.blocks_refused > 0 and counts.blocks_cached == cfg.sparseblox.capacity
+
+
+@cocotb.test()
+async def back_pressure_and_plain_layers(dut):
+    """Idle cycles on every stream and AXI4-Lite channel, a pruning layer then a plain INT32
+    layer on the same design (cycles of the plain model, nothing looked up), and an INT32 layer
+    asked to prune, which the sequencer refuses."""
+    cfg = config_from_env()
+    seed = seed_for(dut, 13)
+    rng = np.random.default_rng(seed)
+    bench = AccelBench(dut, cfg, pause=0.3, seed=seed)
+    await bench.reset()
+    plan, x, w = _layer(cfg, rng, 9, 11, 10, 9, 3, 3, 2, 1)
+    raw = threshold_for(cfg, plan, golden_map(cfg, plan, x, w, 7, True),
+                        cfg.sparseblox.capacity // 2)
+    counts = await check_pruned(bench, plan, x, w, raw, shift=7, label=f"paused, t = {raw}/256")
+    assert counts.blocks_cached > 0
+    plan, x, w = _layer(cfg, rng, 5, 6, 8, 8, 1, 1, 1, 0)
+    await bench.load_act(x, 0, 0)
+    await bench.load_weights(accel_plan.weight_words(plan, w, bench.weight_packer), 0, 0)
+    run = await bench.run_layer(plan, int8_out=False)
+    assert not run.error and run.cycles == run.register_cycles == accel_cycles.layer_cycles(plan)
+    got = await bench.read_output(plan, 1, 0, False)
+    assert np.array_equal(got, conv.conv2d(x, w, 1, 0, cfg.array.acc_width)), "plain layer"
+    run = await bench.run_layer(plan, int8_out=False, blox=1)
+    assert run.error, "an INT32 layer asked to prune must be refused"

@@ -1,0 +1,180 @@
+"""The ``sparseblox:`` section of an accelerator config, ``run --threshold``'s input errors, and the
+golden model of a pruned accelerator layer worked by hand (Hotfilter et al., III-B)."""
+
+import copy
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sparseforge.gen.config import config_to_dict, parse_config
+from sparseforge.gen.errors import ConfigError
+from sparseforge.gen.presets import load_preset
+from sparseforge.sim.accel import blox as accel_blox
+from sparseforge.sim.accel import plan as accel_plan
+
+BASE = {"arch": "accel", "name": "b",
+        "array": {"kind": "vdbb", "tpe": {"a": 2, "b": 8, "c": 4}, "array": {"m": 4, "n": 2}},
+        "sram": {"act_kb": 16, "weight_kb": 16}, "sparseblox": {}}
+
+
+def _with(**blox):
+    raw = copy.deepcopy(BASE)
+    raw["sparseblox"] = blox
+    return raw
+
+
+def test_defaults_and_round_trip():
+    cfg = parse_config(BASE)
+    blox = cfg.sparseblox
+    assert (blox.capacity, blox.position_bits, blox.fmt.name) == (1024, 16, "Q8.8")
+    assert parse_config(config_to_dict(cfg)) == cfg
+    assert parse_config(_with(enable=False)).sparseblox is None
+    assert parse_config({k: v for k, v in BASE.items() if k != "sparseblox"}).sparseblox is None
+    assert load_preset("accel_small_blox").sparseblox.capacity == 1024
+    assert load_preset("accel_small").sparseblox is None
+
+
+@pytest.mark.parametrize("blox, field", [
+    ({"cache": 4}, "sparseblox.cache"),
+    ({"capacity": 0}, "sparseblox.capacity"),
+    ({"capacity": 300, "position_bits": 8}, "sparseblox.capacity"),
+    ({"position_bits": 0}, "sparseblox.position_bits"),
+    ({"threshold": "Q8"}, "sparseblox.threshold"),
+    ({"threshold": "Q0.8"}, "sparseblox.threshold"),
+    ({"threshold": "Q8.17"}, "sparseblox.threshold"),
+    ({"enable": "yes"}, "sparseblox.enable"),
+])
+def test_bad_sections(blox, field):
+    with pytest.raises(ConfigError) as e:
+        parse_config(_with(**blox))
+    assert e.value.field == field
+
+
+def test_too_many_blocks_per_tile():
+    """2-pixel tiles of 16 channels at B = 2: 8 channel blocks a tile, more than its rows."""
+    raw = copy.deepcopy(BASE)
+    raw["array"] = {"kind": "sta", "tpe": {"a": 1, "b": 2, "c": 8}, "array": {"m": 2, "n": 2}}
+    with pytest.raises(ConfigError) as e:
+        parse_config(raw)
+    assert e.value.field == "array.array.n"
+
+
+def test_hand_worked_layer():
+    """A 9×5×5 map on accel_small's array in 2×4-pixel patches, t = 2.
+
+    Blocks (cb, ty, tx): 8 channels (1 in channel block 1) × rows 0–1, 2–3, 4 × columns 0–3, 4;
+    n_valid per block of channel block 0: 64, 16 / 64, 16 / 32, 8; of channel block 1: 8, 2 /
+    8, 2 / 4, 1. Position ((cb·3 + ty)·2 + tx) (one channel block per column tile).
+
+    * (0,0,0): 64 values of 2: |mean| = 2 = t, kept (the test is strict);
+    * (0,0,1): one 7 among 16: 7·256 < 512·16, pruned (created);
+    * (0,1,0): ±5 alternating over channels: signed sum 0, pruned although mean |x| = 5;
+    * (1,2,1): a single −3 (a partial block of one element): 3·256 ≥ 512·1, kept;
+    * the other 8 blocks are all-zero: below t, cached, counted as already zero.
+    """
+    cfg = parse_config(BASE)
+    plan = accel_plan.plan_layer(cfg, 5, 5, 8, 9, 1, 1, 1, 0, nnz=8, patch=(2, 4))
+    assert (plan.tiles_y, plan.tiles_x, plan.cb_out) == (3, 2, 2)
+    assert accel_blox.block_positions(plan).tolist() == \
+        [[[0, 1], [2, 3], [4, 5]], [[6, 7], [8, 9], [10, 11]]]
+    y = np.zeros((9, 5, 5), dtype=np.int64)
+    y[:8, 0:2, 0:4] = 2
+    y[0, 0, 4] = 7
+    y[:8, 2:4, 0:4] = np.where(np.arange(8)[:, None, None] % 2, 5, -5)
+    y[8, 4, 4] = -3
+    raw = cfg.sparseblox.fmt.to_raw(2.0)
+    result = accel_blox.prune_output(plan, y, raw)
+    kept = [[0, 0, 0], [1, 2, 1]]
+    assert np.argwhere(~result.cached).tolist() == kept
+    c = result.counts
+    assert (c.blocks_total, c.blocks_zero_before, c.blocks_pruned, c.blocks_cached,
+            c.blocks_refused) == (12, 8, 2, 10, 0)
+    # Words are valid pixels: channel block 0's cached blocks 2 + 8 + 2 + 4 + 1, channel
+    # block 1's 8 + 2 + 8 + 2 + 4.
+    assert c.words_not_written == c.words_not_read == 17 + 24
+    assert result.data[0, 0, 4] == 0 and result.data[8, 4, 4] == -3
+    assert result.data[0, 0, 0] == 2 and not result.data[:8, 2:4, 0:4].any()
+    # t = 0 prunes nothing, not even the all-zero blocks.
+    assert accel_blox.prune_output(plan, y, 0).counts.blocks_cached == 0
+    # A 3-position cache takes the first three candidates in position order (1, 2, 3) and
+    # refuses the other seven.
+    small = parse_config(_with(capacity=3))
+    result = accel_blox.prune_output(
+        accel_plan.plan_layer(small, 5, 5, 8, 9, 1, 1, 1, 0, nnz=8, patch=(2, 4)), y, raw)
+    assert np.argwhere(result.cached).tolist() == [[0, 0, 1], [0, 1, 0], [0, 1, 1]]
+    assert result.counts.blocks_refused == 7
+
+
+def sparseforge(*args):
+    return subprocess.run([sys.executable, "-m", "sparseforge.gen.cli", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("config, args, words", [
+    ("accel_small", ["--shift", "6"], "no Sparse-Blox"),
+    ("accel_small_blox", [], "--shift"),
+    ("accel_small_blox", ["--shift", "6", "--threshold", "-1"], "0 to 255.996"),
+    ("accel_small_blox", ["--shift", "6", "--threshold", "256"], "0 to 255.996"),
+])
+def test_threshold_input_errors(config, args, words):
+    result = sparseforge("run", config, "--conv", "5,5,8,8,3,3", "--threshold", "1", *args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--threshold" in lines[0] and words in lines[0], lines
+
+
+def test_threshold_refused_with_model():
+    result = sparseforge("run", "accel_small_blox", "--model", "digits_cnn", "--threshold", "1")
+    assert result.returncode == 2
+    assert "--threshold" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.cocotb
+def test_run_threshold_on_the_rtl(tmp_path):
+    """``run --conv … --threshold`` on the RTL test's design under Icarus (its build is shared with
+    that test's Icarus case): exit 0 (bit-exact, cycles equal to the model), the block counts, and
+    the cycles the pruner costs."""
+    import json
+
+    import yaml
+    from tests.accel.test_blox_rtl import DESIGN
+
+    path = tmp_path / "accel_blox_test.yaml"
+    path.write_text(yaml.safe_dump(DESIGN))
+    result = sparseforge("run", path, "--conv", "5,6,9,13,3,3,1,1", "--shift", "7", "--relu",
+                         "--threshold", "12", "--sim", "icarus", "--json", "-q")
+    assert result.returncode == 0, result.stderr + result.stdout
+    report = json.loads(result.stdout)
+    cfg = parse_config(DESIGN)
+    assert report["mismatches"] == 0 and report["blocks_total"] == 3 * 3 * 4
+    assert report["rtl_blocks_cached"] == report["blocks_cached"] > 0
+    assert report["rtl_blocks_refused"] == report["blocks_refused"]
+    # All-zero blocks are below every positive threshold: cached, or refused by a full cache.
+    assert report["blocks_cached"] + report["blocks_refused"] >= report["blocks_zero_before"]
+    assert report["blocks_pruned"] <= report["blocks_cached"]
+    assert report["cycles"] == report["model_cycles_blox"] == \
+        report["model_cycles"] + accel_blox.blox_tail(cfg)
+    assert report["cycles_saved"] == -accel_blox.blox_tail(cfg) and report["macs_skipped"] == 0
+    assert report["act_words_saved"] == 2 * report["act_words_not_written"] > 0
+
+
+def test_registers_and_macros():
+    """The Sparse-Blox registers sit in free offsets of the map, only on designs that have it, and
+    the cache's storage is listed with the SRAM macros (2 banks × capacity × position bits)."""
+    from sparseforge.hdl.accel import REGISTERS, Accelerator
+    from sparseforge.hdl.accel.blox import blox_registers
+
+    cfg = load_preset("accel_small_blox")
+    extra = blox_registers(cfg)
+    assert [r.name for r in extra] == ["blox", "blox_threshold", "blox_cached", "blox_refused",
+                                       "read_blox"]
+    offsets = [r.offset for r in REGISTERS + extra]
+    assert len(set(offsets)) == len(offsets) and max(offsets) < 256
+    assert next(r for r in extra if r.name == "blox_threshold").width == 16
+    assert blox_registers(load_preset("accel_small")) == []
+    cache = [m for m in Accelerator.memory_macros(cfg) if "blox_cache" in m["module"]]
+    assert cache == [{"module": "accel_small_blox.blox_cache.positions", "words": 2048,
+                      "width": 16}]
+    assert not any("blox_cache" in m["module"]
+                   for m in Accelerator.memory_macros(load_preset("accel_small")))
