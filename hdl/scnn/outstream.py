@@ -132,10 +132,13 @@ class OutputStreamer(wiring.Component):
             # The group's last beat: the next group's first, if it is done.
             m.d.comb += [np_.eq(0), nk.eq(k0 + kc), nr.eq(0), issue.eq(ready_groups > 1)]
 
+        # The held PE's pointer (one PE: no index, which would be a one-case switch on ``hp``).
+        ptr_held = ptr[0] if npe == 1 else ptr[hp]
+
         # Row of the next beat in its PE's OARAM: past the held block's rows when it moves on.
         base = Signal(range(cfg.oaram_rows + 1))
         with m.If(held & block_last & (np_ == hp)):
-            m.d.comb += base.eq(ptr[hp] + rows)
+            m.d.comb += base.eq(ptr_held + rows)
         with m.Else():
             for n in range(npe):
                 with m.If(np_ == n):
@@ -153,7 +156,7 @@ class OutputStreamer(wiring.Component):
         with m.If(take):
             m.d.sync += [held.eq(issue), hp.eq(np_), hk.eq(nk), hr.eq(nr)]
             with m.If(held & block_last):
-                m.d.sync += ptr[hp].eq(ptr[hp] + rows)
+                m.d.sync += ptr_held.eq(ptr_held + rows)
         with m.If(take & held & block_last & group_end & (hp == npe - 1)):
             m.d.sync += k0.eq(k0 + kc)
         m.d.sync += ready_groups.eq(ready_groups + self.group_done - done_now)
