@@ -17,8 +17,6 @@ commands do and return dataclasses. :func:`run` goes through the same code path 
 ``sparseforge run ... --json`` (the architecture's runner), so its figures are the command's.
 """
 
-import contextlib
-import io
 import json
 import tempfile
 from dataclasses import dataclass, field
@@ -128,17 +126,16 @@ def run(cfg, **options):
 def _command(argv, cfg):
     """The JSON of a ``sparseforge`` command on ``cfg`` (written to a temporary YAML file);
     its one-line error raised as ``InputError`` (exit 2) or ``RuntimeError`` (exit 1)."""
-    from .cli import main
+    from .cli import main_captured
     with tempfile.TemporaryDirectory(prefix="sparseforge-api-") as tmp:
         path = Path(tmp) / f"{cfg.name}.yaml"
         path.write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            status = main([path.as_posix() if a == "{config}" else a for a in argv])
-    message = (err.getvalue().strip().splitlines() or [f"exit status {status}"])[-1]
+        status, out, err = main_captured([path.as_posix() if a == "{config}" else a
+                                          for a in argv])
+    message = (err.strip().splitlines() or [f"exit status {status}"])[-1]
     message = message.removeprefix("sparseforge: error: ")
     if status == 2:
         raise InputError(message)
-    if status != 0 and not out.getvalue().strip():
+    if status != 0 and not out.strip():
         raise RuntimeError(message)
-    return json.loads(out.getvalue())
+    return json.loads(out)

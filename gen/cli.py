@@ -493,5 +493,19 @@ def main(argv=None):
         return 130
 
 
+def main_captured(argv):
+    """``main(argv)`` in this process with its output captured: ``(status, stdout, stderr)``.
+
+    For callers that want the command's own figures (its ``--json``) as data: the sweep's jobs
+    and :mod:`~sparseforge.gen.api`.
+    """
+    import contextlib
+    import io
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(argv)
+    return status, out.getvalue(), err.getvalue()
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,7 +12,7 @@ AXI4-Lite access functions, synchronous or ``async`` (cocotbext-axi's ``write_dw
 
 import re
 
-__all__ = ["register_map", "c_header", "python_driver", "DRIVER_CLASS"]
+__all__ = ["register_map", "registers_of", "c_header", "python_driver", "DRIVER_CLASS"]
 
 
 def register_map(top, details):
@@ -29,6 +29,18 @@ def register_map(top, details):
                   "access": r["access"], "reset": r.get("reset", 0), "doc": r.get("doc", "")}
                  for r in details.get("registers", ())]
     return sorted(table, key=lambda r: r["offset"])
+
+
+def registers_of(cfg):
+    """:func:`register_map` of ``cfg``'s top, built only to be asked (never elaborated)."""
+    from amaranth import Elaboratable
+
+    from . import registry
+    top = registry.of(cfg).build_top(cfg)
+    for thing in (top, *vars(top).values()):
+        if isinstance(thing, Elaboratable):
+            thing._MustUse__silence = True
+    return register_map(top, top.manifest_details())
 
 
 def _c_name(text):

@@ -5,21 +5,14 @@ generate`` writes for users, over cocotbext-axi's AXI4-Lite master, so the drive
 every regression that uses it.
 """
 
-from amaranth import Elaboratable
-
-from ..gen import registry
-from ..gen.regmap import python_driver, register_map
+from ..gen.regmap import python_driver, registers_of
 
 __all__ = ["load_driver"]
 
 
 def load_driver(cfg, write, read):
     """``Driver(write, read)`` of ``cfg``'s generated driver module (compiled from its text)."""
-    top = registry.of(cfg).build_top(cfg)
-    for thing in (top, *vars(top).values()):       # built only to be asked: never elaborated
-        if isinstance(thing, Elaboratable):
-            thing._MustUse__silence = True
-    registers = register_map(top, top.manifest_details())
+    registers = registers_of(cfg)
     namespace = {}
     exec(compile(python_driver(cfg.name, cfg.notation, registers), f"{cfg.name}_driver.py",
                  "exec"), namespace)

@@ -11,10 +11,8 @@ of what produces the figures: the tools and a digest of sparseforge's own files,
 either invalidates stored results while a re-run of the same sweep computes nothing.
 """
 
-import contextlib
 import hashlib
 import importlib
-import io
 import json
 import tempfile
 import time
@@ -114,21 +112,18 @@ def execute(job):
     Runs in a Dask worker (or in-process): the ``sparseforge`` command's JSON is the result; a
     non-zero exit status is an error whose text is the command's one-line message.
     """
-    from ..cli import main
+    from ..cli import main_captured
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sparseforge-sweep-") as tmp:
         config_path = Path(tmp) / f"{job.raw.get('name', 'design')}.yaml"
         config_path.write_text(yaml.safe_dump(job.raw, sort_keys=False))
         argv = job.argv(config_path)
-        out, err = io.StringIO(), io.StringIO()
         try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                status = main(argv)
+            status, text, err = main_captured(argv)
         except Exception as e:       # a bug must cost one point, not the sweep: record it
-            status, err = 1, io.StringIO(f"{type(e).__name__}: {e}")
+            status, text, err = 1, "", f"{type(e).__name__}: {e}"
     shown = ["sparseforge", argv[0], "CONFIG", *argv[2:]]
     seconds = round(time.monotonic() - start, 2)
-    text = out.getvalue()
     try:
         result = json.loads(text) if text.strip() else None
     except json.JSONDecodeError:
@@ -137,7 +132,7 @@ def execute(job):
         # a failed RTL check is a result (mismatches > 0), not a failure of the sweep
         if isinstance(result, (dict, list)):
             return {"ok": True, "result": result, "seconds": seconds, "argv": shown}
-    lines = [line for line in err.getvalue().splitlines() if line.strip()]
+    lines = [line for line in err.splitlines() if line.strip()]
     message = lines[-1] if lines else f"exit status {status} without a message"
     return {"ok": False, "error": message.removeprefix("sparseforge: error: "),
             "seconds": seconds, "argv": shown}
