@@ -3,9 +3,11 @@ tests: the same shapes, densities and operands run on the generated Verilog and 
 
 import numpy as np
 
+from ...gen.scnn.run import ram_problem
 from ...sim.gemm import int_range
+from ...sim.scnn.streams import layer_streams
 
-__all__ = ["kernel_sides", "random_layer", "sparse", "DENSITIES"]
+__all__ = ["kernel_sides", "random_layer", "fitting_layer", "sparse", "DENSITIES"]
 
 #: (weight density, activation density) pairs from dense to very sparse.
 DENSITIES = [(1.0, 1.0), (0.6, 0.8), (0.4, 0.4), (0.2, 0.3), (0.1, 0.1)]
@@ -38,3 +40,14 @@ def random_layer(cfg, rng, h, w, c, k, r, s, weight_density=0.5, act_density=0.5
     act = sparse(rng, (c, h, w), alo, ahi, act_density)
     weights = sparse(rng, (k, c, r, s), wlo, whi, weight_density)
     return act, weights
+
+
+def fitting_layer(cfg, rng, *args, tries=200):
+    """:func:`random_layer` drawn again until the layer fits every PE's RAMs, its compressed
+    outputs in the OARAM included (which depends on the values: the golden output is what is
+    counted). A layer that does not fit makes the accelerator raise its error flag instead."""
+    for _ in range(tries):
+        act, weights = random_layer(cfg, rng, *args)
+        if ram_problem(cfg, layer_streams(cfg, act, weights))[1] is None:
+            return act, weights
+    raise ValueError(f"no layer {args} fits {cfg.name}'s RAMs in {tries} draws")

@@ -22,6 +22,7 @@ from cocotbext.axi import AxiStreamFrame
 from cocotbext.axi.constants import AxiResp
 
 from ...gen.config import config_from_env
+from ...gen.scnn.run import ram_problem
 from ...sim.gemm import int_range
 from ...sim.scnn import cycles as scnn_cycles
 from ...sim.scnn import streams as scnn_streams
@@ -35,7 +36,7 @@ from .bench import (
     ScnnBench,
     rows_equal,
 )
-from .cases import DENSITIES, kernel_sides, random_layer
+from .cases import DENSITIES, fitting_layer, kernel_sides, random_layer
 
 
 async def check_layer(bench, act, weights, *, label, load_weights=True, paused=False):
@@ -43,6 +44,8 @@ async def check_layer(bench, act, weights, *, label, load_weights=True, paused=F
     the streams pause, so only the computing part of the cycles is compared)."""
     cfg = bench.cfg
     streams = scnn_streams.layer_streams(cfg, act, weights)
+    problem = ram_problem(cfg, streams)[1]
+    assert problem is None, f"{label}: the test layer does not fit the design: {problem}"
     result = await bench.run_layer(streams, load_weights=load_weights)
     layer = streams.layer
     want = scnn_streams.golden(cfg, act, weights)
@@ -101,10 +104,11 @@ async def pauses_on_every_stream(dut):
     side = kernel_sides(cfg)[-1]
     for trial in range(3):
         h, w = int(rng.integers(1, cfg.max_h + 1)), int(rng.integers(1, cfg.max_w + 1))
-        act, weights = random_layer(cfg, rng, h, w, 2, cfg.kc, side, side, 0.5, 0.5)
+        act, weights = fitting_layer(cfg, rng, h, w, 2, cfg.kc, side, side, 0.5, 0.5)
         await check_layer(bench, act, weights, label=f"paused {trial}", paused=True)
     bench.set_pauses(0.7, 0.9, seed + 1)
-    act, weights = random_layer(cfg, rng, cfg.max_h, cfg.max_w, 2, 2 * cfg.kc, 1, 1, 0.7, 0.7)
+    # Two groups, so the outputs of the first stream out while the second computes.
+    act, weights = fitting_layer(cfg, rng, cfg.max_h, cfg.max_w, 2, 2 * cfg.kc, 1, 1, 0.7, 0.7)
     await check_layer(bench, act, weights, label="heavy pauses", paused=True)
 
 
@@ -118,7 +122,7 @@ async def degenerate_layers(dut):
     await bench.reset()
     side = kernel_sides(cfg)[-1]
     h, w, c, k = cfg.max_h, cfg.max_w, 3, cfg.kc + 1
-    act, weights = random_layer(cfg, rng, h, w, c, k, side, side, 0.8, 0.8)
+    act, weights = fitting_layer(cfg, rng, h, w, c, k, side, side, 0.8, 0.8)
     await check_layer(bench, act, np.zeros_like(weights), label="zero weights")
     await check_layer(bench, np.zeros_like(act), weights, label="zero activations")
     holes_a, holes_w = act.copy(), weights.copy()
@@ -165,7 +169,8 @@ async def weights_stay_loaded(dut):
 
 @cocotb.test()
 async def register_bus_and_errors(dut):
-    """Register map answers, and the error flag for overflowing loads and a bad tdest."""
+    """Register map answers, and the error flag for overflowing loads, a bad tdest and
+    outputs overflowing the OARAM."""
     cfg = config_from_env()
     bench = ScnnBench(dut, cfg)
     await bench.reset()
@@ -217,3 +222,12 @@ async def register_bus_and_errors(dut):
         assert await bench.read("status") & STATUS_ERROR
         await bench.write("clear", 1)
 
+    # A layer whose outputs need more OARAM rows than it has (every output positive, every block
+    # dense): it still runs to the end, with the error flag set.
+    k = cfg.oaram_rows // -(-cfg.tile_elems // cfg.i) + 1
+    if k <= cfg.out_channels:
+        streams = scnn_streams.layer_streams(cfg, np.ones((1, cfg.max_h, cfg.max_w), int),
+                                             np.ones((k, 1, 1, 1), int))
+        assert "OARAM" in ram_problem(cfg, streams)[1]
+        result = await bench.run_layer(streams)
+        assert result.registers["status"] & STATUS_ERROR, "an OARAM overflow sets the error flag"
