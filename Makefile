@@ -45,7 +45,7 @@ demo: $(STAMP)
 	$(BIN)/sparseforge demo
 
 test: $(STAMP) iverilog liberty
-	$(BIN)/python -m pytest -n $(JOBS) --durations=15
+	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal --durations=15
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis
