@@ -19,7 +19,8 @@ from .errors import InputError
 from .report import Progress, dump_json, table
 
 __all__ = ["MODELS", "Target", "parse_model", "parse_prune", "check_images", "golden_run",
-           "run_model", "print_report", "run_cli", "check_not_model", "target_for"]
+           "load_thresholds", "run_model", "print_report", "run_cli", "check_not_model",
+           "target_for"]
 
 MODELS = ("digits_cnn",)
 
@@ -82,6 +83,15 @@ class Target:
     pooled : bool
         ``run_rtl``'s outputs are after the layer's 2×2 max-pool where the layer pools (pooling
         on chip); they are compared with the golden outputs pooled likewise.
+    prune : callable, optional
+        ``prune(info, y, raw) -> PruneResult``: Sparse-Blox on one INT8 output map (K×H×W) of
+        a layer at raw threshold ``raw``, as the architecture's hardware prunes it (its block
+        shape and cache), for ``--thresholds``. With it, :meth:`plan`'s infos get
+        ``threshold_raw`` (``None``: the layer does not prune) before ``model_cycles`` and
+        ``run_rtl`` see them, and ``run_rtl`` may return a third list: per layer, the RTL's
+        ``{"cached": [per image], "refused": [per image]}`` counters.
+    blox_format : str, optional
+        The threshold format its hardware holds (e.g. ``Q8.8``).
     notes : dict
         Extra report fields.
     """
@@ -95,23 +105,55 @@ class Target:
     schemes: tuple = ("dense", "vdbb", "km", "density")
     pooled: bool = False
     notes: dict = field(default_factory=dict)
+    prune: object = None
+    blox_format: str = None
 
 
-def golden_run(qnet, x, acc_bits):
+def golden_run(qnet, x, acc_bits, prune=None):
     """The integer network on float images ``x``: each layer's INT8 input, its INT8 output before
-    pooling, and the classes."""
+    pooling, and the classes.
+
+    ``prune(i, y) -> y``: what becomes of layer ``i``'s output maps (N×K×H×W) before the next
+    layer (or the classifier) reads them — Sparse-Blox's pruned blocks zeroed; the outputs
+    returned are the pruned ones."""
     from ..sim import quant
     from ..sim.network import quantize
 
     maps = quantize.quantize_input(qnet, x)
     inputs, outputs = [], []
-    for layer in qnet.layers:
+    for i, layer in enumerate(qnet.layers):
         inputs.append(maps)
         _, acc = quantize.conv_layer(layer, maps, acc_bits)
         y = quant.requantize(acc, layer.bias, layer.mult, layer.shift, relu=True, axis=1)
+        if prune is not None:
+            y = prune(i, y)
         outputs.append(y)
         maps = np.stack([quant.max_pool2(m) for m in y]) if layer.pool else y
     return inputs, outputs, quantize.classify(qnet, maps)[1]
+
+
+def load_thresholds(path, target, layer_names):
+    """Per-layer raw Sparse-Blox thresholds (``None``: the layer does not prune) from a thresholds
+    file (what ``sparseforge spex`` writes), refused with one line if it cannot apply."""
+    from ..sim.sparseblox.spex import load_thresholds as read
+
+    if target.prune is None:
+        raise InputError("--thresholds: not allowed: the design has no Sparse-Blox (add a "
+                         "sparseblox: section to the config, or use the preset accel_small_blox)")
+    try:
+        fmt, raws = read(path)
+    except OSError as e:
+        raise InputError(f"--thresholds: {path}: {e.strerror or e}") from None
+    except ValueError as e:
+        raise InputError(f"--thresholds: {e}") from None
+    if fmt.name != target.blox_format:
+        raise InputError(f"--thresholds: {path}: format = {fmt.name} is not allowed; the design "
+                         f"holds {target.blox_format} thresholds")
+    for name in raws:
+        if name not in layer_names:
+            raise InputError(f"--thresholds: {path}: layer {name!r} is not allowed; expected "
+                             f"one of {', '.join(layer_names)}")
+    return [raws.get(name) for name in layer_names]
 
 
 def _weight_density(qnet):
@@ -131,8 +173,13 @@ def run_model(cfg, target, args, progress):
     from ..sim import quant
     from ..sim.network import data
 
+    from ..sim.network.model import LAYERS
+
     parse_model(args.model)
     scheme = parse_prune(args.prune, target.schemes)
+    thresholds = getattr(args, "thresholds", None)
+    if thresholds is not None:
+        raws = load_thresholds(thresholds, target, [spec.name for spec in LAYERS])
     digits = data.load()
     images = check_images(args.images, len(digits.test_y))
     if images is None:
@@ -141,7 +188,23 @@ def run_model(cfg, target, args, progress):
     qnet, _, _ = _network(scheme)
     infos = target.plan(qnet)
     x, labels = digits.test_x[:images], digits.test_y[:images]
-    inputs, golden, classes = golden_run(qnet, x, target.acc_bits)
+    blox = None
+    if thresholds is not None:
+        for info, raw in zip(infos, raws):
+            info["threshold_raw"] = raw
+        blox = [[] for _ in infos]
+
+        def prune(i, y):
+            if raws[i] is None:
+                return y
+            results = [target.prune(infos[i], m, raws[i]) for m in y]
+            blox[i] = [r.counts for r in results]
+            return np.stack([r.data for r in results])
+
+        _, _, unpruned = golden_run(qnet, x, target.acc_bits)
+        inputs, golden, classes = golden_run(qnet, x, target.acc_bits, prune)
+    else:
+        inputs, golden, classes = golden_run(qnet, x, target.acc_bits)
     model = target.model_cycles(infos, inputs)
     report = {
         "model": args.model, "prune": str(scheme), "config": cfg.name, "arch": target.arch,
@@ -153,9 +216,12 @@ def run_model(cfg, target, args, progress):
         **target.notes,
     }
     report["model_cycles"]["total"] = sum(report["model_cycles"].values())
+    if blox is not None:
+        report.update(_blox_report(infos, blox, target.blox_format,
+                                   float(np.mean(unpruned == labels))))
     ok = True
     if not args.model_only:
-        outputs, cycles = target.run_rtl(qnet, infos, inputs, args.sim, progress)
+        outputs, cycles, *rest = target.run_rtl(qnet, infos, inputs, args.sim, progress)
         if target.reference is not None:
             golden = target.reference(qnet, infos, inputs)
         elif target.pooled:
@@ -181,7 +247,38 @@ def run_model(cfg, target, args, progress):
         report["cycles"]["total"] = sum(report["cycles"].values())
         ok = mismatches["total"] == 0 and report["cycles"] == report["model_cycles"] and \
             report["accuracy"] == report["accuracy_golden"]
+        if blox is not None and rest:
+            for row, counters in zip(report["blox"], rest[0]):
+                if counters is not None:
+                    row["rtl_blocks_cached"] = int(np.sum(counters["cached"]))
+                    row["rtl_blocks_refused"] = int(np.sum(counters["refused"]))
+                    ok = ok and row["rtl_blocks_cached"] == row["blocks_cached"] and \
+                        row["rtl_blocks_refused"] == row["blocks_refused"]
     return report, ok
+
+
+def _blox_report(infos, blox, fmt, accuracy_unpruned):
+    """The report's Sparse-Blox fields: per layer, its threshold and the counts of its output
+    maps summed over the images (:class:`~sparseforge.sim.sparseblox.BlockCounts`)."""
+    from ..sim.sparseblox import ThresholdFormat
+
+    fmt = ThresholdFormat.parse(fmt)
+    rows = []
+    for info, counts in zip(infos, blox):
+        raw = info["threshold_raw"]
+        row = {"layer": info["name"], "threshold": None if raw is None else fmt.to_value(raw),
+               "threshold_raw": raw}
+        if counts:
+            total = sum(counts[1:], counts[0])
+            row.update({k: total.to_dict()[k] for k in (
+                "blocks_total", "blocks_zero_before", "blocks_pruned", "blocks_cached",
+                "blocks_refused", "words_not_written", "words_not_read", "act_words_saved")})
+        rows.append(row)
+    created = sum(r.get("blocks_pruned", 0) for r in rows)
+    total = sum(r.get("blocks_total", 0) for r in rows)
+    return {"threshold_format": fmt.name, "blox": rows, "accuracy_unpruned": accuracy_unpruned,
+            "blocks_pruned": created, "blocks_total": total,
+            "blocks_pruned_share": created / total if total else 0.0}
 
 
 #: ``run`` options that mean something else than a network run.
@@ -204,6 +301,9 @@ def check_not_model(args):
     """Refuse the ``--model`` options in a run without ``--model``."""
     if getattr(args, "images", None) is not None:
         raise InputError("--images: applies with --model (e.g. --model digits_cnn --images 10)")
+    if getattr(args, "thresholds", None) is not None:
+        raise InputError("--thresholds: applies with --model (e.g. --model digits_cnn "
+                         "--thresholds out/spex/thresholds.json); one layer takes --threshold T")
     if isinstance(getattr(args, "prune", None), str):
         raise InputError(f"--prune: a scheme ({args.prune}) applies with --model; alone, --prune "
                          "prunes --weights to the design's bound")
@@ -216,7 +316,7 @@ def run_cli(cfg, args, target=None):
         if getattr(args, dest, None) not in (None, False):
             flag = "--" + dest.replace("_", "-")
             raise InputError(f"{flag}: not allowed with --model (it takes --prune SCHEME, "
-                             "--images N, --model-only)")
+                             "--images N, --model-only, --thresholds FILE)")
     if args.prune is True:
         raise InputError("--prune: give a scheme with --model: dense, vdbb:N/8, km:k/m or "
                          "density:d")
@@ -249,6 +349,20 @@ def print_report(report):
     headers = ("layer", "MACs/image", "model cycles") + (("RTL cycles", "mismatches") if rtl
                                                          else ())
     print(table(rows, headers))
+    if "blox" in report:
+        print(f"Sparse-Blox ({report['threshold_format']} thresholds), every image:")
+        keys = ("blocks_total", "blocks_zero_before", "blocks_pruned", "blocks_refused",
+                "act_words_saved")
+        print(table([(r["layer"], "-" if r["threshold"] is None else f"{r['threshold']:g}")
+                     + tuple(r.get(k, 0) for k in keys)
+                     + ((f"{r['rtl_blocks_cached']}/{r['rtl_blocks_refused']}"
+                         if "rtl_blocks_cached" in r else "-",) if rtl else ())
+                     for r in report["blox"]],
+                    ("layer", "threshold", "blocks", "zero before", "pruned", "refused",
+                     "words saved") + (("RTL cached/refused",) if rtl else ())))
+        print(f"blocks pruned: {report['blocks_pruned']} of {report['blocks_total']} "
+              f"({report['blocks_pruned_share'] * 100:.1f} %); accuracy without pruning "
+              f"{report['accuracy_unpruned'] * 100:.1f} %")
     line = f"accuracy: golden {report['accuracy_golden'] * 100:.1f} %"
     if rtl:
         line += f", RTL {report['accuracy'] * 100:.1f} %"

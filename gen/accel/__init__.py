@@ -44,6 +44,10 @@ ARCH = Architecture(
                            {"metavar": "FILE",
                             "help": "--network: a YAML/JSON map of layer to NNZ (the others at "
                                     "--nnz, the first layer at B/B unless the file names it)"}),
+                 RunOption(("--thresholds",), {
+                     "metavar": "FILE",
+                     "help": "--model: per-layer Sparse-Blox thresholds (the thresholds.json "
+                             "'sparseforge spex' writes; layers it does not name do not prune)"}),
                  RunOption(("--threshold",), {
                      "type": float, "metavar": "T",
                      "help": "Sparse-Blox threshold of the layer's INT8 output blocks "

@@ -15,7 +15,7 @@ def threshold_raw(cfg, args):
         return None
     if args.model is not None or args.network:
         raise InputError("--threshold: applies with --conv or --layer (one layer on the RTL); "
-                         "per-layer thresholds for --model are not built")
+                         "a network takes per-layer thresholds: --model NAME --thresholds FILE")
     if cfg.sparseblox is None:
         raise InputError(f"--threshold: {cfg.name} has no Sparse-Blox (add a sparseblox: "
                          "section to the config, or use the preset accel_small_blox)")

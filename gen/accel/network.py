@@ -4,10 +4,17 @@ Each convolution runs as one accelerator layer at the NNZ its weights need (the 
 any block of B input channels; 1 for the one-channel first layer), requantized on chip with its
 per-channel bias, multiplier and shift and ReLU (``quant = 1``); layers chain in the activation
 SRAM, and the 2×2 max-pools are host steps (see :mod:`sparseforge.tb.accel.network`).
+
+On a design with Sparse-Blox, ``--thresholds FILE`` makes a layer prune its output map
+(:func:`sparseforge.sim.accel.blox.prune_output`: the output stage's blocks, the design's cache).
+The next layer cannot read a pruned map on chip (its pruned words are not written and the readers
+do not consult the cache), so the host reads it back through the cache (pruned blocks as zeros)
+and loads it again, as it does for pooling.
 """
 
 import numpy as np
 
+from ...sim.accel import blox as accel_blox
 from ...sim.accel import cycles as accel_cycles
 from ...sim.accel import plan as accel_plan
 from ...sim.sta import dbb
@@ -68,7 +75,12 @@ def accel_target(cfg):
 
     def model_cycles(infos, inputs):
         n = len(inputs[0])
-        return [[accel_cycles.layer_cycles(info["_plan"])] * n for info in infos]
+        return [[accel_blox.blox_layer_cycles(info["_plan"])
+                 if info.get("threshold_raw") is not None
+                 else accel_cycles.layer_cycles(info["_plan"])] * n for info in infos]
+
+    def prune(info, y, raw):
+        return accel_blox.prune_output(info["_plan"], y, raw)
 
     def run_rtl(qnet, infos, inputs, simulator, progress):
         from ...tb import runner
@@ -80,15 +92,26 @@ def accel_target(cfg):
                 f"w{i}": layer.w, f"bias{i}": layer.bias, f"mult{i}": layer.mult,
                 f"shift{i}": layer.shift, f"pool{i}": np.int64(layer.pool),
                 f"place{i}": np.array(info["weights_at"]),
+                f"blox{i}": np.int64(-1 if info.get("threshold_raw") is None
+                                     else info["threshold_raw"]),
                 f"layer{i}": np.array([p.h, p.w, p.c, p.k, p.r, p.s, p.stride, p.pad, p.nnz,
                                        p.ph, p.pw])})
         out = runner.run_job(cfg, simulator, "sparseforge.tb.accel.network", arrays,
                              progress=progress,
                              message=f"simulating {len(inputs[0])} images through "
                                      f"{len(infos)} layers on {simulator}")
+        counters = [{"cached": out[f"cached{i}"], "refused": out[f"refused{i}"]}
+                    if info.get("threshold_raw") is not None else None
+                    for i, info in enumerate(infos)]
         return ([out[f"y{i}"] for i in range(len(infos))],
-                [out[f"cycles{i}"] for i in range(len(infos))])
+                [out[f"cycles{i}"] for i in range(len(infos))], counters)
 
+    blox = cfg.sparseblox is not None
     return Target("accel", cfg.array.acc_width, plan, model_cycles, run_rtl,
                   notes={"host_steps": "2x2 max-pool after conv2 and conv3 (read back, pool, "
-                                        "load), the classifier"})
+                                        "load), the classifier"
+                                        + ("; with --thresholds, every pruning layer's map is "
+                                           "read back through the cache and loaded again"
+                                           if blox else "")},
+                  prune=prune if blox else None,
+                  blox_format=cfg.sparseblox.fmt.name if blox else None)

@@ -3,16 +3,21 @@
 The CLI writes ``$SPARSEFORGE_RUN_DIR/inputs.npz``: ``images`` (N×C×H×W INT8), and for each
 convolution ``i`` its INT8 weights ``w<i>`` (K×C×R×S), per-channel ``bias<i>``, ``mult<i>``,
 ``shift<i>``, ``layer<i>`` = [h, w, c, k, r, s, stride, pad, nnz, ph, pw], ``pool<i>`` and
-``place<i>`` = [weight SRAM half, first word].
+``place<i>`` = [weight SRAM half, first word] and ``blox<i>`` (the raw Sparse-Blox threshold of
+a pruning layer, -1 for none).
 
 Every layer's weights go into the weight SRAM where ``place<i>`` says, and every layer's
 parameters into the quantization table one after another, once. Then, image by image, the image
 is loaded into activation half 0 and the layers run with ``quant = 1`` and ReLU, each reading the
 map the previous one wrote in the other half: layers chain on chip. After a layer that pools, the
 host reads its map back, max-pools it 2×2 and loads the result as the next input (a host step;
-the output stage does not pool). Every layer's map is also read back (reading does not disturb
-it), so the CLI can compare each layer with the golden network. ``outputs.npz``: ``y<i>`` (N×K×Ho×Wo
-INT8, before pooling) and ``cycles<i>`` (N, the accelerator's ``cycles`` register).
+the output stage does not pool). A pruning layer's map is read back through the sparse-block
+cache (pruned blocks as zeros) and, unless it is pooled, loaded again as the next input: its
+pruned words were never written, and the readers do not consult the cache. Every layer's map is
+also read back (reading does not disturb it), so the CLI can compare each layer with the golden
+network. ``outputs.npz``: ``y<i>`` (N×K×Ho×Wo INT8, before pooling), ``cycles<i>`` (N, the
+accelerator's ``cycles`` register) and, for pruning layers, ``cached<i>`` and ``refused<i>`` (N,
+the Sparse-Blox counters).
 """
 
 import os
@@ -36,7 +41,8 @@ def _layers(inputs, cfg):
             "plan": accel_plan.LayerPlan(cfg, h, wd, c, k, r, s, stride, pad, nnz, ph, pw),
             "w": inputs[f"w{i}"], "bias": inputs[f"bias{i}"], "mult": inputs[f"mult{i}"],
             "shift": inputs[f"shift{i}"], "pool": bool(inputs[f"pool{i}"]),
-            "place": tuple(int(v) for v in inputs[f"place{i}"])})
+            "place": tuple(int(v) for v in inputs[f"place{i}"]),
+            "blox": None if int(inputs.get(f"blox{i}", -1)) < 0 else int(inputs[f"blox{i}"])})
         i += 1
     return layers
 
@@ -74,20 +80,28 @@ async def run_network(dut):
 
     outputs = {f"y{i}": [] for i in range(len(layers))}
     outputs.update({f"cycles{i}": [] for i in range(len(layers))})
+    for i, layer in enumerate(layers):
+        if layer["blox"] is not None:
+            outputs.update({f"cached{i}": [], f"refused{i}": []})
     for image in images:
         half = 0
         await bench.load_act(image, half, 0)
         for i, layer in enumerate(layers):
             plan = layer["plan"]
             await bench.configure(quant=1, quant_base=layer["q_row"])
+            pruning = layer["blox"] is not None
             run = await bench.run_layer(plan, ifm=(half, 0), ofm=(1 - half, 0),
-                                        weights=layer["place"], int8_out=True, relu=True)
+                                        weights=layer["place"], int8_out=True, relu=True,
+                                        blox=layer["blox"])
             assert not run.error, f"the accelerator refused layer {i}"
             half = 1 - half
-            y = await bench.read_output(plan, half, 0, True)
+            y = await bench.read_output(plan, half, 0, True, blox=pruning)
             outputs[f"y{i}"].append(y)
             outputs[f"cycles{i}"].append(run.cycles)
-            if layer["pool"] and i + 1 < len(layers):
-                await bench.load_act(quant.max_pool2(y), 1 - half, 0)
+            if pruning:
+                outputs[f"cached{i}"].append(run.cached)
+                outputs[f"refused{i}"].append(run.refused)
+            if (layer["pool"] or pruning) and i + 1 < len(layers):
+                await bench.load_act(quant.max_pool2(y) if layer["pool"] else y, 1 - half, 0)
                 half = 1 - half
     np.savez(run_dir / "outputs.npz", **{k: np.array(v) for k, v in outputs.items()})
