@@ -22,7 +22,7 @@ def _value(value, unit=""):
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+        text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
     elif isinstance(value, int):
         text = f"{value:,}"
     else:
