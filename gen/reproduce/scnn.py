@@ -160,7 +160,12 @@ def _googlenet(ctx):
         return None
     macs = sum(layer.macs for layer in googlenet_layers())
     ideal = macs / 1024
-    return [{"density": r["density"], "cycles": r["cycles"], "vs_dense": ideal / r["cycles"]}
+    return [{"density": r["density"], "cycles": r["cycles"], "vs_dense": ideal / r["cycles"],
+             "losses": f"at {r['density']:.1f}/{r['density']:.1f} our multipliers are busy "
+                       f"{r['multiplier_utilization']:.0%} of the PEs' compute cycles and the "
+                       f"PEs spend {r['barrier_share']:.0%} of the time at output-channel-group "
+                       f"barriers and {r['stall_share']:.0%} in bank stalls (intra-PE "
+                       "fragmentation and load imbalance, Sec. 6.2)"}
             for r in data["rows"]]
 
 
@@ -190,14 +195,17 @@ def _fig8(ctx):
         src = Source(f"cycle model of `{cfg.name}` (2×2 PEs) on a 16×16×32 → 32, 3×3 layer")
         setting = (f"one synthetic 3×3 layer on 2×2 PEs, not GoogLeNet on 8×8 PEs; {dcnn}")
     by = {r["density"]: r for r in rows}
-    ctx.add(compare(PUBLISHED["fig8.dense"], by[1.0]["vs_dense"], src, setting=setting))
+
+    def at(d):
+        return f"{setting}; {by[d]['losses']}" if "losses" in by[d] else setting
+    ctx.add(compare(PUBLISHED["fig8.dense"], by[1.0]["vs_dense"], src, setting=at(1.0)))
     cross = _crossover(rows)
     if cross is None:
         ctx.add(cannot(PUBLISHED["fig8.crossover"], "ours never crosses the dense line in the "
                                                     "densities swept", src))
     else:
         ctx.add(compare(PUBLISHED["fig8.crossover"], cross, src, setting=setting))
-    ctx.add(compare(PUBLISHED["fig8.sparsest"], by[0.1]["vs_dense"], src, setting=setting))
+    ctx.add(compare(PUBLISHED["fig8.sparsest"], by[0.1]["vs_dense"], src, setting=at(0.1)))
     ctx.add(cannot(PUBLISHED["fig8.energy"], "the project has no SCNN energy model (its gate-"
                                              "level power flow covers the STA family)"))
     rtl = committed.load("scnn_density")
