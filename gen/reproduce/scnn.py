@@ -114,9 +114,10 @@ def _table3(ctx):
         ctx.add(compare_text(pub, value, src) if isinstance(value, str)
                 else compare(pub, value, src, tolerance=0))
     ctx.add(compare(PUBLISHED["table3.weight_fifo"], cfg.weights, src,
-                    why="our PE's weight buffer holds the whole layer's compressed weights "
-                        f"({cfg.weights:,} entries) and replays them per input channel group; the "
-                        "paper streams them through a 50-entry FIFO from a central buffer"))
+                    why="each of our PEs holds the whole layer's compressed weights in a "
+                        f"{cfg.weights:,}-entry weight buffer; the paper streams each group's "
+                        "weights from DRAM through a 50-entry FIFO per PE during compute (not "
+                        "built)"))
     ctx.add(compare(PUBLISHED["sec5.peak"], cfg.multipliers_total * 2 / 1000,
                     Source("`scnn_paper_8x8`: multipliers × 2 operations × 1 GHz"),
                     tolerance=0.05))
