@@ -6,7 +6,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..report import Progress, dump_json, table
 from . import PAPERS, run_paper
-from .writer import publish, staging
+from .writer import publish, staging, value_text
 
 __all__ = ["add_arguments", "cmd_reproduce", "DESCRIPTION", "EPILOG"]
 
@@ -47,6 +47,13 @@ def add_arguments(p):
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
 
+def _short(text, width=56):
+    """``text`` cut at a word to fit ``width`` columns, with an ellipsis when cut."""
+    if len(text) <= width:
+        return text
+    return text[:width - 1].rsplit(" ", 1)[0] + " …"
+
+
 def _papers(text):
     if text == "all":
         return list(PAPERS)
@@ -84,8 +91,10 @@ def cmd_reproduce(args):
         if not args.json:
             counts = report.counts()
             print(f"\n{report.title}")
-            print(table([(r.published.citation, r.published.quantity[:60], r.status)
-                         for r in report.rows], ("where", "quantity", "status")))
+            print(table([(r.published.citation, _short(r.published.quantity),
+                          value_text(r.published.value, r.published.unit),
+                          value_text(r.ours, r.published.unit), r.status)
+                         for r in report.rows], ("where", "quantity", "paper", "ours", "status")))
             print(f"{paper}: {counts['matches']} match, {counts['differs']} differ, "
                   f"{counts['cannot']} cannot; wrote {written[0]} and {len(written) - 1} more "
                   f"files in {time.monotonic() - start:.1f} s")

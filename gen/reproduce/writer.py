@@ -11,12 +11,13 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["staging", "markdown", "publish"]
+__all__ = ["staging", "markdown", "publish", "value_text"]
 
 _MARK = {"matches": "✅ matches", "differs": "≠ differs", "cannot": "✗ cannot"}
 
 
-def _value(value, unit=""):
+def value_text(value, unit=""):
+    """A number (or text) with its unit, as the report shows it; ``—`` for none."""
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -52,7 +53,7 @@ def markdown(report, command):
     for n, row in enumerate(report.rows, 1):
         p = row.published
         lines.append("| " + " | ".join(_cell(c) for c in (
-            n, p.citation, p.quantity, _value(p.value, p.unit), _value(row.ours, p.unit),
+            n, p.citation, p.quantity, value_text(p.value, p.unit), value_text(row.ours, p.unit),
             _MARK[row.status], row.reason, row.source.text)) + " |")
     if report.figures:
         lines += ["", "## Figures", ""]

@@ -107,3 +107,46 @@ def test_output_folder_that_is_a_file_exits_2(tmp_path):
     status, _, stderr = cli.main_captured(["reproduce", "ccr", "--quick", "-o", str(target)])
     assert status == 2 and len(stderr.strip().splitlines()) == 1 and "-o" in stderr
     assert target.read_text() == "keep me\n"
+
+
+def test_compare_statuses():
+    from sparseforge.gen.reproduce.rows import Published, Row, Source, cannot, compare
+    pub = Published("k", "Table 1", "a ratio", 2.0, "×")
+    src = Source("test")
+    assert compare(pub, 2.1, src).status == "matches"            # 5 % off, 10 % allowed
+    assert compare(pub, 2.5, src, why="slower").status == "differs"
+    assert "slower" in compare(pub, 2.5, src, why="slower").reason
+    # A close number in another setting is not a reproduction.
+    other = compare(pub, 2.0, src, setting="another network")
+    assert other.status == "differs" and "another network" in other.reason
+    assert cannot(pub, "no model").ours is None
+    with pytest.raises(ValueError, match="status"):
+        Row(pub, 1, "close", "why", src)
+    with pytest.raises(ValueError, match="reason"):
+        Row(pub, 1, "matches", "", src)
+
+
+def test_failed_reproduction_writes_nothing(tmp_path, monkeypatch):
+    from sparseforge.gen.reproduce import sta
+
+    def broken(ctx):
+        path = ctx.figure("half", "a plot drawn before the failure")
+        path.write_bytes(PNG_MAGIC)
+        raise RuntimeError("a model failed")
+    monkeypatch.setattr(sta, "reproduce", broken)
+    with pytest.raises(RuntimeError):
+        cli.main_captured(["reproduce", "sta", "--quick", "-o", str(tmp_path)])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_readme_counts_are_the_committed_reports():
+    """The README's table of reports says what docs/reproduce/*.json hold."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    for paper in PAPERS:
+        counts = json.loads((root / "docs" / "reproduce" / f"{paper}.json").read_text())["counts"]
+        line = next(line for line in readme.splitlines()
+                    if f"(docs/reproduce/{paper}.md) |" in line)
+        assert line.rstrip(" |").endswith(
+            f"{counts['matches']} / {counts['differs']} / {counts['cannot']}"), line
