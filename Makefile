@@ -4,6 +4,7 @@
 #   make test     create .venv if needed and run the whole test suite (what CI runs)
 #   make venv     only create/refresh .venv
 #   make liberty  fetch the OSU 0.18 µm standard-cell liberty (Debian qflow-tech-osu018)
+#   make reproduce  regenerate the papers' reports in docs/reproduce (about half a minute)
 #   make clean    remove .venv and generated output
 
 PYTHON ?= python3
@@ -12,7 +13,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: all demo test venv iverilog liberty clean
+.PHONY: all demo test venv iverilog liberty reproduce clean
 
 all: test
 
@@ -46,6 +47,9 @@ demo: $(STAMP)
 
 test: $(STAMP) iverilog liberty
 	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal --durations=15
+
+reproduce: $(STAMP) iverilog
+	$(BIN)/sparseforge reproduce all -o docs/reproduce
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis

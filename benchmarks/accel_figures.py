@@ -27,30 +27,14 @@ from pathlib import Path
 from sparseforge.gen.accel.run import network_report, prepare_layer, run_layer_rtl
 from sparseforge.gen.emit import generate
 from sparseforge.gen.presets import load_preset
+from sparseforge.gen.reproduce.sta import resnet_3x3
 from sparseforge.gen.report import Progress, table
 from sparseforge.sim import workloads
-from sparseforge.sim.accel import cycles as accel_cycles
 from sparseforge.sim.accel import plan as accel_plan
 
 from readme import update_readme
 
 DENSITIES = (8, 4, 3, 2, 1)
-
-
-def resnet_3x3(cfg, nnz):
-    rows = []
-    for layer in workloads.network("resnet50"):
-        if (layer.r, layer.s, layer.stride) != (3, 3, 1):
-            continue
-        plan = accel_plan.plan_layer(cfg, layer.h, layer.w, layer.c, layer.k, layer.r, layer.s,
-                                     layer.stride, layer.pad, nnz, check_sram=False)
-        cycles = accel_cycles.layer_cycles(plan)
-        reads = accel_plan.act_sram_reads(plan)
-        rows.append({"layer": layer.name, "patch": f"{plan.ph}x{plan.pw}", "cycles": cycles,
-                     "utilization": plan.useful_macs / (cfg.array.macs_total * cycles),
-                     "tile_utilization": accel_cycles.layer_ideal_cycles(plan) / cycles,
-                     "magnification": accel_plan.act_sram_reads_no_im2col(plan) / reads})
-    return rows
 
 
 def resnet_totals(cfg, rtl_layers, simulator, progress):

@@ -30,21 +30,17 @@ from pathlib import Path
 
 from sparseforge.gen.config import parse_config
 from sparseforge.gen.report import Progress, table
-from sparseforge.gen.scnn.run import model_report, prepare_layer, run_layer_rtl
-from sparseforge.sim import workloads
-from sparseforge.sim.scnn import streams as scnn_streams
+from sparseforge.gen.reproduce.scnn import (
+    DENSITIES,
+    DENSITY_DESIGN,
+    DENSITY_LAYER,
+    density_point,
+)
+from sparseforge.gen.scnn.run import run_layer_rtl
 
 from readme import update_readme
 
-#: 2×2 PEs of the Table 3 PE; the weight buffer holds a dense 3×3 layer of 32×32 channels.
-DESIGN = {"arch": "scnn", "name": "scnn_bench_2x2",
-          "pe": {"f": 4, "i": 4, "banks": 32, "bank_entries": 32, "queue_depth": 4},
-          "pes": {"x": 2, "y": 2},
-          "kc": 8, "tile": {"w": 8, "h": 8}, "kernel_max": 3,
-          "widths": {"act": 16, "weight": 16, "acc": 24}, "index_bits": 4,
-          "rams": {"iaram": 4096, "oaram": 4096, "weights": 10240, "out_channels": 64}}
-LAYER = workloads.ConvLayer("bench", 16, 16, 32, 32, 3, 3, 1, 1)
-DENSITIES = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1]
+DESIGN, LAYER, DENSITIES = DENSITY_DESIGN, DENSITY_LAYER, DENSITIES
 QUEUE_DEPTHS = [2, 3, 4, 6, 8, 16]
 MODEL_KEYS = ("weight_density", "act_density", "model_cycles", "model_load_cycles",
               "model_busy_cycles", "model_drain_cycles", "ideal_cycles", "utilization",
@@ -53,10 +49,7 @@ MODEL_KEYS = ("weight_density", "act_density", "model_cycles", "model_load_cycle
 
 
 def _model(cfg, d):
-    act, weights = prepare_layer(cfg, LAYER, weight_density=d, act_density=d, seed=1)
-    streams = scnn_streams.layer_streams(cfg, act, weights)
-    report, _ = model_report(cfg, streams, act, weights)
-    return act, weights, report
+    return density_point(cfg, LAYER, d)
 
 
 def sweep(simulator, rtl, progress):

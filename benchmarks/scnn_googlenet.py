@@ -22,10 +22,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from sparseforge.gen.config import parse_config
 from sparseforge.gen.report import Progress, table
+from sparseforge.gen.reproduce.scnn import googlenet_config, googlenet_layers
 from sparseforge.gen.scnn.run import sparse_operand
-from sparseforge.sim import workloads
 from sparseforge.sim.scnn import cycles as scnn_cycles
 from sparseforge.sim.scnn import streams as scnn_streams
 
@@ -34,22 +33,7 @@ from readme import update_readme
 DENSITIES = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1]
 
 
-def layer_config(layer):
-    """The paper's 8×8 array with this layer's planar tile."""
-    halo = (layer.r - 1) // 2
-    tile = max(-(-layer.w // 8), -(-layer.h // 8), halo, 1)
-    return parse_config({
-        "arch": "scnn", "name": "scnn_paper_8x8", "pes": {"x": 8, "y": 8},
-        "pe": {"f": 4, "i": 4, "banks": 32, "bank_entries": 32}, "kc": 8,
-        "tile": {"w": tile, "h": tile}, "kernel_max": layer.r,
-        "widths": {"act": 16, "weight": 16, "acc": 24}, "index_bits": 4,
-        "rams": {"iaram": 1 << 16, "oaram": 1 << 16, "weights": 1 << 20,
-                 "out_channels": 1024}})
-
-
-def layers():
-    return [layer for layer in workloads.network("googlenet")
-            if layer.name.startswith("inception_")]
+layer_config, layers = googlenet_config, googlenet_layers
 
 
 def sweep(progress):

@@ -19,42 +19,9 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
+from sparseforge.gen.reproduce.sparsecore import ACT_DENSITIES, KMS, point
 
-from sparseforge.gen.sparsecore.config import parse_sparsecore
-from sparseforge.gen.sparsecore.presets import PAPER
-from sparseforge.sim.sparsecore import cycles
-from sparseforge.sim.sparsecore import format as kmf
-
-SHAPE = cycles.LayerShape(64, 64, 64, 128, 3, 3, 1, 1)
-KMS = [(4, 4), (2, 4), (1, 4), (1, 8)]
-ACT_DENSITIES = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1]
-
-
-def layer(k, m, act_density, seed=1, shape=SHAPE):
-    r = np.random.default_rng(seed)
-    act = r.integers(1, 128, (shape.c, shape.h, shape.w)) * r.choice([-1, 1], (shape.c, shape.h,
-                                                                                shape.w))
-    flat = act.reshape(-1)
-    zeros = r.permutation(flat.size)[:round((1 - act_density) * flat.size)]
-    flat[zeros] = 0
-    w = r.integers(1, 128, (shape.k, shape.c, shape.r, shape.s)) * r.choice([-1, 1], (
-        shape.k, shape.c, shape.r, shape.s))
-    return act, kmf.prune(w, k, m)
-
-
-def run(k, m, act_density, shape=SHAPE):
-    cfg = parse_sparsecore(dict(PAPER, k=k, m=m, limits=dict(PAPER["limits"], k=shape.k)),
-                           "sparsecore_paper")
-    act, w = layer(k, m, act_density, shape=shape)
-    res = cycles.layer_cycles(cfg, shape, act, w)
-    return {"k": k, "m": m, "weight_sparsity": 1 - k / m, "act_sparsity": 1 - act_density,
-            "cycles": res.cycles, "ideal_cycles": res.ideal_cycles,
-            "dense_cycles": res.dense_cycles, "speedup": res.dense_cycles / res.cycles,
-            "ideal_speedup": res.dense_cycles / res.ideal_cycles,
-            "alu_utilization": res.alu_utilization, "utilization": res.utilization,
-            "work_units": res.work_units,
-            "pe_idle_fraction": res.pe_idle_cycles / (cfg.pes * res.cycles)}
+run = point
 
 
 def markdown_headline(row):

@@ -22,7 +22,7 @@ from sparseforge.gen.config import parse_config
 from sparseforge.gen.presets import load_preset
 from sparseforge.gen.report import Progress, table
 from sparseforge.gen.sta.run import prepare_gemm, run_gemm_rtl
-from sparseforge.sim.sta.cycles import sta_job_cycles, sta_tiles
+from sparseforge.gen.reproduce.sta import vdbb_speedups
 
 from readme import update_readme
 
@@ -30,15 +30,9 @@ SIZES = (64, 256, 2304)
 DENSITIES = range(1, 9)
 
 
-def speedups(cfg, m=1024, n=1024):
+def speedups(cfg):
     """{K: {nnz: (cycles, speed-up / (8/nnz))}} from the cycle model."""
-    tiles = sta_tiles(cfg, m, n)
-    out = {}
-    for k in SIZES:
-        dense = sta_job_cycles(cfg, tiles, k, 8)
-        out[k] = {nnz: (c := sta_job_cycles(cfg, tiles, k, nnz), dense / c / (8 / nnz))
-                  for nnz in DENSITIES}
-    return out
+    return vdbb_speedups(cfg, SIZES)
 
 
 def rtl_check(simulator, progress):

@@ -25,7 +25,8 @@ from pathlib import Path
 from sparseforge.gen.emit import generate
 from sparseforge.gen.presets import load_preset
 from sparseforge.gen.report import Progress, table
-from sparseforge.gen.sta.run import gemm_model_report, prepare_gemm, run_gemm_rtl
+from sparseforge.gen.reproduce.sta import fig12_points
+from sparseforge.gen.sta.run import prepare_gemm, run_gemm_rtl
 from sparseforge.gen.synth import synth
 from sparseforge.sim.sta import dbb
 
@@ -44,14 +45,11 @@ def measure(name, simulator, progress):
         v_path, _ = generate(cfg, tmp)
         progress(f"synthesizing {name} with the OSU 0.18 µm liberty")
         area = synth(v_path, name, "liberty", work_dir=Path(tmp) / "synth")["area_um2"]
-    m, k, n = SHAPE
-    points = []
-    for nnz in DENSITIES:
+    points = fig12_points(cfg, area, SHAPE)
+    for point in points:
+        nnz = point["nnz"]
         # The dense kinds run every block as it is (their job ignores NNZ).
         job_nnz = nnz if cfg.sparse else cfg.max_nnz
-        model = gemm_model_report(cfg, m, k, n, job_nnz)
-        point = {"nnz": nnz, "sparsity": 1 - nnz / 8, "cycles": model["model_cycles"],
-                 "effective_macs_per_cycle": m * k * n / model["model_cycles"]}
         if nnz in RTL_DENSITIES:
             act, weights, job_nnz = prepare_gemm(cfg, shape=SHAPE, nnz=job_nnz, seed=nnz)
             if not cfg.sparse:
@@ -61,8 +59,6 @@ def measure(name, simulator, progress):
             assert report["mismatches"] == 0, f"{name} {nnz}/8: result mismatches"
             assert report["cycles"] == point["cycles"], f"{name} {nnz}/8: RTL differs"
             point["rtl_checked"] = True
-        point["per_mm2"] = point["effective_macs_per_cycle"] / (area / 1e6)
-        points.append(point)
     return {"design": name, "kind": cfg.kind, "area_um2": area, "points": points}
 
 

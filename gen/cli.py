@@ -36,6 +36,7 @@ examples:
   sparseforge run accel_paper --network resnet50 --nnz 3 --model-only
   sparseforge run scnn_2x2_small --conv 10,6,4,4,3,3 --weight-density 0.3 --act-density 0.4
   sparseforge spex --population 15 --generations 25 -o out/spex   Sparse-Blox thresholds
+  sparseforge reproduce sta -o out/reproduce           the STA paper's numbers beside ours
   sparseforge demo                                     the quick tour (what 'make demo' runs)
 
 A config file for the systolic tensor array family:
@@ -439,6 +440,14 @@ def build_parser():
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     sweep.add_arguments(p)
     p.set_defaults(func=sweep.cmd_sweep)
+
+    from .reproduce import command as reproduce
+    p = sub.add_parser("reproduce", help="regenerate a seed paper's headline tables and figures "
+                                          "beside its own numbers: Markdown report, plots, JSON",
+                       description=reproduce.DESCRIPTION, epilog=reproduce.EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    reproduce.add_arguments(p)
+    p.set_defaults(func=reproduce.cmd_reproduce)
 
     p = command("power", "gate-level power of a workload: the OSU 0.18 um netlist simulated on it "
                          "(Icarus), energy from every net's toggles and the liberty's tables",
