@@ -12,9 +12,10 @@ For an Amaranth user, any architecture's top is a :class:`amaranth.lib.wiring.Co
     m.submodules.gemm = engine            # ...and connect its streams to the enclosing design
     wiring.connect(m, my_feeder.act, engine.act)
 
-For a Python user, :func:`generate`, :func:`synth` and :func:`run` do what the ``sparseforge``
-commands do and return dataclasses. :func:`run` goes through the same code path as
-``sparseforge run ... --json`` (the architecture's runner), so its figures are the command's.
+For a Python user, :func:`generate`, :func:`synth`, :func:`run` and :func:`reproduce` do what
+the ``sparseforge`` commands do and return dataclasses. :func:`run` goes through the same code
+path as ``sparseforge run ... --json`` (the architecture's runner), so its figures are the
+command's.
 """
 
 import json
@@ -29,8 +30,8 @@ from .config import config_to_dict, parse_config
 from .errors import InputError
 from .presets import load_preset
 
-__all__ = ["Generated", "RunResult", "Synthesis", "component", "config", "generate", "run",
-           "synth"]
+__all__ = ["Generated", "RunResult", "Synthesis", "component", "config", "generate",
+           "reproduce", "run", "synth"]
 
 
 def config(spec, name=None):
@@ -121,6 +122,21 @@ def run(cfg, **options):
     part = data.get("totals", data) if isinstance(data, dict) else {}
     return RunResult(cfg.name, part.get("cycles"), part.get("model_cycles"),
                      part.get("utilization"), part.get("mismatches"), data)
+
+
+def reproduce(paper, out_dir, *, quick=False):
+    """Reproduce a seed paper (``sta``, ``scnn``, ``sparseblox``, ``ccr``, ``sparsecore``) as
+    ``sparseforge reproduce`` does, writing ``PAPER.md``, ``PAPER.json`` and its plots into
+    ``out_dir``; the :class:`~sparseforge.gen.reproduce.rows.Report` (its ``rows``: the paper's
+    number, ours, ``matches``/``differs``/``cannot`` and why). Raises ``InputError`` for a paper
+    that is not one of them."""
+    from .reproduce import PAPERS, reproduce_into
+    if paper not in PAPERS:
+        raise InputError(f"paper: {paper!r} is not a seed paper; expected one of "
+                         f"{', '.join(PAPERS)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return reproduce_into(paper, out, quick=quick)[0]
 
 
 def _command(argv, cfg):

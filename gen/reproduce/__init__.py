@@ -12,7 +12,7 @@ import importlib
 from .context import Context
 from .rows import Report
 
-__all__ = ["PAPERS", "paper_module", "run_paper"]
+__all__ = ["PAPERS", "paper_module", "run_paper", "reproduce_into"]
 
 #: Paper name → what it is (the module of the same name reproduces it).
 PAPERS = {
@@ -37,3 +37,16 @@ def run_paper(paper, stage, *, quick=False, progress=None):
     report = Report(paper, module.TITLE, quick)
     module.reproduce(Context(report, stage, progress or (lambda message: None)))
     return report
+
+
+def reproduce_into(paper, out, *, quick=False, progress=None):
+    """Reproduce ``paper`` and write ``PAPER.md``, ``PAPER.json`` and its plots into the folder
+    ``out`` (nothing is written if it fails halfway); ``(report, paths written)``, the Markdown
+    first. What ``sparseforge reproduce`` and :func:`sparseforge.gen.api.reproduce` do."""
+    from .writer import publish, staging
+
+    command = f"sparseforge reproduce {paper}{' --quick' if quick else ''}"
+    with staging(out) as stage:
+        report = run_paper(paper, stage, quick=quick, progress=progress)
+        written = publish(report, command, stage, out)
+    return report, written

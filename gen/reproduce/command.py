@@ -5,8 +5,8 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..report import Progress, dump_json, table
-from . import PAPERS, run_paper
-from .writer import publish, staging, value_text
+from . import PAPERS, reproduce_into
+from .writer import value_text
 
 __all__ = ["add_arguments", "cmd_reproduce", "DESCRIPTION", "EPILOG"]
 
@@ -80,13 +80,10 @@ def cmd_reproduce(args):
     progress = Progress(not args.quiet and not args.json)
     reports = []
     for paper in papers:
-        command = f"sparseforge reproduce {paper}{' --quick' if args.quick else ''}"
         start = time.monotonic()
         progress(f"{paper}: reproducing{' (quick)' if args.quick else ''}")
-        with staging(out) as stage:
-            report = run_paper(paper, stage, quick=args.quick,
-                               progress=lambda m, p=paper: progress(f"{p}: {m}"))
-            written = publish(report, command, stage, out)
+        report, written = reproduce_into(paper, out, quick=args.quick,
+                                         progress=lambda m, p=paper: progress(f"{p}: {m}"))
         reports.append(report)
         if not args.json:
             counts = report.counts()

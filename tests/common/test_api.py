@@ -112,3 +112,12 @@ def test_commands_as_functions(tmp_path):
         api.run(cfg, gemm=(4, 4, 4), nnz=3, sim="icarus")
     report = api.synth(cfg, "generic")
     assert report.cells > 0 and report.flops > 0 and report.figures["flow"] == "generic"
+
+
+def test_reproduce_as_a_function(tmp_path):
+    """The quick CCR report (its worked examples: the paper's MAC counts) as data and files."""
+    report = api.reproduce("ccr", tmp_path, quick=True)
+    assert (tmp_path / "ccr.md").exists() and (tmp_path / "ccr.json").exists()
+    assert report.rows and {r.status for r in report.rows} <= {"matches", "differs", "cannot"}
+    with pytest.raises(InputError, match="'nature' is not a seed paper"):
+        api.reproduce("nature", tmp_path)
