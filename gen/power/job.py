@@ -92,8 +92,8 @@ class EnergyHooks:
         ``sram(cfg) -> [{"module", "words", "width", "group", "reads", "writes"}]``: the SRAM
         macros, kept as black boxes (simulated from their RTL) and priced by :mod:`.sram` per
         access: an access is a cycle with one of the macro's ``reads`` (``writes``) enable pins
-        high. The model's counts of them are the actions ``sram_<group>_read`` and
-        ``sram_<group>_write``.
+        high (each entry a pin name or a glob of them, ``"read__en*"``). The model's counts of
+        them are the actions ``sram_<group>_read`` and ``sram_<group>_write``.
     """
 
     job: Callable
@@ -259,10 +259,12 @@ def sram_enables(netlist, macros):
         if macro is None:
             continue
         for kind, pins in (("read", macro["reads"]), ("write", macro["writes"])):
-            for pin in pins:
-                if pin not in cell.pins:
-                    raise ToolFailure(f"the power run: SRAM macro {cell.type} has no pin {pin!r}")
-                found.append((cell.pins[pin][0], macro, kind))
+            for pattern in pins:
+                matched = sorted(p for p in cell.pins if fnmatch.fnmatchcase(p, pattern))
+                if not matched:
+                    raise ToolFailure(f"the power run: SRAM macro {cell.type} has no pin "
+                                      f"{pattern!r}")
+                found += [(cell.pins[pin][0], macro, kind) for pin in matched]
     return found
 
 

@@ -156,17 +156,17 @@ _GROUPS = (("actmem.entries", "entries"), ("actmem.pointers", "pointers"), ("wme
 
 
 def sram(cfg):
-    """The SRAM macros with their groups and enable pins (``Ram``: ``w__en``, ``r__<n>__en``;
-    the accumulation buffer's macro: ``w__en``, ``r__en``)."""
+    """The SRAM macros with their groups and enable pins (as Amaranth names a ``Ram``'s memory
+    ports: ``write__en``, ``read__en`` and ``read__en$<n>`` for further read ports; the
+    accumulation buffer's macro: ``wp__en``, ``rp__en``)."""
     from ...hdl.sparsecore.accelerator import SparseCoreAccelerator
 
     out = []
     for macro in SparseCoreAccelerator.memory_macros(cfg):
         group = next(g for tail, g in _GROUPS if macro["module"].endswith(tail))
-        ports = cfg.pes if group in ("entries", "pointers") else 1
-        reads = (("r__en",) if group == "accbuf" else
-                 tuple(f"r__{n}__en" for n in range(ports)))
-        out.append({**macro, "group": group, "reads": reads, "writes": ("w__en",)})
+        pins = (("rp__en",), ("wp__en",)) if group == "accbuf" else (("read__en*",),
+                                                                      ("write__en",))
+        out.append({**macro, "group": group, "reads": pins[0], "writes": pins[1]})
     return out
 
 

@@ -29,8 +29,9 @@ unit produces exactly the ``(y, q)`` lists of its band and chunk.
 
 import numpy as np
 
-__all__ = ["check_km", "km_violations", "prune", "prune_iterative", "compress_weights", "dense_acts",
-           "decompress_weights", "ActStore", "compress_acts", "decompress_acts", "pos_bits"]
+__all__ = ["check_km", "km_violations", "prune", "prune_iterative", "compress_weights",
+           "dense_acts", "decompress_weights", "ActStore", "compress_acts", "decompress_acts",
+           "pos_bits"]
 
 
 def pos_bits(m):

@@ -3,9 +3,9 @@
 The caller writes ``$SPARSEFORGE_RUN_DIR/inputs.npz``: ``act`` (C×H×W), ``weights`` (K×C×R×S,
 meeting k/m), ``bias``, ``mult``, ``shift`` (per output channel) and ``layer`` (``stride, pad,
 relu, pool``), and optionally ``dense_acts`` (1: every activation an entry, zeros too, as a
-dense array reads them); this module runs the layer without pauses and writes ``outputs.npz`` beside it: the
-output beats (``chunk``, ``y``, ``x``, ``count``, ``c`` and ``value`` per lane), the measured
-``cycles`` and the registers (``reg_<name>``). Checking is the caller's job.
+dense array reads them); this module runs the layer without pauses and writes ``outputs.npz``
+beside it: the output beats (``chunk``, ``y``, ``x``, ``count``, ``c`` and ``value`` per lane),
+the measured ``cycles`` and the registers (``reg_<name>``). Checking is the caller's job.
 """
 
 import json
