@@ -18,7 +18,8 @@ from ..errors import ToolFailure
 from . import flow
 
 __all__ = ["PowerJob", "EnergyHooks", "DesignPower", "design_power", "component_of",
-           "stream_window", "handshakes", "sram_enables", "sram_energy", "tops_per_w"]
+           "stream_window", "busy_window", "handshakes", "sram_enables", "sram_energy",
+           "tops_per_w"]
 
 
 @dataclass
@@ -130,6 +131,19 @@ def stream_window(trace, inputs, outputs, start=0):
     if not firsts or not lasts:
         return None
     return min(firsts), max(lasts) - min(firsts) + 1
+
+
+def busy_window(trace, start=0, port="busy"):
+    """``(first, cycles)``: the first run of cycles after ``start`` with ``port`` high (a job
+    started by a register write and timed, as its bench times it, by a ``busy`` output)."""
+    busy = trace.values[port]
+    first = next((i for i in range(start, len(busy)) if busy[i]), None)
+    if first is None:
+        return None
+    last = first
+    while last + 1 < len(busy) and busy[last + 1]:
+        last += 1
+    return first, last - first + 1
 
 
 @dataclass

@@ -29,7 +29,7 @@ from ...sim.sparsecore import format as kmf
 from ...sim.sparsecore import golden
 from ...sim.sparsecore import streams as sc_streams
 from ...sim.sparsecore.actions import layer_actions
-from ..power.job import EnergyHooks, PowerJob
+from ..power.job import EnergyHooks, PowerJob, busy_window
 
 __all__ = ["HOOKS", "layer_job", "calibration_design", "dense_baseline", "random_layer",
            "layer_ops"]
@@ -107,18 +107,6 @@ def power_job(cfg, args):
 
     shape, act, weights, shift = prepare(cfg, args)
     return layer_job(cfg, shape, act, weights, shift, relu=bool(args.relu))
-
-
-def busy_window(trace, start):
-    """``(first, cycles)``: the first run of cycles with ``busy`` high after ``start``."""
-    busy = trace.values["busy"]
-    first = next((i for i in range(start, len(busy)) if busy[i]), None)
-    if first is None:
-        return None
-    last = first
-    while last + 1 < len(busy) and busy[last + 1]:
-        last += 1
-    return first, last - first + 1
 
 
 def clock_gated(cfg):
