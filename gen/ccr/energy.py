@@ -133,8 +133,8 @@ def actions(cfg):
 
 
 def sram(cfg):
-    """IB, KB and the OB banks (a ``Buffer``'s ports ``rd_en``/``wr_en``); the count tables are
-    read combinationally and left to synthesis as logic."""
+    """IB, KB and the OB banks (a ``Buffer``'s memory ports, as Amaranth names them: ``rp__en``,
+    ``wp__en``); the count tables are read combinationally and left to synthesis as logic."""
     from ...hdl.ccr.accelerator import CcrAccelerator
 
     out = []
@@ -143,7 +143,7 @@ def sram(cfg):
         if tail.endswith("_counts"):
             continue
         group = "ob" if tail.startswith("ob_") else tail
-        out.append({**macro, "group": group, "reads": ("rd_en",), "writes": ("wr_en",)})
+        out.append({**macro, "group": group, "reads": ("rp__en",), "writes": ("wp__en",)})
     return out
 
 

@@ -54,7 +54,17 @@ def model_cycles(cfg, shape, store):
 
 def layer_job(cfg, shape, act, weights, shift, *, relu=False, dense_acts=False, label=None):
     """The :class:`~sparseforge.gen.power.job.PowerJob` of one layer on ``cfg`` (bias 0,
-    multiplier 1, a rounding right shift by ``shift``)."""
+    multiplier 1, a rounding right shift by ``shift``).
+
+    Raises
+    ------
+    InputError
+        The layer does not fit ``cfg`` or its weights break ``cfg``'s k/m.
+    """
+    from .run import check_layer, check_weights
+
+    check_layer(cfg, shape, "layer")
+    check_weights(cfg, weights, flag="weights")
     act = np.asarray(act, dtype=np.int64)
     weights = np.asarray(weights, dtype=np.int64)
     store = _store(cfg, act, dense_acts)

@@ -5,9 +5,12 @@ The gate-level runs (model against gate level within 15 %, SparseK against dense
 ``benchmarks/ccr_energy.py``.
 """
 
+import re
+
 import numpy as np
 import pytest
 from sparseforge.gen.ccr import energy as ccr_energy
+from sparseforge.gen.emit import verilog_text
 from sparseforge.gen.ccr.presets import CCR_PRESETS
 from sparseforge.gen.config import parse_config
 from sparseforge.gen.errors import InputError
@@ -64,7 +67,12 @@ def test_sram_groups_and_no_model_for_other_variants():
     cfg = parse_config(TEST)
     macros = ccr_energy.sram(cfg)
     assert sorted(m["group"] for m in macros) == ["ib", "kb", "ob", "ob", "ob", "ob"]
-    assert all(m["reads"] == ("rd_en",) and m["writes"] == ("wr_en",) for m in macros)
+    text = verilog_text(cfg)
+    for macro in macros:
+        body = re.search(rf"^module \\{re.escape(macro['module'])}\s*\(.*?^endmodule",
+                         text, re.S | re.M).group(0)
+        inputs = re.findall(r"^\s*input\s+(?:\[[^]]*\]\s*)?\\?(\S+?)\s*;", body, re.M)
+        assert {*macro["reads"], *macro["writes"]} <= set(inputs), (macro["module"], inputs)
     ki = parse_config({**TEST, "variant": "sparse_ki", "name": "ki"})
     x, w, win = ccr_energy.random_layer(ki, np.random.default_rng(1), 1, 4, 4, 1, 3, 3, 1, 1)
     with pytest.raises(InputError, match="sparse_ki .* no energy model"):

@@ -85,12 +85,13 @@ def test_sram_macros_have_a_group_and_their_enable_pins():
 
 
 def test_model_counts_equal_the_rtl_statistics_registers():
+    from sparseforge.gen.sparsecore.presets import preset
     from sparseforge.tb import runner
 
-    cfg = parse_config({**TINY, "limits": {"h": 5, "w": 5, "c": 8, "k": 8, "kernel": 3}})
+    cfg = preset("sparsecore_small")        # the regression's design: its Icarus build is shared
     seed = 11
     rng = np.random.default_rng(seed)
-    shape = LayerShape(5, 4, 6, 8, 3, 3, 1, 1)
+    shape = LayerShape(4, 3, 12, 16, 3, 1, 1, 0)     # two segments, two chunks on three PEs
     act, weights, shift = sc_energy.random_layer(cfg, rng, shape, 0.4)
     job = sc_energy.layer_job(cfg, shape, act, weights, shift)
     out = runner.run_job(cfg, "icarus", job.module, job.inputs, message="layer", seed=seed)
