@@ -201,9 +201,10 @@ def random_layer(cfg, rng, shape, act_density, km=None):
 
 
 def calibration(cfg):
-    """Five small layers on :func:`calibration_design`: activation densities 0.15 to 0.9, one or
-    two chunks and segments, 1×1 and 3×3 kernels, a stride and a pooled layer, so each
-    component's per-cycle and per-action energies can be told apart."""
+    """Five small layers on :func:`calibration_design`: activation densities 0.15 to 0.9, weights
+    at the design's k/m and at half of it, one or two chunks and segments, 1×1 and 3×3 kernels, a
+    stride and (with even bands) a pooled layer, so each component's per-cycle and per-action
+    energies can be told apart."""
     cal = calibration_design(cfg)
     d = cal.chunk
     h = min(cal.max_h, 6)
@@ -220,10 +221,14 @@ def calibration(cfg):
     ]
     rng = np.random.default_rng(12)
     jobs = []
-    for shape, density in specs:
+    for n, (shape, density) in enumerate(specs):
         shape = replace(shape, k=shape.k - shape.k % cal.m or cal.m)
-        act, weights, shift = random_layer(cal, rng, shape, density)
-        jobs.append(layer_job(cal, shape, act, weights, shift))
+        # Every other run with half the design's non-zero weights; on a k = m design (a dense
+        # array) every other run reads its activations densely, as the dense baseline does.
+        km = (max(1, cal.k // 2), cal.m) if n % 2 else (cal.k, cal.m)
+        act, weights, shift = random_layer(cal, rng, shape, density, km=km)
+        jobs.append(layer_job(cal, shape, act, weights, shift,
+                              dense_acts=cal.k == cal.m and n % 2 == 0))
     return cal, jobs
 
 
