@@ -15,7 +15,7 @@ design's 32 channels over 4 lanes), 6×6×8 inputs. Its synthesis is the slow pa
 maps the requantizer (a 33×16-bit multiplier and a 50-bit shifter, timing-driven at the clock
 target) in the better part of an hour of CPU, once per requantizer instance, more than a shared
 two-core machine gives a session. Every figure here is therefore **without the requantizers**:
-they are kept as black boxes simulated from their RTL (``design_power(exclude=...)``) and their
+they are kept as black boxes simulated from their RTL (the hooks' ``excluded``) and their
 energy is counted nowhere, in the gate-level runs, the calibration and the model alike. They do
 the same work in the sparse and the dense design (one requantization per output channel of
 every pixel, on the same accumulators).
@@ -82,26 +82,19 @@ def tiny():
     return parse_config(TINY)
 
 
-def requantizers(cfg):
-    """The requantizer modules of ``cfg`` (left out of every figure; see the module docstring)."""
-    return tuple(f"{cfg.name}.pe{p}.pp.rq{n}" for p in range(cfg.pes)
-                 for n in range(cfg.requant_lanes))
-
-
 def measure(cfg, job, progress):
     """Gate level and model of one job: the row of a results table."""
     hooks = hooks_of(cfg)
     progress(f"gate level: {cfg.name}, {job.label}")
-    exclude = requantizers(cfg)
-    measured = design_power(cfg, job, hooks, progress=progress, exclude=exclude)
+    measured = design_power(cfg, job, hooks, progress=progress)
     if measured.rtl_check:
         raise SystemExit(f"{cfg.name}: {measured.rtl_check}")
-    cal = calibrate(cfg, progress=progress, exclude=exclude)
-    model, parts = predict(model_energies(cfg, exclude=exclude), measured.actions)
+    cal = calibrate(cfg, progress=progress)
+    model, parts = predict(model_energies(cfg), measured.actions)
     leakage = measured.energy.by_category["leakage"]
     return {
         "design": cfg.name, "calibrated_on": cal.calibrated_on, "workload": job.label,
-        "excluded": list(exclude),
+        "excluded": measured.extra.get("excluded", []),
         "cycles": measured.cycles, "model_cycles": measured.model_cycles,
         "cells": measured.cells, "area_um2": measured.area_um2,
         "gate_level_pj": measured.energy_pj, "model_pj": model,

@@ -291,6 +291,9 @@ def cmd_power(args):
     print(f"gate-level netlist: {result.cells:,} OSU 0.18 um cells, {result.area_um2:,.0f} um2, "
           f"{result.clock_gated_flops} clock-gated flip-flops; matches the RTL on "
           f"{result.checked:,} output values")
+    if result.extra.get("excluded"):
+        print(f"left out (black boxes simulated from their RTL, energy not counted): "
+              f"{', '.join(result.extra['excluded'])}")
     window = (f"{result.cycles} cycles (the model's {result.model_cycles})"
               if args.cycles is None else f"the first {result.cycles} cycles of the job")
     print(f"{window} at {energy.period_s and 1e-6 / energy.period_s:g} MHz, "

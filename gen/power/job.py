@@ -95,6 +95,10 @@ class EnergyHooks:
         access: an access is a cycle with one of the macro's ``reads`` (``writes``) enable pins
         high (each entry a pin name or a glob of them, ``"read__en*"``). The model's counts of
         them are the actions ``sram_<group>_read`` and ``sram_<group>_write``.
+    excluded : callable or None
+        ``excluded(cfg) -> tuple of module names``: blocks left out of every energy figure of
+        the architecture (kept as black boxes simulated from their RTL, priced nowhere), for
+        blocks whose synthesis is too slow for the flow; reports list them.
     """
 
     job: Callable
@@ -106,6 +110,7 @@ class EnergyHooks:
     window: Callable | None = None
     dense_baseline: Callable | None = None
     sram: Callable | None = None
+    excluded: Callable | None = None
 
 
 def component_of(scope, components):
@@ -213,11 +218,13 @@ def design_power(cfg, job, hooks, *, progress=None, text=None, max_cycles=None, 
 
     The netlist must reproduce the RTL's outputs on every cycle of the window; a mismatch raises
     :class:`~sparseforge.gen.errors.ToolFailure` (the power of a wrong netlist means nothing).
-    ``exclude`` names modules kept as black boxes like the SRAM macros (simulated from their RTL)
-    whose energy is *not* counted: a measurement of the rest of the design, for blocks whose
-    synthesis is too slow to repeat (the result's ``excluded`` lists them).
+    ``exclude`` (with the hooks' ``excluded``) names modules kept as black boxes like the SRAM
+    macros (simulated from their RTL) whose energy is *not* counted: a measurement of the rest
+    of the design, for blocks whose synthesis is too slow to repeat (the result's ``excluded``
+    lists them).
     """
     text = verilog_text(cfg) if text is None else text
+    exclude = tuple(exclude) + (tuple(hooks.excluded(cfg)) if hooks.excluded else ())
     macros = list(hooks.sram(cfg)) if hooks.sram else []
     modules = sorted({m["module"] for m in macros} | set(exclude))
     gate = flow.gate_netlist(text, cfg.name, clock_gated=hooks.clock_gated(cfg),

@@ -123,7 +123,8 @@ def calibrate(cfg, *, progress=None, refresh=False, exclude=()):
     """
     hooks = hooks_of(cfg)
     cal_cfg, jobs = hooks.calibration(cfg)
-    path = cache_dir() / "energy" / f"{cal_cfg.name}-{_key(cal_cfg, jobs, exclude)}.json"
+    left_out = tuple(exclude) + (tuple(hooks.excluded(cal_cfg)) if hooks.excluded else ())
+    path = cache_dir() / "energy" / f"{cal_cfg.name}-{_key(cal_cfg, jobs, left_out)}.json"
     if path.exists() and not refresh:
         data = json.loads(path.read_text())
         data.pop("calibration_config", None)
@@ -193,6 +194,8 @@ def energy_report(cfg, counts, ops, *, progress=None):
     """What ``run --energy --json`` adds for a workload with action ``counts`` and ``ops``."""
     cal = calibrate(cfg, progress=progress)
     total, by_component = predict(model_energies(cfg), counts)
+    hooks = hooks_of(cfg)
+    excluded = list(hooks.excluded(cfg)) if hooks.excluded else []
     return {
         "energy_pj": total,
         "energy_by_component": by_component,
@@ -202,5 +205,6 @@ def energy_report(cfg, counts, ops, *, progress=None):
             "library": "OSU 0.18 um (osu018_stdcells.lib), typical corner",
             "supply_v": cal.supply_v,
             "clock_mhz": cal.clock_mhz,
+            **({"excluded": excluded} if excluded else {}),
         },
     }

@@ -12,7 +12,8 @@ measures it on the OSU 0.18 µm netlist. This module tells it what the accelerat
 * actions (:mod:`sparseforge.sim.sparsecore.actions`) and the small design and layers the
   per-action energies are calibrated on: the same PE in at most two PEs;
 * SRAM macros: the activation entries and pointer table, and per PE the weight memory, the
-  accumulation buffer and the requantization memory, priced per access by :mod:`..power.sram`.
+  accumulation buffer and the requantization memory, priced per access by :mod:`..power.sram`;
+* the requantizers are left out of every figure (:func:`excluded`: their synthesis is too slow).
 
 A job is one layer (``tb/sparsecore/run.py``), its window the cycles ``busy`` is high (the bench's
 cycle count). ``dense_acts`` runs the design as a dense array: every activation an entry, zeros
@@ -242,6 +243,15 @@ def dense_baseline(cfg):
                    max_k=min(cfg.max_k, cfg.pes * alus), name=f"{cfg.name}_dense")
 
 
+def excluded(cfg):
+    """The requantizers: Yosys/ABC maps each (a 33×16-bit multiplier and a 50-bit shifter,
+    timing-driven at the clock target) in the better part of an hour of CPU, so they are left
+    out of every energy figure (simulated from their RTL, priced nowhere). They do the same work
+    in a sparse and a dense design: one requantization per output channel of every pixel."""
+    return tuple(f"{cfg.name}.pe{p}.pp.rq{n}" for p in range(cfg.pes)
+                 for n in range(cfg.requant_lanes))
+
+
 HOOKS = EnergyHooks(job=power_job, clock_gated=clock_gated, components=components,
                     actions=actions, calibration=calibration, window=busy_window,
-                    dense_baseline=dense_baseline, sram=sram)
+                    dense_baseline=dense_baseline, sram=sram, excluded=excluded)

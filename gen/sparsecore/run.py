@@ -343,4 +343,7 @@ def run_cli(cfg, args):
             print(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
                   f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
                   f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
+            if model.get("excluded"):
+                print(f"left out of the energy (synthesis too slow for the flow): "
+                      f"{', '.join(model['excluded'])}")
     return 0 if ok else 1
