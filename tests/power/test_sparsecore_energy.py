@@ -65,7 +65,7 @@ def test_dense_baseline_is_the_same_array_at_k_equal_m():
     assert (base.alus_per_pe, base.k, base.m, base.requant_lanes) == (16, 4, 4, 4)
 
 
-def test_sram_macros_have_a_group_and_their_enable_pins():
+def test_sram_macros_and_left_out_requantizers_are_modules_of_the_design():
     from sparseforge.gen.emit import verilog_text
 
     cfg = parse_config(TINY)
@@ -82,6 +82,11 @@ def test_sram_macros_have_a_group_and_their_enable_pins():
         # One read enable per read port (the activation memory serves every PE), one write.
         ports = cfg.pes if macro["group"] in ("entries", "pointers") else 1
         assert len(reads) == ports and len(writes) == 1, (macro["module"], inputs)
+    # The requantizers the energy figures leave out are modules of the design: one per lane.
+    left_out = sc_energy.excluded(cfg)
+    assert len(left_out) == cfg.pes * cfg.requant_lanes
+    for module in left_out:
+        assert re.search(rf"^module \\{re.escape(module)}\s*\(", text, re.M), module
 
 
 def test_model_counts_equal_the_rtl_statistics_registers():
