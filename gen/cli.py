@@ -292,13 +292,17 @@ def cmd_power(args):
     print(f"gate-level netlist: {result.cells:,} OSU 0.18 um cells, {result.area_um2:,.0f} um2, "
           f"{result.clock_gated_flops} clock-gated flip-flops; matches the RTL on "
           f"{result.checked:,} output values")
+    if result.extra.get("excluded"):
+        print(f"left out (black boxes simulated from their RTL, energy not counted): "
+              f"{', '.join(result.extra['excluded'])}")
     window = (f"{result.cycles} cycles (the model's {result.model_cycles})"
               if args.cycles is None else f"the first {result.cycles} cycles of the job")
     print(f"{window} at {energy.period_s and 1e-6 / energy.period_s:g} MHz, "
           f"{energy.supply_v:g} V, input slew {energy.slew_ns:g} ns")
     print(table([(k, v, v / energy.total_pj if energy.total_pj else 0.0)
                  for k, v in energy.by_category.items()], ("category", "pJ", "share")))
-    print(table([(k, v, v / energy.total_pj if energy.total_pj else 0.0)
+    total = result.energy_pj            # logic and SRAM macros
+    print(table([(k, v, v / total if total else 0.0)
                  for k, v in sorted(result.by_component.items(), key=lambda kv: -kv[1])],
                 ("component", "pJ", "share")))
     cg = energy.clock_gating
@@ -306,7 +310,9 @@ def cmd_power(args):
         print(f"clock gating: {cg['gated_flops']} registers clocked in "
               f"{cg['enabled_cycles'] / cg['possible_cycles']:.1%} of their cycles, "
               f"{cg['saved_pj']:,.0f} pJ of clock energy saved (net of the clock gates)")
-    print(f"total {energy.total_pj:,.0f} pJ, {energy.power_w * 1e3:.2f} mW, "
+    sram = (f" ({energy.total_pj:,.0f} pJ logic, {result.sram_pj:,.0f} pJ SRAM macros)"
+            if result.sram_pj else "")
+    print(f"total {total:,.0f} pJ{sram}, {report['power_mw']:.2f} mW, "
           f"{report['tops_per_w']:.3f} effective TOPS/W")
     if result.rtl_check:
         print(f"RTL check: {result.rtl_check}")

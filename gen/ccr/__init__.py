@@ -28,8 +28,9 @@ ARCH = Architecture(
     cycles="sparseforge.sim.ccr.cycles",
     regression="sparseforge.tb.ccr.regression",
     run="sparseforge.gen.ccr.run:run_cli",
+    power="sparseforge.gen.ccr.energy:HOOKS",
     run_options=("conv", "layer", "network", "model_only", "weight_density", "act_density",
-                 "act", "weights",
+                 "act", "weights", "energy",
                  RunOption(("--mode",), {"choices": ("full", "same", "valid"),
                                          "help": "output window of --conv instead of its pad: "
                                                  "the paper's 'full', 'same' or 'valid'"})),

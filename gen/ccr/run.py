@@ -256,6 +256,7 @@ def _run_network(cfg, args):
 def run_cli(cfg, args):
     """``sparseforge run`` on a CCR config: exit status 0 when bit-exact and cycle-exact."""
     if args.network is not None:
+        _reject(args, ("energy",), "with --network")
         return _run_network(cfg, args)
     _reject(args, ("model_only",), "without --network")
     given = [flag for flag in ("conv", "layer") if getattr(args, flag, None) is not None]
@@ -294,6 +295,12 @@ def run_cli(cfg, args):
     report["seed"] = args.seed
     if args.layer:
         report["name"] = args.layer
+    if args.energy:
+        from ..power.model import energy_report
+        from .energy import layer_job
+        job = layer_job(cfg, x, w, win)
+        report.update(energy_report(cfg, job.actions(report["cycles"]), job.ops,
+                                    progress=progress))
     if args.out is not None:
         save_npy(Path(args.out), y.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
     if args.json:
@@ -313,6 +320,11 @@ def run_cli(cfg, args):
         exact = report["mismatches"] == 0
         print(f"{'bit-exact' if exact else 'MISMATCH'} against the golden convolution; "
               f"{report['effective_macs_per_cycle']:.2f} dense-equivalent MACs/cycle")
+        if "energy_pj" in report:
+            model = report["energy_model"]
+            print(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
+                  f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
+                  f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
     ok = (report["mismatches"] == 0 and report["cycles"] == report["model_cycles"] and
           report["counters_match_model"])
     return 0 if ok else 1

@@ -18,7 +18,8 @@ from ..errors import ToolFailure
 from . import flow
 
 __all__ = ["PowerJob", "EnergyHooks", "DesignPower", "design_power", "component_of",
-           "stream_window", "handshakes", "sram_enables", "sram_energy", "tops_per_w"]
+           "stream_window", "busy_window", "handshakes", "sram_enables", "sram_energy",
+           "tops_per_w"]
 
 
 @dataclass
@@ -92,8 +93,12 @@ class EnergyHooks:
         ``sram(cfg) -> [{"module", "words", "width", "group", "reads", "writes"}]``: the SRAM
         macros, kept as black boxes (simulated from their RTL) and priced by :mod:`.sram` per
         access: an access is a cycle with one of the macro's ``reads`` (``writes``) enable pins
-        high. The model's counts of them are the actions ``sram_<group>_read`` and
-        ``sram_<group>_write``.
+        high (each entry a pin name or a glob of them, ``"read__en*"``). The model's counts of
+        them are the actions ``sram_<group>_read`` and ``sram_<group>_write``.
+    excluded : callable or None
+        ``excluded(cfg) -> tuple of module names``: blocks left out of every energy figure of
+        the architecture (kept as black boxes simulated from their RTL, priced nowhere), for
+        blocks whose synthesis is too slow for the flow; reports list them.
     """
 
     job: Callable
@@ -105,6 +110,7 @@ class EnergyHooks:
     window: Callable | None = None
     dense_baseline: Callable | None = None
     sram: Callable | None = None
+    excluded: Callable | None = None
 
 
 def component_of(scope, components):
@@ -130,6 +136,19 @@ def stream_window(trace, inputs, outputs, start=0):
     if not firsts or not lasts:
         return None
     return min(firsts), max(lasts) - min(firsts) + 1
+
+
+def busy_window(trace, start=0, port="busy"):
+    """``(first, cycles)``: the first run of cycles after ``start`` with ``port`` high (a job
+    started by a register write and timed, as its bench times it, by a ``busy`` output)."""
+    busy = trace.values[port]
+    first = next((i for i in range(start, len(busy)) if busy[i]), None)
+    if first is None:
+        return None
+    last = first
+    while last + 1 < len(busy) and busy[last + 1]:
+        last += 1
+    return first, last - first + 1
 
 
 @dataclass
@@ -194,15 +213,20 @@ def tops_per_w(ops, energy_pj):
     return ops / energy_pj if energy_pj else 0.0
 
 
-def design_power(cfg, job, hooks, *, progress=None, text=None, max_cycles=None):
+def design_power(cfg, job, hooks, *, progress=None, text=None, max_cycles=None, exclude=()):
     """Run ``job`` on ``cfg`` through the gate-level flow; measure and attribute its energy.
 
     The netlist must reproduce the RTL's outputs on every cycle of the window; a mismatch raises
     :class:`~sparseforge.gen.errors.ToolFailure` (the power of a wrong netlist means nothing).
+    ``exclude`` (with the hooks' ``excluded``) names modules kept as black boxes like the SRAM
+    macros (simulated from their RTL) whose energy is *not* counted: a measurement of the rest
+    of the design, for blocks whose synthesis is too slow to repeat (the result's ``excluded``
+    lists them).
     """
     text = verilog_text(cfg) if text is None else text
+    exclude = tuple(exclude) + (tuple(hooks.excluded(cfg)) if hooks.excluded else ())
     macros = list(hooks.sram(cfg)) if hooks.sram else []
-    modules = sorted({m["module"] for m in macros})
+    modules = sorted({m["module"] for m in macros} | set(exclude))
     gate = flow.gate_netlist(text, cfg.name, clock_gated=hooks.clock_gated(cfg),
                              blackbox_modules=modules, progress=progress)
     trace, outputs = flow.rtl_port_trace(cfg, job.module, job.inputs, gate.port_widths(),
@@ -246,7 +270,8 @@ def design_power(cfg, job, hooks, *, progress=None, text=None, max_cycles=None):
         energy=replay.energy, by_component=by_component, actions=job.actions(cycles),
         probed=probed, ops=job.ops, mismatches=replay.mismatches, checked=replay.checked,
         cells=gate.cells, area_um2=gate.area_um2, clock_gated_flops=gate.clock_gated_flops,
-        rtl_check=rtl_check, sram_pj=sram_pj, sram_accesses=accesses)
+        rtl_check=rtl_check, sram_pj=sram_pj, sram_accesses=accesses,
+        extra={"excluded": sorted(exclude)} if exclude else {})
 
 
 def sram_enables(netlist, macros):
@@ -259,10 +284,12 @@ def sram_enables(netlist, macros):
         if macro is None:
             continue
         for kind, pins in (("read", macro["reads"]), ("write", macro["writes"])):
-            for pin in pins:
-                if pin not in cell.pins:
-                    raise ToolFailure(f"the power run: SRAM macro {cell.type} has no pin {pin!r}")
-                found.append((cell.pins[pin][0], macro, kind))
+            for pattern in pins:
+                matched = sorted(p for p in cell.pins if fnmatch.fnmatchcase(p, pattern))
+                if not matched:
+                    raise ToolFailure(f"the power run: SRAM macro {cell.type} has no pin "
+                                      f"{pattern!r}")
+                found += [(cell.pins[pin][0], macro, kind) for pin in matched]
     return found
 
 

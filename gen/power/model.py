@@ -102,8 +102,10 @@ def predict(energies, counts):
     return sum(by_component.values()), by_component
 
 
-def _key(cal_cfg, jobs):
+def _key(cal_cfg, jobs, exclude=()):
     digest = hashlib.sha256()
+    if exclude:
+        digest.update(repr(sorted(exclude)).encode())
     for job in jobs:
         digest.update(job.label.encode())
         for name in sorted(job.inputs):
@@ -113,11 +115,16 @@ def _key(cal_cfg, jobs):
                         MODEL_VERSION, DEFAULT_SLEW_NS, flow.clock_period_s())
 
 
-def calibrate(cfg, *, progress=None, refresh=False):
-    """The :class:`Calibration` of ``cfg`` (computed with gate-level runs once, then cached)."""
+def calibrate(cfg, *, progress=None, refresh=False, exclude=()):
+    """The :class:`Calibration` of ``cfg`` (computed with gate-level runs once, then cached).
+
+    ``exclude``: modules of the calibration design whose energy is left out (see
+    :func:`.job.design_power`); the calibration then prices the rest of the design only.
+    """
     hooks = hooks_of(cfg)
     cal_cfg, jobs = hooks.calibration(cfg)
-    path = cache_dir() / "energy" / f"{cal_cfg.name}-{_key(cal_cfg, jobs)}.json"
+    left_out = tuple(exclude) + (tuple(hooks.excluded(cal_cfg)) if hooks.excluded else ())
+    path = cache_dir() / "energy" / f"{cal_cfg.name}-{_key(cal_cfg, jobs, left_out)}.json"
     if path.exists() and not refresh:
         data = json.loads(path.read_text())
         data.pop("calibration_config", None)
@@ -127,7 +134,7 @@ def calibrate(cfg, *, progress=None, refresh=False):
     runs = []
     for i, job in enumerate(jobs, 1):
         progress(f"calibrating {cal_cfg.name}: run {i} of {len(jobs)}, {job.label}")
-        runs.append(design_power(cal_cfg, job, hooks, progress=progress))
+        runs.append(design_power(cal_cfg, job, hooks, progress=progress, exclude=exclude))
     actions = hooks.actions(cal_cfg)
     energies = {}
     for component, names in actions.items():
@@ -178,15 +185,17 @@ def sram_energies(cfg):
     return {"sram": energies} if energies else {}
 
 
-def model_energies(cfg, *, progress=None):
+def model_energies(cfg, *, progress=None, exclude=()):
     """Per-action energies of ``cfg``: calibrated logic, and its SRAM macros per access."""
-    return {**calibrate(cfg, progress=progress).energies, **sram_energies(cfg)}
+    return {**calibrate(cfg, progress=progress, exclude=exclude).energies, **sram_energies(cfg)}
 
 
 def energy_report(cfg, counts, ops, *, progress=None):
     """What ``run --energy --json`` adds for a workload with action ``counts`` and ``ops``."""
     cal = calibrate(cfg, progress=progress)
     total, by_component = predict(model_energies(cfg), counts)
+    hooks = hooks_of(cfg)
+    excluded = list(hooks.excluded(cfg)) if hooks.excluded else []
     return {
         "energy_pj": total,
         "energy_by_component": by_component,
@@ -196,5 +205,6 @@ def energy_report(cfg, counts, ops, *, progress=None):
             "library": "OSU 0.18 um (osu018_stdcells.lib), typical corner",
             "supply_v": cal.supply_v,
             "clock_mhz": cal.clock_mhz,
+            **({"excluded": excluded} if excluded else {}),
         },
     }

@@ -23,8 +23,9 @@ ARCH = Architecture(
     regression="sparseforge.tb.sparsecore.regression",
     run="sparseforge.gen.sparsecore.run:run_cli",
     network="sparseforge.gen.sparsecore.network:sparsecore_target",
+    power="sparseforge.gen.sparsecore.energy:HOOKS",
     run_options=("conv", "layer", "network", "model_only", "act_density", "act", "weights",
-                 "prune", "shift", "relu", "model", "images",
+                 "prune", "shift", "relu", "model", "images", "energy",
                  RunOption(("--km",), {"metavar": "K/M",
                                        "help": "prune the random weights to K/M along the "
                                                "output depth (default: the design's k/m)"}),

@@ -285,6 +285,9 @@ RUN_HEADERS = ("cycles", "model", "ideal", "dense", "speed-up", "ALU util.", "un
 
 def run_cli(cfg, args):
     """``sparseforge run`` on a SparseCore config: exit 0 when bit-exact and cycle-exact."""
+    if args.energy and (args.model is not None or args.network is not None or args.model_only):
+        raise InputError("--energy: allowed with one layer run on the RTL (--conv or --layer), "
+                         "not with --model, --network or --model-only")
     if args.model is not None:
         for dest in ("km", "pool"):
             if getattr(args, dest, None) not in (None, False):
@@ -311,6 +314,12 @@ def run_cli(cfg, args):
     report, plane = run_layer_rtl(cfg, shape, act, weights, 0, 1, shift, relu=relu,
                                   simulator=args.sim, progress=progress)
     report.update({"shift": shift, "seed": args.seed, "simulator": args.sim})
+    if args.energy:
+        from ..power.model import energy_report
+        from .energy import layer_job
+        job = layer_job(cfg, shape, act, weights, shift, relu=relu)
+        report.update(energy_report(cfg, job.actions(report["cycles"]), job.ops,
+                                    progress=progress))
     if args.out is not None:
         save_npy(Path(args.out), plane.astype(np.int8))
     ok = (report["mismatches"] == 0 and report["stream_matches"] and
@@ -329,4 +338,12 @@ def run_cli(cfg, args):
         print(("bit-exact" if report["mismatches"] == 0 and report["stream_matches"] else
                "MISMATCH") + " against the golden model (decoded output and compressed lists); "
               + ("cycle-exact" if ok else "cycles differ from the model"))
+        if "energy_pj" in report:
+            model = report["energy_model"]
+            print(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
+                  f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
+                  f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
+            if model.get("excluded"):
+                print(f"left out of the energy (synthesis too slow for the flow): "
+                      f"{', '.join(model['excluded'])}")
     return 0 if ok else 1

@@ -30,7 +30,8 @@ unit produces exactly the ``(y, q)`` lists of its band and chunk.
 import numpy as np
 
 __all__ = ["check_km", "km_violations", "prune", "prune_iterative", "compress_weights",
-           "decompress_weights", "ActStore", "compress_acts", "decompress_acts", "pos_bits"]
+           "dense_acts", "decompress_weights", "ActStore", "compress_acts", "decompress_acts",
+           "pos_bits"]
 
 
 def pos_bits(m):
@@ -196,6 +197,24 @@ def compress_acts(act, segment):
     start = (np.cumsum(count.ravel()) - count.ravel()).reshape(h, nseg)
     return ActStore(ch, h, w, segment, xs.astype(np.int64), cs.astype(np.int64),
                     grid[ys, qs, xs, cs], start, count)
+
+
+def dense_acts(act, segment):
+    """``act`` as a dense array reads it: an :class:`ActStore` listing every position of the
+    plane, zeros included (a dense output-stationary array skips no activation), in the order of
+    :func:`compress_acts`."""
+    act = np.asarray(act, dtype=np.int64)
+    store = compress_acts(np.ones_like(act), segment)
+    ch, h, w = act.shape
+    nseg = store.segments
+    padded = np.zeros((nseg * segment, h, w), dtype=np.int64)
+    padded[:ch] = act
+    grid = padded.reshape(nseg, segment, h, w).transpose(2, 0, 3, 1)
+    ys, qs, xs, cs = np.nonzero(np.ones_like(grid, dtype=bool) &
+                                (np.arange(nseg * segment).reshape(nseg, segment) <
+                                 ch)[None, :, None, :])
+    store.value = grid[ys, qs, xs, cs]
+    return store
 
 
 def decompress_acts(store):

@@ -99,8 +99,9 @@ class SparseCoreBench:
     async def read(self, name):
         return await self.driver.read(name)
 
-    async def load(self, shape, act, weights, bias, mult, shift, relu):
-        """Layer registers (``layer_k`` first), weights, requantization and activations."""
+    async def load(self, shape, act, weights, bias, mult, shift, relu, dense_acts=False):
+        """Layer registers (``layer_k`` first), weights, requantization and activations (with
+        ``dense_acts`` every position an entry, zeros too: the design run as a dense array)."""
         cfg = self.cfg
         fields = {"k": shape.k, "h": shape.h, "w": shape.w, "c": shape.c, "r": shape.r,
                   "s": shape.s, "pad": shape.pad, "stride_log2": shape.stride.bit_length() - 1,
@@ -118,7 +119,7 @@ class SparseCoreBench:
             for word in qpack.pack_many([[row] + [v for lane in params for v in lane]
                                          for row, params in rows]):
                 self.q.send_nowait(AxiStreamFrame([word], tdest=chunk))
-        store = kmf.compress_acts(act, cfg.chunk)
+        store = (kmf.dense_acts if dense_acts else kmf.compress_acts)(act, cfg.chunk)
         entries = streams.act_entries(store)
         if entries:
             for word in Packer(act_entry_layout(cfg)).pack_many([list(e) for e in entries]):
@@ -156,8 +157,8 @@ class SparseCoreBench:
         return beats
 
     async def run_layer(self, shape, act, weights, bias, mult, shift, *, relu=False,
-                        timeout_cycles=200_000):
-        await self.load(shape, act, weights, bias, mult, shift, relu)
+                        dense_acts=False, timeout_cycles=200_000):
+        await self.load(shape, act, weights, bias, mult, shift, relu, dense_acts)
         measure = cocotb.start_soon(self._busy_cycles())
         collect = cocotb.start_soon(self._collect(measure.done))
         await self.write("start", 1)

@@ -2,9 +2,10 @@
 
 The caller writes ``$SPARSEFORGE_RUN_DIR/inputs.npz``: ``act`` (C×H×W), ``weights`` (K×C×R×S,
 meeting k/m), ``bias``, ``mult``, ``shift`` (per output channel) and ``layer`` (``stride, pad,
-relu, pool``); this module runs the layer without pauses and writes ``outputs.npz`` beside it: the
-output beats (``chunk``, ``y``, ``x``, ``count``, ``c`` and ``value`` per lane), the measured
-``cycles`` and the registers (``reg_<name>``). Checking is the caller's job.
+relu, pool``), and optionally ``dense_acts`` (1: every activation an entry, zeros too, as a
+dense array reads them); this module runs the layer without pauses and writes ``outputs.npz``
+beside it: the output beats (``chunk``, ``y``, ``x``, ``count``, ``c`` and ``value`` per lane),
+the measured ``cycles`` and the registers (``reg_<name>``). Checking is the caller's job.
 """
 
 import json
@@ -32,7 +33,8 @@ async def run_layer(dut):
     bench = SparseCoreBench(dut, cfg)
     await bench.reset()
     res = await bench.run_layer(shape, act, w, arrays["bias"], arrays["mult"], arrays["shift"],
-                                relu=bool(relu))
+                                relu=bool(relu),
+                                dense_acts=bool(arrays.get("dense_acts", 0)))
     n = len(res.beats)
     lanes_c = np.zeros((n, cfg.chunk), dtype=np.int64)
     lanes_v = np.zeros((n, cfg.chunk), dtype=np.int64)
