@@ -77,6 +77,30 @@ def register_map(cfg):
                  doc="cycles of the last layer spent computing (busy high)"),
         Register("drain_cycles", 0x4C, COUNTER_BITS, "ro",
                  doc="cycles of the last layer after computing, to its last output beat"),
+        *(_blox_registers(cfg) if cfg.sparseblox is not None else []),
+    ]
+
+
+#: Sparse-Blox counter registers and the PE strobes they sum (see :class:`.ppu.PostProcessor`).
+BLOX_COUNTERS = {"blocks_cached": "blox_cached", "blocks_pruned": "blox_created",
+                 "blocks_refused": "blox_refused", "blocks_zero_before": "blox_zero"}
+
+
+def _blox_registers(cfg):
+    blox = cfg.sparseblox
+    return [
+        Register("blox_threshold", 0x50, blox.bits, "rw",
+                 doc=f"Sparse-Blox threshold of the next layer's 4x4 output blocks, unsigned "
+                     f"{blox.name} (0 prunes nothing); taken at start"),
+        Register("blocks_cached", 0x54, COUNTER_BITS, "ro",
+                 doc="blocks of the last layer the PPUs pruned (all PEs' caches took them)"),
+        Register("blocks_pruned", 0x58, COUNTER_BITS, "ro",
+                 doc="blocks of the last layer pruned that were not all-zero before (created)"),
+        Register("blocks_refused", 0x5C, COUNTER_BITS, "ro",
+                 doc="blocks of the last layer below threshold but stored: the PE's cache was "
+                     "full"),
+        Register("blocks_zero_before", 0x60, COUNTER_BITS, "ro",
+                 doc="blocks of the last layer all-zero before pruning (with a real element)"),
     ]
 
 
@@ -240,6 +264,7 @@ class ScnnAccelerator(wiring.Component):
 
         # -- layer sequencer ----------------------------------------------------------------------
         phase = Signal(Phase)
+        threshold = Signal(cfg.sparseblox.bits) if cfg.sparseblox is not None else None
         layer = Signal(layer_layout(cfg))
         done = Signal()
         error = Signal()
@@ -269,6 +294,8 @@ class ScnnAccelerator(wiring.Component):
                 pe.ppu_kg.eq(kg_now),
                 pe.ppu_kbase.eq(kbase),
             ]
+            if cfg.sparseblox is not None:
+                m.d.comb += pe.blox_threshold.eq(threshold)
 
         m.submodules.outputs = outs = OutputStreamer(cfg)
         for n, pe in enumerate(order):
@@ -323,6 +350,8 @@ class ScnnAccelerator(wiring.Component):
                     layer.r.eq(regs.layer_r), layer.s.eq(regs.layer_s),
                     k_left.eq(regs.layer_k), kbase.eq(0), acc_set.eq(0),
                 ]
+                if threshold is not None:
+                    m.d.sync += threshold.eq(regs.blox_threshold)
         with m.Elif(phase == Phase.LOAD):
             m.d.sync += w_expect.eq(groups.quotient * layer.c)
             with m.If(loaded & (w_expect == groups.quotient * layer.c)):
@@ -437,4 +466,17 @@ class ScnnAccelerator(wiring.Component):
             regs.weight_rows.eq(w_rows),
             regs.compute_cycles.eq(computes),
         ]
+        if cfg.sparseblox is not None:
+            self._blox_counters(m, regs, order, launch_layer)
         return m
+
+    @staticmethod
+    def _blox_counters(m, regs, order, launch_layer):
+        """Sparse-Blox: each counter register sums its strobe over the PEs, from ``start``."""
+        for reg, strobe in BLOX_COUNTERS.items():
+            counter = Signal(COUNTER_BITS, name=reg)
+            with m.If(launch_layer):
+                m.d.sync += counter.eq(0)
+            with m.Else():
+                m.d.sync += counter.eq(counter + sum(getattr(pe, strobe) for pe in order))
+            m.d.comb += getattr(regs, reg).eq(counter)
