@@ -49,6 +49,10 @@ def pe_memories(cfg):
     for s in range(2):
         for b in range(cfg.banks):
             memories[f"accumulators.set{s}.bank{b}"] = (cfg.bank_entries, cfg.acc_width)
+    if cfg.sparseblox is not None:
+        # Sparse-Blox: the sparse-block cache's two banks of positions (a 1R1W macro).
+        memories["ppu.pruner.cache.positions"] = (2 * cfg.sparseblox.capacity,
+                                                  cfg.sparseblox.position_bits)
     return memories
 
 
