@@ -44,10 +44,7 @@ ARCH = Architecture(
                            {"metavar": "FILE",
                             "help": "--network: a YAML/JSON map of layer to NNZ (the others at "
                                     "--nnz, the first layer at B/B unless the file names it)"}),
-                 RunOption(("--threshold",), {
-                     "type": float, "metavar": "T",
-                     "help": "Sparse-Blox threshold of the layer's INT8 output blocks "
-                             "(configs with a sparseblox: section; needs --shift)"})),
+                 "threshold"),
     # Icarus simulates these designs at about a hundred cycles a second, so the no-IM2COL
     # baseline (the same array behind a simpler reader) and the other engine kinds run on
     # Verilator only.
