@@ -218,3 +218,52 @@ def test_edge_blocks_under_simulation():
     c = result.counts
     assert (c.blocks_total, c.blocks_zero_before, c.blocks_pruned, c.blocks_cached) == \
         (6, 2, 1, 3)
+
+
+@pytest.mark.parametrize("config, args, words", [
+    ("scnn_2x2_small", [], "no Sparse-Blox"),
+    ("scnn_2x2_small_blox", ["--threshold", "-1"], "0 to 1.67772e+07"),
+    ("scnn_2x2_small_blox", ["--threshold", "2e7"], "0 to 1.67772e+07"),
+    ("scnn_2x2_small_blox", ["--network", "vgg16"], "--model and --network"),
+])
+def test_threshold_input_errors(config, args, words):
+    from sparseforge.gen.cli import main_captured
+
+    argv = ["run", config, "--threshold", "1", *args]
+    if "--network" not in args:
+        argv += ["--conv", "10,6,2,3,3,3"]
+    status, _, err = main_captured(argv)
+    lines = err.strip().splitlines()
+    assert status == 2 and len(lines) == 1, err
+    assert "--threshold" in lines[0] and words in lines[0], lines
+
+
+def test_run_threshold_model_only():
+    """``run --threshold --model-only --json``: the counts of the golden model, the next layer's
+    products fewer by exactly the pruned values' products, and the cycles saved as the sum of
+    the two layers' cycle-model differences."""
+    import json
+
+    from sparseforge.gen.cli import main_captured
+    from sparseforge.gen.scnn.blox_run import next_layer
+    from sparseforge.gen.scnn.run import prepare_layer
+    from sparseforge.sim.workloads import ConvLayer
+
+    status, out, err = main_captured(["run", "scnn_2x2_small_blox", "--conv", "10,6,2,3,3,3",
+                                      "--threshold", "3000000", "--model-only", "--json"])
+    assert status == 0, err
+    report = json.loads(out)
+    assert report["blocks_total"] == 3 * 4 * 2           # K × PEs × blocks per 3×5 tile
+    assert 0 < report["blocks_pruned"] <= report["blocks_cached"] <= report["blocks_total"]
+    assert report["act_words_saved"] == 2 * report["act_words_not_written"] > 0
+    nxt = report["next_layer"]
+    assert report["macs_skipped"] == nxt["products_unpruned"] - nxt["products_pruned"] > 0
+    # The next layer's products, counted here as SCNN forms them: per input channel, every
+    # non-zero activation times every non-zero weight (the Cartesian product, Sec. 3).
+    cfg = load_preset("scnn_2x2_small_blox")
+    act, weights = prepare_layer(cfg, ConvLayer("x", 10, 6, 2, 3, 3, 3, 1, 1), seed=1)
+    pruned = prune_tiles(cfg, layer_output(act, weights, cfg.acc_width),
+                         report["threshold_raw"]).data
+    a2, w2 = next_layer(cfg, pruned, weights, weight_density=0.5, seed=1)
+    products = sum(int((a2[c] != 0).sum()) * int((w2[:, c] != 0).sum()) for c in range(3))
+    assert nxt["products_pruned"] == products
