@@ -22,7 +22,8 @@ from .layouts import (
 from .coords import ConstDivider
 from .outstream import OutputStreamer
 from .pe import PE_PIPELINE, ScnnPE, pe_memories
-from .ppu import ppu_cycles
+from .blox import BLOCK
+from .ppu import BLOX_WAIT, ppu_cycles
 
 __all__ = ["ScnnAccelerator", "register_map", "REGISTER_ADDR_BITS"]
 
@@ -226,7 +227,15 @@ class ScnnAccelerator(wiring.Component):
                                         "or kg · (H_t·⌈W_t/I⌉ + 1) for kernels without halo",
                 "ppu_cycles_example_kc_3x3": ppu_cycles(cfg, cfg.kc, min(3, cfg.kernel_max),
                                                         min(3, cfg.kernel_max)),
+                **({"sparseblox_pass_cycles_per_channel":
+                    f"⌈W_t/4⌉·H_t + {BLOX_WAIT} (between exchange and compression; it also "
+                    "closes the previous channel's block)"} if cfg.sparseblox else {}),
             },
+            **({"sparseblox": {"block": [BLOCK, BLOCK], "blocks_per_tile": cfg.blox_blocks,
+                               "position": "k · blocks_per_tile + b (b row-major in the tile)",
+                               "cache_per_pe_positions_per_bank": cfg.sparseblox.capacity,
+                               "threshold_format": cfg.sparseblox.name}}
+               if cfg.sparseblox else {}),
             "streams": {
                 "s_axis_w": "weight blocks (g, c) in order, rows of F entries with the count",
                 "s_axis_act": "per PE (tdest): activation blocks per channel, rows of I entries",
