@@ -2,15 +2,17 @@
 
     .venv/bin/python benchmarks/scnn_blox.py rtl  [--sim icarus] [--json FILE] [--update-readme]
     .venv/bin/python benchmarks/scnn_blox.py area [--json FILE] [--update-readme]
+    .venv/bin/python benchmarks/scnn_blox.py rtl|area --from-json FILE [--update-readme]
 
 ``rtl``: on ``scnn_2x2_small_blox`` and the same design without Sparse-Blox (``scnn_2x2_small``),
 a 4×10×6 → 4 layer (3×3) with non-negative 7-bit activations at density 0.6 and 7-bit weights at
-density 0.5 (no accumulator wraps), at thresholds between the quartiles of its 4×4 blocks'
-|means|. For each threshold, four RTL runs: the layer on the Sparse-Blox design (its output is
-the pruned map, bit-exact against the golden model), the layer on the plain design, and the next
-layer (4 → 4, 3×3, seeded weights; :mod:`sparseforge.gen.scnn.blox_run`) on the pruned map (on
-the Sparse-Blox design, threshold 0) and on the unpruned map (on the plain design). The products
-and cycles are the RTL's registers and measured cycles; beside them, the cycle model's.
+density 0.5 (no accumulator wraps), at t = 0 and at the quartiles of the |means| of the output
+map's 4×4 blocks (cut from the map's origin; the PEs cut theirs from their 3×5 tiles' origins).
+For each threshold, four RTL runs: the layer on the Sparse-Blox design (its output is the pruned
+map, bit-exact against the golden model), the layer on the plain design, and the next layer
+(4 → 4, 3×3, seeded weights; :mod:`sparseforge.gen.scnn.blox_run`) on the pruned map (on the
+Sparse-Blox design, threshold 0) and on the unpruned map (on the plain design). The products and
+cycles are the RTL's registers and measured cycles; beside them, the cycle model's.
 
 ``area``: the liberty flow (OSU 0.18 µm, SRAM macros black boxes) of one PE of
 ``scnn_2x2_small`` with and without Sparse-Blox (4×4 blocks, a cache of 2 × 1,024 16-bit
@@ -57,7 +59,7 @@ def workload(cfg):
 
 
 def thresholds(cfg, act, weights):
-    """Raw thresholds halfway between the quartiles of the output blocks' |means| (scaled)."""
+    """Raw thresholds just above the quartiles of the map's 4×4 blocks' |means| (scaled)."""
     out = layer_output(act, weights, cfg.acc_width)
     frac = cfg.sparseblox.frac_bits
     sums, n_valid, _ = block_stats(out, (1, 4, 4))
@@ -180,8 +182,17 @@ def main(argv=None):
     parser.add_argument("--sim", choices=("icarus", "verilator"), default="icarus")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--update-readme", action="store_true")
+    parser.add_argument("--from-json", metavar="FILE",
+                        help="the tables from an earlier run's --json, without running again")
     args = parser.parse_args(argv)
     progress = Progress()
+    if args.from_json:
+        result = json.loads(Path(args.from_json).read_text())
+        text = rtl_markdown(result) if args.part == "rtl" else area_markdown(result)
+        print(text)
+        if args.update_readme:
+            update_readme(text, f"scnn-blox-{args.part}")
+        return 0
     start = time.time()
     if args.part == "rtl":
         result = rtl(args.sim, progress)
