@@ -373,6 +373,9 @@ def _run_network(cfg, args, progress):
 
 def run_cli(cfg, args):
     """``sparseforge run`` on an SCNN config: exit status 0 when bit-exact and cycle-exact."""
+    from .blox_run import blox_report, threshold_raw    # it builds on this module
+
+    raw = threshold_raw(cfg, args)
     if args.model is not None:
         return run_network.run_cli(cfg, args)
     run_network.check_not_model(args)
@@ -383,9 +386,6 @@ def run_cli(cfg, args):
                              "use --conv H,W,C,K,R,S with --weight-density and --act-density")
     if getattr(args, "prune", False):
         raise InputError("--prune: not allowed for arch scnn: it computes any sparsity pattern")
-    from .blox_run import blox_report, threshold_raw    # it builds on this module
-
-    raw = threshold_raw(cfg, args)
     progress = Progress(not args.quiet and not args.json)
     if args.network is not None:
         return _run_network(cfg, args, progress)

@@ -225,12 +225,13 @@ def test_edge_blocks_under_simulation():
     ("scnn_2x2_small_blox", ["--threshold", "-1"], "0 to 1.67772e+07"),
     ("scnn_2x2_small_blox", ["--threshold", "2e7"], "0 to 1.67772e+07"),
     ("scnn_2x2_small_blox", ["--network", "vgg16"], "--model and --network"),
+    ("scnn_2x2_small_blox", ["--model", "digits_cnn"], "--model and --network"),
 ])
 def test_threshold_input_errors(config, args, words):
     from sparseforge.gen.cli import main_captured
 
     argv = ["run", config, "--threshold", "1", *args]
-    if "--network" not in args:
+    if "--network" not in args and "--model" not in args:
         argv += ["--conv", "10,6,2,3,3,3"]
     status, _, err = main_captured(argv)
     lines = err.strip().splitlines()
