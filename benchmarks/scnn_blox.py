@@ -15,8 +15,8 @@ Sparse-Blox design, threshold 0) and on the unpruned map (on the plain design). 
 cycles are the RTL's registers and measured cycles; beside them, the cycle model's.
 
 ``area``: the liberty flow (OSU 0.18 µm, SRAM macros black boxes) of one PE of
-``scnn_2x2_small`` with and without Sparse-Blox (4×4 blocks, a cache of 2 × 1,024 16-bit
-positions as an SRAM macro), and of the block pruner (adder tree, decision, cache control) on its
+``scnn_2x2_small`` with and without Sparse-Blox (4×4 blocks, the preset's cache of 2 × 32 5-bit
+positions, every block of a 16-channel layer, as an SRAM macro), and of the block pruner (adder tree, decision, cache control) on its
 own; Sparse-Blox's share of the PE's logic, and of its logic and SRAM, beside Table I's 4.95 % on
 SCNN (32 nm).
 """

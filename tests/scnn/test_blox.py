@@ -32,9 +32,12 @@ def _with(**blox):
 
 
 def test_defaults_and_round_trip():
+    defaults = parse_config({**TINY, "sparseblox": {}}).sparseblox
+    assert (defaults.capacity, defaults.position_bits, defaults.fmt.name) == (1024, 16, "Q24.8")
     cfg = load_preset("scnn_2x2_small_blox")
     blox = cfg.sparseblox
-    assert (blox.capacity, blox.position_bits, blox.fmt.name) == (1024, 16, "Q24.8")
+    assert (blox.capacity, blox.position_bits, blox.fmt.name) == (32, 5, "Q24.8")
+    assert blox.capacity == cfg.out_channels * cfg.blox_blocks        # it never fills
     assert cfg.blox_grid == (1, 2)                      # 3×5 tiles: one 3×4 and one 3×1 block
     assert parse_config(config_to_dict(cfg)) == cfg
     assert load_preset("scnn_2x2_small").sparseblox is None
