@@ -16,9 +16,9 @@ cycles are the RTL's registers and measured cycles; beside them, the cycle model
 
 ``area``: the liberty flow (OSU 0.18 µm, SRAM macros black boxes) of one PE of
 ``scnn_2x2_small`` with and without Sparse-Blox (4×4 blocks, the preset's cache of 2 × 32 5-bit
-positions, every block of a 16-channel layer, as an SRAM macro), and of the block pruner (adder tree, decision, cache control) on its
-own; Sparse-Blox's share of the PE's logic, and of its logic and SRAM, beside Table I's 4.95 % on
-SCNN (32 nm).
+positions, every block of a 16-channel layer, as an SRAM macro), and of the block pruner (adder
+tree, decision, cache control) on its own; Sparse-Blox's share of the PE's logic, and of its
+logic and SRAM, beside Table I's 4.95 % on SCNN (32 nm).
 """
 
 import argparse
