@@ -271,3 +271,71 @@ def test_run_threshold_model_only():
     a2, w2 = next_layer(cfg, pruned, weights, weight_density=0.5, seed=1)
     products = sum(int((a2[c] != 0).sum()) * int((w2[:, c] != 0).sum()) for c in range(3))
     assert nxt["products_pruned"] == products
+
+
+def test_block_pruner_against_the_cache_model():
+    """The PPU's block pruner alone, under Amaranth's simulator: blocks of 1 to 4 beats with
+    random masks, one beat a cycle; each verdict comes BLOX_WAIT cycles after its block's last
+    beat, and its pruned / refused / zero bits are those of ``below_threshold`` and the
+    sparse-block cache's model (a 3-position cache, so it fills)."""
+    import random
+
+    from amaranth.sim import Simulator
+    from sparseforge.hdl.scnn.blox import BlockPruner
+    from sparseforge.hdl.scnn.ppu import BLOX_WAIT
+    from sparseforge.sim.sparseblox import SparseBlockCacheModel, below_threshold
+
+    cfg = parse_config(_with(capacity=3))
+    seed = 2                                            # a draw in which every outcome occurs
+    print(f"seed {seed}")
+    rng = random.Random(seed)
+    raw = 40                                            # t = 2.5
+    blocks = []
+    for position in range(8):
+        beats = [([rng.choice([0, 0, 1, 2, 3, 9]) for _ in range(4)],
+                  [rng.random() < 0.8 for _ in range(4)]) for _ in range(rng.randint(1, 4))]
+        blocks.append((position, beats))
+    cache = SparseBlockCacheModel(3, 3)
+    want = []
+    for position, beats in blocks:
+        total = sum(v for values, mask in beats for v, m in zip(values, mask) if m)
+        n = sum(m for _, mask in beats for m in mask)
+        below = bool(below_threshold(total, n, raw, 4))
+        pruned = cache.insert(position, below)
+        want.append((pruned, below and not pruned, n > 0 and total == 0))
+    assert [sum(column) for column in zip(*want)] == [3, 2, 1]     # every outcome occurs
+    dut = BlockPruner(cfg)
+    assert dut.latency == BLOX_WAIT
+    got, lasts = [], []
+
+    async def feed(ctx):
+        ctx.set(dut.threshold, raw)
+        cycle = 0
+        for position, beats in blocks:
+            for k, (values, mask) in enumerate(beats):
+                ctx.set(dut.i.valid, 1)
+                ctx.set(dut.i.payload, {"values": values, "mask": sum(m << j for j, m in
+                                                                      enumerate(mask)),
+                                        "last": int(k == len(beats) - 1), "tag": position})
+                assert ctx.get(dut.i.ready)
+                if k == len(beats) - 1:
+                    lasts.append(cycle)
+                await ctx.tick()
+                cycle += 1
+        ctx.set(dut.i.valid, 0)
+
+    async def watch(ctx):
+        cycle = 0
+        async for _clk, _rst, verdict, pruned, refused, zero in ctx.tick().sample(
+                dut.verdict, dut.pruned, dut.refused, dut.zero):
+            if verdict:
+                got.append(((bool(pruned), bool(refused), bool(zero)), cycle))
+            cycle += 1
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(feed)
+    sim.add_process(watch)
+    sim.run_until(60e-6)
+    assert [g for g, _ in got] == want
+    assert [c for _, c in got] == [c + BLOX_WAIT for c in lasts]
