@@ -95,6 +95,10 @@ SHARED = (
     RunOption(("--shift",), {"type": int, "metavar": "S",
                              "help": "requantize to INT8 with a rounding right shift by S"}),
     RunOption(("--relu",), {"action": "store_true", "help": "apply ReLU"}),
+    RunOption(("--threshold",), {
+        "type": float, "metavar": "T",
+        "help": "Sparse-Blox threshold of the layer's output blocks, a |mean| (configs with a "
+                "sparseblox: section; accel: INT8 outputs, needs --shift)"}),
     RunOption(("--energy",), {"action": "store_true",
                               "help": "add the energy model's energy_pj, energy_by_component and "
                                       "tops_per_w (OSU 0.18 um, the configured clock); the first "

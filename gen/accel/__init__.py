@@ -48,10 +48,7 @@ ARCH = Architecture(
                      "metavar": "FILE",
                      "help": "--model: per-layer Sparse-Blox thresholds (the thresholds.json "
                              "'sparseforge spex' writes; layers it does not name do not prune)"}),
-                 RunOption(("--threshold",), {
-                     "type": float, "metavar": "T",
-                     "help": "Sparse-Blox threshold of the layer's INT8 output blocks "
-                             "(configs with a sparseblox: section; needs --shift)"})),
+                 "threshold"),
     # Icarus simulates these designs at about a hundred cycles a second, so the no-IM2COL
     # baseline (the same array behind a simpler reader) and the other engine kinds run on
     # Verilator only.

@@ -13,83 +13,22 @@ A block is the output tile's channel block: ``B`` channels by the layer's output
 writes in ``M·A`` consecutive result rows.
 """
 
-from dataclasses import dataclass
-
 from ..errors import ConfigError
-from ..schema import bool_field, check_keys, int_field
+from ..sparseblox_section import SparseBloxConfig, parse_section, sparseblox_to_dict
 
 __all__ = ["SparseBloxConfig", "parse_sparseblox", "sparseblox_to_dict"]
 
 
-@dataclass(frozen=True)
-class SparseBloxConfig:
-    """Sparse-Blox on the VDBB accelerator's output stage.
-
-    Parameters
-    ----------
-    capacity : int
-        Positions each bank of the sparse-block cache holds (a layer's pruned blocks beyond it are
-        stored normally).
-    position_bits : int
-        Width of a block position; a layer's blocks past ``2**position_bits`` are never pruned.
-    int_bits, frac_bits : int
-        The threshold CSR's format ``Q{int_bits}.{frac_bits}``.
-    """
-
-    capacity: int = 1024
-    position_bits: int = 16
-    int_bits: int = 8
-    frac_bits: int = 8
-
-    @property
-    def bits(self):
-        """Width of the threshold CSR (the hardware reads the format from here: ``bits``,
-        ``frac_bits``, ``name``)."""
-        return self.int_bits + self.frac_bits
-
-    @property
-    def name(self):
-        return f"Q{self.int_bits}.{self.frac_bits}"
-
-    @property
-    def fmt(self):
-        """The format as :class:`sparseforge.sim.sparseblox.ThresholdFormat` (for models)."""
-        from ...sim.sparseblox import ThresholdFormat
-        return ThresholdFormat(self.int_bits, self.frac_bits)
-
-
 def parse_sparseblox(raw, array):
     """The ``sparseblox`` mapping of an accelerator config, or None when absent or disabled."""
-    if raw is None:
+    blox = parse_section(raw)
+    if blox is None:
         return None
-    check_keys(raw, "sparseblox", ("enable", "capacity", "position_bits", "threshold"))
-    if not bool_field(raw, "enable", "sparseblox", True):
-        return None
-    capacity = int_field(raw, "capacity", "sparseblox", 1, 1 << 16, default=1024)
-    position_bits = int_field(raw, "position_bits", "sparseblox", 1, 32, default=16)
-    if capacity > 1 << position_bits:
-        raise ConfigError("sparseblox.capacity", capacity,
-                          f"at most 2**position_bits = {1 << position_bits} positions")
-    from ...sim.sparseblox import ThresholdFormat       # not at import: hdl imports this
-    name = raw.get("threshold", "Q8.8")
-    try:
-        fmt = ThresholdFormat.parse(name)
-    except ValueError:
-        fmt = None
-    if fmt is None or not 1 <= fmt.int_bits <= 16 or not 0 <= fmt.frac_bits <= 16:
-        raise ConfigError("sparseblox.threshold", name,
-                          "a format Q<int>.<frac> with 1 to 16 integer and 0 to 16 fraction bits")
     blocks = array.tile_cols // array.block
     if blocks > array.tile_rows:
         raise ConfigError("array.array.n", array.n,
                           f"a value giving at most M·A = {array.tile_rows} channel blocks per "
                           f"output tile with sparseblox (N·C/B = {blocks}): the cache decides a "
                           "tile's blocks one a cycle while its next tile's rows arrive")
-    return SparseBloxConfig(capacity=capacity, position_bits=position_bits,
-                            int_bits=fmt.int_bits, frac_bits=fmt.frac_bits)
+    return blox
 
-
-def sparseblox_to_dict(blox):
-    """The section as :func:`parse_sparseblox` accepts it."""
-    return {"enable": True, "capacity": blox.capacity, "position_bits": blox.position_bits,
-            "threshold": blox.name}

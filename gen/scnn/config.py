@@ -15,6 +15,8 @@ parser of :mod:`sparseforge.gen.registry`)::
     widths: {act: 16, weight: 16, acc: 24}
     index_bits: 4                                    # zero-run field of the compressed format
     rams: {iaram: 4096, oaram: 4096, weights: 2048, out_channels: 512}
+    sparseblox: {capacity: 1024}                     # optional: 4×4 block pruning in the PPU
+                                                     # (sparseforge.gen.scnn.blox)
 
 Pure Python: the models in ``sim/`` use it without importing Amaranth.
 """
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError
 from ..schema import bits_for, check_keys, int_field, pow2_at_least
+from ..sparseblox_section import sparseblox_to_dict
+from .blox import BLOCK, blocks_per_tile, parse_scnn_blox
 
 __all__ = ["ScnnConfig", "parse_scnn"]
 
@@ -70,6 +74,8 @@ class ScnnConfig:
         F: they are stored as rows of I, I and F entries).
     out_channels : int
         Largest K: depth of each PE's table of output block counts.
+    sparseblox : SparseBloxConfig or None
+        4×4 block pruning in the PPU (:mod:`sparseforge.gen.scnn.blox`); None: none.
     """
 
     name: str
@@ -92,6 +98,7 @@ class ScnnConfig:
     oaram: int
     weights: int
     out_channels: int
+    sparseblox: object = None
 
     arch = "scnn"
 
@@ -198,6 +205,19 @@ class ScnnConfig:
         return self.px * self.tile_w
 
     @property
+    def blox_grid(self):
+        """Sparse-Blox: ``(across, down)`` 4×4 blocks of a PE's tile (partial at its edges)."""
+        return blocks_per_tile(self.tile_w, self.tile_h)
+
+    @property
+    def blox_blocks(self):
+        """Sparse-Blox blocks of one output channel of a PE's tile."""
+        across, down = self.blox_grid
+        return across * down
+
+    blox_block = BLOCK
+
+    @property
     def notation(self):
         """Short description: multiplier array, PE array, tile, accumulator banks."""
         return (f"{self.f}x{self.i} mults, {self.px}x{self.py} PEs, {self.tile_w}x{self.tile_h} "
@@ -218,6 +238,8 @@ class ScnnConfig:
             "index_bits": self.index_bits,
             "rams": {"iaram": self.iaram, "oaram": self.oaram, "weights": self.weights,
                      "out_channels": self.out_channels},
+            **({"sparseblox": sparseblox_to_dict(self.sparseblox)}
+               if self.sparseblox is not None else {}),
         }
 
 
@@ -239,7 +261,7 @@ def parse_scnn(raw, name):
         a rule between keys (accumulator space, halo, RAM row widths).
     """
     check_keys(raw, "", ("arch", "name", "pe", "pes", "kc", "tile", "kernel_max", "widths",
-                          "index_bits", "rams"))
+                          "index_bits", "rams", "sparseblox"))
     pe = raw.get("pe", {})
     check_keys(pe, "pe", ("f", "i", "banks", "bank_entries", "queue_depth"))
     f = int_field(pe, "f", "pe", 1, 16, default=4)
@@ -302,4 +324,6 @@ def parse_scnn(raw, name):
                       kc=kc, tile_w=tile_w, tile_h=tile_h, kernel_max=kernel_max,
                       act_width=act_width, weight_width=weight_width, acc_width=acc_width,
                       index_bits=index_bits, iaram=iaram, oaram=oaram, weights=weights,
-                      out_channels=out_channels)
+                      out_channels=out_channels,
+                      sparseblox=parse_scnn_blox(raw.get("sparseblox"), tile_w, tile_h,
+                                                 out_channels))

@@ -33,6 +33,13 @@ SCNN_PRESETS = {
         _scnn(2, 2, pe={"f": 2, "i": 2, "banks": 8, "bank_entries": 16}, kc=2,
               tile={"w": 3, "h": 5}, kernel_max=5, index_bits=2,
               rams={"iaram": 128, "oaram": 128, "weights": 512, "out_channels": 16})),
+    "scnn_2x2_small_blox": (
+        "scnn_2x2_small with Sparse-Blox: the PPU prunes 4x4 output blocks below a per-layer "
+        "threshold (a 32-position cache per PE: every block of a 16-channel layer; Q24.8)",
+        _scnn(2, 2, pe={"f": 2, "i": 2, "banks": 8, "bank_entries": 16}, kc=2,
+              tile={"w": 3, "h": 5}, kernel_max=5, index_bits=2,
+              rams={"iaram": 128, "oaram": 128, "weights": 512, "out_channels": 16},
+              sparseblox={"capacity": 32, "position_bits": 5})),
     "scnn_digits": (
         "SCNN 2x2 PEs of the Table 3 PE on 4x4 tiles (64 multipliers, 8x8 images) with a 10 KB "
         "weight buffer: the digits CNN of 'run --model digits_cnn'",

@@ -175,8 +175,11 @@ def model_report(cfg, streams, act, weights):
     }, model
 
 
-def run_layer_rtl(cfg, act, weights, *, simulator="verilator", seed=None, progress=None):
+def run_layer_rtl(cfg, act, weights, *, simulator="verilator", seed=None, progress=None,
+                  threshold=0):
     """Run one layer through the generated RTL; return the report mapping and the K×H×W output.
+    On a design with Sparse-Blox, the layer prunes at raw ``threshold`` and is compared with the
+    golden model of the pruned layer.
 
     Raises
     ------
@@ -187,12 +190,15 @@ def run_layer_rtl(cfg, act, weights, *, simulator="verilator", seed=None, progre
     """
     from ...tb import runner
 
-    streams = scnn_streams.layer_streams(cfg, act, weights)
+    streams = scnn_streams.layer_streams(cfg, act, weights, threshold)
     layer = streams.layer
-    golden = scnn_streams.golden(cfg, act, weights)
+    golden = scnn_streams.golden(cfg, act, weights, threshold)
     usage = check_rams(cfg, streams)
-    out = runner.run_job(cfg, simulator, "sparseforge.tb.scnn.run",
-                         {"act": act, "weights": weights}, seed=seed, progress=progress,
+    inputs = {"act": act, "weights": weights}
+    if cfg.sparseblox is not None:
+        inputs["threshold"] = np.int64(threshold)
+    out = runner.run_job(cfg, simulator, "sparseforge.tb.scnn.run", inputs, seed=seed,
+                         progress=progress,
                          message=f"simulating a {layer.c}x{layer.h}x{layer.w} -> {layer.k} layer "
                                  f"({layer.r}x{layer.s}) on {simulator}")
     measured = {key[9:]: int(value) for key, value in out.items()
@@ -233,6 +239,7 @@ def run_layer_rtl(cfg, act, weights, *, simulator="verilator", seed=None, progre
         "counters_match_model": all(registers[k] == v for k, v in counters.items()),
         "measured_match_registers": all(measured[k] == registers[k] for k in measured),
         "cycles_register": registers["cycles"],
+        **{f"rtl_{name}": registers[name] for name in registers if name.startswith("blocks_")},
         "ram_rows": usage,
     })
     return report, result
@@ -314,6 +321,19 @@ def _print_layer(cfg, report, rtl):
               "dense-equivalent MACs/cycle")
 
 
+def _print_blox(report):
+    nxt = report["next_layer"]
+    print(f"Sparse-Blox at t = {report['threshold']:g} ({report['threshold_format']}, 4x4 "
+          f"blocks): {report['blocks_pruned']} of {report['blocks_total']} blocks pruned "
+          f"({report['blocks_zero_before']} all-zero before, {report['blocks_refused']} refused "
+          f"by a full cache), {report['act_words_not_written']} of "
+          f"{report['act_words_total']} compressed output entries not written")
+    print(f"next layer ({nxt['c']} -> {nxt['k']}, {nxt['r']}x{nxt['s']}, cycle model): "
+          f"{report['macs_skipped']} of {nxt['products_unpruned']} products skipped; both "
+          f"layers {report['cycles_saved']:+d} cycles saved against the design without "
+          "Sparse-Blox")
+
+
 def _run_network(cfg, args, progress):
     for flag in ("conv", "layer", "act", "weights", "out"):
         if getattr(args, flag, None) is not None:
@@ -353,6 +373,9 @@ def _run_network(cfg, args, progress):
 
 def run_cli(cfg, args):
     """``sparseforge run`` on an SCNN config: exit status 0 when bit-exact and cycle-exact."""
+    from .blox_run import blox_report, threshold_raw    # it builds on this module
+
+    raw = threshold_raw(cfg, args)
     if args.model is not None:
         return run_network.run_cli(cfg, args)
     run_network.check_not_model(args)
@@ -386,26 +409,36 @@ def run_cli(cfg, args):
     act, weights = prepare_layer(cfg, layer, weight_density=args.weight_density,
                                  act_density=args.act_density, act_path=args.act,
                                  weights_path=args.weights, seed=args.seed, flag=flag)
+    blox = None
+    if raw is not None:
+        blox, _ = blox_report(cfg, act, weights, raw, seed=args.seed,
+                              weight_density=_density(args.weight_density, "--weight-density",
+                                                      0.5))
     if args.model_only:
-        streams = scnn_streams.layer_streams(cfg, act, weights)
+        streams = scnn_streams.layer_streams(cfg, act, weights, raw or 0)
         report, _ = model_report(cfg, streams, act, weights)
+        report.update(blox or {})
         _, problem = ram_problem(cfg, streams)
         report.update({"seed": args.seed, "fits_rams": problem is None})
         if args.layer:
             report["name"] = args.layer
         if args.out is not None:
-            golden = scnn_streams.golden(cfg, act, weights)
+            golden = scnn_streams.golden(cfg, act, weights, raw or 0)
             save_npy(Path(args.out), golden.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
         if args.json:
             dump_json(report)
         else:
             _print_layer(cfg, report, rtl=False)
+            if blox is not None:
+                _print_blox(report)
             if problem:
                 print(f"the RTL would refuse it: {problem}")
         return 0
     report, result = run_layer_rtl(cfg, act, weights, simulator=args.sim, seed=args.seed,
-                                   progress=progress)
+                                   progress=progress, threshold=raw or 0)
     report["seed"] = args.seed
+    if blox is not None:
+        report.update(blox)
     if args.layer:
         report["name"] = args.layer
     if args.out is not None:
@@ -414,6 +447,8 @@ def run_cli(cfg, args):
         dump_json(report)
     else:
         _print_layer(cfg, report, rtl=True)
+        if blox is not None:
+            _print_blox(report)
     ok = (report["mismatches"] == 0 and report["stream_mismatches"] == 0 and
           report["cycles"] == report["model_cycles"] and report["counters_match_model"] and
           report["measured_match_registers"])

@@ -4,6 +4,7 @@ from .accelerator import ScnnAccelerator, register_map
 from .accumulators import AccumulatorBanks
 from .compressor import Compressor
 from .coords import ActOffset, ConstDivider, ProductAddresses, RowPositions, WeightOffset
+from .blox import BlockPruner
 from .crossbar import BankArbiter, ProductQueue, QueuedCrossbar
 from .multiplier import MultiplierArray
 from .pe import ScnnPE
@@ -12,4 +13,5 @@ from ..common.rams import Ram
 
 __all__ = ["ScnnAccelerator", "register_map", "ScnnPE", "PostProcessor", "Compressor",
            "QueuedCrossbar", "ProductQueue", "BankArbiter", "AccumulatorBanks", "MultiplierArray",
-           "ConstDivider", "RowPositions", "ActOffset", "WeightOffset", "ProductAddresses", "Ram"]
+           "ConstDivider", "RowPositions", "ActOffset", "WeightOffset", "ProductAddresses", "Ram",
+           "BlockPruner"]

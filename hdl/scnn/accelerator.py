@@ -22,7 +22,8 @@ from .layouts import (
 from .coords import ConstDivider
 from .outstream import OutputStreamer
 from .pe import PE_PIPELINE, ScnnPE, pe_memories
-from .ppu import ppu_cycles
+from .blox import BLOCK
+from .ppu import BLOX_WAIT, ppu_cycles
 
 __all__ = ["ScnnAccelerator", "register_map", "REGISTER_ADDR_BITS"]
 
@@ -77,6 +78,30 @@ def register_map(cfg):
                  doc="cycles of the last layer spent computing (busy high)"),
         Register("drain_cycles", 0x4C, COUNTER_BITS, "ro",
                  doc="cycles of the last layer after computing, to its last output beat"),
+        *(_blox_registers(cfg) if cfg.sparseblox is not None else []),
+    ]
+
+
+#: Sparse-Blox counter registers and the PE strobes they sum (see :class:`.ppu.PostProcessor`).
+BLOX_COUNTERS = {"blocks_cached": "blox_cached", "blocks_pruned": "blox_created",
+                 "blocks_refused": "blox_refused", "blocks_zero_before": "blox_zero"}
+
+
+def _blox_registers(cfg):
+    blox = cfg.sparseblox
+    return [
+        Register("blox_threshold", 0x50, blox.bits, "rw",
+                 doc=f"Sparse-Blox threshold of the next layer's 4x4 output blocks, unsigned "
+                     f"{blox.name} (0 prunes nothing); taken at start"),
+        Register("blocks_cached", 0x54, COUNTER_BITS, "ro",
+                 doc="blocks of the last layer the PPUs pruned (all PEs' caches took them)"),
+        Register("blocks_pruned", 0x58, COUNTER_BITS, "ro",
+                 doc="blocks of the last layer pruned that were not all-zero before (created)"),
+        Register("blocks_refused", 0x5C, COUNTER_BITS, "ro",
+                 doc="blocks of the last layer below threshold but stored: the PE's cache was "
+                     "full"),
+        Register("blocks_zero_before", 0x60, COUNTER_BITS, "ro",
+                 doc="blocks of the last layer all-zero before pruning (with a real element)"),
     ]
 
 
@@ -202,7 +227,15 @@ class ScnnAccelerator(wiring.Component):
                                         "or kg · (H_t·⌈W_t/I⌉ + 1) for kernels without halo",
                 "ppu_cycles_example_kc_3x3": ppu_cycles(cfg, cfg.kc, min(3, cfg.kernel_max),
                                                         min(3, cfg.kernel_max)),
+                **({"sparseblox_pass_cycles_per_channel":
+                    f"⌈W_t/4⌉·H_t + {BLOX_WAIT} (between exchange and compression; it also "
+                    "closes the previous channel's block)"} if cfg.sparseblox else {}),
             },
+            **({"sparseblox": {"block": [BLOCK, BLOCK], "blocks_per_tile": cfg.blox_blocks,
+                               "position": "k · blocks_per_tile + b (b row-major in the tile)",
+                               "cache_per_pe_positions_per_bank": cfg.sparseblox.capacity,
+                               "threshold_format": cfg.sparseblox.name}}
+               if cfg.sparseblox else {}),
             "streams": {
                 "s_axis_w": "weight blocks (g, c) in order, rows of F entries with the count",
                 "s_axis_act": "per PE (tdest): activation blocks per channel, rows of I entries",
@@ -240,6 +273,7 @@ class ScnnAccelerator(wiring.Component):
 
         # -- layer sequencer ----------------------------------------------------------------------
         phase = Signal(Phase)
+        threshold = Signal(cfg.sparseblox.bits) if cfg.sparseblox is not None else None
         layer = Signal(layer_layout(cfg))
         done = Signal()
         error = Signal()
@@ -269,6 +303,8 @@ class ScnnAccelerator(wiring.Component):
                 pe.ppu_kg.eq(kg_now),
                 pe.ppu_kbase.eq(kbase),
             ]
+            if cfg.sparseblox is not None:
+                m.d.comb += pe.blox_threshold.eq(threshold)
 
         m.submodules.outputs = outs = OutputStreamer(cfg)
         for n, pe in enumerate(order):
@@ -323,6 +359,8 @@ class ScnnAccelerator(wiring.Component):
                     layer.r.eq(regs.layer_r), layer.s.eq(regs.layer_s),
                     k_left.eq(regs.layer_k), kbase.eq(0), acc_set.eq(0),
                 ]
+                if threshold is not None:
+                    m.d.sync += threshold.eq(regs.blox_threshold)
         with m.Elif(phase == Phase.LOAD):
             m.d.sync += w_expect.eq(groups.quotient * layer.c)
             with m.If(loaded & (w_expect == groups.quotient * layer.c)):
@@ -437,4 +475,17 @@ class ScnnAccelerator(wiring.Component):
             regs.weight_rows.eq(w_rows),
             regs.compute_cycles.eq(computes),
         ]
+        if cfg.sparseblox is not None:
+            self._blox_counters(m, regs, order, launch_layer)
         return m
+
+    @staticmethod
+    def _blox_counters(m, regs, order, launch_layer):
+        """Sparse-Blox: each counter register sums its strobe over the PEs, from ``start``."""
+        for reg, strobe in BLOX_COUNTERS.items():
+            counter = Signal(COUNTER_BITS, name=reg)
+            with m.If(launch_layer):
+                m.d.sync += counter.eq(0)
+            with m.Else():
+                m.d.sync += counter.eq(counter + sum(getattr(pe, strobe) for pe in order))
+            m.d.comb += getattr(regs, reg).eq(counter)

@@ -16,7 +16,7 @@ from .crossbar import QueuedCrossbar
 from .layouts import act_row_layout, layer_layout, weight_row_layout
 from .loader import BlockLoader, directory_layout
 from .multiplier import MultiplierArray
-from .ppu import PostProcessor, halo_layout
+from .ppu import BLOX_STROBES, PostProcessor, halo_layout
 from ..common.rams import Ram, read_port_signature
 from .sequencer import ChannelSequencer, slot_layout
 
@@ -49,6 +49,10 @@ def pe_memories(cfg):
     for s in range(2):
         for b in range(cfg.banks):
             memories[f"accumulators.set{s}.bank{b}"] = (cfg.bank_entries, cfg.acc_width)
+    if cfg.sparseblox is not None:
+        # Sparse-Blox: the sparse-block cache's two banks of positions (a 1R1W macro).
+        memories["ppu.pruner.cache.positions"] = (2 * cfg.sparseblox.capacity,
+                                                  cfg.sparseblox.position_bits)
     return memories
 
 
@@ -135,6 +139,9 @@ class ScnnPE(wiring.Component):
         The OARAM is full and a row was dropped.
     ready : Out(1)
         The accumulators' clearing after reset is over (:class:`.accumulators.AccumulatorBanks`).
+    blox_threshold, blox_cached, blox_created, blox_refused, blox_zero :
+        With a ``sparseblox`` section only: the PPU's Sparse-Blox threshold and verdict strobes
+        (see :class:`.ppu.PostProcessor`).
     """
 
     def __init__(self, cfg, px, py):
@@ -172,6 +179,9 @@ class ScnnPE(wiring.Component):
             "granted": Out(range(cfg.f * cfg.i + 1)),
             "overflow": Out(1),
             "ready": Out(1),
+            **({name: Out(1) for name in BLOX_STROBES} |
+               {"blox_threshold": In(cfg.sparseblox.bits)}
+               if cfg.sparseblox is not None else {}),
         })
 
     def elaborate(self, platform):
@@ -342,6 +352,9 @@ class ScnnPE(wiring.Component):
             counts.w.data.eq(ppu.counts.data),
             counts.w.en.eq(ppu.counts.en),
             self.overflow.eq(ppu.overflow),
+            *([ppu.blox_threshold.eq(self.blox_threshold)] +
+              [getattr(self, name).eq(getattr(ppu, name)) for name in BLOX_STROBES]
+              if cfg.sparseblox is not None else []),
             self.ready.eq(accs.ready),
         ]
         return m

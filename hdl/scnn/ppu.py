@@ -10,11 +10,20 @@ from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
+from .blox import BLOCK, BlockPruner
 from .compressor import Compressor, oaram_row_layout
 from .layouts import layer_layout
 from ..common.rams import write_port_signature
 
-__all__ = ["PostProcessor", "halo_layout", "ppu_cycles"]
+__all__ = ["PostProcessor", "halo_layout", "ppu_cycles", "BLOX_WAIT", "BLOX_STROBES"]
+
+#: Sparse-Blox: the PPU's per-verdict strobes (see :class:`PostProcessor`).
+BLOX_STROBES = ("blox_cached", "blox_created", "blox_refused", "blox_zero")
+
+#: Sparse-Blox: cycles from the block pass's last beat to the first compression cycle: the
+#: pruner's latency (adder tree 2, block accumulator 1, decision 1, cache 1) less the beat's own
+#: cycle, and the cycle that records the last verdict.
+BLOX_WAIT = 5
 
 
 def halo_layout(cfg):
@@ -31,13 +40,17 @@ def ppu_cycles(cfg, kg, r, s):
 
     Per channel: the x exchange (one cycle per row of the kernel's extended height, when S > 1),
     the y exchange (four cycles per halo row pair, when R > 1) and ``H_t · ⌈W_t / I⌉``
-    compression cycles. A channel's block is closed (flushed) in the next cycle: the first
-    exchange cycle of the next channel, or a cycle of its own after the last channel and when a
-    kernel has no halo (1×1).
+    compression cycles; with Sparse-Blox, between the exchange and the compression, the block
+    pass: ``⌈W_t/4⌉ · H_t`` beats into the block adder and the last verdict's
+    ``BlockPruner.latency`` cycles. A channel's block is closed (flushed) in the next cycle: the
+    first exchange (or block pass) cycle of the next channel, or a cycle of its own after the last
+    channel and when a kernel has no halo (1×1) and there is no block pass.
     """
     pr, ps = (r - 1) // 2, (s - 1) // 2
     exchange = (cfg.tile_h + 2 * pr if ps else 0) + 4 * pr
     compress = cfg.tile_h * -(-cfg.tile_w // cfg.i)
+    if cfg.sparseblox is not None:
+        exchange += -(-cfg.tile_w // BLOCK) * cfg.tile_h + BLOX_WAIT
     if exchange:
         return kg * (exchange + compress) + 1
     return kg * (compress + 1)
@@ -50,6 +63,8 @@ class Step(enum.Enum, shape=3):
     Y_RECV = 3
     COMPRESS = 4     # I elements of a row per cycle: read, clear, mask, ReLU, encode
     FLUSH = 5        # end of a channel's block, when no exchange cycle follows to do it
+    BLOX_SUM = 6     # Sparse-Blox: a row of a 4×4 block (4 elements, ReLU) into the block adder
+    BLOX_WAIT = 7    # Sparse-Blox: the tile's last verdicts come back
 
 
 class PostProcessor(wiring.Component):
@@ -96,6 +111,14 @@ class PostProcessor(wiring.Component):
         The neighbours' ``links.right``, ``links.left``, ``links.down``, ``links.up`` (zero at
         the array's edges).
     oaram : Out(write port), counts : Out(write port), overflow : Out(1)
+    blox_threshold : In(unsigned(fmt.bits)), with a ``sparseblox`` section only
+        The layer's Sparse-Blox threshold. Between step 2 and 3, each channel's tile goes to the
+        :class:`.blox.BlockPruner` block by block (4×4 from the tile's origin, a row of a block
+        per cycle, ReLU applied, elements outside the tile or the image masked off), and its
+        elements in a pruned block are compressed as zeros.
+    blox_cached, blox_created, blox_refused, blox_zero : Out(1), with ``sparseblox`` only
+        Strobes, one per block verdict: cached (pruned), cached and not all-zero before, below
+        threshold but refused by a full cache, all-zero before.
 
     Latency: busy for :func:`ppu_cycles` cycles from the cycle after ``start``.
     """
@@ -126,6 +149,9 @@ class PostProcessor(wiring.Component):
             "oaram": Out(write_port_signature(oaram_row_layout(cfg), cfg.oaram_rows)),
             "counts": Out(write_port_signature(count, cfg.out_channels)),
             "overflow": Out(1),
+            **({name: Out(1) for name in BLOX_STROBES} |
+               {"blox_threshold": In(cfg.sparseblox.bits)}
+               if cfg.sparseblox is not None else {}),
         })
 
     def elaborate(self, platform):
@@ -135,6 +161,7 @@ class PostProcessor(wiring.Component):
         banks, bank_bits = cfg.banks, cfg.bank_bits
 
         step = Signal(Step)
+        blox = _BloxPass(cfg) if cfg.sparseblox is not None else None
         kk = Signal(range(cfg.kc))
         kg = Signal.like(self.kg)
         kbase = Signal.like(self.kbase)
@@ -162,6 +189,9 @@ class PostProcessor(wiring.Component):
             m.d.comb += row.eq(Mux(down, h + d, h + th - 1 - d))
         with m.Elif(step == Step.COMPRESS):
             m.d.comb += row.eq(h + cy)
+        if blox is not None:
+            with m.Elif(step == Step.BLOX_SUM):
+                m.d.comb += row.eq(h + blox.row)
         # Row `row` of channel kk: plane positions row·acc_w + col, col < acc_w ≤ A, in distinct
         # banks (pos mod A) XOR key, key = (kk << fold_shift) mod A, entries kk·E + pos div A.
         pos = Signal(range(cfg.acc_plane + 1))
@@ -272,6 +302,8 @@ class PostProcessor(wiring.Component):
             x = Signal(range(cfg.max_w + 1), name=f"x{j}")
             m.d.comb += x.eq(x0 + cx * cfg.i + j)
             inside = (x < x0 + tw) & (x < self.layer.w) & (y0 + cy < self.layer.h)
+            if blox is not None:
+                inside = inside & ~blox.pruned_at(m, cy, cx * cfg.i + j, j)
             element = comp.elements[j]
             m.d.comb += [
                 element.valid.eq(compress & (x < x0 + tw)),
@@ -293,6 +325,16 @@ class PostProcessor(wiring.Component):
         exchange = Signal()                     # the kernel has halo rows or columns
         m.d.comb += exchange.eq((ps != 0) | (pr != 0))
 
+        if blox is not None:
+            blox.elaborate(m, self, step, row_in, kk, kbase)
+
+        def begin_compress():
+            """After the exchange: the block pass, else compression."""
+            if blox is not None:
+                m.d.sync += [step.eq(Step.BLOX_SUM), *blox.restart()]
+            else:
+                m.d.sync += [step.eq(Step.COMPRESS), cy.eq(0), cx.eq(0)]
+
         def begin_channel():
             """First step of a channel: x exchange, else y exchange, else compression."""
             with m.If(ps != 0):
@@ -300,7 +342,7 @@ class PostProcessor(wiring.Component):
             with m.Elif(pr != 0):
                 m.d.sync += [step.eq(Step.Y_SEND), d.eq(0), down.eq(0)]
             with m.Else():
-                m.d.sync += [step.eq(Step.COMPRESS), cy.eq(0), cx.eq(0)]
+                begin_compress()
 
         last_compress = Signal()
         m.d.comb += last_compress.eq(compress & (cx == chunks - 1) & (cy == th - 1))
@@ -317,7 +359,7 @@ class PostProcessor(wiring.Component):
                 with m.If(pr != 0):
                     m.d.sync += [step.eq(Step.Y_SEND), d.eq(0), down.eq(0)]
                 with m.Else():
-                    m.d.sync += [step.eq(Step.COMPRESS), cy.eq(0), cx.eq(0)]
+                    begin_compress()
             with m.Else():
                 m.d.sync += ya.eq(ya + 1)
         with m.Elif(step == Step.Y_SEND):
@@ -326,7 +368,7 @@ class PostProcessor(wiring.Component):
             with m.If(~down):
                 m.d.sync += [step.eq(Step.Y_SEND), down.eq(1)]
             with m.Elif(d == pr - 1):
-                m.d.sync += [step.eq(Step.COMPRESS), cy.eq(0), cx.eq(0)]
+                begin_compress()
             with m.Else():
                 m.d.sync += [step.eq(Step.Y_SEND), down.eq(0), d.eq(d + 1)]
         with m.Elif(step == Step.COMPRESS):
@@ -335,7 +377,9 @@ class PostProcessor(wiring.Component):
                 with m.If(cy == th - 1):
                     # The block closes next cycle: in the next channel's first exchange step,
                     # else in a flush step of its own.
-                    with m.If((kk == kg - 1) | ~exchange):
+                    # (With Sparse-Blox the next channel's block pass closes it.)
+                    alone = (kk == kg - 1) if blox is not None else (kk == kg - 1) | ~exchange
+                    with m.If(alone):
                         m.d.sync += step.eq(Step.FLUSH)
                     with m.Else():
                         m.d.sync += kk.eq(kk + 1)
@@ -344,6 +388,13 @@ class PostProcessor(wiring.Component):
                     m.d.sync += cy.eq(cy + 1)
             with m.Else():
                 m.d.sync += cx.eq(cx + 1)
+        if blox is not None:
+            with m.Elif(step == Step.BLOX_SUM):
+                with m.If(blox.feeding_last):
+                    m.d.sync += step.eq(Step.BLOX_WAIT)
+            with m.Elif(step == Step.BLOX_WAIT):
+                with m.If(blox.last_verdict):
+                    m.d.sync += [step.eq(Step.COMPRESS), cy.eq(0), cx.eq(0)]
         with m.Elif(step == Step.FLUSH):
             with m.If(kk == kg - 1):
                 m.d.sync += step.eq(Step.IDLE)
@@ -351,6 +402,93 @@ class PostProcessor(wiring.Component):
                 m.d.sync += kk.eq(kk + 1)
                 begin_channel()
         return m
+
+
+class _BloxPass:
+    """The PPU's Sparse-Blox block pass: feeds a channel's tile to the :class:`.blox.BlockPruner`
+    block by block and keeps the channel's verdicts (helper of :class:`PostProcessor`, whose
+    step and row signals it shares).
+
+    Blocks in position order (``by`` outer, ``bx`` inner), each as its rows (4, fewer in the
+    tile's last band), one a cycle: ``⌈W_t/4⌉ · H_t`` beats. Verdicts come back in the same order,
+    :data:`BLOX_WAIT` cycles after the last beat; the channel's bits ``pruned[b]`` then hold until
+    its compression is done.
+    """
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.across, self.down = cfg.blox_grid
+        self.blocks = self.across * self.down
+        self.pruner = BlockPruner(cfg)
+        assert self.pruner.latency == BLOX_WAIT, "the cycle models assume the pruner's latency"
+        self.bx = Signal(range(self.across), name="blox_bx")
+        self.by = Signal(range(self.down), name="blox_by")
+        self.ry = Signal(range(BLOCK), name="blox_ry")
+        self.row = Signal(range(cfg.tile_h), name="blox_row")        # tile row being fed
+        self.pruned = Signal(self.blocks, name="blox_pruned")
+        self.verdicts = Signal(range(self.blocks), name="blox_verdicts")
+        self.feeding_last = Signal(name="blox_feeding_last")
+        self.last_verdict = Signal(name="blox_last_verdict")
+
+    def restart(self):
+        """Statements that begin a channel's pass."""
+        return [self.bx.eq(0), self.by.eq(0), self.ry.eq(0), self.verdicts.eq(0)]
+
+    def pruned_at(self, m, y, x, lane):
+        """Whether tile element ``(x, y)`` lies in a pruned block of the current channel."""
+        hit = Signal(name=f"blox_hit{lane}")
+        m.d.comb += hit.eq(self.pruned.bit_select((y >> 2) * self.across + (x >> 2), 1))
+        return hit
+
+    def elaborate(self, m, ppu, step, row_in, kk, kbase):
+        cfg = self.cfg
+        h, tw, th, acc = cfg.halo, cfg.tile_w, cfg.tile_h, cfg.acc_width
+        m.submodules.pruner = pruner = self.pruner
+        x0, y0 = ppu._origin
+        feeding = Signal(name="blox_feeding")
+        m.d.comb += [feeding.eq(step == Step.BLOX_SUM), self.row.eq(self.by * BLOCK + self.ry)]
+        beat = pruner.i.payload
+        for lane in range(BLOCK):
+            value = Signal(signed(acc), name=f"blox_value{lane}")
+            m.d.comb += value.eq(Cat(row_in[h + c] if c < tw else Const(0, acc)
+                                     for c in range(lane, self.across * BLOCK, BLOCK))
+                                 .word_select(self.bx, acc))
+            col = self.bx * BLOCK + lane
+            m.d.comb += [
+                beat.values[lane].eq(Mux(value > 0, value, 0)),          # ReLU
+                beat.mask[lane].eq((col < tw) & (x0 + col < ppu.layer.w) &
+                                   (y0 + self.row < ppu.layer.h)),
+            ]
+        last_row = Signal(name="blox_last_row")
+        m.d.comb += [
+            last_row.eq((self.ry == BLOCK - 1) | (self.row == th - 1)),
+            beat.last.eq(last_row),
+            beat.tag.eq((kbase + kk) * self.blocks + self.by * self.across + self.bx),
+            pruner.i.valid.eq(feeding),
+            pruner.threshold.eq(ppu.blox_threshold),
+            pruner.layer_start.eq(ppu.layer_start),
+            self.feeding_last.eq(pruner.i.ready & last_row & (self.bx == self.across - 1) &
+                                 (self.by == self.down - 1)),
+        ]
+        with m.If(feeding & pruner.i.ready):
+            with m.If(last_row):
+                m.d.sync += self.ry.eq(0)
+                with m.If(self.bx == self.across - 1):
+                    m.d.sync += [self.bx.eq(0), self.by.eq(self.by + 1)]
+                with m.Else():
+                    m.d.sync += self.bx.eq(self.bx + 1)
+            with m.Else():
+                m.d.sync += self.ry.eq(self.ry + 1)
+        with m.If(pruner.verdict):
+            m.d.sync += [self.pruned.bit_select(self.verdicts, 1).eq(pruner.pruned),
+                         self.verdicts.eq(self.verdicts + 1)]
+        m.d.comb += [
+            self.last_verdict.eq(pruner.verdict & (self.verdicts == self.blocks - 1)),
+            ppu.blox_cached.eq(pruner.pruned),
+            ppu.blox_created.eq(pruner.pruned & ~pruner.zero),
+            ppu.blox_refused.eq(pruner.refused),
+            ppu.blox_zero.eq(pruner.zero),
+        ]
 
 
 def _xor_permute(m, vector, key, n, width, name):

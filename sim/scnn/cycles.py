@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .blox import blox_pass_cycles
 from .crossbar import crossbar_times
 
 __all__ = ["LayerCycles", "layer_cycles", "layer_group_sizes", "ppu_cycles", "weight_parts",
@@ -69,12 +70,15 @@ def ppu_cycles(cfg, kg, r, s):
     per channel the x exchange (one cycle per row of the kernel's extended height, when S > 1),
     the y exchange (four cycles per halo row, when R > 1) and ``H_t · ⌈W_t / I⌉`` compression
     cycles (I elements of a row per cycle); then one cycle closing the last block, or, for a
-    kernel without halo, one per channel."""
+    kernel without halo, one per channel. With Sparse-Blox, each channel's block pass
+    (:func:`.blox.blox_pass_cycles`) comes between the exchange and the compression; it also
+    closes the previous channel's block, so only the last channel needs a closing cycle."""
     pr, ps = (r - 1) // 2, (s - 1) // 2
     exchange = (cfg.tile_h + 2 * pr if ps else 0) + 4 * pr
     compress = cfg.tile_h * -(-cfg.tile_w // cfg.i)
-    if exchange:
-        return kg * (exchange + compress) + 1
+    blox = blox_pass_cycles(cfg)
+    if exchange or blox:
+        return kg * (exchange + blox + compress) + 1
     return kg * (compress + 1)
 
 

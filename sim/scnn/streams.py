@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import format as scnn_format
+from .blox import prune_tiles
 from .golden import layer_output
 
 __all__ = ["Layer", "LayerStreams", "layer_streams", "pe_index", "pe_positions",
@@ -84,8 +85,9 @@ def _rows(blocks, lanes):
     return tuple(np.concatenate([part[n] for part in parts]) for n in range(3))
 
 
-def layer_streams(cfg, act, weights):
-    """Encode ``act`` (C×H×W) and ``weights`` (K×C×R×S) for ``cfg``'s PEs."""
+def layer_streams(cfg, act, weights, threshold=0):
+    """Encode ``act`` (C×H×W) and ``weights`` (K×C×R×S) for ``cfg``'s PEs; the output blocks are
+    those of :func:`golden` at the raw Sparse-Blox ``threshold``."""
     act = np.asarray(act, dtype=np.int64)
     weights = np.asarray(weights, dtype=np.int64)
     layer = Layer.of(act, weights)
@@ -93,7 +95,7 @@ def layer_streams(cfg, act, weights):
     flat = [block for group in wblocks for block in group]
     ablocks = [scnn_format.tile_blocks(act, px, py, cfg.tile_w, cfg.tile_h, cfg.index_bits)
                for px, py in pe_positions(cfg)]
-    _, oblocks = output_rows(cfg, golden(cfg, act, weights))
+    _, oblocks = output_rows(cfg, golden(cfg, act, weights, threshold))
     return LayerStreams(layer=layer, weight_blocks=wblocks, act_blocks=ablocks,
                         weight_rows=_rows(flat, cfg.f),
                         act_rows=[_rows(blocks, cfg.i) for blocks in ablocks],
@@ -140,9 +142,16 @@ def ram_usage(cfg, streams):
     }
 
 
-def golden(cfg, act, weights):
-    """The layer's expected post-ReLU output (K×H×W) with ``cfg``'s accumulator width."""
-    return layer_output(act, weights, cfg.acc_width)
+def golden(cfg, act, weights, threshold=0):
+    """The layer's expected post-ReLU output (K×H×W) with ``cfg``'s accumulator width; on a
+    design with Sparse-Blox, with the blocks the PPUs prune at raw ``threshold`` zeroed
+    (:func:`.blox.prune_tiles`; 0 prunes nothing)."""
+    out = layer_output(act, weights, cfg.acc_width)
+    if threshold:
+        if getattr(cfg, "sparseblox", None) is None:
+            raise ValueError(f"a threshold needs a design with Sparse-Blox; {cfg.name} has none")
+        out = prune_tiles(cfg, out, threshold).data
+    return out
 
 
 def row_leaves(rows):

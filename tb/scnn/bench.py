@@ -32,6 +32,7 @@ from cocotbext.axi import (
 )
 
 from ...hdl.scnn import register_map
+from ...hdl.scnn.accelerator import BLOX_COUNTERS
 from ...hdl.scnn.layouts import act_row_layout, out_row_layout, weight_row_layout
 from ...sim.scnn.streams import pe_index, pe_positions, row_leaves
 from ..packing import Packer
@@ -183,17 +184,21 @@ class ScnnBench:
         counts.update({"cycles": last - start + 1, "load_cycles": busy_rise - start,
                        "busy_cycles": busy, "drain_cycles": last - busy_fall + 1})
 
-    async def run_layer(self, streams, *, load_weights=True, timeout_cycles=None):
+    async def run_layer(self, streams, *, load_weights=True, timeout_cycles=None, threshold=0):
         """Run one layer (a :class:`~sparseforge.sim.scnn.streams.LayerStreams`): forget the
         loaded activations (and weights, unless ``load_weights`` is false), write the layer
         registers and ``start``, stream the inputs, collect the outputs; return a
-        :class:`LayerResult`."""
+        :class:`LayerResult`. On a design with Sparse-Blox, the raw ``threshold`` goes to
+        ``blox_threshold`` and the registers read include the block counters."""
         cfg = self.cfg
         layer = streams.layer
         limit = timeout_cycles or 200 * (layer.c * layer.k * cfg.tile_elems + 100)
         await self.write("clear" if load_weights else "clear_acts", 1)
         for name in ("h", "w", "c", "k", "r", "s"):
             await self.write(f"layer_{name}", getattr(layer, name))
+        blox = cfg.sparseblox is not None
+        if blox:
+            await self.write("blox_threshold", threshold)
         beats = sum(max(1, -(-block.count // cfg.i))
                     for pe_blocks in streams.output_blocks for block in pe_blocks)
         measured = {}
@@ -204,7 +209,7 @@ class ScnnBench:
         await with_timeout(monitor, limit * CLOCK_NS, "ns")
         rows = await collect
         registers = {}
-        for name in (*CYCLES, *STATISTICS, "status"):
+        for name in (*CYCLES, *STATISTICS, "status", *(BLOX_COUNTERS if blox else ())):
             registers[name] = await self.read(name)
         return LayerResult(rows=rows, measured=measured, registers=registers)
 

@@ -14,6 +14,7 @@ import numpy as np
 from amaranth.sim import Simulator
 
 from ...hdl.scnn import ScnnAccelerator
+from ...hdl.scnn.accelerator import BLOX_COUNTERS
 from ...hdl.scnn.layouts import act_row_layout, out_row_layout, weight_row_layout
 from ...sim.scnn.streams import pe_index, pe_positions, row_leaves
 from ..axi_lite_pysim import axil_read, axil_write
@@ -76,9 +77,11 @@ def _beats(packer, rows, dest=None):
     return beats
 
 
-def simulate_layer(cfg, streams, *, pause=0.0, backpressure=0.0, seed=0, max_cycles=None):
+def simulate_layer(cfg, streams, *, pause=0.0, backpressure=0.0, seed=0, max_cycles=None,
+                   threshold=0):
     """Run one layer (a :class:`~sparseforge.sim.scnn.streams.LayerStreams`) on the Amaranth
-    model of ``cfg``'s accelerator; return a :class:`LayerRun`."""
+    model of ``cfg``'s accelerator; return a :class:`LayerRun`. On a design with Sparse-Blox,
+    ``threshold`` (raw) goes to ``blox_threshold`` and the block counters are read too."""
     dut = ScnnAccelerator(cfg)
     regs = {reg.name: reg.offset for reg in dut.registers}
     layer = streams.layer
@@ -104,12 +107,14 @@ def simulate_layer(cfg, streams, *, pause=0.0, backpressure=0.0, seed=0, max_cyc
         await _write(ctx, bus, regs["clear"], 1)
         for name in ("h", "w", "c", "k", "r", "s"):
             await _write(ctx, bus, regs[f"layer_{name}"], getattr(layer, name))
+        if cfg.sparseblox is not None:
+            await _write(ctx, bus, regs["blox_threshold"], threshold)
         await _write(ctx, bus, regs["start"], 1)
         started.append(1)
         await ctx.tick().until(dut.irq)
         for name in ("cycles", "load_cycles", "busy_cycles", "drain_cycles", "stall_cycles",
                      "barrier_cycles", "products", "ppu_wait_cycles", "compute_cycles",
-                     "status"):
+                     "status", *(BLOX_COUNTERS if cfg.sparseblox is not None else ())):
             result[name] = await _read(ctx, bus, regs[name])
 
     def send_after_start(port, beats):

@@ -1,11 +1,11 @@
 """cocotb module behind ``sparseforge run`` on an SCNN config: one layer through the generated RTL.
 
 The CLI writes the operands to ``$SPARSEFORGE_RUN_DIR/inputs.npz`` (``act`` C×H×W, ``weights``
-K×C×R×S); this module encodes them, runs the layer without pauses and writes ``outputs.npz``
-next to it: each PE's output rows (``counts_<n>``, ``values_<n>``, ``zeros_<n>``), the measured
-cycles (``measured_<name>``, :data:`.bench.CYCLES`) and the registers (``reg_<name>``). Checking
-against the golden and cycle models is the CLI's job, so the same figures reach the user whether
-or not they match.
+K×C×R×S, and on a design with Sparse-Blox the raw ``threshold``); this module encodes them, runs
+the layer without pauses and writes ``outputs.npz`` next to it: each PE's output rows
+(``counts_<n>``, ``values_<n>``, ``zeros_<n>``), the measured cycles (``measured_<name>``,
+:data:`.bench.CYCLES`) and the registers (``reg_<name>``). Checking against the golden and cycle
+models is the CLI's job, so the same figures reach the user whether or not they match.
 """
 
 import os
@@ -25,10 +25,11 @@ async def run_layer(dut):
     run_dir = Path(os.environ["SPARSEFORGE_RUN_DIR"])
     with np.load(run_dir / "inputs.npz") as inputs:
         act, weights = inputs["act"], inputs["weights"]
-    streams = scnn_streams.layer_streams(cfg, act, weights)
+        threshold = int(inputs["threshold"]) if "threshold" in inputs else 0
+    streams = scnn_streams.layer_streams(cfg, act, weights, threshold)
     bench = ScnnBench(dut, cfg)
     await bench.reset()
-    result = await bench.run_layer(streams)
+    result = await bench.run_layer(streams, threshold=threshold)
     arrays = {f"measured_{name}": value for name, value in result.measured.items()}
     arrays.update({f"reg_{name}": value for name, value in result.registers.items()})
     for n, (counts, values, zeros) in enumerate(result.rows):
