@@ -13,9 +13,10 @@ For an Amaranth user, any architecture's top is a :class:`amaranth.lib.wiring.Co
     wiring.connect(m, my_feeder.act, engine.act)
 
 For a Python user, :func:`generate`, :func:`synth`, :func:`run` and :func:`reproduce` do what
-the ``sparseforge`` commands do and return dataclasses. :func:`run` goes through the same code
-path as ``sparseforge run ... --json`` (the architecture's runner), so its figures are the
-command's.
+the ``sparseforge`` commands do and return dataclasses. :func:`generate`, :func:`synth` and
+:func:`reproduce` are what the commands call (the commands print their results); :func:`run` goes
+the other way, through ``sparseforge run ... --json`` (the architecture's runner), so its figures
+are the command's.
 """
 
 import json
@@ -86,12 +87,41 @@ class Synthesis:
     figures: dict = field(repr=False)
 
 
-def synth(cfg, flow="generic", *, sram="macro"):
+def synth(cfg, flow="generic", *, sram="macro", progress=None):
     """Synthesize ``cfg`` with one flow (``generic``, ``liberty``, ``ecp5``); a
-    :class:`Synthesis`. Raises ``InputError``/``ToolFailure`` as the command does."""
-    out = _command(["synth", "{config}", "--flow", flow, "--sram", sram, "--json", "-q"], cfg)
-    return Synthesis(cfg.name, flow, out.get("cells"), out.get("flops"),
-                     out.get("total_area_um2", out.get("area_um2")), out)
+    :class:`Synthesis` (``figures``: what ``sparseforge synth --json`` prints, which calls this).
+
+    ``sram="macro"``: the architecture's SRAM macros stay black boxes in the ASIC flows (an SRAM
+    compiler would supply them) and are sized by the per-bit model; the ECP5 flow maps them to
+    block RAM. ``sram="logic"`` synthesizes them. Raises ``ToolFailure`` (with a kept copy of
+    the tool's log) if Yosys fails."""
+    import tempfile
+
+    from .emit import generate as emit
+    from .errors import ToolFailure
+    from .synth import sram_figures
+    from .synth import synth as run_yosys
+    from .toolchain import keep_log
+
+    progress = progress or (lambda message: None)
+    macros = (registry.of(cfg).memory_macros(cfg)
+              if flow != "ecp5" and sram == "macro" else [])
+    with tempfile.TemporaryDirectory(prefix="sparseforge-synth-") as tmp:
+        progress(f"generating {cfg.name}")
+        v_path, _ = emit(cfg, tmp)
+        try:
+            report = run_yosys(v_path, cfg.name, flow, work_dir=Path(tmp) / "work",
+                               progress=progress, blackbox_modules=[m["module"] for m in macros])
+        except ToolFailure as e:        # its log lives in the temporary folder: keep a copy
+            raise ToolFailure(e.what, keep_log(e.log, f"{cfg.name}-synth-{flow}"),
+                              e.detail) from None
+    report = {"design": cfg.name, "flow": flow, **report, **sram_figures(macros, flow)}
+    if "sram_area_um2" in report:
+        report["total_area_um2"] = report["area_um2"] + report["sram_area_um2"]
+    if macros:      # the instances Yosys found, summed: one figure, not one per bank
+        report["sram_macros"] = sum(report.pop("blackboxes").values())
+    return Synthesis(cfg.name, flow, report.get("cells"), report.get("flops"),
+                     report.get("total_area_um2", report.get("area_um2")), report)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from . import registry, spex
 from .config import load_config_file
 from .errors import InputError, ToolFailure
 from .presets import DEFAULT_PRESET, load_preset, presets
-from .toolchain import keep_log
 from .report import Progress, dump_json, table
 from .run_options import add_run_options, check_run_options, seed
 
@@ -114,13 +113,13 @@ def _out_dir(text, flag):
 
 
 def cmd_generate(args):
-    from .emit import write_design
+    from .api import generate
     cfg = resolve_config(args.config)
     out = _out_dir(args.out, "-o")
     progress = Progress(not args.quiet)
     progress(f"elaborating {cfg.name} ({cfg.notation})")
     start = time.monotonic()
-    v_path, *others = write_design(cfg, out)
+    v_path, *others = generate(cfg, out).files
     elapsed = time.monotonic() - start
     size = v_path.stat().st_size
     files = [f"{v_path} ({size:,} bytes)", *map(str, others)]
@@ -147,28 +146,10 @@ def cmd_lint(args):
 
 
 def cmd_synth(args):
-    from .emit import generate
-    from .synth import sram_figures, synth
+    from .api import synth
     cfg = resolve_config(args.config)
     progress = Progress(not args.quiet and not args.json)
-    # SRAM macros stay black boxes in the ASIC flows (an SRAM compiler would supply them); the
-    # ECP5 flow maps them to block RAM.
-    macros = (registry.of(cfg).memory_macros(cfg)
-              if args.flow != "ecp5" and args.sram == "macro" else [])
-    with tempfile.TemporaryDirectory(prefix="sparseforge-synth-") as tmp:
-        progress(f"generating {cfg.name}")
-        v_path, _ = generate(cfg, tmp)
-        try:
-            report = synth(v_path, cfg.name, args.flow, work_dir=Path(tmp) / "work",
-                           progress=progress, blackbox_modules=[m["module"] for m in macros])
-        except ToolFailure as e:        # its log lives in the temporary folder: keep a copy
-            raise ToolFailure(e.what, keep_log(e.log, f"{cfg.name}-synth-{args.flow}"),
-                              e.detail) from None
-    report = {"design": cfg.name, "flow": args.flow, **report, **sram_figures(macros, args.flow)}
-    if "sram_area_um2" in report:
-        report["total_area_um2"] = report["area_um2"] + report["sram_area_um2"]
-    if macros:      # the instances Yosys found, summed: one figure, not one per bank
-        report["sram_macros"] = sum(report.pop("blackboxes").values())
+    report = synth(cfg, args.flow, sram=args.sram, progress=progress).figures
     if args.json:
         dump_json(report)
     else:
