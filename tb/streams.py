@@ -75,6 +75,15 @@ class StreamSource(_StreamEnd):
         self.valid.value = 0
         self._task = cocotb.start_soon(self._run())
 
+    def clear(self):
+        """Drop every queued beat and withdraw ``valid`` (a host forgetting a job it reset)."""
+        self._task.cancel()
+        self.queue = []
+        self._next = 0
+        self._transferred = False
+        self.valid.value = 0
+        self._task = cocotb.start_soon(self._run())
+
     def send_nowait(self, beats):
         self.queue.extend(beats)
         self._more.set()
@@ -118,6 +127,15 @@ class StreamSink(_StreamEnd):
         self.beats = []
         self._target = None
         self._reached = Event()
+        self.ready.value = 0
+        self._task = cocotb.start_soon(self._run())
+
+    def clear(self):
+        """Forget the collected beats and any awaited count (a host forgetting a job it
+        reset)."""
+        self._task.cancel()
+        self.beats = []
+        self._target = None
         self.ready.value = 0
         self._task = cocotb.start_soon(self._run())
 

@@ -86,6 +86,7 @@ class AccelBench:
         self.act_bytes = stream_width(cfg.word_bits) // 8
         self.w_bytes = stream_width(cfg.weight_word_bits) // 8
         self.set_pauses(pause, seed)
+        self._tasks = []
 
     def set_pauses(self, probability, seed):
         """Idle cycles on every stream and on every AXI4-Lite channel."""
@@ -101,6 +102,18 @@ class AccelBench:
         await ClockCycles(self.dut.clk, 3)
         self.dut.rst.value = 0
         await RisingEdge(self.dut.clk)
+
+    def abandon(self):
+        """Forget the running job (before a reset in its middle): stop the layer's timer, drop
+        every queued input frame and every received output frame."""
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        for end in (self.act_src, self.w_src, self.out_sink):
+            end.clear()
+
+    def output_valids(self):
+        return [self.dut.m_axis_out__tvalid]
 
     async def write(self, name, value):
         await self.axil.write_dword(self.offsets[name], int(value))
@@ -188,6 +201,7 @@ class AccelBench:
             w_half=weights[0], w_base=weights[1])
         limit = timeout_cycles or 64 * (plan.tiles * plan.tile_words + 1000)
         timing = cocotb.start_soon(self.time_layer())
+        self._tasks[:] = [timing]
         await self.write("start", 1)
         try:
             accepted, finished = await with_timeout(timing, limit * CLOCK_NS, "ns")

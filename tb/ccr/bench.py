@@ -74,6 +74,7 @@ class CcrBench:
         self.ob = AxiStreamSink(bus("m_axis_o"), dut.clk, dut.rst,
                                 byte_size=len(dut.m_axis_o__tdata))
         self.set_pauses(pause, backpressure, seed)
+        self._tasks = []
 
     def set_pauses(self, pause, backpressure, seed):
         """Idle cycles on every source, back-pressure on every sink, each seeded."""
@@ -94,6 +95,18 @@ class CcrBench:
         await ClockCycles(self.dut.clk, 3)
         self.dut.rst.value = 0
         await RisingEdge(self.dut.clk)
+
+    def abandon(self):
+        """Forget the running job (before a reset in its middle): stop the bench's own tasks,
+        drop every queued input frame and every received output frame."""
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        for end in (self.ib, self.kb, self.ob):
+            end.clear()
+
+    def output_valids(self):
+        return [self.dut.m_axis_o__tvalid]
 
     async def write(self, name, value):
         await self.axil.write_dword(self.regs[name], value & 0xFFFFFFFF)
@@ -127,6 +140,7 @@ class CcrBench:
             await self.write(f"layer_{name}", value)
         await self.write("accumulate", int(accumulate))
         measure = cocotb.start_soon(self._busy_cycles())
+        self._tasks[:] = [measure]
         await self.write("start", 1)
         await with_timeout(measure, timeout_cycles * CLOCK_NS, "ns")
         return measure.result(), {name: await self.read(name) for name in COUNTERS}

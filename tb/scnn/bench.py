@@ -114,6 +114,7 @@ class ScnnBench:
         self.outs = AxiStreamSink(bus("m_axis_out"), dut.clk, dut.rst,
                                   byte_size=len(dut.m_axis_out__tdata))
         self.set_pauses(pause, backpressure, seed)
+        self._tasks = []
 
     def set_pauses(self, pause, backpressure, seed):
         """Idle cycles on every source (both data streams and the register bus's address and
@@ -136,6 +137,18 @@ class ScnnBench:
         await ClockCycles(self.dut.clk, 3)
         self.dut.rst.value = 0
         await RisingEdge(self.dut.clk)
+
+    def abandon(self):
+        """Forget the running layer (before a reset in its middle): stop the bench's monitor and
+        collector, drop every queued input frame and every received output frame."""
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        for end in (self.weights, self.acts, self.outs):
+            end.clear()
+
+    def output_valids(self):
+        return [self.dut.m_axis_out__tvalid]
 
     async def write(self, name, value):
         await self.axil.write_dword(self.regs[name], value)
@@ -199,6 +212,7 @@ class ScnnBench:
         measured = {}
         monitor = cocotb.start_soon(self._monitor(beats, measured))
         collect = cocotb.start_soon(self.collect(cfg.pes * layer.k, limit))
+        self._tasks[:] = [monitor, collect]
         await self.write("start", 1)
         await self._send(streams, load_weights)
         await with_timeout(monitor, limit * CLOCK_NS, "ns")
