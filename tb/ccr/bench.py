@@ -28,7 +28,7 @@ from ...sim.ccr import format as fmt
 from ...sim.ccr.cycles import STATISTICS
 from ...sim.ccr.layer import passes
 from ..packing import Packer
-from ..streams import random_pauses
+from ..streams import random_pauses, set_axi_pauses
 from .pysim import COUNTERS, pass_beats
 
 __all__ = ["CcrBench", "LayerResult", "CLOCK_NS", "COUNTERS", "STATISTICS", "STATUS_DONE",
@@ -81,14 +81,14 @@ class CcrBench:
         def gen(p, k):
             return random_pauses(p, seed * 16 + k) if p else None
         write, read = self.axil.write_if, self.axil.read_if
-        self.ib.set_pause_generator(gen(pause, 1))
-        self.kb.set_pause_generator(gen(pause, 2))
-        write.aw_channel.set_pause_generator(gen(pause, 3))
-        write.w_channel.set_pause_generator(gen(pause, 4))
-        read.ar_channel.set_pause_generator(gen(pause, 5))
-        self.ob.set_pause_generator(gen(backpressure, 6))
-        write.b_channel.set_pause_generator(gen(backpressure, 7))
-        read.r_channel.set_pause_generator(gen(backpressure, 8))
+        set_axi_pauses(self.ib, gen(pause, 1))
+        set_axi_pauses(self.kb, gen(pause, 2))
+        set_axi_pauses(write.aw_channel, gen(pause, 3))
+        set_axi_pauses(write.w_channel, gen(pause, 4))
+        set_axi_pauses(read.ar_channel, gen(pause, 5))
+        set_axi_pauses(self.ob, gen(backpressure, 6))
+        set_axi_pauses(write.b_channel, gen(backpressure, 7))
+        set_axi_pauses(read.r_channel, gen(backpressure, 8))
 
     async def reset(self):
         self.dut.rst.value = 1

@@ -35,7 +35,7 @@ from ...hdl.scnn import register_map
 from ...hdl.scnn.layouts import act_row_layout, out_row_layout, weight_row_layout
 from ...sim.scnn.streams import pe_index, pe_positions, row_leaves
 from ..packing import Packer
-from ..streams import random_pauses
+from ..streams import random_pauses, set_axi_pauses
 
 __all__ = ["ScnnBench", "LayerResult", "CLOCK_NS", "STATISTICS", "CYCLES"]
 
@@ -123,14 +123,14 @@ class ScnnBench:
         def gen(p, k):
             return random_pauses(p, seed * 16 + k) if p else None
         write, read = self.axil.write_if, self.axil.read_if
-        self.weights.set_pause_generator(gen(pause, 1))
-        self.acts.set_pause_generator(gen(pause, 2))
-        write.aw_channel.set_pause_generator(gen(pause, 3))
-        write.w_channel.set_pause_generator(gen(pause, 4))
-        read.ar_channel.set_pause_generator(gen(pause, 5))
-        self.outs.set_pause_generator(gen(backpressure, 6))
-        write.b_channel.set_pause_generator(gen(backpressure, 7))
-        read.r_channel.set_pause_generator(gen(backpressure, 8))
+        set_axi_pauses(self.weights, gen(pause, 1))
+        set_axi_pauses(self.acts, gen(pause, 2))
+        set_axi_pauses(write.aw_channel, gen(pause, 3))
+        set_axi_pauses(write.w_channel, gen(pause, 4))
+        set_axi_pauses(read.ar_channel, gen(pause, 5))
+        set_axi_pauses(self.outs, gen(backpressure, 6))
+        set_axi_pauses(write.b_channel, gen(backpressure, 7))
+        set_axi_pauses(read.r_channel, gen(backpressure, 8))
 
     async def reset(self):
         self.dut.rst.value = 1

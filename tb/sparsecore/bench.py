@@ -27,7 +27,7 @@ from ...sim.sparsecore import format as kmf
 from ...sim.sparsecore import streams
 from ..driver import load_driver
 from ..packing import Packer
-from ..streams import random_pauses
+from ..streams import random_pauses, set_axi_pauses
 
 __all__ = ["SparseCoreBench", "LayerResult", "CLOCK_NS", "STATISTICS", "STATUS_DONE",
            "STATUS_ERROR"]
@@ -79,9 +79,9 @@ class SparseCoreBench:
         write, read = self.axil.write_if, self.axil.read_if
         for n, src in enumerate((self.w, self.q, self.a, write.aw_channel, write.w_channel,
                                  read.ar_channel)):
-            src.set_pause_generator(gen(pause, n))
+            set_axi_pauses(src, gen(pause, n))
         for n, sink in enumerate((self.out, write.b_channel, read.r_channel)):
-            sink.set_pause_generator(gen(backpressure, 8 + n))
+            set_axi_pauses(sink, gen(backpressure, 8 + n))
 
     async def reset(self):
         self.dut.rst.value = 1
