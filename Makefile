@@ -4,6 +4,7 @@
 #   make test     create .venv if needed and run the whole test suite (what CI runs)
 #   make venv     only create/refresh .venv
 #   make liberty  fetch the OSU 0.18 µm standard-cell liberty (Debian qflow-tech-osu018)
+#   make soak     SOAK_JOBS random jobs per architecture on Verilator (benchmarks/soak.py)
 #   make clean    remove .venv and generated output
 
 PYTHON ?= python3
@@ -11,8 +12,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
+SOAK_JOBS ?= 10000
 
-.PHONY: all demo test venv iverilog liberty clean
+.PHONY: all demo test soak venv iverilog liberty clean
 
 all: test
 
@@ -46,6 +48,10 @@ demo: $(STAMP)
 
 test: $(STAMP) iverilog liberty
 	$(BIN)/python -m pytest -n $(JOBS) --durations=15
+
+# Long: every architecture in turn, one Verilator build each; results in benchmarks/results/soak.
+soak: $(STAMP)
+	$(BIN)/python benchmarks/soak.py --jobs $(SOAK_JOBS)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis
