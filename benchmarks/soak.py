@@ -19,6 +19,7 @@ Exit status 0 when every job passed, 1 when a job failed or a tool did.
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -134,8 +135,12 @@ def main(argv=None):
                      f"{', '.join(designs)}")
     seed = args.seed if args.seed is not None else runner.fresh_seed()
 
+    # The simulator's output is redirected to its log at the file-descriptor level while it
+    # runs, stderr included; progress goes to a copy of the terminal's stderr.
+    terminal = os.fdopen(os.dup(2), "w")
+
     def say(line):
-        print(line, file=sys.stderr, flush=True)
+        print(line, file=terminal, flush=True)
 
     say(f"soak seed {seed}: {args.jobs:,} jobs each on {', '.join(names)}")
     out = Path(args.out)
