@@ -13,10 +13,12 @@ back as new:
 * the next job is bit-exact against the golden model and cycle-exact against the cycle model
   (the regression's own ``check_layer``), and leaves no beat behind it either.
 
-A bench takes part by having ``reset()`` (assert ``rst`` for a few cycles) and ``abandon()``
+A bench takes part by having ``reset()`` (assert ``rst`` for a few cycles), ``abandon()``
 (stop its own helper tasks and forget every queued or half-received beat, as a host forgets a
 job it reset), and listing its output streams' valid signals in ``output_valids()``.
 """
+
+import os
 
 import cocotb
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
@@ -27,8 +29,8 @@ from ..gen.regmap import registers_of
 __all__ = ["RESET_TRIALS", "reset_trials", "verilator_test", "reset_positions", "reset_during",
            "check_reset_values", "check_quiet", "timed"]
 
-#: Reset positions tried per run (each in a new job).
-RESET_TRIALS = 3
+#: Reset positions tried per run (each in a new job): ``$SPARSEFORGE_RESET_TRIALS``, default 3.
+RESET_TRIALS = int(os.environ.get("SPARSEFORGE_RESET_TRIALS", "3"))
 
 #: Cycles after a reset in which no output beat may appear.
 QUIET_CYCLES = 16
@@ -48,9 +50,10 @@ async def timed(job, clock_ns):
     return result, round((get_sim_time(unit="ns") - start) / clock_ns)
 
 
-async def reset_during(bench, job, cycle):
-    """Start the coroutine ``job``, assert reset ``cycle`` cycles later; whether the job was
-    still running then (a job that already finished is reset after its end)."""
+async def reset_during(bench, job, cycle, length=3):
+    """Start the coroutine ``job``, assert reset ``cycle`` cycles later for ``length`` cycles;
+    whether the job was still running then (a job that already finished is reset after its
+    end)."""
     dut = bench.dut
     task = cocotb.start_soon(job)
     await ClockCycles(dut.clk, cycle)
@@ -61,8 +64,11 @@ async def reset_during(bench, job, cycle):
     if running:
         task.cancel()
     bench.abandon()
-    await bench.reset()
-    dut._log.info("reset at cycle %d of the job (%s, busy %s)", cycle,
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, length)
+    dut.rst.value = 0
+    await RisingEdge(dut.clk)
+    dut._log.info("reset at cycle %d of the job for %d cycle(s) (%s, busy %s)", cycle, length,
                   "running" if running else "already finished", busy)
     return running
 
@@ -92,8 +98,9 @@ async def check_quiet(bench, label, cycles=QUIET_CYCLES):
 async def reset_trials(bench, cfg, rng, make_job, *, clock_ns, registers=True):
     """The whole reset check: one job to learn how long it takes (``span`` cycles), then
     :data:`RESET_TRIALS` times: the same job again, reset at a seeded random cycle of it
-    (:func:`reset_positions`, so always while it runs), the checks of the module docstring, and
-    a new random job checked against the models.
+    (:func:`reset_positions`, so always while it runs) for one to three cycles (one must be
+    enough: the designs reset synchronously), the checks of the module docstring, and a new
+    random job checked against the models.
 
     ``make_job()`` draws a new random job and returns ``job(label)``, which makes a coroutine
     running that job and checking it against the golden and cycle models (the regression's
@@ -103,9 +110,10 @@ async def reset_trials(bench, cfg, rng, make_job, *, clock_ns, registers=True):
     abandoned = make_job()
     _, span = await timed(abandoned("before any reset"), clock_ns)
     for trial, cycle in enumerate(reset_positions(rng, span), 1):
-        assert await reset_during(bench, abandoned(f"abandoned job {trial}"), cycle), \
+        length = int(rng.integers(1, 4))
+        assert await reset_during(bench, abandoned(f"abandoned job {trial}"), cycle, length), \
             f"the job finished before cycle {cycle} of {span}"
-        label = f"reset {trial} at cycle {cycle} of {span}"
+        label = f"reset {trial} at cycle {cycle} of {span} for {length} cycle(s)"
         if registers:
             await check_reset_values(bench, cfg, label)
         await check_quiet(bench, label)
