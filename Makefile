@@ -5,6 +5,7 @@
 #   make venv     only create/refresh .venv
 #   make liberty  fetch the OSU 0.18 µm standard-cell liberty (Debian qflow-tech-osu018)
 #   make reproduce  regenerate the papers' reports in docs/reproduce (about half a minute)
+#   make soak     SOAK_JOBS random jobs per architecture on Verilator (benchmarks/soak.py)
 #   make clean    remove .venv and generated output
 
 PYTHON ?= python3
@@ -12,8 +13,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
+SOAK_JOBS ?= 10000
 
-.PHONY: all demo test venv iverilog liberty reproduce clean
+.PHONY: all demo test soak venv iverilog liberty reproduce clean
 
 all: test
 
@@ -50,6 +52,10 @@ test: $(STAMP) iverilog liberty
 
 reproduce: $(STAMP) iverilog
 	$(BIN)/sparseforge reproduce all -o docs/reproduce
+
+# Long: every architecture in turn, one Verilator build each; results in benchmarks/results/soak.
+soak: $(STAMP)
+	$(BIN)/python benchmarks/soak.py --jobs $(SOAK_JOBS)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis

@@ -98,6 +98,9 @@ class Architecture:
         ``"module:function"``: ``function(config)`` gives the
         :class:`~sparseforge.gen.run_network.Target` that runs a trained network's layers on the
         architecture (``run --model``), for architectures that can.
+    soak : str or None
+        The cocotb module of its soak (``tb/<name>/soak.py``, :mod:`sparseforge.tb.soak`): many
+        random jobs on one build, run by ``benchmarks/soak.py`` on its first regression design.
     power : str or None
         ``"module:attribute"`` of its :class:`~sparseforge.gen.power.job.EnergyHooks`: the
         workload of ``sparseforge power``, its clock-gated registers, the components and actions
@@ -121,6 +124,7 @@ class Architecture:
     demo: str | None = None
     network: str | None = None
     power: str | None = None
+    soak: str | None = None
 
     def top_class(self):
         return resolve(self.top)

@@ -14,7 +14,8 @@ import cocotb
 from cocotb.triggers import Event, ReadOnly, RisingEdge
 from cocotb.utils import get_sim_time
 
-__all__ = ["StreamSource", "StreamSink", "random_pauses", "no_pauses", "Handshakes"]
+__all__ = ["StreamSource", "StreamSink", "random_pauses", "no_pauses", "Handshakes",
+           "set_axi_pauses"]
 
 
 def no_pauses():
@@ -26,6 +27,15 @@ def random_pauses(probability, seed):
     rng = random.Random(seed)
     while True:
         yield rng.random() < probability
+
+
+def set_axi_pauses(end, pauses):
+    """Give a cocotbext-axi end (stream source or sink, AXI channel) the pause pattern
+    ``pauses``, or none (``None``). cocotbext-axi stops the old pattern but keeps its last
+    value, so a channel paused in that cycle would stay paused for ever: clear it."""
+    end.set_pause_generator(pauses)
+    if pauses is None:
+        end.pause = False
 
 
 class Handshakes:
@@ -75,6 +85,15 @@ class StreamSource(_StreamEnd):
         self.valid.value = 0
         self._task = cocotb.start_soon(self._run())
 
+    def clear(self):
+        """Drop every queued beat and withdraw ``valid`` (a host forgetting a job it reset)."""
+        self._task.cancel()
+        self.queue = []
+        self._next = 0
+        self._transferred = False
+        self.valid.value = 0
+        self._task = cocotb.start_soon(self._run())
+
     def send_nowait(self, beats):
         self.queue.extend(beats)
         self._more.set()
@@ -118,6 +137,15 @@ class StreamSink(_StreamEnd):
         self.beats = []
         self._target = None
         self._reached = Event()
+        self.ready.value = 0
+        self._task = cocotb.start_soon(self._run())
+
+    def clear(self):
+        """Forget the collected beats and any awaited count (a host forgetting a job it
+        reset)."""
+        self._task.cancel()
+        self.beats = []
+        self._target = None
         self.ready.value = 0
         self._task = cocotb.start_soon(self._run())
 

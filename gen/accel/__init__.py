@@ -36,6 +36,7 @@ ARCH = Architecture(
     golden="sparseforge.sim.conv",
     cycles="sparseforge.sim.accel.cycles",
     regression="sparseforge.tb.accel.regression",
+    soak="sparseforge.tb.accel.soak",
     run="sparseforge.gen.accel.run:run_cli",
     network="sparseforge.gen.accel.network:accel_target",
     run_options=("conv", "layer", "network", "model_only", "rtl_layers", "nnz", "act_density",

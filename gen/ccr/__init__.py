@@ -27,6 +27,7 @@ ARCH = Architecture(
     golden="sparseforge.sim.ccr.layer",
     cycles="sparseforge.sim.ccr.cycles",
     regression="sparseforge.tb.ccr.regression",
+    soak="sparseforge.tb.ccr.soak",
     run="sparseforge.gen.ccr.run:run_cli",
     power="sparseforge.gen.ccr.energy:HOOKS",
     run_options=("conv", "layer", "network", "model_only", "weight_density", "act_density",

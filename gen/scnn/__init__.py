@@ -21,6 +21,7 @@ ARCH = Architecture(
     golden="sparseforge.sim.scnn.golden",
     cycles="sparseforge.sim.scnn.cycles",
     regression="sparseforge.tb.scnn.regression",
+    soak="sparseforge.tb.scnn.soak",
     run="sparseforge.gen.scnn.run:run_cli",
     network="sparseforge.gen.scnn.network:scnn_target",
     run_options=("conv", "layer", "network", "weight_density", "act_density", "act", "weights",

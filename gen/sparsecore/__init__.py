@@ -21,6 +21,7 @@ ARCH = Architecture(
     golden="sparseforge.sim.sparsecore.golden",
     cycles="sparseforge.sim.sparsecore.cycles",
     regression="sparseforge.tb.sparsecore.regression",
+    soak="sparseforge.tb.sparsecore.soak",
     run="sparseforge.gen.sparsecore.run:run_cli",
     network="sparseforge.gen.sparsecore.network:sparsecore_target",
     power="sparseforge.gen.sparsecore.energy:HOOKS",

@@ -49,6 +49,9 @@ def check_layer(cfg, shape, flag="--conv"):
     if shape.ho < 1 or shape.wo < 1 or shape.ho > cfg.max_h or shape.wo > cfg.max_w:
         raise InputError(f"{flag}: the output {shape.ho}×{shape.wo} is not allowed; expected "
                          f"1×1 to {cfg.max_h}×{cfg.max_w}")
+    if shape.pool and (shape.ho < 2 or shape.wo < 2):
+        raise InputError(f"--pool: not allowed on a {shape.ho}×{shape.wo} output; expected at "
+                         "least 2×2 (a 2×2 max-pool of it would be empty)")
     if shape.pool and cfg.band_rows % 2:
         raise InputError(f"--pool: not allowed on a design with band_rows = {cfg.band_rows}; "
                          "expected an even band_rows (a pooling window must not span two "

@@ -21,6 +21,7 @@ ARCH = Architecture(
     golden="sparseforge.sim.gemm",
     cycles="sparseforge.sim.sta.cycles",
     regression="sparseforge.tb.sta.regression",
+    soak="sparseforge.tb.sta.soak",
     run="sparseforge.gen.sta.run:run_cli",
     run_options=("gemm", "nnz", "act_density", "act", "weights", "prune", "model_only",
                  "energy"),

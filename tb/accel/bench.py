@@ -10,6 +10,7 @@ Layouts of the SRAM images and the layer plan come from :mod:`sparseforge.sim.ac
 weight words are packed with the engine's own layout (:mod:`sparseforge.tb.packing`).
 """
 
+import logging
 import random
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ from ...hdl.accel.loaders import stream_width
 from ...hdl.sta.layouts import weight_word_layout
 from ...sim.accel import plan as accel_plan
 from ..packing import Packer
+from ..streams import set_axi_pauses
 
 __all__ = ["AccelBench", "LayerRun", "CLOCK_NS"]
 
@@ -74,6 +76,9 @@ class AccelBench:
         self.weight_packer = Packer(weight_word_layout(cfg.array))
         self.offsets = {**OFFSETS, **{r.name: r.offset for r in blox_registers(cfg)}}
         cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+        # cocotbext-axi logs every frame and reset at INFO; keep the log for the checks.
+        for prefix in ("s_axil", "s_axis_act", "s_axis_w", "m_axis_out"):
+            logging.getLogger(f"cocotb.{dut._name}.{prefix}").setLevel(logging.WARNING)
         kw = dict(reset=dut.rst, reset_active_level=True)
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil", bus_separator="__"),
                                   dut.clk, **kw)
@@ -86,6 +91,7 @@ class AccelBench:
         self.act_bytes = stream_width(cfg.word_bits) // 8
         self.w_bytes = stream_width(cfg.weight_word_bits) // 8
         self.set_pauses(pause, seed)
+        self._tasks = []
 
     def set_pauses(self, probability, seed):
         """Idle cycles on every stream and on every AXI4-Lite channel."""
@@ -94,13 +100,25 @@ class AccelBench:
                 self.axil.write_if.b_channel, self.axil.read_if.ar_channel,
                 self.axil.read_if.r_channel]
         for k, end in enumerate(ends):
-            end.set_pause_generator(_pauses(probability, seed * 16 + k) if probability else None)
+            set_axi_pauses(end, _pauses(probability, seed * 16 + k) if probability else None)
 
     async def reset(self):
         self.dut.rst.value = 1
         await ClockCycles(self.dut.clk, 3)
         self.dut.rst.value = 0
         await RisingEdge(self.dut.clk)
+
+    def abandon(self):
+        """Forget the running job (before a reset in its middle): stop the layer's timer, drop
+        every queued input frame and every received output frame."""
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        for end in (self.act_src, self.w_src, self.out_sink):
+            end.clear()
+
+    def output_valids(self):
+        return [self.dut.m_axis_out__tvalid]
 
     async def write(self, name, value):
         await self.axil.write_dword(self.offsets[name], int(value))
@@ -188,6 +206,7 @@ class AccelBench:
             w_half=weights[0], w_base=weights[1])
         limit = timeout_cycles or 64 * (plan.tiles * plan.tile_words + 1000)
         timing = cocotb.start_soon(self.time_layer())
+        self._tasks[:] = [timing]
         await self.write("start", 1)
         try:
             accepted, finished = await with_timeout(timing, limit * CLOCK_NS, "ns")

@@ -18,8 +18,9 @@ from ...sim.accel import blox as accel_blox
 from ...sim.accel import cycles as accel_cycles
 from ...sim.accel import plan as accel_plan
 from ...sim.sparseblox import block_stats
+from ..reset import reset_trials, verilator_test
 from ..seeds import seed_for
-from .bench import AccelBench
+from .bench import CLOCK_NS, AccelBench
 from .regression import random_layer
 
 
@@ -143,3 +144,25 @@ async def back_pressure_and_plain_layers(dut):
     assert np.array_equal(got, conv.conv2d(x, w, 1, 0, cfg.array.acc_width)), "plain layer"
     run = await bench.run_layer(plan, int8_out=False, blox=1)
     assert run.error, "an INT32 layer asked to prune must be refused"
+
+
+@verilator_test()
+async def reset_mid_pruning_layer(dut):
+    """A reset at seeded random cycles inside a pruning layer (loading, computing while the cache
+    records blocks, or reading back through the cache): the registers read their reset values
+    (``blox_cached`` and ``blox_refused`` zero), no output is left, and the next pruning layer —
+    at another threshold, so it prunes other blocks and maybe fewer — reads back exactly its own
+    pruned map: no position recorded before the reset survives it."""
+    cfg = config_from_env()
+    rng = np.random.default_rng(seed_for(dut, 14))
+    bench = AccelBench(dut, cfg)
+    await bench.reset()
+
+    def make_job():
+        plan, x, w = _layer(cfg, rng, 5, 6, 9, 5, 3, 3, 1, 0)
+        count = int(rng.integers(0, cfg.sparseblox.capacity + 1))
+        raw = threshold_for(cfg, plan, golden_map(cfg, plan, x, w, 8, True), count)
+        return lambda label: check_pruned(bench, plan, x, w, raw, shift=8,
+                                          label=f"{label}: t = {raw}/256")
+
+    await reset_trials(bench, cfg, rng, make_job, clock_ns=CLOCK_NS)

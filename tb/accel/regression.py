@@ -18,8 +18,9 @@ from ...sim import conv
 from ...sim.gemm import int_range
 from ...sim.accel import cycles as accel_cycles
 from ...sim.accel import plan as accel_plan
+from ..reset import reset_trials, verilator_test
 from ..seeds import seed_for
-from .bench import AccelBench
+from .bench import CLOCK_NS, AccelBench
 
 
 def nnz_choices(cfg):
@@ -256,3 +257,23 @@ async def bad_descriptor_is_refused(dut):
         assert finished - accepted == await bench.read("cycles") == 4, \
             "a refused layer must not run"
         await bench.write(field, plan.ph if field == "patch_h" else plan.stride)
+
+
+@verilator_test()
+async def reset_mid_layer(dut):
+    """A reset at seeded random cycles inside a job (loading the SRAMs, computing the layer or
+    reading the output back): the registers read their reset values, no output is left, and the
+    next layer is bit-exact and cycle-exact (:func:`sparseforge.tb.reset.reset_trials`)."""
+    cfg = config_from_env()
+    rng = np.random.default_rng(seed_for(dut, 6))
+    bench = AccelBench(dut, cfg)
+    await bench.reset()
+    nnzs = nnz_choices(cfg)
+
+    def make_job():
+        plan = accel_plan.plan_layer(cfg, 6, 5, cfg.block + 1, cfg.array.tile_cols + 1, 3, 3, 1,
+                                     1, int(rng.choice(nnzs)))
+        x, wt = random_layer(cfg, rng, plan)
+        return lambda label: check_layer(bench, plan, x, wt, label=f"{label}: nnz {plan.nnz}")
+
+    await reset_trials(bench, cfg, rng, make_job, clock_ns=CLOCK_NS)

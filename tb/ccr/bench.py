@@ -28,7 +28,7 @@ from ...sim.ccr import format as fmt
 from ...sim.ccr.cycles import STATISTICS
 from ...sim.ccr.layer import passes
 from ..packing import Packer
-from ..streams import random_pauses
+from ..streams import random_pauses, set_axi_pauses
 from .pysim import COUNTERS, pass_beats
 
 __all__ = ["CcrBench", "LayerResult", "CLOCK_NS", "COUNTERS", "STATISTICS", "STATUS_DONE",
@@ -74,26 +74,39 @@ class CcrBench:
         self.ob = AxiStreamSink(bus("m_axis_o"), dut.clk, dut.rst,
                                 byte_size=len(dut.m_axis_o__tdata))
         self.set_pauses(pause, backpressure, seed)
+        self._tasks = []
 
     def set_pauses(self, pause, backpressure, seed):
         """Idle cycles on every source, back-pressure on every sink, each seeded."""
         def gen(p, k):
             return random_pauses(p, seed * 16 + k) if p else None
         write, read = self.axil.write_if, self.axil.read_if
-        self.ib.set_pause_generator(gen(pause, 1))
-        self.kb.set_pause_generator(gen(pause, 2))
-        write.aw_channel.set_pause_generator(gen(pause, 3))
-        write.w_channel.set_pause_generator(gen(pause, 4))
-        read.ar_channel.set_pause_generator(gen(pause, 5))
-        self.ob.set_pause_generator(gen(backpressure, 6))
-        write.b_channel.set_pause_generator(gen(backpressure, 7))
-        read.r_channel.set_pause_generator(gen(backpressure, 8))
+        set_axi_pauses(self.ib, gen(pause, 1))
+        set_axi_pauses(self.kb, gen(pause, 2))
+        set_axi_pauses(write.aw_channel, gen(pause, 3))
+        set_axi_pauses(write.w_channel, gen(pause, 4))
+        set_axi_pauses(read.ar_channel, gen(pause, 5))
+        set_axi_pauses(self.ob, gen(backpressure, 6))
+        set_axi_pauses(write.b_channel, gen(backpressure, 7))
+        set_axi_pauses(read.r_channel, gen(backpressure, 8))
 
     async def reset(self):
         self.dut.rst.value = 1
         await ClockCycles(self.dut.clk, 3)
         self.dut.rst.value = 0
         await RisingEdge(self.dut.clk)
+
+    def abandon(self):
+        """Forget the running job (before a reset in its middle): stop the bench's own tasks,
+        drop every queued input frame and every received output frame."""
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        for end in (self.ib, self.kb, self.ob):
+            end.clear()
+
+    def output_valids(self):
+        return [self.dut.m_axis_o__tvalid]
 
     async def write(self, name, value):
         await self.axil.write_dword(self.regs[name], value & 0xFFFFFFFF)
@@ -127,6 +140,7 @@ class CcrBench:
             await self.write(f"layer_{name}", value)
         await self.write("accumulate", int(accumulate))
         measure = cocotb.start_soon(self._busy_cycles())
+        self._tasks[:] = [measure]
         await self.write("start", 1)
         await with_timeout(measure, timeout_cycles * CLOCK_NS, "ns")
         return measure.result(), {name: await self.read(name) for name in COUNTERS}

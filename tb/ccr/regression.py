@@ -19,8 +19,9 @@ from cocotbext.axi.constants import AxiResp
 from ...gen.config import config_from_env
 from ...sim.ccr import cycles, examples, layer
 from ...sim.gemm import int_range
+from ..reset import reset_trials, verilator_test
 from ..seeds import seed_for
-from .bench import STATISTICS, STATUS_DONE, STATUS_ERROR, CcrBench
+from .bench import CLOCK_NS, STATISTICS, STATUS_DONE, STATUS_ERROR, CcrBench
 from .cases import CASES, random_layer
 
 
@@ -148,3 +149,24 @@ async def register_bus_and_errors(dut):
         await bench.ib.wait()
         assert await bench.read("status") & STATUS_ERROR, "a count the IB has no table for"
         await bench.write("clear", 1)
+
+
+@verilator_test()
+async def reset_mid_layer(dut):
+    """A reset at seeded random cycles inside a layer (loading a pass, computing it or reading
+    the outputs back): the registers read their reset values, no output is left, and the next
+    layer is bit-exact and cycle-exact (:func:`sparseforge.tb.reset.reset_trials`)."""
+    cfg = config_from_env()
+    rng = np.random.default_rng(seed_for(dut, 7))
+    bench = CcrBench(dut, cfg)
+    await bench.reset()
+
+    def make_job():
+        stride = int(rng.choice([1, 2]))
+        wd, ad = (float(d) for d in rng.choice([0.2, 0.5, 1.0], 2))
+        x, wt = random_layer(cfg, rng, 2, 5, 6, 2, 3, 3, wd, ad)
+        win = layer.window(5, 6, 3, 3, mode="same", stride=stride)
+        return lambda label: check_layer(bench, x, wt, win, f"{label}: stride {stride}, "
+                                                             f"{wd}/{ad}")
+
+    await reset_trials(bench, cfg, rng, make_job, clock_ns=CLOCK_NS)

@@ -36,7 +36,7 @@ from ...hdl.scnn.accelerator import BLOX_COUNTERS
 from ...hdl.scnn.layouts import act_row_layout, out_row_layout, weight_row_layout
 from ...sim.scnn.streams import pe_index, pe_positions, row_leaves
 from ..packing import Packer
-from ..streams import random_pauses
+from ..streams import random_pauses, set_axi_pauses
 
 __all__ = ["ScnnBench", "LayerResult", "CLOCK_NS", "STATISTICS", "CYCLES"]
 
@@ -115,6 +115,7 @@ class ScnnBench:
         self.outs = AxiStreamSink(bus("m_axis_out"), dut.clk, dut.rst,
                                   byte_size=len(dut.m_axis_out__tdata))
         self.set_pauses(pause, backpressure, seed)
+        self._tasks = []
 
     def set_pauses(self, pause, backpressure, seed):
         """Idle cycles on every source (both data streams and the register bus's address and
@@ -123,20 +124,32 @@ class ScnnBench:
         def gen(p, k):
             return random_pauses(p, seed * 16 + k) if p else None
         write, read = self.axil.write_if, self.axil.read_if
-        self.weights.set_pause_generator(gen(pause, 1))
-        self.acts.set_pause_generator(gen(pause, 2))
-        write.aw_channel.set_pause_generator(gen(pause, 3))
-        write.w_channel.set_pause_generator(gen(pause, 4))
-        read.ar_channel.set_pause_generator(gen(pause, 5))
-        self.outs.set_pause_generator(gen(backpressure, 6))
-        write.b_channel.set_pause_generator(gen(backpressure, 7))
-        read.r_channel.set_pause_generator(gen(backpressure, 8))
+        set_axi_pauses(self.weights, gen(pause, 1))
+        set_axi_pauses(self.acts, gen(pause, 2))
+        set_axi_pauses(write.aw_channel, gen(pause, 3))
+        set_axi_pauses(write.w_channel, gen(pause, 4))
+        set_axi_pauses(read.ar_channel, gen(pause, 5))
+        set_axi_pauses(self.outs, gen(backpressure, 6))
+        set_axi_pauses(write.b_channel, gen(backpressure, 7))
+        set_axi_pauses(read.r_channel, gen(backpressure, 8))
 
     async def reset(self):
         self.dut.rst.value = 1
         await ClockCycles(self.dut.clk, 3)
         self.dut.rst.value = 0
         await RisingEdge(self.dut.clk)
+
+    def abandon(self):
+        """Forget the running layer (before a reset in its middle): stop the bench's monitor and
+        collector, drop every queued input frame and every received output frame."""
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        for end in (self.weights, self.acts, self.outs):
+            end.clear()
+
+    def output_valids(self):
+        return [self.dut.m_axis_out__tvalid]
 
     async def write(self, name, value):
         await self.axil.write_dword(self.regs[name], value)
@@ -204,6 +217,7 @@ class ScnnBench:
         measured = {}
         monitor = cocotb.start_soon(self._monitor(beats, measured))
         collect = cocotb.start_soon(self.collect(cfg.pes * layer.k, limit))
+        self._tasks[:] = [monitor, collect]
         await self.write("start", 1)
         await self._send(streams, load_weights)
         await with_timeout(monitor, limit * CLOCK_NS, "ns")

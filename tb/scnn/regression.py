@@ -26,8 +26,10 @@ from ...gen.scnn.run import ram_problem
 from ...sim.gemm import int_range
 from ...sim.scnn import cycles as scnn_cycles
 from ...sim.scnn import streams as scnn_streams
+from ..reset import reset_trials, verilator_test
 from ..seeds import seed_for
 from .bench import (
+    CLOCK_NS,
     CYCLES,
     STATISTICS,
     STATUS_DONE,
@@ -231,3 +233,22 @@ async def register_bus_and_errors(dut):
         assert "OARAM" in ram_problem(cfg, streams)[1]
         result = await bench.run_layer(streams)
         assert result.registers["status"] & STATUS_ERROR, "an OARAM overflow sets the error flag"
+
+
+@verilator_test()
+async def reset_mid_layer(dut):
+    """A reset at seeded random cycles inside a layer (loading, computing, draining or reading
+    the registers): the registers read their reset values, no output is left, and the next layer
+    is bit-exact and cycle-exact (:func:`sparseforge.tb.reset.reset_trials`)."""
+    cfg = config_from_env()
+    rng = np.random.default_rng(seed_for(dut, 6))
+    bench = ScnnBench(dut, cfg)
+    await bench.reset()
+    side = kernel_sides(cfg)[-1]
+
+    def make_job():
+        act, weights = fitting_layer(cfg, rng, cfg.max_h, cfg.max_w, 2, cfg.kc + 1, side, side,
+                                     0.6, 0.6)
+        return lambda label: check_layer(bench, act, weights, label=label)
+
+    await reset_trials(bench, cfg, rng, make_job, clock_ns=CLOCK_NS)

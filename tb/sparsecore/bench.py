@@ -27,7 +27,7 @@ from ...sim.sparsecore import format as kmf
 from ...sim.sparsecore import streams
 from ..driver import load_driver
 from ..packing import Packer
-from ..streams import random_pauses
+from ..streams import random_pauses, set_axi_pauses
 
 __all__ = ["SparseCoreBench", "LayerResult", "CLOCK_NS", "STATISTICS", "STATUS_DONE",
            "STATUS_ERROR"]
@@ -71,6 +71,7 @@ class SparseCoreBench:
         self.out = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_out", bus_separator="__"),
                                  dut.clk, dut.rst, byte_size=len(dut.m_axis_out__tdata))
         self.set_pauses(pause, backpressure, seed)
+        self._tasks = []
 
     def set_pauses(self, pause, backpressure, seed):
         def gen(p, k):
@@ -78,15 +79,27 @@ class SparseCoreBench:
         write, read = self.axil.write_if, self.axil.read_if
         for n, src in enumerate((self.w, self.q, self.a, write.aw_channel, write.w_channel,
                                  read.ar_channel)):
-            src.set_pause_generator(gen(pause, n))
+            set_axi_pauses(src, gen(pause, n))
         for n, sink in enumerate((self.out, write.b_channel, read.r_channel)):
-            sink.set_pause_generator(gen(backpressure, 8 + n))
+            set_axi_pauses(sink, gen(backpressure, 8 + n))
 
     async def reset(self):
         self.dut.rst.value = 1
         await ClockCycles(self.dut.clk, 3)
         self.dut.rst.value = 0
         await RisingEdge(self.dut.clk)
+
+    def abandon(self):
+        """Forget the running job (before a reset in its middle): stop the bench's own tasks,
+        drop every queued input frame and every received output frame."""
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        for end in (self.w, self.q, self.a, self.out):
+            end.clear()
+
+    def output_valids(self):
+        return [self.dut.m_axis_out__tvalid]
 
     async def write(self, name, value):
         """Through the generated driver: pulse registers take 1, the others their value."""
@@ -161,6 +174,7 @@ class SparseCoreBench:
         await self.load(shape, act, weights, bias, mult, shift, relu, dense_acts)
         measure = cocotb.start_soon(self._busy_cycles())
         collect = cocotb.start_soon(self._collect(measure.done))
+        self._tasks[:] = [measure, collect]
         await self.write("start", 1)
         await with_timeout(measure, timeout_cycles * CLOCK_NS, "ns")
         beats = await with_timeout(collect, timeout_cycles * CLOCK_NS, "ns")

@@ -19,7 +19,8 @@ import numpy as np
 from ...gen.config import parse_config
 from ...sim.sparsecore import cycles, golden, streams
 from ...sim.sparsecore import format as kmf
-from .bench import STATUS_DONE, STATUS_ERROR, SparseCoreBench
+from ..reset import reset_trials, verilator_test
+from .bench import CLOCK_NS, STATUS_DONE, STATUS_ERROR, SparseCoreBench
 from .cases import random_layer
 
 
@@ -132,3 +133,24 @@ async def bad_layer_sets_error(dut):
     status = await bench.read("status")
     assert status & STATUS_ERROR and not status & STATUS_DONE, f"status {status:#x}"
     assert int(dut.busy.value) == 0
+
+
+@verilator_test()
+async def reset_mid_layer(dut):
+    """A reset at seeded random cycles inside a layer (loading it, computing it or reading the
+    registers): the registers read their reset values, no output is left, and the next layer is
+    bit-exact and cycle-exact (:func:`sparseforge.tb.reset.reset_trials`)."""
+    cfg = _config()
+    seed = _seed(dut, 40)
+    rng = np.random.default_rng(seed)
+    bench = SparseCoreBench(dut, cfg)
+    await bench.reset()
+    shape = _shapes(cfg)["3x3 pad 1"]
+
+    def make_job():
+        density = float(rng.choice([0.2, 0.6, 1.0]))
+        layer = random_layer(cfg, shape, density, int(rng.integers(1 << 31)))
+        return lambda label: check_layer(bench, shape, layer, relu=True,
+                                         label=f"{label}: density {density}")
+
+    await reset_trials(bench, cfg, rng, make_job, clock_ns=CLOCK_NS)

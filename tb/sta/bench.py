@@ -88,6 +88,15 @@ class StaEngineBench:
         self.dut.rst.value = 0
         await RisingEdge(self.dut.clk)
 
+    def abandon(self):
+        """Forget the running job (before a reset in its middle): every queued input beat and
+        every collected result beat."""
+        for end in (self.job, self.act, self.weight, self.result):
+            end.clear()
+
+    def output_valids(self):
+        return [self.dut.result__valid]
+
     async def _count_gated(self):
         while True:
             await RisingEdge(self.dut.clk)

@@ -16,8 +16,9 @@ from ...sim.gemm import gemm, int_range
 from ...sim.sta import cycles as sta_cycles
 from ...sim.sta import dbb
 from ...sim.sta import streams as sta_streams
+from ..reset import reset_trials, verilator_test
 from ..seeds import seed_for
-from .bench import StaEngineBench
+from .bench import CLOCK_NS, StaEngineBench
 from .cases import WRAP_STEPS, nnz_choices, random_operands, shapes, wrap_k
 
 
@@ -149,3 +150,22 @@ async def consecutive_jobs_change_density(dut):
     for nnz in nnz_choices(cfg)[::-1] + nnz_choices(cfg):
         act, weights = random_operands(cfg, rng, cfg.tile_rows + 2, 3 * cfg.block, 5, nnz)
         await check_job(bench, cfg, act, weights, nnz, label=f"job nnz {nnz}")
+
+
+@verilator_test()
+async def reset_mid_job(dut):
+    """A reset at seeded random cycles inside a job (streaming in, computing or draining): no
+    result beat is left, and the next job (at another NNZ where the engine has a choice) is
+    bit-exact and cycle-exact (:func:`sparseforge.tb.reset.reset_trials`)."""
+    cfg = config_from_env()
+    rng = np.random.default_rng(seed_for(dut, 6))
+    bench = StaEngineBench(dut, cfg)
+    await bench.reset()
+
+    def make_job():
+        nnz = int(rng.choice(nnz_choices(cfg)))
+        act, weights = random_operands(cfg, rng, 2 * cfg.tile_rows + 1, 3 * cfg.block + 1,
+                                       cfg.tile_cols + 1, nnz)
+        return lambda label: check_job(bench, cfg, act, weights, nnz, label=label)
+
+    await reset_trials(bench, cfg, rng, make_job, clock_ns=CLOCK_NS, registers=False)

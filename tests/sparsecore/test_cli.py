@@ -57,6 +57,7 @@ def test_model_only_json():
     (("--conv", "8,8,10,8,3,3", "--nnz", "2"), "--nnz: not allowed for arch sparsecore"),
     (("--conv", "8,8,10,8,3,3", "--act-density", "1.5"), "--act-density"),
     (("--conv", "8,8,10,8,3,3", "--shift", "40"), "--shift"),
+    (("--conv", "1,8,10,8,1,1", "--pool"), "--pool: not allowed on a 1×8 output"),
     (("--km", "2/4"), "--conv: missing"),
     (("--layer", "alexnet.conv2", "--model-only"), "--layer: alexnet.conv2 is a grouped"),
     (("--layer", "vgg16.conv9"), "--layer"),
