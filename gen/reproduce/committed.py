@@ -35,6 +35,8 @@ COMMANDS = {
     "ccr_rtl": _PY + "ccr_rtl.py",
     "sparsecore_area": _PY + "sparsecore_area.py",
     "sparsecore_rtl": _PY + "sparsecore_rtl.py",
+    "sparsecore_energy": _PY + "sparsecore_energy.py",
+    "ccr_energy": _PY + "ccr_energy.py",
 }
 
 

@@ -183,6 +183,9 @@ def run_cli(cfg, args):
     if args.relu:
         raise InputError("--relu: not allowed for arch sta")
     if args.model_only:
+        if args.energy:
+            raise InputError("--energy: not allowed with --model-only (the energy model counts "
+                             "the operands' zeros: give a GEMM run on the RTL)")
         return _model_only(cfg, args)
     shape = parse_shape(args.gemm) if args.gemm else None
     density = 0.5 if args.act_density is None else args.act_density

@@ -72,6 +72,12 @@ def test_power_refuses_bad_window(capsys):
     assert "--cycles: 0 is not allowed" in capsys.readouterr().err
 
 
+def test_energy_refused_without_operands(capsys):
+    assert main(["run", "sa_1x1", "--gemm", "4,16,4", "--model-only", "--energy"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--energy: not allowed with --model-only" in err
+
+
 def test_power_of_one_mac_agrees_with_rtl_and_model(capsys):
     assert main(["power", "sa_1x1", "--gemm", "2,9,3", "--act-density", "0.5", "--json",
                  "--seed", "4"]) == 0
