@@ -257,6 +257,9 @@ def cmd_power(args):
     if args.wave is not None:
         raise InputError("--wave: not allowed with power (its simulation is of the gate-level "
                          "netlist; use 'run --wave')")
+    if args.sim != "icarus":
+        raise InputError(f"--sim: {args.sim} is not allowed with power; its gate-level netlist "
+                         "(cells as Verilog primitives) runs on icarus")
     hooks = hooks_of(cfg)
     if args.cycles is not None and args.cycles < 1:
         raise InputError(f"--cycles: {args.cycles} is not allowed; expected a positive number of "
@@ -440,6 +443,9 @@ def build_parser():
                          "(Icarus), energy from every net's toggles and the liberty's tables",
                 cmd_power)
     add_run_options(p)
+    p.set_defaults(sim="icarus")        # the gate-level netlist runs on Icarus
+    next(a for a in p._actions if a.dest == "sim").help = "icarus (the only simulator of the " \
+        "gate-level netlist; the default)"
     p.add_argument("--cycles", type=int, metavar="N",
                    help="measure only the first N cycles of the job (default: all of them)")
 

@@ -72,6 +72,12 @@ def test_power_refuses_bad_window(capsys):
     assert "--cycles: 0 is not allowed" in capsys.readouterr().err
 
 
+def test_power_runs_on_icarus_only(capsys):
+    assert main(["power", "sa_1x1", "--gemm", "2,4,2", "--sim", "verilator"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--sim: verilator is not allowed with power" in err
+
+
 def test_energy_refused_without_operands(capsys):
     assert main(["run", "sa_1x1", "--gemm", "4,16,4", "--model-only", "--energy"]) == 2
     err = capsys.readouterr().err
