@@ -6,19 +6,19 @@ convolution ``i`` its INT8 weights ``w<i>`` (K×C×R×S), per-channel ``bias<i>`
 ``place<i>`` = [weight SRAM half, first word] and ``blox<i>`` (the raw Sparse-Blox threshold of
 a pruning layer, -1 for none).
 
-Every layer's weights go into the weight SRAM where ``place<i>`` says, and every layer's
-parameters into the quantization table one after another, once. Then, image by image, the image
-is loaded into activation half 0 and the layers run with ``quant = 1`` and ReLU, each reading the
-map the previous one wrote in the other half: layers chain on chip. After a layer that pools, the
-host reads its map back, max-pools it 2×2 and loads the result as the next input (a host step;
-the output stage does not pool). A pruning layer's map that is not pooled stays where it is and
-the next layer reads it on chip: the words of its pruned blocks were never written, and their
-pruned-word flags make the reader take them as zeros (:mod:`sparseforge.hdl.accel.blox_flags`).
-A pooled one is read back through the sparse-block cache (pruned blocks as zeros), pooled and
-loaded, as any pooled map. Every layer's map is also read back (reading does not disturb it), so the CLI can compare each layer with the golden
+Every layer's weights go into the weight SRAM where ``place<i>`` says, and every layer's parameters
+into the quantization table one after another, once. Then, image by image, the image is loaded into
+activation half 0 and the layers run with ``quant = 1`` and ReLU, each reading the map the previous
+one wrote in the other half: layers chain on chip. After a layer that pools, the host reads its map
+back, max-pools it 2×2 and loads the result as the next input (a host step; the output stage does
+not pool). A pruning layer's map that is not pooled stays where it is and the next layer reads it on
+chip: the words of its pruned blocks were never written, and their pruned-word flags make the reader
+take them as zeros (:mod:`sparseforge.hdl.accel.blox_flags`). A pooled one is read back through the
+sparse-block cache (pruned blocks as zeros), pooled and loaded, as any pooled map. Every layer's map
+is also read back (reading does not disturb it), so the CLI can compare each layer with the golden
 network. ``outputs.npz``: ``y<i>`` (N×K×Ho×Wo INT8, before pooling), ``cycles<i>`` (N, the
-accelerator's ``cycles`` register) and, for pruning layers, ``cached<i>`` and ``refused<i>`` (N,
-the Sparse-Blox counters).
+accelerator's ``cycles`` register) and, for pruning layers, ``cached<i>`` and ``refused<i>`` (N, the
+Sparse-Blox counters).
 """
 
 import os
