@@ -175,7 +175,10 @@ class Accelerator(wiring.Component):
                 "cache_positions_per_bank": cfg.sparseblox.capacity,
                 "position_bits": cfg.sparseblox.position_bits,
                 "threshold_format": cfg.sparseblox.name,
-                "rule": "prune when |sum| * 2**frac < threshold * n_valid (strict)"},
+                "rule": "prune when |sum| * 2**frac < threshold * n_valid (strict)",
+                "pruned_word_flags": f"{2 * cfg.act_banks * cfg.act_bank_depth} flip-flops, one "
+                                     "per activation word: a next layer reads a pruned block's "
+                                     "words as zeros without an SRAM read"},
             "quant_table": {"channels": cfg.quant_channels, "rows": quant_rows(cfg),
                             "lanes": cfg.array.tile_cols,
                             "entry": "bias INT32, mult uint16, shift uint6",
