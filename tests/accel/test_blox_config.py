@@ -168,7 +168,7 @@ def test_registers_and_macros():
     cfg = load_preset("accel_small_blox")
     extra = blox_registers(cfg)
     assert [r.name for r in extra] == ["blox", "blox_threshold", "blox_cached", "blox_refused",
-                                       "read_blox"]
+                                       "read_blox", "blox_zero_reads"]
     offsets = [r.offset for r in REGISTERS + extra]
     assert len(set(offsets)) == len(offsets) and max(offsets) < 256
     assert next(r for r in extra if r.name == "blox_threshold").width == 16
