@@ -77,8 +77,9 @@ def main():
           f"{100 * spex['baseline_accuracy']:.1f} % unpruned).", "", *rows, "",
         f"Blocks pruned: {pruned['blocks_pruned']:,} of {pruned['blocks_total']:,} "
         f"({100 * pruned['blocks_pruned_share']:.1f} %). Each pruning layer takes the output "
-        "stage's fixed tail more, and no cycles are saved: the next layer does not skip pruned "
-        "blocks (its map is read back through the cache and loaded again by the host)."])
+        "stage's fixed tail more, and no cycles are saved: the next layer reads a pruned map on "
+        "chip (conv1's; its pruned words as zeros, not read from SRAM) but does not skip the "
+        "engine steps of pruned blocks."])
     update_readme(text, "sparseblox-rtl")
     print(text)
 

@@ -7,9 +7,9 @@ SRAM, and the 2×2 max-pools are host steps (see :mod:`sparseforge.tb.accel.netw
 
 On a design with Sparse-Blox, ``--thresholds FILE`` makes a layer prune its output map
 (:func:`sparseforge.sim.accel.blox.prune_output`: the output stage's blocks, the design's cache).
-The next layer cannot read a pruned map on chip (its pruned words are not written and the readers
-do not consult the cache), so the host reads it back through the cache (pruned blocks as zeros)
-and loads it again, as it does for pooling.
+The next layer reads a pruned map on chip (its pruned words are not written; their pruned-word
+flags make the reader take them as zeros without an SRAM read); a pooled one is read back through
+the cache (pruned blocks as zeros), pooled and loaded by the host, as any pooled map.
 """
 
 import numpy as np
@@ -110,8 +110,9 @@ def accel_target(cfg):
     return Target("accel", cfg.array.acc_width, plan, model_cycles, run_rtl,
                   notes={"host_steps": "2x2 max-pool after conv2 and conv3 (read back, pool, "
                                         "load), the classifier"
-                                        + ("; with --thresholds, every pruning layer's map is "
-                                           "read back through the cache and loaded again"
+                                        + ("; with --thresholds, a pruned map the next layer "
+                                           "reads on chip (pruned words as zeros, from their "
+                                           "flags), a pooled one read back through the cache"
                                            if blox else "")},
                   prune=prune if blox else None,
                   blox_format=cfg.sparseblox.fmt.name if blox else None)

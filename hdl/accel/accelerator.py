@@ -9,6 +9,7 @@ from ..common.axi import AxiLiteRegisterFile, Register, axi_lite_signature, axi_
 from ..sta import StaEngine
 from ..sta.engine import engine_manifest
 from .blox import attach_blox, blox_registers
+from .blox_flags import PrunedWordFlags
 from .direct_reader import DirectReader
 from .im2col import Im2colMagnifier
 from .layouts import CH_BITS, DIM_BITS, layer_layout
@@ -26,7 +27,8 @@ REGISTERS = [
     Register("cycles", 0x08, 32, "ro",
              doc="cycles of the last layer: from the cycle its start write was accepted to the "
                  "cycle done rose, that one not counted"),
-    Register("act_reads", 0x0C, 32, "ro", doc="activation SRAM words the last layer read"),
+    Register("act_reads", 0x0C, 32, "ro", doc="activation SRAM words the last layer read (with "
+             "Sparse-Blox, not the pruned words it got as zeros: blox_zero_reads)"),
     Register("beats", 0x10, 32, "ro", doc="activation beats (IM2COL rows × tile) it emitted"),
     Register("in_h", 0x20, 12, doc="input height H"),
     Register("in_w", 0x24, 12, doc="input width W"),
@@ -173,7 +175,10 @@ class Accelerator(wiring.Component):
                 "cache_positions_per_bank": cfg.sparseblox.capacity,
                 "position_bits": cfg.sparseblox.position_bits,
                 "threshold_format": cfg.sparseblox.name,
-                "rule": "prune when |sum| * 2**frac < threshold * n_valid (strict)"},
+                "rule": "prune when |sum| * 2**frac < threshold * n_valid (strict)",
+                "pruned_word_flags": f"{2 * cfg.act_banks * cfg.act_bank_depth} flip-flops, one "
+                                     "per activation word: a next layer reads a pruned block's "
+                                     "words as zeros without an SRAM read"},
             "quant_table": {"channels": cfg.quant_channels, "rows": quant_rows(cfg),
                             "lanes": cfg.array.tile_cols,
                             "entry": "bias INT32, mult uint16, shift uint6",
@@ -349,7 +354,6 @@ class Accelerator(wiring.Component):
             acts.layer.eq(layer), acts.windows.eq(windows), acts.start.eq(first),
             weights.layer.eq(layer), weights.row_tiles.eq(row_tiles), weights.start.eq(first),
             output.layer.eq(layer), output.start.eq(first),
-            regs.act_reads.eq(acts.reads),
         ]
         wiring.connect(m, acts.act, engine.act)
         wiring.connect(m, weights.weight, engine.weight)
@@ -399,14 +403,43 @@ class Accelerator(wiring.Component):
             w_loader.base.eq(regs.w_load_base),
         ]
 
+        # Sparse-Blox: a flag per activation word says its block was pruned (not written); the
+        # layer's reader gets zeros for it and the bank is not read (see .blox_flags).
+        zero_reads = Signal(32)
+        if not cfg.sparseblox:
+            m.d.comb += regs.act_reads.eq(acts.reads)
+        else:
+            m.d.comb += [regs.act_reads.eq(acts.reads - zero_reads),
+                         regs.blox_zero_reads.eq(zero_reads)]
+            with m.If(first):
+                m.d.sync += zero_reads.eq(0)
         for half in range(2):
+            flags = zero = None
+            if cfg.sparseblox:
+                flags = m.submodules[f"act{half}_flags"] = PrunedWordFlags(cfg)
+                zero = Signal(cfg.act_banks, name=f"act{half}_zero")   # a flagged word lands
+                use_rd = running & (ifm_half == half)
+                m.d.comb += flags.rd_addr.eq(acts.rd_addr)
+                m.d.sync += zero.eq(Mux(use_rd, acts.rd_en & flags.flag, 0))
+                with m.If(use_rd & ~first):
+                    m.d.sync += zero_reads.eq(zero_reads + sum(
+                        (acts.rd_en[b] & flags.flag[b]) for b in range(cfg.act_banks)))
             for b in range(cfg.act_banks):
                 bank = m.submodules[f"act{half}_bank{b}"] = SramBank(cfg.word_bits,
                                                                       cfg.act_bank_depth)
                 use_layer_rd = running & (ifm_half == half)
                 use_layer_wr = running & (ofm_half == half)
+                if flags is not None:
+                    with m.If(use_layer_wr):
+                        m.d.comb += [flags.wr_addr[b].eq(output.wr_addr[b]),
+                                     flags.wr_en[b].eq(output.wr_en[b] | output.wr_pruned[b]),
+                                     flags.wr_flag[b].eq(output.wr_pruned[b])]
+                    with m.Elif(regs.act_load_half == half):
+                        m.d.comb += [flags.wr_addr[b].eq(act_loader.wr_addr[b]),
+                                     flags.wr_en[b].eq(act_loader.wr_en[b])]
+                rd_en = acts.rd_en[b] if flags is None else acts.rd_en[b] & ~flags.flag[b]
                 with m.If(use_layer_rd):
-                    m.d.comb += [bank.rd.addr.eq(acts.rd_addr[b]), bank.rd.en.eq(acts.rd_en[b])]
+                    m.d.comb += [bank.rd.addr.eq(acts.rd_addr[b]), bank.rd.en.eq(rd_en)]
                 with m.Elif(regs.read_half == half):
                     m.d.comb += [bank.rd.addr.eq(readback.rd_addr[b]),
                                  bank.rd.en.eq(readback.rd_en[b])]
@@ -419,7 +452,8 @@ class Accelerator(wiring.Component):
                                  bank.wr.data.eq(act_loader.wr_data[b]),
                                  bank.wr.en.eq(act_loader.wr_en[b])]
                 with m.If(ifm_half == half):
-                    m.d.comb += acts.rd_data[b].eq(bank.rd.data)
+                    word = bank.rd.data if zero is None else Mux(zero[b], 0, bank.rd.data)
+                    m.d.comb += acts.rd_data[b].eq(word)
                 with m.If(regs.read_half == half):
                     m.d.comb += readback.rd_data[b].eq(bank.rd.data)
 

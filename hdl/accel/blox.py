@@ -323,6 +323,10 @@ def blox_registers(cfg):
         Register("read_blox", 0xE0, 1,
                  doc="1: the read is the last layer's INT8 output map from its first word; "
                      "its pruned blocks' words are zeros, not read from SRAM"),
+        Register("blox_zero_reads", 0xE4, 32, "ro",
+                 doc="activation words the last layer's reader asked for whose pruned-word flag "
+                     "was set (an earlier layer pruned their block): zeros, not read from SRAM "
+                     "(act_reads counts only the SRAM reads)"),
     ]
 
 

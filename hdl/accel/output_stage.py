@@ -86,6 +86,10 @@ class OutputStage(wiring.Component):
         leaves on ``row`` (never stalled: the pruner takes a row every cycle), and the rows
         written are those ``released`` by the pruner (:class:`.blox.BloxPruner`), with the
         words of pruned blocks not written (``keep``).
+    wr_pruned : Out(banks)
+        With ``cfg.sparseblox`` only: per bank, the word at ``wr_addr`` belongs to a pruned block
+        and is not written (``wr_en`` low); the accelerator sets its pruned-word flag
+        (:class:`.blox_flags.PrunedWordFlags`), where a written word clears it.
     row : Out(stream.Signature(row_record_layout(cfg)))
     released : In(stream.Signature(row_record_layout(cfg)))
         Always taken.
@@ -96,7 +100,8 @@ class OutputStage(wiring.Component):
         self._blox = cfg.sparseblox is not None
         banks = cfg.act_banks
         blox = {"prune": In(1), "row": Out(stream.Signature(row_record_layout(cfg))),
-                "released": In(stream.Signature(row_record_layout(cfg)))} if self._blox else {}
+                "released": In(stream.Signature(row_record_layout(cfg))),
+                "wr_pruned": Out(banks)} if self._blox else {}
         super().__init__({
             **blox,
             "layer": In(layer_layout(cfg)),
@@ -250,6 +255,8 @@ class OutputStage(wiring.Component):
                 self.wr_addr[b].eq(row_base + j),
                 self.wr_en[b].eq(en & (j < n) & keep.bit_select(j, 1)),
             ]
+            if self._blox:
+                m.d.comb += self.wr_pruned[b].eq(en & (j < n) & ~keep.bit_select(j, 1))
             with m.Switch(j):
                 for jj in range(min(words, banks)):
                     with m.Case(jj):

@@ -10,15 +10,19 @@ row-major, channel blocks of a tile inner). The decision is the one of :mod:`spa
 sparseblox` (``|sum|·2**frac < raw·n_valid``); candidates are offered to the sparse-block cache in
 position order, which takes them while it holds fewer than ``capacity`` positions (the rest are
 stored normally) and never takes a position ``≥ 2**position_bits``. A cached block is zeros: its
-words (one a valid pixel) are not written to SRAM, and not read back.
+words (one a valid pixel) are not written to SRAM, and not read back. A next layer that reads the
+map on chip gets zeros for those words from their pruned-word flags
+(:mod:`sparseforge.hdl.accel.blox_flags`) without reading SRAM: :func:`zero_reads` counts them.
 """
 
 import numpy as np
 
 from ..sparseblox import BlockCounts, PruneResult, below_threshold, block_stats, expand_blocks
 from .cycles import layer_cycles
+from .plan import window_taps
 
-__all__ = ["block_positions", "prune_output", "blox_tail", "blox_layer_cycles"]
+__all__ = ["block_positions", "prune_output", "blox_tail", "blox_layer_cycles", "pruned_words",
+           "word_reads", "zero_reads"]
 
 
 def block_positions(plan):
@@ -92,3 +96,47 @@ def blox_tail(cfg):
 def blox_layer_cycles(plan):
     """Cycles of a pruning layer on the RTL (any threshold: the output stage's delay is fixed)."""
     return layer_cycles(plan) + blox_tail(plan.cfg)
+
+
+def pruned_words(plan, cached):
+    """Which words of ``plan``'s INT8 output map were pruned: a bool array ``(cb_out, ho, wo)``
+    (word = one pixel's channel block) from the block grid ``cached`` of :func:`prune_output`."""
+    return np.repeat(np.repeat(cached, plan.ph, axis=1), plan.pw, axis=2)[:, :plan.ho, :plan.wo]
+
+
+def word_reads(plan):
+    """How often the layer's reader asks for each input word, per channel block and column tile:
+    an int64 array ``(h, w)``. IM2COL reads every in-image word of every window at a position some
+    tap uses; the direct reader every in-image element of the beats of real output pixels (the
+    two counts of :func:`sparseforge.sim.accel.plan.act_sram_reads`, here pixel by pixel)."""
+    count = np.zeros((plan.h, plan.w), dtype=np.int64)
+    st, pad = plan.stride, plan.pad
+    if plan.uses_im2col:
+        wh, ww = plan.window
+        rows, cols = window_taps(wh, plan.r, st), window_taps(ww, plan.s, st)
+        for ty in range(plan.tiles_y):
+            ys = [ty * plan.ph * st - pad + i for i in rows]
+            ys = [y for y in ys if 0 <= y < plan.h]
+            for tx in range(plan.tiles_x):
+                xs = [tx * plan.pw * st - pad + j for j in cols]
+                xs = [x for x in xs if 0 <= x < plan.w]
+                count[np.ix_(ys, xs)] += 1
+        return count
+    for oy in range(plan.ho):
+        for ox in range(plan.wo):
+            for r in range(plan.r):
+                for s in range(plan.s):
+                    y, x = oy * st - pad + r, ox * st - pad + s
+                    if 0 <= y < plan.h and 0 <= x < plan.w:
+                        count[y, x] += 1
+    return count
+
+
+def zero_reads(plan, pruned):
+    """Words ``plan``'s reader asks for that are pruned (``pruned``: bool ``(cb_in, h, w)``, the
+    previous layer's :func:`pruned_words`): it gets zeros for them and reads no SRAM."""
+    pruned = np.asarray(pruned, dtype=bool)
+    if pruned.shape != (plan.cb_in, plan.h, plan.w):
+        raise ValueError(f"The pruned words of this layer's input are {plan.cb_in}×{plan.h}×"
+                         f"{plan.w}, not {pruned.shape}")
+    return int((pruned * word_reads(plan)[None]).sum()) * plan.col_tiles

@@ -50,6 +50,7 @@ class LayerRun:
     error: bool
     cached: int = 0           # Sparse-Blox: blocks recorded in the cache (``blox_cached``)
     refused: int = 0          # below threshold, refused by the full cache (``blox_refused``)
+    zero_reads: int = 0       # words read as zeros from their pruned-word flags
 
 
 def _pauses(probability, seed):
@@ -219,7 +220,8 @@ class AccelBench:
         blox_counts = {}
         if self.cfg.sparseblox is not None:
             blox_counts = {"cached": await self.read("blox_cached"),
-                           "refused": await self.read("blox_refused")}
+                           "refused": await self.read("blox_refused"),
+                           "zero_reads": await self.read("blox_zero_reads")}
         return LayerRun(cycles=cycles, register_cycles=await self.read("cycles"),
                         act_reads=await self.read("act_reads"), beats=await self.read("beats"),
                         error=bool(status & 0b100), **blox_counts)

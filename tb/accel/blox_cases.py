@@ -38,7 +38,8 @@ def threshold_for(cfg, plan, y, count):
 
 
 async def check_pruned(bench, plan, x, w, raw, *, shift=6, relu=True, label=""):
-    """Run one pruning layer and compare it with the model; return the model's counts."""
+    """Run one pruning layer (input in half 0, output in half 1) and compare it with the model;
+    return the model's :class:`~sparseforge.sim.sparseblox.PruneResult`."""
     await bench.load_act(x, 0, 0)
     await bench.load_weights(accel_plan.weight_words(plan, w, bench.weight_packer), 0, 0)
     run = await bench.run_layer(plan, ifm=(0, 0), ofm=(1, 0), weights=(0, 0), int8_out=True,
@@ -60,7 +61,37 @@ async def check_pruned(bench, plan, x, w, raw, *, shift=6, relu=True, label=""):
          f"model {model}")
     bench.dut._log.info("%s: ok, %d of %d blocks cached (%d refused), %d cycles", label,
                         run.cached, counts.blocks_total, run.refused, run.cycles)
-    return counts
+    return want
+
+
+async def check_next_layer(bench, prev, pruned, plan, w, *, shift=7, relu=True, label=""):
+    """Run ``plan`` on the pruned map ``prev`` left in half 1 (read on chip, not reloaded) and
+    compare it with the golden convolution of the pruned map (``pruned.data``): the output
+    bit-exact, the words it got as zeros from their pruned-word flags (``blox_zero_reads``) and
+    the SRAM words it read (``act_reads``) equal to the model's, the cycles to the plain layer's
+    model. Return the model's zero reads."""
+    cfg = bench.cfg
+    await bench.load_weights(accel_plan.weight_words(plan, w, bench.weight_packer), 0, 0)
+    run = await bench.run_layer(plan, ifm=(1, 0), ofm=(0, 0), weights=(0, 0), int8_out=True,
+                                shift=shift, relu=relu)
+    assert not run.error, f"{label}: the accelerator refused the descriptor"
+    got = await bench.read_output(plan, 0, 0, True)
+    want = golden_map(cfg, plan, pruned.data, w, shift, relu)
+    bad = np.argwhere(got != want)
+    assert bad.size == 0, (f"{label}: {len(bad)} mismatches, first at {tuple(bad[0])}: "
+                           f"got {got[tuple(bad[0])]}, want {want[tuple(bad[0])]}")
+    zeros = accel_blox.zero_reads(plan, accel_blox.pruned_words(prev, pruned.cached))
+    reads = accel_plan.act_sram_reads(plan) - zeros
+    assert (run.zero_reads, run.act_reads) == (zeros, reads), \
+        (f"{label}: RTL {run.zero_reads} zero reads, {run.act_reads} SRAM reads; model "
+         f"{zeros}, {reads}")
+    model = accel_cycles.layer_cycles(plan)
+    assert run.cycles == run.register_cycles == model, \
+        (f"{label}: {run.cycles} cycles on the ports, {run.register_cycles} in the register, "
+         f"model {model}")
+    bench.dut._log.info("%s: ok, %d words as zeros, %d read from SRAM, %d cycles", label,
+                        zeros, reads, run.cycles)
+    return zeros
 
 
 def _layer(cfg, rng, h, w, c, k, r, s, stride, pad):
@@ -78,7 +109,7 @@ async def one_pruning_layer(dut):
     await bench.reset()
     plan, x, w = _layer(cfg, rng, 5, 6, 9, 5, 3, 3, 1, 0)
     raw = threshold_for(cfg, plan, golden_map(cfg, plan, x, w, 8, True), 3)
-    counts = await check_pruned(bench, plan, x, w, raw, shift=8, label=f"t = {raw}/256")
+    counts = (await check_pruned(bench, plan, x, w, raw, shift=8, label=f"t = {raw}/256")).counts
     assert 0 < counts.blocks_cached < counts.blocks_total
 
 
@@ -93,15 +124,15 @@ async def thresholds_zero_some_all(dut):
     bench = AccelBench(dut, cfg)
     await bench.reset()
     plan, x, w = _layer(cfg, rng, 7, 9, 11, 13, 3, 3, 1, 1)
-    counts = await check_pruned(bench, plan, x, w, 0, label="t = 0")
+    counts = (await check_pruned(bench, plan, x, w, 0, label="t = 0")).counts
     assert counts.blocks_cached == 0
     raw = threshold_for(cfg, plan, golden_map(cfg, plan, x, w, 6, True),
                         cfg.sparseblox.capacity // 2)
-    counts = await check_pruned(bench, plan, x, w, raw, label=f"t = {raw}/256")
+    counts = (await check_pruned(bench, plan, x, w, raw, label=f"t = {raw}/256")).counts
     assert 0 < counts.blocks_cached < counts.blocks_total and counts.blocks_refused == 0
     plan, x, w = _layer(cfg, rng, 5, 6, 9, 5, 3, 3, 1, 0)
-    counts = await check_pruned(bench, plan, x, w, cfg.sparseblox.fmt.max_raw, shift=8,
-                                label="every block pruned")
+    counts = (await check_pruned(bench, plan, x, w, cfg.sparseblox.fmt.max_raw, shift=8,
+                                 label="every block pruned")).counts
     assert counts.blocks_cached == counts.blocks_total
     assert not (await bench.read_output(plan, 1, 0, True, blox=True)).any()
 
@@ -115,8 +146,8 @@ async def full_cache_stores_the_rest(dut):
     bench = AccelBench(dut, cfg)
     await bench.reset()
     plan, x, w = _layer(cfg, rng, 8, 8, 8, 2 * cfg.array.tile_cols, 3, 3, 1, 1)
-    counts = await check_pruned(bench, plan, x, w, cfg.sparseblox.fmt.max_raw,
-                                label="full cache")
+    counts = (await check_pruned(bench, plan, x, w, cfg.sparseblox.fmt.max_raw,
+                                 label="full cache")).counts
     assert counts.blocks_refused > 0 and counts.blocks_cached == cfg.sparseblox.capacity
 
 
@@ -133,7 +164,8 @@ async def back_pressure_and_plain_layers(dut):
     plan, x, w = _layer(cfg, rng, 9, 11, 10, 9, 3, 3, 2, 1)
     raw = threshold_for(cfg, plan, golden_map(cfg, plan, x, w, 7, True),
                         cfg.sparseblox.capacity // 2)
-    counts = await check_pruned(bench, plan, x, w, raw, shift=7, label=f"paused, t = {raw}/256")
+    counts = (await check_pruned(bench, plan, x, w, raw, shift=7,
+                                 label=f"paused, t = {raw}/256")).counts
     assert counts.blocks_cached > 0
     plan, x, w = _layer(cfg, rng, 5, 6, 8, 8, 1, 1, 1, 0)
     await bench.load_act(x, 0, 0)
@@ -144,6 +176,36 @@ async def back_pressure_and_plain_layers(dut):
     assert np.array_equal(got, conv.conv2d(x, w, 1, 0, cfg.array.acc_width)), "plain layer"
     run = await bench.run_layer(plan, int8_out=False, blox=1)
     assert run.error, "an INT32 layer asked to prune must be refused"
+
+
+@cocotb.test()
+async def pruned_map_read_on_chip(dut):
+    """A pruning layer's map is the next layer's input where it lies (half 1), not read back and
+    reloaded: the words of pruned blocks were never written — the half holds other nonzero words
+    there, loaded before — and the next layer must read them as zeros. Through IM2COL (3×3,
+    partial blocks at the edges and past K, two column tiles) and the direct reader, after a
+    threshold between the blocks' means and after one that prunes every block."""
+    cfg = config_from_env()
+    rng = np.random.default_rng(seed_for(dut, 15))
+    bench = AccelBench(dut, cfg)
+    await bench.reset()
+    cases = [((7, 9, 11, 13, 3, 3, 1, 1), cfg.sparseblox.capacity // 2),
+             ((5, 6, 9, 5, 3, 3, 1, 0), None)]
+    for (h, w, c, k, r, s, stride, pad), count in cases:
+        prev, x, w1 = _layer(cfg, rng, h, w, c, k, r, s, stride, pad)
+        stale = rng.integers(1, 128, (prev.k, prev.ho, prev.wo))
+        await bench.load_act(stale, 1, 0)            # what a pruned word would read as
+        y = golden_map(cfg, prev, x, w1, 7, True)
+        raw = cfg.sparseblox.fmt.max_raw if count is None else threshold_for(cfg, prev, y, count)
+        pruned = await check_pruned(bench, prev, x, w1, raw, shift=7, label=f"t = {raw}/256")
+        assert pruned.counts.blocks_cached > 0
+        for direct in (False, True):
+            plan = accel_plan.plan_layer(cfg, prev.ho, prev.wo, prev.k, 2 * cfg.array.tile_cols,
+                                         3, 3, 1, 1, cfg.array.max_nnz, direct=direct)
+            _, w2 = random_layer(cfg, rng, plan)
+            zeros = await check_next_layer(bench, prev, pruned, plan, w2,
+                                           label=f"next layer ({plan.reader}) of t = {raw}/256")
+            assert zeros > 0
 
 
 @verilator_test()

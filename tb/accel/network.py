@@ -6,18 +6,19 @@ convolution ``i`` its INT8 weights ``w<i>`` (K×C×R×S), per-channel ``bias<i>`
 ``place<i>`` = [weight SRAM half, first word] and ``blox<i>`` (the raw Sparse-Blox threshold of
 a pruning layer, -1 for none).
 
-Every layer's weights go into the weight SRAM where ``place<i>`` says, and every layer's
-parameters into the quantization table one after another, once. Then, image by image, the image
-is loaded into activation half 0 and the layers run with ``quant = 1`` and ReLU, each reading the
-map the previous one wrote in the other half: layers chain on chip. After a layer that pools, the
-host reads its map back, max-pools it 2×2 and loads the result as the next input (a host step;
-the output stage does not pool). A pruning layer's map is read back through the sparse-block
-cache (pruned blocks as zeros) and, unless it is pooled, loaded again as the next input: its
-pruned words were never written, and the readers do not consult the cache. Every layer's map is
-also read back (reading does not disturb it), so the CLI can compare each layer with the golden
+Every layer's weights go into the weight SRAM where ``place<i>`` says, and every layer's parameters
+into the quantization table one after another, once. Then, image by image, the image is loaded into
+activation half 0 and the layers run with ``quant = 1`` and ReLU, each reading the map the previous
+one wrote in the other half: layers chain on chip. After a layer that pools, the host reads its map
+back, max-pools it 2×2 and loads the result as the next input (a host step; the output stage does
+not pool). A pruning layer's map that is not pooled stays where it is and the next layer reads it on
+chip: the words of its pruned blocks were never written, and their pruned-word flags make the reader
+take them as zeros (:mod:`sparseforge.hdl.accel.blox_flags`). A pooled one is read back through the
+sparse-block cache (pruned blocks as zeros), pooled and loaded, as any pooled map. Every layer's map
+is also read back (reading does not disturb it), so the CLI can compare each layer with the golden
 network. ``outputs.npz``: ``y<i>`` (N×K×Ho×Wo INT8, before pooling), ``cycles<i>`` (N, the
-accelerator's ``cycles`` register) and, for pruning layers, ``cached<i>`` and ``refused<i>`` (N,
-the Sparse-Blox counters).
+accelerator's ``cycles`` register) and, for pruning layers, ``cached<i>`` and ``refused<i>`` (N, the
+Sparse-Blox counters).
 """
 
 import os
@@ -101,7 +102,7 @@ async def run_network(dut):
             if pruning:
                 outputs[f"cached{i}"].append(run.cached)
                 outputs[f"refused{i}"].append(run.refused)
-            if (layer["pool"] or pruning) and i + 1 < len(layers):
-                await bench.load_act(quant.max_pool2(y) if layer["pool"] else y, 1 - half, 0)
+            if layer["pool"] and i + 1 < len(layers):
+                await bench.load_act(quant.max_pool2(y), 1 - half, 0)
                 half = 1 - half
     np.savez(run_dir / "outputs.npz", **{k: np.array(v) for k, v in outputs.items()})

@@ -168,7 +168,7 @@ def test_registers_and_macros():
     cfg = load_preset("accel_small_blox")
     extra = blox_registers(cfg)
     assert [r.name for r in extra] == ["blox", "blox_threshold", "blox_cached", "blox_refused",
-                                       "read_blox"]
+                                       "read_blox", "blox_zero_reads"]
     offsets = [r.offset for r in REGISTERS + extra]
     assert len(set(offsets)) == len(offsets) and max(offsets) < 256
     assert next(r for r in extra if r.name == "blox_threshold").width == 16
@@ -178,3 +178,46 @@ def test_registers_and_macros():
                       "width": 16}]
     assert not any("blox_cache" in m["module"]
                    for m in Accelerator.memory_macros(load_preset("accel_small")))
+
+
+@pytest.mark.parametrize("h, w, c, k, r, s, stride, pad, direct", [
+    (7, 9, 11, 13, 3, 3, 1, 1, False), (9, 11, 10, 9, 3, 3, 2, 1, False),
+    (6, 6, 8, 8, 1, 1, 2, 0, False), (7, 9, 11, 13, 3, 3, 1, 1, True),
+    (5, 12, 8, 20, 3, 3, 1, 0, True),
+])
+def test_word_reads_add_up_to_the_read_count(h, w, c, k, r, s, stride, pad, direct):
+    """The per-word read counts behind ``zero_reads`` sum to the layer's activation reads
+    (``act_sram_reads``, counted window by window without per-word bookkeeping)."""
+    cfg = parse_config(BASE)
+    plan = accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, cfg.array.max_nnz,
+                                 direct=direct)
+    assert plan.direct == direct
+    total = int(accel_blox.word_reads(plan).sum()) * plan.cb_in * plan.col_tiles
+    assert total == accel_plan.act_sram_reads(plan)
+
+
+def test_zero_reads_by_hand():
+    """A 3×3 map, 3×3 kernel, pad 1, direct reader: the centre pixel is in all 9 output pixels'
+    windows, a corner in 4; one column tile per 8 channels of K = 8 → 1 tile."""
+    cfg = parse_config(BASE)
+    plan = accel_plan.plan_layer(cfg, 3, 3, 8, 8, 3, 3, 1, 1, cfg.array.max_nnz, direct=True)
+    assert plan.col_tiles == 1 and plan.cb_in == 1
+    pruned = np.zeros((1, 3, 3), dtype=bool)
+    pruned[0, 1, 1] = pruned[0, 0, 0] = True
+    assert accel_blox.zero_reads(plan, pruned) == 9 + 4
+    with pytest.raises(ValueError, match="pruned words"):
+        accel_blox.zero_reads(plan, pruned[:, :2])
+
+
+def test_pruned_words_expand_blocks_to_pixels():
+    """A block covers its layer's ph × pw output patch of one channel block; edge blocks are cut
+    at the map's edge."""
+    cfg = parse_config(BASE)
+    plan = accel_plan.plan_layer(cfg, 5, 7, 8, 8, 3, 3, 1, 1, cfg.array.max_nnz, patch=(2, 4))
+    cached = np.zeros((plan.cb_out, plan.tiles_y, plan.tiles_x), dtype=bool)
+    cached[0, 2, 1] = True                         # rows 4…5 (only 4 exists), columns 4…7 (4…6)
+    words = accel_blox.pruned_words(plan, cached)
+    assert words.shape == (1, 5, 7)
+    want = np.zeros((1, 5, 7), dtype=bool)
+    want[0, 4, 4:7] = True
+    assert np.array_equal(words, want)

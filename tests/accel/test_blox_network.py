@@ -21,8 +21,9 @@ from sparseforge.sim.sparseblox.network import NetworkPruning
 from sparseforge.sim.sparseblox.spex import save_thresholds
 from tests.accel.test_blox_rtl import DESIGN
 
-#: Raw Q8.8 thresholds (t = raw / 256) of conv2–conv4; conv1 does not prune.
-RAWS = {"conv2": 600, "conv3": 900, "conv4": 700}
+#: Raw Q8.8 thresholds (t = raw / 256) of every layer. conv1's map is not pooled: conv2 reads it
+#: on chip, pruned words and all (conv2's and conv3's maps are pooled by the host).
+RAWS = {"conv1": 1229, "conv2": 600, "conv3": 900, "conv4": 700}
 
 
 def sparseforge(*args):
@@ -72,7 +73,8 @@ def test_model_only_equals_the_network_model(tmp_path):
 @pytest.mark.cocotb
 def test_two_images_through_the_rtl(tmp_path):
     """Two images on Verilator with a 12-position cache (it fills in conv2: blocks below the
-    threshold are refused and stored): bit-exact in every layer, cycles and counters equal."""
+    threshold are refused and stored), conv2 reading conv1's pruned map on chip: bit-exact in
+    every layer, cycles and counters equal."""
     config, thresholds = _files(tmp_path)
     result = sparseforge("run", config, "--model", "digits_cnn", "--prune", "vdbb:2/8",
                          "--images", 2, "--thresholds", thresholds, "--json", "-q")
@@ -84,6 +86,7 @@ def test_two_images_through_the_rtl(tmp_path):
     for name in RAWS:
         assert rows[name]["rtl_blocks_cached"] == rows[name]["blocks_cached"], name
         assert rows[name]["rtl_blocks_refused"] == rows[name]["blocks_refused"], name
+    assert rows["conv1"]["blocks_cached"] > 0      # conv2 reads pruned words on chip
     # The cache is full in conv2 of at least one image: the rest below threshold are refused.
     assert rows["conv2"]["blocks_cached"] <= 2 * 12 and rows["conv2"]["blocks_refused"] > 0
 
