@@ -83,3 +83,17 @@ def test_model_counts_equal_the_rtl_statistics_registers():
     counts = job.actions(probed["cycle"])
     assert probed["stall"] > 0
     assert {a: counts[a] for a in probed} == probed, f"seed {seed}"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["scnn_2x2_small", "--conv", "6,4,1,2,3,3", "--model-only", "--energy"],
+     "--energy: allowed with one layer run on the RTL"),
+    (["scnn_2x2_small_blox", "--conv", "6,4,1,2,3,3", "--energy"],
+     "--energy: not allowed for scnn_2x2_small_blox: Sparse-Blox designs have no energy model"),
+])
+def test_run_energy_refusals(capsys, argv, message):
+    from sparseforge.gen.cli import main
+
+    assert main(["run", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
