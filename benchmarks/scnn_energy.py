@@ -14,9 +14,9 @@ The design, ``scnn_tiny``, is the smallest with every block: 2×1 PEs of the reg
 (2×2 multipliers, 8 accumulator banks of 16 entries per set, 16-bit operands, 24-bit
 accumulators, 2-bit indices, kc = 2) on 3×3 tiles, RAMs sized for 3×6 layers.
 
-1. ``validate``: three layers of different densities, gate level against the model (target:
-   within 15 %), and the model's counts against the RTL's statistics registers and the RAM
-   enables of the gate-level run.
+1. ``validate``: four layers of different densities (one with crossbar stalls), gate level
+   against the model (target: within 15 %), and the model's counts against the RTL's statistics
+   registers and the RAM enables of the gate-level run.
 2. ``density``: the paper's Fig. 8b sweep, weight and activation density scaled together from
    1.0/1.0 to 0.1/0.1, on one layer (C = 3, K = 4, 3×3 kernel, 3×6 input); energy relative to
    the same layer at 1.0/1.0 on the same design, from the model at every density and at gate
@@ -47,8 +47,10 @@ TINY = {"arch": "scnn", "name": "scnn_tiny", "pes": {"x": 2, "y": 1},
         "tile": {"w": 3, "h": 3}, "kernel_max": 3, "index_bits": 2,
         "rams": {"iaram": 64, "oaram": 64, "weights": 128, "out_channels": 8}}
 
-#: Layers the calibration never saw (3×6 input): C, K, R, S, weight density, act density.
-LAYERS = [(3, 3, 3, 3, 0.8, 0.9), (4, 4, 3, 3, 0.5, 0.5), (6, 2, 3, 3, 0.25, 0.35)]
+#: Layers the calibration never saw (3×6 input): C, K, R, S, weight density, act density, seed
+#: (the last one has crossbar stalls, which gate the weight buffer's and IARAM's reads).
+LAYERS = [(3, 3, 3, 3, 0.8, 0.9, SEED), (4, 4, 3, 3, 0.5, 0.5, SEED + 1),
+          (6, 2, 3, 3, 0.25, 0.35, SEED + 2), (4, 4, 3, 3, 0.7, 0.8, 3)]
 
 #: Fig. 8b's layer here and its densities (weights and activations together).
 SWEEP_LAYER = (3, 4, 3, 3)
@@ -84,8 +86,8 @@ def _gate(cfg, job, progress):
 
 def validate(cfg, energies, progress):
     rows, out = [], []
-    for i, (c, k, r, s, wd, ad) in enumerate(LAYERS):
-        job = _job(cfg, c, k, r, s, wd, ad, SEED + i)
+    for c, k, r, s, wd, ad, seed in LAYERS:
+        job = _job(cfg, c, k, r, s, wd, ad, seed)
         progress(f"validate: {job.label}")
         gate = _gate(cfg, job, progress)
         model, by_component = predict(energies, gate.actions)
@@ -95,8 +97,9 @@ def validate(cfg, energies, progress):
                     "gate_by_component": gate.by_component, "model_by_component": by_component,
                     "counts_checked": sorted(gate.probed), "actions": gate.actions})
         rows.append((f"{c}x3x6 -> {k}, {r}x{s}", f"{wd:.0%} / {ad:.0%}", gate.cycles,
-                     gate.energy_pj / 1e3, gate.sram_pj / 1e3, model / 1e3, f"{err:+.1%}"))
-    print(table(rows, ("layer", "weights / acts", "cycles", "gate nJ", "of which RAM",
+                     gate.actions["stall"], gate.energy_pj / 1e3, gate.sram_pj / 1e3,
+                     model / 1e3, f"{err:+.1%}"))
+    print(table(rows, ("layer", "weights / acts", "cycles", "stalls", "gate nJ", "of which RAM",
                        "model nJ", "model - gate")))
     worst = max(abs(r["error"]) for r in out)
     print(f"worst model error {worst:.1%} (target 15 %); the model's counts equal the RTL's "
