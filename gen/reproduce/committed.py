@@ -37,6 +37,7 @@ COMMANDS = {
     "sparsecore_rtl": _PY + "sparsecore_rtl.py",
     "sparsecore_energy": _PY + "sparsecore_energy.py",
     "ccr_energy": _PY + "ccr_energy.py",
+    "scnn_energy": _PY + "scnn_energy.py",
 }
 
 

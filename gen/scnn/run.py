@@ -376,6 +376,13 @@ def run_cli(cfg, args):
     from .blox_run import blox_report, threshold_raw    # it builds on this module
 
     raw = threshold_raw(cfg, args)
+    energy = getattr(args, "energy", False)
+    if energy and (args.model is not None or args.network is not None or args.model_only):
+        raise InputError("--energy: allowed with one layer run on the RTL (--conv or --layer), "
+                         "not with --model, --network or --model-only")
+    if energy and cfg.sparseblox is not None:
+        raise InputError(f"--energy: not allowed for {cfg.name}: Sparse-Blox designs have no "
+                         "energy model yet (SCNN designs without sparseblox have one)")
     if args.model is not None:
         return run_network.run_cli(cfg, args)
     run_network.check_not_model(args)
@@ -441,6 +448,12 @@ def run_cli(cfg, args):
         report.update(blox)
     if args.layer:
         report["name"] = args.layer
+    if energy:
+        from ..power.model import energy_report
+        from .energy import layer_job
+        job = layer_job(cfg, act, weights)
+        report.update(energy_report(cfg, job.actions(report["cycles"]), job.ops,
+                                    progress=progress))
     if args.out is not None:
         save_npy(Path(args.out), result.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
     if args.json:
@@ -449,6 +462,11 @@ def run_cli(cfg, args):
         _print_layer(cfg, report, rtl=True)
         if blox is not None:
             _print_blox(report)
+        if "energy_pj" in report:
+            model = report["energy_model"]
+            print(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
+                  f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
+                  f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
     ok = (report["mismatches"] == 0 and report["stream_mismatches"] == 0 and
           report["cycles"] == report["model_cycles"] and report["counters_match_model"] and
           report["measured_match_registers"])
