@@ -99,8 +99,14 @@ def channels_of(ports):
     return found
 
 
-def wrapper(top, ports, channels):
-    """SystemVerilog module ``formal_top`` instantiating ``top`` with the handshake properties."""
+def wrapper(top, ports, channels, hold=None):
+    """SystemVerilog module ``formal_top`` instantiating ``top`` with the handshake properties.
+
+    ``hold`` maps a channel's ``valid`` port to inputs the environment keeps stable while that
+    channel is stalled (a block's side inputs that describe the beat it offers, such as the
+    step counter of the block that consumes it).
+    """
+    hold = hold or {}
     lines = ["module formal_top;"]
     for p in ports:
         vector = f"[{p['width'] - 1}:0] " if p["width"] > 1 else ""
@@ -122,6 +128,8 @@ def wrapper(top, ports, channels):
         lines.append(f"      {check} ({c.valid});")
         for p in c.payload:
             lines.append(f"      {check} ({p} == $past({p}));")
+        for p in hold.get(c.valid, ()):
+            lines.append(f"      assume ({p} == $past({p}));")
         lines.append("    end")
     lines += ["  end", "endmodule", ""]
     return "\n".join(lines)
@@ -173,8 +181,11 @@ def _work_dir(work_dir):
     return work, False
 
 
-def prove_verilog(verilog_path, top, ports, *, depth=8, work_dir=None, progress=None):
-    """Prove the handshake rules of ``top`` (in ``verilog_path``, ports as in its manifest).
+def prove_verilog(verilog_path, top, ports, *, depth=8, mode="prove", hold=None,
+                  work_dir=None, progress=None):
+    """Prove the handshake rules of ``top`` (in ``verilog_path``, ports as in its manifest), by
+    k-induction (``mode="prove"``) or for the first ``depth`` cycles (``mode="bmc"``); ``hold``
+    as in :func:`wrapper`.
 
     Raises
     ------
@@ -185,17 +196,18 @@ def prove_verilog(verilog_path, top, ports, *, depth=8, work_dir=None, progress=
     channels = channels_of(ports)
     work, temporary = _work_dir(work_dir)
     verilog_path = Path(verilog_path).resolve()
-    (work / "formal_top.sv").write_text(wrapper(top, ports, channels))
-    progress(f"proving the handshake of {len(channels)} channels by k-induction (depth {depth})")
+    (work / "formal_top.sv").write_text(wrapper(top, ports, channels, hold))
+    how = "by k-induction" if mode == "prove" else "for the first cycles (BMC)"
+    progress(f"proving the handshake of {len(channels)} channels {how} (depth {depth})")
     start = time.monotonic()
     script = [f"read_verilog {verilog_path.name}", "read -formal formal_top.sv",
               "prep -top formal_top"]
     status, kept = _run_sby(work, script, [verilog_path, work / "formal_top.sv"],
-                            mode="prove", depth=depth, label=top)
+                            mode=mode, depth=depth, label=top)
     seconds = round(time.monotonic() - start, 1)
     if temporary:
         shutil.rmtree(work, ignore_errors=True)
-    return FormalResult(status, depth, seconds, channels, kept)
+    return FormalResult(status, depth, seconds, channels, kept, mode)
 
 
 def assume_no_reset(m):
