@@ -7,7 +7,7 @@ order, ``swap`` only when no insert, verdict or lookup is in flight — and is o
 free constant): if the cache answered an insert of ``P`` with ``pruned`` (the producer will not
 store that block), a lookup of ``P`` in the next layer answers hit; if it did not, the lookup
 answers miss. So a position the cache accepted is never lost, and a full cache refuses (answers
-``pruned = 0``, the block is stored) rather than drops. Capacity 2, 3-bit positions, BMC depth
+``pruned = 0``, the block is stored) rather than drops. Capacity 2, 2-bit positions, BMC depth
 12 (enough for two inserts, a swap and a whole binary search of the full bank). A cache that
 keeps answering ``pruned`` when full (and so drops the position) is shown to fail.
 """
@@ -21,7 +21,7 @@ from sparseforge.gen.formal import assume_constant, assume_no_reset, check_compo
 from sparseforge.hdl.sparseblox.cache import SparseBlockCache
 
 DEPTH = 12
-CAPACITY, BITS = 2, 3
+CAPACITY, BITS = 2, 2
 
 
 class CacheDroppingWhenFull(SparseBlockCache):
