@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from amaranth import ResetSignal, Signal
+from amaranth import ResetSignal, Signal, Value
 from amaranth.back import rtlil
 from amaranth.hdl import Assume
 
@@ -218,12 +218,14 @@ def assume_no_reset(m):
 
 def assume_constant(m, signal):
     """Make the free input ``signal`` keep its first cycle's value for the whole trace: a value
-    chosen by the solver once (SymbiYosys's ``anyconst``)."""
-    seen = Signal(name=f"{signal.name}_seen")
-    first = Signal.like(signal, name=f"{signal.name}_first")
-    m.d.sync += [seen.eq(1), first.eq(signal)]
+    chosen by the solver once (SymbiYosys's ``anyconst``). ``signal`` may be a view."""
+    value = Value.cast(signal)
+    name = getattr(value, "name", "free")
+    seen = Signal(name=f"{name}_seen")
+    first = Signal(len(value), name=f"{name}_first")
+    m.d.sync += [seen.eq(1), first.eq(value)]
     with m.If(seen):
-        m.d.comb += Assume(signal == first)
+        m.d.comb += Assume(value == first)
 
 
 def check_component(top, *, depth, mode="bmc", name="formal_top", work_dir=None):
