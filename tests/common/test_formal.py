@@ -7,6 +7,8 @@ so the proof is shown able to fail; then on a generated design through the comma
 
 import json
 
+import pytest
+
 from amaranth import Module
 from amaranth.back import verilog
 from amaranth.lib import stream, wiring
@@ -14,7 +16,7 @@ from amaranth.lib.wiring import In, Out
 
 from sparseforge.gen.cli import main
 from sparseforge.gen.emit import _ports
-from sparseforge.gen.formal import channels_of, prove_verilog
+from sparseforge.gen.formal import channels_of, check_component, prove_verilog
 
 
 class StreamRegister(wiring.Component):
@@ -89,3 +91,12 @@ def test_formal_command_proves_a_generated_design(capsys):
         "job__valid": "environment", "act__valid": "environment",
         "weight__valid": "environment", "result__valid": "design"}
     assert main(["formal", "sa_1x1", "--depth", "0"]) == 2
+
+
+def test_check_component_rejects_a_bad_mode_or_depth():
+    top = StreamRegister()
+    top._MustUse__silence = True
+    with pytest.raises(ValueError, match="Formal mode must be 'bmc' or 'prove', not 'cover'"):
+        check_component(top, depth=2, mode="cover")
+    with pytest.raises(ValueError, match="Formal depth must be a positive integer, not 0"):
+        check_component(top, depth=0)
