@@ -17,8 +17,8 @@ simulations run the same contract:
   word at ``rd_addr`` at a clock edge where its ``rd_en`` is high and holds it otherwise; it reads
   the old word of a row written in the same cycle, or the new one with ``TRANSPARENT``. A
   combinational one shows the word at ``rd_addr`` (a row written this cycle changes at the edge).
-- no initial contents: a word never written reads as x in Icarus (0 in Verilator), as before,
-  since the simulation copies already dropped the zero initialisers.
+- no initial contents: a word never written reads as x in Icarus (0 in Verilator), as it did in
+  the simulators' copies before this model (which dropped Amaranth's zero initialisers).
 
 A memory outside this contract (a non-zero ``init``, several write ports, a write granularity,
 read ports in other domains or of mixed kinds) keeps Amaranth's own emission.
