@@ -18,9 +18,9 @@ import tempfile
 from pathlib import Path
 
 from amaranth import Shape
-from amaranth.back import verilog
 from amaranth.lib import wiring
 
+from ..hdl.common import sram_model
 from . import registry
 from .config import config_to_dict
 from .errors import InputError
@@ -39,9 +39,11 @@ def build_top(cfg):
 
 
 def verilog_text(cfg, top=None):
-    """Verilog of a config's top module, named ``cfg.name``."""
+    """Verilog of a config's top module, named ``cfg.name``; its SRAM macros' memories are
+    instances of one behavioural model without initial contents
+    (:mod:`sparseforge.hdl.common.sram_model`)."""
     top = build_top(cfg) if top is None else top
-    return verilog.convert(top, name=cfg.name, emit_src=False)
+    return sram_model.convert(top, name=cfg.name)
 
 
 def _ports(top):

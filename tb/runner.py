@@ -122,11 +122,10 @@ def _simulator_version(simulator):
 
 def _sources(cfg, simulator, text):
     """``{file name: text}`` the simulator compiles, in order (Verilator configs first)."""
-    sim_text = strip_sram_zero_init(text)
     if simulator == "icarus":
-        return {f"{cfg.name}.icarus.v": icarus_time_zero_fix(sim_text)}
+        return {f"{cfg.name}.icarus.v": icarus_time_zero_fix(text)}
     return {WAIVERS.name: WAIVERS.read_text(), "public_top.vlt": public_config(cfg),
-            f"{cfg.name}.verilator.v": sim_text}
+            f"{cfg.name}.verilator.v": text}
 
 
 def build_key(cfg, simulator, sources):
@@ -241,13 +240,6 @@ def _keep_wave(bld, run_dir, wave, progress):
 _TIME_ZERO_KICK = re.compile(r"reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;")
 
 
-# Amaranth writes an initialiser for every word of a memory, all zero for the SRAM banks
-# (hdl/accel/sram.py names their memory ``mem``). A real SRAM macro has no reset contents, and
-# for large SRAMs the initialisers dominate what the simulators compile; the simulation copies
-# drop them. Reading a word never written is then x in Icarus, which the tests would catch.
-_SRAM_ZERO_INIT = re.compile(r"  initial begin\n(?:    mem\[\d+\] = \d+'h0+;\n)+  end\n")
-
-
 def public_config(cfg):
     """A Verilator config giving VPI access to the top's signals and the design's probes only.
 
@@ -261,11 +253,6 @@ def public_config(cfg):
         if "." in path:
             lines.append(f'public_flat_rw -module "*" -var "{path.rsplit(".", 1)[1]}"')
     return "\n".join(lines) + "\n"
-
-
-def strip_sram_zero_init(text):
-    """The design without the zero initialisers of its SRAM banks (simulation copies only)."""
-    return _SRAM_ZERO_INIT.sub("", text)
 
 
 def icarus_time_zero_fix(text):

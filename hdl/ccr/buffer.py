@@ -3,7 +3,8 @@ kernel/imap/omap buffer (KB/IB/OB)").
 
 Each buffer is its own module around one ``lib.memory`` named ``mem``, so that ``sparseforge
 synth`` keeps it as a black box sized by the per-bit SRAM model (the accelerator lists them,
-:meth:`.CcrAccelerator.memory_macros`) and the simulation builds drop its zero initialisers.
+:meth:`.CcrAccelerator.memory_macros`); its Verilog has no initial contents
+(:mod:`sparseforge.hdl.common.sram_model`).
 """
 
 from amaranth import Module, Shape
