@@ -29,7 +29,10 @@ class AccUnit(wiring.Component):
 
     ``clear`` writes zero to word ``clear_addr`` of every bank. ``rd_en`` reads word ``rd_addr``
     of every bank onto ``rd_data`` in the next cycle, held while ``rd_en`` is low. Updates,
-    ``clear`` and ``rd_en`` must not be high in the same cycle.
+    ``clear`` and ``rd_en`` must not be high in the same cycle, and ``clear`` not in the cycle
+    after an update either: it takes the write port that update's write-back needs, and the
+    update is lost (a bounded formal check found it). The accelerator clears only before a
+    layer's first update, after the previous layer's pipeline has drained.
 
     Parameters
     ----------
