@@ -15,10 +15,10 @@ Each host adds the checks of its own block shape (:mod:`sparseforge.gen.accel.bl
 
 from dataclasses import dataclass
 
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 from .schema import bool_field, check_keys, int_field
 
-__all__ = ["SparseBloxConfig", "parse_section", "sparseblox_to_dict"]
+__all__ = ["SparseBloxConfig", "parse_section", "sparseblox_to_dict", "threshold_raw"]
 
 
 @dataclass(frozen=True)
@@ -99,3 +99,25 @@ def sparseblox_to_dict(blox):
     """The section as :func:`parse_section` accepts it."""
     return {"enable": True, "capacity": blox.capacity, "position_bits": blox.position_bits,
             "threshold": blox.name}
+
+
+def threshold_raw(cfg, args, preset):
+    """The raw threshold of ``run --threshold`` (None when not given) in ``cfg``'s format;
+    refused with one line where it cannot apply (a network run, a design without Sparse-Blox,
+    ``preset`` naming one with it, a value the format cannot hold)."""
+    if args.threshold is None:
+        return None
+    if args.model is not None or args.network:
+        raise InputError("--threshold: applies with --conv or --layer (one layer), not with "
+                         "--model and --network; a network takes per-layer thresholds: --model "
+                         "NAME --thresholds FILE (arch accel)")
+    if cfg.sparseblox is None:
+        raise InputError(f"--threshold: {cfg.name} has no Sparse-Blox (add a sparseblox: "
+                         f"section to the config, or use the preset {preset})")
+    fmt = cfg.sparseblox.fmt
+    try:
+        return fmt.to_raw(args.threshold)
+    except (ValueError, TypeError):
+        raise InputError(f"--threshold: {args.threshold} is not allowed; expected 0 to "
+                         f"{fmt.to_value(fmt.max_raw):g} ({fmt.name}, steps of "
+                         f"{fmt.to_value(1):g})") from None

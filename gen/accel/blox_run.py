@@ -4,31 +4,19 @@ Sparse-Blox (Hotfilter et al., III-B) — the threshold's check and the report's
 from ...sim.accel import blox as accel_blox
 from ...sim.accel import cycles as accel_cycles
 from ..errors import InputError
+from ..sparseblox_section import threshold_raw as section_threshold_raw
 
 __all__ = ["threshold_raw", "blox_report"]
 
 
 def threshold_raw(cfg, args):
-    """The raw threshold of ``--threshold`` (None when not given); refuses it where it cannot
-    apply."""
-    if args.threshold is None:
-        return None
-    if args.model is not None or args.network:
-        raise InputError("--threshold: applies with --conv or --layer (one layer on the RTL); "
-                         "a network takes per-layer thresholds: --model NAME --thresholds FILE")
-    if cfg.sparseblox is None:
-        raise InputError(f"--threshold: {cfg.name} has no Sparse-Blox (add a sparseblox: "
-                         "section to the config, or use the preset accel_small_blox)")
-    if args.shift is None:
+    """The raw threshold of ``--threshold`` (:func:`..sparseblox_section.threshold_raw`); the
+    accelerator prunes INT8 maps, so ``--shift`` must be given too."""
+    raw = section_threshold_raw(cfg, args, "accel_small_blox")
+    if raw is not None and args.shift is None:
         raise InputError("--threshold: Sparse-Blox prunes INT8 output maps; give --shift S "
                          "too (0 for no shift)")
-    fmt = cfg.sparseblox.fmt
-    try:
-        return fmt.to_raw(args.threshold)
-    except (ValueError, TypeError):
-        raise InputError(f"--threshold: {args.threshold} is not allowed; expected 0 to "
-                         f"{fmt.to_value(fmt.max_raw):g} ({fmt.name}, steps of "
-                         f"{fmt.to_value(1):g})") from None
+    return raw
 
 
 def blox_report(plan, golden, raw, out):

@@ -21,30 +21,15 @@ from ...sim.scnn import cycles as scnn_cycles
 from ...sim.scnn import streams as scnn_streams
 from ...sim.scnn.blox import BLOCK, prune_tiles
 from ...sim.scnn.golden import layer_output
-from ..errors import InputError
+from ..sparseblox_section import threshold_raw as section_threshold_raw
 from .run import sparse_operand
 
 __all__ = ["threshold_raw", "next_layer", "blox_report"]
 
 
 def threshold_raw(cfg, args):
-    """The raw threshold of ``--threshold`` (None when not given); refuses it where it cannot
-    apply."""
-    if args.threshold is None:
-        return None
-    if args.model is not None or args.network is not None:
-        raise InputError("--threshold: applies with --conv or --layer (one layer); per-layer "
-                         "thresholds for --model and --network are not built")
-    if cfg.sparseblox is None:
-        raise InputError(f"--threshold: {cfg.name} has no Sparse-Blox (add a sparseblox: "
-                         "section to the config, or use the preset scnn_2x2_small_blox)")
-    fmt = cfg.sparseblox.fmt
-    try:
-        return fmt.to_raw(args.threshold)
-    except (ValueError, TypeError):
-        raise InputError(f"--threshold: {args.threshold} is not allowed; expected 0 to "
-                         f"{fmt.to_value(fmt.max_raw):g} ({fmt.name}, steps of "
-                         f"{fmt.to_value(1):g})") from None
+    """The raw threshold of ``--threshold`` (:func:`..sparseblox_section.threshold_raw`)."""
+    return section_threshold_raw(cfg, args, "scnn_2x2_small_blox")
 
 
 def next_layer(cfg, out, weights, *, weight_density, seed):
