@@ -34,6 +34,7 @@ from cocotbext.axi import (
 from ...hdl.scnn import register_map
 from ...hdl.scnn.accelerator import BLOX_COUNTERS
 from ...hdl.scnn.layouts import act_row_layout, out_row_layout, weight_row_layout
+from ...sim.scnn import streams as scnn_streams
 from ...sim.scnn.streams import pe_index, pe_positions, row_leaves
 from ..packing import Packer
 from ..streams import random_pauses, set_axi_pauses
@@ -248,3 +249,17 @@ class ScnnBench:
 def rows_equal(got, want):
     """Whether two ``(counts, values, zeros)`` row triples are identical."""
     return all(np.array_equal(a, b) for a, b in zip(got, want)) and len(got[0]) == len(want[0])
+
+
+def assert_outputs(cfg, result, layer, want, label):
+    """Assert a layer run's outputs equal the expected K×H×W map ``want``: decoded element by
+    element, and each PE's streamed rows equal to ``want``'s compressed encoding (counts and
+    padding lanes included)."""
+    want_rows, _ = scnn_streams.output_rows(cfg, want)
+    blocks = [scnn_streams.decode_output_rows(cfg, rows, layer.k) for rows in result.rows]
+    got = scnn_streams.assemble_output(cfg, blocks, layer)
+    bad = np.argwhere(got != want)
+    assert bad.size == 0, (f"{label}: {len(bad)} mismatches, first at {tuple(bad[0])}: "
+                           f"got {got[tuple(bad[0])]}, want {want[tuple(bad[0])]}")
+    for n, (rows, expected) in enumerate(zip(result.rows, want_rows)):
+        assert rows_equal(rows, expected), f"{label}: PE {n} streamed rows differ from the golden"

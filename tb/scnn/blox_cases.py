@@ -24,7 +24,14 @@ from ...sim.scnn.blox import BLOCK, prune_tiles
 from ...sim.scnn.golden import layer_output
 from ...sim.sparseblox import block_stats
 from ..seeds import seed_for
-from .bench import CYCLES, STATISTICS, STATUS_DONE, STATUS_ERROR, ScnnBench, rows_equal
+from .bench import (
+    CYCLES,
+    STATISTICS,
+    STATUS_DONE,
+    STATUS_ERROR,
+    ScnnBench,
+    assert_outputs,
+)
 from .cases import random_layer
 
 __all__ = ["check_pruned", "threshold_between"]
@@ -50,14 +57,7 @@ async def check_pruned(bench, act, weights, raw, *, label):
     layer = streams.layer
     pruned = prune_tiles(cfg, layer_output(act, weights, cfg.acc_width), raw)
     want = pruned.data
-    want_rows, _ = scnn_streams.output_rows(cfg, want)
-    blocks = [scnn_streams.decode_output_rows(cfg, rows, layer.k) for rows in result.rows]
-    got = scnn_streams.assemble_output(cfg, blocks, layer)
-    bad = np.argwhere(got != want)
-    assert bad.size == 0, (f"{label}: {len(bad)} mismatches, first at {tuple(bad[0])}: "
-                           f"got {got[tuple(bad[0])]}, want {want[tuple(bad[0])]}")
-    for n, (rows, expected) in enumerate(zip(result.rows, want_rows)):
-        assert rows_equal(rows, expected), f"{label}: PE {n} streamed rows differ from the golden"
+    assert_outputs(cfg, result, layer, want, label)
     regs = result.registers
     assert regs["status"] & STATUS_ERROR == 0, f"{label}: status {regs['status']:#x}"
     assert regs["status"] & STATUS_DONE, f"{label}: status {regs['status']:#x}"

@@ -36,7 +36,7 @@ from .bench import (
     STATUS_ERROR,
     STATUS_LOADING,
     ScnnBench,
-    rows_equal,
+    assert_outputs,
 )
 from .cases import DENSITIES, fitting_layer, kernel_sides, random_layer
 
@@ -51,14 +51,7 @@ async def check_layer(bench, act, weights, *, label, load_weights=True, paused=F
     result = await bench.run_layer(streams, load_weights=load_weights)
     layer = streams.layer
     want = scnn_streams.golden(cfg, act, weights)
-    want_rows, _ = scnn_streams.output_rows(cfg, want)
-    blocks = [scnn_streams.decode_output_rows(cfg, rows, layer.k) for rows in result.rows]
-    got = scnn_streams.assemble_output(cfg, blocks, layer)
-    bad = np.argwhere(got != want)
-    assert bad.size == 0, (f"{label}: {len(bad)} mismatches, first at {tuple(bad[0])}: "
-                           f"got {got[tuple(bad[0])]}, want {want[tuple(bad[0])]}")
-    for n, (rows, expected) in enumerate(zip(result.rows, want_rows)):
-        assert rows_equal(rows, expected), f"{label}: PE {n} streamed rows differ from the golden"
+    assert_outputs(cfg, result, layer, want, label)
     model = scnn_cycles.layer_cycles(cfg, streams, weights=load_weights)
     regs = result.registers
     assert regs["status"] & STATUS_ERROR == 0, f"{label}: status {regs['status']:#x}"
