@@ -112,17 +112,36 @@ def gate_netlist(verilog_text, top, *, clock_gated=(), blackbox_modules=(), prog
                        directory=directory)
 
 
+def _as_written(module):
+    """A module name as Verilog writes it (an escaped identifier for a dotted name)."""
+    return module if re.fullmatch(r"\w+", module) else "\\" + module
+
+
 def blackbox_sources(verilog_text, modules):
-    """The RTL of ``modules`` (e.g. SRAM macros kept as black boxes) cut out of a design."""
-    parts = []
-    modules = sorted(set(modules))
-    for module in modules:
-        name = re.escape(module if re.fullmatch(r"\w+", module) else "\\" + module)
-        match = re.search(rf"^module {name}\s*\(.*?^endmodule\b", verilog_text, re.S | re.M)
+    """The RTL of ``modules`` (e.g. SRAM macros kept as black boxes) cut out of a design, with
+    every module of the design they instantiate (e.g. the shared SRAM model,
+    :mod:`sparseforge.hdl.common.sram_model`)."""
+    def body(module):
+        match = re.search(rf"^module {re.escape(_as_written(module))}\s*[#(].*?^endmodule\b",
+                          verilog_text, re.S | re.M)
         if match is None:
             raise InputError(f"power: black-box module {module!r} is not in the design")
-        parts.append(match.group(0) + "\n")
-    return "".join(parts)
+        return match.group(0) + "\n"
+
+    defined = [d.lstrip("\\") for d in re.findall(r"^module (\S+?)\s*[#(]", verilog_text,
+                                                    re.M)]
+    parts = {}
+    todo = sorted(set(modules))
+    for module in todo:
+        body(module)                    # every named module first: a missing one is the error
+    while todo:
+        module = todo.pop(0)
+        if module in parts:
+            continue
+        parts[module] = text = body(module)
+        todo += [d for d in defined if d not in parts and d != module
+                 and re.search(rf"^\s*{re.escape(_as_written(d))}\s", text, re.M)]
+    return "".join(parts[m] for m in sorted(parts))
 
 
 def instrument_ports(verilog_text, top, ports, clock="clk"):

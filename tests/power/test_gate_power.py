@@ -240,3 +240,20 @@ def test_sram_macros_are_black_boxes_counted_per_access():
     assert accesses == {"buf": {"read": sum(re[1:9]), "write": sum(we[1:9])}}
     read, write = access_energy_pj(16, 8)
     assert pj == pytest.approx(sum(re[1:9]) * read + sum(we[1:9]) * write)
+
+
+def test_black_box_sources_bring_the_modules_they_instantiate():
+    """A macro whose body instantiates the shared SRAM model (hdl/common/sram_model.py) is cut
+    out with the model's module, once, and without the design's other modules."""
+    text = ("module top(input clk);\n  \\top.bank0  bank0 (.clk(clk));\n  \\top.bank1  bank1 "
+            "(.clk(clk));\nendmodule\n"
+            "module \\top.bank0 (input clk);\n  sparseforge_sram #(.WIDTH(4)) mem (.clk(clk));\n"
+            "endmodule\n"
+            "module \\top.bank1 (input clk);\n  sparseforge_sram #(.WIDTH(8)) mem (.clk(clk));\n"
+            "endmodule\n"
+            "module sparseforge_sram #(parameter WIDTH = 1) (input clk);\nendmodule\n"
+            "module unused(input clk);\nendmodule\n")
+    got = flow.blackbox_sources(text, ["top.bank0", "top.bank1"])
+    assert got.count("module sparseforge_sram #(") == 1
+    assert "module \\top.bank0 " in got and "module \\top.bank1 " in got
+    assert "module top(" not in got and "module unused(" not in got
