@@ -36,9 +36,8 @@ import numpy as np
 from sparseforge.gen.ccr.energy import dense_baseline, layer_job, random_layer
 from sparseforge.gen.ccr.presets import CCR_PRESETS
 from sparseforge.gen.config import parse_config
-from sparseforge.gen.power.job import design_power
-from sparseforge.gen.power.model import calibrate, hooks_of, model_energies, predict, \
-    sram_energies
+from sparseforge.gen.power.model import calibrate, gate_level_against_model, model_energies, \
+    predict, sram_energies
 from sparseforge.gen.report import Progress, table
 from sparseforge.sim.ccr.actions import pass_actions
 from sparseforge.sim.ccr.layer import window
@@ -86,27 +85,8 @@ def designs():
 
 
 def measure(cfg, job, progress):
-    progress(f"gate level: {cfg.name}, {job.label}")
-    measured = design_power(cfg, job, hooks_of(cfg), progress=progress)
-    if measured.rtl_check:
-        raise SystemExit(f"{cfg.name}: {measured.rtl_check}")
-    cal = calibrate(cfg, progress=progress)
-    model, parts = predict(model_energies(cfg), measured.actions)
-    leakage = measured.energy.by_category["leakage"]
-    return {
-        "design": cfg.name, "calibrated_on": cal.calibrated_on, "workload": job.label,
-        "cycles": measured.cycles, "model_cycles": measured.model_cycles,
-        "cells": measured.cells, "area_um2": measured.area_um2,
-        "gate_level_pj": measured.energy_pj, "model_pj": model,
-        "error": model / measured.energy_pj - 1,
-        "dynamic_pj": measured.energy_pj - leakage, "leakage_pj": leakage,
-        "sram_pj": measured.sram_pj, "sram_accesses": measured.sram_accesses,
-        "measured_by_component": measured.by_component, "model_by_component": parts,
-        "by_category": measured.energy.by_category,
-        "ops": job.ops, "tops_per_w": job.ops / measured.energy_pj,
-        "probed": measured.probed,
-        "probed_equal_model": all(measured.actions[a] == v for a, v in measured.probed.items()),
-    }
+    """Gate level and model of one job: the row of a results table."""
+    return gate_level_against_model(cfg, job, progress)
 
 
 def validate(progress):

@@ -42,8 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from sparseforge.gen.config import parse_config
-from sparseforge.gen.power.job import design_power
-from sparseforge.gen.power.model import calibrate, hooks_of, model_energies, predict
+from sparseforge.gen.power.model import gate_level_against_model
 from sparseforge.gen.report import Progress, table
 from sparseforge.gen.sparsecore.energy import dense_baseline, layer_job, random_layer
 from sparseforge.sim.sparsecore.cycles import LayerShape
@@ -84,29 +83,7 @@ def tiny():
 
 def measure(cfg, job, progress):
     """Gate level and model of one job: the row of a results table."""
-    hooks = hooks_of(cfg)
-    progress(f"gate level: {cfg.name}, {job.label}")
-    measured = design_power(cfg, job, hooks, progress=progress)
-    if measured.rtl_check:
-        raise SystemExit(f"{cfg.name}: {measured.rtl_check}")
-    cal = calibrate(cfg, progress=progress)
-    model, parts = predict(model_energies(cfg), measured.actions)
-    leakage = measured.energy.by_category["leakage"]
-    return {
-        "design": cfg.name, "calibrated_on": cal.calibrated_on, "workload": job.label,
-        "excluded": measured.extra.get("excluded", []),
-        "cycles": measured.cycles, "model_cycles": measured.model_cycles,
-        "cells": measured.cells, "area_um2": measured.area_um2,
-        "gate_level_pj": measured.energy_pj, "model_pj": model,
-        "error": model / measured.energy_pj - 1,
-        "dynamic_pj": measured.energy_pj - leakage, "leakage_pj": leakage,
-        "sram_pj": measured.sram_pj, "sram_accesses": measured.sram_accesses,
-        "measured_by_component": measured.by_component, "model_by_component": parts,
-        "by_category": measured.energy.by_category,
-        "ops": job.ops, "tops_per_w": job.ops / measured.energy_pj,
-        "probed": measured.probed,
-        "probed_equal_model": all(measured.actions[a] == v for a, v in measured.probed.items()),
-    }
+    return gate_level_against_model(cfg, job, progress)
 
 
 def validate(progress):

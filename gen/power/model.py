@@ -30,7 +30,8 @@ from .energy import DEFAULT_SLEW_NS
 from .job import design_power, tops_per_w
 
 __all__ = ["MODEL_VERSION", "Calibration", "hooks_of", "fit_component", "calibrate",
-           "predict", "energy_report", "sram_energies", "model_energies"]
+           "predict", "energy_report", "sram_energies", "model_energies",
+           "gate_level_against_model"]
 
 MODEL_VERSION = 2
 
@@ -207,4 +208,34 @@ def energy_report(cfg, counts, ops, *, progress=None):
             "clock_mhz": cal.clock_mhz,
             **({"excluded": excluded} if excluded else {}),
         },
+    }
+
+
+def gate_level_against_model(cfg, job, progress=None):
+    """One job measured at gate level and predicted by the calibrated model: the row of a
+    benchmark's validation table (energies, their relative ``error``, components, SRAM,
+    and whether the counts probed in the RTL equal the model's). Raises ``SystemExit`` when the
+    RTL run behind the gate-level one does not check out."""
+    progress = progress or (lambda message: None)
+    progress(f"gate level: {cfg.name}, {job.label}")
+    measured = design_power(cfg, job, hooks_of(cfg), progress=progress)
+    if measured.rtl_check:
+        raise SystemExit(f"{cfg.name}: {measured.rtl_check}")
+    cal = calibrate(cfg, progress=progress)
+    model, parts = predict(model_energies(cfg), measured.actions)
+    leakage = measured.energy.by_category["leakage"]
+    return {
+        "design": cfg.name, "calibrated_on": cal.calibrated_on, "workload": job.label,
+        "excluded": measured.extra.get("excluded", []),
+        "cycles": measured.cycles, "model_cycles": measured.model_cycles,
+        "cells": measured.cells, "area_um2": measured.area_um2,
+        "gate_level_pj": measured.energy_pj, "model_pj": model,
+        "error": model / measured.energy_pj - 1,
+        "dynamic_pj": measured.energy_pj - leakage, "leakage_pj": leakage,
+        "sram_pj": measured.sram_pj, "sram_accesses": measured.sram_accesses,
+        "measured_by_component": measured.by_component, "model_by_component": parts,
+        "by_category": measured.energy.by_category,
+        "ops": job.ops, "tops_per_w": job.ops / measured.energy_pj,
+        "probed": measured.probed,
+        "probed_equal_model": all(measured.actions[a] == v for a, v in measured.probed.items()),
     }
