@@ -107,13 +107,16 @@ def layer_model(variants, px, py, layer, weight_density, act_density, rng, *, bu
 
 
 def network_model(variants, px, py, net, weight_density, act_density, *, seed=1,
-                  budget=BUDGET, layers=None):
+                  budget=BUDGET, layers=None, per_layer=None):
     """:class:`LayerModel` of every convolution layer of ``net`` (or of the named ``layers``),
-    operands seeded from ``seed``."""
+    operands seeded from ``seed``, at ``weight_density`` and ``act_density`` except the layers
+    ``per_layer`` maps to their own ``(weight_density, act_density)`` (for example
+    :func:`sparseforge.sim.densities.layer_densities`)."""
     rng = np.random.default_rng(seed)
+    per_layer = per_layer or {}
     out = []
     for layer in network(net):
         if layers is None or layer.name in layers:
-            out.append(layer_model(variants, px, py, layer, weight_density, act_density, rng,
-                                   budget=budget))
+            wd, ad = per_layer.get(layer.name, (weight_density, act_density))
+            out.append(layer_model(variants, px, py, layer, wd, ad, rng, budget=budget))
     return out
