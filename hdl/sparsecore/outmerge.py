@@ -1,6 +1,6 @@
 """Output merge: the PEs' output streams as one AXI4-Stream beat of a lane per PE."""
 
-from amaranth import Cat, Module, Mux, Signal
+from amaranth import Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
