@@ -17,9 +17,8 @@ drives, the block that drives it and the test that proves it, and
 :func:`test_every_top_level_output_stream_has_a_proof` checks that the list is complete.
 """
 
-from pathlib import Path
-
 import inspect
+from pathlib import Path
 
 import pytest
 from amaranth.back import verilog
