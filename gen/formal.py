@@ -37,13 +37,13 @@ from pathlib import Path
 
 from amaranth import ResetSignal, Signal, Value
 from amaranth.back import rtlil
-from amaranth.hdl import Assume
+from amaranth.hdl import Assert, Assume
 
 from .errors import ToolFailure
 from .toolchain import keep_log
 
-__all__ = ["Channel", "FormalResult", "assume_constant", "assume_no_reset", "channels_of",
-           "check_component", "prove_verilog", "wrapper"]
+__all__ = ["Channel", "FormalResult", "assume_constant", "assume_held", "assume_no_reset",
+           "channels_of", "check_component", "prove_verilog", "stream_rules", "wrapper"]
 
 
 @dataclass(frozen=True)
@@ -226,6 +226,32 @@ def assume_constant(m, signal):
     m.d.sync += [seen.eq(1), first.eq(value)]
     with m.If(seen):
         m.d.comb += Assume(value == first)
+
+
+def stream_rules(m, valid, ready, payload, *, check=Assert, name="stream"):
+    """State the handshake rules of one valid/ready stream in ``m``: in a cycle after one with
+    ``valid`` high and ``ready`` low, ``valid`` is high and ``payload`` is unchanged. ``check``
+    is ``Assert`` for a stream the block under test drives, ``Assume`` for one it receives (its
+    environment keeps the rules). ``payload`` may be a view."""
+    payload = Value.cast(payload)
+    stalled = Signal(name=f"{name}_stalled")
+    last = Signal(len(payload), name=f"{name}_last")
+    m.d.sync += [stalled.eq(valid & ~ready), last.eq(payload)]
+    with m.If(stalled):
+        m.d.comb += [check(valid), check(payload == last)]
+
+
+def assume_held(m, signal, unless):
+    """Let the free input ``signal`` change only in a cycle after one with ``unless`` high (a
+    synchronous RAM read port's data after a read, a register after its write enable); in
+    every other cycle it keeps its previous value. ``signal`` may be a view."""
+    value = Value.cast(signal)
+    name = getattr(value, "name", "free")
+    last = Signal(len(value), name=f"{name}_last")
+    changeable = Signal(name=f"{name}_changeable", init=1)
+    m.d.sync += [last.eq(value), changeable.eq(unless)]
+    with m.If(~changeable):
+        m.d.comb += Assume(value == last)
 
 
 def check_component(top, *, depth, mode="bmc", name="formal_top", work_dir=None):

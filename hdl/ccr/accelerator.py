@@ -21,6 +21,7 @@ from .cartesian_datapath import CartesianDatapath
 from .layouts import (COUNTER_BITS, coord_shape, ib_word_layout, kb_word_layout, layer_layout,
                       out_word_layout, stream_width)
 from .loader import Loader
+from .obreader import ObReader
 from .sequencer import Sequencer
 
 __all__ = ["CcrAccelerator", "register_map", "REGISTER_ADDR_BITS", "STATUS_BITS"]
@@ -219,8 +220,10 @@ class CcrAccelerator(wiring.Component):
         m.d.comb += advance.eq(~stall)
 
         # -- control, statistics, output ----------------------------------------------------------
-        busy, streaming, done, words = self._control(m, cfg, regs, layer, geometry, seq, acc,
-                                                     advance)
+        m.submodules.ob_reader = reader = ObReader(cfg)
+        streaming = reader.streaming
+        busy, done, words = self._control(m, cfg, regs, layer, geometry, seq, acc, advance,
+                                          streaming)
         error = load_i.error | load_k.error
         m.d.comb += [
             load_i.accept.eq(~busy & ~streaming), load_k.accept.eq(~busy & ~streaming),
@@ -229,7 +232,10 @@ class CcrAccelerator(wiring.Component):
             regs.status.eq(Cat(busy, done, error, streaming)),
         ]
         self._statistics(m, cfg, regs, busy, streaming, seq, s1, products, stall, advance)
-        self._output(m, regs, acc, busy, streaming, words)
+        m.d.comb += [reader.read.eq(regs.read), reader.busy.eq(busy), reader.words.eq(words),
+                     acc.rd_en.eq(reader.rd_en), acc.rd_addr.eq(reader.rd_addr),
+                     reader.rd_data.eq(acc.rd_data)]
+        wiring.connect(m, reader.o, wiring.flipped(self.m_axis_o))
         return m
 
     @staticmethod
@@ -307,13 +313,12 @@ class CcrAccelerator(wiring.Component):
         return Mux(s1.valid, sum(real), 0), 0
 
     @staticmethod
-    def _control(m, cfg, regs, layer, g, seq, acc, advance):
-        """Idle → clear OB → run the loops → drain the pipeline; returns (busy, streaming,
-        done, OB words of the pass)."""
+    def _control(m, cfg, regs, layer, g, seq, acc, advance, streaming):
+        """Idle → clear OB → run the loops → drain the pipeline (a start is taken only while
+        the OB is not ``streaming`` out); returns (busy, done, OB words of the pass)."""
         phase = Signal(Phase)
         done = Signal()
         busy = Signal()
-        streaming = Signal()
         ptr = Signal(range(cfg.ob_bank_words + 1))
         drain = Signal(2)
         words = Signal(range(cfg.ob_bank_words + 2))
@@ -344,7 +349,7 @@ class CcrAccelerator(wiring.Component):
                     m.d.sync += [phase.eq(Phase.IDLE), done.eq(1)]
         with m.If(regs.clear):
             m.d.sync += done.eq(0)
-        return busy, streaming, done, words
+        return busy, done, words
 
     @staticmethod
     def _statistics(m, cfg, regs, busy, streaming, seq, s1, products, stall, advance):
@@ -364,21 +369,3 @@ class CcrAccelerator(wiring.Component):
             elif cfg.variant == "sparse_ki":                  # one per product
                 m.d.sync += counters["coords"].eq(counters["coords"] + taken)
         m.d.comb += [getattr(regs, name).eq(counter) for name, counter in counters.items()]
-
-    def _output(self, m, regs, acc, busy, streaming, words):
-        """``read``: every OB word of the pass on ``m_axis_o``, in order."""
-        cfg = self._cfg
-        o = self.m_axis_o
-        rd = Signal(range(cfg.ob_bank_words + 1))
-        showing = Signal()
-        with m.If(~busy & ~streaming & regs.read):
-            m.d.sync += [streaming.eq(1), rd.eq(0), showing.eq(0)]
-        with m.Elif(streaming & ~showing):
-            m.d.comb += [acc.rd_en.eq(1), acc.rd_addr.eq(rd)]
-            m.d.sync += showing.eq(1)
-        with m.Elif(streaming & showing & o.tready):
-            m.d.sync += [showing.eq(0), rd.eq(rd + 1)]
-            with m.If(rd == words - 1):
-                m.d.sync += streaming.eq(0)
-        m.d.comb += [o.tvalid.eq(streaming & showing), o.tdata.eq(acc.rd_data.as_value()),
-                     o.tlast.eq(rd == words - 1)]

@@ -27,12 +27,15 @@ class AccUnit(wiring.Component):
     word the previous cycle's update writes: one update per bank per cycle, any addresses.
     Accumulators wrap modulo ``2**acc_width``.
 
-    ``clear`` writes zero to word ``clear_addr`` of every bank. ``rd_en`` reads word ``rd_addr``
-    of every bank onto ``rd_data`` in the next cycle, held while ``rd_en`` is low. Updates,
-    ``clear`` and ``rd_en`` must not be high in the same cycle, and ``clear`` not in the cycle
-    after an update either: it takes the write port that update's write-back needs, and the
-    update is lost (a bounded formal check found it). The accelerator clears only before a
-    layer's first update, after the previous layer's pipeline has drained.
+    ``clear`` zeroes word ``clear_addr`` of every bank through the same write-back stage as an
+    update (written in cycle t + 1), so clears and updates take effect in the order they are
+    issued, back to back in any order: an update issued right after a clear reads the zero
+    (transparent read), and a clear issued right after an update is written after that update's
+    write-back (no update is lost, whatever the addresses). ``rd_en`` reads word ``rd_addr`` of
+    every bank onto ``rd_data`` in the next cycle, held while ``rd_en`` is low; it sees every
+    update and clear issued before it. Updates, ``clear`` and ``rd_en`` must not be high in the
+    same cycle (one write-back a cycle). ``tests/ccr/test_formal_accunit.py`` proves that a
+    read returns exactly the sum of the updates since the word's last clear.
 
     Parameters
     ----------
@@ -61,6 +64,11 @@ class AccUnit(wiring.Component):
         cfg = self._cfg
         m = Module()
         acc = signed(cfg.acc_width)
+        # A clear is written a cycle after it is issued, like an update's write-back, so the two
+        # never compete for a bank's write port (they are never issued in the same cycle).
+        w_clear = Signal()
+        w_clear_addr = Signal.like(self.clear_addr)
+        m.d.sync += [w_clear.eq(self.clear), w_clear_addr.eq(self.clear_addr)]
         for bx in range(cfg.px):
             for by in range(cfg.py):
                 b = bx * cfg.py + by
@@ -76,8 +84,8 @@ class AccUnit(wiring.Component):
                     bank.rd_addr.eq(Mux(self.rd_en, self.rd_addr, port.addr)),
                     bank.rd_en.eq(port.en | self.rd_en),
                     self.rd_data[b].eq(bank.rd_data),
-                    bank.wr_addr.eq(Mux(self.clear, self.clear_addr, w_addr)),
-                    bank.wr_data.eq(Mux(self.clear, 0, bank.rd_data + w_add)),
-                    bank.wr_en.eq(self.clear | w_en),
+                    bank.wr_addr.eq(Mux(w_clear, w_clear_addr, w_addr)),
+                    bank.wr_data.eq(Mux(w_clear, 0, bank.rd_data + w_add)),
+                    bank.wr_en.eq(w_clear | w_en),
                 ]
         return m

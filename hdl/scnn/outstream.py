@@ -34,6 +34,15 @@ class OutputStreamer(wiring.Component):
     cycle, so with ``o.ready`` always high a group of ``n`` beats is presented in ``n``
     consecutive cycles.
 
+    **Input contract** (what the accelerator guarantees, and all the handshake proof assumes of
+    the inputs, ``tests/scnn/test_formal_outstream.py``): ``layer_start`` is not asserted while
+    a beat is presented (``o.valid``: the accelerator starts a layer only when idle, after the
+    previous layer's last beat has left); ``count_read[n].data`` and ``out_read[n].data`` are
+    synchronous RAM reads, changing only in the cycle after their ``en`` (held while ``en`` is
+    low). Under it, ``o.valid`` is never withdrawn and ``o.payload`` is stable while ``o.ready``
+    is low (proved by k-induction); reads are enabled only when the presented beat leaves or
+    none is presented.
+
     Attributes
     ----------
     layer_start : In(1)

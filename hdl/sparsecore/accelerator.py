@@ -17,6 +17,7 @@ from .decoder import RAW_FIELDS, LayerDecoder, raw_widths
 from .layouts import (COUNTER_BITS, acc_row_layout, act_entry_layout, layer_layout, out_layout,
                       pointer_layout, requant_beat_layout, requant_row_layout, stream_width,
                       weight_beat_layout, weight_row_layout)
+from .outmerge import OutputMerge
 from .pe import SparseCorePE, weight_rows
 from .scheduler import GlobalScheduler
 
@@ -60,8 +61,10 @@ class SparseCoreAccelerator(wiring.Component):
     output pixel of its chunk (:func:`.layouts.out_layout`); wait for ``status.done``.
 
     **Output bandwidth.** Each output beat is a frame of its own (``tlast`` high). Every PE's
-    post-processor can emit a beat per cycle, so the output stream carries one lane per PE;
-    ``tready`` low stalls every PE with a pending beat. With ``tready`` high, ``cycles`` equals
+    post-processor can emit a beat per cycle, so the output stream carries one lane per PE
+    (:class:`.outmerge.OutputMerge`); ``tready`` low stalls every PE in the waiting beat, and a
+    PE whose beat becomes pending meanwhile joins the next beat (``tdata`` stays stable while
+    ``tvalid`` waits). With ``tready`` high, ``cycles`` equals
     :func:`sparseforge.sim.sparsecore.cycles.layer_cycles`.
 
     Attributes
@@ -183,7 +186,7 @@ class SparseCoreAccelerator(wiring.Component):
             m.d.sync += error.eq(1)
 
         # -- PEs ---------------------------------------------------------------------------------
-        out = Signal(out_layout(cfg))
+        m.submodules.merge = merge = OutputMerge(cfg)
         for p, pe in enumerate(pes):
             mine_w = w.tvalid & w.tready & (w.tdest == sch.chunk_of[p])
             mine_q = q.tvalid & q.tready & (q.tdest == sch.chunk_of[p])
@@ -195,15 +198,12 @@ class SparseCoreAccelerator(wiring.Component):
                 pe.rq_load.addr.eq(qb.row), pe.rq_load.data.eq(qb.params),
                 pe.rq_load.en.eq(mine_q), pe.layer.eq(layer), pe.start.eq(sch.grant[p]),
                 pe.band.eq(sch.band), sch.idle[p].eq(~pe.busy),
-                pe.o.ready.eq(self.m_axis_out.tready),
-                out[p].valid.eq(pe.o.valid), out[p].chunk.eq(sch.chunk_of[p]),
-                out[p].beat.eq(pe.o.payload),
+                merge.chunk_of[p].eq(sch.chunk_of[p]),
             ]
+            wiring.connect(m, pe.o, merge.i[p])
             wiring.connect(m, pe.ptr, act.ptr[p])
             wiring.connect(m, pe.entries, act.entries[p])
-        m.d.comb += [self.m_axis_out.tdata.eq(out.as_value()),
-                     self.m_axis_out.tvalid.eq(Cat(pe.o.valid for pe in pes).any()),
-                     self.m_axis_out.tlast.eq(1)]
+        wiring.connect(m, merge.o, wiring.flipped(self.m_axis_out))
 
         # -- statistics --------------------------------------------------------------------------
         cycles, jobs, idle = (Signal(COUNTER_BITS, name=n) for n in ("cyc", "jobs", "idle"))

@@ -20,6 +20,13 @@ class ResultDrain(wiring.Component):
     beat; a row is offered once all its N TPEs hold the tile (the rightmost captures last). A TPE
     whose banks are all taken is :attr:`full` and must not capture: the engine stalls the array.
 
+    **Input contract** (what the engine guarantees, and all the handshake proof assumes of the
+    inputs, ``tests/sta/test_formal_drain.py``): ``captured[i][j]`` is never high while
+    ``full[i][j]``; ``results[i][j]`` changes only in the cycle after ``captured[i][j]`` (the
+    TPE's result registers are written when it captures and only then). Under it, ``o.valid``
+    is never withdrawn and ``o.payload`` is stable while ``o.ready`` is low (proved by
+    k-induction).
+
     Attributes
     ----------
     results : In(ArrayLayout(ArrayLayout(TPE results, N), M))

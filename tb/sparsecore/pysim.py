@@ -89,11 +89,16 @@ def simulate_layer(cfg, shape, act, weights, bias, mult, shift, *, relu=False, s
             result.registers[name] = (await axil_read(ctx, bus, addr[name]))[0]
 
     async def monitor(ctx):
-        """Counts busy cycles and takes output beats at the clock edges where they move."""
+        """Counts busy cycles and takes output beats at the clock edges where they move; checks
+        the AXI4-Stream rule that a waiting beat keeps ``tvalid`` and ``tdata``."""
         o = dut.m_axis_out
         ctx.set(o.tready, 1)
+        waiting = None
         async for _, _, busy, valid, ready, raw in ctx.tick().sample(dut.busy, o.tvalid,
                                                                      o.tready, o.tdata):
+            assert waiting is None or (valid and raw == waiting), \
+                f"m_axis_out changed under a waiting tvalid ({waiting:#x} to {raw:#x})"
+            waiting = raw if valid and not ready else None
             result.cycles += busy
             if valid and ready:
                 lanes = data.Const(out_view, raw & ((1 << out_view.size) - 1))

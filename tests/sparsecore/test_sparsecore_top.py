@@ -55,12 +55,16 @@ def test_layer_bit_and_cycle_exact(shape, density, relu):
     assert run.registers["alu_jobs"] * cfg.alus_per_pe == model.alu_cycles
 
 
-def test_layer_under_idle_cycles_and_back_pressure():
+# (layer seed, simulation seed, input pauses). On the second, the output merge as it was before
+# its handshake proof (tests/sparsecore/test_formal_outmerge.py) changed tdata under a waiting
+# tvalid: the simulation's monitor checks that rule on every beat.
+@pytest.mark.parametrize("layer_seed, seed, pause", [(SEED, 5, 0.3), (0, 0, 0.0)])
+def test_layer_under_idle_cycles_and_back_pressure(layer_seed, seed, pause):
     cfg = small_cfg()
     shape = cycles.LayerShape(6, 5, 7, 8, 3, 3, 1, 1)
-    act, w, bias, mult, shift = _layer(cfg, shape, 0.6, SEED)
-    run = simulate_layer(cfg, shape, act, w, bias, mult, shift, relu=True, seed=5, pause=0.3,
-                         backpressure=0.5)
+    act, w, bias, mult, shift = _layer(cfg, shape, 0.6, layer_seed)
+    run = simulate_layer(cfg, shape, act, w, bias, mult, shift, relu=True, seed=seed,
+                         pause=pause, backpressure=0.5)
     want = golden.layer_output(act, w, bias, mult, shift, pad=1, relu=True)
     got = streams.collect_output(cfg, run.beats, shape.k, want.shape[1], want.shape[2])
     assert got == kmf.compress_acts(want, cfg.chunk)
