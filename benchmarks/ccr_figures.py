@@ -7,15 +7,18 @@
   every convolution layer of VGG-16, AlexNet and GoogLeNet, all on the paper's 8×8 PU
   (64 multipliers), from the cycle models (:mod:`sparseforge.sim.ccr.network`: each layer one
   pass over whole maps; SparseKI's pair loads sampled over input channels on layers above four
-  million products). The project has no per-layer density table with a source it can cite, so
-  the densities are **uniform**: every layer's weights 50% and activations 70% non-zero, the
-  bounds the CCR paper gives for VGG-16 as a whole (Sec. I: "more than 30% of the neurons and
-  50% of the synapses in VGG16 are zero"), applied to all three networks. Random positions,
-  exactly that fraction non-zero, seed 1; every variant sees the same operands.
-* **Per VGG-16 layer** (Fig. 9): the same, layer by layer, and a plot.
+  million products). Densities: VGG-16 and AlexNet at the **published per-layer densities**
+  of the pruned models both CCR (ref. [7]) and SCNN evaluate, Han et al. 2015, Tables 4 and 5
+  (:mod:`sparseforge.sim.densities`: a layer's kept weights and its input's non-zero share);
+  GoogLeNet, which has no published table, and a second row of every network at **uniform**
+  densities: weights 50% and activations 70% non-zero, the bounds the CCR paper gives for VGG-16
+  as a whole (Sec. I: "more than 30% of the neurons and 50% of the synapses in VGG16 are
+  zero"). Random positions, exactly that fraction non-zero, seed 1; every variant sees the same
+  operands.
+* **Per VGG-16 layer** (Fig. 9): at the published densities, layer by layer, and a plot.
 * **SparseK against SCNN** with the same 64 multipliers on the same layers: VGG-16's layers with
   their first 16 output channels (two SCNN output-channel groups; both cycle models are linear
-  in K), the same operands for both. SCNN (:mod:`sparseforge.sim.scnn.cycles`, the model its RTL
+  in K), the same operands for both, at the published per-layer densities. SCNN (:mod:`sparseforge.sim.scnn.cycles`, the model its RTL
   matches) as 4×4 PEs of 2×2 multipliers with the paper's planar tiling (⌈W/4⌉ × ⌈H/4⌉ tiles),
   K_c = 8 and the banks its config derives; the paper's 4×4-multiplier PE would need 2×2 PEs
   with 112 × 112 tiles for conv1, beyond what the SCNN config takes (64).
@@ -45,7 +48,7 @@ from sparseforge.gen.synth import SRAM_UM2_PER_BIT, synth
 from sparseforge.hdl.ccr import CcrAccelerator
 from sparseforge.hdl.ccr.ccu import Ccu
 from sparseforge.hdl.ccr.layouts import coord_shape, layer_layout
-from sparseforge.sim import workloads
+from sparseforge.sim import densities, workloads
 from sparseforge.sim.ccr import layer as ccr_layer
 from sparseforge.sim.ccr.cycles import layer_cycles
 from sparseforge.sim.ccr.network import masks, network_model
@@ -64,12 +67,27 @@ SCNN_K = 16
 AREA_CACHE = Path(__file__).resolve().parent / "results" / "ccr_area.json"
 
 
+PUBLISHED, UNIFORM = "published", "uniform"
+
+
+def setting_name(net, setting):
+    """The densities a network's row ran at, as the tables print it."""
+    if setting == PUBLISHED:
+        return "Han et al. 2015, per layer"
+    return f"uniform {WEIGHT_DENSITY:.0%} / {ACT_DENSITY:.0%}"
+
+
 def speedups(progress):
-    """``{network: [LayerModel]}`` of every variant on every network."""
+    """``{(network, setting): [LayerModel]}`` of every variant on every network, at the
+    published per-layer densities where a table exists and at uniform densities."""
     out = {}
     for net in NETWORKS:
-        progress(f"cycle models on {net}")
-        out[net] = network_model(VARIANTS, PX, PY, net, WEIGHT_DENSITY, ACT_DENSITY, seed=1)
+        settings = [PUBLISHED, UNIFORM] if net in densities.networks() else [UNIFORM]
+        for setting in settings:
+            progress(f"cycle models on {net} ({setting} densities)")
+            per_layer = densities.layer_densities(net) if setting == PUBLISHED else None
+            out[net, setting] = network_model(VARIANTS, PX, PY, net, WEIGHT_DENSITY,
+                                              ACT_DENSITY, seed=1, per_layer=per_layer)
     return out
 
 
@@ -77,25 +95,41 @@ def _totals(layers):
     return {v: sum(lm.cycles[v].cycles for lm in layers) for v in VARIANTS}
 
 
-def speedup_markdown(models):
-    lines = ["| network | layers | dense cycles | SparseK | SparseI | SparseKI | "
-             "SparseKI layers sampled |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for net, layers in models.items():
-        t = _totals(layers)
-        sampled = sum(lm.cycles["sparse_ki"].sampled for lm in layers)
-        lines.append(f"| {net} | {len(layers)} | {t['dense']:,} | "
+def network_results(models):
+    """The JSON form of :func:`speedups`: ``{"net/setting": {"totals", "layers"}}``."""
+    return {f"{net}/{setting}": {
+        "totals": _totals(layers),
+        "layers": [{"layer": lm.name, "macs": lm.macs,
+                    **{v: lm.cycles[v].cycles for v in VARIANTS},
+                    "sparse_ki_sampled": lm.cycles["sparse_ki"].sampled} for lm in layers]}
+        for (net, setting), layers in models.items()}
+
+
+def speedup_markdown(networks):
+    """The network table from :func:`network_results`' form (or a results JSON's)."""
+    lines = ["| network | densities (weights / activations) | layers | dense cycles | SparseK | "
+             "SparseI | SparseKI | SparseKI layers sampled |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for key, data in networks.items():
+        net, _, setting = key.partition("/")      # results before the published densities:
+        setting = setting or UNIFORM              # the network's name alone, uniform
+        t, layers = data["totals"], data["layers"]
+        sampled = sum(r["sparse_ki_sampled"] for r in layers)
+        lines.append(f"| {net} | {setting_name(net, setting)} | {len(layers)} | {t['dense']:,} | "
                      + " | ".join(f"{t['dense'] / t[v]:.2f}×" for v in VARIANTS[1:])
                      + f" | {sampled} |")
     return "\n".join(lines)
 
 
 def vgg_rows(layers):
+    per_layer = densities.layer_densities("vgg16")
     rows = []
     for lm in layers:
         dense = lm.cycles["dense"].cycles
         ki = lm.cycles["sparse_ki"]
-        rows.append({"layer": lm.name, "macs": lm.macs, "dense_cycles": dense,
+        wd, ad = per_layer[lm.name]
+        rows.append({"layer": lm.name, "weight_density": wd, "act_density": ad,
+                     "macs": lm.macs, "dense_cycles": dense,
                      **{f"{v}_speedup": dense / lm.cycles[v].cycles for v in VARIANTS[1:]},
                      **{f"{v}_utilization": lm.cycles[v].utilization for v in VARIANTS},
                      "sparse_ki_stall_share": ki.bank_conflict_stalls / ki.cycles})
@@ -103,11 +137,12 @@ def vgg_rows(layers):
 
 
 def vgg_markdown(rows):
-    lines = ["| layer | MACs | dense cycles | SparseK | SparseI | SparseKI | SparseK util. | "
-             "SparseKI cycles in bank stalls |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| layer | weights | input act. | MACs | dense cycles | SparseK | SparseI | SparseKI "
+             "| SparseK util. | SparseKI cycles in bank stalls |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
-        lines.append(f"| {r['layer']} | {r['macs']:,} | {r['dense_cycles']:,} | "
+        lines.append(f"| {r['layer']} | {r['weight_density']:.0%} | {r['act_density']:.0%} | "
+                     f"{r['macs']:,} | {r['dense_cycles']:,} | "
                      f"{r['sparse_k_speedup']:.2f}× | {r['sparse_i_speedup']:.2f}× | "
                      f"{r['sparse_ki_speedup']:.2f}× | {r['sparse_k_utilization']:.2f} | "
                      f"{r['sparse_ki_stall_share']:.0%} |")
@@ -127,8 +162,8 @@ def plot(rows, path):
     ax.axhline(1.0, color="grey", linewidth=0.8)
     ax.set_xticks(list(xs), [r["layer"] for r in rows], rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("speed-up over dense")
-    ax.set_title(f"VGG-16 on an {PX}x{PY} PU, cycle models, uniform densities "
-                 f"{WEIGHT_DENSITY:g} (weights) / {ACT_DENSITY:g} (activations)", fontsize=9)
+    ax.set_title(f"VGG-16 on an {PX}x{PY} PU, cycle models, per-layer densities of "
+                 "Han et al. 2015 (Table 5)", fontsize=9)
     ax.grid(True, axis="y", linewidth=0.3)
     ax.set_ylim(0, 1.25 * max(r["sparse_k_speedup"] for r in rows))
     ax.legend(fontsize=8, ncol=3, loc="upper center")
@@ -153,11 +188,13 @@ def scnn_comparison(progress):
     import numpy as np
     rng = np.random.default_rng(2)
     rows = []
+    per_layer = densities.layer_densities("vgg16")
     for full in workloads.network("vgg16"):
         layer = workloads.ConvLayer(full.name, full.h, full.w, full.c, SCNN_K, full.r, full.s,
                                     full.stride, full.pad)
-        x = masks(rng, (layer.c, layer.h, layer.w), ACT_DENSITY)
-        w = masks(rng, (layer.k, layer.c, layer.r, layer.s), WEIGHT_DENSITY)
+        wd, ad = per_layer[layer.name]
+        x = masks(rng, (layer.c, layer.h, layer.w), ad)
+        w = masks(rng, (layer.k, layer.c, layer.r, layer.s), wd)
         win = ccr_layer.window(layer.h, layer.w, layer.r, layer.s, pad=layer.pad)
         cfg = scnn_config(layer)
         progress(f"SCNN model on {layer.name} (K = {SCNN_K})")
@@ -274,24 +311,24 @@ def main(argv=None):
     parser.add_argument("--area-only", action="store_true")
     parser.add_argument("--area-pu", type=int, default=PX, metavar="P",
                         help=f"PU side of the area designs (default {PX}, the paper's)")
+    parser.add_argument("--from-json", metavar="FILE",
+                        help="render the tables (and --plot) from an earlier run's --json "
+                             "instead of running the models")
     args = parser.parse_args(argv)
+    if args.from_json:
+        return render(json.loads(Path(args.from_json).read_text()), args)
     progress = Progress()
     texts = {}
-    result = {"densities": {"weights": WEIGHT_DENSITY, "activations": ACT_DENSITY},
+    result = {"densities": {"weights": WEIGHT_DENSITY, "activations": ACT_DENSITY,
+                            "published": densities.SOURCE},
               "pu": [PX, PY]}
     vgg = None
     if not args.area_only:
         models = speedups(progress)
-        texts["ccr-speedup"] = speedup_markdown(models)
-        vgg = vgg_rows(models["vgg16"])
+        result["networks"] = network_results(models)
+        texts["ccr-speedup"] = speedup_markdown(result["networks"])
+        vgg = vgg_rows(models["vgg16", PUBLISHED])
         texts["ccr-vgg16"] = vgg_markdown(vgg)
-        result["networks"] = {
-            net: {"totals": _totals(layers),
-                  "layers": [{"layer": lm.name, "macs": lm.macs,
-                              **{v: lm.cycles[v].cycles for v in VARIANTS},
-                              "sparse_ki_sampled": lm.cycles["sparse_ki"].sampled}
-                             for lm in layers]}
-            for net, layers in models.items()}
         result["vgg16"] = vgg
     if not args.skip_scnn and not args.area_only:
         scnn = scnn_comparison(progress)
@@ -316,6 +353,26 @@ def main(argv=None):
     if args.update_readme:
         for marker, text in texts.items():
             update_readme(text, marker)
+    return 0
+
+
+def render(result, args):
+    """Print (and with --update-readme write) the tables of a results JSON; --plot too."""
+    texts = {}
+    if "networks" in result:
+        texts["ccr-speedup"] = speedup_markdown(result["networks"])
+    if "vgg16" in result:
+        texts["ccr-vgg16"] = vgg_markdown(result["vgg16"])
+    if "scnn" in result:
+        texts["ccr-scnn"] = scnn_markdown(result["scnn"])
+    if "area" in result:
+        texts["ccr-area"] = area_markdown(result["area"], args.area_pu)
+    for marker, text in texts.items():
+        print(f"{marker}:\n{text}\n")
+        if args.update_readme:
+            update_readme(text, marker)
+    if args.plot and "vgg16" in result:
+        plot(result["vgg16"], args.plot)
     return 0
 
 
