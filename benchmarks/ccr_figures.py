@@ -18,10 +18,11 @@
 * **Per VGG-16 layer** (Fig. 9): at the published densities, layer by layer, and a plot.
 * **SparseK against SCNN** with the same 64 multipliers on the same layers: VGG-16's layers with
   their first 16 output channels (two SCNN output-channel groups; both cycle models are linear
-  in K), the same operands for both, at the published per-layer densities. SCNN (:mod:`sparseforge.sim.scnn.cycles`, the model its RTL
-  matches) as 4×4 PEs of 2×2 multipliers with the paper's planar tiling (⌈W/4⌉ × ⌈H/4⌉ tiles),
-  K_c = 8 and the banks its config derives; the paper's 4×4-multiplier PE would need 2×2 PEs
-  with 112 × 112 tiles for conv1, beyond what the SCNN config takes (64).
+  in K), the same operands for both, at the published per-layer densities. SCNN
+  (:mod:`sparseforge.sim.scnn.cycles`, the model its RTL matches) as 4×4 PEs of 2×2
+  multipliers with the paper's planar tiling (⌈W/4⌉ × ⌈H/4⌉ tiles), K_c = 8 and the banks its
+  config derives; the paper's 4×4-multiplier PE would need 2×2 PEs with 112 × 112 tiles for
+  conv1, beyond what the SCNN config takes (64).
 * **Area** (liberty flow, OSU 0.18 µm, buffers as SRAM macros from the per-bit model): the CCU
   alone (one coordinate for SparseK and SparseI, ``P_x × P_y`` for SparseKI) and each design's
   logic, on the 8×8 PU with the paper's 128 KB buffers.
