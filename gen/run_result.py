@@ -51,9 +51,11 @@ class RunResult:
         Every RTL result bit-exact and every measured cycle count equal to the model's (always
         true for a model-only run); the command's exit status is 0 exactly then.
     cycles, model_cycles, utilization, mismatches : int, int, float, int or None
-        The run's figures where its JSON has them at the top level (a GEMM or a layer), else
-        from its ``totals`` (a network); None where neither has them (for example ``cycles`` of a
-        model-only run, or of a trained network, whose figures are per layer in ``data``).
+        The run's measured cycles, the cycle model's, the utilization and the mismatching
+        outputs: for a GEMM or a layer as its JSON has them; for a network table the model's
+        ``total_cycles`` and the whole network's utilization (its RTL-checked layers' figures
+        are in ``data["layers"]``); for a trained network the totals over its layers. None
+        where the run has no such figure (``cycles`` and ``mismatches`` of a model-only run).
     data : dict
         Everything ``sparseforge run --json`` prints, as printed.
     text : str
@@ -77,12 +79,14 @@ class RunResult:
     def of(cls, design, kind, output, waves=()):
         """The result of ``output`` (a :class:`RunOutput`), ``waves`` the files recorded."""
         data = output.data
-        part = data.get("totals", data)
 
         def figure(name, kinds=(int,)):
-            value = part.get(name)
+            value = data.get(name)
+            if isinstance(value, dict):         # per layer of a trained network, and the total
+                value = value.get("total")
             return value if isinstance(value, kinds) and not isinstance(value, bool) else None
 
-        return cls(design, kind, bool(output.ok), figure("cycles"), figure("model_cycles"),
+        model = figure("total_cycles") if kind == "network" else figure("model_cycles")
+        return cls(design, kind, bool(output.ok), figure("cycles"), model,
                    figure("utilization", (int, float)), figure("mismatches"), data,
                    output.text, tuple(waves))
