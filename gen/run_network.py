@@ -311,8 +311,8 @@ def check_not_model(args):
 
 
 def run_cli(cfg, args, target=None):
-    """``sparseforge run CONFIG --model NAME``: exit status 0 when every layer of every image is
-    bit-exact, the cycles equal the model's and the RTL's accuracy the golden one."""
+    """``sparseforge run CONFIG --model NAME``: a ``RunOutput``, ``ok`` when every layer of every
+    image is bit-exact, the cycles equal the model's and the RTL's accuracy the golden one."""
     for dest in _OTHER:
         if getattr(args, dest, None) not in (None, False):
             flag = "--" + dest.replace("_", "-")

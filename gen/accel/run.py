@@ -246,7 +246,8 @@ def _reject(args, flags):
 
 
 def run_cli(cfg, args):
-    """``sparseforge run`` on an accelerator config; exit status 0 when every RTL run matched."""
+    """``sparseforge run`` on an accelerator config: a ``RunOutput``, ``ok`` when every RTL run
+    matched."""
     raw = threshold_raw(cfg, args)
     if args.model is not None:
         return run_network.run_cli(cfg, args)

@@ -253,7 +253,7 @@ def _run_network(cfg, args):
 
 
 def run_cli(cfg, args):
-    """``sparseforge run`` on a CCR config: exit status 0 when bit-exact and cycle-exact."""
+    """``sparseforge run`` on a CCR config: a ``RunOutput``, ``ok`` when bit- and cycle-exact."""
     if args.network is not None:
         _reject(args, ("energy",), "with --network")
         return _run_network(cfg, args)

@@ -286,7 +286,8 @@ RUN_HEADERS = ("cycles", "model", "ideal", "dense", "speed-up", "ALU util.", "un
 
 
 def run_cli(cfg, args):
-    """``sparseforge run`` on a SparseCore config: exit 0 when bit-exact and cycle-exact."""
+    """``sparseforge run`` on a SparseCore config: a ``RunOutput``, ``ok`` when bit- and
+    cycle-exact."""
     if args.energy and (args.model is not None or args.network is not None or args.model_only):
         raise InputError("--energy: allowed with one layer run on the RTL (--conv or --layer), "
                          "not with --model, --network or --model-only")

@@ -175,7 +175,7 @@ MODEL_HEADERS = ("nnz", "model cycles", "ideal", "util", "tile util", "MACs/cycl
 
 
 def run_cli(cfg, args):
-    """``sparseforge run`` on an STA config: exit status 0 when bit-exact and cycle-exact."""
+    """``sparseforge run`` on an STA config: a ``RunOutput``, ``ok`` when bit- and cycle-exact."""
     for flag in ("conv", "layer", "network", "weight_density", "shift", "rtl_layers"):
         if getattr(args, flag, None) is not None:
             option = "--" + flag.replace("_", "-")
