@@ -171,12 +171,12 @@ def parse_run_options(options):
     """
     parser = _OptionParser(prog="run", add_help=False)
     add_run_options(parser)
-    flags = {a.dest: a for a in parser._actions}
+    known = vars(parser.parse_args([]))         # every option's dest, at its default
     argv = []
     for dest, value in options.items():
-        if dest not in flags or dest == "json":
+        if dest not in known or dest == "json":
             raise TypeError(f"run() got an unexpected option {dest!r}")
-        flag = next(f for f in flags[dest].option_strings if f.startswith("--"))
+        flag = "--" + dest.replace("_", "-")
         if value is True:             # a switch, or an option alone (--prune)
             argv.append(flag)
         elif value not in (None, False):
