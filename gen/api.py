@@ -28,7 +28,7 @@ from .presets import load_preset
 from .run_result import RunResult
 
 __all__ = ["Generated", "RunResult", "Synthesis", "component", "config", "generate",
-           "reproduce", "run", "synth"]
+           "reproduce", "run", "run_parsed", "synth"]
 
 
 def config(spec, name=None):
