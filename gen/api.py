@@ -13,26 +13,22 @@ For an Amaranth user, any architecture's top is a :class:`amaranth.lib.wiring.Co
     wiring.connect(m, my_feeder.act, engine.act)
 
 For a Python user, :func:`generate`, :func:`synth`, :func:`run` and :func:`reproduce` do what
-the ``sparseforge`` commands do and return dataclasses. :func:`generate`, :func:`synth` and
-:func:`reproduce` are what the commands call (the commands print their results); :func:`run` goes
-the other way, through ``sparseforge run ... --json`` (the architecture's runner), so its figures
-are the command's.
+the ``sparseforge`` commands do and return dataclasses; they are what the commands call (the
+commands parse their arguments and print the results).
 """
 
 import json
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import yaml
 
 from . import registry
 from .config import config_to_dict, parse_config
 from .errors import InputError
 from .presets import load_preset
+from .run_result import RunResult
 
 __all__ = ["Generated", "RunResult", "Synthesis", "component", "config", "generate",
-           "reproduce", "run", "synth"]
+           "reproduce", "run", "run_parsed", "synth"]
 
 
 def config(spec, name=None):
@@ -124,34 +120,47 @@ def synth(cfg, flow="generic", *, sram="macro", progress=None):
                      report.get("total_area_um2", report.get("area_um2")), report)
 
 
-@dataclass(frozen=True)
-class RunResult:
-    """A ``run``: the figures ``sparseforge run --json`` prints (``data``), and the common ones."""
-
-    design: str
-    cycles: int | None
-    model_cycles: int | None
-    utilization: float | None
-    mismatches: int | None
-    data: dict = field(repr=False)
-
-
 def run(cfg, **options):
-    """Run a workload on ``cfg`` as ``sparseforge run`` does; options by their names
-    (``gemm="16,64,16"`` or ``gemm=(16, 64, 16)``, ``nnz=2``, ``conv=...``, ``model_only=True``,
-    ``sim="icarus"``, ...). A :class:`RunResult`."""
-    argv = ["run", "{config}"]
-    for key, value in options.items():
-        flag = "--" + key.replace("_", "-")
-        if value is True:
-            argv.append(flag)
-        elif value not in (None, False):
-            text = ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
-            argv += [flag, text]
-    data = _command(argv + ["--json", "-q"], cfg)
-    part = data.get("totals", data) if isinstance(data, dict) else {}
-    return RunResult(cfg.name, part.get("cycles"), part.get("model_cycles"),
-                     part.get("utilization"), part.get("mismatches"), data)
+    """Run a workload on ``cfg`` as ``sparseforge run`` does; a
+    :class:`~sparseforge.gen.run_result.RunResult` (``data``: what ``run --json`` prints).
+
+    Options by the command's names, values as Python or as the command's text:
+    ``gemm=(16, 64, 16)`` or ``gemm="16,64,16"``, ``nnz=2``, ``conv=...``, ``layer=...``,
+    ``network=...``, ``model=...``, ``model_only=True``, ``sim="icarus"``, ``wave="run.vcd"``, ...
+    No progress lines unless ``quiet=False``.
+
+    Raises
+    ------
+    TypeError
+        An option that ``run`` does not have.
+    InputError
+        Bad input, with the command's one line (which exits with status 2).
+    ToolFailure
+        A simulator failed on a valid input.
+    """
+    from .run_options import parse_run_options
+    return run_parsed(cfg, parse_run_options({"quiet": True, **options}))
+
+
+def run_parsed(cfg, args):
+    """:func:`run` with the options already parsed (``args``: the ``run`` command's namespace);
+    what the command calls."""
+    from ..tb.runner import record_waves
+    from .run_options import check_run_options, check_run_paths
+    arch = registry.of(cfg)
+    check_run_options(args, arch)
+    wave = check_run_paths(args)
+    with record_waves(wave) as written:
+        output = arch.run_function()(cfg, args)
+    return RunResult.of(cfg.name, _kind(args, arch), output, written)
+
+
+def _kind(args, arch):
+    for kind in ("model", "network", "layer", "conv", "gemm"):
+        if getattr(args, kind, None) is not None:
+            return kind
+    names = arch.option_names()       # operands from files: the architecture's workload
+    return "gemm" if "gemm" in names else "conv" if "conv" in names else "jobs"
 
 
 def reproduce(paper, out_dir, *, quick=False):
@@ -167,21 +176,3 @@ def reproduce(paper, out_dir, *, quick=False):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     return reproduce_into(paper, out, quick=quick)[0]
-
-
-def _command(argv, cfg):
-    """The JSON of a ``sparseforge`` command on ``cfg`` (written to a temporary YAML file);
-    its one-line error raised as ``InputError`` (exit 2) or ``RuntimeError`` (exit 1)."""
-    from .cli import main_captured
-    with tempfile.TemporaryDirectory(prefix="sparseforge-api-") as tmp:
-        path = Path(tmp) / f"{cfg.name}.yaml"
-        path.write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
-        status, out, err = main_captured([path.as_posix() if a == "{config}" else a
-                                          for a in argv])
-    message = (err.strip().splitlines() or [f"exit status {status}"])[-1]
-    message = message.removeprefix("sparseforge: error: ")
-    if status == 2:
-        raise InputError(message)
-    if status != 0 and not out.strip():
-        raise RuntimeError(message)
-    return json.loads(out)

@@ -6,7 +6,6 @@ presets``). Bad input (a config, a shape, a file) ends with one line on stderr a
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -17,7 +16,7 @@ from .config import load_config_file
 from .errors import InputError, ToolFailure
 from .presets import DEFAULT_PRESET, load_preset, presets
 from .report import Progress, dump_json, table
-from .run_options import add_run_options, check_run_options, seed
+from .run_options import add_run_options, check_run_options, check_writable, seed
 
 __all__ = ["main"]
 
@@ -108,7 +107,7 @@ def _out_dir(text, flag):
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InputError(f"{flag}: cannot create {text!r} ({e.strerror or e})") from None
-    _check_writable(path, flag)
+    check_writable(path, flag)
     return path
 
 
@@ -194,57 +193,15 @@ def cmd_test(args):
 
 
 def cmd_run(args):
-    cfg = resolve_config(args.config)
-    arch = registry.of(cfg)
-    check_run_options(args, arch)
-    if args.out is not None:
-        if not args.out or args.out.endswith(os.sep):
-            raise InputError(f"--out: {args.out!r} is not allowed; expected a file name (Y.npy)")
-        out = Path(args.out)
-        if out.is_dir():
-            raise InputError(f"--out: {args.out!r} is a directory; expected a file name (Y.npy)")
-        if not out.parent.is_dir():
-            raise InputError(f"--out: directory {str(out.parent)!r} does not exist")
-        _check_writable(out.parent, "--out")
-    if args.wave is None:
-        return arch.run_function()(cfg, args)
-    from ..tb.runner import record_waves
-    wave = _check_wave(args.wave, args.sim)
-    if args.model_only:
-        raise InputError("--wave: not allowed with --model-only (no RTL is simulated)")
-    with record_waves(wave) as written:
-        status = arch.run_function()(cfg, args)
-    if not written and not args.json:
+    from .api import run_parsed
+    result = run_parsed(resolve_config(args.config), args)
+    if args.json:
+        dump_json(result.data)
+    else:
+        print(result.text)
+    if args.wave is not None and not result.waves and not args.json:
         print("--wave: this run simulated no RTL; no waveform file written", file=sys.stderr)
-    return status
-
-
-def _check_wave(text, simulator):
-    """The ``--wave`` path, checked: the simulator's format, a writable folder."""
-    from ..tb.runner import WAVE_SUFFIX
-    wave = Path(text)
-    wanted = WAVE_SUFFIX[simulator]
-    if wave.suffix != wanted:
-        raise InputError(f"--wave: {text!r} is not allowed with --sim {simulator}; expected a "
-                         f"{wanted} file ({simulator} writes {wanted[1:].upper()})")
-    if wave.is_dir():
-        raise InputError(f"--wave: {text!r} is a directory; expected a file name")
-    if not wave.parent.is_dir():
-        raise InputError(f"--wave: directory {str(wave.parent)!r} does not exist")
-    _check_writable(wave.parent, "--wave")
-    return wave
-
-
-def _check_writable(directory, flag):
-    """Raise :class:`InputError` unless a file can be created in ``directory`` (tried, not
-    guessed from permission bits, which say nothing of read-only file systems or /proc)."""
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".sparseforge-probe-", dir=directory)
-    except OSError as e:
-        raise InputError(f"{flag}: directory {str(directory)!r} is not writable "
-                         f"({e.strerror})") from None
-    os.close(fd)
-    os.unlink(probe)
+    return 0 if result.ok else 1
 
 
 def cmd_power(args):

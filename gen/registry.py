@@ -83,8 +83,10 @@ class Architecture:
     regression : str
         The cocotb module ``sparseforge test`` runs (``tb/<name>/regression.py``).
     run : str
-        ``"module:function"``: ``function(config, args) -> exit status`` for ``sparseforge run``;
-        ``args`` holds every ``run`` option, those this architecture does not accept unset.
+        ``"module:function"``: ``function(config, args) -> RunOutput`` (its figures, whether
+        they are bit- and cycle-exact, its text; :mod:`sparseforge.gen.run_result`) for
+        :func:`sparseforge.gen.api.run` and ``sparseforge run``, which prints them; ``args``
+        holds every ``run`` option, those this architecture does not accept unset.
     run_options : tuple
         The ``run`` options it accepts beyond the ones every architecture has (``--sim``,
         ``--seed``, ``--json``, ``--quiet``, ``--out``): ``dest`` names of the shared options of

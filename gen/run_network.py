@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError
-from .report import Progress, dump_json, table
+from .report import Progress, table
+from .run_result import RunOutput, Text
 
 __all__ = ["MODELS", "Target", "parse_model", "parse_prune", "check_images", "golden_run",
            "load_thresholds", "run_model", "print_report", "run_cli", "check_not_model",
@@ -310,8 +311,8 @@ def check_not_model(args):
 
 
 def run_cli(cfg, args, target=None):
-    """``sparseforge run CONFIG --model NAME``: exit status 0 when every layer of every image is
-    bit-exact, the cycles equal the model's and the RTL's accuracy the golden one."""
+    """``sparseforge run CONFIG --model NAME``: a ``RunOutput``, ``ok`` when every layer of every
+    image is bit-exact, the cycles equal the model's and the RTL's accuracy the golden one."""
     for dest in _OTHER:
         if getattr(args, dest, None) not in (None, False):
             flag = "--" + dest.replace("_", "-")
@@ -322,19 +323,17 @@ def run_cli(cfg, args, target=None):
                          "density:d")
     progress = Progress(not args.quiet and not args.json)
     report, ok = run_model(cfg, target or target_for(cfg), args, progress)
-    if args.json:
-        dump_json(report)
-    else:
-        print_report(report)
-        if "cycles" in report:
-            print("bit-exact in every layer, cycles equal to the model" if ok else
-                  "MISMATCH: see the mismatches and cycles above")
-    return 0 if ok else 1
+    write = Text()
+    print_report(write, report)
+    if "cycles" in report:
+        write("bit-exact in every layer, cycles equal to the model" if ok else
+              "MISMATCH: see the mismatches and cycles above")
+    return RunOutput(report, ok, str(write))
 
 
-def print_report(report):
+def print_report(write, report):
     rtl = "cycles" in report
-    print(f"{report['model']} ({report['prune']}, conv2-4 weight density "
+    write(f"{report['model']} ({report['prune']}, conv2-4 weight density "
           f"{report['weight_density']:.3f}) on {report['config']}"
           + (f" ({report['simulator']})" if rtl else " (golden and cycle models)")
           + f", {report['images']} test images")
@@ -348,22 +347,22 @@ def print_report(report):
                          else ()))
     headers = ("layer", "MACs/image", "model cycles") + (("RTL cycles", "mismatches") if rtl
                                                          else ())
-    print(table(rows, headers))
+    write(table(rows, headers))
     if "blox" in report:
-        print(f"Sparse-Blox ({report['threshold_format']} thresholds), every image:")
+        write(f"Sparse-Blox ({report['threshold_format']} thresholds), every image:")
         keys = ("blocks_total", "blocks_zero_before", "blocks_pruned", "blocks_refused",
                 "act_words_saved")
-        print(table([(r["layer"], "-" if r["threshold"] is None else f"{r['threshold']:g}")
+        write(table([(r["layer"], "-" if r["threshold"] is None else f"{r['threshold']:g}")
                      + tuple(r.get(k, 0) for k in keys)
                      + ((f"{r['rtl_blocks_cached']}/{r['rtl_blocks_refused']}"
                          if "rtl_blocks_cached" in r else "-",) if rtl else ())
                      for r in report["blox"]],
                     ("layer", "threshold", "blocks", "zero before", "pruned", "refused",
                      "words saved") + (("RTL cached/refused",) if rtl else ())))
-        print(f"blocks pruned: {report['blocks_pruned']} of {report['blocks_total']} "
+        write(f"blocks pruned: {report['blocks_pruned']} of {report['blocks_total']} "
               f"({report['blocks_pruned_share'] * 100:.1f} %); accuracy without pruning "
               f"{report['accuracy_unpruned'] * 100:.1f} %")
     line = f"accuracy: golden {report['accuracy_golden'] * 100:.1f} %"
     if rtl:
         line += f", RTL {report['accuracy'] * 100:.1f} %"
-    print(line)
+    write(line)

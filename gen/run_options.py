@@ -8,12 +8,16 @@ config's architecture does not take, in one line that lists the ones it does.
 """
 
 import argparse
+import os
+import tempfile
+from pathlib import Path
 
 from . import registry
 from .errors import InputError
 from .registry import RunOption
 
-__all__ = ["COMMON", "SHARED", "add_run_options", "check_run_options", "density", "seed"]
+__all__ = ["COMMON", "SHARED", "add_run_options", "check_run_options", "check_run_paths",
+           "check_writable", "density", "parse_run_options", "seed"]
 
 
 def density(text):
@@ -144,3 +148,80 @@ def check_run_options(args, arch):
             takes = sorted("--" + d.replace("_", "-") for d in arch.option_names())
             raise InputError(f"{flag}: not allowed for arch {arch.name} ({arch.summary}); it "
                              f"takes {', '.join(takes)}")
+
+
+class _OptionParser(argparse.ArgumentParser):
+    """The ``run`` options alone, a bad one raised as :class:`InputError` (for the API)."""
+
+    def error(self, message):
+        raise InputError(message)
+
+
+def parse_run_options(options):
+    """The ``run`` options of a Python call, ``{dest: value}`` (``gemm=(16, 64, 16)`` or
+    ``"16,64,16"``, ``nnz=2``, ``model_only=True``, ...), as the ``run`` command's namespace:
+    each value goes through the command's own parsing (types, choices, defaults).
+
+    Raises
+    ------
+    TypeError
+        An option that no architecture's ``run`` has.
+    InputError
+        A value the command would refuse, in its one line.
+    """
+    parser = _OptionParser(prog="run", add_help=False)
+    add_run_options(parser)
+    known = vars(parser.parse_args([]))         # every option's dest, at its default
+    argv = []
+    for dest, value in options.items():
+        if dest not in known or dest == "json":
+            raise TypeError(f"run() got an unexpected option {dest!r}")
+        flag = "--" + dest.replace("_", "-")
+        if value is True:             # a switch, or an option alone (--prune)
+            argv.append(flag)
+        elif value not in (None, False):
+            text = ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+            argv.append(f"{flag}={text}")
+    return parser.parse_args(argv)
+
+
+def check_writable(directory, flag):
+    """Raise :class:`InputError` unless a file can be created in ``directory`` (tried, not
+    guessed from permission bits, which say nothing of read-only file systems or /proc)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".sparseforge-probe-", dir=directory)
+    except OSError as e:
+        raise InputError(f"{flag}: directory {str(directory)!r} is not writable "
+                         f"({e.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def check_run_paths(args):
+    """Check ``--out`` and ``--wave`` before any work: a file name in a writable folder, and the
+    simulator's waveform format; the ``--wave`` path (or None)."""
+    if args.out is not None:
+        if not args.out or args.out.endswith(os.sep):
+            raise InputError(f"--out: {args.out!r} is not allowed; expected a file name (Y.npy)")
+        out = Path(args.out)
+        if out.is_dir():
+            raise InputError(f"--out: {args.out!r} is a directory; expected a file name (Y.npy)")
+        if not out.parent.is_dir():
+            raise InputError(f"--out: directory {str(out.parent)!r} does not exist")
+        check_writable(out.parent, "--out")
+    if args.wave is None:
+        return None
+    from ..tb.runner import WAVE_SUFFIX
+    wave = Path(args.wave)
+    wanted = WAVE_SUFFIX[args.sim]
+    if wave.suffix != wanted:
+        raise InputError(f"--wave: {args.wave!r} is not allowed with --sim {args.sim}; expected "
+                         f"a {wanted} file ({args.sim} writes {wanted[1:].upper()})")
+    if wave.is_dir():
+        raise InputError(f"--wave: {args.wave!r} is a directory; expected a file name")
+    if not wave.parent.is_dir():
+        raise InputError(f"--wave: directory {str(wave.parent)!r} does not exist")
+    check_writable(wave.parent, "--wave")
+    if args.model_only:
+        raise InputError("--wave: not allowed with --model-only (no RTL is simulated)")
+    return wave

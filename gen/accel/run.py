@@ -17,7 +17,8 @@ from ...sim.sta import dbb
 from .. import run_network
 from ..errors import InputError
 from ..operands import load_operand, parse_conv
-from ..report import Progress, dump_json, save_npy, table
+from ..report import Progress, save_npy, table
+from ..run_result import RunOutput, Text
 from .blox_run import blox_report, threshold_raw
 
 __all__ = ["prepare_layer", "run_layer_rtl", "network_report", "run_cli"]
@@ -245,7 +246,8 @@ def _reject(args, flags):
 
 
 def run_cli(cfg, args):
-    """``sparseforge run`` on an accelerator config; exit status 0 when every RTL run matched."""
+    """``sparseforge run`` on an accelerator config: a ``RunOutput``, ``ok`` when every RTL run
+    matched."""
     raw = threshold_raw(cfg, args)
     if args.model is not None:
         return run_network.run_cli(cfg, args)
@@ -291,29 +293,27 @@ def run_cli(cfg, args):
         report["name"] = args.layer
     if args.out is not None:
         save_npy(Path(args.out), y.astype(np.int8 if args.shift is not None else np.int32))
-    if args.json:
-        dump_json(report)
-    else:
-        print(f"{cfg.name} ({cfg.notation}) on {args.sim}: {plan.h}x{plan.w}x{plan.c} -> "
-              f"{plan.k} channels, {plan.r}x{plan.s} stride {plan.stride} pad {plan.pad}, "
-              f"{plan.tiles} output tiles of a {plan.ph}x{plan.pw} patch, {plan.reader} reader")
-        print(table([(f"{plan.nnz}/{cfg.block}", report["cycles"], report["register_cycles"],
-                      report["model_cycles" if raw is None else "model_cycles_blox"],
-                      report["ideal_cycles"], report["utilization"],
-                      report["tile_utilization"], report["mismatches"],
-                      report["act_sram_reads"], report["act_sram_reads_no_im2col"])],
-                    ("density", "cycles", "register", "model", "ideal", "util", "tile util",
-                     "mismatches", "act reads", "reads w/o IM2COL")))
-        verdict = "bit-exact" if report["mismatches"] == 0 else "MISMATCH"
-        print(f"{verdict} against the golden convolution ({report['output']} output); "
-              f"{report['effective_macs_per_cycle']:.1f} effective MACs/cycle")
-        if raw is not None:
-            print(f"Sparse-Blox at t = {report['threshold']:g}: {report['blocks_pruned']} of "
-                  f"{report['blocks_total']} blocks pruned ({report['blocks_zero_before']} "
-                  f"already zero, {report['blocks_refused']} refused by a full cache), "
-                  f"{report['act_words_saved']} activation words saved, "
-                  f"{report['cycles_saved']} cycles saved against the layer without pruning "
-                  f"({report['model_cycles']}: the next layer's skipping is not built)")
+    write = Text()
+    write(f"{cfg.name} ({cfg.notation}) on {args.sim}: {plan.h}x{plan.w}x{plan.c} -> "
+          f"{plan.k} channels, {plan.r}x{plan.s} stride {plan.stride} pad {plan.pad}, "
+          f"{plan.tiles} output tiles of a {plan.ph}x{plan.pw} patch, {plan.reader} reader")
+    write(table([(f"{plan.nnz}/{cfg.block}", report["cycles"], report["register_cycles"],
+                  report["model_cycles" if raw is None else "model_cycles_blox"],
+                  report["ideal_cycles"], report["utilization"],
+                  report["tile_utilization"], report["mismatches"],
+                  report["act_sram_reads"], report["act_sram_reads_no_im2col"])],
+                ("density", "cycles", "register", "model", "ideal", "util", "tile util",
+                 "mismatches", "act reads", "reads w/o IM2COL")))
+    verdict = "bit-exact" if report["mismatches"] == 0 else "MISMATCH"
+    write(f"{verdict} against the golden convolution ({report['output']} output); "
+          f"{report['effective_macs_per_cycle']:.1f} effective MACs/cycle")
+    if raw is not None:
+        write(f"Sparse-Blox at t = {report['threshold']:g}: {report['blocks_pruned']} of "
+              f"{report['blocks_total']} blocks pruned ({report['blocks_zero_before']} "
+              f"already zero, {report['blocks_refused']} refused by a full cache), "
+              f"{report['act_words_saved']} activation words saved, "
+              f"{report['cycles_saved']} cycles saved against the layer without pruning "
+              f"({report['model_cycles']}: the next layer's skipping is not built)")
     model = report["model_cycles"] if raw is None else report["model_cycles_blox"]
     ok = report["mismatches"] == 0 and \
         report["cycles"] == report["register_cycles"] == model and \
@@ -321,7 +321,7 @@ def run_cli(cfg, args):
     if raw is not None:
         ok &= (report["rtl_blocks_cached"], report["rtl_blocks_refused"]) == \
             (report["blocks_cached"], report["blocks_refused"])
-    return 0 if ok else 1
+    return RunOutput(report, ok, str(write))
 
 
 def _model_only(cfg, args, layer, nnz, flag):
@@ -335,18 +335,16 @@ def _model_only(cfg, args, layer, nnz, flag):
     report["fits_sram"] = _fits(plan, int8_out)
     if args.layer:
         report["name"] = args.layer
-    if args.json:
-        dump_json(report)
-    else:
-        print(f"{cfg.name} ({cfg.notation}): {plan.h}x{plan.w}x{plan.c} -> {plan.k} channels, "
-              f"{plan.r}x{plan.s} stride {plan.stride} pad {plan.pad}, {plan.tiles} output "
-              f"tiles of a {plan.ph}x{plan.pw} patch, {plan.reader} reader, cycle model")
-        print(table([(f"{plan.nnz}/{cfg.block}", report["model_cycles"], report["ideal_cycles"],
-                      report["utilization"], report["tile_utilization"],
-                      report["weight_bytes"], "" if report["fits_sram"] else "no")],
-                    ("density", "model cycles", "ideal", "util", "tile util", "weight bytes",
-                     "fits SRAM")))
-    return 0
+    write = Text()
+    write(f"{cfg.name} ({cfg.notation}): {plan.h}x{plan.w}x{plan.c} -> {plan.k} channels, "
+          f"{plan.r}x{plan.s} stride {plan.stride} pad {plan.pad}, {plan.tiles} output "
+          f"tiles of a {plan.ph}x{plan.pw} patch, {plan.reader} reader, cycle model")
+    write(table([(f"{plan.nnz}/{cfg.block}", report["model_cycles"], report["ideal_cycles"],
+                  report["utilization"], report["tile_utilization"],
+                  report["weight_bytes"], "" if report["fits_sram"] else "no")],
+                ("density", "model cycles", "ideal", "util", "tile util", "weight bytes",
+                 "fits SRAM")))
+    return RunOutput(report, True, str(write))
 
 
 def _run_network(cfg, args, nnz, progress):
@@ -382,20 +380,18 @@ def _run_network(cfg, args, nnz, progress):
                     "rtl_mismatches": rtl["mismatches"]})
         ok &= rtl["mismatches"] == 0 and \
             rtl["cycles"] == rtl["register_cycles"] == row["model_cycles"]
-    if args.json:
-        dump_json(report)
-    else:
-        rows = [(r["layer"], f"{r['nnz']}/{cfg.block}", r["macs"], r["model_cycles"],
-                 r.get("rtl_cycles", ""), r["utilization"], r["tile_utilization"],
-                 r["weight_bytes"], "" if r["fits_sram"] else "no") for r in report["layers"]]
-        rows.append(("total", "", report["total_macs"], report["total_cycles"], "",
-                     report["utilization"], report["tile_utilization"], report["weight_bytes"],
-                     ""))
-        density = (f"{nnz}/{cfg.block} weight density" if densities is None else
-                   f"densities from {args.densities} (others {nnz}/{cfg.block})")
-        print(f"{args.network} on {cfg.name} ({cfg.notation}) at {density}, cycle model" +
-              (" (RTL-checked layers shown)" if names else ""))
-        print(table(rows, ("layer", "NNZ", "MACs", "cycles", "RTL cycles", "util",
-                           "tile util", "weight bytes", "fits SRAM")))
-        print(f"{report['effective_tops_at_1ghz']:.2f} effective TOPS at 1 GHz")
-    return 0 if ok else 1
+    write = Text()
+    rows = [(r["layer"], f"{r['nnz']}/{cfg.block}", r["macs"], r["model_cycles"],
+             r.get("rtl_cycles", ""), r["utilization"], r["tile_utilization"],
+             r["weight_bytes"], "" if r["fits_sram"] else "no") for r in report["layers"]]
+    rows.append(("total", "", report["total_macs"], report["total_cycles"], "",
+                 report["utilization"], report["tile_utilization"], report["weight_bytes"],
+                 ""))
+    density = (f"{nnz}/{cfg.block} weight density" if densities is None else
+               f"densities from {args.densities} (others {nnz}/{cfg.block})")
+    write(f"{args.network} on {cfg.name} ({cfg.notation}) at {density}, cycle model" +
+          (" (RTL-checked layers shown)" if names else ""))
+    write(table(rows, ("layer", "NNZ", "MACs", "cycles", "RTL cycles", "util",
+                       "tile util", "weight bytes", "fits SRAM")))
+    write(f"{report['effective_tops_at_1ghz']:.2f} effective TOPS at 1 GHz")
+    return RunOutput(report, ok, str(write))

@@ -29,7 +29,8 @@ from ...sim.ccr.network import sparse
 from ...sim.gemm import int_range
 from ..errors import InputError
 from ..operands import load_operand, parse_conv
-from ..report import Progress, dump_json, save_npy, table
+from ..report import Progress, save_npy, table
+from ..run_result import RunOutput, Text
 
 __all__ = ["check_fit", "prepare_layer", "run_layer_rtl", "network_report", "run_cli"]
 
@@ -236,25 +237,23 @@ def _run_network(cfg, args):
     wd = _density(args.weight_density, "--weight-density", 0.5)
     ad = _density(args.act_density, "--act-density", 0.5)
     report = network_report(cfg, args.network, wd, ad, seed=args.seed)
-    if args.json:
-        dump_json(report)
-        return 0
+    write = Text()
     rows = [(r["layer"], r["macs_dense"], r["dense_cycles"], r["model_cycles"], r["speedup"],
              r["utilization"], "yes" if r["sampled"] else "", "" if r["fits"] else "no")
             for r in report["layers"]]
     rows.append(("total", report["total_macs_dense"], report["total_dense_cycles"],
                  report["total_cycles"], report["speedup"], "", "", ""))
-    print(f"{args.network} on {cfg.name} ({cfg.notation}), cycle model at uniform densities "
+    write(f"{args.network} on {cfg.name} ({cfg.notation}), cycle model at uniform densities "
           f"{wd:g} (weights) and {ad:g} (activations), seed {args.seed}")
-    print(table(rows, ("layer", "MACs", "dense cycles", f"{cfg.variant} cycles", "speed-up",
+    write(table(rows, ("layer", "MACs", "dense cycles", f"{cfg.variant} cycles", "speed-up",
                        "util", "sampled", "fits")))
-    print("Each layer is modelled as one pass over whole maps; 'fits' says whether the buffers "
+    write("Each layer is modelled as one pass over whole maps; 'fits' says whether the buffers "
           "hold it (tiling is not modelled).")
-    return 0
+    return RunOutput(report, True, str(write))
 
 
 def run_cli(cfg, args):
-    """``sparseforge run`` on a CCR config: exit status 0 when bit-exact and cycle-exact."""
+    """``sparseforge run`` on a CCR config: a ``RunOutput``, ``ok`` when bit- and cycle-exact."""
     if args.network is not None:
         _reject(args, ("energy",), "with --network")
         return _run_network(cfg, args)
@@ -303,28 +302,26 @@ def run_cli(cfg, args):
                                     progress=progress))
     if args.out is not None:
         save_npy(Path(args.out), y.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
-    if args.json:
-        dump_json(report)
-    else:
-        lay = report["layer"]
-        print(f"{cfg.name} ({cfg.notation}) on {args.sim}: {lay['c']}x{lay['h']}x{lay['w']} "
-              f"input, {lay['k']} outputs, {lay['r']}x{lay['s']} kernel, stride {lay['stride']}, "
-              f"{win.ho}x{win.wo} window from ({win.x0}, {win.y0}), {report['passes']} pass(es)")
-        print(table([(f"{report['weight_density']:.2f}/{report['act_density']:.2f}",
-                      report["cycles"], report["model_cycles"], report["ideal_cycles"],
-                      report["utilization"], report["macs_performed"],
-                      report["ccu_coordinates"], report.get("bank_conflict_stalls", ""),
-                      report["mismatches"])],
-                    ("density w/a", "cycles", "model", "ideal", "util", "MACs", "CCU coords",
-                     "bank stalls", "mismatches")))
-        exact = report["mismatches"] == 0
-        print(f"{'bit-exact' if exact else 'MISMATCH'} against the golden convolution; "
-              f"{report['effective_macs_per_cycle']:.2f} dense-equivalent MACs/cycle")
-        if "energy_pj" in report:
-            model = report["energy_model"]
-            print(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
-                  f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
-                  f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
+    write = Text()
+    lay = report["layer"]
+    write(f"{cfg.name} ({cfg.notation}) on {args.sim}: {lay['c']}x{lay['h']}x{lay['w']} "
+          f"input, {lay['k']} outputs, {lay['r']}x{lay['s']} kernel, stride {lay['stride']}, "
+          f"{win.ho}x{win.wo} window from ({win.x0}, {win.y0}), {report['passes']} pass(es)")
+    write(table([(f"{report['weight_density']:.2f}/{report['act_density']:.2f}",
+                  report["cycles"], report["model_cycles"], report["ideal_cycles"],
+                  report["utilization"], report["macs_performed"],
+                  report["ccu_coordinates"], report.get("bank_conflict_stalls", ""),
+                  report["mismatches"])],
+                ("density w/a", "cycles", "model", "ideal", "util", "MACs", "CCU coords",
+                 "bank stalls", "mismatches")))
+    exact = report["mismatches"] == 0
+    write(f"{'bit-exact' if exact else 'MISMATCH'} against the golden convolution; "
+          f"{report['effective_macs_per_cycle']:.2f} dense-equivalent MACs/cycle")
+    if "energy_pj" in report:
+        model = report["energy_model"]
+        write(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
+              f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
+              f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
     ok = (report["mismatches"] == 0 and report["cycles"] == report["model_cycles"] and
           report["counters_match_model"])
-    return 0 if ok else 1
+    return RunOutput(report, ok, str(write))

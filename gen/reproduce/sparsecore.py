@@ -153,7 +153,8 @@ def _area(ctx):
     rows = data["rows"]
     measured = {name: r["area_um2"] for name, r in rows.items() if r["area_um2"] is not None}
     total = sum(measured.values())
-    src = committed.source("sparsecore_area", "liberty flow (OSU 0.18 µm) of one PE × 64, "
+    src = committed.source("sparsecore_area", "liberty flow (OSU 0.18 µm) of one PE × 64 and "
+                                              "of the top with its PEs as black boxes, "
                                               "memories from the per-bit model")
     sizes = ", ".join(f"{name} {rows[name]['size']}" for name in _MEMORIES)
     setting = (f"OSU 0.18 µm logic and the per-bit SRAM model, our memories sized {sizes} "

@@ -23,7 +23,8 @@ from ...sim.scnn import streams as scnn_streams
 from .. import run_network
 from ..errors import InputError
 from ..operands import MAX_OPERAND_ELEMENTS, load_operand, npy_shape, parse_conv
-from ..report import Progress, dump_json, save_npy, table
+from ..report import Progress, save_npy, table
+from ..run_result import RunOutput, Text
 
 __all__ = ["check_layer", "prepare_layer", "run_layer_rtl", "run_cli"]
 
@@ -300,8 +301,8 @@ RUN_HEADERS = ("density w/a", "cycles", "model", "load", "compute", "drain", "id
                "mult util", "stalls", "barrier waits", "mismatches")
 
 
-def _print_layer(cfg, report, rtl):
-    print(f"{cfg.name} ({cfg.notation})" + (f" on {report['simulator']}" if rtl else
+def _print_layer(write, cfg, report, rtl):
+    write(f"{cfg.name} ({cfg.notation})" + (f" on {report['simulator']}" if rtl else
                                              ", cycle model") +
           f": {report['c']}x{report['h']}x{report['w']} input, {report['k']} outputs, "
           f"{report['r']}x{report['s']} kernel, {report['groups']} group(s) of {cfg.kc}")
@@ -309,26 +310,26 @@ def _print_layer(cfg, report, rtl):
     parts = ([report[k] for k in ("load_cycles", "busy_cycles", "drain_cycles")] if rtl else
              [report[k] for k in ("model_load_cycles", "model_busy_cycles",
                                   "model_drain_cycles")])
-    print(table([(f"{report['weight_density']:.2f}/{report['act_density']:.2f}", cycles,
+    write(table([(f"{report['weight_density']:.2f}/{report['act_density']:.2f}", cycles,
                   report["model_cycles"], *parts, report["ideal_cycles"],
                   report["utilization"], report["multiplier_utilization"],
                   report["bank_conflict_stalls"], report["barrier_wait_cycles"],
                   report.get("mismatches", ""))], RUN_HEADERS))
     if rtl:
         exact = report["mismatches"] == 0 and report["stream_mismatches"] == 0
-        print(f"{'bit-exact' if exact else 'MISMATCH'} against the golden model (decoded output "
+        write(f"{'bit-exact' if exact else 'MISMATCH'} against the golden model (decoded output "
               f"and compressed stream); {report['effective_macs_per_cycle']:.1f} "
               "dense-equivalent MACs/cycle")
 
 
-def _print_blox(report):
+def _print_blox(write, report):
     nxt = report["next_layer"]
-    print(f"Sparse-Blox at t = {report['threshold']:g} ({report['threshold_format']}, 4x4 "
+    write(f"Sparse-Blox at t = {report['threshold']:g} ({report['threshold_format']}, 4x4 "
           f"blocks): {report['blocks_pruned']} of {report['blocks_total']} blocks pruned "
           f"({report['blocks_zero_before']} all-zero before, {report['blocks_refused']} refused "
           f"by a full cache), {report['act_words_not_written']} of "
           f"{report['act_words_total']} compressed output entries not written")
-    print(f"next layer ({nxt['c']} -> {nxt['k']}, {nxt['r']}x{nxt['s']}, cycle model): "
+    write(f"next layer ({nxt['c']} -> {nxt['k']}, {nxt['r']}x{nxt['s']}, cycle model): "
           f"{report['macs_skipped']} of {nxt['products_unpruned']} products skipped; both "
           f"layers {report['cycles_saved']:+d} cycles saved against the design without "
           "Sparse-Blox")
@@ -347,9 +348,7 @@ def _run_network(cfg, args, progress):
     ad = _density(args.act_density, "--act-density", 0.5)
     report = network_report(cfg, args.network, weight_density=wd, act_density=ad,
                             seed=args.seed, progress=progress)
-    if args.json:
-        dump_json(report)
-        return 0
+    write = Text()
     rows = []
     for r in report["layers"]:
         if r["supported"]:
@@ -363,16 +362,17 @@ def _run_network(cfg, args, progress):
                  report["total_load_cycles"], report["total_busy_cycles"],
                  report["total_drain_cycles"], report["utilization"],
                  report["multiplier_utilization"], ""))
-    print(f"{args.network} on {cfg.name} ({cfg.notation}) at {wd}/{ad} weight/activation "
+    write(f"{args.network} on {cfg.name} ({cfg.notation}) at {wd}/{ad} weight/activation "
           f"density, cycle model: {report['supported_layers']} layers run, "
           f"{report['unsupported_layers']} not")
-    print(table(rows, ("layer", "MACs", "cycles", "load", "compute", "drain", "util",
+    write(table(rows, ("layer", "MACs", "cycles", "load", "compute", "drain", "util",
                        "mult util", "fits RAMs / why not")))
-    return 0
+    return RunOutput(report, True, str(write))
 
 
 def run_cli(cfg, args):
-    """``sparseforge run`` on an SCNN config: exit status 0 when bit-exact and cycle-exact."""
+    """``sparseforge run`` on an SCNN config: a :class:`~sparseforge.gen.run_result.RunOutput`,
+    ``ok`` when bit-exact and cycle-exact."""
     from .blox_run import blox_report, threshold_raw    # it builds on this module
 
     raw = threshold_raw(cfg, args)
@@ -432,15 +432,13 @@ def run_cli(cfg, args):
         if args.out is not None:
             golden = scnn_streams.golden(cfg, act, weights, raw or 0)
             save_npy(Path(args.out), golden.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
-        if args.json:
-            dump_json(report)
-        else:
-            _print_layer(cfg, report, rtl=False)
-            if blox is not None:
-                _print_blox(report)
-            if problem:
-                print(f"the RTL would refuse it: {problem}")
-        return 0
+        write = Text()
+        _print_layer(write, cfg, report, rtl=False)
+        if blox is not None:
+            _print_blox(write, report)
+        if problem:
+            write(f"the RTL would refuse it: {problem}")
+        return RunOutput(report, True, str(write))
     report, result = run_layer_rtl(cfg, act, weights, simulator=args.sim, seed=args.seed,
                                    progress=progress, threshold=raw or 0)
     report["seed"] = args.seed
@@ -456,18 +454,16 @@ def run_cli(cfg, args):
                                     progress=progress))
     if args.out is not None:
         save_npy(Path(args.out), result.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
-    if args.json:
-        dump_json(report)
-    else:
-        _print_layer(cfg, report, rtl=True)
-        if blox is not None:
-            _print_blox(report)
-        if "energy_pj" in report:
-            model = report["energy_model"]
-            print(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
-                  f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
-                  f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
+    write = Text()
+    _print_layer(write, cfg, report, rtl=True)
+    if blox is not None:
+        _print_blox(write, report)
+    if "energy_pj" in report:
+        model = report["energy_model"]
+        write(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
+              f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
+              f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
     ok = (report["mismatches"] == 0 and report["stream_mismatches"] == 0 and
           report["cycles"] == report["model_cycles"] and report["counters_match_model"] and
           report["measured_match_registers"])
-    return 0 if ok else 1
+    return RunOutput(report, ok, str(write))

@@ -20,7 +20,8 @@ from ...sim.sparsecore import network as sc_network
 from .. import run_network
 from ..errors import InputError
 from ..operands import load_operand, parse_conv
-from ..report import Progress, dump_json, save_npy, table
+from ..report import Progress, save_npy, table
+from ..run_result import RunOutput, Text
 from ...sim.sparsecore import cycles, golden, streams
 from ...sim.sparsecore import format as kmf
 
@@ -264,22 +265,20 @@ def _run_network(cfg, args):
                          f"hold {worst} non-zeros in a group of {cfg.m}, the design takes "
                          f"{cfg.k}/{cfg.m}")
     report = network_report(cfg, args.network, density, k, m, seed=args.seed)
-    if args.json:
-        dump_json(report)
-        return 0
+    write = Text()
     rows = [(r["layer"], r["macs_dense"], r["dense_cycles"], r["model_cycles"],
              f"{r['speedup_over_dense']:.2f}", f"{r['alu_utilization']:.3f}",
              r["pe_idle_cycles"], "" if r["fits"] else "no") for r in report["layers"]]
     rows.append(("total", report["macs_dense"], report["dense_cycles"], report["model_cycles"],
                  f"{report['speedup_over_dense']:.2f}", f"{report['alu_utilization']:.3f}",
                  report["pe_idle_cycles"], ""))
-    print(f"{args.network} on {cfg.name} ({cfg.notation}), cycle model: weights pruned to "
+    write(f"{args.network} on {cfg.name} ({cfg.notation}), cycle model: weights pruned to "
           f"{k}/{m}, activation density {density:g}, seed {args.seed}")
-    print(table(rows, ("layer", "MACs", "dense cycles", "cycles", "speed-up", "ALU util.",
+    write(table(rows, ("layer", "MACs", "dense cycles", "cycles", "speed-up", "ALU util.",
                        "PE idle", "fits")))
-    print("Each layer is modelled as one pass over its whole maps; 'fits' says whether the "
+    write("Each layer is modelled as one pass over its whole maps; 'fits' says whether the "
           "design's limits hold it (tiling is not modelled).")
-    return 0
+    return RunOutput(report, True, str(write))
 
 
 RUN_HEADERS = ("cycles", "model", "ideal", "dense", "speed-up", "ALU util.", "units",
@@ -287,7 +286,8 @@ RUN_HEADERS = ("cycles", "model", "ideal", "dense", "speed-up", "ALU util.", "un
 
 
 def run_cli(cfg, args):
-    """``sparseforge run`` on a SparseCore config: exit 0 when bit-exact and cycle-exact."""
+    """``sparseforge run`` on a SparseCore config: a ``RunOutput``, ``ok`` when bit- and
+    cycle-exact."""
     if args.energy and (args.model is not None or args.network is not None or args.model_only):
         raise InputError("--energy: allowed with one layer run on the RTL (--conv or --layer), "
                          "not with --model, --network or --model-only")
@@ -305,14 +305,12 @@ def run_cli(cfg, args):
     if args.model_only:
         report = model_report(cfg, shape, act, weights)
         report.update({"shift": shift, "seed": args.seed})
-        if args.json:
-            dump_json(report)
-        else:
-            print(table([(report["model_cycles"], report["ideal_cycles"],
-                          report["dense_cycles"], f"{report['speedup_over_dense']:.2f}",
-                          f"{report['alu_utilization']:.3f}", report["work_units"],
-                          report["pe_idle_cycles"])], RUN_HEADERS[1:-1]))
-        return 0
+        write = Text()
+        write(table([(report["model_cycles"], report["ideal_cycles"],
+                      report["dense_cycles"], f"{report['speedup_over_dense']:.2f}",
+                      f"{report['alu_utilization']:.3f}", report["work_units"],
+                      report["pe_idle_cycles"])], RUN_HEADERS[1:-1]))
+        return RunOutput(report, True, str(write))
     progress = Progress(not args.quiet and not args.json)
     report, plane = run_layer_rtl(cfg, shape, act, weights, 0, 1, shift, relu=relu,
                                   simulator=args.sim, progress=progress)
@@ -327,26 +325,24 @@ def run_cli(cfg, args):
         save_npy(Path(args.out), plane.astype(np.int8))
     ok = (report["mismatches"] == 0 and report["stream_matches"] and
           report["cycles"] == report["model_cycles"] == report["register_cycles"])
-    if args.json:
-        dump_json(report)
-    else:
-        print(f"{cfg.name} ({cfg.notation}) on {args.sim}: {shape.c}x{shape.h}x{shape.w} input, "
-              f"{shape.k} outputs, {shape.r}x{shape.s} kernel, stride {shape.stride}, pad "
-              f"{shape.pad}{', ReLU' if relu else ''}{', 2x2 pool' if shape.pool else ''}, "
-              f"shift {shift}")
-        print(table([(report["cycles"], report["model_cycles"], report["ideal_cycles"],
-                      report["dense_cycles"], f"{report['speedup_over_dense']:.2f}",
-                      f"{report['alu_utilization']:.3f}", report["work_units"],
-                      report["pe_idle_cycles"], report["mismatches"])], RUN_HEADERS))
-        print(("bit-exact" if report["mismatches"] == 0 and report["stream_matches"] else
-               "MISMATCH") + " against the golden model (decoded output and compressed lists); "
-              + ("cycle-exact" if ok else "cycles differ from the model"))
-        if "energy_pj" in report:
-            model = report["energy_model"]
-            print(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
-                  f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
-                  f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
-            if model.get("excluded"):
-                print(f"left out of the energy (synthesis too slow for the flow): "
-                      f"{', '.join(model['excluded'])}")
-    return 0 if ok else 1
+    write = Text()
+    write(f"{cfg.name} ({cfg.notation}) on {args.sim}: {shape.c}x{shape.h}x{shape.w} input, "
+          f"{shape.k} outputs, {shape.r}x{shape.s} kernel, stride {shape.stride}, pad "
+          f"{shape.pad}{', ReLU' if relu else ''}{', 2x2 pool' if shape.pool else ''}, "
+          f"shift {shift}")
+    write(table([(report["cycles"], report["model_cycles"], report["ideal_cycles"],
+                  report["dense_cycles"], f"{report['speedup_over_dense']:.2f}",
+                  f"{report['alu_utilization']:.3f}", report["work_units"],
+                  report["pe_idle_cycles"], report["mismatches"])], RUN_HEADERS))
+    write(("bit-exact" if report["mismatches"] == 0 and report["stream_matches"] else
+           "MISMATCH") + " against the golden model (decoded output and compressed lists); "
+          + ("cycle-exact" if ok else "cycles differ from the model"))
+    if "energy_pj" in report:
+        model = report["energy_model"]
+        write(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
+              f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
+              f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
+        if model.get("excluded"):
+            write(f"left out of the energy (synthesis too slow for the flow): "
+                  f"{', '.join(model['excluded'])}")
+    return RunOutput(report, ok, str(write))

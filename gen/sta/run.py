@@ -19,7 +19,8 @@ from ...sim.sta import dbb
 from ...sim.sta import streams as sta_streams
 from ..errors import InputError
 from ..operands import MAX_OPERAND_ELEMENTS, load_operand
-from ..report import Progress, dump_json, save_npy, table
+from ..report import Progress, save_npy, table
+from ..run_result import RunOutput, Text
 
 __all__ = ["parse_shape", "prepare_gemm", "gemm_model_report", "run_gemm_rtl", "run_cli"]
 
@@ -174,7 +175,7 @@ MODEL_HEADERS = ("nnz", "model cycles", "ideal", "util", "tile util", "MACs/cycl
 
 
 def run_cli(cfg, args):
-    """``sparseforge run`` on an STA config: exit status 0 when bit-exact and cycle-exact."""
+    """``sparseforge run`` on an STA config: a ``RunOutput``, ``ok`` when bit- and cycle-exact."""
     for flag in ("conv", "layer", "network", "weight_density", "shift", "rtl_layers"):
         if getattr(args, flag, None) is not None:
             option = "--" + flag.replace("_", "-")
@@ -204,24 +205,23 @@ def run_cli(cfg, args):
                                     progress=progress))
     if args.out is not None:
         save_npy(Path(args.out), result.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
-    if args.json:
-        dump_json(report)
-    else:
-        print(f"{cfg.name} ({cfg.notation}) on {args.sim}: {report['m']}x{report['k']}x"
-              f"{report['n']} GEMM, {report['tiles']} output tiles")
-        print(table([(report["nnz"], report["cycles"], report["model_cycles"],
-                      report["ideal_cycles"], report["utilization"],
-                      report["tile_utilization"], report["mismatches"],
-                      report["gated_mac_cycles"])], RUN_HEADERS))
-        verdict = "bit-exact" if report["mismatches"] == 0 else "MISMATCH"
-        print(f"{verdict} against the golden model; "
-              f"{report['effective_macs_per_cycle']:.1f} effective MACs/cycle")
-        if "energy_pj" in report:
-            model = report["energy_model"]
-            print(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
-                  f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
-                  f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
-    return 0 if report["mismatches"] == 0 and report["cycles"] == report["model_cycles"] else 1
+    write = Text()
+    write(f"{cfg.name} ({cfg.notation}) on {args.sim}: {report['m']}x{report['k']}x"
+          f"{report['n']} GEMM, {report['tiles']} output tiles")
+    write(table([(report["nnz"], report["cycles"], report["model_cycles"],
+                  report["ideal_cycles"], report["utilization"],
+                  report["tile_utilization"], report["mismatches"],
+                  report["gated_mac_cycles"])], RUN_HEADERS))
+    verdict = "bit-exact" if report["mismatches"] == 0 else "MISMATCH"
+    write(f"{verdict} against the golden model; "
+          f"{report['effective_macs_per_cycle']:.1f} effective MACs/cycle")
+    if "energy_pj" in report:
+        model = report["energy_model"]
+        write(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
+              f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
+              f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
+    ok = report["mismatches"] == 0 and report["cycles"] == report["model_cycles"]
+    return RunOutput(report, ok, str(write))
 
 
 def _model_only(cfg, args):
@@ -240,12 +240,10 @@ def _model_only(cfg, args):
         raise InputError(f"--nnz: {nnz} is not allowed; expected 1 to {cfg.max_nnz} "
                          f"(non-zeros per block of {cfg.block})")
     report = gemm_model_report(cfg, m, k, n, nnz)
-    if args.json:
-        dump_json(report)
-    else:
-        print(f"{cfg.name} ({cfg.notation}): {m}x{k}x{n} GEMM, {report['tiles']} output tiles, "
-              "cycle model")
-        print(table([(nnz, report["model_cycles"], report["ideal_cycles"],
-                      report["utilization"], report["tile_utilization"],
-                      report["effective_macs_per_cycle"])], MODEL_HEADERS))
-    return 0
+    write = Text()
+    write(f"{cfg.name} ({cfg.notation}): {m}x{k}x{n} GEMM, {report['tiles']} output tiles, "
+          "cycle model")
+    write(table([(nnz, report["model_cycles"], report["ideal_cycles"],
+                  report["utilization"], report["tile_utilization"],
+                  report["effective_macs_per_cycle"])], MODEL_HEADERS))
+    return RunOutput(report, True, str(write))

@@ -11,6 +11,7 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..common.blackbox import BlackBox, stub_verilog
 from ..common.axi import AxiLiteRegisterFile, Register, axi_lite_signature, axi_stream_signature
 from .actmem import ActivationMemory, act_stream_width
 from .decoder import RAW_FIELDS, LayerDecoder, raw_widths
@@ -18,7 +19,7 @@ from .layouts import (COUNTER_BITS, acc_row_layout, act_entry_layout, layer_layo
                       pointer_layout, requant_beat_layout, requant_row_layout, stream_width,
                       weight_beat_layout, weight_row_layout)
 from .outmerge import OutputMerge
-from .pe import SparseCorePE, weight_rows
+from .pe import SparseCorePE, pe_signature, weight_rows
 from .scheduler import GlobalScheduler
 
 __all__ = ["SparseCoreAccelerator", "register_map", "REGISTER_ADDR_BITS"]
@@ -67,6 +68,15 @@ class SparseCoreAccelerator(wiring.Component):
     ``tvalid`` waits). With ``tready`` high, ``cycles`` equals
     :func:`sparseforge.sim.sparsecore.cycles.layer_cycles`.
 
+    Parameters
+    ----------
+    cfg : SparseCoreConfig
+    pe_blackbox : str or None
+        For the area flow only: each PE is then a :class:`~sparseforge.hdl.common.blackbox.
+        BlackBox`, an instance of this module with the PE's ports and no body (declared by
+        :meth:`pe_stub_verilog`), so that the top's own logic converts and synthesizes without
+        ``pes`` copies of a PE measured on its own.
+
     Attributes
     ----------
     s_axil, s_axis_w, s_axis_q, s_axis_act, m_axis_out, irq, busy
@@ -74,8 +84,9 @@ class SparseCoreAccelerator(wiring.Component):
 
     PROBES = {"busy": "busy"}
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, *, pe_blackbox=None):
         self._cfg = cfg
+        self._pe_blackbox = pe_blackbox
         self._registers = register_map(cfg)
         cd = max(1, (cfg.pes - 1).bit_length())
         super().__init__({
@@ -135,6 +146,19 @@ class SparseCoreAccelerator(wiring.Component):
             "probes": dict(self.PROBES),
         }
 
+    def _pe(self, act):
+        if self._pe_blackbox is None:
+            return SparseCorePE(self._cfg, act.entries_depth, act.ptr_depth)
+        return BlackBox(self._pe_blackbox,
+                        pe_signature(self._cfg, act.entries_depth, act.ptr_depth))
+
+    @staticmethod
+    def pe_stub_verilog(cfg, module):
+        """The declaration of ``module`` (a PE's ports, no body), to append to the Verilog of a
+        top made with ``pe_blackbox=module``."""
+        return stub_verilog(module, pe_signature(cfg, cfg.act_entries,
+                                                 cfg.max_h * cfg.max_segments))
+
     def elaborate(self, platform):
         cfg = self._cfg
         m = Module()
@@ -146,7 +170,7 @@ class SparseCoreAccelerator(wiring.Component):
             m.d.comb += getattr(dec, name).eq(getattr(regs, f"layer_{name}"))
         m.submodules.actmem = act = ActivationMemory(cfg)
         m.submodules.scheduler = sch = GlobalScheduler(cfg.pes, cfg.max_bands)
-        pes = [SparseCorePE(cfg, act.entries_depth, act.ptr_depth) for _ in range(cfg.pes)]
+        pes = [self._pe(act) for _ in range(cfg.pes)]
         for p, pe in enumerate(pes):
             m.submodules[f"pe{p}"] = pe
 

@@ -23,12 +23,29 @@ from .layouts import (act_entry_layout, beat_layout, layer_layout, pointer_layou
 from .postproc import PostProcessor
 from .sequencer import TapSequencer
 
-__all__ = ["SparseCorePE", "weight_rows"]
+__all__ = ["SparseCorePE", "pe_signature", "weight_rows"]
 
 
 def weight_rows(cfg):
     """Rows of a PE's weight memory: one per ``(c, r, s)`` of the largest layer."""
     return cfg.max_c * cfg.kernel_max ** 2
+
+
+def pe_signature(cfg, entries_depth, ptr_depth):
+    """The signature of a :class:`SparseCorePE` (its ports, for a black box standing for it)."""
+    nbands = -(-cfg.max_h // cfg.band_rows)
+    return wiring.Signature({
+        "start": In(1), "band": In(range(max(2, nbands))),
+        "layer": In(layer_layout(cfg)),
+        "rq_load": In(write_port_signature(requant_row_layout(cfg),
+                                           cfg.chunk // cfg.requant_lanes)),
+        "channels": In(range(cfg.chunk + 1)),
+        "w_load": In(write_port_signature(weight_row_layout(cfg), weight_rows(cfg))),
+        "ptr": Out(read_port_signature(pointer_layout(cfg, entries_depth), ptr_depth)),
+        "entries": Out(read_port_signature(act_entry_layout(cfg), entries_depth)),
+        "o": Out(stream.Signature(beat_layout(cfg))),
+        "busy": Out(1), "job": Out(1),
+    })
 
 
 class SparseCorePE(wiring.Component):
@@ -56,19 +73,7 @@ class SparseCorePE(wiring.Component):
         self._cfg = cfg
         self._entries_depth = entries_depth
         self._ptr_depth = ptr_depth
-        nbands = -(-cfg.max_h // cfg.band_rows)
-        super().__init__({
-            "start": In(1), "band": In(range(max(2, nbands))),
-            "layer": In(layer_layout(cfg)),
-            "rq_load": In(write_port_signature(requant_row_layout(cfg),
-                                               cfg.chunk // cfg.requant_lanes)),
-            "channels": In(range(cfg.chunk + 1)),
-            "w_load": In(write_port_signature(weight_row_layout(cfg), weight_rows(cfg))),
-            "ptr": Out(read_port_signature(pointer_layout(cfg, entries_depth), ptr_depth)),
-            "entries": Out(read_port_signature(act_entry_layout(cfg), entries_depth)),
-            "o": Out(stream.Signature(beat_layout(cfg))),
-            "busy": Out(1), "job": Out(1),
-        })
+        super().__init__(pe_signature(cfg, entries_depth, ptr_depth))
 
     def elaborate(self, platform):
         cfg = self._cfg

@@ -6,6 +6,10 @@ The enclosing design (an engine plus a row counter, its streams passed through w
 GEMM, so the component really works where a user puts it.
 """
 
+import doctest
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from amaranth import Module
@@ -14,6 +18,7 @@ from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
 from sparseforge.gen import api
+from sparseforge.gen.cli import main_captured
 from sparseforge.gen.errors import InputError
 from sparseforge.sim.gemm import gemm
 from sparseforge.sim.sta import streams as sta_streams
@@ -107,9 +112,17 @@ def test_commands_as_functions(tmp_path):
     assert made.verilog == tmp_path / "sa_1x1.v" and made.manifest_data()["name"] == "sa_1x1"
     result = api.run(cfg, gemm=(4, 4, 4), sim="icarus")
     assert result.mismatches == 0 and result.data["m"] == 4
-    assert result.cycles == result.model_cycles
+    assert result.cycles == result.model_cycles and result.ok and result.kind == "gemm"
+    # the command is a layer over the function: its JSON is the function's data
+    status, out, _err = main_captured(["run", "sa_1x1", "--gemm", "4,4,4", "--sim", "icarus",
+                                       "--json", "-q"])
+    assert status == 0 and json.loads(out) == result.data
     with pytest.raises(InputError, match="--nnz: 3 is not allowed"):
         api.run(cfg, gemm=(4, 4, 4), nnz=3, sim="icarus")
+    with pytest.raises(InputError, match="--conv: not allowed for arch sta"):
+        api.run(cfg, conv="8,8,4,4,3,3")
+    with pytest.raises(TypeError, match="unexpected option 'gemmm'"):
+        api.run(cfg, gemmm=(4, 4, 4))
     report = api.synth(cfg, "generic")
     assert report.cells > 0 and report.flops > 0 and report.figures["flow"] == "generic"
 
@@ -121,3 +134,17 @@ def test_reproduce_as_a_function(tmp_path):
     assert report.rows and {r.status for r in report.rows} <= {"matches", "differs", "cannot"}
     with pytest.raises(InputError, match="'nature' is not a seed paper"):
         api.reproduce("nature", tmp_path)
+
+
+def test_readme_session(tmp_path, monkeypatch):
+    """The README's notebook session ("From Python"), run as a doctest: every output it shows."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("### From Python"):]
+    start = section.index("```pycon\n") + len("```pycon\n")
+    session = section[start:section.index("\n```\n", start)]
+    monkeypatch.chdir(tmp_path)
+    test = doctest.DocTestParser().get_doctest(session, {}, "README From Python", "README.md", 0)
+    assert len(test.examples) >= 10
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0

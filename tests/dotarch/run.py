@@ -3,7 +3,7 @@
 import numpy as np
 
 from sparseforge.gen.errors import InputError
-from sparseforge.gen.report import dump_json
+from sparseforge.gen.run_result import RunOutput
 from sparseforge.sim.gemm import int_range
 from sparseforge.tb import runner
 
@@ -26,9 +26,5 @@ def run_cli(cfg, args):
     report = {"design": cfg.name, "cycles": int(out["cycles"]),
               "model_cycles": job_cycles(JOBS, length),
               "mismatches": int(np.count_nonzero(out["sums"] != golden))}
-    if args.json:
-        dump_json(report)
-    else:
-        print(report)
     ok = report["mismatches"] == 0 and report["cycles"] == report["model_cycles"]
-    return 0 if ok else 1
+    return RunOutput(report, ok, str(report))
