@@ -333,7 +333,7 @@ class Accelerator(wiring.Component):
         m.d.comb += [windows.eq(layer.col_tiles * row_tiles * layer.cb_in),
                      engine_tiles.eq(layer.col_tiles * row_tiles)]
 
-        m.submodules.engine = engine = StaEngine(array)
+        m.submodules.engine = engine = StaEngine(array, skip=cfg.blox_skips)
         if cfg.im2col:
             m.submodules.im2col = im2col = Im2colMagnifier(cfg)
             m.submodules.direct = direct = DirectReader(cfg)
@@ -356,6 +356,19 @@ class Accelerator(wiring.Component):
             output.layer.eq(layer), output.start.eq(first),
         ]
         wiring.connect(m, acts.act, engine.act)
+        if cfg.blox_skips:
+            # Sparse-Blox: a beat whose words are all pruned (or zero padding) is dropped by the
+            # engine with its weight slots; blox_skips counts them.
+            skip_en = Signal()
+            skips = Signal(32)
+            with m.If(phase == Phase.SETUP):
+                m.d.sync += skip_en.eq(regs.blox_skip)
+            with m.If(first):
+                m.d.sync += skips.eq(0)
+            with m.Elif(engine.dropped):
+                m.d.sync += skips.eq(skips + 1)
+            m.d.comb += [acts.skip_en.eq(skip_en), engine.act_skip.eq(acts.act_skip),
+                         regs.blox_skips.eq(skips)]
         wiring.connect(m, weights.weight, engine.weight)
         wiring.connect(m, engine.result, output.result)
 
@@ -421,6 +434,9 @@ class Accelerator(wiring.Component):
                 use_rd = running & (ifm_half == half)
                 m.d.comb += flags.rd_addr.eq(acts.rd_addr)
                 m.d.sync += zero.eq(Mux(use_rd, acts.rd_en & flags.flag, 0))
+                if cfg.blox_skips:
+                    with m.If(ifm_half == half):
+                        m.d.comb += acts.rd_pruned.eq(zero)
                 with m.If(use_rd & ~first):
                     m.d.sync += zero_reads.eq(zero_reads + sum(
                         (acts.rd_en[b] & flags.flag[b]) for b in range(cfg.act_banks)))
@@ -500,4 +516,9 @@ class _ReaderSelect(wiring.Component):
             self.rd_en.eq(Mux(sel, direct.rd_en, im2col.rd_en)),
             self.reads.eq(Mux(sel, direct.reads, im2col.reads)),
         ]
+        if hasattr(self, "act_skip"):
+            for unit in units:
+                m.d.comb += [unit.skip_en.eq(self.skip_en), unit.rd_pruned.eq(self.rd_pruned)]
+            m.d.comb += self.act_skip.eq(Mux(sel, direct.act_skip, im2col.act_skip))
         return m
+
