@@ -249,11 +249,14 @@ def run_model(cfg, target, args, progress):
             report["accuracy"] == report["accuracy_golden"]
         if blox is not None and rest:
             for row, counters in zip(report["blox"], rest[0]):
-                if counters is not None:
+                if counters is not None and "cached" in counters:
                     row["rtl_blocks_cached"] = int(np.sum(counters["cached"]))
                     row["rtl_blocks_refused"] = int(np.sum(counters["refused"]))
                     ok = ok and row["rtl_blocks_cached"] == row["blocks_cached"] and \
                         row["rtl_blocks_refused"] == row["blocks_refused"]
+                if counters is not None and "steps_dropped" in counters:
+                    row["rtl_steps_dropped"] = int(np.sum(counters["steps_dropped"]))
+                    ok = ok and row["rtl_steps_dropped"] == row.get("steps_dropped")
     return report, ok
 
 
@@ -273,12 +276,18 @@ def _blox_report(infos, blox, fmt, accuracy_unpruned):
             row.update({k: total.to_dict()[k] for k in (
                 "blocks_total", "blocks_zero_before", "blocks_pruned", "blocks_cached",
                 "blocks_refused", "words_not_written", "words_not_read", "act_words_saved")})
+        # The host's model of what the next layer's engine skips (where it has one).
+        row.update(info.get("_blox_extra", {}))
         rows.append(row)
     created = sum(r.get("blocks_pruned", 0) for r in rows)
     total = sum(r.get("blocks_total", 0) for r in rows)
+    extra = {key: sum(r.get(key, 0) for r in rows)
+             for key in ("steps_dropped", "macs_skipped", "cycles_saved")
+             if any(key in r for r in rows)}
     return {"threshold_format": fmt.name, "blox": rows, "accuracy_unpruned": accuracy_unpruned,
             "blocks_pruned": created, "blocks_total": total,
-            "blocks_pruned_share": created / total if total else 0.0}
+            "blocks_pruned_share": created / total if total else 0.0, **extra}
+
 
 
 #: ``run`` options that mean something else than a network run.
@@ -353,13 +362,17 @@ def print_report(report):
         print(f"Sparse-Blox ({report['threshold_format']} thresholds), every image:")
         keys = ("blocks_total", "blocks_zero_before", "blocks_pruned", "blocks_refused",
                 "act_words_saved")
+        skips = "cycles_saved" in report
         print(table([(r["layer"], "-" if r["threshold"] is None else f"{r['threshold']:g}")
                      + tuple(r.get(k, 0) for k in keys)
                      + ((f"{r['rtl_blocks_cached']}/{r['rtl_blocks_refused']}"
                          if "rtl_blocks_cached" in r else "-",) if rtl else ())
+                     + ((r.get("steps_dropped", 0), r.get("cycles_saved", 0)) if skips else ())
                      for r in report["blox"]],
                     ("layer", "threshold", "blocks", "zero before", "pruned", "refused",
-                     "words saved") + (("RTL cached/refused",) if rtl else ())))
+                     "words saved") + (("RTL cached/refused",) if rtl else ())
+                    + (("steps dropped", "cycles saved") if skips else ())))
+
         print(f"blocks pruned: {report['blocks_pruned']} of {report['blocks_total']} "
               f"({report['blocks_pruned_share'] * 100:.1f} %); accuracy without pruning "
               f"{report['accuracy_unpruned'] * 100:.1f} %")

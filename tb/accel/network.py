@@ -43,7 +43,8 @@ def _layers(inputs, cfg):
             "w": inputs[f"w{i}"], "bias": inputs[f"bias{i}"], "mult": inputs[f"mult{i}"],
             "shift": inputs[f"shift{i}"], "pool": bool(inputs[f"pool{i}"]),
             "place": tuple(int(v) for v in inputs[f"place{i}"]),
-            "blox": None if int(inputs.get(f"blox{i}", -1)) < 0 else int(inputs[f"blox{i}"])})
+            "blox": None if int(inputs.get(f"blox{i}", -1)) < 0 else int(inputs[f"blox{i}"]),
+            "skip": bool(int(inputs.get(f"skip{i}", 0)))})
         i += 1
     return layers
 
@@ -84,6 +85,8 @@ async def run_network(dut):
     for i, layer in enumerate(layers):
         if layer["blox"] is not None:
             outputs.update({f"cached{i}": [], f"refused{i}": []})
+        if layer["skip"]:
+            outputs[f"skips{i}"] = []
     for image in images:
         half = 0
         await bench.load_act(image, half, 0)
@@ -93,7 +96,7 @@ async def run_network(dut):
             pruning = layer["blox"] is not None
             run = await bench.run_layer(plan, ifm=(half, 0), ofm=(1 - half, 0),
                                         weights=layer["place"], int8_out=True, relu=True,
-                                        blox=layer["blox"])
+                                        blox=layer["blox"], skip=layer["skip"])
             assert not run.error, f"the accelerator refused layer {i}"
             half = 1 - half
             y = await bench.read_output(plan, half, 0, True, blox=pruning)
@@ -102,6 +105,9 @@ async def run_network(dut):
             if pruning:
                 outputs[f"cached{i}"].append(run.cached)
                 outputs[f"refused{i}"].append(run.refused)
+            if layer["skip"]:
+                outputs[f"skips{i}"].append(run.skips)
+
             if layer["pool"] and i + 1 < len(layers):
                 await bench.load_act(quant.max_pool2(y), 1 - half, 0)
                 half = 1 - half
