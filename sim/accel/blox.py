@@ -46,8 +46,8 @@ def prune_output(plan, y, raw):
     PruneResult
         ``data``: the map as read back (cached blocks zeroed); ``cached``: the block grid of
         cached blocks; ``counts``: blocks (total, already zero, created, cached, refused) and
-        words (total, not written, not read back). MAC counts are zero: the next layer's
-        skipping is not built.
+        words (total, not written, not read back). MAC counts are zero here: what a next
+        layer skips depends on that layer (:func:`skip_schedule`).
     """
     blox = plan.cfg.sparseblox
     fmt = blox.fmt

@@ -134,8 +134,8 @@ def test_threshold_refused_with_model():
 @pytest.mark.cocotb
 def test_run_threshold_on_the_rtl(tmp_path):
     """``run --conv … --threshold`` on the RTL test's design under Icarus (its build is shared with
-    that test's Icarus case): exit 0 (bit-exact, cycles equal to the model), the block counts, and
-    the cycles the pruner costs."""
+    that test's Icarus case): exit 0 (bit-exact, cycles equal to the model), the block counts,
+    the cycles the pruner costs and the model's figures for a next layer dropping steps."""
     import json
 
     import yaml
@@ -156,7 +156,13 @@ def test_run_threshold_on_the_rtl(tmp_path):
     assert report["blocks_pruned"] <= report["blocks_cached"]
     assert report["cycles"] == report["model_cycles_blox"] == \
         report["model_cycles"] + accel_blox.blox_tail(cfg)
-    assert report["cycles_saved"] == -accel_blox.blox_tail(cfg) and report["macs_skipped"] == 0
+    # The next layer (13 → 13, 3×3, pad 1) reads the pruned map and drops steps (model).
+    nxt = report["next_layer"]
+    assert nxt["conv"] == [5, 6, 13, 13, 3, 3, 1, 1] and nxt["skipping"]
+    assert report["macs_skipped"] == nxt["macs_skipped"] == \
+        nxt["steps_dropped"] * cfg.array.max_nnz * cfg.array.macs_total
+    assert report["cycles_saved"] == \
+        nxt["cycles_plain"] - nxt["cycles_skip"] - accel_blox.blox_tail(cfg)
     assert report["act_words_saved"] == 2 * report["act_words_not_written"] > 0
 
 
