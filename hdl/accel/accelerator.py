@@ -178,7 +178,11 @@ class Accelerator(wiring.Component):
                 "rule": "prune when |sum| * 2**frac < threshold * n_valid (strict)",
                 "pruned_word_flags": f"{2 * cfg.act_banks * cfg.act_bank_depth} flip-flops, one "
                                      "per activation word: a next layer reads a pruned block's "
-                                     "words as zeros without an SRAM read"},
+                                     "words as zeros without an SRAM read",
+                "skipping": ("blox_skip = 1: the engine drops every step whose beat reads only "
+                             "zero words, at least one pruned (not a tile's last block), with "
+                             "its weight slots" if cfg.blox_skips else
+                             "not built for a dense array")},
             "quant_table": {"channels": cfg.quant_channels, "rows": quant_rows(cfg),
                             "lanes": cfg.array.tile_cols,
                             "entry": "bias INT32, mult uint16, shift uint6",
