@@ -84,9 +84,11 @@ class Target:
         ``run_rtl``'s outputs are after the layer's 2×2 max-pool where the layer pools (pooling
         on chip); they are compared with the golden outputs pooled likewise.
     prune : callable, optional
-        ``prune(info, y, raw) -> PruneResult``: Sparse-Blox on one INT8 output map (K×H×W) of
-        a layer at raw threshold ``raw``, as the architecture's hardware prunes it (its block
-        shape and cache), for ``--thresholds``. With it, :meth:`plan`'s infos get
+        ``prune(info, y, raw, acc) -> PruneResult``: Sparse-Blox on one INT8 output map y
+        (K×H×W) of a layer at raw threshold ``raw``, as the architecture's hardware prunes it
+        (its block shape, the values it sums — ``acc`` is the map's wrapped accumulators before
+        bias and requantization — and its cache), for ``--thresholds``; ``data`` is the pruned
+        INT8 map. With it, :meth:`plan`'s infos get
         ``threshold_raw`` (``None``: the layer does not prune) before ``model_cycles`` and
         ``run_rtl`` see them, and ``run_rtl`` may return a third list: per layer, the RTL's
         ``{"cached": [per image], "refused": [per image]}`` counters.
@@ -113,9 +115,9 @@ def golden_run(qnet, x, acc_bits, prune=None):
     """The integer network on float images ``x``: each layer's INT8 input, its INT8 output before
     pooling, and the classes.
 
-    ``prune(i, y) -> y``: what becomes of layer ``i``'s output maps (N×K×H×W) before the next
-    layer (or the classifier) reads them — Sparse-Blox's pruned blocks zeroed; the outputs
-    returned are the pruned ones."""
+    ``prune(i, y, acc) -> y``: what becomes of layer ``i``'s output maps (N×K×H×W; ``acc``
+    their accumulators) before the next layer (or the classifier) reads them — Sparse-Blox's
+    pruned blocks zeroed; the outputs returned are the pruned ones."""
     from ..sim import quant
     from ..sim.network import quantize
 
@@ -126,7 +128,7 @@ def golden_run(qnet, x, acc_bits, prune=None):
         _, acc = quantize.conv_layer(layer, maps, acc_bits)
         y = quant.requantize(acc, layer.bias, layer.mult, layer.shift, relu=True, axis=1)
         if prune is not None:
-            y = prune(i, y)
+            y = prune(i, y, acc)
         outputs.append(y)
         maps = np.stack([quant.max_pool2(m) for m in y]) if layer.pool else y
     return inputs, outputs, quantize.classify(qnet, maps)[1]
@@ -194,10 +196,11 @@ def run_model(cfg, target, args, progress):
             info["threshold_raw"] = raw
         blox = [[] for _ in infos]
 
-        def prune(i, y):
+        def prune(i, y, acc):
             if raws[i] is None:
                 return y
-            results = [target.prune(infos[i], m, raws[i]) for m in y]
+            results = [target.prune(infos[i], m, raws[i], a) for m, a in zip(y, acc)]
+
             blox[i] = [r.counts for r in results]
             return np.stack([r.data for r in results])
 

@@ -109,7 +109,7 @@ def accel_target(cfg):
                                    "cycles_saved": plain * n - sum(per_image)}
         return cycles
 
-    def prune(info, y, raw):
+    def prune(info, y, raw, acc=None):
         result = accel_blox.prune_output(info["_plan"], y, raw)
         info.setdefault("_cached", []).append(result.cached)
         return result
