@@ -156,3 +156,33 @@ def test_scnn_thresholds_model_only_against_an_independent_chain(tmp_path):
     save_thresholds(path, ["conv1"], [300])
     with pytest.raises(InputError, match="format = Q8.8 is not allowed; the design holds Q24.8"):
         run_model(cfg, scnn_target(cfg), _args(images=1, thresholds=path), lambda line: None)
+
+
+def test_spex_scnn_form_equals_the_scnn_run(tmp_path):
+    """Spex's SCNN form (NetworkPruning on relu(acc + bias) in 4×4 blocks, a separate
+    implementation of the chain) gives the model-only run of scnn_digits_blox's accuracy and
+    created blocks per layer; ``sparseforge spex --form scnn`` refuses a non-SCNN config."""
+    from sparseforge.gen.errors import InputError
+    from sparseforge.gen.spex import block_shapes, evaluator
+    from sparseforge.sim.sparseblox import ThresholdFormat
+    from sparseforge.sim.sparseblox.spex import save_thresholds
+
+    cfg = load_preset("scnn_digits_blox")
+    raws = [700 << 8, 1200 << 8, 300 << 8, 50 << 8]
+    images = 5
+    path = tmp_path / "t.json"
+    qnet = train.load_trained()[0]
+    names = [layer.name for layer in qnet.layers]
+    save_thresholds(path, names, raws, ThresholdFormat.parse("Q24.8"))
+    report, ok = run_model(cfg, scnn_target(cfg), _args(images=images, thresholds=path),
+                           lambda line: None)
+    assert ok
+    res = evaluator(cfg, qnet, "scnn", images=images).run(raws)
+    assert report["accuracy_golden"] == pytest.approx(res.accuracy)
+    rows = {row["layer"]: row for row in report["blox"]}
+    for name, counts in zip(res.layers, res.counts):
+        assert rows[name]["blocks_pruned"] == counts.blocks_pruned, name
+        assert rows[name]["blocks_zero_before"] == counts.blocks_zero_before, name
+    assert sum(c.blocks_pruned for c in res.counts) > 0
+    with pytest.raises(InputError, match="--form scnn: accel_small .* is not an SCNN config"):
+        block_shapes(load_preset("accel_small"), qnet, "scnn")
