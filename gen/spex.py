@@ -157,11 +157,12 @@ def cmd_spex(args):
     cfg = cli.resolve_config(args.config)
     progress = Progress(not args.quiet and not args.json)
     qnet, _, _ = train.load_trained()
-    ev = evaluator(cfg, qnet, args.form)
+    block_shapes(cfg, qnet, args.form)                 # refuses a config without the blocks
     fmt = cfg.sparseblox.fmt if args.form == "scnn" else Q8_8
     if not 0 < args.limit <= fmt.to_value(fmt.max_raw):
         raise InputError(f"--limit: {args.limit:g} is not allowed; expected a threshold above 0 "
                          f"and at most {fmt.to_value(fmt.max_raw):g} ({fmt.name})")
+    ev = evaluator(cfg, qnet, args.form)
     options = SpexOptions(limit=args.limit, pop_size=args.population,
                           generations=args.generations, min_accuracy=args.min_accuracy,
                           seed=args.seed, workers=args.workers, fmt=fmt)
