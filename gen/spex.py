@@ -89,7 +89,8 @@ def block_shapes(cfg, qnet, form):
     from . import registry
 
     if form == "scnn":
-        if cfg.arch != "scnn" or cfg.sparseblox is None:
+        # SCNN's blocks are 4x4 of a PE tile: a config with PE tiles and a sparseblox: section.
+        if not hasattr(cfg, "tile_w") or getattr(cfg, "sparseblox", None) is None:
             raise InputError(f"--form scnn: {cfg.name} (arch {cfg.arch}) is not an SCNN config "
                              "with a sparseblox: section (e.g. scnn_digits_blox)")
         if cfg.tile_w % 4 or cfg.tile_h % 4:
