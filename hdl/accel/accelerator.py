@@ -498,6 +498,7 @@ class _ReaderSelect(wiring.Component):
 
     def __init__(self, cfg, im2col, direct):
         self._im2col, self._direct = im2col, direct
+        self._skips = cfg.blox_skips
         super().__init__(im2col.signature)
 
     def elaborate(self, platform):
@@ -520,7 +521,7 @@ class _ReaderSelect(wiring.Component):
             self.rd_en.eq(Mux(sel, direct.rd_en, im2col.rd_en)),
             self.reads.eq(Mux(sel, direct.reads, im2col.reads)),
         ]
-        if hasattr(self, "act_skip"):
+        if self._skips:                 # Sparse-Blox: the skip flags follow the selection
             for unit in units:
                 m.d.comb += [unit.skip_en.eq(self.skip_en), unit.rd_pruned.eq(self.rd_pruned)]
             m.d.comb += self.act_skip.eq(Mux(sel, direct.act_skip, im2col.act_skip))
