@@ -57,13 +57,23 @@ def main():
 
     ok = pruned["exit_status"] == 0 and plain["exit_status"] == 0
     rows = ["| layer | threshold | blocks | pruned (model) | cached / refused (RTL) | words saved "
-            "| cycles pruned | cycles unpruned |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+            "| steps dropped (RTL; model) | array MACs skipped | cycles pruned | "
+            "cycles unpruned |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in pruned["blox"]:
         name = row["layer"]
+        dropped = (f"{row['rtl_steps_dropped']:,}; {row['steps_dropped']:,}"
+                   if "rtl_steps_dropped" in row else "–")
         rows.append(f"| {name} | {row['threshold']:.3f} | {row.get('blocks_total', 0):,} | "
                     f"{row.get('blocks_pruned', 0):,} | {row.get('rtl_blocks_cached', 0):,} / "
                     f"{row.get('rtl_blocks_refused', 0):,} | {row.get('act_words_saved', 0):,} | "
+                    f"{dropped} | {row.get('macs_skipped', 0):,} | "
                     f"{pruned['cycles'][name]:,} | {plain['cycles'][name]:,} |")
+    total_pruned, total_plain = pruned["cycles"]["total"], plain["cycles"]["total"]
+    saved = total_plain - total_pruned
+    layers = [row["layer"] for row in pruned["blox"] if row.get("rtl_steps_dropped")]
+    skipped_layer = layers[0] if layers else None
+    layer_saved = (plain["cycles"][skipped_layer] - pruned["cycles"][skipped_layer]
+                   if skipped_layer else 0)
     text = "\n".join([
         f"Spex's chosen thresholds (the front point within 1 point of the unpruned accuracy) "
         f"loaded into `{CONFIG}`'s RTL by `run --model digits_cnn --thresholds "
@@ -76,10 +86,16 @@ def main():
           f"model: {100 * chosen['accuracy']:.1f} % pruned, "
           f"{100 * spex['baseline_accuracy']:.1f} % unpruned).", "", *rows, "",
         f"Blocks pruned: {pruned['blocks_pruned']:,} of {pruned['blocks_total']:,} "
-        f"({100 * pruned['blocks_pruned_share']:.1f} %). Each pruning layer takes the output "
-        "stage's fixed tail more, and no cycles are saved: the next layer reads a pruned map on "
-        "chip (conv1's; its pruned words as zeros, not read from SRAM) but does not skip the "
-        "engine steps of pruned blocks."])
+        f"({100 * pruned['blocks_pruned_share']:.1f} %). Cycles on the RTL, all layers: "
+        f"{total_plain:,} unpruned, {total_pruned:,} pruned: **{saved:+,} cycles "
+        f"({100 * saved / total_plain:+.2f} %)**"
+        + (f"; {skipped_layer} alone (it reads conv1's pruned map on chip and drops the engine "
+           f"steps whose words are all pruned) {layer_saved:+,} "
+           f"({100 * layer_saved / plain['cycles'][skipped_layer]:+.2f} %)"
+           if skipped_layer else "")
+        + ". Each pruning layer also takes the output stage's fixed tail; the pooled maps "
+        "(conv2's, conv3's) reach the next layer through the host, without flags, so only "
+        "conv2 drops steps."])
     update_readme(text, "sparseblox-rtl")
     print(text)
 

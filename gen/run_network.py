@@ -85,9 +85,11 @@ class Target:
         ``run_rtl``'s outputs are after the layer's 2×2 max-pool where the layer pools (pooling
         on chip); they are compared with the golden outputs pooled likewise.
     prune : callable, optional
-        ``prune(info, y, raw) -> PruneResult``: Sparse-Blox on one INT8 output map (K×H×W) of
-        a layer at raw threshold ``raw``, as the architecture's hardware prunes it (its block
-        shape and cache), for ``--thresholds``. With it, :meth:`plan`'s infos get
+        ``prune(info, y, raw, acc) -> PruneResult``: Sparse-Blox on one INT8 output map y
+        (K×H×W) of a layer at raw threshold ``raw``, as the architecture's hardware prunes it
+        (its block shape, the values it sums — ``acc`` is the map's wrapped accumulators before
+        bias and requantization — and its cache), for ``--thresholds``; ``data`` is the pruned
+        INT8 map. With it, :meth:`plan`'s infos get
         ``threshold_raw`` (``None``: the layer does not prune) before ``model_cycles`` and
         ``run_rtl`` see them, and ``run_rtl`` may return a third list: per layer, the RTL's
         ``{"cached": [per image], "refused": [per image]}`` counters.
@@ -114,9 +116,9 @@ def golden_run(qnet, x, acc_bits, prune=None):
     """The integer network on float images ``x``: each layer's INT8 input, its INT8 output before
     pooling, and the classes.
 
-    ``prune(i, y) -> y``: what becomes of layer ``i``'s output maps (N×K×H×W) before the next
-    layer (or the classifier) reads them — Sparse-Blox's pruned blocks zeroed; the outputs
-    returned are the pruned ones."""
+    ``prune(i, y, acc) -> y``: what becomes of layer ``i``'s output maps (N×K×H×W; ``acc``
+    their accumulators) before the next layer (or the classifier) reads them — Sparse-Blox's
+    pruned blocks zeroed; the outputs returned are the pruned ones."""
     from ..sim import quant
     from ..sim.network import quantize
 
@@ -127,7 +129,7 @@ def golden_run(qnet, x, acc_bits, prune=None):
         _, acc = quantize.conv_layer(layer, maps, acc_bits)
         y = quant.requantize(acc, layer.bias, layer.mult, layer.shift, relu=True, axis=1)
         if prune is not None:
-            y = prune(i, y)
+            y = prune(i, y, acc)
         outputs.append(y)
         maps = np.stack([quant.max_pool2(m) for m in y]) if layer.pool else y
     return inputs, outputs, quantize.classify(qnet, maps)[1]
@@ -195,10 +197,11 @@ def run_model(cfg, target, args, progress):
             info["threshold_raw"] = raw
         blox = [[] for _ in infos]
 
-        def prune(i, y):
+        def prune(i, y, acc):
             if raws[i] is None:
                 return y
-            results = [target.prune(infos[i], m, raws[i]) for m in y]
+            results = [target.prune(infos[i], m, raws[i], a) for m, a in zip(y, acc)]
+
             blox[i] = [r.counts for r in results]
             return np.stack([r.data for r in results])
 
@@ -250,11 +253,14 @@ def run_model(cfg, target, args, progress):
             report["accuracy"] == report["accuracy_golden"]
         if blox is not None and rest:
             for row, counters in zip(report["blox"], rest[0]):
-                if counters is not None:
+                if counters is not None and "cached" in counters:
                     row["rtl_blocks_cached"] = int(np.sum(counters["cached"]))
                     row["rtl_blocks_refused"] = int(np.sum(counters["refused"]))
                     ok = ok and row["rtl_blocks_cached"] == row["blocks_cached"] and \
                         row["rtl_blocks_refused"] == row["blocks_refused"]
+                if counters is not None and "steps_dropped" in counters:
+                    row["rtl_steps_dropped"] = int(np.sum(counters["steps_dropped"]))
+                    ok = ok and row["rtl_steps_dropped"] == row.get("steps_dropped")
     return report, ok
 
 
@@ -274,12 +280,18 @@ def _blox_report(infos, blox, fmt, accuracy_unpruned):
             row.update({k: total.to_dict()[k] for k in (
                 "blocks_total", "blocks_zero_before", "blocks_pruned", "blocks_cached",
                 "blocks_refused", "words_not_written", "words_not_read", "act_words_saved")})
+        # The host's model of what the next layer's engine skips (where it has one).
+        row.update(info.get("_blox_extra", {}))
         rows.append(row)
     created = sum(r.get("blocks_pruned", 0) for r in rows)
     total = sum(r.get("blocks_total", 0) for r in rows)
+    extra = {key: sum(r.get(key, 0) for r in rows)
+             for key in ("steps_dropped", "macs_skipped", "cycles_saved")
+             if any(key in r for r in rows)}
     return {"threshold_format": fmt.name, "blox": rows, "accuracy_unpruned": accuracy_unpruned,
             "blocks_pruned": created, "blocks_total": total,
-            "blocks_pruned_share": created / total if total else 0.0}
+            "blocks_pruned_share": created / total if total else 0.0, **extra}
+
 
 
 #: ``run`` options that mean something else than a network run.
@@ -352,13 +364,16 @@ def print_report(write, report):
         write(f"Sparse-Blox ({report['threshold_format']} thresholds), every image:")
         keys = ("blocks_total", "blocks_zero_before", "blocks_pruned", "blocks_refused",
                 "act_words_saved")
+        skips = "cycles_saved" in report
         write(table([(r["layer"], "-" if r["threshold"] is None else f"{r['threshold']:g}")
                      + tuple(r.get(k, 0) for k in keys)
                      + ((f"{r['rtl_blocks_cached']}/{r['rtl_blocks_refused']}"
                          if "rtl_blocks_cached" in r else "-",) if rtl else ())
+                     + ((r.get("steps_dropped", 0), r.get("cycles_saved", 0)) if skips else ())
                      for r in report["blox"]],
                     ("layer", "threshold", "blocks", "zero before", "pruned", "refused",
-                     "words saved") + (("RTL cached/refused",) if rtl else ())))
+                     "words saved") + (("RTL cached/refused",) if rtl else ())
+                    + (("steps dropped", "cycles saved") if skips else ())))
         write(f"blocks pruned: {report['blocks_pruned']} of {report['blocks_total']} "
               f"({report['blocks_pruned_share'] * 100:.1f} %); accuracy without pruning "
               f"{report['accuracy_unpruned'] * 100:.1f} %")

@@ -103,6 +103,10 @@ SHARED = (
         "type": float, "metavar": "T",
         "help": "Sparse-Blox threshold of the layer's output blocks, a |mean| (configs with a "
                 "sparseblox: section; accel: INT8 outputs, needs --shift)"}),
+    RunOption(("--thresholds",), {
+        "metavar": "FILE",
+        "help": "--model: per-layer Sparse-Blox thresholds (the thresholds.json 'sparseforge "
+                "spex' writes; layers it does not name do not prune)"}),
     RunOption(("--energy",), {"action": "store_true",
                               "help": "add the energy model's energy_pj, energy_by_component and "
                                       "tops_per_w (OSU 0.18 um, the configured clock); the first "

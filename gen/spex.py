@@ -23,7 +23,9 @@ from .report import Progress, dump_json, table
 __all__ = ["add_arguments", "block_shapes", "evaluator", "summarize", "cmd_spex"]
 
 FORM_HELP = ("map: blocks of the stored output map, the config's output tile (default); im2col: "
-             "the authors' blocks of each consumer's IM2COL matrix, tile pixels × B columns")
+             "the authors' blocks of each consumer's IM2COL matrix, tile pixels × B columns; "
+             "scnn: SCNN's 4x4 blocks of relu(acc + bias) (an SCNN config with sparseblox:, "
+             "thresholds in its format, --limit on the accumulator scale)")
 
 
 def add_arguments(p):
@@ -55,15 +57,15 @@ def _check(args):
     from .run_network import parse_model
 
     parse_model(args.model)
-    if args.form not in ("map", "im2col"):
-        raise InputError(f"--form: {args.form!r} is not allowed; expected map or im2col")
+    if args.form not in ("map", "im2col", "scnn"):
+        raise InputError(f"--form: {args.form!r} is not allowed; expected map, im2col or scnn")
     for flag, value, low in (("--population", args.population, 2),
                              ("--generations", args.generations, 1),
                              ("--workers", args.workers, 1)):
         if value < low:
             raise InputError(f"{flag}: {value} is not allowed; expected an integer of at least "
                              f"{low}")
-    if not 0 < args.limit < 256:
+    if args.form != "scnn" and not 0 < args.limit < 256:
         raise InputError(f"--limit: {args.limit:g} is not allowed; expected a threshold above 0 "
                          "and below 256 (Q8.8)")
     if args.min_accuracy is not None and not 0 <= args.min_accuracy <= 1:
@@ -86,6 +88,16 @@ def block_shapes(cfg, qnet, form):
     of its consumer's IM2COL matrix (im2col form), from the config's layer plans."""
     from . import registry
 
+    if form == "scnn":
+        # SCNN's blocks are 4x4 of a PE tile: a config with PE tiles and a sparseblox: section.
+        if not hasattr(cfg, "tile_w") or getattr(cfg, "sparseblox", None) is None:
+            raise InputError(f"--form scnn: {cfg.name} (arch {cfg.arch}) is not an SCNN config "
+                             "with a sparseblox: section (e.g. scnn_digits_blox)")
+        if cfg.tile_w % 4 or cfg.tile_h % 4:
+            raise InputError(f"--form scnn: {cfg.name}'s {cfg.tile_w}x{cfg.tile_h} PE tiles are "
+                             "not multiples of the 4x4 block; expected tiles whose blocks tile "
+                             "the map from its origin")
+        return [(1, 4, 4)] * len(qnet.layers)
     arch = registry.of(cfg)
     infos = registry.resolve(arch.network)(cfg).plan(qnet) if arch.network else None
     if not infos or "patch" not in infos[0]:
@@ -107,6 +119,9 @@ def evaluator(cfg, qnet, form, images=None):
     x, y = digits.test_x, digits.test_y
     if images is not None:
         x, y = x[:images], y[:images]
+    if form == "scnn":
+        return NetworkPruning(qnet, x, y, form, block_shapes(cfg, qnet, form),
+                              frac_bits=cfg.sparseblox.fmt.frac_bits, acc_bits=cfg.acc_width)
     return NetworkPruning(qnet, x, y, form, block_shapes(cfg, qnet, form),
                           elems_per_word=cfg.block)
 
@@ -116,7 +131,7 @@ def summarize(ev, raw):
     network's MACs and the activation transfers."""
     res = ev.run(raw)
     total = res.total
-    words = total.words_total * (2 if ev.form == "map" else 1)   # stored: written and read back
+    words = total.words_total * (1 if ev.form == "im2col" else 2)   # stored: written, read back
     return {
         "accuracy": res.accuracy, "raw": list(raw),
         "blocks_total": total.blocks_total, "blocks_zero_before": total.blocks_zero_before,
@@ -136,15 +151,22 @@ def cmd_spex(args):
     from ..sim.network import train
     from ..sim.sparseblox.spex import (
         SpexOptions, plot_front, run_spex, save_thresholds, write_front_csv, write_front_json)
+    from ..sim.sparseblox.threshold import Q8_8
+
 
     _check(args)
     cfg = cli.resolve_config(args.config)
     progress = Progress(not args.quiet and not args.json)
     qnet, _, _ = train.load_trained()
+    block_shapes(cfg, qnet, args.form)                 # refuses a config without the blocks
+    fmt = cfg.sparseblox.fmt if args.form == "scnn" else Q8_8
+    if not 0 < args.limit <= fmt.to_value(fmt.max_raw):
+        raise InputError(f"--limit: {args.limit:g} is not allowed; expected a threshold above 0 "
+                         f"and at most {fmt.to_value(fmt.max_raw):g} ({fmt.name})")
     ev = evaluator(cfg, qnet, args.form)
     options = SpexOptions(limit=args.limit, pop_size=args.population,
                           generations=args.generations, min_accuracy=args.min_accuracy,
-                          seed=args.seed, workers=args.workers)
+                          seed=args.seed, workers=args.workers, fmt=fmt)
     progress(f"spex: {args.model} on {cfg.name}, {args.form} blocks "
              f"{', '.join('×'.join(map(str, b)) for b in ev.blocks)}, {len(ev.labels)} test "
              f"images, population {args.population} × {args.generations} generations")
@@ -165,7 +187,7 @@ def cmd_spex(args):
     best = result.best_within(args.drop / 100)
     chosen = summarize(ev, best.raw) if best else None
     if best:
-        save_thresholds(out / "thresholds.json", ev.layers, best.raw)
+        save_thresholds(out / "thresholds.json", ev.layers, best.raw, fmt)
     doc = {"model": args.model, "config": cfg.name, "form": args.form,
            "blocks": [list(b) for b in ev.blocks], "images": len(ev.labels),
            "evaluations": len(result.evaluations), "baseline_accuracy": result.baseline.accuracy,

@@ -45,11 +45,7 @@ ARCH = Architecture(
                            {"metavar": "FILE",
                             "help": "--network: a YAML/JSON map of layer to NNZ (the others at "
                                     "--nnz, the first layer at B/B unless the file names it)"}),
-                 RunOption(("--thresholds",), {
-                     "metavar": "FILE",
-                     "help": "--model: per-layer Sparse-Blox thresholds (the thresholds.json "
-                             "'sparseforge spex' writes; layers it does not name do not prune)"}),
-                 "threshold"),
+                 "thresholds", "threshold"),
     # Icarus simulates these designs at about a hundred cycles a second, so the no-IM2COL
     # baseline (the same array behind a simpler reader) and the other engine kinds run on
     # Verilator only.

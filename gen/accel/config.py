@@ -106,6 +106,13 @@ class AccelConfig:
         return self.weight_kb * 1024 * 8 // self.weight_word_bits // 2
 
     @property
+    def blox_skips(self):
+        """Sparse-Blox's next layer skips the engine steps whose activation words are all pruned
+        (designs with a ``sparseblox:`` section and a sparse array, whose compressed weights the
+        engine drops slot by slot: :class:`~sparseforge.hdl.sta.unpacker.BlockUnpacker`)."""
+        return self.sparseblox is not None and self.array.sparse
+
+    @property
     def out_blocks_per_row(self):
         """Channel blocks of one result row (an output tile's columns)."""
         return self.array.tile_cols // self.array.block

@@ -32,6 +32,17 @@ def _input_sizes(qnet, h=8):
     return sizes
 
 
+def _skips(infos, i):
+    """Layer ``i`` runs with ``blox_skip``: it reads the previous layer's pruned map on chip (that
+    layer prunes and does not pool) and its engine may drop blocks
+    (:func:`~sparseforge.sim.accel.blox.skip_allowed`)."""
+    if i == 0:
+        return False
+    prev = infos[i - 1]
+    return (prev.get("threshold_raw") is not None and not prev["pool"] and
+            accel_blox.skip_allowed(infos[i]["_plan"]))
+
+
 def accel_target(cfg):
     """The :class:`~.run_network.Target` of accelerator config ``cfg``."""
     from ...hdl.accel.quant_table import quant_rows
@@ -75,12 +86,34 @@ def accel_target(cfg):
 
     def model_cycles(infos, inputs):
         n = len(inputs[0])
-        return [[accel_blox.blox_layer_cycles(info["_plan"])
-                 if info.get("threshold_raw") is not None
-                 else accel_cycles.layer_cycles(info["_plan"])] * n for info in infos]
+        cycles = []
+        for i, info in enumerate(infos):
+            p = info["_plan"]
+            prunes = info.get("threshold_raw") is not None
+            plain = accel_cycles.layer_cycles(p)
+            if not _skips(infos, i):
+                cycles.append([accel_blox.blox_layer_cycles(p) if prunes else plain] * n)
+                if prunes:
+                    info["_blox_extra"] = {"steps_dropped": 0, "macs_skipped": 0,
+                                           "cycles_saved": -(cycles[-1][0] - plain) * n}
+                continue
+            prev = infos[i - 1]["_plan"]
+            per_image, dropped = [], 0
+            for cached in infos[i - 1]["_cached"]:
+                words = accel_blox.pruned_words(prev, cached)
+                per_image.append(accel_blox.skip_layer_cycles(p, words, prunes))
+                dropped += accel_blox.skip_schedule(p, words)[1]
+            cycles.append(per_image)
+            info["_blox_extra"] = {"steps_dropped": dropped,
+                                   "macs_skipped": accel_blox.macs_skipped(p, dropped),
+                                   "cycles_saved": plain * n - sum(per_image)}
+        return cycles
 
-    def prune(info, y, raw):
-        return accel_blox.prune_output(info["_plan"], y, raw)
+    def prune(info, y, raw, acc=None):
+        result = accel_blox.prune_output(info["_plan"], y, raw)
+        info.setdefault("_cached", []).append(result.cached)
+        return result
+
 
     def run_rtl(qnet, infos, inputs, simulator, progress):
         from ...tb import runner
@@ -94,15 +127,21 @@ def accel_target(cfg):
                 f"place{i}": np.array(info["weights_at"]),
                 f"blox{i}": np.int64(-1 if info.get("threshold_raw") is None
                                      else info["threshold_raw"]),
+                f"skip{i}": np.int64(_skips(infos, i)),
                 f"layer{i}": np.array([p.h, p.w, p.c, p.k, p.r, p.s, p.stride, p.pad, p.nnz,
                                        p.ph, p.pw])})
         out = runner.run_job(cfg, simulator, "sparseforge.tb.accel.network", arrays,
                              progress=progress,
                              message=f"simulating {len(inputs[0])} images through "
                                      f"{len(infos)} layers on {simulator}")
-        counters = [{"cached": out[f"cached{i}"], "refused": out[f"refused{i}"]}
-                    if info.get("threshold_raw") is not None else None
-                    for i, info in enumerate(infos)]
+        counters = []
+        for i, info in enumerate(infos):
+            row = {name: out[f"{key}{i}"] for name, key in (
+                ("cached", "cached"), ("refused", "refused"), ("steps_dropped", "skips"))
+                if f"{key}{i}" in out}
+            counters.append(row or None)
+
+
         return ([out[f"y{i}"] for i in range(len(infos))],
                 [out[f"cycles{i}"] for i in range(len(infos))], counters)
 

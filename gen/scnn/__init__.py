@@ -26,7 +26,8 @@ ARCH = Architecture(
     network="sparseforge.gen.scnn.network:scnn_target",
     power="sparseforge.gen.scnn.energy:HOOKS",
     run_options=("conv", "layer", "network", "weight_density", "act_density", "act", "weights",
-                 "model", "images", "model_only", "prune", "threshold", "energy"),
+                 "model", "images", "model_only", "prune", "threshold", "thresholds",
+                 "energy"),
     regression_designs={
         # 2×2 PEs with odd 3×5 tiles, 5×5 kernels (halo 2) and 2-bit indices: halos cross PE
         # boundaries in x, y and diagonally, and zero runs longer than the index range are common.

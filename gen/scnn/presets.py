@@ -46,6 +46,14 @@ SCNN_PRESETS = {
         _scnn(2, 2, **{**_TABLE3, "tile": {"w": 4, "h": 4},
                        "rams": {"iaram": 1024, "oaram": 1024, "weights": 10240,
                                 "out_channels": 64}})),
+    "scnn_digits_blox": (
+        "scnn_digits with Sparse-Blox: the PPU prunes 4x4 output blocks (one per PE tile and "
+        "channel) below a per-layer threshold; a 64-position cache per PE (every block of the "
+        "digits CNN's widest layer; Q24.8): 'run --model digits_cnn --thresholds FILE'",
+        _scnn(2, 2, **{**_TABLE3, "tile": {"w": 4, "h": 4},
+                       "rams": {"iaram": 1024, "oaram": 1024, "weights": 10240,
+                                "out_channels": 64},
+                       "sparseblox": {"capacity": 64, "position_bits": 6}})),
     "scnn_4x4_demo": (
         "SCNN 4x4 PEs of the Table 3 PE with 8x8 tiles: 32x32 images, 256 multipliers",
         _scnn(4, 4, **{**_TABLE3, "rams": {"iaram": 1024, "oaram": 1024, "weights": 4096,

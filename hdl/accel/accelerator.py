@@ -178,7 +178,11 @@ class Accelerator(wiring.Component):
                 "rule": "prune when |sum| * 2**frac < threshold * n_valid (strict)",
                 "pruned_word_flags": f"{2 * cfg.act_banks * cfg.act_bank_depth} flip-flops, one "
                                      "per activation word: a next layer reads a pruned block's "
-                                     "words as zeros without an SRAM read"},
+                                     "words as zeros without an SRAM read",
+                "skipping": ("blox_skip = 1: the engine drops every step whose beat reads only "
+                             "zero words, at least one pruned (not a tile's last block), with "
+                             "its weight slots" if cfg.blox_skips else
+                             "not built for a dense array")},
             "quant_table": {"channels": cfg.quant_channels, "rows": quant_rows(cfg),
                             "lanes": cfg.array.tile_cols,
                             "entry": "bias INT32, mult uint16, shift uint6",
@@ -333,7 +337,7 @@ class Accelerator(wiring.Component):
         m.d.comb += [windows.eq(layer.col_tiles * row_tiles * layer.cb_in),
                      engine_tiles.eq(layer.col_tiles * row_tiles)]
 
-        m.submodules.engine = engine = StaEngine(array)
+        m.submodules.engine = engine = StaEngine(array, skip=cfg.blox_skips)
         if cfg.im2col:
             m.submodules.im2col = im2col = Im2colMagnifier(cfg)
             m.submodules.direct = direct = DirectReader(cfg)
@@ -356,6 +360,19 @@ class Accelerator(wiring.Component):
             output.layer.eq(layer), output.start.eq(first),
         ]
         wiring.connect(m, acts.act, engine.act)
+        if cfg.blox_skips:
+            # Sparse-Blox: a beat whose words are all pruned (or zero padding) is dropped by the
+            # engine with its weight slots; blox_skips counts them.
+            skip_en = Signal()
+            skips = Signal(32)
+            with m.If(phase == Phase.SETUP):
+                m.d.sync += skip_en.eq(regs.blox_skip)
+            with m.If(first):
+                m.d.sync += skips.eq(0)
+            with m.Elif(engine.dropped):
+                m.d.sync += skips.eq(skips + 1)
+            m.d.comb += [acts.skip_en.eq(skip_en), engine.act_skip.eq(acts.act_skip),
+                         regs.blox_skips.eq(skips)]
         wiring.connect(m, weights.weight, engine.weight)
         wiring.connect(m, engine.result, output.result)
 
@@ -421,6 +438,9 @@ class Accelerator(wiring.Component):
                 use_rd = running & (ifm_half == half)
                 m.d.comb += flags.rd_addr.eq(acts.rd_addr)
                 m.d.sync += zero.eq(Mux(use_rd, acts.rd_en & flags.flag, 0))
+                if cfg.blox_skips:
+                    with m.If(ifm_half == half):
+                        m.d.comb += acts.rd_pruned.eq(zero)
                 with m.If(use_rd & ~first):
                     m.d.sync += zero_reads.eq(zero_reads + sum(
                         (acts.rd_en[b] & flags.flag[b]) for b in range(cfg.act_banks)))
@@ -478,6 +498,7 @@ class _ReaderSelect(wiring.Component):
 
     def __init__(self, cfg, im2col, direct):
         self._im2col, self._direct = im2col, direct
+        self._skips = cfg.blox_skips
         super().__init__(im2col.signature)
 
     def elaborate(self, platform):
@@ -500,4 +521,9 @@ class _ReaderSelect(wiring.Component):
             self.rd_en.eq(Mux(sel, direct.rd_en, im2col.rd_en)),
             self.reads.eq(Mux(sel, direct.reads, im2col.reads)),
         ]
+        if self._skips:                 # Sparse-Blox: the skip flags follow the selection
+            for unit in units:
+                m.d.comb += [unit.skip_en.eq(self.skip_en), unit.rd_pruned.eq(self.rd_pruned)]
+            m.d.comb += self.act_skip.eq(Mux(sel, direct.act_skip, im2col.act_skip))
         return m
+

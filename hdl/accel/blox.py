@@ -327,7 +327,15 @@ def blox_registers(cfg):
                  doc="activation words the last layer's reader asked for whose pruned-word flag "
                      "was set (an earlier layer pruned their block): zeros, not read from SRAM "
                      "(act_reads counts only the SRAM reads)"),
-    ]
+    ] + ([
+        Register("blox_skip", 0xE8, 1,
+                 doc="1: the layer's engine drops every step whose activation words are all "
+                     "zero, at least one of them pruned (not its tile's last block), with its "
+                     "weight slots"),
+        Register("blox_skips", 0xEC, 32, "ro",
+                 doc="engine steps (activation beats) the last layer dropped"),
+    ] if cfg.blox_skips else [])
+
 
 
 def attach_blox(m, cfg, regs, layer, setup, start, finish, output, readback):

@@ -1,6 +1,6 @@
 """Direct activation reader: every IM2COL element read from SRAM (the no-IM2COL baseline)."""
 
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -21,13 +21,16 @@ class DirectReader(wiring.Component):
 
     Attributes
     ----------
-    Same as :class:`~sparseforge.hdl.im2col.Im2colMagnifier`.
+    Same as :class:`~sparseforge.hdl.im2col.Im2colMagnifier`. With ``skip_en`` (Sparse-Blox
+    designs whose engine drops blocks), ``act_skip`` marks a beat whose every pixel is zero —
+    pruned (``rd_pruned``), outside the image, or past the output map (not read) — and at
+    least one pruned; it travels through the buffer with the beat.
     """
 
     def __init__(self, cfg):
         self._cfg = cfg
         banks = cfg.act_banks
-        super().__init__({
+        ports = {
             "layer": In(layer_layout(cfg)),
             "windows": In(32),
             "start": In(1),
@@ -37,7 +40,10 @@ class DirectReader(wiring.Component):
             "rd_en": Out(banks),
             "rd_data": In(data.ArrayLayout(cfg.word_bits, banks)),
             "reads": Out(32),
-        })
+        }
+        if cfg.blox_skips:
+            ports.update({"skip_en": In(1), "rd_pruned": In(banks), "act_skip": Out(1)})
+        super().__init__(ports)
 
     def elaborate(self, platform):
         cfg = self._cfg
@@ -47,12 +53,15 @@ class DirectReader(wiring.Component):
         rows = cfg.array.tile_rows
         beat_bits = act_beat_layout(cfg.array).size
 
-        m.submodules.out = out = fifo.SyncFIFO(width=beat_bits, depth=3)
+        skip = cfg.blox_skips
+        m.submodules.out = out = fifo.SyncFIFO(width=beat_bits + skip, depth=3)
         m.d.comb += [
             self.act.valid.eq(out.r_rdy),
-            self.act.payload.eq(out.r_data),
+            self.act.payload.eq(out.r_data[:beat_bits] if skip else out.r_data),
             out.r_en.eq(self.act.ready),
         ]
+        if skip:
+            m.d.comb += self.act_skip.eq(out.r_data[beat_bits] & self.skip_en)
 
         # Walk the beats: windows (one per patch and channel block) of R·S beats each.
         left = Signal(32)
@@ -133,6 +142,7 @@ class DirectReader(wiring.Component):
         w_ok = Signal(rows)
         m.d.sync += [w_rot.eq(rot), w_ok.eq(Mux(issue, pixel_ok, 0))]
         beat = Signal(data.ArrayLayout(unsigned(cfg.word_bits), rows))
+        pruned = Signal(rows) if skip else None
         for stride2 in (0, 1):
             with m.If(layer.stride2 == stride2):
                 with m.Switch(w_rot):
@@ -141,7 +151,15 @@ class DirectReader(wiring.Component):
                             for px in range(rows):
                                 bank = (shift + (px << stride2)) % banks
                                 m.d.comb += beat[px].eq(Mux(w_ok[px], self.rd_data[bank], 0))
-        m.d.comb += [out.w_en.eq(inflight), out.w_data.eq(beat)]
+                                if skip:
+                                    m.d.comb += pruned[px].eq(w_ok[px] & self.rd_pruned[bank])
+        if skip:
+            # Every pixel zero (pruned, or not read: w_ok low) and at least one pruned.
+            zero = (pruned | ~w_ok).all() & pruned.any()
+            m.d.comb += [out.w_en.eq(inflight), out.w_data.eq(Cat(beat, zero))]
+        else:
+            m.d.comb += [out.w_en.eq(inflight), out.w_data.eq(beat)]
+
 
         with m.If(self.start):
             m.d.sync += [left.eq(self.windows), self.reads.eq(0), r.eq(0), s.eq(0), cb.eq(0),

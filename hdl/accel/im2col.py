@@ -56,13 +56,22 @@ class Im2colMagnifier(wiring.Component):
         Per bank: the word requested the cycle before.
     reads : Out(32)
         Words read since ``start``.
+    skip_en : In(1); rd_pruned : In(banks); act_skip : Out(1)
+        Only on a Sparse-Blox design whose engine drops blocks (``cfg.blox_skips``).
+        ``rd_pruned``: per bank, the word landing this cycle was pruned (its pruned-word flag;
+        its data is zeros). Each window word keeps two bits beside it: *pruned*, and *zero* —
+        pruned or outside the image (padding) — shifted through the segments with the words.
+        ``act_skip`` comes with each beat: with ``skip_en`` set, every one of the beat's
+        ``M·A`` rows (rows of pixels past the output map included) reads a zero word and at
+        least one reads a pruned word — a beat made all zero by pruning, which the engine
+        drops (:class:`~sparseforge.hdl.sta.feeder.StepFeeder`).
     """
 
     def __init__(self, cfg):
         self._cfg = cfg
         banks = cfg.act_banks
         addr = bits_for(cfg.act_bank_depth)
-        super().__init__({
+        ports = {
             "layer": In(layer_layout(cfg)),
             "windows": In(32),
             "start": In(1),
@@ -72,7 +81,10 @@ class Im2colMagnifier(wiring.Component):
             "rd_en": Out(banks),
             "rd_data": In(data.ArrayLayout(cfg.word_bits, banks)),
             "reads": Out(32),
-        })
+        }
+        if cfg.blox_skips:
+            ports.update({"skip_en": In(1), "rd_pruned": In(banks), "act_skip": Out(1)})
+        super().__init__(ports)
 
     def elaborate(self, platform):
         cfg = self._cfg
@@ -93,6 +105,17 @@ class Im2colMagnifier(wiring.Component):
         # always segment word px·st, a fixed tap.
         max_ph = max(ph for ph, _ in patch_shapes(rows))
         seg = Signal(data.ArrayLayout(window_row, max_ph))
+        skip = cfg.blox_skips
+        if skip:
+            # Per window word: pruned (p) and zero (z: pruned or outside the image).
+            flag_row = unsigned(ww_max)
+            flag_window = data.ArrayLayout(data.ArrayLayout(flag_row, wh_max), 2)
+            win_p, win_z = Signal(flag_window), Signal(flag_window)
+            seg_p = Signal(data.ArrayLayout(flag_row, max_ph))
+            seg_z = Signal(data.ArrayLayout(flag_row, max_ph))
+            row_p, row_z = Signal(flag_row), Signal(flag_row)
+            all_zero, any_pruned = Signal(), Signal()
+            m.d.comb += self.act_skip.eq(self.skip_en & all_zero & any_pruned)
         seg_valid = Signal()
         e_buf = Signal()
         e_r = Signal(4)
@@ -119,6 +142,17 @@ class Im2colMagnifier(wiring.Component):
                                 m.d.comb += self.act.payload[k].eq(seg[py][tap])
                 with m.Default():                  # no such patch: the sequencer refuses it
                     m.d.comb += self.act.payload[k].eq(0)
+        if skip:
+            with m.Switch(Cat(layer.stride2, layer.pw)):
+                for ph, pw in patch_shapes(rows):
+                    for stride2 in (0, 1):
+                        with m.Case(stride2 | (pw << 1)):
+                            taps = [(k // pw, (k % pw) << stride2) for k in range(rows)]
+                            taps = [(py, t) for py, t in taps if t < ww_max]
+                            m.d.comb += [
+                                all_zero.eq(Cat(seg_z[py][t] for py, t in taps).all()),
+                                any_pruned.eq(Cat(seg_p[py][t] for py, t in taps).any()),
+                            ]
 
         # The read data of a window row lands (is written into its buffer) one cycle after the
         # row is read; these are driven in the filling section below.
@@ -140,11 +174,16 @@ class Im2colMagnifier(wiring.Component):
                         for i in range(wh_max):
                             with m.Case(b | (i << 1)):
                                 m.d.sync += seg[py].eq(window[b][i])
+                                if skip:
+                                    m.d.sync += [seg_p[py].eq(win_p[b][i]),
+                                                 seg_z[py].eq(win_z[b][i])]
                     with m.Default():              # a row past the buffer: patch rows unused
                         m.d.sync += seg[py].eq(0)
                 if bypass:
                     with m.If(landing & (w_row == index)):
                         m.d.sync += seg[py].eq(row_data)
+                        if skip:
+                            m.d.sync += [seg_p[py].eq(row_p), seg_z[py].eq(row_z)]
 
         # The next window is ready when its buffer is full, or when its last row lands this
         # cycle (then its rows are latched with that row bypassed): a window of wh rows is
@@ -161,6 +200,8 @@ class Im2colMagnifier(wiring.Component):
                 for py in range(max_ph):
                     for j in range(ww_max):
                         m.d.sync += seg[py][j].eq(seg[py][j + 1] if j + 1 < ww_max else 0)
+                    if skip:
+                        m.d.sync += [seg_p[py].eq(seg_p[py] >> 1), seg_z[py].eq(seg_z[py] >> 1)]
             with m.Elif(~last_beat):
                 m.d.sync += [e_s.eq(0), e_r.eq(e_r + 1)]
                 load(e_buf, e_r + 1)
@@ -265,6 +306,9 @@ class Im2colMagnifier(wiring.Component):
                     for j in range(ww_max):
                         m.d.comb += row_data[j].eq(
                             Mux(w_cols[j], self.rd_data[(shift + j) % banks], 0))
+                        if skip:
+                            pruned = w_cols[j] & self.rd_pruned[(shift + j) % banks]
+                            m.d.comb += [row_p[j].eq(pruned), row_z[j].eq(~w_cols[j] | pruned)]
         with m.If(w_valid):
             with m.Switch(w_buf):
                 for b in range(2):
@@ -273,6 +317,9 @@ class Im2colMagnifier(wiring.Component):
                         for i in range(wh_max):
                             with m.If(w_row == i):
                                 m.d.sync += window[b][i].eq(row_data)
+                                if skip:
+                                    m.d.sync += [win_p[b][i].eq(row_p), win_z[b][i].eq(row_z)]
+
 
         # Buffer states: filling from its first read, full after its last row lands, empty once
         # its last beat is taken.

@@ -48,6 +48,10 @@ class StaEngine(wiring.Component):
 
     Any valid/ready pattern on any stream gives the same results.
 
+    With ``skip`` (sparse kinds only), ``act_skip`` comes with ``act`` and ``dropped`` pulses when
+    a block is dropped instead of stepped (see :class:`~sparseforge.hdl.sta.feeder.StepFeeder`):
+    a dropped block takes the cycles its weight words take to pass, not NNZ steps.
+
     Simulation probes (:attr:`PROBES`, recorded in the manifest): ``advance`` is high in cycles
     where the array moves on; ``array.gated`` has one bit per MAC, high when the MAC holds a step
     whose activation operand is zero and its accumulator is not enabled.
@@ -55,15 +59,19 @@ class StaEngine(wiring.Component):
 
     PROBES = {"advance": "advance", "gated": "array.gated"}
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, *, skip=False):
         self._cfg = cfg
-        super().__init__({
+        self._skip = bool(skip)
+        ports = {
             "job": In(stream.Signature(job_layout(cfg))),
             "act": In(stream.Signature(act_beat_layout(cfg))),
             "weight": In(stream.Signature(weight_word_layout(cfg))),
             "result": Out(stream.Signature(result_beat_layout(cfg))),
             "busy": Out(1),
-        })
+        }
+        if skip:
+            ports.update({"act_skip": In(1), "dropped": Out(1)})
+        super().__init__(ports)
 
     @property
     def config(self):
@@ -78,7 +86,10 @@ class StaEngine(wiring.Component):
         m = Module()
 
         advance = Signal()                      # the array (and the feeder's steps) move on
-        m.submodules.feeder = feeder = StepFeeder(cfg)
+        m.submodules.feeder = feeder = StepFeeder(cfg, skip=self._skip)
+        if self._skip:
+            m.d.comb += [feeder.act_skip.eq(self.act_skip), self.dropped.eq(feeder.dropped)]
+
         m.submodules.drain = drain = ResultDrain(cfg)
         array = SystolicTensorArray(cfg)
         m.submodules.array = EnableInserter(advance)(array)

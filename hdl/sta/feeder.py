@@ -44,11 +44,23 @@ class StepFeeder(wiring.Component):
     w_edge : Out(ArrayLayout(weight_step_layout(cfg), N))
     active : Out(1)
         Steps of the current job remain to be fed.
+    act_skip : In(1)
+        Only with ``skip`` (sparse kinds): comes with ``act``; the beat's activations are all
+        zero, so its block is *dropped* — unless it is its tile's last block, which always runs
+        (a tile ends on a real step): the beat is taken with the block's first handshake and
+        no step enters the array while the unpacker drops the block's weight slots
+        (:class:`~sparseforge.hdl.sta.unpacker.BlockUnpacker`, ``drop``), one word a cycle.
+        The array advances meanwhile (bubbles), so the spacing rule counts those cycles.
+    dropped : Out(1)
+        Only with ``skip``: a dropped block's beat is taken this cycle.
     """
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, *, skip=False):
+        if skip and not cfg.sparse:
+            raise ValueError(f"Only the sparse kinds (dbb, vdbb) drop blocks, not {cfg.kind!r}")
         self._cfg = cfg
-        super().__init__({
+        self._skip = bool(skip)
+        ports = {
             "job": In(stream.Signature(job_layout(cfg))),
             "act": In(stream.Signature(act_beat_layout(cfg))),
             "weight": In(stream.Signature(weight_word_layout(cfg))),
@@ -57,14 +69,17 @@ class StepFeeder(wiring.Component):
             "act_edge": Out(data.ArrayLayout(act_step_layout(cfg), cfg.m)),
             "w_edge": Out(data.ArrayLayout(weight_step_layout(cfg), cfg.n)),
             "active": Out(1),
-        })
+        }
+        if skip:
+            ports.update({"act_skip": In(1), "dropped": Out(1)})
+        super().__init__(ports)
 
     def elaborate(self, platform):
         cfg = self._cfg
         m = Module()
         job = self.job.payload
         if cfg.sparse:
-            m.submodules.unpack = unpack = BlockUnpacker(cfg)
+            m.submodules.unpack = unpack = BlockUnpacker(cfg, skip=self._skip)
             wiring.connect(m, wiring.flipped(self.weight), unpack.i)
             weight = unpack.o
         else:
@@ -104,8 +119,20 @@ class StepFeeder(wiring.Component):
             # A step takes `lanes` of the block's values: one for VDBB, b for DBB.
             last_in_block.eq((step + 1) * cfg.lanes >= nnz if cfg.sparse else 1),
             tile_last.eq(last_block & last_in_block),
-            need_act.eq(step == 0),
         ]
+        block_done = last_in_block
+        if self._skip:
+            drop = Signal()                   # the current block is dropped
+            dropping = Signal()               # … and its beat was taken in an earlier cycle
+            block_done = Signal()
+            m.d.comb += [
+                need_act.eq((step == 0) & ~dropping),
+                drop.eq(dropping | (need_act & self.act.valid & self.act_skip & ~last_block)),
+                block_done.eq(Mux(drop, unpack.drop_last, last_in_block)),
+                unpack.drop.eq(drop),
+            ]
+        else:
+            m.d.comb += need_act.eq(step == 0)
 
         # A step needs a weight beat, an activation beat at the start of a block, and the gap.
         can_step = Signal()
@@ -121,10 +148,17 @@ class StepFeeder(wiring.Component):
             m.d.comb += [unpack.nnz.eq(nnz), unpack.step.eq(step),
                          unpack.tile_last.eq(tile_last)]
 
+        if self._skip:
+            m.d.comb += self.dropped.eq(go & drop & ~dropping)
+            with m.If(go & drop):
+                m.d.sync += dropping.eq(~unpack.drop_last)
         with m.If(go):
-            if cfg.sparse:
+            if self._skip:
+                m.d.sync += step.eq(Mux(block_done, 0, Mux(drop, step, step + 1)))
+            elif cfg.sparse:
                 m.d.sync += step.eq(Mux(last_in_block, 0, step + 1))
-            with m.If(last_in_block):
+            with m.If(block_done):
+
                 with m.If(last_block):
                     m.d.sync += [kpos.eq(0), tiles_left.eq(tiles_left - 1)]
                 with m.Else():
@@ -141,7 +175,9 @@ class StepFeeder(wiring.Component):
         # Activation edge: the same flags on every row of TPEs, each with its A rows of the beat.
         for i in range(cfg.m):
             edge = self.act_edge[i]
-            m.d.comb += [edge.valid.eq(go), edge.first.eq(need_act), edge.last.eq(tile_last)]
+            valid = go & ~drop if self._skip else go
+            m.d.comb += [edge.valid.eq(valid), edge.first.eq(need_act), edge.last.eq(tile_last)]
+
             for a in range(cfg.a):
                 m.d.comb += edge.data[a].eq(self.act.payload[i * cfg.a + a])
 

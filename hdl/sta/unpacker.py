@@ -36,20 +36,32 @@ class BlockUnpacker(wiring.Component):
         The step within its block that ``o`` carries.
     tile_last : In(1)
         ``o`` carries a tile's last step.
+    drop : In(1)
+        Only with ``skip``: the current block (from its first slot, ``step`` 0) is dropped, not
+        stepped: each handshake on ``o`` consumes the block's remaining slots held and those of
+        one more word (``o.payload`` means nothing), so a block of NNZ + ``mask_slots`` slots
+        starting with ``h`` slots held takes ``max(1, ⌈(NNZ + mask_slots − h) / word_slots⌉)``
+        handshakes, one a cycle while words are valid.
+    drop_last : Out(1)
+        Only with ``skip``: a handshake in this cycle consumes the dropped block's last slots.
     """
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, *, skip=False):
         if not cfg.sparse:
             raise ValueError(f"Only the sparse kinds (dbb, vdbb) have compressed weights, "
                              f"not {cfg.kind!r}")
         self._cfg = cfg
-        super().__init__({
+        self._skip = bool(skip)
+        ports = {
             "i": In(stream.Signature(weight_word_layout(cfg))),
             "o": Out(stream.Signature(weight_beat_layout(cfg))),
             "nnz": In(range(cfg.block + 1)),
             "step": In(range(cfg.block)),
             "tile_last": In(1),
-        })
+        }
+        if skip:
+            ports.update({"drop": In(1), "drop_last": Out(1)})
+        super().__init__(ports)
 
     def elaborate(self, platform):
         cfg = self._cfg
@@ -64,13 +76,28 @@ class BlockUnpacker(wiring.Component):
 
         first = Signal()
         count = Signal(range(lanes + 1))                # values of this step
-        need = Signal(range(slots + 1))
+        # Slots this handshake consumes; dropping a block, up to the held ones and a word's.
+        need = Signal(range(2 * slots if self._skip else slots + 1))
         rest = Signal(signed(10))
         m.d.comb += [
             first.eq(self.step == 0),
             rest.eq(self.nnz - self.step * lanes),
             count.eq(Mux(rest > lanes, lanes, rest)),
-            need.eq(count + Mux(first, mask_slots, 0)),
+        ]
+        if self._skip:
+            dropped = Signal(range(cfg.block + mask_slots + 1))     # slots of the block gone
+            rem = Signal(range(cfg.block + mask_slots + 1))
+            m.d.comb += [
+                rem.eq(self.nnz + mask_slots - dropped),
+                self.drop_last.eq(rem <= held + slots),
+                need.eq(Mux(self.drop, Mux(self.drop_last, rem, held + slots),
+                            count + Mux(first, mask_slots, 0))),
+            ]
+            with m.If(self.drop & self.o.valid & self.o.ready):
+                m.d.sync += dropped.eq(Mux(self.drop_last, 0, dropped + need))
+        else:
+            m.d.comb += need.eq(count + Mux(first, mask_slots, 0))
+        m.d.comb += [
             self.o.valid.eq((held >= need) | self.i.valid),
             self.i.ready.eq(self.o.ready & (held < need)),
         ]

@@ -22,7 +22,8 @@ from .cycles import layer_cycles
 from .plan import window_taps
 
 __all__ = ["block_positions", "prune_output", "blox_tail", "blox_layer_cycles", "pruned_words",
-           "word_reads", "zero_reads"]
+           "word_reads", "zero_reads", "beat_zero_flags", "drop_cycles", "skip_allowed",
+           "skip_schedule", "skip_layer_cycles", "macs_skipped"]
 
 
 def block_positions(plan):
@@ -45,8 +46,8 @@ def prune_output(plan, y, raw):
     PruneResult
         ``data``: the map as read back (cached blocks zeroed); ``cached``: the block grid of
         cached blocks; ``counts``: blocks (total, already zero, created, cached, refused) and
-        words (total, not written, not read back). MAC counts are zero: the next layer's
-        skipping is not built.
+        words (total, not written, not read back). MAC counts are zero here: what a next
+        layer skips depends on that layer (:func:`skip_schedule`).
     """
     blox = plan.cfg.sparseblox
     fmt = blox.fmt
@@ -140,3 +141,116 @@ def zero_reads(plan, pruned):
         raise ValueError(f"The pruned words of this layer's input are {plan.cb_in}×{plan.h}×"
                          f"{plan.w}, not {pruned.shape}")
     return int((pruned * word_reads(plan)[None]).sum()) * plan.col_tiles
+
+
+# -- the next layer skips the engine steps of pruned beats --------------------------------------
+
+def beat_zero_flags(plan, pruned):
+    """Which of ``plan``'s activation beats read only zero words, at least one of them pruned.
+
+    ``pruned``: bool ``(cb_in, h, w)``, the pruned words of the layer's input
+    (:func:`pruned_words`). Returns a bool array ``(tiles_y, tiles_x, cb_in, R, S)``: beat
+    ``(cb, r, s)`` of patch ``(ty, tx)`` — the engine's block of ``M·A`` rows × B channels — has
+    every row's word pruned or zero by construction and at least one pruned. Rows are the
+    patch's ``ph × pw`` pixels; the readers differ in what a row reads:
+
+    * IM2COL: row ``(py, px)`` reads window word ``(py·st + r, px·st + s)``, input pixel
+      ``(ty·ph·st − pad + py·st + r, tx·pw·st − pad + px·st + s)``, whether or not the row's
+      output pixel lies inside the output map; outside the image it is zero padding.
+    * Direct reader (``ph = 1``): pixel ``px`` reads input ``(ty·st − pad + r, (tx·pw + px)·st
+      − pad + s)``; outside the image, or for an output pixel past the map, it reads nothing
+      (zero).
+    """
+    pruned = np.asarray(pruned, dtype=bool)
+    if pruned.shape != (plan.cb_in, plan.h, plan.w):
+        raise ValueError(f"The pruned words of this layer's input are {plan.cb_in}×{plan.h}×"
+                         f"{plan.w}, not {pruned.shape}")
+    st, pad, ph, pw = plan.stride, plan.pad, plan.ph, plan.pw
+    ty = np.arange(plan.tiles_y)[:, None, None, None, None, None]
+    tx = np.arange(plan.tiles_x)[None, :, None, None, None, None]
+    r = np.arange(plan.r)[None, None, :, None, None, None]
+    s = np.arange(plan.s)[None, None, None, :, None, None]
+    py = np.arange(ph)[None, None, None, None, :, None]
+    px = np.arange(pw)[None, None, None, None, None, :]
+    y = ty * ph * st - pad + py * st + r
+    x = tx * pw * st - pad + px * st + s
+    inside = (y >= 0) & (y < plan.h) & (x >= 0) & (x < plan.w)
+    if not plan.uses_im2col:
+        inside = inside & (tx * pw + px < plan.wo)
+    yc, xc = np.clip(y, 0, plan.h - 1), np.clip(x, 0, plan.w - 1)
+    flags = pruned[:, yc, xc] & inside[None]              # (cb, ty, tx, r, s, py, px)
+    zero = flags | ~inside[None]
+    axes = (-2, -1)
+    beat = zero.all(axis=axes) & flags.any(axis=axes)     # (cb, ty, tx, r, s)
+    return beat.transpose(1, 2, 0, 3, 4)
+
+
+def drop_cycles(cfg, nnz, held):
+    """Cycles the engine takes to drop a block whose weight slots start with ``held`` slots held
+    in the unpacker: its NNZ + ``mask_slots`` slots pass at the held ones plus one word of
+    ``word_slots`` a cycle, at least one cycle (:class:`~sparseforge.hdl.sta.unpacker.
+    BlockUnpacker`)."""
+    array = cfg.array
+    slots = nnz + array.mask_slots
+    return max(1, -(-(slots - held) // array.word_slots))
+
+
+def skip_allowed(plan):
+    """Whether ``plan`` may run with ``blox_skip``: the design drops blocks (a Sparse-Blox design
+    with a sparse array) and, through IM2COL, a window's ``R·S`` blocks take at least as many
+    cycles as filling the next window (``wh`` rows) even when dropped, so the IM2COL unit keeps
+    the engine fed and :func:`skip_schedule` is exact. The direct reader's three-beat buffer
+    delivers a beat a cycle, as fast as blocks are dropped."""
+    cfg = plan.cfg
+    if not cfg.blox_skips:
+        return False
+    if not plan.uses_im2col:
+        return True
+    shortest = min(plan.steps_per_block, min(drop_cycles(cfg, plan.nnz, held)
+                                             for held in range(cfg.array.word_slots)))
+    return plan.window[0] <= plan.r * plan.s * shortest
+
+
+def skip_schedule(plan, pruned):
+    """What the engine does with ``blox_skip`` set on ``plan`` whose input words ``pruned``
+    (bool ``(cb_in, h, w)``) were pruned: ``(tile_steps, dropped)``.
+
+    The engine's tiles are column tiles outer, patches row-major inner; a tile's blocks run in
+    the order ``(cb, r, s)``. A block whose beat reads only zero words, at least one pruned
+    (:func:`beat_zero_flags`), is dropped, except the tile's last block ``(cb_in − 1, R − 1,
+    S − 1)``, which always runs. A running block takes ``steps_per_block`` cycles and a dropped
+    one :func:`drop_cycles`, with the unpacker holding ``(−slots consumed in the tile) mod
+    word_slots`` slots at its start (every block is NNZ + ``mask_slots`` slots, a tile starts on
+    a new word). ``tile_steps``: each tile's cycles (for
+    :func:`~sparseforge.sim.accel.cycles.layer_cycles`); ``dropped``: blocks dropped in all.
+    """
+    if not skip_allowed(plan):
+        raise ValueError(f"This layer cannot drop blocks on {plan.cfg.name} (see skip_allowed)")
+    cfg, array = plan.cfg, plan.cfg.array
+    zero = beat_zero_flags(plan, pruned).reshape(plan.tiles_y * plan.tiles_x, -1)
+    zero[:, -1] = False                                    # a tile's last block runs
+    per_block = plan.nnz + array.mask_slots
+    run = plan.steps_per_block
+    costs = [drop_cycles(cfg, plan.nnz, held) for held in range(array.word_slots)]
+    lengths, dropped = [], 0
+    for beats in zero:
+        consumed = length = 0
+        for drop in beats:
+            length += costs[(-consumed) % array.word_slots] if drop else run
+            consumed += per_block
+        lengths.append(length)
+        dropped += int(beats.sum())
+    return lengths * plan.col_tiles, dropped * plan.col_tiles
+
+
+def skip_layer_cycles(plan, pruned, prunes=False):
+    """Cycles of ``plan`` with ``blox_skip`` set, reading input words ``pruned`` (and, with
+    ``prunes``, pruning its own output: :func:`blox_tail` more)."""
+    tile_steps, _ = skip_schedule(plan, pruned)
+    return layer_cycles(plan, tile_steps) + (blox_tail(plan.cfg) if prunes else 0)
+
+
+def macs_skipped(plan, dropped):
+    """The array's multiplier-steps ``dropped`` blocks did not take: per block
+    ``steps_per_block`` steps of every multiplier (``macs_total``)."""
+    return dropped * plan.steps_per_block * plan.cfg.array.macs_total

@@ -24,7 +24,7 @@ START_LATENCY = 7
 END_LATENCY = 1
 
 
-def layer_cycles(plan):
+def layer_cycles(plan, tile_steps=None):
     """Cycles of a layer (a :class:`~sparseforge.sim.accel.plan.LayerPlan`) on the RTL.
 
     After its first window the IM2COL unit stays ahead of the engine: the plan's patch takes at
@@ -33,9 +33,12 @@ def layer_cycles(plan):
     Without IM2COL (or for a layer sent to the direct reader) the reader's first beat costs one
     read (its "window" has one row) and reaches the engine through the reader's buffer, one cycle
     sooner than a latched segment would.
+
+    ``tile_steps``: the engine's cycles per output tile when Sparse-Blox drops blocks
+    (:func:`sparseforge.sim.accel.blox.skip_schedule`).
     """
     first_window = plan.window[0] if plan.uses_im2col else 0
-    engine = sta_job_cycles(plan.array, plan.tiles, plan.gemm_k, plan.nnz)
+    engine = sta_job_cycles(plan.array, plan.tiles, plan.gemm_k, plan.nnz, tile_steps)
     return START_LATENCY + first_window + engine + END_LATENCY
 
 

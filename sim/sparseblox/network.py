@@ -11,6 +11,11 @@ One threshold per convolution, on that convolution's output map. Where the block
 * ``form="im2col"`` (the authors', :func:`.forms.prune_im2col`): on the IM2COL matrix of the
   *consumer's* input — the next convolution's (after the host pool where there is one), or the
   classifier's (one row: the flattened map) — in blocks of output pixels × kernel-tap columns.
+* ``form="scnn"`` (SCNN's PPU, :func:`sparseforge.sim.scnn.blox.prune_tiles`): on the decoded
+  output ``relu(acc + bias)`` at the accumulator's scale (thresholds in SCNN's Q24.8), in blocks
+  of one channel × ``rows × cols`` from the origin (SCNN's 4×4 blocks from each PE tile's origin:
+  the same blocks when the tiles are multiples of 4); the requantized map is zero where a block
+  was pruned. Counted as the map form (one element a word).
 
 The image (the first layer's input) is not pruned in either form: no output stage produces it.
 
@@ -41,7 +46,7 @@ from .forms import Consumer
 
 __all__ = ["FORMS", "NetworkPruning", "NetworkResult"]
 
-FORMS = ("map", "im2col")
+FORMS = ("map", "im2col", "scnn")
 
 
 def _im2col(x, r, pad, dtype=np.float32):
@@ -84,7 +89,7 @@ class NetworkPruning:
     ----------
     qnet : QNet
     x : N×1×H×W float images (0…1), labels : N ints
-    form : ``"map"`` or ``"im2col"`` (see the module docstring)
+    form : ``"map"``, ``"im2col"`` or ``"scnn"`` (see the module docstring)
     blocks : sequence of tuples, one per convolution
         Map form: ``(channels, rows, cols)`` blocks of that layer's stored output. Im2col form:
         ``(rows, cols)`` blocks of its consumer's IM2COL matrix.
@@ -107,7 +112,7 @@ class NetworkPruning:
         blocks = tuple(tuple(b) for b in blocks)
         if len(blocks) != len(qnet.layers):
             raise ValueError(f"{len(qnet.layers)} layers but {len(blocks)} block shapes")
-        want = 3 if form == "map" else 2
+        want = 2 if form == "im2col" else 3
         for name, b in zip(self.layer_names(qnet), blocks):
             if len(b) != want or not all(isinstance(v, int) and v >= 1 for v in b):
                 raise ValueError(f"Block of {name} must be {want} positive integers in the "
@@ -157,9 +162,10 @@ class NetworkPruning:
         acc = (cols.astype(dtype, copy=False) @ wmat.T.astype(dtype)).astype(np.int64)
         return wrap(acc.transpose(0, 2, 1).reshape(n, -1, h, w), self.acc_bits)
 
-    def _prune_map(self, y, block, raw, pooled_shape, cons, pool):
+    def _prune_map(self, y, block, raw, pooled_shape, cons, pool, values=None):
+        """Prune the maps ``y`` in ``block``s decided on ``values`` (``y`` itself by default)."""
         b = (1,) + block
-        sums, n_valid, nonzero = block_stats(y, b)
+        sums, n_valid, nonzero = block_stats(y if values is None else values, b)
         below = below_threshold(sums, n_valid, raw, self.frac_bits)
         zero = nonzero == 0
         mask = expand_blocks(below, b, y.shape)
@@ -215,6 +221,12 @@ class NetworkPruning:
             _, pooled, cons = self.consumers[i]
             if self.form == "map":
                 y, c = self._prune_map(y, self.blocks[i], raw[i], pooled, cons, layer.pool)
+            elif self.form == "scnn":
+                bias = np.asarray(layer.bias, np.int64)[None, :, None, None]
+                decoded = np.maximum(wrap(acc + bias, self.acc_bits), 0)
+                y, c = self._prune_map(y, self.blocks[i], raw[i], pooled, cons, layer.pool,
+                                       values=decoded)
+
             if layer.pool:
                 y = _pool(y)
             out_hw = cons.out_size(pooled[1], pooled[2])

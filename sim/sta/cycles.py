@@ -53,19 +53,28 @@ def sta_ideal_cycles(cfg, tiles, k, nnz):
     return tiles * dbb.block_count(k, cfg.block) * cfg.steps_per_block(nnz)
 
 
-def sta_job_cycles(cfg, tiles, k, nnz):
-    """Cycles of one job of ``tiles`` output tiles reducing over ``k`` at density ``nnz``/B."""
+def sta_job_cycles(cfg, tiles, k, nnz, tile_steps=None):
+    """Cycles of one job of ``tiles`` output tiles reducing over ``k`` at density ``nnz``/B.
+
+    ``tile_steps``: per tile, the advancing cycles from its first step to its last when they
+    differ from ``⌈K/B⌉·steps`` (an engine that drops blocks, whose cycles are bubbles: see
+    :class:`sparseforge.hdl.sta.feeder.StepFeeder`); the rules above are otherwise the same.
+    """
     if tiles == 0:
         return 0
     steps = dbb.block_count(k, cfg.block) * cfg.steps_per_block(nnz)
+    lengths = [steps] * tiles if tile_steps is None else [int(x) for x in tile_steps]
+    if len(lengths) != tiles or min(lengths) < 1:
+        raise ValueError(f"Expected {tiles} tile lengths of at least 1, not {lengths[:8]}")
     m_rows, n_cols = cfg.m, cfg.n
     a = cfg.a // cfg.drain_rows                 # cycles to drain a row of TPEs
     banks = cfg.result_banks
 
     # Array time of the last step of each tile.
-    last = [steps - 1]
+    last = [lengths[0] - 1]
     for t in range(1, tiles):
-        earliest = last[-1] + max(steps, n_cols)
+        earliest = last[-1] + max(lengths[t], n_cols)
+
         if t >= banks:
             earliest = max(earliest, last[t - banks] + n_cols)
         if t >= banks + 1:

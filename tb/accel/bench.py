@@ -51,6 +51,7 @@ class LayerRun:
     cached: int = 0           # Sparse-Blox: blocks recorded in the cache (``blox_cached``)
     refused: int = 0          # below threshold, refused by the full cache (``blox_refused``)
     zero_reads: int = 0       # words read as zeros from their pruned-word flags
+    skips: int = 0            # engine steps dropped: all words zero, some pruned (blox_skips)
 
 
 def _pauses(probability, seed):
@@ -193,12 +194,17 @@ class AccelBench:
     # -- layers -------------------------------------------------------------------------------
 
     async def run_layer(self, plan, *, ifm=(0, 0), ofm=(1, 0), weights=(0, 0), shift=0,
-                        relu=False, int8_out=False, timeout_cycles=None, blox=None):
+                        relu=False, int8_out=False, timeout_cycles=None, blox=None, skip=False):
         """Write the descriptor of ``plan``, start it, wait for done; return its counters.
 
-        ``blox``: the raw Sparse-Blox threshold of a pruning layer (None: no pruning)."""
+        ``blox``: the raw Sparse-Blox threshold of a pruning layer (None: no pruning);
+        ``skip``: set ``blox_skip`` (drop the steps of beats made all zero by pruning)."""
         if self.cfg.sparseblox is not None:
             await self.configure(blox=int(blox is not None), blox_threshold=blox or 0)
+        if self.cfg.blox_skips:
+            await self.configure(blox_skip=int(skip))
+        elif skip:
+            raise ValueError(f"{self.cfg.name} does not drop blocks")
         await self.configure(
             in_h=plan.h, in_w=plan.w, in_c=plan.c, out_k=plan.k, kernel_r=plan.r,
             kernel_s=plan.s, stride=plan.stride, pad=plan.pad, nnz=plan.nnz, shift=shift,
@@ -222,6 +228,9 @@ class AccelBench:
             blox_counts = {"cached": await self.read("blox_cached"),
                            "refused": await self.read("blox_refused"),
                            "zero_reads": await self.read("blox_zero_reads")}
+        if self.cfg.blox_skips:
+            blox_counts["skips"] = await self.read("blox_skips")
+
         return LayerRun(cycles=cycles, register_cycles=await self.read("cycles"),
                         act_reads=await self.read("act_reads"), beats=await self.read("beats"),
                         error=bool(status & 0b100), **blox_counts)

@@ -64,16 +64,19 @@ async def check_pruned(bench, plan, x, w, raw, *, shift=6, relu=True, label=""):
     return want
 
 
-async def check_next_layer(bench, prev, pruned, plan, w, *, shift=7, relu=True, label=""):
+async def check_next_layer(bench, prev, pruned, plan, w, *, shift=7, relu=True, label="",
+                           skip=False):
     """Run ``plan`` on the pruned map ``prev`` left in half 1 (read on chip, not reloaded) and
     compare it with the golden convolution of the pruned map (``pruned.data``): the output
     bit-exact, the words it got as zeros from their pruned-word flags (``blox_zero_reads``) and
     the SRAM words it read (``act_reads``) equal to the model's, the cycles to the plain layer's
-    model. Return the model's zero reads."""
+    model — with ``skip`` (``blox_skip``), the steps it dropped (``blox_skips``) and its cycles
+    to :func:`~sparseforge.sim.accel.blox.skip_schedule`'s. Return the model's zero reads (with
+    ``skip``: and the dropped steps)."""
     cfg = bench.cfg
     await bench.load_weights(accel_plan.weight_words(plan, w, bench.weight_packer), 0, 0)
     run = await bench.run_layer(plan, ifm=(1, 0), ofm=(0, 0), weights=(0, 0), int8_out=True,
-                                shift=shift, relu=relu)
+                                shift=shift, relu=relu, skip=skip)
     assert not run.error, f"{label}: the accelerator refused the descriptor"
     got = await bench.read_output(plan, 0, 0, True)
     want = golden_map(cfg, plan, pruned.data, w, shift, relu)
@@ -86,12 +89,19 @@ async def check_next_layer(bench, prev, pruned, plan, w, *, shift=7, relu=True, 
         (f"{label}: RTL {run.zero_reads} zero reads, {run.act_reads} SRAM reads; model "
          f"{zeros}, {reads}")
     model = accel_cycles.layer_cycles(plan)
+    dropped = 0
+    if skip:
+        words = accel_blox.pruned_words(prev, pruned.cached)
+        dropped = accel_blox.skip_schedule(plan, words)[1]
+        model = accel_blox.skip_layer_cycles(plan, words)
+    assert run.skips == dropped, f"{label}: RTL dropped {run.skips} steps, model {dropped}"
     assert run.cycles == run.register_cycles == model, \
         (f"{label}: {run.cycles} cycles on the ports, {run.register_cycles} in the register, "
          f"model {model}")
-    bench.dut._log.info("%s: ok, %d words as zeros, %d read from SRAM, %d cycles", label,
-                        zeros, reads, run.cycles)
-    return zeros
+    bench.dut._log.info("%s: ok, %d words as zeros, %d read from SRAM, %d steps dropped, %d "
+                        "cycles (%d without skipping)", label, zeros, reads, dropped,
+                        run.cycles, accel_cycles.layer_cycles(plan))
+    return (zeros, dropped) if skip else zeros
 
 
 def _layer(cfg, rng, h, w, c, k, r, s, stride, pad):
@@ -208,8 +218,46 @@ async def pruned_map_read_on_chip(dut):
             assert zeros > 0
 
 
+@cocotb.test()
+async def next_layer_skips_pruned_steps(dut):
+    """With ``blox_skip`` the next layer drops every engine step whose beat reads only zero
+    words, at least one pruned (a tile's last block excepted), with its weight slots: its output
+    bit-exact with the golden convolution of the pruned map, the steps dropped and the cycles
+    equal to the model's. After t = 0 (nothing pruned: nothing dropped, the plain cycles), a
+    threshold between the blocks' means and one pruning every block (every block but each tile's
+    last dropped); through IM2COL and the direct reader; idle cycles and back-pressure on every
+    stream and AXI4-Lite channel."""
+    cfg = config_from_env()
+    seed = seed_for(dut, 16)
+    rng = np.random.default_rng(seed)
+    bench = AccelBench(dut, cfg, pause=0.3, seed=seed)
+    await bench.reset()
+    for shape, count in (((7, 9, 11, 13, 3, 3, 1, 1), 0),
+                         ((7, 9, 11, 13, 3, 3, 1, 1), cfg.sparseblox.capacity // 2),
+                         ((5, 6, 9, 5, 3, 3, 1, 0), None)):
+        prev, x, w1 = _layer(cfg, rng, *shape)
+        y = golden_map(cfg, prev, x, w1, 7, True)
+        raw = (cfg.sparseblox.fmt.max_raw if count is None else
+               threshold_for(cfg, prev, y, count) if count else 0)
+        stale = rng.integers(1, 128, (prev.k, prev.ho, prev.wo))
+        await bench.load_act(stale, 1, 0)            # what a pruned word would read as
+        pruned = await check_pruned(bench, prev, x, w1, raw, shift=7, label=f"t = {raw}/256")
+        for direct in (False, True):
+            plan = accel_plan.plan_layer(cfg, prev.ho, prev.wo, prev.k, 2 * cfg.array.tile_cols,
+                                         3, 3, 1, 1, cfg.array.max_nnz, direct=direct)
+            assert accel_blox.skip_allowed(plan)
+            _, w2 = random_layer(cfg, rng, plan)
+            _, dropped = await check_next_layer(
+                bench, prev, pruned, plan, w2, skip=True,
+                label=f"next layer ({plan.reader}, skipping) of t = {raw}/256")
+            assert (dropped > 0) == (pruned.counts.blocks_cached > 0)
+        if count is None:
+            assert pruned.counts.blocks_cached == pruned.counts.blocks_total
+
+
 @verilator_test()
 async def reset_mid_pruning_layer(dut):
+
     """A reset at seeded random cycles inside a pruning layer (loading, computing while the cache
     records blocks, or reading back through the cache): the registers read their reset values
     (``blox_cached`` and ``blox_refused`` zero), no output is left, and the next pruning layer —

@@ -3,8 +3,9 @@
 The CLI writes ``$SPARSEFORGE_RUN_DIR/inputs.npz``: ``images`` (N×C×H×W INT8), and for each
 convolution ``i`` its INT8 weights ``w<i>`` (K×C×R×S), per-channel ``bias<i>``, ``mult<i>``,
 ``shift<i>``, ``layer<i>`` = [h, w, c, k, r, s, stride, pad, nnz, ph, pw], ``pool<i>`` and
-``place<i>`` = [weight SRAM half, first word] and ``blox<i>`` (the raw Sparse-Blox threshold of
-a pruning layer, -1 for none).
+``place<i>`` = [weight SRAM half, first word], ``blox<i>`` (the raw Sparse-Blox threshold of
+a pruning layer, -1 for none) and ``skip<i>`` (1: run with ``blox_skip``, the engine dropping the
+steps whose words are all pruned).
 
 Every layer's weights go into the weight SRAM where ``place<i>`` says, and every layer's parameters
 into the quantization table one after another, once. Then, image by image, the image is loaded into
@@ -18,7 +19,7 @@ sparse-block cache (pruned blocks as zeros), pooled and loaded, as any pooled ma
 is also read back (reading does not disturb it), so the CLI can compare each layer with the golden
 network. ``outputs.npz``: ``y<i>`` (N×K×Ho×Wo INT8, before pooling), ``cycles<i>`` (N, the
 accelerator's ``cycles`` register) and, for pruning layers, ``cached<i>`` and ``refused<i>`` (N, the
-Sparse-Blox counters).
+Sparse-Blox counters), for skipping ones ``skips<i>`` (N, ``blox_skips``).
 """
 
 import os
@@ -43,7 +44,8 @@ def _layers(inputs, cfg):
             "w": inputs[f"w{i}"], "bias": inputs[f"bias{i}"], "mult": inputs[f"mult{i}"],
             "shift": inputs[f"shift{i}"], "pool": bool(inputs[f"pool{i}"]),
             "place": tuple(int(v) for v in inputs[f"place{i}"]),
-            "blox": None if int(inputs.get(f"blox{i}", -1)) < 0 else int(inputs[f"blox{i}"])})
+            "blox": None if int(inputs.get(f"blox{i}", -1)) < 0 else int(inputs[f"blox{i}"]),
+            "skip": bool(int(inputs.get(f"skip{i}", 0)))})
         i += 1
     return layers
 
@@ -84,6 +86,8 @@ async def run_network(dut):
     for i, layer in enumerate(layers):
         if layer["blox"] is not None:
             outputs.update({f"cached{i}": [], f"refused{i}": []})
+        if layer["skip"]:
+            outputs[f"skips{i}"] = []
     for image in images:
         half = 0
         await bench.load_act(image, half, 0)
@@ -93,7 +97,7 @@ async def run_network(dut):
             pruning = layer["blox"] is not None
             run = await bench.run_layer(plan, ifm=(half, 0), ofm=(1 - half, 0),
                                         weights=layer["place"], int8_out=True, relu=True,
-                                        blox=layer["blox"])
+                                        blox=layer["blox"], skip=layer["skip"])
             assert not run.error, f"the accelerator refused layer {i}"
             half = 1 - half
             y = await bench.read_output(plan, half, 0, True, blox=pruning)
@@ -102,6 +106,9 @@ async def run_network(dut):
             if pruning:
                 outputs[f"cached{i}"].append(run.cached)
                 outputs[f"refused{i}"].append(run.refused)
+            if layer["skip"]:
+                outputs[f"skips{i}"].append(run.skips)
+
             if layer["pool"] and i + 1 < len(layers):
                 await bench.load_act(quant.max_pool2(y), 1 - half, 0)
                 half = 1 - half

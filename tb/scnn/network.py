@@ -11,7 +11,9 @@ ReLU: the rule of :mod:`sparseforge.sim.quant`), max-pools them where the layer 
 result as the next layer's input. Image by image, layer by layer, in one simulation; each layer
 is loaded (weights included) and run as ``sparseforge run`` runs one. ``outputs.npz``: ``y<i>``
 (N×K×H×W, the decoded outputs) and ``cycles<i>`` (N, clock periods ``busy`` was high, measured by
-the bench).
+the bench). On a design with Sparse-Blox, ``blox<i>`` is layer ``i``'s raw threshold (0: it
+prunes nothing), written to ``blox_threshold``; its PPUs prune 4×4 blocks of the decoded output
+before compression, and ``cached<i>``, ``refused<i>`` (N) are the layer's block counters.
 """
 
 import os
@@ -40,9 +42,15 @@ async def run_network(dut):
         act = np.asarray(image, np.int64)
         for i in range(count):
             ones = np.ones((1,) + act.shape[1:], np.int64)
+            threshold = int(inputs.get(f"blox{i}", 0))
             streams = scnn_streams.layer_streams(cfg, np.concatenate([act, ones]),
-                                                 inputs[f"w{i}"])
-            result = await bench.run_layer(streams)
+                                                 inputs[f"w{i}"], threshold)
+            result = await bench.run_layer(streams, threshold=threshold)
+            if cfg.sparseblox is not None:
+                outputs.setdefault(f"cached{i}", []).append(result.registers["blocks_cached"])
+                outputs.setdefault(f"refused{i}", []).append(
+                    result.registers["blocks_refused"])
+
             blocks = [scnn_streams.decode_output_rows(cfg, rows, streams.layer.k)
                       for rows in result.rows]
             y = scnn_streams.assemble_output(cfg, blocks, streams.layer)

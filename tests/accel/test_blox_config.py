@@ -11,6 +11,7 @@ from sparseforge.gen.config import config_to_dict, parse_config
 from sparseforge.gen.errors import ConfigError
 from sparseforge.gen.presets import load_preset
 from sparseforge.sim.accel import blox as accel_blox
+from sparseforge.sim.accel import cycles as accel_cycles
 from sparseforge.sim.accel import plan as accel_plan
 
 BASE = {"arch": "accel", "name": "b",
@@ -133,8 +134,8 @@ def test_threshold_refused_with_model():
 @pytest.mark.cocotb
 def test_run_threshold_on_the_rtl(tmp_path):
     """``run --conv … --threshold`` on the RTL test's design under Icarus (its build is shared with
-    that test's Icarus case): exit 0 (bit-exact, cycles equal to the model), the block counts, and
-    the cycles the pruner costs."""
+    that test's Icarus case): exit 0 (bit-exact, cycles equal to the model), the block counts,
+    the cycles the pruner costs and the model's figures for a next layer dropping steps."""
     import json
 
     import yaml
@@ -155,7 +156,13 @@ def test_run_threshold_on_the_rtl(tmp_path):
     assert report["blocks_pruned"] <= report["blocks_cached"]
     assert report["cycles"] == report["model_cycles_blox"] == \
         report["model_cycles"] + accel_blox.blox_tail(cfg)
-    assert report["cycles_saved"] == -accel_blox.blox_tail(cfg) and report["macs_skipped"] == 0
+    # The next layer (13 → 13, 3×3, pad 1) reads the pruned map and drops steps (model).
+    nxt = report["next_layer"]
+    assert nxt["conv"] == [5, 6, 13, 13, 3, 3, 1, 1] and nxt["skipping"]
+    assert report["macs_skipped"] == nxt["macs_skipped"] == \
+        nxt["steps_dropped"] * cfg.array.max_nnz * cfg.array.macs_total
+    assert report["cycles_saved"] == \
+        nxt["cycles_plain"] - nxt["cycles_skip"] - accel_blox.blox_tail(cfg)
     assert report["act_words_saved"] == 2 * report["act_words_not_written"] > 0
 
 
@@ -168,7 +175,8 @@ def test_registers_and_macros():
     cfg = load_preset("accel_small_blox")
     extra = blox_registers(cfg)
     assert [r.name for r in extra] == ["blox", "blox_threshold", "blox_cached", "blox_refused",
-                                       "read_blox", "blox_zero_reads"]
+                                       "read_blox", "blox_zero_reads", "blox_skip",
+                                       "blox_skips"]
     offsets = [r.offset for r in REGISTERS + extra]
     assert len(set(offsets)) == len(offsets) and max(offsets) < 256
     assert next(r for r in extra if r.name == "blox_threshold").width == 16
@@ -221,3 +229,72 @@ def test_pruned_words_expand_blocks_to_pixels():
     want = np.zeros((1, 5, 7), dtype=bool)
     want[0, 4, 4:7] = True
     assert np.array_equal(words, want)
+
+
+# -- the next layer's engine drops the steps of pruned beats -------------------------------------
+
+def test_drop_cycles_by_hand():
+    """A block of NNZ values and a 1-slot mask passes at the slots held plus one 2-slot word a
+    cycle (INT8 weights, B = 8), at least one cycle."""
+    cfg = parse_config(BASE)
+    assert (cfg.array.mask_slots, cfg.array.word_slots) == (1, 2)
+    assert [accel_blox.drop_cycles(cfg, nnz, held) for nnz, held in
+            ((8, 0), (8, 1), (4, 0), (4, 1), (1, 0), (1, 1))] == [5, 4, 3, 2, 1, 1]
+
+
+def test_skip_schedule_by_hand():
+    """1×1 layer of three channel blocks (one 1×8 patch, one tile, NNZ 4: a running block takes
+    4 cycles): blocks 0 and 1 all pruned are dropped in 3 cycles (nothing held) and 2 (one slot
+    held after 5 slots); the tile's last block runs even when pruned; a beat with one word kept
+    runs. The layer's cycles fall by exactly the tile's."""
+    cfg = parse_config(BASE)
+    plan = accel_plan.plan_layer(cfg, 1, 8, 24, 8, 1, 1, 1, 0, 4)
+    assert (plan.tiles, plan.cb_in, plan.uses_im2col) == (1, 3, True)
+    assert accel_blox.skip_allowed(plan)
+    pruned = np.zeros((3, 1, 8), dtype=bool)
+    assert accel_blox.skip_schedule(plan, pruned) == ([12], 0)
+    pruned[:2] = True
+    assert accel_blox.skip_schedule(plan, pruned) == ([9], 2)
+    assert accel_blox.skip_layer_cycles(plan, pruned) == \
+        accel_cycles.layer_cycles(plan) - 3
+    pruned[1, 0, 5] = False
+    assert accel_blox.skip_schedule(plan, pruned) == ([3 + 4 + 4], 1)
+    pruned[:] = False
+    pruned[2] = True
+    assert accel_blox.skip_schedule(plan, pruned) == ([12], 0)
+
+
+def test_padding_alone_is_not_dropped():
+    """3×3 kernel, pad 1 on a 1-row map, direct reader: beats of kernel rows 0 and 2 read only
+    padding (zeros, none pruned) and run; the three of row 1 read pruned words (and padding at
+    the left edge) and are dropped: 3 + 4·6 + costs 2, 3, 2 (slots held 1, 0, 1)."""
+    cfg = parse_config(BASE)
+    plan = accel_plan.plan_layer(cfg, 1, 8, 8, 8, 3, 3, 1, 1, 4, direct=True)
+    assert (plan.tiles, plan.reader) == (1, "direct")
+    pruned = np.ones((1, 1, 8), dtype=bool)
+    flags = accel_blox.beat_zero_flags(plan, pruned)[0, 0, 0]
+    assert np.array_equal(flags, [[False] * 3, [True] * 3, [False] * 3])
+    assert accel_blox.skip_schedule(plan, pruned) == ([4 * 6 + 2 + 3 + 2], 3)
+
+
+def test_skip_only_on_sparse_blox_designs():
+    """Designs without Sparse-Blox, and dense arrays (whose weight words are one step each, so
+    dropping saves nothing), do not drop blocks."""
+    plain = load_preset("accel_small")
+    dense = dict(BASE, array={"kind": "sta", "tpe": {"a": 2, "b": 8, "c": 4},
+                              "array": {"m": 4, "n": 2}})
+    for cfg in (plain, parse_config(dense)):
+        plan = accel_plan.plan_layer(cfg, 4, 8, 8, 8, 3, 3, 1, 1, cfg.array.max_nnz)
+        assert not cfg.blox_skips and not accel_blox.skip_allowed(plan)
+        with pytest.raises(ValueError, match="cannot drop"):
+            accel_blox.skip_schedule(plan, np.zeros((1, 4, 8), dtype=bool))
+
+
+def test_engine_model_with_equal_tile_lengths():
+    """Per-tile lengths equal to ⌈K/B⌉·NNZ give the engine model's plain count."""
+    from sparseforge.sim.sta.cycles import sta_job_cycles
+    array = parse_config(BASE).array
+    for tiles, k, nnz in ((1, 72, 8), (7, 16, 1), (5, 24, 3)):
+        steps = -(-k // array.block) * array.steps_per_block(nnz)
+        assert sta_job_cycles(array, tiles, k, nnz, [steps] * tiles) == \
+            sta_job_cycles(array, tiles, k, nnz)

@@ -73,8 +73,9 @@ def test_model_only_equals_the_network_model(tmp_path):
 @pytest.mark.cocotb
 def test_two_images_through_the_rtl(tmp_path):
     """Two images on Verilator with a 12-position cache (it fills in conv2: blocks below the
-    threshold are refused and stored), conv2 reading conv1's pruned map on chip: bit-exact in
-    every layer, cycles and counters equal."""
+    threshold are refused and stored), conv2 reading conv1's pruned map on chip and dropping the
+    engine steps of its all-pruned beats: bit-exact in every layer, cycles, steps dropped and
+    counters equal."""
     config, thresholds = _files(tmp_path)
     result = sparseforge("run", config, "--model", "digits_cnn", "--prune", "vdbb:2/8",
                          "--images", 2, "--thresholds", thresholds, "--json", "-q")
@@ -87,6 +88,9 @@ def test_two_images_through_the_rtl(tmp_path):
         assert rows[name]["rtl_blocks_cached"] == rows[name]["blocks_cached"], name
         assert rows[name]["rtl_blocks_refused"] == rows[name]["blocks_refused"], name
     assert rows["conv1"]["blocks_cached"] > 0      # conv2 reads pruned words on chip
+    # … and its engine drops the steps whose words are all pruned (blox_skip).
+    assert rows["conv2"]["rtl_steps_dropped"] == rows["conv2"]["steps_dropped"] > 0
+    assert rows["conv2"]["cycles_saved"] > 0
     # The cache is full in conv2 of at least one image: the rest below threshold are refused.
     assert rows["conv2"]["blocks_cached"] <= 2 * 12 and rows["conv2"]["blocks_refused"] > 0
 

@@ -100,3 +100,89 @@ def test_dense_does_not_fit_a_small_scnn_weight_buffer():
     with pytest.raises(InputError, match="--model: layer conv2 does not fit scnn_paper_pe: "
                                          "needs 1164 rows"):
         run_model(cfg, scnn_target(cfg), _args(images=1), lambda line: None)
+
+
+def test_scnn_thresholds_model_only_against_an_independent_chain(tmp_path):
+    """``--thresholds`` on scnn_digits_blox (Q24.8, the accumulator scale): each layer's PPU
+    prunes 4×4 blocks of ``relu(acc + bias)`` per PE tile. Recomputed here with the shared
+    convolution: blocks whose |sum|·256 < raw·n_valid zeroed, requantized, pooled; the created
+    blocks and the accuracy equal the report's; a Q8.8 file is refused with one line; all-zero
+    thresholds give the run without them."""
+    from sparseforge.gen.errors import InputError
+    from sparseforge.sim import conv, quant
+    from sparseforge.sim.gemm import wrap
+    from sparseforge.sim.sparseblox import ThresholdFormat
+    from sparseforge.sim.sparseblox.spex import save_thresholds
+
+    cfg = load_preset("scnn_digits_blox")
+    fmt = ThresholdFormat.parse("Q24.8")
+    raws = {"conv1": 900 << 8, "conv2": 1000 << 8, "conv3": 400 << 8}
+    path = tmp_path / "t.json"
+    save_thresholds(path, list(raws), list(raws.values()), fmt)
+    images = 3
+    report, ok = run_model(cfg, scnn_target(cfg), _args(images=images, thresholds=path),
+                           lambda line: None)
+    assert ok
+    qnet = train.load_trained()[0]
+    digits = data.load()
+    maps = quantize.quantize_input(qnet, digits.test_x[:images])
+    created = {name: 0 for name in raws}
+    for layer in qnet.layers:
+        outs = []
+        for act in maps:
+            acc = conv.conv2d(act, layer.w, 1, layer.pad, cfg.acc_width)
+            out = np.maximum(wrap(acc + layer.bias[:, None, None], cfg.acc_width), 0)
+            raw = raws.get(layer.name)
+            for y0 in range(0, out.shape[1], 4):          # one 4×4 block per PE tile here
+                for x0 in range(0, out.shape[2], 4):
+                    for k in range(out.shape[0]):
+                        block = out[k, y0:y0 + 4, x0:x0 + 4]
+                        if raw is not None and abs(int(block.sum())) * 256 < raw * block.size:
+                            created[layer.name] += int(block.any())
+                            block[...] = 0
+            y = quant.requantize(out, 0, layer.mult, layer.shift, relu=True, axis=0)
+            outs.append(quant.max_pool2(y) if layer.pool else y)
+        maps = np.stack(outs)
+    classes = quantize.classify(qnet, maps)[1]
+    rows = {row["layer"]: row for row in report["blox"]}
+    assert {name: rows[name]["blocks_pruned"] for name in raws} == created
+    assert sum(created.values()) > 0
+    assert report["accuracy_golden"] == np.mean(classes == digits.test_y[:images])
+    plain, _ = run_model(cfg, scnn_target(cfg), _args(images=images), lambda line: None)
+    save_thresholds(path, list(raws), [0] * len(raws), fmt)
+    zero, _ = run_model(cfg, scnn_target(cfg), _args(images=images, thresholds=path),
+                        lambda line: None)
+    assert zero["model_cycles"] == plain["model_cycles"] and zero["blocks_pruned"] == 0
+    save_thresholds(path, ["conv1"], [300])
+    with pytest.raises(InputError, match="format = Q8.8 is not allowed; the design holds Q24.8"):
+        run_model(cfg, scnn_target(cfg), _args(images=1, thresholds=path), lambda line: None)
+
+
+def test_spex_scnn_form_equals_the_scnn_run(tmp_path):
+    """Spex's SCNN form (NetworkPruning on relu(acc + bias) in 4×4 blocks, a separate
+    implementation of the chain) gives the model-only run of scnn_digits_blox's accuracy and
+    created blocks per layer; ``sparseforge spex --form scnn`` refuses a non-SCNN config."""
+    from sparseforge.gen.errors import InputError
+    from sparseforge.gen.spex import block_shapes, evaluator
+    from sparseforge.sim.sparseblox import ThresholdFormat
+    from sparseforge.sim.sparseblox.spex import save_thresholds
+
+    cfg = load_preset("scnn_digits_blox")
+    raws = [700 << 8, 1200 << 8, 300 << 8, 50 << 8]
+    images = 5
+    path = tmp_path / "t.json"
+    qnet = train.load_trained()[0]
+    names = [layer.name for layer in qnet.layers]
+    save_thresholds(path, names, raws, ThresholdFormat.parse("Q24.8"))
+    report, ok = run_model(cfg, scnn_target(cfg), _args(images=images, thresholds=path),
+                           lambda line: None)
+    assert ok
+    res = evaluator(cfg, qnet, "scnn", images=images).run(raws)
+    assert report["accuracy_golden"] == pytest.approx(res.accuracy)
+    rows = {row["layer"]: row for row in report["blox"]}
+    for name, counts in zip(res.layers, res.counts):
+        assert rows[name]["blocks_pruned"] == counts.blocks_pruned, name
+        assert rows[name]["blocks_zero_before"] == counts.blocks_zero_before, name
+    assert sum(c.blocks_pruned for c in res.counts) > 0
+    with pytest.raises(InputError, match="--form scnn: accel_small .* is not an SCNN config"):
+        block_shapes(load_preset("accel_small"), qnet, "scnn")

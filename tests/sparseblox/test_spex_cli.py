@@ -13,13 +13,16 @@ from sparseforge.sim.sparseblox.spex import load_thresholds
 
 @pytest.mark.parametrize("args, message", [
     (("--model", "lenet"), "--model: 'lenet' is not allowed; expected one of digits_cnn"),
-    (("--form", "rows"), "--form: 'rows' is not allowed; expected map or im2col"),
+    (("--form", "rows"), "--form: 'rows' is not allowed; expected map, im2col or scnn"),
+    (("--form", "scnn"), "--form scnn: accel_small (arch accel) is not an SCNN config"),
     (("--population", "1"), "--population: 1 is not allowed; expected an integer of at least 2"),
     (("--generations", "0"), "--generations: 0 is not allowed"),
     (("--limit", "0"), "--limit: 0 is not allowed; expected a threshold above 0"),
     (("--min-accuracy", "98"), "--min-accuracy: 98 is not allowed; expected 0 to 1"),
     (("--workers", "0"), "--workers: 0 is not allowed"),
     (("--config", "scnn_digits"), "--config: scnn_digits (arch scnn) has no output tiles"),
+    (("--config", "scnn_digits_blox", "--form", "scnn", "--limit", "1e9"),
+     "--limit: 1e+09 is not allowed; expected a threshold above 0 and at most"),
     (("--config", "nope.yaml"), "config: 'nope.yaml' does not exist"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, capsys, tmp_path):

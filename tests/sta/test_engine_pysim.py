@@ -21,9 +21,10 @@ from sparseforge.tb.packing import Packer
 from sparseforge.tb.sta.cases import nnz_choices, random_operands
 
 
-def simulate_job(cfg, streams, *, pause=0.0, seed=0):
-    """Run one job on the Amaranth model; return (result rows, cycles)."""
-    dut = StaEngine(cfg)
+def simulate_job(cfg, streams, *, pause=0.0, seed=0, skips=None):
+    """Run one job on the Amaranth model; return (result rows, cycles). ``skips``: an engine
+    that drops blocks, with one ``act_skip`` flag per activation beat."""
+    dut = StaEngine(cfg, skip=skips is not None)
     sim = Simulator(dut)
     sim.add_clock(1e-6)
     prng = random.Random(seed)
@@ -33,12 +34,14 @@ def simulate_job(cfg, streams, *, pause=0.0, seed=0):
     expected_rows = streams.tiles * cfg.tile_rows
     result_packer = Packer(result_beat_layout(cfg))
 
-    async def put(ctx, port, beats, raw=False):
-        for beat in beats:
+    async def put(ctx, port, beats, raw=False, flags=None):
+        for i, beat in enumerate(beats):
             while pause and prng.random() < pause:
                 await ctx.tick()
             ctx.set(port.valid, 1)
             ctx.set(port.payload.as_value() if raw else port.payload, beat)
+            if flags is not None:
+                ctx.set(dut.act_skip, int(flags[i]))
             await ctx.tick().until(port.ready)
             ctx.set(port.valid, 0)
 
@@ -50,7 +53,7 @@ def simulate_job(cfg, streams, *, pause=0.0, seed=0):
         await put(ctx, dut.job, [{"k": streams.k, "nnz": streams.nnz, "tiles": streams.tiles}])
 
     async def act(ctx):
-        await put(ctx, dut.act, act_beats)
+        await put(ctx, dut.act, act_beats, flags=skips)
 
     async def weight(ctx):
         await put(ctx, dut.weight, weight_beats, raw=True)
@@ -159,3 +162,64 @@ def test_short_tiles_stall_without_deadlock(index):
             np.testing.assert_array_equal(got, gemm(act, weights, cfg.acc_width))
             if not pause:
                 assert cycles == sta_cycles.sta_job_cycles(cfg, streams.tiles, k, nnz)
+
+
+def drop_tile_steps(cfg, nnz, drops):
+    """Advancing cycles of each tile when the blocks flagged in ``drops`` (tiles × blocks) are
+    dropped, the tile's last block excepted: a running block takes its steps, a dropped one the
+    cycles its NNZ + mask slots take at the slots held plus one word a cycle (at least one)."""
+    per_block = nnz + cfg.mask_slots
+    lengths = []
+    for flags in drops:
+        held = length = 0
+        for b, drop in enumerate(flags):
+            if drop and b < len(flags) - 1:
+                length += max(1, -(-(per_block - held) // cfg.word_slots))
+                held = (held - per_block) % cfg.word_slots
+            else:
+                length += cfg.steps_per_block(nnz)
+                # A running block takes a word whenever its slots run out.
+                held = (held - per_block) % cfg.word_slots
+        lengths.append(length)
+    return lengths
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dropped_blocks(seed):
+    """An engine that drops blocks (Sparse-Blox's skipping) on random sparse configs: beats
+    flagged ``act_skip`` — their activations left nonzero, so a block that was not dropped would
+    show — contribute nothing, except a tile's last block, which always runs; without pauses
+    the cycles equal the engine model's with each tile's length (:func:`drop_tile_steps`);
+    bit-exact under back-pressure too."""
+    rng = random.Random(1000 + seed)
+    while True:
+        cfg = random_config(rng, seed)
+        if cfg.sparse:
+            break
+    nprng = np.random.default_rng(seed)
+    m, k, n = rng.randint(1, 3 * cfg.tile_rows), rng.randint(1, 6 * cfg.block), \
+        rng.randint(1, 2 * cfg.tile_cols)
+    nnz = rng.randint(1, cfg.block)
+    act, weights = random_operands(cfg, nprng, m, k, n, nnz)
+    streams = sta_streams.engine_streams(cfg, act, weights, nnz)
+    row_tiles = -(-m // cfg.tile_rows)
+    col_tiles = streams.tiles // row_tiles
+    # Flags per row tile and block, the same for each of its column tiles.
+    flags = nprng.random((row_tiles, streams.blocks)) < 0.5
+    drops = np.repeat(flags, col_tiles, axis=0)
+    kept = act.copy()
+    for rt in range(row_tiles):
+        for b in range(streams.blocks - 1):
+            if flags[rt, b]:
+                rows = slice(rt * cfg.tile_rows, (rt + 1) * cfg.tile_rows)
+                kept[rows, b * cfg.block:(b + 1) * cfg.block] = 0
+    want = gemm(kept, weights, cfg.acc_width)
+    for pause in (0.0, 0.3):
+        rows, cycles = simulate_job(cfg, streams, pause=pause, seed=seed,
+                                    skips=drops.reshape(-1).tolist())
+        got = sta_streams.assemble(cfg, rows, m, n)
+        np.testing.assert_array_equal(got, want, err_msg=f"{cfg} {m}x{k}x{n} nnz {nnz}")
+        if not pause:
+            lengths = drop_tile_steps(cfg, nnz, drops)
+            assert cycles == sta_cycles.sta_job_cycles(cfg, streams.tiles, k, nnz, lengths), \
+                f"{cfg} {m}x{k}x{n} nnz {nnz}"
