@@ -39,6 +39,7 @@ ARCH = Architecture(
     soak="sparseforge.tb.accel.soak",
     run="sparseforge.gen.accel.run:run_cli",
     network="sparseforge.gen.accel.network:accel_target",
+    power="sparseforge.gen.accel.energy:HOOKS",
     run_options=("conv", "layer", "network", "model_only", "rtl_layers", "nnz", "act_density",
                  "act", "weights", "prune", "shift", "relu", "model", "images",
                  RunOption(("--densities",),
@@ -49,7 +50,7 @@ ARCH = Architecture(
                      "metavar": "FILE",
                      "help": "--model: per-layer Sparse-Blox thresholds (the thresholds.json "
                              "'sparseforge spex' writes; layers it does not name do not prune)"}),
-                 "threshold"),
+                 "threshold", "energy"),
     # Icarus simulates these designs at about a hundred cycles a second, so the no-IM2COL
     # baseline (the same array behind a simpler reader) and the other engine kinds run on
     # Verilator only.

@@ -74,7 +74,8 @@ def run_layer_rtl(cfg, plan, x, w, *, shift=None, relu=False, simulator="verilat
     out = runner.run_job(
         cfg, simulator, "sparseforge.tb.accel.run",
         {"x": x, "w": w, "layer": layer, "out": [int(int8_out), shift or 0, int(relu)],
-         **({"blox": [blox]} if blox is not None else {})},
+         **({"blox": [blox]} if blox is not None else {}),
+         **({"direct": [1]} if plan.direct else {})},
         seed=seed, progress=progress,
         message=f"simulating {plan.h}x{plan.w}x{plan.c} -> {plan.k}, {plan.r}x{plan.s}/"
                 f"{plan.stride} at {plan.nnz}/{cfg.block} on {simulator}")
@@ -251,6 +252,9 @@ def run_cli(cfg, args):
         return run_network.run_cli(cfg, args)
     run_network.check_not_model(args)
     _reject(args, ("gemm", "weight_density"))
+    if args.energy and (args.network or args.model_only):
+        raise InputError("--energy: allowed with one layer run on the RTL (--conv or --layer), "
+                         "not with --network or --model-only")
     chosen = [f for f in ("conv", "layer", "network") if getattr(args, f)]
     if len(chosen) != 1:
         raise InputError("--conv/--layer/--network: give exactly one of them "
@@ -289,6 +293,12 @@ def run_cli(cfg, args):
     report["seed"] = args.seed
     if args.layer:
         report["name"] = args.layer
+    if args.energy:
+        from ..power.model import energy_report
+        from .energy import layer_job
+        job = layer_job(cfg, plan, x, w, shift=args.shift, relu=args.relu)
+        report.update(energy_report(cfg, job.actions(report["cycles"]), job.ops,
+                                    progress=progress))
     if args.out is not None:
         save_npy(Path(args.out), y.astype(np.int8 if args.shift is not None else np.int32))
     if args.json:
@@ -314,6 +324,11 @@ def run_cli(cfg, args):
                   f"{report['act_words_saved']} activation words saved, "
                   f"{report['cycles_saved']} cycles saved against the layer without pruning "
                   f"({report['model_cycles']}: the next layer's skipping is not built)")
+        if "energy_pj" in report:
+            model = report["energy_model"]
+            print(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
+                  f"TOPS/W ({model['library']}, {model['supply_v']:g} V, "
+                  f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
     model = report["model_cycles"] if raw is None else report["model_cycles_blox"]
     ok = report["mismatches"] == 0 and \
         report["cycles"] == report["register_cycles"] == model and \
