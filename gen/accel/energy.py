@@ -27,13 +27,14 @@ import numpy as np
 
 from ...sim import conv
 from ...sim.accel import cycles as accel_cycles
+from ...sim.accel import blox as accel_blox
 from ...sim.accel import plan as accel_plan
 from ...sim.accel.actions import layer_actions
 from ..power.job import EnergyHooks, PowerJob
 from ..sta import energy as sta_energy
 
 __all__ = ["HOOKS", "layer_job", "calibration_design", "random_layer", "layer_window",
-           "layer_ops"]
+           "layer_ops", "median_threshold"]
 
 
 def layer_ops(plan):
@@ -57,33 +58,44 @@ def layer_window(trace, start=0):
     return None
 
 
-def layer_job(cfg, plan, x, weights, *, shift=None, relu=False, label=None):
+def layer_job(cfg, plan, x, weights, *, shift=None, relu=False, blox=None, label=None):
     """The :class:`~sparseforge.gen.power.job.PowerJob` of one layer on ``cfg`` (``shift``:
-    requantize to INT8 with that layer-wide shift; None: INT32 output)."""
+    requantize to INT8 with that layer-wide shift; None: INT32 output; ``blox``: the raw
+    Sparse-Blox threshold of a pruning layer, INT8 only)."""
     x = np.asarray(x, dtype=np.int64)
     weights = np.asarray(weights, dtype=np.int64)
     int8_out = shift is not None
-    model = accel_cycles.layer_cycles(plan)
+    want = conv.conv2d(x, weights, plan.stride, plan.pad, cfg.array.acc_width)
+    if int8_out:
+        want = conv.requantize(want, shift, relu)
+    pruned = None
+    if blox is not None:
+        result = accel_blox.prune_output(plan, want, blox)
+        want, pruned = result.data, result.counts
+        model = accel_blox.blox_layer_cycles(plan)
+    else:
+        model = accel_cycles.layer_cycles(plan)
     bits = sta_energy.skew_bits(cfg.array)
     if label is None:
         label = (f"conv {plan.c}x{plan.h}x{plan.w} -> {plan.k}, {plan.r}x{plan.s}"
                  f"{' stride 2' if plan.stride == 2 else ''} at {plan.nnz}/{cfg.block}, "
                  f"{np.mean(x != 0):.0%} activations non-zero, {plan.reader}"
-                 f"{'' if int8_out else ', INT32 out'}")
+                 f"{'' if int8_out else ', INT32 out'}"
+                 f"{'' if pruned is None else f', Sparse-Blox t = {cfg.sparseblox.fmt.to_value(blox):g}: {pruned.blocks_cached} of {pruned.blocks_total} blocks pruned'}")
     inputs = {"x": x, "w": weights,
               "layer": np.array([plan.h, plan.w, plan.c, plan.k, plan.r, plan.s, plan.stride,
                                  plan.pad, plan.nnz, plan.ph, plan.pw]),
               "out": np.array([int(int8_out), shift or 0, int(relu)])}
     if plan.direct:
         inputs["direct"] = np.array([1])
+    if blox is not None:
+        inputs["blox"] = np.array([blox])
 
     def actions(cycles):
-        return layer_actions(plan, x, weights, cycles, int8_out=int8_out, skew_bits=bits)
+        return layer_actions(plan, x, weights, cycles, int8_out=int8_out, skew_bits=bits,
+                             pruned=pruned)
 
     def check(outputs):
-        want = conv.conv2d(x, weights, plan.stride, plan.pad, cfg.array.acc_width)
-        if int8_out:
-            want = conv.requantize(want, shift, relu)
         bad = int(np.count_nonzero(outputs["y"] != want))
         if bad:
             return f"{bad} of {want.size} outputs differ from the golden model"
@@ -93,8 +105,12 @@ def layer_job(cfg, plan, x, weights, *, shift=None, relu=False, label=None):
 
     def probes(outputs, shakes):
         beats = int(outputs["beats"])
-        return {"act_read": int(outputs["act_reads"]),
-                "beats": beats, "cycle": int(outputs["register_cycles"])}
+        probed = {"act_read": int(outputs["act_reads"]),
+                  "beats": beats, "cycle": int(outputs["register_cycles"])}
+        if pruned is not None:
+            probed.update(blox_cached=int(outputs["cached"]),
+                          blox_refused=int(outputs["refused"]))
+        return probed
 
     return PowerJob(module="sparseforge.tb.accel.run", inputs=inputs, label=label,
                     ops=layer_ops(plan), actions=actions, model_cycles=model, check=check,
@@ -140,6 +156,12 @@ def components(cfg):
         "output": ("output", "output.*"),
         "loaders": ("act_loader", "act_loader.*", "w_loader", "w_loader.*", "readback",
                     "readback.*"),
+        "blox_sum": ("blox_pruner.sum*",),
+        "blox_decide": ("blox_pruner.decide", "blox_pruner.decide.*"),
+        "blox_pruner": ("blox_pruner", "blox_pruner.*"),
+        "blox_cache": ("blox_cache", "blox_cache.*"),
+        "blox_reads": ("blox_reads", "blox_reads.*"),
+        "blox_flags": ("act*_flags", "act*_flags.*"),
     }
 
 
@@ -157,6 +179,14 @@ def actions(cfg):
     names["output"] = ("cycle", "out_row", "out_word", "out_int8_row")
     names["loaders"] = ("cycle",)
     names["top"] = ("cycle", "act_read", "out_word")
+    if cfg.sparseblox is not None:
+        names.update(blox_sum=("cycle", "blox_row", "blox_block"),
+                     blox_decide=("cycle", "blox_block", "blox_cached"),
+                     blox_pruner=("cycle", "blox_row", "blox_block", "blox_cached",
+                                  "blox_refused"),
+                     blox_cache=("cycle", "blox_cached", "blox_refused"),
+                     blox_reads=("cycle",),
+                     blox_flags=("cycle", "flag_write", "act_read"))
     return names
 
 
@@ -191,7 +221,8 @@ def calibration_design(cfg):
     """The design the energies of ``cfg`` are measured on: the same TPE in at most 2×2 TPEs, the
     same reader (IM2COL or not) and bank count, small SRAMs (black boxes: their size changes
     only the SRAM table's price, which the model takes from ``cfg``), no quantization table (the
-    layer-wide shift: its multipliers' synthesis is too slow for the flow), no Sparse-Blox."""
+    layer-wide shift: its multipliers' synthesis is too slow for the flow), Sparse-Blox with a
+    cache of at most 64 positions (a black box too)."""
     array = cfg.array
     small = replace(array, m=min(array.m, 2), n=min(array.n, 2))
     if small != array:
@@ -199,8 +230,11 @@ def calibration_design(cfg):
     word_bytes = cfg.word_bits // 8
     act_kb = max(1, -(-2 * cfg.act_banks * 64 * word_bytes // 1024))
     weight_kb = max(1, -(-2 * 64 * cfg.weight_word_bits // 8 // 1024))
+    blox = cfg.sparseblox
+    if blox is not None and blox.capacity > 64:
+        blox = replace(blox, capacity=64)
     cal = replace(cfg, array=small, act_kb=min(cfg.act_kb, act_kb),
-                  weight_kb=min(cfg.weight_kb, weight_kb), quant_channels=0, sparseblox=None)
+                  weight_kb=min(cfg.weight_kb, weight_kb), quant_channels=0, sparseblox=blox)
     return cal if cal == cfg else replace(cal, name=f"{cfg.name}_cal")
 
 
@@ -218,11 +252,25 @@ def random_layer(cfg, rng, plan, act_density):
     return x, w, min(31, max(0, (peak // 128).bit_length()))
 
 
+def median_threshold(cfg, plan, y, fraction=0.5):
+    """The raw Sparse-Blox threshold pruning about ``fraction`` of the blocks of the INT8 map
+    ``y`` of ``plan`` (the threshold just above that quantile of the blocks' |mean|)."""
+    from ...sim.sparseblox import block_stats
+
+    fmt = cfg.sparseblox.fmt
+    sums, n_valid, _ = block_stats(y, (cfg.block, plan.ph, plan.pw))
+    means = np.sort((np.abs(sums) / n_valid).reshape(-1))
+    value = means[min(len(means) - 1, int(fraction * len(means)))]
+    return min(fmt.max_raw, int(value * (1 << fmt.frac_bits)) + 1)
+
+
 def calibration(cfg):
     """Eight small layers on :func:`calibration_design`: weight densities from 1/B to B/B,
     activation densities 0 to 0.9, 1×1 and 3×3 kernels, stride 2, padding, several column tiles
     and channel blocks, INT8 and INT32 output and (on an IM2COL design) one layer through the
-    direct reader, so each component's per-cycle and per-action energies can be told apart."""
+    direct reader, so each component's per-cycle and per-action energies can be told apart. On
+    a Sparse-Blox design five of the INT8 layers prune (thresholds at a quarter, half and 95 % of
+    their blocks)."""
     cal = calibration_design(cfg)
     bz = cal.block
     top = cal.array.max_nnz
@@ -240,11 +288,17 @@ def calibration(cfg):
     ]
     rng = np.random.default_rng(12)
     jobs = []
-    for h, w, c, k, r, s, stride, pad, nnz, density, int8, direct in specs:
+    for n, (h, w, c, k, r, s, stride, pad, nnz, density, int8, direct) in enumerate(specs):
         plan = accel_plan.plan_layer(cal, h, w, c, k, r, s, stride, pad, nnz, int8_out=int8,
                                      direct=True if direct else None)
         x, weights, shift = random_layer(cal, rng, plan, density)
-        jobs.append(layer_job(cal, plan, x, weights, shift=shift if int8 else None))
+        blox = None
+        if cal.sparseblox is not None and int8 and n % 3 != 2:
+            # Sparse-Blox: most INT8 layers prune, from a quarter to nearly all of their blocks.
+            y = conv.requantize(conv.conv2d(x, weights, stride, pad, cal.array.acc_width),
+                                shift, False)
+            blox = median_threshold(cal, plan, y, (0.25, 0.5, 0.95)[n % 3])
+        jobs.append(layer_job(cal, plan, x, weights, shift=shift if int8 else None, blox=blox))
     return cal, jobs
 
 

@@ -20,7 +20,7 @@ from ..operands import load_operand, parse_conv
 from ..report import Progress, dump_json, save_npy, table
 from .blox_run import blox_report, threshold_raw
 
-__all__ = ["prepare_layer", "run_layer_rtl", "network_report", "run_cli"]
+__all__ = ["prepare_layer", "run_layer_rtl", "network_report", "run_cli", "energy_fields"]
 
 
 def _plan(cfg, layer, nnz, flag, check_sram=True, int8_out=False):
@@ -103,6 +103,30 @@ def run_layer_rtl(cfg, plan, x, w, *, shift=None, relu=False, simulator="verilat
         "output": "int8" if int8_out else "int32",
     })
     return report, y
+
+
+def energy_fields(cfg, plan, x, w, report, args, raw, progress):
+    """``run --energy``: the energy model's figures of the layer just run. A pruning layer
+    (Sparse-Blox) adds the same layer's energy without pruning (the cycle model's cycles, every
+    word written), the difference, and the SRAM read energy the next layer saves on the pruned
+    words (read as zeros from their flags)."""
+    from ..power.model import energy_report, model_energies, predict
+    from .energy import layer_job
+
+    job = layer_job(cfg, plan, x, w, shift=args.shift, relu=args.relu, blox=raw)
+    fields = energy_report(cfg, job.actions(report["cycles"]), job.ops, progress=progress)
+    if raw is not None:
+        energies = model_energies(cfg)
+        plain = layer_job(cfg, plan, x, w, shift=args.shift, relu=args.relu)
+        without, parts = predict(energies, plain.actions(plain.model_cycles))
+        read = energies["sram"]["sram_act_read"]
+        fields.update({
+            "energy_without_pruning_pj": without,
+            "energy_by_component_without_pruning": parts,
+            "energy_saved_by_pruning_pj": without - fields["energy_pj"],
+            "next_layer_sram_read_saved_pj": report["act_words_not_read"] * read,
+        })
+    return fields
 
 
 def layer_report(plan):
@@ -294,11 +318,7 @@ def run_cli(cfg, args):
     if args.layer:
         report["name"] = args.layer
     if args.energy:
-        from ..power.model import energy_report
-        from .energy import layer_job
-        job = layer_job(cfg, plan, x, w, shift=args.shift, relu=args.relu)
-        report.update(energy_report(cfg, job.actions(report["cycles"]), job.ops,
-                                    progress=progress))
+        report.update(energy_fields(cfg, plan, x, w, report, args, raw, progress))
     if args.out is not None:
         save_npy(Path(args.out), y.astype(np.int8 if args.shift is not None else np.int32))
     if args.json:
@@ -329,6 +349,11 @@ def run_cli(cfg, args):
             print(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
                   f"TOPS/W ({model['library']}, {model['supply_v']:g} V, "
                   f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
+            if "energy_without_pruning_pj" in report:
+                print(f"without pruning: {report['energy_without_pruning_pj']:,.0f} pJ "
+                      f"(pruning saves {report['energy_saved_by_pruning_pj']:,.0f} pJ in this "
+                      f"layer; the next layer's SRAM reads of the pruned words, "
+                      f"{report['next_layer_sram_read_saved_pj']:,.0f} pJ, are saved too)")
     model = report["model_cycles"] if raw is None else report["model_cycles_blox"]
     ok = report["mismatches"] == 0 and \
         report["cycles"] == report["register_cycles"] == model and \

@@ -34,13 +34,34 @@ The engine's actions are those of :mod:`sparseforge.sim.sta.actions` on the laye
 SRAM accesses, named as the energy hooks' macro groups: ``sram_act_read`` (= ``act_read``),
 ``sram_act_write`` (= ``out_word``), ``sram_weights_read`` (= ``weight_read``); nothing is
 loaded into SRAM while a layer runs (loads are separate AXI4-Stream transfers before it).
+
+On a design with Sparse-Blox (:mod:`.blox`, :class:`sparseforge.hdl.accel.blox.BloxPruner`),
+a pruning layer adds:
+
+``blox_row``
+    Result rows through the pruner's queue (= ``out_row``).
+``blox_block``
+    Output blocks summed by the block adders and decided (tiles × N·C/B: a tile's every block
+    slot, those past K included).
+``blox_cached``, ``blox_refused``
+    Blocks recorded in the sparse-block cache (pruned: one cache write each,
+    ``sram_blox_cache_write``) and below threshold but refused by the full cache (the
+    statistics registers ``blox_cached``, ``blox_refused``).
+``flag_write``
+    Pruned-word flags written: every word of a pixel in the map (set for a pruned block's word,
+    cleared for the others), on any Sparse-Blox design, pruning or not.
+``flag_read``
+    Flags read with the reader's requests (``act_read`` plus the words read as zeros).
+
+A pruned block's words are not written: ``sram_act_write`` = ``out_word`` − the words of the
+cached blocks (``out_word`` counts every word the output stage produces).
 """
 
 from . import plan as accel_plan
 from ..sta import streams as sta_streams
 from ..sta.actions import sta_actions
 
-__all__ = ["layer_actions", "reader_actions"]
+__all__ = ["layer_actions", "reader_actions", "blox_actions"]
 
 
 def reader_actions(plan):
@@ -68,11 +89,27 @@ def output_actions(plan, int8_out):
             "out_int8_row": pixels * plan.col_tiles if int8_out else 0}
 
 
-def layer_actions(plan, x, weights, cycles, *, int8_out, skew_bits):
+def blox_actions(plan, counts, pruned):
+    """The Sparse-Blox counts of a layer (module docstring) given its reader and output
+    ``counts`` and ``pruned``: the :class:`~sparseforge.sim.sparseblox.BlockCounts` of its
+    pruning (None: a layer that does not prune)."""
+    out = {"flag_write": counts["out_word"], "flag_read": counts["act_read"],
+           "blox_row": 0, "blox_block": 0, "blox_cached": 0, "blox_refused": 0,
+           "sram_blox_cache_write": 0}
+    if pruned is not None:
+        out.update(blox_row=counts["out_row"],
+                   blox_block=plan.tiles * plan.cfg.out_blocks_per_row,
+                   blox_cached=pruned.blocks_cached, blox_refused=pruned.blocks_refused,
+                   sram_blox_cache_write=pruned.blocks_cached)
+    return out
+
+
+def layer_actions(plan, x, weights, cycles, *, int8_out, skew_bits, pruned=None):
     """Action counts of a layer over ``cycles`` cycles (see the module docstring).
 
     ``skew_bits``: register bits of the engine's edge skew buffers
-    (:func:`sparseforge.gen.sta.energy.skew_bits`, a property of the generated design).
+    (:func:`sparseforge.gen.sta.energy.skew_bits`, a property of the generated design);
+    ``pruned``: a pruning layer's :class:`~sparseforge.sim.sparseblox.BlockCounts`.
     """
     act, w = accel_plan.gemm_view(plan, x, weights)
     streams = sta_streams.engine_streams(plan.array, act, w, plan.nnz)
@@ -83,4 +120,8 @@ def layer_actions(plan, x, weights, cycles, *, int8_out, skew_bits):
     counts["sram_act_read"] = counts["act_read"]
     counts["sram_act_write"] = counts["out_word"]
     counts["sram_weights_read"] = counts["weight_read"]
+    if plan.cfg.sparseblox is not None:
+        counts.update(blox_actions(plan, counts, pruned))
+        if pruned is not None:
+            counts["sram_act_write"] -= pruned.words_not_written
     return counts

@@ -101,3 +101,28 @@ def test_model_counts_equal_the_rtl_statistics_registers():
     probed = job.probes(out, {})
     counts = job.actions(int(out["cycles"]))
     assert {a: counts[a] for a in probed} == probed, f"seed {seed}"
+
+
+def test_pruning_layer_counts_equal_the_rtl_statistics_registers():
+    from sparseforge.sim import conv
+    from sparseforge.tb import runner
+
+    cfg = parse_config({**TINY, "name": "accel_tiny_blox", "sparseblox": {"capacity": 64}})
+    seed = 9
+    rng = np.random.default_rng(seed)
+    plan = accel_plan.plan_layer(cfg, 4, 6, 4, 8, 3, 3, pad=1, nnz=3, int8_out=True)
+    x, w, shift = accel_energy.random_layer(cfg, rng, plan, 0.5)
+    y = conv.requantize(conv.conv2d(x, w, 1, 1, cfg.array.acc_width), shift, False)
+    raw = accel_energy.median_threshold(cfg, plan, y, 0.5)
+    job = accel_energy.layer_job(cfg, plan, x, w, shift=shift, blox=raw)
+    out = runner.run_job(cfg, "icarus", job.module, job.inputs, message="layer", seed=seed)
+    assert job.check(out) is None, f"seed {seed}"
+    probed = job.probes(out, {})
+    counts = job.actions(int(out["cycles"]))
+    assert set(probed) == {"act_read", "beats", "cycle", "blox_cached", "blox_refused"}
+    assert {a: counts[a] for a in probed} == probed, f"seed {seed}"
+    assert counts["blox_cached"] > 0
+    # The pruned words are not written: SRAM writes = words produced − the cached blocks'.
+    plain = accel_energy.layer_job(cfg, plan, x, w, shift=shift).actions(int(out["cycles"]))
+    assert plain["sram_act_write"] - counts["sram_act_write"] > 0
+    assert counts["flag_write"] == plain["flag_write"] == plain["out_word"]
