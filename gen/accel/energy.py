@@ -203,17 +203,18 @@ def _group(module):
 
 
 def sram(cfg):
-    """The SRAM macros with their groups and enable pins (:class:`..hdl.accel.sram.SramBank`:
-    ``rd__en``, ``wr__en``; the quantization table's and the cache's Amaranth memories:
-    ``read__en*``, ``write__en``)."""
+    """The SRAM macros with their groups and enable pins (``rd__en``, ``wr__en``). The
+    quantization table's lanes and the sparse-block cache have no read enable to count (the
+    table's row is addressed every cycle; the cache is looked up only when a map is read back,
+    outside a layer): only their writes are priced, and quantization-table reads are in no
+    figure."""
     from ...hdl.accel.accelerator import Accelerator
 
     out = []
     for macro in Accelerator.memory_macros(cfg):
         group = _group(macro["module"])
-        pins = (("rd__en",), ("wr__en",)) if group in ("act", "weights") else \
-            (("read__en*",), ("write__en",))
-        out.append({**macro, "group": group, "reads": pins[0], "writes": pins[1]})
+        reads = ("rd__en",) if group in ("act", "weights") else ()
+        out.append({**macro, "group": group, "reads": reads, "writes": ("wr__en",)})
     return out
 
 
