@@ -30,6 +30,7 @@ from ...sim.accel import cycles as accel_cycles
 from ...sim.accel import blox as accel_blox
 from ...sim.accel import plan as accel_plan
 from ...sim.accel.actions import layer_actions
+from ..errors import InputError
 from ..power.job import EnergyHooks, PowerJob
 from ..sta import energy as sta_energy
 
@@ -119,12 +120,22 @@ def layer_job(cfg, plan, x, weights, *, shift=None, relu=False, blox=None, label
 
 def power_job(cfg, args):
     """``sparseforge power`` on an accelerator: the layer of ``--conv``/``--layer`` (options as
-    ``run``'s)."""
+    ``run``'s, ``--threshold`` included)."""
+    from .blox_run import threshold_raw
     from .run import _plan, prepare_layer
     from ..operands import parse_conv
     from ...sim import workloads
 
-    layer = parse_conv(args.conv) if args.conv else workloads.layer(args.layer)
+    if args.conv is None and args.layer is None:
+        raise InputError("--conv: missing; give H,W,C,K,R,S[,stride[,pad]] (or --layer "
+                         "NET.LAYER)")
+    try:
+        layer = parse_conv(args.conv) if args.conv else workloads.layer(args.layer)
+    except ValueError as e:
+        raise InputError(f"--layer: {e}") from None
+    if layer.groups != 1:
+        raise InputError(f"--layer: {args.layer} is a grouped convolution ({layer.groups} "
+                         "groups); the RTL runs ungrouped layers")
     nnz = cfg.array.max_nnz if getattr(args, "nnz", None) is None else args.nnz
     shift = getattr(args, "shift", None)
     plan = _plan(cfg, layer, nnz, "--conv" if args.conv else "--layer",
@@ -134,7 +145,8 @@ def power_job(cfg, args):
                          act_path=getattr(args, "act", None),
                          weights_path=getattr(args, "weights", None),
                          prune=getattr(args, "prune", False), seed=args.seed)
-    return layer_job(cfg, plan, x, w, shift=shift, relu=bool(getattr(args, "relu", False)))
+    return layer_job(cfg, plan, x, w, shift=shift, relu=bool(getattr(args, "relu", False)),
+                     blox=threshold_raw(cfg, args))
 
 
 def clock_gated(cfg):
