@@ -172,12 +172,15 @@ def main():
     parser.add_argument("--part", choices=("validate", "im2col", "blox", "all"), default="all")
     args = parser.parse_args()
     progress = Progress(True)
-    results = json.loads(OUT.read_text()) if OUT.exists() else {}
     parts = ("validate", "im2col", "blox") if args.part == "all" else (args.part,)
     for part in parts:
-        results[part] = {"validate": validate, "im2col": im2col, "blox": blox}[part](progress)
+        value = {"validate": validate, "im2col": im2col, "blox": blox}[part](progress)
+        # Read again: parts may run in parallel processes.
+        results = json.loads(OUT.read_text()) if OUT.exists() else {}
+        results[part] = value
         RESULTS.mkdir(exist_ok=True)
         OUT.write_text(json.dumps(results, indent=1) + "\n")
+    results = json.loads(OUT.read_text()) if OUT.exists() else {}
     for key, rows in (("validate", results.get("validate")),
                       ("blox", results.get("blox", {}).get("validate"))):
         if rows:

@@ -81,8 +81,10 @@ def layer_job(cfg, plan, x, weights, *, shift=None, relu=False, blox=None, label
         label = (f"conv {plan.c}x{plan.h}x{plan.w} -> {plan.k}, {plan.r}x{plan.s}"
                  f"{' stride 2' if plan.stride == 2 else ''} at {plan.nnz}/{cfg.block}, "
                  f"{np.mean(x != 0):.0%} activations non-zero, {plan.reader}"
-                 f"{'' if int8_out else ', INT32 out'}"
-                 f"{'' if pruned is None else f', Sparse-Blox t = {cfg.sparseblox.fmt.to_value(blox):g}: {pruned.blocks_cached} of {pruned.blocks_total} blocks pruned'}")
+                 f"{'' if int8_out else ', INT32 out'}")
+        if pruned is not None:
+            label += (f", Sparse-Blox t = {cfg.sparseblox.fmt.to_value(blox):g}: "
+                      f"{pruned.blocks_cached} of {pruned.blocks_total} blocks pruned")
     inputs = {"x": x, "w": weights,
               "layer": np.array([plan.h, plan.w, plan.c, plan.k, plan.r, plan.s, plan.stride,
                                  plan.pad, plan.nnz, plan.ph, plan.pw]),
@@ -163,7 +165,8 @@ def components(cfg):
         "drain": ("engine.drain",),
         "engine": ("engine", "engine.*"),
         "im2col": ("im2col", "im2col.*", "reader", "reader.*"),
-        "direct": ("direct", "direct.*"),
+        # The direct reader's instance is ``direct$<n>`` (``direct`` is also a register's name).
+        "direct": ("direct", "direct.*", "direct$*"),
         "weight_reader": ("weights", "weights.*"),
         "output": ("output", "output.*"),
         "loaders": ("act_loader", "act_loader.*", "w_loader", "w_loader.*", "readback",

@@ -126,3 +126,32 @@ def test_pruning_layer_counts_equal_the_rtl_statistics_registers():
     plain = accel_energy.layer_job(cfg, plan, x, w, shift=shift).actions(int(out["cycles"]))
     assert plain["sram_act_write"] - counts["sram_act_write"] > 0
     assert counts["flag_write"] == plain["flag_write"] == plain["out_word"]
+
+
+def test_calibration_design_keeps_the_tpe_and_reader_in_a_smaller_array():
+    from sparseforge.gen.accel.presets import ACCEL_PRESETS
+
+    for name in ("accel_small", "accel_small_noim2c", "accel_small_blox", "accel_paper"):
+        cfg = parse_config({**ACCEL_PRESETS[name][1], "name": name})
+        cal = accel_energy.calibration_design(cfg)
+        a, c = cfg.array, cal.array
+        assert (c.kind, c.a, c.b, c.c, c.act_zero_gating) == (a.kind, a.a, a.b, a.c,
+                                                             a.act_zero_gating)
+        assert (c.m, c.n) == (min(a.m, 2), min(a.n, 2)) and cal.name == f"{name}_cal"
+        assert (cal.im2col, cal.act_banks, cal.window_rows, cal.window_cols) == \
+            (cfg.im2col, cfg.act_banks, cfg.window_rows, cfg.window_cols)
+        assert cal.quant_channels == 0 and cal.act_kb <= cfg.act_kb
+        assert (cal.sparseblox is None) == (cfg.sparseblox is None)
+        if cal.sparseblox is not None:
+            assert cal.sparseblox.capacity == 64
+    tiny = parse_config(TINY)
+    assert accel_energy.calibration_design(tiny) == tiny      # its own calibration design
+
+
+def test_energy_refused_with_network_or_model_only(capsys):
+    from sparseforge.gen.cli import main
+
+    assert main(["run", "accel_small", "--conv", "4,4,8,8,3,3", "--model-only",
+                 "--energy"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--energy: allowed with one layer run on the RTL" in err
