@@ -106,7 +106,9 @@ def run_layer_rtl(cfg, plan, x, w, *, shift=None, relu=False, simulator="verilat
 
 
 def energy_fields(cfg, plan, x, w, report, args, raw, progress):
-    """``run --energy``: the energy model's figures of the layer just run. A pruning layer
+    """``run --energy``: the energy model's figures of the layer just run (its window: the
+    ``start`` write to ``done``), and apart the SRAM writes of loading its input map and weights
+    (``load_sram_write_pj``: the loaders' logic is not priced). A pruning layer
     (Sparse-Blox) adds the same layer's energy without pruning (the cycle model's cycles, every
     word written), the difference, and the SRAM read energy the next layer saves on the pruned
     words (read as zeros from their flags)."""
@@ -115,8 +117,12 @@ def energy_fields(cfg, plan, x, w, report, args, raw, progress):
 
     job = layer_job(cfg, plan, x, w, shift=args.shift, relu=args.relu, blox=raw)
     fields = energy_report(cfg, job.actions(report["cycles"]), job.ops, progress=progress)
+    energies = model_energies(cfg)
+    # Loading the layer's SRAMs happens before its window: the SRAM writes alone, apart.
+    fields["load_sram_write_pj"] = (
+        plan.h * plan.w * plan.cb_in * energies["sram"]["sram_act_write"] +
+        plan.weight_word_count * energies["sram"]["sram_weights_write"])
     if raw is not None:
-        energies = model_energies(cfg)
         plain = layer_job(cfg, plan, x, w, shift=args.shift, relu=args.relu)
         without, parts = predict(energies, plain.actions(plain.model_cycles))
         read = energies["sram"]["sram_act_read"]
