@@ -32,8 +32,8 @@ The engine's actions are those of :mod:`sparseforge.sim.sta.actions` on the laye
     Rows it requantizes and writes (pixels in the map × column tiles, INT8 output only).
 
 SRAM accesses, named as the energy hooks' macro groups: ``sram_act_read`` (= ``act_read``),
-``sram_act_write`` (= ``out_word``), ``sram_weights_read`` (= ``weight_read``); nothing is
-loaded into SRAM while a layer runs (loads are separate AXI4-Stream transfers before it).
+``sram_act_write`` (= ``out_word``), ``sram_weights_read`` (= ``weight_read``),
+``sram_weights_write`` (0); nothing is loaded into SRAM while a layer runs (loads are separate AXI4-Stream transfers before it).
 
 On a design with Sparse-Blox (:mod:`.blox`, :class:`sparseforge.hdl.accel.blox.BloxPruner`),
 a pruning layer adds:
@@ -95,7 +95,7 @@ def blox_actions(plan, counts, pruned):
     pruning (None: a layer that does not prune)."""
     out = {"flag_write": counts["out_word"], "flag_read": counts["act_read"],
            "blox_row": 0, "blox_block": 0, "blox_cached": 0, "blox_refused": 0,
-           "sram_blox_cache_write": 0}
+           "sram_blox_cache_write": 0, "sram_blox_cache_read": 0}
     if pruned is not None:
         out.update(blox_row=counts["out_row"],
                    blox_block=plan.tiles * plan.cfg.out_blocks_per_row,
@@ -120,6 +120,7 @@ def layer_actions(plan, x, weights, cycles, *, int8_out, skew_bits, pruned=None)
     counts["sram_act_read"] = counts["act_read"]
     counts["sram_act_write"] = counts["out_word"]
     counts["sram_weights_read"] = counts["weight_read"]
+    counts["sram_weights_write"] = 0
     if plan.cfg.sparseblox is not None:
         counts.update(blox_actions(plan, counts, pruned))
         if pruned is not None:
