@@ -141,6 +141,38 @@ def im2col(progress):
     return result
 
 
+def im2col_sram(progress):
+    """The IM2COL comparison's layer by the model, the logic energies of ``accel_tiny`` and its
+    SRAMs priced at sizes up to the paper's (2 MB activation, 512 KB weight SRAM): how the
+    saving grows with the SRAM's energy per access."""
+    from dataclasses import replace
+
+    from sparseforge.gen.power.model import model_energies, predict, sram_energies
+
+    cfg = parse_config(TINY)
+    rng = np.random.default_rng(SEED + 1)
+    spec, nnz, density = IM2COL_LAYER
+    plan, x, w, shift = make_layer(cfg, rng, spec, nnz, density)
+    direct = make_layer(cfg, rng, spec, nnz, density, direct=True)[0]
+    logic = {c: e for c, e in model_energies(cfg, progress=progress).items() if c != "sram"}
+    rows = []
+    for act_kb, weight_kb in ((4, 1), (128, 64), (2048, 512)):
+        energies = {**logic, **sram_energies(replace(cfg, act_kb=act_kb, weight_kb=weight_kb))}
+        row = {"act_kb": act_kb, "weight_kb": weight_kb,
+               "sram_act_read_pj": energies["sram"]["sram_act_read"]}
+        for name, p in (("im2col", plan), ("direct", direct)):
+            job = layer_job(cfg, p, x, w, shift=shift)
+            total, parts = predict(energies, job.actions(job.model_cycles))
+            row[name] = {"energy_pj": total, "sram_pj": parts["sram"],
+                         "cycles": job.model_cycles,
+                         "act_reads": job.actions(job.model_cycles)["act_read"]}
+        row["energy_ratio"] = row["direct"]["energy_pj"] / row["im2col"]["energy_pj"]
+        rows.append(row)
+        progress(f"SRAM {act_kb} KB + {weight_kb} KB: direct / IM2COL "
+                 f"{row['energy_ratio']:.2f}x by the model")
+    return rows
+
+
 def blox(progress):
     cfg = parse_config(TINY_BLOX)
     rng = np.random.default_rng(SEED + 2)
@@ -169,12 +201,15 @@ def blox(progress):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=("validate", "im2col", "blox", "all"), default="all")
+    parser.add_argument("--part", choices=("validate", "im2col", "im2col_sram", "blox", "all"),
+                        default="all")
     args = parser.parse_args()
     progress = Progress(True)
-    parts = ("validate", "im2col", "blox") if args.part == "all" else (args.part,)
+    parts = ("validate", "im2col", "im2col_sram", "blox") if args.part == "all" else \
+        (args.part,)
     for part in parts:
-        value = {"validate": validate, "im2col": im2col, "blox": blox}[part](progress)
+        value = {"validate": validate, "im2col": im2col, "im2col_sram": im2col_sram,
+                 "blox": blox}[part](progress)
         # Read again: parts may run in parallel processes.
         results = json.loads(OUT.read_text()) if OUT.exists() else {}
         results[part] = value
