@@ -33,7 +33,8 @@ The engine's actions are those of :mod:`sparseforge.sim.sta.actions` on the laye
 
 SRAM accesses, named as the energy hooks' macro groups: ``sram_act_read`` (= ``act_read``),
 ``sram_act_write`` (= ``out_word``), ``sram_weights_read`` (= ``weight_read``),
-``sram_weights_write`` (0); nothing is loaded into SRAM while a layer runs (loads are separate AXI4-Stream transfers before it).
+``sram_weights_write`` (0); nothing is loaded into SRAM while a layer runs (loads are separate
+AXI4-Stream transfers before it).
 
 On a design with Sparse-Blox (:mod:`.blox`, :class:`sparseforge.hdl.accel.blox.BloxPruner`),
 a pruning layer adds:
