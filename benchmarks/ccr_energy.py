@@ -1,6 +1,6 @@
-"""Energy of CCR's SparseK and dense designs: the energy model against gate level, and VGG-16.
+"""Energy of CCR's designs: the energy model against gate level, and VGG-16.
 
-    .venv/bin/python benchmarks/ccr_energy.py [--part validate|vgg16|all]
+    .venv/bin/python benchmarks/ccr_energy.py [--part validate|vgg16|inputs|all]
 
 Every figure is OSU 0.18 µm (osu018_stdcells.lib, typical, 1.8 V) at the configured 100 MHz:
 logic measured by :mod:`sparseforge.gen.power` (the gate-level netlist simulated on the layer,
@@ -21,6 +21,10 @@ PU, 1 KB buffers, kernels up to 3×3, maps up to 16×16.
    activations 70 % non-zero, uniform: the bounds the CCR paper gives for VGG-16 as a whole), on
    the 2×2 PU, energy from the model: the logic energies calibrated on the tiny designs, the
    buffers priced at the paper's 128 KB.
+3. ``inputs``: SparseI and SparseKI (``ccr_i_tiny``, ``ccr_ki_tiny``: the same PU and buffers as
+   ``ccr_k_tiny``), the three layers of ``validate`` on each, gate level against the model
+   calibrated on each design's own five layers, and the counts against the RTL's registers
+   (SparseKI: ``steps``, ``macs``, ``stalls``, ``coords``) and the SRAM enables.
 
 Results go to benchmarks/results/ccr_energy.json.
 """
@@ -103,6 +107,22 @@ def validate(progress):
     return rows
 
 
+def inputs(progress):
+    """SparseI and SparseKI: the validation layers, gate level against the model."""
+    rows = []
+    for variant, name in (("sparse_i", "ccr_i_tiny"), ("sparse_ki", "ccr_ki_tiny")):
+        cfg = parse_config({**TINY, "variant": variant, "name": name})
+        rng = np.random.default_rng(SEED)
+        for c, h, wd, k, r, s, wdens, adens in LAYERS:
+            x, w, win = random_layer(cfg, rng, c, h, wd, k, r, s, wdens, adens)
+            row = measure(cfg, layer_job(cfg, x, w, win), progress)
+            rows.append(row)
+            progress(f"{name}: gate level {row['gate_level_pj']:,.0f} pJ, model "
+                     f"{row['model_pj']:,.0f} pJ ({row['error']:+.1%}); counts equal: "
+                     f"{row['probed_equal_model']}")
+    return rows
+
+
 def vgg16(progress):
     """Model energy of VGG-16's convolution layers on SparseK and dense (2×2 PU, 128 KB)."""
     rows = []
@@ -135,13 +155,14 @@ def vgg16(progress):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=("validate", "vgg16", "all"), default="all")
+    parser.add_argument("--part", choices=("validate", "vgg16", "inputs", "all"),
+                        default="all")
     args = parser.parse_args()
     progress = Progress(True)
     results = json.loads(OUT.read_text()) if OUT.exists() else {}
-    parts = ("validate", "vgg16") if args.part == "all" else (args.part,)
+    parts = ("validate", "vgg16", "inputs") if args.part == "all" else (args.part,)
     for part in parts:
-        results[part] = {"validate": validate, "vgg16": vgg16}[part](progress)
+        results[part] = {"validate": validate, "vgg16": vgg16, "inputs": inputs}[part](progress)
         RESULTS.mkdir(exist_ok=True)
         OUT.write_text(json.dumps(results, indent=1) + "\n")
     if "validate" in results:
@@ -149,6 +170,11 @@ def main():
         OUT.write_text(json.dumps(results, indent=1) + "\n")
         print(table([(r["design"], r["workload"], r["cycles"], r["gate_level_pj"], r["model_pj"],
                       r["error"], r["probed_equal_model"]) for r in results["validate"]],
+                    ("design", "layer", "cycles", "gate level pJ", "model pJ", "error",
+                     "counts equal")))
+    if "inputs" in results:
+        print(table([(r["design"], r["workload"], r["cycles"], r["gate_level_pj"], r["model_pj"],
+                      r["error"], r["probed_equal_model"]) for r in results["inputs"]],
                     ("design", "layer", "cycles", "gate level pJ", "model pJ", "error",
                      "counts equal")))
     if "vgg16" in results:

@@ -39,13 +39,14 @@ ARCH = Architecture(
     soak="sparseforge.tb.accel.soak",
     run="sparseforge.gen.accel.run:run_cli",
     network="sparseforge.gen.accel.network:accel_target",
+    power="sparseforge.gen.accel.energy:HOOKS",
     run_options=("conv", "layer", "network", "model_only", "rtl_layers", "nnz", "act_density",
                  "act", "weights", "prune", "shift", "relu", "model", "images",
                  RunOption(("--densities",),
                            {"metavar": "FILE",
                             "help": "--network: a YAML/JSON map of layer to NNZ (the others at "
                                     "--nnz, the first layer at B/B unless the file names it)"}),
-                 "thresholds", "threshold"),
+                 "thresholds", "threshold", "energy"),
     # Icarus simulates these designs at about a hundred cycles a second, so the no-IM2COL
     # baseline (the same array behind a simpler reader) and the other engine kinds run on
     # Verilator only.

@@ -21,7 +21,7 @@ from ..report import Progress, save_npy, table
 from ..run_result import RunOutput, Text
 from .blox_run import blox_report, threshold_raw
 
-__all__ = ["prepare_layer", "run_layer_rtl", "network_report", "run_cli"]
+__all__ = ["prepare_layer", "run_layer_rtl", "network_report", "run_cli", "energy_fields"]
 
 
 def _plan(cfg, layer, nnz, flag, check_sram=True, int8_out=False):
@@ -75,7 +75,8 @@ def run_layer_rtl(cfg, plan, x, w, *, shift=None, relu=False, simulator="verilat
     out = runner.run_job(
         cfg, simulator, "sparseforge.tb.accel.run",
         {"x": x, "w": w, "layer": layer, "out": [int(int8_out), shift or 0, int(relu)],
-         **({"blox": [blox]} if blox is not None else {})},
+         **({"blox": [blox]} if blox is not None else {}),
+         **({"direct": [1]} if plan.direct else {})},
         seed=seed, progress=progress,
         message=f"simulating {plan.h}x{plan.w}x{plan.c} -> {plan.k}, {plan.r}x{plan.s}/"
                 f"{plan.stride} at {plan.nnz}/{cfg.block} on {simulator}")
@@ -103,6 +104,36 @@ def run_layer_rtl(cfg, plan, x, w, *, shift=None, relu=False, simulator="verilat
         "output": "int8" if int8_out else "int32",
     })
     return report, y
+
+
+def energy_fields(cfg, plan, x, w, report, args, raw, progress):
+    """``run --energy``: the energy model's figures of the layer just run (its window: the
+    ``start`` write to ``done``), and apart the SRAM writes of loading its input map and weights
+    (``load_sram_write_pj``: the loaders' logic is not priced). A pruning layer
+    (Sparse-Blox) adds the same layer's energy without pruning (the cycle model's cycles, every
+    word written), the difference, and the SRAM read energy the next layer saves on the pruned
+    words (read as zeros from their flags)."""
+    from ..power.model import energy_report, model_energies, predict
+    from .energy import layer_job
+
+    job = layer_job(cfg, plan, x, w, shift=args.shift, relu=args.relu, blox=raw)
+    fields = energy_report(cfg, job.actions(report["cycles"]), job.ops, progress=progress)
+    energies = model_energies(cfg)
+    # Loading the layer's SRAMs happens before its window: the SRAM writes alone, apart.
+    fields["load_sram_write_pj"] = (
+        plan.h * plan.w * plan.cb_in * energies["sram"]["sram_act_write"] +
+        plan.weight_word_count * energies["sram"]["sram_weights_write"])
+    if raw is not None:
+        plain = layer_job(cfg, plan, x, w, shift=args.shift, relu=args.relu)
+        without, parts = predict(energies, plain.actions(plain.model_cycles))
+        read = energies["sram"]["sram_act_read"]
+        fields.update({
+            "energy_without_pruning_pj": without,
+            "energy_by_component_without_pruning": parts,
+            "energy_saved_by_pruning_pj": without - fields["energy_pj"],
+            "next_layer_sram_read_saved_pj": report["act_words_not_read"] * read,
+        })
+    return fields
 
 
 def layer_report(plan):
@@ -253,6 +284,9 @@ def run_cli(cfg, args):
         return run_network.run_cli(cfg, args)
     run_network.check_not_model(args)
     _reject(args, ("gemm", "weight_density"))
+    if args.energy and (args.network or args.model_only):
+        raise InputError("--energy: allowed with one layer run on the RTL (--conv or --layer), "
+                         "not with --network or --model-only")
     chosen = [f for f in ("conv", "layer", "network") if getattr(args, f)]
     if len(chosen) != 1:
         raise InputError("--conv/--layer/--network: give exactly one of them "
@@ -291,6 +325,8 @@ def run_cli(cfg, args):
     report["seed"] = args.seed
     if args.layer:
         report["name"] = args.layer
+    if args.energy:
+        report.update(energy_fields(cfg, plan, x, w, report, args, raw, progress))
     if args.out is not None:
         save_npy(Path(args.out), y.astype(np.int8 if args.shift is not None else np.int32))
     write = Text()
@@ -311,9 +347,19 @@ def run_cli(cfg, args):
         write(f"Sparse-Blox at t = {report['threshold']:g}: {report['blocks_pruned']} of "
               f"{report['blocks_total']} blocks pruned ({report['blocks_zero_before']} "
               f"already zero, {report['blocks_refused']} refused by a full cache), "
-              f"{report['act_words_saved']} activation words saved, "
-              f"{report['cycles_saved']} cycles saved against the layer without pruning "
-              f"({report['model_cycles']}: the next layer's skipping is not built)")
+              f"{report['act_words_saved']} activation words saved; with a next layer reading "
+              f"this map: {report['macs_skipped']} MACs skipped, {report['cycles_saved']} "
+              f"cycles saved over both layers (this layer's block-pass tail included)")
+    if "energy_pj" in report:
+        model = report["energy_model"]
+        write(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
+              f"TOPS/W ({model['library']}, {model['supply_v']:g} V, "
+              f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
+        if "energy_without_pruning_pj" in report:
+            write(f"without pruning: {report['energy_without_pruning_pj']:,.0f} pJ "
+                  f"(pruning saves {report['energy_saved_by_pruning_pj']:,.0f} pJ in this "
+                  f"layer; the next layer's SRAM reads of the pruned words, "
+                  f"{report['next_layer_sram_read_saved_pj']:,.0f} pJ, are saved too)")
     model = report["model_cycles"] if raw is None else report["model_cycles_blox"]
     ok = report["mismatches"] == 0 and \
         report["cycles"] == report["register_cycles"] == model and \

@@ -1,20 +1,22 @@
-"""Energy hooks of CCR's dense baseline and SparseK: workloads, blocks, actions, SRAM buffers.
+"""Energy hooks of CCR's four designs (dense, SparseK, SparseI, SparseKI): workloads, blocks,
+actions, SRAM buffers.
 
 CCR's headline is energy (CCR paper, Sec. V: SparseK 2.23× more energy-efficient than the dense
 design on VGG-16); :mod:`sparseforge.gen.power` measures it on the OSU 0.18 µm netlist. This module
 tells it what the accelerator is made of:
 
 * no clock gating (the RTL has none);
-* components: the PU (the P_x × P_y multipliers), the CCU, the crossbar and its bank addressing
-  (``scatter``), the rest of the datapath, AccUnit's pipeline and adders (``acc``), the sequencer,
-  the kernels' count table (read combinationally, so synthesized as logic rather than kept as an
-  SRAM macro), the loaders and the rest (register file, control, statistics);
+* components: the PU (the P_x × P_y multipliers, SparseKI's Cartesian product), the CCU, the
+  crossbar and its bank addressing (``scatter``; SparseKI: the output addresses and the bank
+  arbiter), the rest of the datapath, AccUnit's pipeline and adders (``acc``), the sequencer,
+  the kernels' and channels' count tables (read combinationally, so synthesized as logic rather
+  than kept as SRAM macros), the loaders and the rest (register file, control, statistics);
 * actions (:mod:`sparseforge.sim.ccr.actions`) and the small design and layers the per-action
   energies are calibrated on: the same variant on a PU of at most 2×2;
 * SRAM macros: IB, KB and the P_x·P_y OB banks, priced per access by :mod:`..power.sram`.
 
 A job is one stride-1 layer (a single pass, ``tb/ccr/run.py``), its window the cycles ``busy`` is
-high. SparseI and SparseKI have no energy model yet (their actions are not counted).
+high.
 """
 
 from dataclasses import replace
@@ -66,7 +68,11 @@ def layer_job(cfg, x, w, win, label=None):
         return None
 
     def probes(outputs, shakes):
-        return {"step": int(outputs["reg_steps"][0]), "mac": int(outputs["reg_macs"][0])}
+        probed = {"step": int(outputs["reg_steps"][0]), "mac": int(outputs["reg_macs"][0])}
+        if cfg.variant == "sparse_ki":
+            probed.update(stall=int(outputs["reg_stalls"][0]),
+                          coord=int(outputs["reg_coords"][0]))
+        return probed
 
     return PowerJob(module="sparseforge.tb.ccr.run",
                     inputs={"x": x, "w": w,
@@ -109,7 +115,8 @@ def components(cfg):
     return {
         "pu": ("datapath.pu", "datapath.pu.*"),
         "ccu": ("datapath.ccu", "datapath.ccu.*"),
-        "scatter": ("datapath.scatter", "datapath.scatter.*"),
+        "scatter": ("datapath.scatter", "datapath.scatter.*", "datapath.address",
+                    "datapath.address.*", "datapath.arbiter", "datapath.arbiter.*"),
         "datapath": ("datapath",),
         "acc": ("acc", "acc.*"),
         "sequencer": ("seq", "seq.*"),
@@ -119,7 +126,7 @@ def components(cfg):
 
 
 def actions(cfg):
-    return {
+    names = {
         "pu": ("cycle", "step", "mac"),
         "ccu": ("cycle", "step"),
         "scatter": ("cycle", "step", "ob_update"),
@@ -130,6 +137,14 @@ def actions(cfg):
         "loaders": ("cycle",),
         "top": ("cycle", "clear", "step", "mac"),
     }
+    if cfg.variant == "sparse_ki":
+        # The CCU computes a coordinate per product; the arbiter holds a pair through its
+        # stalls (the PU, CCU and sequencer wait).
+        names.update(ccu=("cycle", "step", "coord"),
+                     scatter=("cycle", "step", "stall", "ob_update"),
+                     datapath=("cycle", "step", "stall"),
+                     sequencer=("cycle", "step", "empty", "stall", "kernel"))
+    return names
 
 
 def sram(cfg):

@@ -9,8 +9,8 @@ architecture's ``calibration`` hook), every cell's energy is attributed to a com
 (``components``), and each component's energies per action are fitted to its measured energies by
 non-negative least squares on relative errors (the small runs weigh as much as the large).
 
-Calibrations are cached by the calibration design's Verilog, the calibration workloads, the flow
-and this model, so a design is calibrated once.
+Calibrations are cached by the calibration design's Verilog, the calibration workloads, the flow,
+the architecture's components and actions and this model, so a design is calibrated once.
 """
 
 import hashlib
@@ -103,10 +103,15 @@ def predict(energies, counts):
     return sum(by_component.values()), by_component
 
 
-def _key(cal_cfg, jobs, exclude=()):
+def _key(cal_cfg, jobs, exclude=(), hooks=None):
     digest = hashlib.sha256()
     if exclude:
         digest.update(repr(sorted(exclude)).encode())
+    if hooks is not None:
+        # The components and their actions are part of the model: a calibration fitted with
+        # other ones must not be reused.
+        digest.update(repr(sorted(hooks.components(cal_cfg).items())).encode())
+        digest.update(repr(sorted(hooks.actions(cal_cfg).items())).encode())
     for job in jobs:
         digest.update(job.label.encode())
         for name in sorted(job.inputs):
@@ -125,7 +130,7 @@ def calibrate(cfg, *, progress=None, refresh=False, exclude=()):
     hooks = hooks_of(cfg)
     cal_cfg, jobs = hooks.calibration(cfg)
     left_out = tuple(exclude) + (tuple(hooks.excluded(cal_cfg)) if hooks.excluded else ())
-    path = cache_dir() / "energy" / f"{cal_cfg.name}-{_key(cal_cfg, jobs, left_out)}.json"
+    path = cache_dir() / "energy" / f"{cal_cfg.name}-{_key(cal_cfg, jobs, left_out, hooks)}.json"
     if path.exists() and not refresh:
         data = json.loads(path.read_text())
         data.pop("calibration_config", None)

@@ -1,4 +1,4 @@
-"""CCR's energy hooks (dense and SparseK): action counts against a step-by-step enumeration, the
+"""CCR's energy hooks (all four designs): action counts against a step-by-step enumeration, the
 SRAM buffers' enables, and the model's counts against the RTL's statistics registers.
 
 The gate-level runs (model against gate level within 15 %, SparseK against dense) are in
@@ -27,6 +27,20 @@ def enumerate_updates(variant, px, py, x, w, x0, y0, ho, wo):
     k, c, r, s = w.shape
     hb, wb = -(-x.shape[1] // px), -(-x.shape[2] // py)
     updates = 0
+    if variant == "sparse_i":
+        # A non-zero input times each P_x × P_y tile of the rotated kernel, padding included.
+        for kk in range(k):
+            for cc, m, n in zip(*np.nonzero(x)):
+                for i in range(-(-r // px) * px):
+                    for j in range(-(-s // py) * py):
+                        updates += 0 <= m - i - x0 < ho and 0 <= n - j - y0 < wo
+        return updates
+    if variant == "sparse_ki":
+        # Every product of a non-zero weight and a non-zero input of its channel.
+        for kk, cc, i, j in zip(*np.nonzero(w)):
+            for m, n in zip(*np.nonzero(x[cc])):
+                updates += 0 <= m - i - x0 < ho and 0 <= n - j - y0 < wo
+        return updates
     for kk in range(k):
         for cc in range(c):
             for i in range(r):
@@ -43,7 +57,7 @@ def enumerate_updates(variant, px, py, x, w, x0, y0, ho, wo):
     return updates
 
 
-@pytest.mark.parametrize("variant", ["dense", "sparse_k"])
+@pytest.mark.parametrize("variant", ["dense", "sparse_k", "sparse_i", "sparse_ki"])
 @pytest.mark.parametrize("pad", [0, 1, 2])
 def test_ob_updates_equal_a_lane_by_lane_enumeration(variant, pad):
     seed = 7 + pad
@@ -58,12 +72,18 @@ def test_ob_updates_equal_a_lane_by_lane_enumeration(variant, pad):
     assert counts["clear"] == words
     assert counts["sram_ob_write"] == want + 4 * words
     assert counts["sram_ib_read"] == counts["sram_kb_read"] == counts["step"]
+    if variant == "sparse_i":                              # each non-zero input × 2×2 tiles
+        assert counts["step"] == 3 * np.count_nonzero(x) * 4, f"seed {seed}"
+        return
+    if variant == "sparse_ki":
+        assert counts["coord"] == counts["mac"]
+        return
     blocks = 3 * 4                                         # ⌈5/2⌉ × ⌈7/2⌉ input blocks
     nonzero = np.count_nonzero(w)
     assert counts["step"] == blocks * (w.size if variant == "dense" else nonzero), f"seed {seed}"
 
 
-def test_sram_groups_and_no_model_for_other_variants():
+def test_sram_groups_of_the_buffers():
     cfg = parse_config(TEST)
     macros = ccr_energy.sram(cfg)
     assert sorted(m["group"] for m in macros) == ["ib", "kb", "ob", "ob", "ob", "ob"]
@@ -73,16 +93,18 @@ def test_sram_groups_and_no_model_for_other_variants():
                          text, re.S | re.M).group(0)
         inputs = re.findall(r"^\s*input\s+(?:\[[^]]*\]\s*)?\\?(\S+?)\s*;", body, re.M)
         assert {*macro["reads"], *macro["writes"]} <= set(inputs), (macro["module"], inputs)
-    ki = parse_config({**TEST, "variant": "sparse_ki", "name": "ki"})
-    x, w, win = ccr_energy.random_layer(ki, np.random.default_rng(1), 1, 4, 4, 1, 3, 3, 1, 1)
-    with pytest.raises(InputError, match="sparse_ki .* no energy model"):
-        ccr_energy.layer_job(ki, x, w, win)
+    strided = ccr_layer.window(5, 5, 3, 3, pad=1, stride=2)
+    x, w, _ = ccr_energy.random_layer(cfg, np.random.default_rng(1), 1, 5, 5, 1, 3, 3, 1, 1)
+    with pytest.raises(InputError, match="stride 2"):
+        ccr_energy.layer_job(cfg, x, w, strided)
 
 
-def test_model_counts_equal_the_rtl_statistics_registers():
+@pytest.mark.parametrize("variant", ["sparse_k", "sparse_i", "sparse_ki"])
+def test_model_counts_equal_the_rtl_statistics_registers(variant):
     from sparseforge.tb import runner
 
-    cfg = parse_config(TEST)
+    # The regression's designs (their Icarus builds are shared with tb/ccr's regression).
+    cfg = parse_config({**TEST, "variant": variant, "name": f"ccr_{variant}_test"})
     seed = 13
     x, w, win = ccr_energy.random_layer(cfg, np.random.default_rng(seed), 3, 6, 5, 2, 3, 3,
                                         0.4, 0.6)
