@@ -35,7 +35,8 @@ RUNS = {
     "vdbb_2x8x4_2x2_pipe_mux_product": ("vdbb_2x8x4_2x2", {"mux": True, "product": True}, False),
 }
 
-_KEEP = {"liberty": ("area_um2", "sequential_area_um2", "cells", "flops", "booth", "period_ps"),
+_KEEP = {"liberty": ("area_um2", "sequential_area_um2", "cells", "flops", "booth", "period_ps",
+                     "critical_path_ns", "critical_path_levels"),
          "ecp5": ("device", "luts", "flops", "dsps", "fmax_mhz", "target_mhz", "abc9")}
 
 

@@ -9,7 +9,7 @@ subprocess with its script and log kept in a work directory:
 ``liberty``
     The same, then flip-flops and logic mapped onto the OSU 0.18 µm standard cells
     (``dfflibmap``, ``abc -D`` at the clock period): chip area in µm², as the STA paper's
-    Table IV reports logic area.
+    Table IV reports logic area, and the critical path's delay (:mod:`.timing`).
 ``ecp5``
     ``synth_ecp5`` and nextpnr-ecp5 out of context on the smallest LFE5U that fits: LUTs,
     flip-flops, DSP multipliers and the Fmax achieved.
@@ -31,6 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import InputError, ToolFailure
+from .timing import critical_path
 from .toolchain import CONSTRAINTS, ToolError, liberty_path, nextpnr_ecp5_command, yosys_command
 
 __all__ = ["FLOWS", "CLOCKS", "CLOCK_PORT", "ECP5_DEVICES", "SRAM_UM2_PER_BIT", "clock_constraints",
@@ -219,14 +220,18 @@ def _liberty(verilog_path, top, work_dir, blackbox_modules, progress, booth=Fals
         "opt_clean",
         f"stat -liberty {lib_arg}",
         f"tee -q -o stat.json stat -json -liberty {lib_arg}",
+        "write_json mapped.json",
     ], work_dir, f"yosys: liberty synthesis of {top!r}")
     design, types = _read_stat(work_dir / "stat.json")
+    path = critical_path(json.loads((work_dir / "mapped.json").read_text()), top, lib)
     flops, latches = _liberty_sequential(str(lib))
     result = _counts(types, flops.__contains__, latches.__contains__, blackbox_modules)
     result.update({
         "area_um2": float(design["area"]),
         "sequential_area_um2": float(design.get("sequential_area", 0.0)),
         "period_ps": period_ps,
+        "critical_path_ns": path["delay_ns"],
+        "critical_path_levels": path["levels"],
         "booth": booth,
         "cell_types": types,
     })
@@ -449,7 +454,9 @@ def synth(verilog_path, top, flow="generic", *, work_dir=None, progress=None,
         ``latches`` the latch bits; ``blackboxes`` ({module: instances}).
 
         ``liberty``: ``area_um2`` (chip area), ``sequential_area_um2``, ``period_ps`` (the ABC
-        delay target), ``booth``, ``cells``, ``flops`` (liberty flip-flop cells such as DFFPOSX1, DFFSR),
+        delay target), ``critical_path_ns`` and ``critical_path_levels`` (the longest
+        register-to-register path by :func:`sparseforge.gen.timing.critical_path`, clock-to-Q and
+        setup included), ``booth``, ``cells``, ``flops`` (liberty flip-flop cells such as DFFPOSX1, DFFSR),
         ``latches``, ``blackboxes``.
 
         ``ecp5``: ``device`` (e.g. "LFE5U-25F"), ``luts`` (LUT4 sites used, carry chains
