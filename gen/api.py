@@ -104,6 +104,9 @@ def synth(cfg, flow="generic", *, sram="macro", booth=False, progress=None):
     from .synth import synth as run_yosys
     from .toolchain import keep_log
 
+    if booth and flow != "liberty":
+        from .errors import InputError
+        raise InputError(f"synth: booth is an option of the liberty flow, not of {flow!r}")
     progress = progress or (lambda message: None)
     macros = (registry.of(cfg).memory_macros(cfg)
               if flow != "ecp5" and sram == "macro" else [])
