@@ -9,6 +9,11 @@ non-linear delay model, as sign-off tools compute it, simplified:
   ``rise_transition``/``fall_transition`` looked up at the input pin's transition and the net's
   load (the sum of the input-pin capacitances it drives; no wire load model), taking the larger
   of rise and fall (unateness is not tracked, so the figure is a little pessimistic);
+* a net driving more than :data:`MAX_FANOUT` input pins (the array's enable, a reset) is taken
+  as driven through a fanout-of-4 tree of the library's ``BUFX4`` buffers, as placement would
+  build it: the driver sees :data:`MAX_FANOUT` pins, each tree level adds a buffer driving 4
+  (ABC maps without buffering, and one gate driving thousands of pins would read as hundreds
+  of nanoseconds);
 * paths start at flip-flop outputs (the clock-to-Q arc) and at the top's inputs (arrival 0) and
   end at flip-flop data pins (plus the setup constraint) or at the top's outputs;
 * the clock is ideal (no skew), driven with transition :data:`CLOCK_TRANSITION_NS`.
@@ -19,10 +24,16 @@ from pathlib import Path
 
 from .power.liberty import _table, parse
 
-__all__ = ["critical_path", "CLOCK_TRANSITION_NS"]
+__all__ = ["critical_path", "CLOCK_TRANSITION_NS", "MAX_FANOUT"]
 
 #: Transition time of the ideal clock and of the top's inputs, ns.
 CLOCK_TRANSITION_NS = 0.1
+
+#: Input pins a gate drives directly; larger nets go through a buffer tree.
+MAX_FANOUT = 8
+
+#: The buffer of the trees.
+BUFFER = "BUFX4"
 
 _DELAY = ("cell_rise", "cell_fall")
 _SLEW = ("rise_transition", "fall_transition")
@@ -73,6 +84,7 @@ def critical_path(netlist, top, liberty):
     cells = {name: c for name, c in module["cells"].items() if c["type"] in lib}
 
     load = defaultdict(float)
+    fanout = defaultdict(int)
     driver = {}
     for name, c in cells.items():
         pins = lib[c["type"]]["pins"]
@@ -85,6 +97,24 @@ def critical_path(netlist, top, liberty):
                     driver[bit] = name
                 else:
                     load[bit] += cap
+                    fanout[bit] += 1
+    buffer = lib[BUFFER]
+    (buffer_arc,) = [arc for arcs in buffer["arcs"].values() for arc in arcs]
+
+    def drive(delays, slews, slew, bit):
+        """Delay and transition from a driver's input to the net's pins, buffer tree included."""
+        pins, net_load = fanout[bit], load[bit]
+        if pins <= MAX_FANOUT:
+            return _lookup(delays, slew, net_load), _lookup(slews, slew, net_load)
+        per_pin = net_load / pins
+        delay = _lookup(delays, slew, MAX_FANOUT * per_pin)
+        slew = _lookup(slews, slew, MAX_FANOUT * per_pin)
+        reach = MAX_FANOUT
+        while reach < pins:
+            delay += _lookup(buffer_arc[2], slew, 4 * per_pin)
+            slew = _lookup(buffer_arc[3], slew, 4 * per_pin)
+            reach *= 4
+        return delay, slew
 
     # Arrival time, transition, startpoint and logic depth of every net.
     arrival = {}
@@ -110,9 +140,9 @@ def critical_path(netlist, top, liberty):
                         src = c["connections"].get(related, [None])[0]
                         at, slew, start, depth = arrival.get(src, (0.0, CLOCK_TRANSITION_NS,
                                                                    "constant", 0))
-                    t = at + _lookup(delays, slew, load[bit])
-                    if best is None or t > best[0]:
-                        best = (t, _lookup(slews, slew, load[bit]), start, depth + 1)
+                    delay, out_slew = drive(delays, slews, slew, bit)
+                    if best is None or at + delay > best[0]:
+                        best = (at + delay, out_slew, start, depth + 1)
                 if best is not None:
                     arrival[bit] = best
 
