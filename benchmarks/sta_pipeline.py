@@ -36,7 +36,8 @@ RUNS = {
 }
 
 _KEEP = {"liberty": ("area_um2", "sequential_area_um2", "cells", "flops", "booth", "period_ps",
-                     "critical_path_ns", "critical_path_levels"),
+                     "critical_path_ns", "critical_path_levels", "critical_path_from",
+                     "critical_path_to"),
          "ecp5": ("device", "luts", "flops", "dsps", "fmax_mhz", "target_mhz", "abc9")}
 
 

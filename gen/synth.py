@@ -232,6 +232,8 @@ def _liberty(verilog_path, top, work_dir, blackbox_modules, progress, booth=Fals
         "period_ps": period_ps,
         "critical_path_ns": path["delay_ns"],
         "critical_path_levels": path["levels"],
+        "critical_path_from": path["startpoint"],
+        "critical_path_to": path["endpoint"],
         "booth": booth,
         "cell_types": types,
     })

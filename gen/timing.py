@@ -76,7 +76,8 @@ def _lookup(tables, slew, load):
 
 def critical_path(netlist, top, liberty):
     """The longest path of module ``top`` in the Yosys JSON ``netlist`` (a dict) mapped to the
-    Liberty file ``liberty``: ``{"delay_ns", "startpoint", "endpoint", "levels"}``, the
+    Liberty file ``liberty``: ``{"delay_ns", "startpoint", "endpoint", "levels"}`` (the start
+    and end registers by the net their output drives, or a port name), the
     register-to-register delay including clock-to-Q and setup (paths from the top's inputs and to
     its outputs included). ``delay_ns`` is 0.0 for a netlist without timed paths."""
     lib = _timing_library(liberty)
@@ -176,6 +177,25 @@ def critical_path(netlist, top, liberty):
                         if pending[user] == 0:
                             ready.append(user)
 
+    # Registers by the name of the net their output drives (Yosys keeps the RTL names there).
+    names = {}
+    for net, info in module.get("netnames", {}).items():
+        if not info.get("hide_name"):
+            for i, bit in enumerate(info["bits"]):
+                if isinstance(bit, int):
+                    names.setdefault(bit, net if len(info["bits"]) == 1 else f"{net}[{i}]")
+
+    def register(name):
+        if name not in cells:
+            return name
+        c = cells[name]
+        for pin, bits in c["connections"].items():
+            if lib[c["type"]]["pins"].get(pin, ("input",))[0] == "output":
+                for bit in bits:
+                    if bit in names:
+                        return names[bit]
+        return name
+
     worst = {"delay_ns": 0.0, "startpoint": None, "endpoint": None, "levels": 0}
 
     def end(t, start, endpoint, depth):
@@ -196,4 +216,6 @@ def critical_path(netlist, top, liberty):
                     at, _slew, start, depth = arrival[bit]
                     end(at, start, port_name, depth)
     worst["delay_ns"] = round(worst["delay_ns"], 3)
+    worst["startpoint"] = register(worst["startpoint"])
+    worst["endpoint"] = register(worst["endpoint"])
     return worst
