@@ -61,13 +61,14 @@ def im2col_area(cfg, progress):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--designs", default=",".join(designs()),
-                        help="comma-separated subset of " + ", ".join(designs()))
+                        help="comma-separated subset of " + ", ".join(designs()) +
+                             " (empty: print the table of the results JSON only)")
     parser.add_argument("--update-readme", action="store_true")
     args = parser.parse_args(argv)
     progress = Progress()
     table_designs = designs()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    for name in args.designs.split(","):
+    for name in filter(None, args.designs.split(",")):     # --designs "": the table only
         what, cfg = table_designs[name]
         rows = resnet_3x3(cfg, 3)
         magn = [r["magnification"] for r in rows]

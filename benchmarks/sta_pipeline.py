@@ -24,6 +24,8 @@ from sparseforge.gen.config import config_to_dict, parse_config
 from sparseforge.gen.presets import load_preset
 from sparseforge.gen.report import Progress
 
+from readme import update_readme
+
 RESULTS = Path(__file__).resolve().parent / "results" / "sta_pipeline.json"
 
 #: run name -> (preset, pipeline setting, Booth multipliers in the liberty flow)
@@ -48,11 +50,38 @@ def config(preset, pipeline):
     return parse_config(raw, preset)
 
 
+def readme_table(results):
+    """The README's table of the results JSON, one row per run."""
+    lines = ["| design | MAC registers | Booth | area (µm²) | vs plain | flip-flops | "
+             "critical path (ns) | levels | ECP5 LUTs / FFs | ECP5 Fmax (MHz) |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name in RUNS:
+        if name not in results:
+            continue
+        r = results[name]
+        lib = r["liberty"]
+        plain = results.get(r["design"], {}).get("liberty", lib)["area_um2"]
+        stages = " + ".join(k for k, v in sorted(r["pipeline"].items()) if v) or "none"
+        ecp5 = r.get("ecp5")
+        fpga = (f"{ecp5['luts']:,} / {ecp5['flops']:,}", f"{ecp5['fmax_mhz']:.1f}") if ecp5 \
+            else ("—", "—")
+        lines.append(f"| `{r['design']}` | {stages} | {'yes' if lib['booth'] else 'no'} | "
+                     f"{lib['area_um2']:,.0f} | {lib['area_um2'] / plain:.2f} | "
+                     f"{lib['flops']:,} | {lib['critical_path_ns']:.2f} | "
+                     f"{lib['critical_path_levels']} | {fpga[0]} | {fpga[1]} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", default=",".join(RUNS), help="subset of " + ", ".join(RUNS))
     parser.add_argument("--ecp5", action="store_true", help="also run the ECP5 flow")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="write the table of the results JSON into README.md")
     args = parser.parse_args(argv)
+    if args.update_readme:
+        update_readme(readme_table(json.loads(RESULTS.read_text())), "sta-pipeline")
+        return 0
     progress = Progress()
     for name in args.runs.split(","):
         preset, pipeline, booth = RUNS[name]
