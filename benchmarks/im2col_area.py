@@ -24,7 +24,7 @@ from pathlib import Path
 from sparseforge.gen.config import config_to_dict, parse_config
 from sparseforge.gen.presets import load_preset
 from sparseforge.gen.reproduce.sta import resnet_3x3
-from sparseforge.gen.report import Progress, table
+from sparseforge.gen.report import Progress
 from sparseforge.gen.synth import synth
 from sparseforge.hdl.accel.im2col import Im2colMagnifier
 from sparseforge.hdl.common import sram_model

@@ -456,9 +456,10 @@ def synth(verilog_path, top, flow="generic", *, work_dir=None, progress=None,
         ``latches`` the latch bits; ``blackboxes`` ({module: instances}).
 
         ``liberty``: ``area_um2`` (chip area), ``sequential_area_um2``, ``period_ps`` (the ABC
-        delay target), ``critical_path_ns`` and ``critical_path_levels`` (the longest
-        register-to-register path by :func:`sparseforge.gen.timing.critical_path`, clock-to-Q and
-        setup included), ``booth``, ``cells``, ``flops`` (liberty flip-flop cells such as DFFPOSX1, DFFSR),
+        delay target), ``critical_path_ns``, ``critical_path_levels``, ``critical_path_from``
+        and ``critical_path_to`` (the longest register-to-register path by
+        :func:`sparseforge.gen.timing.critical_path`, clock-to-Q and setup included),
+        ``booth``, ``cells``, ``flops`` (liberty flip-flop cells such as DFFPOSX1, DFFSR),
         ``latches``, ``blackboxes``.
 
         ``ecp5``: ``device`` (e.g. "LFE5U-25F"), ``luts`` (LUT4 sites used, carry chains

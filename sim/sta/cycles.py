@@ -15,7 +15,8 @@ same rules, tile by tile, without simulating data:
 * A step entering at array time τ is computed by TPE ``(i, j)`` at array time ``τ + 1 + i + j``
   and reaches its accumulators ``P`` cycles later (``P = mac_stages``, the MACs' pipeline
   registers, which stall with the array); at the end of the cycle that accumulates a tile's last
-  step, the TPE captures the tile into a result bank; a TPE whose ``D`` banks all hold undelivered tiles is full.
+  step, the TPE captures the tile into a result bank; a TPE whose ``D`` banks all hold
+  undelivered tiles is full.
 * Rows of TPEs drain in order, tile after tile, ``A`` result rows each, ``R`` per cycle
   (``drain_rows``), starting once all N TPEs of the row hold the tile; the row's bank is free from
   the cycle after its last result beat.
