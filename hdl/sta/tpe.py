@@ -65,7 +65,7 @@ class TensorPE(wiring.Component):
             return DotProduct(block=cfg.block, gating=cfg.act_zero_gating, **widths)
         if cfg.kind == "dbb":
             return SparseDotProduct(block=cfg.block, macs=cfg.dbb_macs,
-                                pipeline_mux=cfg.pipeline_mux, **widths)
+                                    pipeline_mux=cfg.pipeline_mux, **widths)
         return TimeUnrolledMac(block=cfg.block, gating=cfg.act_zero_gating,
                                pipeline_mux=cfg.pipeline_mux, **widths)
 
