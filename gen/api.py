@@ -83,13 +83,14 @@ class Synthesis:
     figures: dict = field(repr=False)
 
 
-def synth(cfg, flow="generic", *, sram="macro", progress=None):
+def synth(cfg, flow="generic", *, sram="macro", booth=False, progress=None):
     """Synthesize ``cfg`` with one flow (``generic``, ``liberty``, ``ecp5``); a
     :class:`Synthesis` (``figures``: what ``sparseforge synth --json`` prints, which calls this).
 
     ``sram="macro"``: the architecture's SRAM macros stay black boxes in the ASIC flows (an SRAM
     compiler would supply them) and are sized by the per-bit model; the ECP5 flow maps them to
-    block RAM. ``sram="logic"`` synthesizes them. Raises ``ToolFailure`` (with a kept copy of
+    block RAM. ``sram="logic"`` synthesizes them. ``booth`` (liberty flow): Booth-encoded
+    multipliers (Yosys ``synth -booth``). Raises ``ToolFailure`` (with a kept copy of
     the tool's log) if Yosys fails."""
     import tempfile
 
@@ -99,6 +100,9 @@ def synth(cfg, flow="generic", *, sram="macro", progress=None):
     from .synth import synth as run_yosys
     from .toolchain import keep_log
 
+    if booth and flow != "liberty":
+        from .errors import InputError
+        raise InputError(f"synth: booth is an option of the liberty flow, not of {flow!r}")
     progress = progress or (lambda message: None)
     macros = (registry.of(cfg).memory_macros(cfg)
               if flow != "ecp5" and sram == "macro" else [])
@@ -107,7 +111,8 @@ def synth(cfg, flow="generic", *, sram="macro", progress=None):
         v_path, _ = emit(cfg, tmp)
         try:
             report = run_yosys(v_path, cfg.name, flow, work_dir=Path(tmp) / "work",
-                               progress=progress, blackbox_modules=[m["module"] for m in macros])
+                               progress=progress, blackbox_modules=[m["module"] for m in macros],
+                               booth=booth)
         except ToolFailure as e:        # its log lives in the temporary folder: keep a copy
             raise ToolFailure(e.what, keep_log(e.log, f"{cfg.name}-synth-{flow}"),
                               e.detail) from None

@@ -148,7 +148,7 @@ def cmd_synth(args):
     from .api import synth
     cfg = resolve_config(args.config)
     progress = Progress(not args.quiet and not args.json)
-    report = synth(cfg, args.flow, sram=args.sram, progress=progress).figures
+    report = synth(cfg, args.flow, sram=args.sram, booth=args.booth, progress=progress).figures
     if args.json:
         dump_json(report)
     else:
@@ -358,6 +358,8 @@ def build_parser():
                         "them as black boxes, reported as bits and, for liberty, µm² from a "
                         "per-bit model (area_um2 is logic only, total_area_um2 adds them); logic "
                         "synthesizes them to flip-flops (slow for large SRAMs)")
+    p.add_argument("--booth", action="store_true",
+                   help="liberty flow: Booth-encoded multipliers (Yosys synth -booth)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 

@@ -9,7 +9,7 @@ subprocess with its script and log kept in a work directory:
 ``liberty``
     The same, then flip-flops and logic mapped onto the OSU 0.18 µm standard cells
     (``dfflibmap``, ``abc -D`` at the clock period): chip area in µm², as the STA paper's
-    Table IV reports logic area.
+    Table IV reports logic area, and the critical path's delay (:mod:`.timing`).
 ``ecp5``
     ``synth_ecp5`` and nextpnr-ecp5 out of context on the smallest LFE5U that fits: LUTs,
     flip-flops, DSP multipliers and the Fmax achieved.
@@ -31,6 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import InputError, ToolFailure
+from .timing import critical_path
 from .toolchain import CONSTRAINTS, ToolError, liberty_path, nextpnr_ecp5_command, yosys_command
 
 __all__ = ["FLOWS", "CLOCKS", "CLOCK_PORT", "ECP5_DEVICES", "SRAM_UM2_PER_BIT", "clock_constraints",
@@ -206,27 +207,34 @@ def _generic(verilog_path, top, work_dir, blackbox_modules, progress):
     return result
 
 
-def _liberty(verilog_path, top, work_dir, blackbox_modules, progress):
+def _liberty(verilog_path, top, work_dir, blackbox_modules, progress, booth=False):
     lib = liberty_path()
     lib_arg = _path(lib, work_dir)
     mhz = target_mhz()
     period_ps = round(1e6 / mhz)
     progress(f"synth: yosys synthesis of {top} to OSU 0.18 um cells at {mhz:g} MHz")
     _run_yosys(_front_end(verilog_path, work_dir, blackbox_modules) + [
-        f"synth -flatten -top {top}",
+        f"synth -flatten{' -booth' if booth else ''} -top {top}",
         f"dfflibmap -liberty {lib_arg}",
         f"abc -liberty {lib_arg} -D {period_ps}",
         "opt_clean",
         f"stat -liberty {lib_arg}",
         f"tee -q -o stat.json stat -json -liberty {lib_arg}",
+        "write_json mapped.json",
     ], work_dir, f"yosys: liberty synthesis of {top!r}")
     design, types = _read_stat(work_dir / "stat.json")
+    path = critical_path(json.loads((work_dir / "mapped.json").read_text()), top, lib)
     flops, latches = _liberty_sequential(str(lib))
     result = _counts(types, flops.__contains__, latches.__contains__, blackbox_modules)
     result.update({
         "area_um2": float(design["area"]),
         "sequential_area_um2": float(design.get("sequential_area", 0.0)),
         "period_ps": period_ps,
+        "critical_path_ns": path["delay_ns"],
+        "critical_path_levels": path["levels"],
+        "critical_path_from": path["startpoint"],
+        "critical_path_to": path["endpoint"],
+        "booth": booth,
         "cell_types": types,
     })
     return result
@@ -351,11 +359,24 @@ def _ecp5(verilog_path, top, work_dir, blackbox_modules, progress):
                          "use the generic or liberty flow for blackbox_modules")
     mhz = target_mhz()
     progress(f"synth: yosys synth_ecp5 of {top}")
-    _run_yosys(_front_end(verilog_path, work_dir, ()) + [
-        f"synth_ecp5 -top {top} -json netlist.json",
-        "stat",
-        "tee -q -o stat.json stat -json",
-    ], work_dir, f"yosys: ECP5 synthesis of {top!r}")
+    abc9 = True
+    for option in ("", " -noabc9"):
+        try:
+            _run_yosys(_front_end(verilog_path, work_dir, ()) + [
+                f"synth_ecp5{option} -top {top} -json netlist.json",
+                "stat",
+                "tee -q -o stat.json stat -json",
+            ], work_dir, f"yosys: ECP5 synthesis of {top!r}")
+            break
+        except ToolFailure:
+            # Yosys 0.70's ABC9 reintegration asserts on some designs (the VDBB arrays:
+            # "Assert `GetSize(conn.first) == GetSize(conn.second)' failed", a message the
+            # WebAssembly build does not always flush to its log); the classic ABC LUT mapper
+            # maps them. A failure without ABC9 is reported.
+            if option:
+                raise
+            progress(f"synth: ABC9 failed on {top}; mapping with synth_ecp5 -noabc9")
+            abc9 = False
     _design, types = _read_stat(work_dir / "stat.json")
     fits, luts, dsps = _ecp5_fits(types)
     if not fits:
@@ -390,6 +411,7 @@ def _ecp5(verilog_path, top, work_dir, blackbox_modules, progress):
         "brams": used.get("DP16KD", types.get("DP16KD", 0)),
         "fmax_mhz": _fmax(report, CLOCK_PORT),
         "target_mhz": mhz,
+        "abc9": abc9,
         "cell_types": types,
     }
 
@@ -398,7 +420,7 @@ _FLOW_FUNCTIONS = {"generic": _generic, "liberty": _liberty, "ecp5": _ecp5}
 
 
 def synth(verilog_path, top, flow="generic", *, work_dir=None, progress=None,
-          blackbox_modules=()):
+          blackbox_modules=(), booth=False):
     """Synthesize ``top`` from ``verilog_path`` with one flow and return its figures.
 
     Parameters
@@ -420,6 +442,8 @@ def synth(verilog_path, top, flow="generic", *, work_dir=None, progress=None,
         Modules to keep as black boxes (e.g. large memories, sized separately like SRAM macros);
         their instances are counted under ``"blackboxes"`` and contribute no cells or area.
         Not supported by the ``ecp5`` flow.
+    booth : bool
+        ``liberty`` flow only: map multipliers to Booth-encoded ones (Yosys ``synth -booth``).
 
     Returns
     -------
@@ -432,13 +456,17 @@ def synth(verilog_path, top, flow="generic", *, work_dir=None, progress=None,
         ``latches`` the latch bits; ``blackboxes`` ({module: instances}).
 
         ``liberty``: ``area_um2`` (chip area), ``sequential_area_um2``, ``period_ps`` (the ABC
-        delay target), ``cells``, ``flops`` (liberty flip-flop cells such as DFFPOSX1, DFFSR),
+        delay target), ``critical_path_ns``, ``critical_path_levels``, ``critical_path_from``
+        and ``critical_path_to`` (the longest register-to-register path by
+        :func:`sparseforge.gen.timing.critical_path`, clock-to-Q and setup included),
+        ``booth``, ``cells``, ``flops`` (liberty flip-flop cells such as DFFPOSX1, DFFSR),
         ``latches``, ``blackboxes``.
 
         ``ecp5``: ``device`` (e.g. "LFE5U-25F"), ``luts`` (LUT4 sites used, carry chains
         included), ``flops``, ``dsps`` (MULT18X18D), ``brams`` (DP16KD), ``fmax_mhz`` (achieved
-        Fmax of ``clk``, None without clocked logic), ``target_mhz``; the figures are nextpnr's
-        after placement and routing.
+        Fmax of ``clk``, None without clocked logic), ``target_mhz``, ``abc9`` (False when
+        Yosys's ABC9 mapper failed and the classic ABC LUT mapper was used); the figures are
+        nextpnr's after placement and routing.
 
     Raises
     ------
@@ -464,7 +492,10 @@ def synth(verilog_path, top, flow="generic", *, work_dir=None, progress=None,
     work.mkdir(parents=True, exist_ok=True)
     work = work.resolve()
     start = time.monotonic()
-    result = _FLOW_FUNCTIONS[flow](verilog_path, top, work, blackbox_modules, progress)
+    if booth and flow != "liberty":
+        raise InputError(f"synth: booth is an option of the liberty flow, not of {flow!r}")
+    options = {"booth": booth} if flow == "liberty" else {}
+    result = _FLOW_FUNCTIONS[flow](verilog_path, top, work, blackbox_modules, progress, **options)
     seconds = time.monotonic() - start
     if flow != "ecp5":
         result["blackboxes"] = _blackbox_counts(result["cell_types"], blackbox_modules)

@@ -56,5 +56,22 @@ ARCH = Architecture(
                            "array": {"m": 1, "n": 3},
                            "widths": {"act": 16, "weight": 16, "acc": 32}},
                           ("icarus", "verilator")),
+        # Pipelined MACs (clock speed): results come one or two cycles later, cycle-exact.
+        # An SA with its product registered, gating on, 18-bit accumulators.
+        "sa_2x3_pipe_acc18": ({"arch": "sta", "kind": "sa", "array": {"m": 2, "n": 3},
+                               "widths": {"acc": 18}, "pipeline": {"product": True}},
+                              ("icarus", "verilator")),
+        # VDBB with mux and product registered, two result banks, 20-bit accumulators (wrap
+        # after 33 products of -128 x -128: 36 steps).
+        "vdbb_2x4x2_2x1_pipe": ({"arch": "sta", "kind": "vdbb", "tpe": {"a": 2, "b": 4, "c": 2},
+                                 "array": {"m": 2, "n": 1}, "widths": {"acc": 20},
+                                 "drain": {"banks": 2},
+                                 "pipeline": {"mux": True, "product": True}},
+                                ("icarus", "verilator")),
+        # Fixed DBB (2 of 4 MACs) with only its muxes registered, 20-bit accumulators.
+        "dbb_1x4x2_1x2_pipe": ({"arch": "sta", "kind": "dbb", "tpe": {"a": 1, "b": 4, "c": 2},
+                                "array": {"m": 1, "n": 2}, "dbb_macs": 2,
+                                "widths": {"acc": 20}, "pipeline": {"mux": True}},
+                               ("icarus", "verilator")),
     },
 )

@@ -50,6 +50,11 @@ class StaConfig:
     result_banks : int
         Result (shadow) registers per accumulator, 1 or 2: with two, a TPE can capture a tile
         while the previous one still waits to be drained.
+    pipeline_mux, pipeline_product : bool
+        MAC pipeline registers (for clock speed): after the B:1 activation mux (sparse kinds
+        only) and after the product (the dot product's sum), so that the mux, the multiplier and
+        the accumulate no longer sit in one cycle. Each adds one cycle of latency
+        (:attr:`mac_stages`), nothing to the throughput.
     """
 
     name: str
@@ -66,6 +71,8 @@ class StaConfig:
     act_zero_gating: bool
     drain_rows: int = 1
     result_banks: int = 1
+    pipeline_mux: bool = False
+    pipeline_product: bool = False
 
     arch = "sta"
 
@@ -123,6 +130,12 @@ class StaConfig:
         if not self.sparse:
             return self.b * self.weight_width
         return (nnz + self.mask_slots) * self.slot_bits
+
+    @property
+    def mac_stages(self):
+        """Pipeline registers inside each MAC unit (0, 1 or 2): a step reaches its TPE's
+        accumulator, and a tile its result registers, this many cycles later."""
+        return int(self.pipeline_mux) + int(self.pipeline_product)
 
     @property
     def tile_rows(self):
@@ -215,7 +228,7 @@ class StaConfig:
 def parse_sta(raw, name):
     """Validate an ``arch: sta`` mapping; return its :class:`StaConfig`."""
     check_keys(raw, "", ("arch", "kind", "tpe", "array", "dbb_macs", "widths",
-                          "act_zero_gating", "drain", "name"))
+                          "act_zero_gating", "drain", "pipeline", "name"))
     kind = raw.get("kind")
     if kind not in STA_KINDS:
         raise ConfigError("kind", kind, "one of " + ", ".join(STA_KINDS))
@@ -275,9 +288,19 @@ def parse_sta(raw, name):
                           "rows in equal beats")
     result_banks = int_field(drain, "banks", "drain", 1, 2, default=1)
 
+    pipeline = raw.get("pipeline", {})
+    check_keys(pipeline, "pipeline", ("mux", "product"))
+    pipeline_mux = bool_field(pipeline, "mux", "pipeline", default=False)
+    pipeline_product = bool_field(pipeline, "product", "pipeline", default=False)
+    if pipeline_mux and kind not in ("dbb", "vdbb"):
+        raise ConfigError("pipeline.mux", True,
+                          f"false for kind {kind}: only the sparse kinds (dbb, vdbb) have a B:1 "
+                          "activation mux to register")
+
     return StaConfig(name=name, kind=kind, a=a, b=b, c=c, m=m, n=n, dbb_macs=dbb_macs,
                      act_width=act_width, weight_width=weight_width, acc_width=acc_width,
-                     act_zero_gating=gating, drain_rows=drain_rows, result_banks=result_banks)
+                     act_zero_gating=gating, drain_rows=drain_rows, result_banks=result_banks,
+                     pipeline_mux=pipeline_mux, pipeline_product=pipeline_product)
 
 
 def sta_to_dict(config):
@@ -289,6 +312,8 @@ def sta_to_dict(config):
                       "acc": config.acc_width},
            "act_zero_gating": config.act_zero_gating,
            "drain": {"rows": config.drain_rows, "banks": config.result_banks}}
+    if config.mac_stages:
+        raw["pipeline"] = {"mux": config.pipeline_mux, "product": config.pipeline_product}
     if config.kind == "dbb":
         raw["dbb_macs"] = config.dbb_macs
     return raw

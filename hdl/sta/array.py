@@ -15,7 +15,8 @@ class SystolicTensorArray(wiring.Component):
     """M×N TPEs: activation tiles flow left to right, weights top to bottom, one register per hop.
 
     Liu et al., STA paper, Section IV-A and Fig. 7. A step entering the edge at cycle ``e`` is
-    computed by TPE ``(i, j)`` in cycle ``e + 1 + i + j``: row ``i`` of activations is delayed by
+    computed by TPE ``(i, j)`` in cycle ``e + 1 + i + j`` (and accumulated ``cfg.mac_stages``
+    cycles later, after the MACs' pipeline registers): row ``i`` of activations is delayed by
     ``i`` cycles and column ``j`` of weights by ``j`` cycles at the edges, then both move one hop
     per cycle, so they meet in every TPE. The whole array advances together: wrap it in an
     ``EnableInserter`` to stall it.

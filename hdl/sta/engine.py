@@ -147,7 +147,8 @@ def engine_manifest(cfg):
         "latency": {
             "step_to_tpe": "1 + i + j cycles from a step's acceptance to its computation in "
                            "TPE (i, j)",
-            "last_step_to_first_row": cfg.n + 1,
+            "mac_stages": cfg.mac_stages,
+            "last_step_to_first_row": cfg.n + 1 + cfg.mac_stages,
             "rows_per_tile": cfg.tile_rows,
             "tile_last_step_spacing": {"previous_tile": cfg.n,
                                        f"tile_minus_{cfg.result_banks}": cfg.n,

@@ -33,15 +33,16 @@ class TensorPE(wiring.Component):
     w_o : Out(weight_step_layout(cfg))
         Registered copy passed to the neighbour below.
     capture : Out(1)
-        The step in the operand registers is the last of an output tile: at the end of this cycle
-        (if the array advances) every accumulator is handed to :attr:`results`.
+        The step at the MACs' accumulate stage is the last of an output tile: at the end of this
+        cycle (if the array advances) every accumulator is handed to :attr:`results`.
     results : Out(ArrayLayout(ArrayLayout(signed(acc_width), C), A))
         The shadow registers: the completed output tile ``[a][c]`` of this TPE.
     gated : Out(ArrayLayout(1, A·C))
         Per MAC: enabled step with a zero activation operand, accumulator not clocked.
 
-    Latency: a step in ``act_i``/``w_i`` is in the operand registers one cycle later and reaches
-    :attr:`results` (last step of a tile) one cycle after that.
+    Latency: a step in ``act_i``/``w_i`` is in the operand registers one cycle later, reaches the
+    accumulators ``cfg.mac_stages`` cycles after that (the MACs' pipeline registers) and
+    :attr:`results` (last step of a tile) at the end of that cycle.
     """
 
     def __init__(self, cfg):
@@ -59,12 +60,14 @@ class TensorPE(wiring.Component):
     def _mac(self):
         cfg = self._cfg
         widths = dict(act_width=cfg.act_width, weight_width=cfg.weight_width,
-                      acc_width=cfg.acc_width)
+                      acc_width=cfg.acc_width, pipeline_product=cfg.pipeline_product)
         if cfg.kind in ("sa", "sta"):
             return DotProduct(block=cfg.block, gating=cfg.act_zero_gating, **widths)
         if cfg.kind == "dbb":
-            return SparseDotProduct(block=cfg.block, macs=cfg.dbb_macs, **widths)
-        return TimeUnrolledMac(block=cfg.block, gating=cfg.act_zero_gating, **widths)
+            return SparseDotProduct(block=cfg.block, macs=cfg.dbb_macs,
+                                    pipeline_mux=cfg.pipeline_mux, **widths)
+        return TimeUnrolledMac(block=cfg.block, gating=cfg.act_zero_gating,
+                               pipeline_mux=cfg.pipeline_mux, **widths)
 
     def elaborate(self, platform):
         cfg = self._cfg
@@ -81,8 +84,6 @@ class TensorPE(wiring.Component):
         with m.If(self.act_i.valid):
             m.d.sync += self.w_o.eq(self.w_i)
 
-        m.d.comb += self.capture.eq(self.act_o.valid & self.act_o.last)
-
         for a in range(cfg.a):
             for c in range(cfg.c):
                 mac = m.submodules[f"mac_{a}_{c}"] = self._mac()
@@ -96,4 +97,6 @@ class TensorPE(wiring.Component):
                 ]
                 if cfg.sparse:
                     m.d.comb += mac.positions.eq(self.w_o[c].positions)
+                if a == c == 0:     # every MAC carries the same flags: one speaks for the TPE
+                    m.d.comb += self.capture.eq(mac.capture)
         return m

@@ -12,9 +12,11 @@ same rules, tile by tile, without simulating data:
   per TPE (``result_banks``), a tile's last step enters at least ``N`` advancing cycles after the
   previous tile's, at least ``N`` after tile ``t − D``'s and at least ``M + N − 1`` after tile
   ``t − D − 1``'s (a tile shorter than that waits at its last step).
-* A step entering at array time τ is computed by TPE ``(i, j)`` at array time ``τ + 1 + i + j``;
-  at the end of the cycle that computes a tile's last step, the TPE captures the tile into a
-  result bank; a TPE whose ``D`` banks all hold undelivered tiles is full.
+* A step entering at array time τ is computed by TPE ``(i, j)`` at array time ``τ + 1 + i + j``
+  and reaches its accumulators ``P`` cycles later (``P = mac_stages``, the MACs' pipeline
+  registers, which stall with the array); at the end of the cycle that accumulates a tile's last
+  step, the TPE captures the tile into a result bank; a TPE whose ``D`` banks all hold
+  undelivered tiles is full.
 * Rows of TPEs drain in order, tile after tile, ``A`` result rows each, ``R`` per cycle
   (``drain_rows``), starting once all N TPEs of the row hold the tile; the row's bank is free from
   the cycle after its last result beat.
@@ -69,6 +71,7 @@ def sta_job_cycles(cfg, tiles, k, nnz, tile_steps=None):
     m_rows, n_cols = cfg.m, cfg.n
     a = cfg.a // cfg.drain_rows                 # cycles to drain a row of TPEs
     banks = cfg.result_banks
+    stages = cfg.mac_stages                     # MAC pipeline registers: captures come later
 
     # Array time of the last step of each tile.
     last = [lengths[0] - 1]
@@ -87,8 +90,8 @@ def sta_job_cycles(cfg, tiles, k, nnz, tile_steps=None):
     for t, tau in enumerate(last):
         for i in range(m_rows):
             if t >= banks:
-                events.append((tau + 1 + i, CHECK, t, i))
-            events.append((tau + n_cols + i, COMPLETE, t, i))
+                events.append((tau + 1 + i + stages, CHECK, t, i))
+            events.append((tau + n_cols + i + stages, COMPLETE, t, i))
     heapq.heapify(events)
 
     full_from = {}      # (t, i) -> first real cycle the row is full

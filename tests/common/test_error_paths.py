@@ -74,6 +74,8 @@ CASES = [
     ("config-too-deep", ["generate", "{config:deep}", "-o", "{out}"], ["config", "deep.yaml"]),
     # shapes and options
     ("gemm-two-values", ["run", "sa_1x1", "--gemm", "1,2"], ["--gemm", "'1,2'"]),
+    ("synth-booth-not-liberty", ["synth", "sa_1x1", "--booth", "--flow", "generic"],
+     ["booth", "liberty", "'generic'"]),
     ("gemm-zero", ["run", "sa_1x1", "--gemm", "0,4,4"], ["--gemm", "'0'"]),
     ("gemm-huge", ["run", "sa_1x1", "--gemm", "100000000,100000,1"],
      ["--gemm", "100000000,100000,1"]),

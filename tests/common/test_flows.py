@@ -151,6 +151,31 @@ def test_liberty_area_grows_with_the_register_bank(tmp_path):
     assert results[8]["work_dir"] is None           # a temporary work directory is removed
 
 
+def inverter_chain(length):
+    """Two flip-flops with ``length`` inverters between them (an odd chain maps to at least one
+    inverter): the only register-to-register path."""
+    wires = " ".join(f"wire n{i} = ~n{i - 1};" for i in range(1, length + 1))
+    return f"""\
+module chain(input clk, input d, output reg q);
+  reg r;
+  (* keep *) wire n0 = r;
+  {wires}
+  always @(posedge clk) begin r <= d; q <= n{length}; end
+endmodule
+"""
+
+
+def test_liberty_critical_path_grows_with_the_logic(tmp_path):
+    """The liberty flow's critical path (gen/timing.py): a flop-to-flop wire is clock-to-Q and
+    setup alone, positive; logic between the flops makes it longer and deeper."""
+    results = {}
+    for length in (0, 5):
+        path = write(tmp_path / f"c{length}", "chain", inverter_chain(length))
+        results[length] = synth(path, "chain", "liberty")
+    assert 0 < results[0]["critical_path_ns"] < results[5]["critical_path_ns"]
+    assert results[5]["critical_path_levels"] > results[0]["critical_path_levels"] >= 1
+
+
 def test_ecp5_places_and_routes_the_counter(tmp_path):
     lines = []
     result = synth(write(tmp_path, "counter", COUNTER), "counter", "ecp5",
@@ -230,6 +255,8 @@ def test_sa_1x1_in_every_flow(presets, flow, tmp_path):
     elif flow == "liberty":
         assert result["area_um2"] > 0
         assert result["sequential_area_um2"] < result["area_um2"]
+        # An 8x8 product and a 32-bit add in one cycle: longer than one gate, shorter than 100.
+        assert 1 < result["critical_path_ns"] < 100
     else:
         assert result["luts"] > 0
         assert result["dsps"] == 1                  # the MAC's one 8x8 product

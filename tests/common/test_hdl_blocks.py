@@ -10,7 +10,7 @@ from amaranth import signed as signed_shape
 from amaranth import unsigned
 from amaranth.sim import Simulator
 from sparseforge.hdl.common import NthSetBit, Ram, Skew
-from sparseforge.hdl.sta.mac import DotProduct, SparseDotProduct, TimeUnrolledMac
+from sparseforge.hdl.sta.mac import DotProduct, SparseDotProduct, TimeUnrolledMac, _MacUnit
 
 
 def _run(dut, testbench, clocked=True):
@@ -248,32 +248,43 @@ def _sequence(rng, cycles, block, lanes, sparse, act_width, weight_width, extrem
     return steps
 
 
-def _simulate_mac(dut, steps, *, sparse, acc_width, gating):
-    """Drive ``steps`` and compare result/gated with the Python model every cycle."""
+def _simulate_mac(dut, steps, *, sparse, acc_width, gating, stages=0):
+    """Drive ``steps`` and compare result/gated/capture with the Python model every cycle; with
+    ``stages`` pipeline registers the model sees each step that many cycles later."""
     model = MacModel(acc_width)
     failures = []
+    idle = (0, 0, 0, 0)
+    at_stage = [idle] * stages          # (valid, last, total, gated) of steps in the registers
 
     async def tb(ctx):
-        for t, (valid, last, act, weights, positions) in enumerate(steps):
-            ctx.set(dut.valid, valid)
-            ctx.set(dut.last, last)
-            for e, v in enumerate(act):
-                ctx.set(dut.act[e], v)
-            for lane, v in enumerate(weights):
-                ctx.set(dut.weights[lane], v)
-            if sparse:
-                for lane, p in enumerate(positions):
-                    ctx.set(dut.positions[lane], p)
-                operands = [act[p] for p in positions]
+        for t, step in enumerate(steps + [None] * stages):
+            if step is not None:
+                valid, last, act, weights, positions = step
+                ctx.set(dut.valid, valid)
+                ctx.set(dut.last, last)
+                for e, v in enumerate(act):
+                    ctx.set(dut.act[e], v)
+                for lane, v in enumerate(weights):
+                    ctx.set(dut.weights[lane], v)
+                if sparse:
+                    for lane, p in enumerate(positions):
+                        ctx.set(dut.positions[lane], p)
+                    operands = [act[p] for p in positions]
+                else:
+                    operands = act
+                total = sum(a * w for a, w in zip(operands, weights))
+                at_stage.append((valid, last, total, int(gating and valid and operands[0] == 0)))
             else:
-                operands = act
-            total = sum(a * w for a, w in zip(operands, weights))
-            want_gated = int(gating and valid and operands[0] == 0)
+                ctx.set(dut.valid, 0)
+                at_stage.append(idle)
+            s_valid, s_last, s_total, want_gated = at_stage.pop(0)
             got_gated = ctx.get(dut.gated)
             if got_gated != want_gated:
                 failures.append(("gated", t, got_gated, want_gated))
+            if ctx.get(dut.capture) != int(s_valid and s_last):
+                failures.append(("capture", t, ctx.get(dut.capture), s_valid and s_last))
             await ctx.tick()
-            model.step(valid, last, total)
+            model.step(s_valid, s_last, s_total)
             got = ctx.get(dut.result)
             if got != model.result:
                 failures.append(("result", t, got, model.result))
@@ -394,3 +405,35 @@ def test_mac_constructor_errors():
         SparseDotProduct(block=4, macs=0)
     with pytest.raises(ValueError):
         SparseDotProduct(block=4, macs=5)
+
+
+@pytest.mark.parametrize("unit, mux, product, seed", [
+    ("dot", False, True, 30), ("sparse", True, False, 31), ("sparse", True, True, 32),
+    ("sparse", False, True, 33), ("vdbb", True, True, 34), ("vdbb", True, False, 35),
+    ("vdbb", False, True, 36),
+])
+def test_pipelined_mac(unit, mux, product, seed):
+    """Registers after the mux and/or the product delay result, capture and gated by one cycle
+    each, and change nothing else (the model is the unpipelined one, delayed)."""
+    rng = np.random.default_rng(seed)
+    block, lanes = {"dot": (4, 4), "sparse": (8, 3), "vdbb": (8, 1)}[unit]
+    steps = _sequence(rng, 120, block, lanes, unit != "dot", 8, 8)
+    _assert_exercised(steps)
+    if unit == "dot":
+        dut = DotProduct(block=block, acc_width=20, pipeline_product=product)
+    elif unit == "sparse":
+        dut = SparseDotProduct(block=block, macs=lanes, acc_width=20, pipeline_mux=mux,
+                               pipeline_product=product)
+    else:
+        dut = TimeUnrolledMac(block=block, acc_width=20, gating=True, pipeline_mux=mux,
+                              pipeline_product=product)
+    stages = int(mux) + int(product)
+    assert dut.latency == 1 + stages
+    assert _simulate_mac(dut, steps, sparse=unit != "dot", acc_width=20,
+                         gating=unit == "vdbb", stages=stages) == []
+
+
+def test_dense_dot_product_has_no_mux_to_register():
+    with pytest.raises(ValueError, match="Only sparse units have a mux"):
+        _MacUnit(block=4, lanes=4, sparse=False, act_width=8, weight_width=8, acc_width=32,
+                 gating=False, pipeline_mux=True)

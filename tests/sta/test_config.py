@@ -126,6 +126,13 @@ BAD_CONFIGS = [
     ("gating-int-1", _with(SA, "act_zero_gating", 1), "act_zero_gating", 1),
     ("gating-int-0", _with(VDBB, "act_zero_gating", 0), "act_zero_gating", 0),
     ("gating-str", _with(VDBB, "act_zero_gating", "yes"), "act_zero_gating", "yes"),
+    # pipeline (MAC registers)
+    ("pipeline-not-mapping", _with(VDBB, "pipeline", 2), "pipeline", 2),
+    ("pipeline-unknown-key", _with(VDBB, "pipeline.stages", 2), "pipeline.stages", 2),
+    ("pipeline.mux-int", _with(VDBB, "pipeline.mux", 1), "pipeline.mux", 1),
+    ("pipeline.product-str", _with(SA, "pipeline.product", "yes"), "pipeline.product", "yes"),
+    ("pipeline.mux-on-sa", _with(SA, "pipeline.mux", True), "pipeline.mux", True),
+    ("pipeline.mux-on-sta", _with(STA, "pipeline.mux", True), "pipeline.mux", True),
 ]
 
 
@@ -182,6 +189,25 @@ def test_extreme_good_values():
     cfg = parse_config(_with(_with(SA, "tpe", {"a": 1, "b": 1, "c": 1}), "act_zero_gating", False))
     assert (cfg.a, cfg.b, cfg.c, cfg.act_zero_gating) == (1, 1, 1, False)
     assert parse_config(_with(VDBB, "act_zero_gating", False)).act_zero_gating is False
+
+
+def test_pipeline_stages():
+    """Each MAC register is one stage; the defaults have none and round-trip without the key."""
+    assert parse_config(VDBB).mac_stages == 0
+    assert "pipeline" not in config_to_dict(parse_config(VDBB))
+    cases = [(SA, {"product": True}, 1), (DBB, {"mux": True}, 1),
+             (VDBB, {"mux": True, "product": True}, 2), (VDBB, {"mux": False}, 0)]
+    for raw, pipeline, stages in cases:
+        cfg = parse_config({**raw, "pipeline": pipeline})
+        assert cfg.mac_stages == stages
+        assert parse_config(config_to_dict(cfg)) == cfg
+
+
+def test_accelerator_refuses_a_pipelined_mac():
+    raw = {"arch": "accel", "array": {**_without(VDBB, "arch"), "pipeline": {"mux": True}}}
+    with pytest.raises(ConfigError) as e:
+        parse_config(raw)
+    assert e.value.field == "array.pipeline"
 
 
 def test_config_is_frozen():

@@ -104,6 +104,9 @@ def random_config(rng, index):
         a = raw.get("tpe", {}).get("a", 1)
         raw["drain"] = {"rows": rng.choice([r for r in range(1, a + 1) if a % r == 0]),
                         "banks": rng.choice([1, 2])}
+    if rng.random() < 0.5:      # MAC pipeline registers (the mux only where there is one)
+        raw["pipeline"] = {"mux": kind in ("dbb", "vdbb") and rng.random() < 0.5,
+                           "product": rng.random() < 0.7}
     return parse_config(raw)
 
 
@@ -139,6 +142,12 @@ SHORT_TILE_ARRAYS = [
     {"kind": "vdbb", "tpe": {"a": 4, "b": 4, "c": 1}, "array": {"m": 3, "n": 2},
      "drain": {"rows": 2, "banks": 2}},
     {"kind": "sa", "array": {"m": 4, "n": 2}, "drain": {"banks": 2}},
+    # Pipelined MACs: captures come one or two cycles later, stalls included.
+    {"kind": "sa", "array": {"m": 4, "n": 2}, "pipeline": {"product": True}},
+    {"kind": "vdbb", "tpe": {"a": 2, "b": 4, "c": 1}, "array": {"m": 3, "n": 2},
+     "drain": {"banks": 2}, "pipeline": {"mux": True, "product": True}},
+    {"kind": "dbb", "tpe": {"a": 1, "b": 4, "c": 1}, "array": {"m": 3, "n": 2},
+     "dbb_macs": 2, "pipeline": {"mux": True}},
 ]
 
 
