@@ -31,7 +31,7 @@ from ...sim.accel import blox as accel_blox
 from ...sim.accel import plan as accel_plan
 from ...sim.accel.actions import layer_actions
 from ..errors import InputError
-from ..power.job import EnergyHooks, PowerJob
+from ..power.job import EnergyHooks, PowerJob, run_mismatch
 from ..sta import energy as sta_energy
 
 __all__ = ["HOOKS", "layer_job", "calibration_design", "random_layer", "layer_window",
@@ -99,12 +99,7 @@ def layer_job(cfg, plan, x, weights, *, shift=None, relu=False, blox=None, label
                              pruned=pruned)
 
     def check(outputs):
-        bad = int(np.count_nonzero(outputs["y"] != want))
-        if bad:
-            return f"{bad} of {want.size} outputs differ from the golden model"
-        if int(outputs["cycles"]) != model:
-            return f"{int(outputs['cycles'])} cycles measured, the cycle model says {model}"
-        return None
+        return run_mismatch(outputs["y"], want, outputs["cycles"], model)
 
     def probes(outputs, shakes):
         beats = int(outputs["beats"])

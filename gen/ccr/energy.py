@@ -29,7 +29,7 @@ from ...sim.ccr.actions import VARIANTS, pass_actions
 from ...sim.ccr.network import sparse
 from ...sim.gemm import int_range
 from ..errors import InputError
-from ..power.job import EnergyHooks, PowerJob, busy_window
+from ..power.job import EnergyHooks, PowerJob, busy_window, run_mismatch
 
 __all__ = ["HOOKS", "layer_job", "calibration_design", "dense_baseline", "random_layer"]
 
@@ -59,13 +59,8 @@ def layer_job(cfg, x, w, win, label=None):
                             cycles=cycles)
 
     def check(outputs):
-        bad = int(np.count_nonzero(outputs["y"] != ccr_layer.golden(x, w, win, cfg.acc_width)))
-        if bad:
-            return f"{bad} of {outputs['y'].size} outputs differ from the golden model"
-        if int(np.sum(outputs["cycles"])) != model.cycles:
-            return (f"{int(np.sum(outputs['cycles']))} cycles measured, the cycle model says "
-                    f"{model.cycles}")
-        return None
+        return run_mismatch(outputs["y"], ccr_layer.golden(x, w, win, cfg.acc_width),
+                            np.sum(outputs["cycles"]), model.cycles)
 
     def probes(outputs, shakes):
         probed = {"step": int(outputs["reg_steps"][0]), "mac": int(outputs["reg_macs"][0])}

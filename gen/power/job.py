@@ -13,13 +13,15 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
+import numpy as np
+
 from ..emit import verilog_text
 from ..errors import ToolFailure
 from . import flow
 
 __all__ = ["PowerJob", "EnergyHooks", "DesignPower", "design_power", "component_of",
            "stream_window", "busy_window", "handshakes", "sram_enables", "sram_energy",
-           "tops_per_w"]
+           "tops_per_w", "run_mismatch"]
 
 
 @dataclass
@@ -206,6 +208,18 @@ class DesignPower:
             "clock_gated_flops": self.clock_gated_flops,
             **self.extra,
         }
+
+
+def run_mismatch(got, want, measured, model, what="outputs"):
+    """The check of a :class:`PowerJob`'s run: ``None`` when ``got`` equals the golden ``want``
+    and the ``measured`` cycles equal the ``model``'s, else the one-line reason."""
+    got, want = np.asarray(got), np.asarray(want)
+    bad = int(np.count_nonzero(got != want))
+    if bad:
+        return f"{bad} of {want.size} {what} differ from the golden model"
+    if int(measured) != int(model):
+        return f"{int(measured)} cycles measured, the cycle model says {int(model)}"
+    return None
 
 
 def tops_per_w(ops, energy_pj):

@@ -30,7 +30,7 @@ from ...sim.sparsecore import format as kmf
 from ...sim.sparsecore import golden
 from ...sim.sparsecore import streams as sc_streams
 from ...sim.sparsecore.actions import layer_actions
-from ..power.job import EnergyHooks, PowerJob, busy_window
+from ..power.job import EnergyHooks, PowerJob, busy_window, run_mismatch
 
 __all__ = ["HOOKS", "layer_job", "calibration_design", "dense_baseline", "random_layer",
            "layer_ops"]
@@ -93,12 +93,7 @@ def layer_job(cfg, shape, act, weights, shift, *, relu=False, dense_acts=False, 
                    for j in range(outputs["count"][i])]) for i in range(len(outputs["chunk"]))]
         got = kmf.decompress_acts(sc_streams.collect_output(cfg, beats, shape.k, want.shape[1],
                                                             want.shape[2]))
-        bad = int(np.count_nonzero(got != want))
-        if bad:
-            return f"{bad} of {want.size} outputs differ from the golden model"
-        if int(outputs["cycles"]) != model:
-            return f"{int(outputs['cycles'])} cycles measured, the cycle model says {model}"
-        return None
+        return run_mismatch(got, want, outputs["cycles"], model)
 
     def probes(outputs, shakes):
         cycles = int(outputs["reg_cycles"])

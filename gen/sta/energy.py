@@ -22,7 +22,7 @@ from ...sim.sta import cycles as sta_cycles
 from ...sim.sta import dbb
 from ...sim.sta import streams as sta_streams
 from ...sim.sta.actions import sta_actions
-from ..power.job import EnergyHooks, PowerJob
+from ..power.job import EnergyHooks, PowerJob, run_mismatch
 
 __all__ = ["HOOKS", "skew_bits", "gemm_job", "calibration_design", "dense_baseline"]
 
@@ -52,13 +52,9 @@ def gemm_job(cfg, act, weights, nnz, label=None):
         return sta_actions(cfg, streams, cycles, skew_bits=bits)
 
     def check(outputs):
-        result = sta_streams.assemble(cfg, outputs["rows"], m, n)
-        bad = int(np.count_nonzero(result != gemm(act, weights, cfg.acc_width)))
-        if bad:
-            return f"{bad} of {result.size} results differ from the golden model"
-        if int(outputs["cycles"]) != model:
-            return f"{int(outputs['cycles'])} cycles measured, the cycle model says {model}"
-        return None
+        return run_mismatch(sta_streams.assemble(cfg, outputs["rows"], m, n),
+                            gemm(act, weights, cfg.acc_width), outputs["cycles"], model,
+                            "results")
 
     def probes(outputs, shakes):
         probed = {"operand_shift": tpes * shakes["weight"], "drain_row": shakes["result"]}
