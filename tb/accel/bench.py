@@ -28,10 +28,10 @@ from cocotbext.axi import (
 )
 
 from ...hdl.accel import REGISTERS
-from ...hdl.accel.blox import blox_registers
 from ...hdl.accel.loaders import stream_width
 from ...hdl.sta.layouts import weight_word_layout
 from ...sim.accel import plan as accel_plan
+from ..driver import DriverRegisters
 from ..packing import Packer
 from ..streams import set_axi_pauses
 
@@ -76,7 +76,6 @@ class AccelBench:
         self.dut = dut
         self.cfg = cfg
         self.weight_packer = Packer(weight_word_layout(cfg.array))
-        self.offsets = {**OFFSETS, **{r.name: r.offset for r in blox_registers(cfg)}}
         cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
         # cocotbext-axi logs every frame and reset at INFO; keep the log for the checks.
         for prefix in ("s_axil", "s_axis_act", "s_axis_w", "m_axis_out"):
@@ -84,6 +83,8 @@ class AccelBench:
         kw = dict(reset=dut.rst, reset_active_level=True)
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil", bus_separator="__"),
                                   dut.clk, **kw)
+        # registers go through the driver `generate` writes for users (tb/driver.py)
+        self.registers = DriverRegisters(cfg, self.axil)
         self.act_src = AxiStreamSource(
             AxiStreamBus.from_prefix(dut, "s_axis_act", bus_separator="__"), dut.clk, **kw)
         self.w_src = AxiStreamSource(
@@ -123,10 +124,10 @@ class AccelBench:
         return [self.dut.m_axis_out__tvalid]
 
     async def write(self, name, value):
-        await self.axil.write_dword(self.offsets[name], int(value))
+        await self.registers.write(name, value)
 
     async def read(self, name):
-        return await self.axil.read_dword(self.offsets[name])
+        return await self.registers.read(name)
 
     def cycle(self):
         """Index of the current clock cycle (the rising edge that began it)."""

@@ -27,6 +27,7 @@ from ...hdl.ccr.layouts import out_word_layout
 from ...sim.ccr import format as fmt
 from ...sim.ccr.cycles import STATISTICS
 from ...sim.ccr.layer import passes
+from ..driver import DriverRegisters
 from ..packing import Packer
 from ..streams import random_pauses, set_axi_pauses
 from .pysim import COUNTERS, pass_beats
@@ -67,6 +68,8 @@ class CcrBench:
             logging.getLogger(f"cocotb.{dut._name}.{prefix}").setLevel(logging.WARNING)
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil", bus_separator="__"),
                                   dut.clk, dut.rst)
+        # registers go through the driver `generate` writes for users (tb/driver.py)
+        self.registers = DriverRegisters(cfg, self.axil)
         self.ib = AxiStreamSource(bus("s_axis_i"), dut.clk, dut.rst,
                                   byte_size=len(dut.s_axis_i__tdata))
         self.kb = AxiStreamSource(bus("s_axis_k"), dut.clk, dut.rst,
@@ -109,10 +112,10 @@ class CcrBench:
         return [self.dut.m_axis_o__tvalid]
 
     async def write(self, name, value):
-        await self.axil.write_dword(self.regs[name], value & 0xFFFFFFFF)
+        await self.registers.write(name, value)
 
     async def read(self, name):
-        return await self.axil.read_dword(self.regs[name])
+        return await self.registers.read(name)
 
     async def _busy_cycles(self):
         await RisingEdge(self.dut.busy)

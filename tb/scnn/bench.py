@@ -36,6 +36,7 @@ from ...hdl.scnn.accelerator import BLOX_COUNTERS
 from ...hdl.scnn.layouts import act_row_layout, out_row_layout, weight_row_layout
 from ...sim.scnn import streams as scnn_streams
 from ...sim.scnn.streams import pe_index, pe_positions, row_leaves
+from ..driver import DriverRegisters
 from ..packing import Packer
 from ..streams import random_pauses, set_axi_pauses
 
@@ -109,6 +110,8 @@ class ScnnBench:
 
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil", bus_separator="__"),
                                   dut.clk, dut.rst)
+        # registers go through the driver `generate` writes for users (tb/driver.py)
+        self.registers = DriverRegisters(cfg, self.axil)
         self.weights = AxiStreamSource(bus("s_axis_w"), dut.clk, dut.rst,
                                        byte_size=len(dut.s_axis_w__tdata))
         self.acts = AxiStreamSource(bus("s_axis_act"), dut.clk, dut.rst,
@@ -153,10 +156,10 @@ class ScnnBench:
         return [self.dut.m_axis_out__tvalid]
 
     async def write(self, name, value):
-        await self.axil.write_dword(self.regs[name], value)
+        await self.registers.write(name, value)
 
     async def read(self, name):
-        return await self.axil.read_dword(self.regs[name])
+        return await self.registers.read(name)
 
     async def _send(self, streams, weights):
         """Queue the layer's input frames on both sources (they start together)."""

@@ -25,7 +25,7 @@ from ...hdl.sparsecore.layouts import (act_entry_layout, out_layout, pointer_lay
                                        requant_beat_layout, weight_beat_layout)
 from ...sim.sparsecore import format as kmf
 from ...sim.sparsecore import streams
-from ..driver import load_driver
+from ..driver import DriverRegisters
 from ..packing import Packer
 from ..streams import random_pauses, set_axi_pauses
 
@@ -52,7 +52,6 @@ class SparseCoreBench:
         self.dut = dut
         self.cfg = cfg
         self.regs = {reg.name: reg.offset for reg in register_map(cfg)}
-        self.pulses = {reg.name for reg in register_map(cfg) if reg.access == "pulse"}
         self.out_packer = Packer(out_layout(cfg))
         cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
         for prefix in ("s_axil", "s_axis_w", "s_axis_q", "s_axis_act", "m_axis_out"):
@@ -66,7 +65,7 @@ class SparseCoreBench:
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil", bus_separator="__"),
                                   dut.clk, dut.rst)
         # registers go through the driver `generate` writes for users (tb/driver.py)
-        self.driver = load_driver(cfg, self.axil.write_dword, self.axil.read_dword)
+        self.registers = DriverRegisters(cfg, self.axil)
         self.w, self.q, self.a = source("s_axis_w"), source("s_axis_q"), source("s_axis_act")
         self.out = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_out", bus_separator="__"),
                                  dut.clk, dut.rst, byte_size=len(dut.m_axis_out__tdata))
@@ -103,14 +102,10 @@ class SparseCoreBench:
 
     async def write(self, name, value):
         """Through the generated driver: pulse registers take 1, the others their value."""
-        if name in self.pulses:
-            assert value == 1, f"{name} is a pulse register: write 1"
-            await self.driver.pulse(name)
-        else:
-            await self.driver.write(name, value)
+        await self.registers.write(name, value)
 
     async def read(self, name):
-        return await self.driver.read(name)
+        return await self.registers.read(name)
 
     async def load(self, shape, act, weights, bias, mult, shift, relu, dense_acts=False):
         """Layer registers (``layer_k`` first), weights, requantization and activations (with
