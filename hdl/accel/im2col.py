@@ -153,6 +153,8 @@ class Im2colMagnifier(wiring.Component):
                                 all_zero.eq(Cat(seg_z[py][t] for py, t in taps).all()),
                                 any_pruned.eq(Cat(seg_p[py][t] for py, t in taps).any()),
                             ]
+                with m.Default():                  # no such patch: never a skip
+                    m.d.comb += [all_zero.eq(0), any_pruned.eq(0)]
 
         # The read data of a window row lands (is written into its buffer) one cycle after the
         # row is read; these are driven in the filling section below.
@@ -179,6 +181,8 @@ class Im2colMagnifier(wiring.Component):
                                                  seg_z[py].eq(win_z[b][i])]
                     with m.Default():              # a row past the buffer: patch rows unused
                         m.d.sync += seg[py].eq(0)
+                        if skip:                   # (their flags are never tapped: held)
+                            m.d.sync += [seg_p[py].eq(seg_p[py]), seg_z[py].eq(seg_z[py])]
                 if bypass:
                     with m.If(landing & (w_row == index)):
                         m.d.sync += seg[py].eq(row_data)
