@@ -168,6 +168,11 @@ def summarize(result):
         # earlier, a macro's read being synchronous), sized by the per-bit model.
         "flags_logic_um2": flags_logic,
         "flags_as_sram_um2": flags_sram,
+        # What Table I's model adds to SCNN: a cache, an adder tree and the decision logic (the
+        # pruner here, with its row queue, and the cache's control and storage).
+        "paper_parts_share_of_host_total":
+            (s["blox_pruner"]["area_um2"] + s["blox_cache_control"]["area_um2"] +
+             result["cache_sram_um2"]) / (host_logic + host_sram),
         "blox_share_of_host_total_flags_as_sram":
             (added - flags_logic + flags_sram + result["cache_sram_um2"]) /
             (host_logic + host_sram),
@@ -277,7 +282,10 @@ def markdown(result):
         f" µm² each as flip-flops with their write enables and read multiplexers; as SRAM "
         f"macro bits ({result['flags_as_sram_um2']:,.0f} µm² by the per-bit model; not built, "
         "see above) Sparse-Blox would come to "
-        f"{result['blox_share_of_host_total_flags_as_sram']:.2%} of the host's logic and SRAM. "
+        f"{result['blox_share_of_host_total_flags_as_sram']:.2%} of the host's logic and SRAM; "
+        "the parts Table I's model adds (the cache, the block adders and the decision: here "
+        "the pruner, its row queue included, and the cache's control and storage) come to "
+        f"{result['paper_parts_share_of_host_total']:.2%}. "
         "A with-minus-without difference of a few thousand µm² (either sign) is within ABC's "
         "mapping noise.",
     ]
@@ -303,7 +311,7 @@ def main(argv=None):
                   f"{', '.join(_ORDER)}", file=sys.stderr)
             return 2
     if args.from_json:
-        result = json.loads(Path(args.json).read_text())
+        result = summarize(json.loads(Path(args.json).read_text()))
     else:
         result = measure(Progress(), args.json, only)
     rows = [(name, f"{r['area_um2']:,.0f}", r["cells"], r["flops"], r["seconds"])
