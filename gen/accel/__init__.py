@@ -18,6 +18,18 @@ def _test_design(im2col):
             "sram": {"act_kb": 16, "weight_kb": 16}, "im2col": im2col}
 
 
+def _blox_test_design(base=None):
+    """The Sparse-Blox RTL tests' design: a 2×4×2_2×4 VDBB array (4-pixel tiles of 8 channels,
+    so the pruner decides two 4-channel blocks a tile) with small SRAMs (16 KB of weights: the
+    digits CNN at 2/8) and a 12-position cache, so a layer of 96 blocks fills it; or Sparse-Blox
+    on ``base``, another accelerator design."""
+    small = {"arch": "accel", "im2col": True,
+             "array": {"kind": "vdbb", "tpe": {"a": 2, "b": 4, "c": 2},
+                       "array": {"m": 2, "n": 4}},
+             "sram": {"act_kb": 8, "weight_kb": 16, "act_banks": 8}}
+    return {**(base or small), "sparseblox": {"capacity": 12}, "name": "accel_blox_test"}
+
+
 def _engine_design(array, act_kb, weight_kb):
     """A small accelerator around another engine kind: 16 banks so every regression kernel has
     an IM2COL window, SRAMs just big enough for the regression's layers."""

@@ -139,15 +139,16 @@ def test_run_threshold_on_the_rtl(tmp_path):
     import json
 
     import yaml
-    from tests.accel.test_blox_rtl import DESIGN
+    from sparseforge.gen.accel import _blox_test_design
 
+    design = _blox_test_design()
     path = tmp_path / "accel_blox_test.yaml"
-    path.write_text(yaml.safe_dump(DESIGN))
+    path.write_text(yaml.safe_dump(design))
     result = sparseforge("run", path, "--conv", "5,6,9,13,3,3,1,1", "--shift", "7", "--relu",
                          "--threshold", "12", "--sim", "icarus", "--json", "-q")
     assert result.returncode == 0, result.stderr + result.stdout
     report = json.loads(result.stdout)
-    cfg = parse_config(DESIGN)
+    cfg = parse_config(design)
     assert report["mismatches"] == 0 and report["blocks_total"] == 3 * 3 * 4
     assert report["rtl_blocks_cached"] == report["blocks_cached"] > 0
     assert report["rtl_blocks_refused"] == report["blocks_refused"]

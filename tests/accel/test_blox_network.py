@@ -19,7 +19,9 @@ import yaml
 from sparseforge.sim.network import data, train
 from sparseforge.sim.sparseblox.network import NetworkPruning
 from sparseforge.sim.sparseblox.spex import save_thresholds
-from tests.accel.test_blox_rtl import DESIGN
+from sparseforge.gen.accel import _blox_test_design
+
+DESIGN = _blox_test_design()
 
 #: Raw Q8.8 thresholds (t = raw / 256) of every layer. conv1's map is not pooled: conv2 reads it
 #: on chip, pruned words and all (conv2's and conv3's maps are pooled by the host).

@@ -11,16 +11,13 @@ with the cycle model (see the cocotb module's docstring).
 import os
 
 import pytest
-from sparseforge.gen.accel import _test_design
+from sparseforge.gen.accel import _blox_test_design, _test_design
 from sparseforge.gen.config import parse_config
 from sparseforge.gen.lint import lint_verilog
 from sparseforge.tb import runner
 
-SMALL = {"arch": "accel", "im2col": True,
-         "array": {"kind": "vdbb", "tpe": {"a": 2, "b": 4, "c": 2}, "array": {"m": 2, "n": 4}},
-         "sram": {"act_kb": 8, "weight_kb": 16, "act_banks": 8}}   # 16 KB: the digits CNN at 2/8
-BASE = _test_design(True) if os.environ.get("SPARSEFORGE_BLOX_DESIGN") == "accel_test" else SMALL
-DESIGN = {**BASE, "sparseblox": {"capacity": 12}, "name": "accel_blox_test"}
+DESIGN = _blox_test_design(_test_design(True) if os.environ.get("SPARSEFORGE_BLOX_DESIGN")
+                           == "accel_test" else None)
 
 
 @pytest.mark.cocotb
