@@ -34,8 +34,8 @@ from ..errors import InputError
 from ..power.job import EnergyHooks, PowerJob, run_mismatch
 from ..sta import energy as sta_energy
 
-__all__ = ["HOOKS", "layer_job", "calibration_design", "random_layer", "layer_window",
-           "layer_ops", "median_threshold"]
+__all__ = ["HOOKS", "layer_job", "network_layers", "calibration_design", "random_layer",
+           "layer_window", "layer_ops", "median_threshold"]
 
 
 def layer_ops(plan):
@@ -66,12 +66,16 @@ def layer_job(cfg, plan, x, weights, *, shift=None, relu=False, blox=None, label
     x = np.asarray(x, dtype=np.int64)
     weights = np.asarray(weights, dtype=np.int64)
     int8_out = shift is not None
-    want = conv.conv2d(x, weights, plan.stride, plan.pad, cfg.array.acc_width)
-    if int8_out:
-        want = conv.requantize(want, shift, relu)
-    pruned = None
+
+    def golden():
+        out = conv.conv2d(x, weights, plan.stride, plan.pad, cfg.array.acc_width)
+        return conv.requantize(out, shift, relu) if int8_out else out
+
+    # The golden map is computed when a check needs it (a network's energy prices layers
+    # without one), except on a pruning layer, whose counts depend on it.
+    want, pruned = None, None
     if blox is not None:
-        result = accel_blox.prune_output(plan, want, blox)
+        result = accel_blox.prune_output(plan, golden(), blox)
         want, pruned = result.data, result.counts
         model = accel_blox.blox_layer_cycles(plan)
     else:
@@ -99,7 +103,8 @@ def layer_job(cfg, plan, x, weights, *, shift=None, relu=False, blox=None, label
                              pruned=pruned)
 
     def check(outputs):
-        return run_mismatch(outputs["y"], want, outputs["cycles"], model)
+        return run_mismatch(outputs["y"], golden() if want is None else want,
+                            outputs["cycles"], model)
 
     def probes(outputs, shakes):
         beats = int(outputs["beats"])
@@ -113,6 +118,33 @@ def layer_job(cfg, plan, x, weights, *, shift=None, relu=False, blox=None, label
     return PowerJob(module="sparseforge.tb.accel.run", inputs=inputs, label=label,
                     ops=layer_ops(plan), actions=actions, model_cycles=model, check=check,
                     probes=probes)
+
+
+def network_layers(cfg, net, nnz, *, densities=None, act_density=0.5, seed=1):
+    """The layers of network ``net`` on ``cfg`` as :func:`sparseforge.gen.power.network.
+    network_energy` prices them: ``(name, groups, job, baseline job)`` per layer.
+
+    A layer runs at ``nnz``/B (or its entry of ``densities``), with INT8 output (layers chain),
+    on the operands ``run --conv`` makes for it (:func:`.run.prepare_layer`: activations
+    non-zero with probability ``act_density``, weights pruned to the NNZ, from ``seed``); a
+    grouped layer as one group's job run ``groups`` times (the groups share one draw of
+    operands). The baseline is the same layer at the design's maximum NNZ (B/B on VDBB) on the
+    same activations (the same seed), its weights not pruned; a layer already there is its own
+    baseline.
+    """
+    from ...sim import workloads
+    from .run import _network_layer_plans, prepare_layer
+
+    densities = densities or {}
+    top = cfg.array.max_nnz
+    for layer in workloads.network(net):
+        layer_nnz = densities.get(layer.name, nnz)
+        jobs = []
+        for n in (layer_nnz, top) if layer_nnz != top else (layer_nnz,):
+            plan = _network_layer_plans(cfg, layer, n)[0]
+            x, w = prepare_layer(cfg, plan, act_density=act_density, seed=seed)
+            jobs.append(layer_job(cfg, plan, x, w, shift=0, label=f"{net}.{layer.name}"))
+        yield layer.name, layer.groups, jobs[0], jobs[-1]
 
 
 def power_job(cfg, args):
@@ -241,7 +273,8 @@ def calibration_design(cfg):
         small = replace(small, name=f"{cfg.name}_cal_array")
     word_bytes = cfg.word_bits // 8
     act_kb = max(1, -(-2 * cfg.act_banks * 64 * word_bytes // 1024))
-    weight_kb = max(1, -(-2 * 64 * cfg.weight_word_bits // 8 // 1024))
+    # Weight halves of 256 words: a calibration layer at B/B of a B = 8 design needs 81.
+    weight_kb = max(1, -(-2 * 256 * cfg.weight_word_bits // 8 // 1024))
     blox = cfg.sparseblox
     if blox is not None and blox.capacity > 64:
         blox = replace(blox, capacity=64)

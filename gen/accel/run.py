@@ -108,16 +108,17 @@ def run_layer_rtl(cfg, plan, x, w, *, shift=None, relu=False, simulator="verilat
 
 def energy_fields(cfg, plan, x, w, report, args, raw, progress):
     """``run --energy``: the energy model's figures of the layer just run (its window: the
-    ``start`` write to ``done``), and apart the SRAM writes of loading its input map and weights
+    ``start`` write to ``done``; with ``--model-only``, whose ``report`` has no ``cycles``, the
+    cycle model's), and apart the SRAM writes of loading its input map and weights
     (``load_sram_write_pj``: the loaders' logic is not priced). A pruning layer
     (Sparse-Blox) adds the same layer's energy without pruning (the cycle model's cycles, every
     word written), the difference, and the SRAM read energy the next layer saves on the pruned
     words (read as zeros from their flags)."""
-    from ..power.model import energy_report, model_energies, predict
+    from ..power.model import job_energy, model_energies, predict
     from .energy import layer_job
 
     job = layer_job(cfg, plan, x, w, shift=args.shift, relu=args.relu, blox=raw)
-    fields = energy_report(cfg, job.actions(report["cycles"]), job.ops, progress=progress)
+    fields = job_energy(cfg, job, report.get("cycles"), progress=progress)
     energies = model_energies(cfg)
     # Loading the layer's SRAMs happens before its window: the SRAM writes alone, apart.
     fields["load_sram_write_pj"] = (
@@ -284,9 +285,9 @@ def run_cli(cfg, args):
         return run_network.run_cli(cfg, args)
     run_network.check_not_model(args)
     _reject(args, ("gemm", "weight_density"))
-    if args.energy and (args.network or args.model_only):
-        raise InputError("--energy: allowed with one layer run on the RTL (--conv or --layer), "
-                         "not with --network or --model-only")
+    if args.energy and args.model_only and raw is not None:
+        raise InputError("--threshold: not allowed with --model-only --energy (a pruning "
+                         "layer's energy needs its RTL run); drop --model-only")
     chosen = [f for f in ("conv", "layer", "network") if getattr(args, f)]
     if len(chosen) != 1:
         raise InputError("--conv/--layer/--network: give exactly one of them "
@@ -351,10 +352,7 @@ def run_cli(cfg, args):
               f"this map: {report['macs_skipped']} MACs skipped, {report['cycles_saved']} "
               f"cycles saved over both layers (this layer's block-pass tail included)")
     if "energy_pj" in report:
-        model = report["energy_model"]
-        write(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
-              f"TOPS/W ({model['library']}, {model['supply_v']:g} V, "
-              f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
+        _write_energy(write, report)
         if "energy_without_pruning_pj" in report:
             write(f"without pruning: {report['energy_without_pruning_pj']:,.0f} pJ "
                   f"(pruning saves {report['energy_saved_by_pruning_pj']:,.0f} pJ in this "
@@ -381,6 +379,12 @@ def _model_only(cfg, args, layer, nnz, flag):
     report["fits_sram"] = _fits(plan, int8_out)
     if args.layer:
         report["name"] = args.layer
+    if args.energy:
+        # The operands the RTL run would take (the same seed), priced at the model's cycles.
+        x, w = prepare_layer(cfg, plan, act_density=0.5 if args.act_density is None
+                             else args.act_density, seed=args.seed)
+        report["seed"] = args.seed
+        report.update(energy_fields(cfg, plan, x, w, report, args, None, None))
     write = Text()
     write(f"{cfg.name} ({cfg.notation}): {plan.h}x{plan.w}x{plan.c} -> {plan.k} channels, "
           f"{plan.r}x{plan.s} stride {plan.stride} pad {plan.pad}, {plan.tiles} output "
@@ -390,7 +394,16 @@ def _model_only(cfg, args, layer, nnz, flag):
                   report["weight_bytes"], "" if report["fits_sram"] else "no")],
                 ("density", "model cycles", "ideal", "util", "tile util", "weight bytes",
                  "fits SRAM")))
+    if args.energy:
+        _write_energy(write, report)
     return RunOutput(report, True, str(write))
+
+
+def _write_energy(write, report):
+    model = report["energy_model"]
+    write(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
+          f"TOPS/W ({model['library']}, {model['supply_v']:g} V, "
+          f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
 
 
 def _run_network(cfg, args, nnz, progress):
@@ -440,4 +453,14 @@ def _run_network(cfg, args, nnz, progress):
     write(table(rows, ("layer", "NNZ", "MACs", "cycles", "RTL cycles", "util",
                        "tile util", "weight bytes", "fits SRAM")))
     write(f"{report['effective_tops_at_1ghz']:.2f} effective TOPS at 1 GHz")
+    if args.energy:
+        from ..power.network import network_energy, write_energy
+        from .energy import network_layers
+        layers = network_layers(cfg, args.network, nnz, densities=densities, seed=args.seed,
+                                act_density=0.5 if args.act_density is None
+                                else args.act_density)
+        network_energy(
+            cfg, report, layers, progress=progress,
+            baseline=f"NNZ {cfg.array.max_nnz}/{cfg.block} on the same activations")
+        write_energy(write, report)
     return RunOutput(report, ok, str(write))

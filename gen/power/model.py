@@ -30,8 +30,8 @@ from .energy import DEFAULT_SLEW_NS
 from .job import design_power, tops_per_w
 
 __all__ = ["MODEL_VERSION", "Calibration", "hooks_of", "fit_component", "calibrate",
-           "predict", "energy_report", "sram_energies", "model_energies",
-           "gate_level_against_model"]
+           "predict", "priced", "energy_model_info", "energy_report", "job_energy",
+           "sram_energies", "model_energies", "gate_level_against_model"]
 
 MODEL_VERSION = 2
 
@@ -196,24 +196,42 @@ def model_energies(cfg, *, progress=None, exclude=()):
     return {**calibrate(cfg, progress=progress, exclude=exclude).energies, **sram_energies(cfg)}
 
 
-def energy_report(cfg, counts, ops, *, progress=None):
-    """What ``run --energy --json`` adds for a workload with action ``counts`` and ``ops``."""
-    cal = calibrate(cfg, progress=progress)
-    total, by_component = predict(model_energies(cfg), counts)
+def priced(energies, counts, ops):
+    """``energy_pj``, ``energy_by_component`` and ``tops_per_w`` of action ``counts`` doing
+    ``ops`` effective operations at per-action ``energies`` (:func:`model_energies`)."""
+    total, by_component = predict(energies, counts)
+    return {"energy_pj": total, "energy_by_component": by_component,
+            "tops_per_w": tops_per_w(ops, total)}
+
+
+def energy_model_info(cfg, cal):
+    """The ``energy_model`` entry of a report: what the energies of ``cfg`` were measured on."""
     hooks = hooks_of(cfg)
     excluded = list(hooks.excluded(cfg)) if hooks.excluded else []
     return {
-        "energy_pj": total,
-        "energy_by_component": by_component,
-        "tops_per_w": tops_per_w(ops, total),
-        "energy_model": {
-            "calibrated_on": cal.calibrated_on,
-            "library": "OSU 0.18 um (osu018_stdcells.lib), typical corner",
-            "supply_v": cal.supply_v,
-            "clock_mhz": cal.clock_mhz,
-            **({"excluded": excluded} if excluded else {}),
-        },
+        "calibrated_on": cal.calibrated_on,
+        "library": "OSU 0.18 um (osu018_stdcells.lib), typical corner",
+        "supply_v": cal.supply_v,
+        "clock_mhz": cal.clock_mhz,
+        **({"excluded": excluded} if excluded else {}),
     }
+
+
+def energy_report(cfg, counts, ops, *, progress=None):
+    """What ``run --energy --json`` adds for a workload with action ``counts`` and ``ops``."""
+    cal = calibrate(cfg, progress=progress)
+    return {**priced(model_energies(cfg), counts, ops),
+            "energy_model": energy_model_info(cfg, cal)}
+
+
+def job_energy(cfg, job, cycles=None, *, progress=None):
+    """The energy report of one :class:`~.job.PowerJob` of ``cfg``: its action counts over
+    ``cycles`` (a run's measured cycles; None: the cycle model's, ``job.model_cycles``) priced
+    by :func:`energy_report`. ``run --energy`` on the RTL and ``run --model-only --energy`` both
+    price a layer here, so they differ only if the RTL's cycles differ from the model's (which
+    the run reports as a failure)."""
+    counts = job.actions(job.model_cycles if cycles is None else cycles)
+    return energy_report(cfg, counts, job.ops, progress=progress)
 
 
 def gate_level_against_model(cfg, job, progress=None):

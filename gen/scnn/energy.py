@@ -31,7 +31,8 @@ from ...sim.scnn.actions import layer_actions
 from ..errors import InputError
 from ..power.job import EnergyHooks, PowerJob
 
-__all__ = ["HOOKS", "layer_job", "calibration_design", "random_layer", "stream_window"]
+__all__ = ["HOOKS", "layer_job", "network_layers", "calibration_design", "random_layer",
+           "stream_window"]
 
 
 def _check_design(cfg):
@@ -40,13 +41,15 @@ def _check_design(cfg):
                          "yet (SCNN designs without sparseblox have one)")
 
 
-def layer_job(cfg, act, weights, label=None):
-    """The :class:`~sparseforge.gen.power.job.PowerJob` of one stride-1 'same' layer on ``cfg``.
+def layer_job(cfg, act, weights, label=None, *, check_fit=True):
+    """The :class:`~sparseforge.gen.power.job.PowerJob` of one stride-1 'same' layer on ``cfg``
+    (``check_fit=False``: also a layer larger than the RAMs, as a network's cycle model takes
+    it; such a job is for the model only).
 
     Raises
     ------
     InputError
-        The design has Sparse-Blox, or the layer does not fit its RAMs.
+        The design has Sparse-Blox, or (``check_fit``) the layer does not fit its RAMs.
     """
     from .run import check_rams
 
@@ -54,7 +57,8 @@ def layer_job(cfg, act, weights, label=None):
     act = np.asarray(act, dtype=np.int64)
     weights = np.asarray(weights, dtype=np.int64)
     streams = scnn_streams.layer_streams(cfg, act, weights)
-    check_rams(cfg, streams)
+    if check_fit:
+        check_rams(cfg, streams)
     layer = streams.layer
     model = scnn_cycles.layer_cycles(cfg, streams)
     if label is None:
@@ -85,6 +89,35 @@ def layer_job(cfg, act, weights, label=None):
     return PowerJob(module="sparseforge.tb.scnn.run", inputs={"act": act, "weights": weights},
                     label=label, ops=2 * layer.macs, actions=actions, model_cycles=model.cycles,
                     check=check, probes=probes)
+
+
+def network_layers(cfg, net, *, weight_density=0.5, act_density=0.5, seed=1):
+    """The layers of network ``net`` that ``cfg`` runs (those ``run --network`` lists as
+    supported) as :func:`sparseforge.gen.power.network.network_energy` prices them:
+    ``(name, 1, job, baseline job)``, on the operands ``run --network`` makes (seeded, exactly
+    that share of each operand non-zero). The baseline is the same layer at weight and
+    activation density 1.0 (the paper's dense point, Fig. 8), from the same seed; a layer
+    already there is its own baseline.
+    """
+    from ...sim import workloads
+    from .run import prepare_layer
+
+    _check_design(cfg)
+    points = [(weight_density, act_density)]
+    if (weight_density, act_density) != (1.0, 1.0):
+        points.append((1.0, 1.0))
+    for layer in workloads.network(net):
+        jobs = []
+        for wd, ad in points:
+            try:
+                act, weights = prepare_layer(cfg, layer, weight_density=wd, act_density=ad,
+                                             seed=seed, flag=f"--network {layer.name}")
+            except InputError:
+                break                       # a layer the design cannot run: no energy
+            jobs.append(layer_job(cfg, act, weights, label=f"{net}.{layer.name}",
+                                  check_fit=False))
+        if jobs:
+            yield layer.name, 1, jobs[0], jobs[-1]
 
 
 def power_job(cfg, args):

@@ -335,6 +335,22 @@ def _print_blox(write, report):
           "Sparse-Blox")
 
 
+def _layer_energy(cfg, act, weights, cycles, progress, check_fit=True):
+    """``--energy`` of one layer: its counts over ``cycles`` (None: the cycle model's)."""
+    from ..power.model import job_energy
+    from .energy import layer_job
+    return job_energy(cfg, layer_job(cfg, act, weights, check_fit=check_fit), cycles,
+                      progress=progress)
+
+
+def _print_energy(write, report):
+    if "energy_pj" in report:
+        model = report["energy_model"]
+        write(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
+              f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
+              f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
+
+
 def _run_network(cfg, args, progress):
     for flag in ("conv", "layer", "act", "weights", "out"):
         if getattr(args, flag, None) is not None:
@@ -367,6 +383,14 @@ def _run_network(cfg, args, progress):
           f"{report['unsupported_layers']} not")
     write(table(rows, ("layer", "MACs", "cycles", "load", "compute", "drain", "util",
                        "mult util", "fits RAMs / why not")))
+    if getattr(args, "energy", False):
+        from ..power.network import network_energy, write_energy
+        from .energy import network_layers
+        layers = network_layers(cfg, args.network, weight_density=wd, act_density=ad,
+                                seed=args.seed)
+        network_energy(cfg, report, layers, progress=progress,
+                       baseline="weights and activations at density 1.0")
+        write_energy(write, report)
     return RunOutput(report, True, str(write))
 
 
@@ -377,9 +401,9 @@ def run_cli(cfg, args):
 
     raw = threshold_raw(cfg, args)
     energy = getattr(args, "energy", False)
-    if energy and (args.model is not None or args.network is not None or args.model_only):
-        raise InputError("--energy: allowed with one layer run on the RTL (--conv or --layer), "
-                         "not with --model, --network or --model-only")
+    if energy and args.model is not None:
+        raise InputError("--energy: not allowed with --model (give --conv, --layer or "
+                         "--network)")
     if energy and cfg.sparseblox is not None:
         raise InputError(f"--energy: not allowed for {cfg.name}: Sparse-Blox designs have no "
                          "energy model yet (SCNN designs without sparseblox have one)")
@@ -433,11 +457,14 @@ def run_cli(cfg, args):
             golden = scnn_streams.golden(cfg, act, weights, raw or 0)
             save_npy(Path(args.out), golden.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
         write = Text()
+        if energy:
+            report.update(_layer_energy(cfg, act, weights, None, progress, check_fit=False))
         _print_layer(write, cfg, report, rtl=False)
         if blox is not None:
             _print_blox(write, report)
         if problem:
             write(f"the RTL would refuse it: {problem}")
+        _print_energy(write, report)
         return RunOutput(report, True, str(write))
     report, result = run_layer_rtl(cfg, act, weights, simulator=args.sim, seed=args.seed,
                                    progress=progress, threshold=raw or 0)
@@ -447,22 +474,14 @@ def run_cli(cfg, args):
     if args.layer:
         report["name"] = args.layer
     if energy:
-        from ..power.model import energy_report
-        from .energy import layer_job
-        job = layer_job(cfg, act, weights)
-        report.update(energy_report(cfg, job.actions(report["cycles"]), job.ops,
-                                    progress=progress))
+        report.update(_layer_energy(cfg, act, weights, report["cycles"], progress))
     if args.out is not None:
         save_npy(Path(args.out), result.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
     write = Text()
     _print_layer(write, cfg, report, rtl=True)
     if blox is not None:
         _print_blox(write, report)
-    if "energy_pj" in report:
-        model = report["energy_model"]
-        write(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
-              f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
-              f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
+    _print_energy(write, report)
     ok = (report["mismatches"] == 0 and report["stream_mismatches"] == 0 and
           report["cycles"] == report["model_cycles"] and report["counters_match_model"] and
           report["measured_match_registers"])

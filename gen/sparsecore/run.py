@@ -288,9 +288,9 @@ RUN_HEADERS = ("cycles", "model", "ideal", "dense", "speed-up", "ALU util.", "un
 def run_cli(cfg, args):
     """``sparseforge run`` on a SparseCore config: a ``RunOutput``, ``ok`` when bit- and
     cycle-exact."""
-    if args.energy and (args.model is not None or args.network is not None or args.model_only):
-        raise InputError("--energy: allowed with one layer run on the RTL (--conv or --layer), "
-                         "not with --model, --network or --model-only")
+    if args.energy and (args.model is not None or args.network is not None):
+        raise InputError("--energy: allowed with one layer (--conv or --layer, on the RTL or "
+                         "--model-only), not with --model or --network")
     if args.model is not None:
         for dest in ("km", "pool"):
             if getattr(args, dest, None) not in (None, False):
@@ -305,22 +305,22 @@ def run_cli(cfg, args):
     if args.model_only:
         report = model_report(cfg, shape, act, weights)
         report.update({"shift": shift, "seed": args.seed})
+        if args.energy:
+            report.update(_layer_energy(cfg, shape, act, weights, shift, relu, None, None))
         write = Text()
         write(table([(report["model_cycles"], report["ideal_cycles"],
                       report["dense_cycles"], f"{report['speedup_over_dense']:.2f}",
                       f"{report['alu_utilization']:.3f}", report["work_units"],
                       report["pe_idle_cycles"])], RUN_HEADERS[1:-1]))
+        _write_energy(write, report)
         return RunOutput(report, True, str(write))
     progress = Progress(not args.quiet and not args.json)
     report, plane = run_layer_rtl(cfg, shape, act, weights, 0, 1, shift, relu=relu,
                                   simulator=args.sim, progress=progress)
     report.update({"shift": shift, "seed": args.seed, "simulator": args.sim})
     if args.energy:
-        from ..power.model import energy_report
-        from .energy import layer_job
-        job = layer_job(cfg, shape, act, weights, shift, relu=relu)
-        report.update(energy_report(cfg, job.actions(report["cycles"]), job.ops,
-                                    progress=progress))
+        report.update(_layer_energy(cfg, shape, act, weights, shift, relu, report["cycles"],
+                                    progress))
     if args.out is not None:
         save_npy(Path(args.out), plane.astype(np.int8))
     ok = (report["mismatches"] == 0 and report["stream_matches"] and
@@ -337,6 +337,19 @@ def run_cli(cfg, args):
     write(("bit-exact" if report["mismatches"] == 0 and report["stream_matches"] else
            "MISMATCH") + " against the golden model (decoded output and compressed lists); "
           + ("cycle-exact" if ok else "cycles differ from the model"))
+    _write_energy(write, report)
+    return RunOutput(report, ok, str(write))
+
+
+def _layer_energy(cfg, shape, act, weights, shift, relu, cycles, progress):
+    """``--energy`` of one layer: its counts over ``cycles`` (None: the cycle model's)."""
+    from ..power.model import job_energy
+    from .energy import layer_job
+    return job_energy(cfg, layer_job(cfg, shape, act, weights, shift, relu=relu), cycles,
+                      progress=progress)
+
+
+def _write_energy(write, report):
     if "energy_pj" in report:
         model = report["energy_model"]
         write(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
@@ -345,4 +358,3 @@ def run_cli(cfg, args):
         if model.get("excluded"):
             write(f"left out of the energy (synthesis too slow for the flow): "
                   f"{', '.join(model['excluded'])}")
-    return RunOutput(report, ok, str(write))

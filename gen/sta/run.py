@@ -184,9 +184,6 @@ def run_cli(cfg, args):
     if args.relu:
         raise InputError("--relu: not allowed for arch sta")
     if args.model_only:
-        if args.energy:
-            raise InputError("--energy: not allowed with --model-only (the energy model counts "
-                             "the operands' zeros: give a GEMM run on the RTL)")
         return _model_only(cfg, args)
     shape = parse_shape(args.gemm) if args.gemm else None
     density = 0.5 if args.act_density is None else args.act_density
@@ -198,11 +195,7 @@ def run_cli(cfg, args):
                                   progress=progress)
     report["seed"] = args.seed
     if args.energy:
-        from ..power.model import energy_report
-        from .energy import gemm_job
-        job = gemm_job(cfg, act, weights, nnz)
-        report.update(energy_report(cfg, job.actions(report["cycles"]), job.ops,
-                                    progress=progress))
+        report.update(_gemm_energy(cfg, act, weights, nnz, report["cycles"], progress))
     if args.out is not None:
         save_npy(Path(args.out), result.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
     write = Text()
@@ -215,13 +208,24 @@ def run_cli(cfg, args):
     verdict = "bit-exact" if report["mismatches"] == 0 else "MISMATCH"
     write(f"{verdict} against the golden model; "
           f"{report['effective_macs_per_cycle']:.1f} effective MACs/cycle")
+    _write_energy(write, report)
+    ok = report["mismatches"] == 0 and report["cycles"] == report["model_cycles"]
+    return RunOutput(report, ok, str(write))
+
+
+def _gemm_energy(cfg, act, weights, nnz, cycles, progress):
+    """``--energy`` of one GEMM: its counts over ``cycles`` (None: the cycle model's)."""
+    from ..power.model import job_energy
+    from .energy import gemm_job
+    return job_energy(cfg, gemm_job(cfg, act, weights, nnz), cycles, progress=progress)
+
+
+def _write_energy(write, report):
     if "energy_pj" in report:
         model = report["energy_model"]
         write(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
               f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
               f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
-    ok = report["mismatches"] == 0 and report["cycles"] == report["model_cycles"]
-    return RunOutput(report, ok, str(write))
 
 
 def _model_only(cfg, args):
@@ -240,10 +244,18 @@ def _model_only(cfg, args):
         raise InputError(f"--nnz: {nnz} is not allowed; expected 1 to {cfg.max_nnz} "
                          f"(non-zeros per block of {cfg.block})")
     report = gemm_model_report(cfg, m, k, n, nnz)
+    if args.energy:
+        # The operands the RTL run would take (the same seed), priced at the model's cycles.
+        act, weights, nnz = prepare_gemm(cfg, shape=(m, k, n), nnz=nnz, seed=args.seed,
+                                         act_density=0.5 if args.act_density is None
+                                         else args.act_density, prune=args.prune)
+        report["seed"] = args.seed
+        report.update(_gemm_energy(cfg, act, weights, nnz, None, None))
     write = Text()
     write(f"{cfg.name} ({cfg.notation}): {m}x{k}x{n} GEMM, {report['tiles']} output tiles, "
           "cycle model")
     write(table([(nnz, report["model_cycles"], report["ideal_cycles"],
                   report["utilization"], report["tile_utilization"],
                   report["effective_macs_per_cycle"])], MODEL_HEADERS))
+    _write_energy(write, report)
     return RunOutput(report, True, str(write))

@@ -148,10 +148,10 @@ def test_calibration_design_keeps_the_tpe_and_reader_in_a_smaller_array():
     assert accel_energy.calibration_design(tiny) == tiny      # its own calibration design
 
 
-def test_energy_refused_with_network_or_model_only(capsys):
+def test_energy_of_a_pruning_layer_refused_with_model_only(capsys):
     from sparseforge.gen.cli import main
 
-    assert main(["run", "accel_small", "--conv", "4,4,8,8,3,3", "--model-only",
-                 "--energy"]) == 2
+    assert main(["run", "accel_small_blox", "--conv", "4,4,8,8,3,3,1,1", "--shift", "0",
+                 "--threshold", "1", "--model-only", "--energy"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--energy: allowed with one layer run on the RTL" in err
+    assert err.count("\n") == 1 and "--threshold: not allowed with --model-only --energy" in err

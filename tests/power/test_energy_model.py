@@ -86,12 +86,6 @@ def test_power_runs_on_icarus_only(capsys):
     assert err.count("\n") == 1 and "--sim: verilator is not allowed with power" in err
 
 
-def test_energy_refused_without_operands(capsys):
-    assert main(["run", "sa_1x1", "--gemm", "4,16,4", "--model-only", "--energy"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--energy: not allowed with --model-only" in err
-
-
 def test_power_of_one_mac_agrees_with_rtl_and_model(capsys):
     assert main(["power", "sa_1x1", "--gemm", "2,9,3", "--act-density", "0.5", "--json",
                  "--seed", "4"]) == 0

@@ -86,8 +86,8 @@ def test_model_counts_equal_the_rtl_statistics_registers():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["scnn_2x2_small", "--conv", "6,4,1,2,3,3", "--model-only", "--energy"],
-     "--energy: allowed with one layer run on the RTL"),
+    (["scnn_digits", "--model", "digits_cnn", "--model-only", "--energy"],
+     "--energy: not allowed with --model"),
     (["scnn_2x2_small_blox", "--conv", "6,4,1,2,3,3", "--energy"],
      "--energy: not allowed for scnn_2x2_small_blox: Sparse-Blox designs have no energy model"),
 ])
