@@ -36,41 +36,44 @@ from .streams import _positions
 __all__ = ["operand_zero_lanes", "sta_actions"]
 
 
-def lane_operands(cfg, streams):
-    """``(act, weight)``: the operands every multiplier lane of one TPE column multiplies.
-
-    Arrays of shape (tiles, blocks, steps per block, rows, cols, lanes) and (tiles, blocks,
-    steps per block, 1, cols, lanes): the activation at the position each lane selects and the
-    weight value it is given (zero for a DBB slot without a non-zero).
-    """
-    act = streams.act                                             # (tiles, blocks, rows, B)
-    tiles, blocks, rows, _ = act.shape
-    spb, cols, lanes = streams.steps_per_block, cfg.tile_cols, cfg.lanes
-    weights = streams.weight_values.reshape(tiles, blocks, spb, 1, cols, lanes)
-    if not cfg.sparse:
-        # A dense lane e multiplies element e of its row's block.
-        operands = np.broadcast_to(act[:, :, None, :, None, :], (tiles, blocks, spb, rows, cols,
-                                                                 lanes))
-        return operands, weights
-    masks = streams.weight_masks.reshape(tiles, blocks, spb, cols)
-    positions = []
-    for lane in range(lanes):
-        # Lane l of step t of a block: the block's (t·lanes + l)-th set bit (one lane for vdbb;
-        # a dbb block denser than its bound takes several steps).
-        index = np.broadcast_to(np.arange(spb)[None, None, :, None] * lanes + lane, masks.shape)
-        positions.append(_positions(masks, index, cfg.block))     # (tiles, blocks, spb, cols)
-    pos = np.stack(positions, axis=-1)                            # (tiles, blocks, spb, cols, L)
-    # operand[t, b, s, r, col, l] = act[t, b, r, pos[t, b, s, col, l]]
-    flat = pos.reshape(tiles, blocks, spb, 1, cols * lanes)
-    operands = np.take_along_axis(act[:, :, None, :, :], flat, axis=-1)
-    return operands.reshape(tiles, blocks, spb, rows, cols, lanes), weights
+def _nth_set_bit_table(block, count):
+    """``table[mask, i]``: the position of set bit number ``i`` of a ``block``-bit mask, 0 where
+    the mask has fewer than ``i + 1`` set bits (as :func:`.streams._positions`)."""
+    masks = np.arange(1 << block)
+    return _positions(np.repeat(masks[:, None], count, axis=1),
+                      np.broadcast_to(np.arange(count), (1 << block, count)), block)
 
 
 def operand_zero_lanes(cfg, streams):
-    """``(zero activation, zero weight with a non-zero activation)`` lane-steps of the array."""
-    operands, weights = lane_operands(cfg, streams)
-    act_zero = operands == 0
-    return int(np.count_nonzero(act_zero)), int(np.count_nonzero(~act_zero & (weights == 0)))
+    """``(zero activation, zero weight with a non-zero activation)`` lane-steps of the array.
+
+    Each lane of a TPE column, at each step, selects one position ``e`` of block ``b`` of tile
+    ``t`` (module docstring: a ``vdbb`` lane the mask's t-th set bit, a ``dbb`` lane the
+    (t·b + l)-th, a dense lane its own) and multiplies the activations there in every row of the
+    tile, so the counts are, over ``(t, b, e)``, the lanes selecting it (with a zero weight,
+    for the second) times the tile's zero (non-zero) activations at it: no lane's operand is
+    built (the array of them has a lane-step per MAC of the padded GEMM).
+    """
+    act = streams.act                                             # (tiles, blocks, rows, B)
+    tiles, blocks, rows, bz = act.shape
+    spb, cols, lanes = streams.steps_per_block, cfg.tile_cols, cfg.lanes
+    zeros = np.count_nonzero(act == 0, axis=2)                    # (tiles, blocks, B)
+    weights = streams.weight_values.reshape(tiles, blocks, spb, cols, lanes)
+    if cfg.sparse:
+        masks = streams.weight_masks.reshape(tiles, blocks, spb, cols)
+        index = (np.arange(spb)[:, None, None] * lanes + np.arange(lanes)[None, None, :])
+        table = _nth_set_bit_table(bz, spb * lanes)               # (2^B, spb·lanes)
+        pos = table[masks[..., None], np.broadcast_to(index, (spb, cols, lanes))]
+    else:
+        # A dense lane e multiplies element e of its row's block.
+        pos = np.broadcast_to(np.arange(lanes), weights.shape)
+    base = (np.arange(tiles)[:, None] * blocks + np.arange(blocks)[None, :]) * bz
+    slot = (base[:, :, None, None, None] + pos).ravel()           # (t, b, e) of every lane
+    size = tiles * blocks * bz
+    hits = np.bincount(slot, minlength=size)
+    hits_w0 = np.bincount(slot[(weights == 0).ravel()], minlength=size)
+    zeros = zeros.ravel()
+    return int(hits @ zeros), int(hits_w0 @ (rows - zeros))
 
 
 def sta_actions(cfg, streams, cycles, *, skew_bits):
