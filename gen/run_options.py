@@ -109,9 +109,12 @@ SHARED = (
                 "spex' writes; layers it does not name do not prune)"}),
     RunOption(("--energy",), {"action": "store_true",
                               "help": "add the energy model's energy_pj, energy_by_component and "
-                                      "tops_per_w (OSU 0.18 um, the configured clock); the first "
-                                      "run of a design calibrates it on gate-level runs of a "
-                                      "small design with the same blocks (minutes), then cached"}),
+                                      "tops_per_w (OSU 0.18 um, the configured clock), of the RTL "
+                                      "run or, with --model-only, of the cycle model's; with "
+                                      "--network, per layer and in total against the design's "
+                                      "dense baseline; the first run of a design calibrates it "
+                                      "on gate-level runs of a small design with the same blocks "
+                                      "(minutes), then cached"}),
 )
 
 _COMMON_DESTS = {opt.dest for opt in COMMON}
