@@ -67,7 +67,7 @@ def layer_job(cfg, act, weights, label=None, *, check_fit=True):
                  "non-zero")
 
     def actions(cycles):
-        return layer_actions(cfg, streams, act, weights, cycles)
+        return layer_actions(cfg, streams, act, weights, cycles, model=model)
 
     def check(outputs):
         want, _ = scnn_streams.output_rows(cfg, scnn_streams.golden(cfg, act, weights))

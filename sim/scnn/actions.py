@@ -94,12 +94,14 @@ def oaram_writes(cfg, tile_blocks):
     return writes
 
 
-def layer_actions(cfg, streams, act, weights, cycles=None):
+def layer_actions(cfg, streams, act, weights, cycles=None, model=None):
     """Action counts of one layer (``cycles``: the measured window; default the cycle model's).
     ``streams`` is the layer's :class:`~.streams.LayerStreams`; ``act`` and ``weights`` its
-    operands (the compressors' work depends on the dense output)."""
+    operands (the compressors' work depends on the dense output); ``model`` its
+    :func:`~.cycles.layer_cycles` when the caller has it (computed otherwise: on a large layer
+    it takes as long as the rest)."""
     layer = streams.layer
-    model = layer_cycles(cfg, streams)
+    model = layer_cycles(cfg, streams) if model is None else model
     cycles = model.cycles if cycles is None else cycles
     npe = cfg.pes
     sizes = layer_group_sizes(cfg, layer)

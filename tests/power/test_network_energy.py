@@ -198,3 +198,18 @@ def test_model_only_energy_equals_the_rtl_runs(priced, capsys):
     only = _run(capsys, *argv, "--model-only")
     assert only["energy_pj"] == rtl["energy_pj"]
     assert only["energy_by_component"] == rtl["energy_by_component"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sparsecore_small", "--network", "vgg16", "--model-only", "--energy"],
+     "--energy: allowed with one layer (--conv or --layer, on the RTL or --model-only), not "
+     "with --model or --network"),
+    (["ccr_sparse_k_small", "--network", "vgg16", "--model-only", "--energy"],
+     "--energy: not allowed with --network"),
+    (["scnn_2x2_small_blox", "--network", "tiny", "--energy"],
+     "--energy: not allowed for scnn_2x2_small_blox: Sparse-Blox designs have no energy model"),
+])
+def test_network_energy_refused_where_there_is_no_model(argv, message, priced, capsys):
+    assert main(["run", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
