@@ -384,7 +384,8 @@ def _model_only(cfg, args, layer, nnz, flag):
         x, w = prepare_layer(cfg, plan, act_density=0.5 if args.act_density is None
                              else args.act_density, seed=args.seed)
         report["seed"] = args.seed
-        report.update(energy_fields(cfg, plan, x, w, report, args, None, None))
+        report.update(energy_fields(cfg, plan, x, w, report, args, None,
+                                    Progress(not args.quiet and not args.json)))
     write = Text()
     write(f"{cfg.name} ({cfg.notation}): {plan.h}x{plan.w}x{plan.c} -> {plan.k} channels, "
           f"{plan.r}x{plan.s} stride {plan.stride} pad {plan.pad}, {plan.tiles} output "

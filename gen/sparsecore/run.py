@@ -306,7 +306,8 @@ def run_cli(cfg, args):
         report = model_report(cfg, shape, act, weights)
         report.update({"shift": shift, "seed": args.seed})
         if args.energy:
-            report.update(_layer_energy(cfg, shape, act, weights, shift, relu, None, None))
+            report.update(_layer_energy(cfg, shape, act, weights, shift, relu, None,
+                                        Progress(not args.quiet and not args.json)))
         write = Text()
         write(table([(report["model_cycles"], report["ideal_cycles"],
                       report["dense_cycles"], f"{report['speedup_over_dense']:.2f}",

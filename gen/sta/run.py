@@ -250,7 +250,8 @@ def _model_only(cfg, args):
                                          act_density=0.5 if args.act_density is None
                                          else args.act_density, prune=args.prune)
         report["seed"] = args.seed
-        report.update(_gemm_energy(cfg, act, weights, nnz, None, None))
+        report.update(_gemm_energy(cfg, act, weights, nnz, None,
+                                   Progress(not args.quiet and not args.json)))
     write = Text()
     write(f"{cfg.name} ({cfg.notation}): {m}x{k}x{n} GEMM, {report['tiles']} output tiles, "
           "cycle model")
