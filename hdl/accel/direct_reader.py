@@ -73,7 +73,7 @@ class DirectReader(wiring.Component):
 
         # Per-lane constants of the raster mapping, set at start: lane i is (a, b) = divmod(i,
         # Wo) rows and columns after lane 0 (lanes i = rows: the step from tile to tile), and
-        # kk = a·W + b mod banks, its input offset without a row wrap. Patch mapping: (0, i), i.
+        # k = a·W + b mod banks, its input offset without a row wrap. Patch mapping: (0, i), i.
         lane_a = [Signal(range(rows + 1), name=f"lane_a{i}") for i in range(rows + 1)]
         lane_b = [Signal(DIM_BITS, name=f"lane_b{i}") for i in range(rows + 1)]
         lane_k = [Signal(lg, name=f"lane_k{i}") for i in range(rows)]
