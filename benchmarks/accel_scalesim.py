@@ -77,8 +77,8 @@ def measure(cfg):
             "speedup_vs_scalesim": scale / model})
     totals = {key: sum(r[key] for r in out)
               for key in ("model_cycles", "patch_only_cycles", "scalesim_cycles", "macs")}
-    for key, cyc in (("utilization", "model_cycles"), ("patch_only_utilization",
-                                                       "patch_only_cycles"),
+    for key, cyc in (("utilization", "model_cycles"),
+                     ("patch_only_utilization", "patch_only_cycles"),
                      ("scalesim_utilization", "scalesim_cycles")):
         totals[key] = totals["macs"] / (multipliers * totals[cyc])
     totals["speedup_vs_scalesim"] = totals["scalesim_cycles"] / totals["model_cycles"]
@@ -89,8 +89,8 @@ def measure(cfg):
 
 
 def readme_text(cfg, rows, totals):
-    lines = ["| layer (× count) | output | mapping (reader) | model cycles | patch only | SCALE-Sim OS | "
-             "SCALE-Sim / model | utilization |",
+    lines = ["| layer (× count) | output | mapping (reader) | model cycles | patch only | "
+             "SCALE-Sim OS | SCALE-Sim / model | utilization |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     # One row per distinct layer (shape, mapping and cycles), with its count and first name.
     groups = {}

@@ -61,7 +61,8 @@ class OutputStage(wiring.Component):
 
     Rows arrive column tile by column tile, patch by patch, pixel ``py·pw + px`` of the patch per
     row; with ``layer.raster``, tile ``t``'s row ``px`` is output pixel ``t·M·A + px`` in raster
-    order (the map is one row of Ho·Wo pixels: ``tiles_y = ph = 1``). A row of an output pixel inside the map is written in one cycle: its ``N·C/B`` channel
+    order (the map is one row of Ho·Wo pixels: ``tiles_y = ph = 1``).
+    A row of an output pixel inside the map is written in one cycle: its ``N·C/B`` channel
     blocks (INT8 mode, requantized) or ``4·N·C/B`` words (INT32 mode, raw accumulators) go to
     distinct banks; channel blocks past ``cb_out`` and pixels past the map are not written. The
     stage always accepts a row.

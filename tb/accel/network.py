@@ -2,10 +2,10 @@
 
 The CLI writes ``$SPARSEFORGE_RUN_DIR/inputs.npz``: ``images`` (N×C×H×W INT8), and for each
 convolution ``i`` its INT8 weights ``w<i>`` (K×C×R×S), per-channel ``bias<i>``, ``mult<i>``,
-``shift<i>``, ``layer<i>`` = [h, w, c, k, r, s, stride, pad, nnz, ph, pw, direct, raster], ``pool<i>`` and
-``place<i>`` = [weight SRAM half, first word], ``blox<i>`` (the raw Sparse-Blox threshold of
-a pruning layer, -1 for none) and ``skip<i>`` (1: run with ``blox_skip``, the engine dropping the
-steps whose words are all pruned).
+``shift<i>``, ``layer<i>`` = [h, w, c, k, r, s, stride, pad, nnz, ph, pw, direct, raster],
+``pool<i>`` and ``place<i>`` = [weight SRAM half, first word], ``blox<i>`` (the raw
+Sparse-Blox threshold of a pruning layer, -1 for none) and ``skip<i>`` (1: run with
+``blox_skip``, the engine dropping the steps whose words are all pruned).
 
 Every layer's weights go into the weight SRAM where ``place<i>`` says, and every layer's parameters
 into the quantization table one after another, once. Then, image by image, the image is loaded into
