@@ -90,7 +90,7 @@ TECHNOLOGY = ("The paper's figures are 16 nm at 1 GHz (Table IV) for a 4x8x8_4x8
 def make_layer(cfg, rng, spec, nnz, density, direct=None):
     h, w, c, k, r, s, stride, pad = spec
     plan = accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz, int8_out=True,
-                                 direct=direct)
+                                 direct=direct, raster=False)
     x, weights, shift = random_layer(cfg, rng, plan, density)
     return plan, x, weights, shift
 

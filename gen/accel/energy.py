@@ -335,7 +335,7 @@ def calibration(cfg):
     jobs = []
     for n, (h, w, c, k, r, s, stride, pad, nnz, density, int8, direct) in enumerate(specs):
         plan = accel_plan.plan_layer(cal, h, w, c, k, r, s, stride, pad, nnz, int8_out=int8,
-                                     direct=True if direct else None)
+                                     direct=True if direct else None, raster=False)
         x, weights, shift = random_layer(cal, rng, plan, density)
         blox = None
         if cal.sparseblox is not None and int8 and n % 3 != 2:

@@ -73,6 +73,7 @@ def accel_target(cfg):
             rows += p.col_tiles
             infos.append({"name": layer.name, "input": [c, h, h], "k": k, "kernel": [r, s],
                           "nnz": nnz, "block": cfg.block, "patch": [p.ph, p.pw],
+                          "mapping": p.mapping,
                           "macs": p.macs, "pool": "host" if layer.pool else False,
                           "weights_at": list(place), "_plan": p})
         if not cfg.quant_channels:
@@ -129,7 +130,7 @@ def accel_target(cfg):
                                      else info["threshold_raw"]),
                 f"skip{i}": np.int64(_skips(infos, i)),
                 f"layer{i}": np.array([p.h, p.w, p.c, p.k, p.r, p.s, p.stride, p.pad, p.nnz,
-                                       p.ph, p.pw])})
+                                       p.ph, p.pw, int(p.direct), int(p.raster)])})
         out = runner.run_job(cfg, simulator, "sparseforge.tb.accel.network", arrays,
                              progress=progress,
                              message=f"simulating {len(inputs[0])} images through "

@@ -76,7 +76,8 @@ def run_layer_rtl(cfg, plan, x, w, *, shift=None, relu=False, simulator="verilat
         cfg, simulator, "sparseforge.tb.accel.run",
         {"x": x, "w": w, "layer": layer, "out": [int(int8_out), shift or 0, int(relu)],
          **({"blox": [blox]} if blox is not None else {}),
-         **({"direct": [1]} if plan.direct else {})},
+         **({"direct": [1]} if plan.direct else {}),
+         **({"raster": [1]} if plan.raster else {})},
         seed=seed, progress=progress,
         message=f"simulating {plan.h}x{plan.w}x{plan.c} -> {plan.k}, {plan.r}x{plan.s}/"
                 f"{plan.stride} at {plan.nnz}/{cfg.block} on {simulator}")
@@ -157,6 +158,7 @@ def layer_report(plan):
         "block": plan.cfg.block,
         "patch": [plan.ph, plan.pw],
         "reader": plan.reader,
+        "mapping": plan.mapping,
         "tiles": plan.tiles,
         "macs": plan.macs,
         "useful_macs": plan.useful_macs,
@@ -205,7 +207,7 @@ def network_report(cfg, net, nnz, densities=None):
         rows.append({
             "layer": layer.name, "groups": layer.groups, "nnz": layer_nnz, "macs": layer.macs,
             "useful_macs": useful, "patch": [plans[0].ph, plans[0].pw],
-            "reader": plans[0].reader,
+            "reader": plans[0].reader, "mapping": plans[0].mapping,
             "model_cycles": cycles, "ideal_cycles": ideal,
             "utilization": useful / (multipliers * cycles),
             "tile_utilization": ideal / cycles,

@@ -54,6 +54,9 @@ REGISTERS = [
     Register("act_load_half", 0x70, 1, doc="s_axis_act writes this half…"),
     Register("act_load_base", 0x74, 24, doc="…from this bank row…"),
     Register("act_load_blocks", 0x78, 16, init=1, doc="…with this many words per pixel"),
+    Register("raster", 0x7C, 1, doc="1: output tiles of M·A consecutive output pixels in raster "
+             "order (crossing rows) through the direct reader; needs patch_h = 1 and, on an "
+             "IM2COL design, direct = 1"),
     Register("w_load_half", 0x80, 1, doc="s_axis_w writes this weight half…"),
     Register("w_load_base", 0x84, 24, doc="…from this word"),
     Register("read_half", 0x90, 1, doc="m_axis_out reads this half…"),
@@ -265,6 +268,7 @@ class Accelerator(wiring.Component):
             (regs.in_h + 2 * regs.pad >= regs.kernel_r) &
             (regs.in_w + 2 * regs.pad >= regs.kernel_s) &
             (regs.nnz != 0) & (regs.nnz <= array.max_nnz) &
+            (~regs.raster | ((regs.patch_h == 1) & (regs.direct if cfg.im2col else 1))) &
             (~regs.blox | regs.int8_out if cfg.sparseblox else 1))
 
         tiles_y = Signal(DIM_BITS)
@@ -276,6 +280,8 @@ class Accelerator(wiring.Component):
                                  tiles_x.eq((layer.wo + pw_ - 1) // pw_)]
             with m.Default():
                 m.d.comb += [tiles_y.eq(0), tiles_x.eq(0)]
+        with m.If(layer.raster):        # one row of ⌈Ho·Wo / M·A⌉ tiles
+            m.d.comb += [tiles_y.eq(1), tiles_x.eq((layer.hw + rows - 1) // rows)]
         col_tiles = Signal(CH_BITS)
         m.d.comb += col_tiles.eq((layer.cb_out * bz + array.tile_cols - 1) // array.tile_cols)
         slots_per_block = layer.nnz + array.mask_slots if array.sparse else 1
@@ -297,7 +303,8 @@ class Accelerator(wiring.Component):
                 layer.cb_out.eq((regs.out_k + bz - 1) >> lg_b),
                 layer.r.eq(regs.kernel_r), layer.s.eq(regs.kernel_s),
                 layer.stride2.eq(stride2), layer.pad.eq(regs.pad),
-                layer.ho.eq(ho), layer.wo.eq(wo),
+                layer.ho.eq(ho), layer.wo.eq(wo), layer.hw.eq(ho * wo),
+                layer.raster.eq(regs.raster),
                 layer.ph.eq(regs.patch_h), layer.pw.eq(pw),
                 layer.wh.eq(((regs.patch_h - 1) << stride2) + regs.kernel_r),
                 layer.ww.eq(((pw - 1) << stride2) + regs.kernel_s),

@@ -26,6 +26,8 @@ def layer_layout(cfg):
     return data.StructLayout({
         "h": unsigned(DIM_BITS), "w": unsigned(DIM_BITS),
         "ho": unsigned(DIM_BITS), "wo": unsigned(DIM_BITS),
+        "hw": unsigned(2 * DIM_BITS),           # Ho·Wo
+        "raster": unsigned(1),
         "cb_in": unsigned(CH_BITS), "cb_out": unsigned(CH_BITS),
         "r": unsigned(4), "s": unsigned(4),
         "stride2": unsigned(1), "pad": unsigned(3),

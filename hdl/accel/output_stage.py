@@ -60,7 +60,9 @@ class OutputStage(wiring.Component):
     """Write each result row of the engine to its output pixel in the output map.
 
     Rows arrive column tile by column tile, patch by patch, pixel ``py·pw + px`` of the patch per
-    row. A row of an output pixel inside the map is written in one cycle: its ``N·C/B`` channel
+    row; with ``layer.raster``, tile ``t``'s row ``px`` is output pixel ``t·M·A + px`` in raster
+    order (the map is one row of Ho·Wo pixels: ``tiles_y = ph = 1``).
+    A row of an output pixel inside the map is written in one cycle: its ``N·C/B`` channel
     blocks (INT8 mode, requantized) or ``4·N·C/B`` words (INT32 mode, raw accumulators) go to
     distinct banks; channel blocks past ``cb_out`` and pixels past the map are not written. The
     stage always accepts a row.
@@ -135,7 +137,7 @@ class OutputStage(wiring.Component):
         ty = Signal.like(layer.tiles_y)
         px = Signal(range(array.tile_rows + 1))
         py = Signal(range(array.tile_rows + 1))
-        ox0 = Signal(DIM_BITS + 1)
+        ox0 = Signal(2 * DIM_BITS + 1)           # raster: the tile's first pixel p = oy·Wo + ox
         oy0 = Signal(DIM_BITS + 1)
         with m.If(take):
             with m.If(px == layer.pw - 1):
@@ -165,13 +167,13 @@ class OutputStage(wiring.Component):
         m.d.comb += tile_last.eq((px == layer.pw - 1) & (py == layer.ph - 1))
 
         oy = Signal(DIM_BITS + 2)
-        ox = Signal(DIM_BITS + 2)
+        ox = Signal(2 * DIM_BITS + 2)
         inside = Signal()
         po = Signal(2 * DIM_BITS + 2)
         m.d.comb += [
             oy.eq(oy0 + py), ox.eq(ox0 + px),
-            inside.eq((oy < layer.ho) & (ox < layer.wo)),
-            po.eq(oy * layer.wo + ox),
+            inside.eq(Mux(layer.raster, ox < layer.hw, (oy < layer.ho) & (ox < layer.wo))),
+            po.eq(Mux(layer.raster, ox, oy * layer.wo + ox)),
         ]
 
         # The row's words: requantized channel blocks, or raw 32-bit accumulators.

@@ -30,9 +30,9 @@ def layer_cycles(plan, tile_steps=None):
     After its first window the IM2COL unit stays ahead of the engine: the plan's patch takes at
     most as many cycles to fill a window as the engine spends on the previous one, and the weight
     reader supplies a word per cycle; so the engine runs as if its inputs were always valid.
-    Without IM2COL (or for a layer sent to the direct reader) the reader's first beat costs one
-    read (its "window" has one row) and reaches the engine through the reader's buffer, one cycle
-    sooner than a latched segment would.
+    Without IM2COL (or for a layer sent to the direct reader, raster-mapped layers included) the
+    reader's first beat costs one read (its "window" has one row) and reaches the engine through
+    the reader's buffer, one cycle sooner than a latched segment would.
 
     ``tile_steps``: the engine's cycles per output tile when Sparse-Blox drops blocks
     (:func:`sparseforge.sim.accel.blox.skip_schedule`).

@@ -3,6 +3,9 @@
 A layer (input H×W×C, K output channels, R×S kernel, stride 1 or 2, zero padding ``pad``) runs as
 one GEMM job on the STA engine: output tiles of ``tile_rows`` output pixels — a ``ph × pw`` patch
 of the output map — by ``tile_cols`` output channels, column tiles outer, patches row-major inner.
+With the **raster mapping** (``raster`` in the plan, through the direct reader) a tile's pixels are
+instead ``tile_rows`` consecutive pixels of the output map in raster order (``p = oy·Wo + ox``,
+crossing row boundaries), so small maps and 1×1 layers leave fewer pixel slots empty.
 The reduction runs over ``(cb, r, s, e)``, channel block ``cb`` slowest and the B channels ``e`` of
 a block fastest, so a DBB block never spans two kernel positions (STA paper, Sec. II-A).
 
@@ -35,12 +38,14 @@ from ..sta import dbb
 from ..sta import streams as sta_streams
 from ..sta.streams import words_per_tile
 
-__all__ = ["LayerPlan", "plan_layer", "choose_patch", "PlanError", "pack_act_words",
+__all__ = ["LayerPlan", "plan_layer", "choose_patch", "raster_fits", "PlanError", "pack_act_words",
            "unpack_out_words", "weight_words", "act_sram_reads", "act_sram_reads_no_im2col",
            "gemm_view", "window_taps", "prune_conv_weights"]
 
 MAX_PAD = 7
 MAX_KERNEL = 15
+#: Output tiles of a layer under the raster mapping at most (the tile counters' 12 bits).
+MAX_RASTER_TILES = 4095
 
 
 class PlanError(ValueError):
@@ -69,6 +74,7 @@ class LayerPlan:
     ph: int
     pw: int
     direct: bool = False
+    raster: bool = False
 
     @property
     def array(self):
@@ -78,12 +84,18 @@ class LayerPlan:
     def uses_im2col(self):
         """The layer's activations go through the IM2COL unit (an IM2COL design, not a layer
         sent to its direct reader)."""
-        return self.cfg.im2col and not self.direct
+        return self.cfg.im2col and not self.direct and not self.raster
 
     @property
     def reader(self):
         """``"im2col"`` or ``"direct"``: the activation reader the layer runs through."""
         return "im2col" if self.uses_im2col else "direct"
+
+    @property
+    def mapping(self):
+        """``"raster"`` (consecutive output pixels in raster order) or ``"patch"`` (a
+        ``ph × pw`` piece of the output map)."""
+        return "raster" if self.raster else "patch"
 
     @property
     def ho(self):
@@ -103,10 +115,13 @@ class LayerPlan:
 
     @property
     def tiles_y(self):
-        return -(-self.ho // self.ph)
+        return 1 if self.raster else -(-self.ho // self.ph)
 
     @property
     def tiles_x(self):
+        """Patches per patch row; with the raster mapping, every output tile (``tiles_y`` is 1)."""
+        if self.raster:
+            return -(-(self.ho * self.wo) // self.array.tile_rows)
         return -(-self.wo // self.pw)
 
     @property
@@ -218,8 +233,34 @@ def choose_patch(cfg, r, s, stride, nnz):
     return None if best is None else best[1]
 
 
+def raster_fits(cfg, h, w, r, s, stride, pad):
+    """The raster mapping's reads fit the banks: for every output tile, the input pixels one beat
+    reads (tap ``(r, s)`` of its ``tile_rows`` consecutive output pixels) lie within ``act_banks``
+    consecutive pixels of the input map, so each is in its own bank and a bank is read at one
+    row (the direct reader reads a beat in one cycle).
+
+    Output pixel ``(oy, ox)`` reads input pixel ``st·(oy·W + ox) + const``; a tile whose pixels
+    cross ``n`` output-row boundaries spans ``st·((tile_rows − 1) + n·(W − Wo)) + 1`` input
+    pixels. Checked over the tiles' actual starting columns.
+    """
+    rows = cfg.array.tile_rows
+    ho, wo = output_size(h, w, r, s, stride, pad)
+    pixels = ho * wo
+    gap = w - wo
+    tiles = -(-pixels // rows)
+    if gap < 0 or tiles > MAX_RASTER_TILES:       # lanes out of order, or too many tiles
+        return False
+    # Tile starts repeat with period wo / gcd(rows, wo) ≤ wo in their column.
+    widest = 0
+    for t in range(min(tiles, wo)):
+        start = t * rows
+        crossings = (start % wo + rows - 1) // wo
+        widest = max(widest, crossings)
+    return stride * ((rows - 1) + widest * gap) + 1 <= cfg.act_banks
+
+
 def plan_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, patch=None, check_sram=True,
-               int8_out=False, direct=None):
+               int8_out=False, direct=None, raster=None):
     """Validate a layer against a config and return its :class:`LayerPlan`.
 
     The output map must fit an activation SRAM half as INT32 accumulators, or as INT8 values
@@ -229,6 +270,13 @@ def plan_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, patch=None, che
     runs through the design's direct reader instead (``direct`` in the plan: a patch of one row
     of ``tile_rows`` pixels, every element read from SRAM); ``direct=True`` asks for it, and
     ``direct=False`` refuses such a layer. Designs without IM2COL always read directly.
+
+    ``raster=True`` maps the output tiles in raster order through the direct reader (see the
+    module docstring; :func:`raster_fits` must hold, and not on a Sparse-Blox design, whose
+    pruner decides blocks of a patch); ``raster=None`` takes it when it needs fewer output tiles
+    than the patch mapping (so fewer cycles: the engine's time per tile is the same, and the
+    direct reader has no first window to fill), and with ``patch`` or ``direct`` given keeps
+    the patch mapping; ``raster=False`` never takes it.
 
     ``check_sram=False`` plans a layer for the cycle model even if its maps or weights exceed
     the SRAMs (a real system would tile it in time, as the paper's MCUs do).
@@ -254,6 +302,35 @@ def plan_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, patch=None, che
     if ho < 1 or wo < 1:
         raise PlanError(f"a {r}x{s} kernel does not fit a {h}x{w} input with pad {pad}")
     span = (array.tile_rows - 1) * stride + 1
+    if raster:
+        if cfg.sparseblox is not None:
+            raise PlanError("raster = True is not allowed on a Sparse-Blox design; expected "
+                            "false (its pruner decides blocks of a patch)")
+        if patch not in (None, (1, array.tile_rows)):
+            raise PlanError(f"patch = {patch} is not allowed with raster; expected "
+                            f"(1, {array.tile_rows})")
+        if direct is False and cfg.im2col:
+            raise PlanError("direct = False is not allowed with raster; expected true or none "
+                            "(the raster mapping reads through the direct reader)")
+        if not raster_fits(cfg, h, w, r, s, stride, pad):
+            raise PlanError(f"raster = True is not allowed for a {h}x{w} input and a {ho}x{wo} "
+                            f"output map: a tile of {array.tile_rows} consecutive output pixels "
+                            f"must read input pixels less than {cfg.act_banks} apart (the banks "
+                            f"read in one cycle), W >= Wo, and at most {MAX_RASTER_TILES} tiles; "
+                            "expected false")
+        plan = LayerPlan(cfg, h, w, c, k, r, s, stride, pad, nnz, 1, array.tile_rows,
+                         direct=cfg.im2col, raster=True)
+        return _check_plan(plan, check_sram, int8_out)
+    if (raster is None and patch is None and direct is None and cfg.sparseblox is None and
+            raster_fits(cfg, h, w, r, s, stride, pad)):
+        try:
+            patched = plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz, check_sram=False,
+                                 raster=False)
+        except PlanError:
+            patched = None
+        if patched is None or -(-(ho * wo) // array.tile_rows) < patched.row_tiles:
+            return plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz, check_sram=check_sram,
+                              int8_out=int8_out, raster=True)
     if direct and cfg.im2col:
         if patch not in (None, (1, array.tile_rows)):
             raise PlanError(f"patch = {patch} is not allowed for the direct reader; expected "
@@ -280,6 +357,14 @@ def plan_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, patch=None, che
                         f"{_patches(array.tile_rows) if cfg.im2col else [(1, array.tile_rows)]}")
     plan = LayerPlan(cfg, h, w, c, k, r, s, stride, pad, nnz, *patch,
                      direct=bool(direct) and cfg.im2col)
+    return _check_plan(plan, check_sram, int8_out)
+
+
+def _check_plan(plan, check_sram, int8_out):
+    """The reduction and SRAM limits of :func:`plan_layer`; returns ``plan``."""
+    cfg, h, w, c, k, r, s, nnz = (plan.cfg, plan.h, plan.w, plan.c, plan.k, plan.r, plan.s,
+                                  plan.nnz)
+    ho, wo = plan.ho, plan.wo
     if plan.gemm_k >= 1 << 20:
         raise PlanError(f"R·S·C = {r}·{s}·{c} is too long a reduction (limit 2**20)")
     if not check_sram:
@@ -335,8 +420,9 @@ def gemm_view(plan, x, weights):
     """The layer as the engine sees it: ``(act, w)`` with ``act @ w`` = the output tiles.
 
     ``act`` has one row per patch pixel (patches row-major, pixels of a patch row-major, pixels
-    beyond the output map included as zero rows) and one column per ``(cb, r, s, e)``; ``w`` has one
-    column per output channel (K padded to whole column tiles).
+    beyond the output map included as zero rows; with the raster mapping, the output pixels in
+    raster order, the last tile padded with zero rows) and one column per ``(cb, r, s, e)``; ``w``
+    has one column per output channel (K padded to whole column tiles).
     """
     cfg, bz = plan.cfg, plan.cfg.block
     x = np.asarray(x, dtype=np.int64)
@@ -346,18 +432,17 @@ def gemm_view(plan, x, weights):
     xp[:plan.c, plan.pad:plan.pad + plan.h, plan.pad:plan.pad + plan.w] = x
     rows = plan.row_tiles * cfg.array.tile_rows
     act = np.zeros((rows, plan.cb_in, plan.r, plan.s, bz), dtype=np.int64)
-    row = 0
-    for ty in range(plan.tiles_y):
-        for tx in range(plan.tiles_x):
-            for py in range(plan.ph):
-                for px in range(plan.pw):
-                    oy, ox = ty * plan.ph + py, tx * plan.pw + px
-                    if oy < plan.ho and ox < plan.wo:
-                        y0, x0 = oy * plan.stride, ox * plan.stride
-                        patch = xp[:, y0:y0 + plan.r, x0:x0 + plan.s]     # (cin, r, s)
-                        act[row] = patch.reshape(plan.cb_in, bz, plan.r, plan.s) \
-                            .transpose(0, 2, 3, 1)
-                    row += 1
+    if plan.raster:
+        pixels = [divmod(p, plan.wo) for p in range(plan.ho * plan.wo)]
+    else:
+        pixels = [(ty * plan.ph + py, tx * plan.pw + px)
+                  for ty in range(plan.tiles_y) for tx in range(plan.tiles_x)
+                  for py in range(plan.ph) for px in range(plan.pw)]
+    for row, (oy, ox) in enumerate(pixels):
+        if oy < plan.ho and ox < plan.wo:
+            y0, x0 = oy * plan.stride, ox * plan.stride
+            patch = xp[:, y0:y0 + plan.r, x0:x0 + plan.s]     # (cin, r, s)
+            act[row] = patch.reshape(plan.cb_in, bz, plan.r, plan.s).transpose(0, 2, 3, 1)
     kpad = plan.col_tiles * cfg.array.tile_cols
     w = np.zeros((kpad, plan.cb_in, bz, plan.r, plan.s), dtype=np.int64)
     wfull = np.zeros((plan.k, cin, plan.r, plan.s), dtype=np.int64)

@@ -210,6 +210,7 @@ class AccelBench:
             in_h=plan.h, in_w=plan.w, in_c=plan.c, out_k=plan.k, kernel_r=plan.r,
             kernel_s=plan.s, stride=plan.stride, pad=plan.pad, nnz=plan.nnz, shift=shift,
             relu=int(relu), int8_out=int(int8_out), patch_h=plan.ph, direct=int(plan.direct),
+            raster=int(plan.raster),
             ifm_half=ifm[0], ifm_base=ifm[1], ofm_half=ofm[0], ofm_base=ofm[1],
             w_half=weights[0], w_base=weights[1])
         limit = timeout_cycles or 64 * (plan.tiles * plan.tile_words + 1000)

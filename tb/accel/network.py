@@ -2,10 +2,10 @@
 
 The CLI writes ``$SPARSEFORGE_RUN_DIR/inputs.npz``: ``images`` (N×C×H×W INT8), and for each
 convolution ``i`` its INT8 weights ``w<i>`` (K×C×R×S), per-channel ``bias<i>``, ``mult<i>``,
-``shift<i>``, ``layer<i>`` = [h, w, c, k, r, s, stride, pad, nnz, ph, pw], ``pool<i>`` and
-``place<i>`` = [weight SRAM half, first word], ``blox<i>`` (the raw Sparse-Blox threshold of
-a pruning layer, -1 for none) and ``skip<i>`` (1: run with ``blox_skip``, the engine dropping the
-steps whose words are all pruned).
+``shift<i>``, ``layer<i>`` = [h, w, c, k, r, s, stride, pad, nnz, ph, pw, direct, raster],
+``pool<i>`` and ``place<i>`` = [weight SRAM half, first word], ``blox<i>`` (the raw
+Sparse-Blox threshold of a pruning layer, -1 for none) and ``skip<i>`` (1: run with
+``blox_skip``, the engine dropping the steps whose words are all pruned).
 
 Every layer's weights go into the weight SRAM where ``place<i>`` says, and every layer's parameters
 into the quantization table one after another, once. Then, image by image, the image is loaded into
@@ -38,9 +38,11 @@ def _layers(inputs, cfg):
     layers = []
     i = 0
     while f"w{i}" in inputs:
-        h, wd, c, k, r, s, stride, pad, nnz, ph, pw = (int(v) for v in inputs[f"layer{i}"])
+        h, wd, c, k, r, s, stride, pad, nnz, ph, pw, direct, raster = (
+            int(v) for v in inputs[f"layer{i}"])
         layers.append({
-            "plan": accel_plan.LayerPlan(cfg, h, wd, c, k, r, s, stride, pad, nnz, ph, pw),
+            "plan": accel_plan.LayerPlan(cfg, h, wd, c, k, r, s, stride, pad, nnz, ph, pw,
+                                         direct=bool(direct), raster=bool(raster)),
             "w": inputs[f"w{i}"], "bias": inputs[f"bias{i}"], "mult": inputs[f"mult{i}"],
             "shift": inputs[f"shift{i}"], "pool": bool(inputs[f"pool{i}"]),
             "place": tuple(int(v) for v in inputs[f"place{i}"]),

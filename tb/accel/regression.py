@@ -91,8 +91,18 @@ LAYERS = [
 ]
 
 
+#: Layers run with the raster mapping (tiles of consecutive output pixels across rows): a 1×1
+#: layer on a 3×5 map, a 3×3 layer on a 5×3 map, and stride 2 where the design's banks allow it.
+RASTER_LAYERS = [
+    (3, 5, 9, 6, 1, 1, 1, 0),
+    (5, 3, 6, 9, 3, 3, 1, 1),
+    (6, 5, 7, 6, 1, 1, 2, 0),
+]
+
+
 def layer_plans(cfg, log):
-    """:data:`LAYERS` planned on ``cfg``, cycling through :func:`nnz_choices`.
+    """:data:`LAYERS` planned on ``cfg`` with the patch mapping, cycling through
+    :func:`nnz_choices`, then :data:`RASTER_LAYERS` with the raster mapping.
 
     A layer whose kernel fits no IM2COL patch of this config's tile (a small tile has a small
     window buffer) runs through the design's direct reader, as the plan chooses; one that fits
@@ -105,9 +115,18 @@ def layer_plans(cfg, log):
     for index, (h, w, c, k, r, s, stride, pad) in enumerate(LAYERS):
         nnz = nnzs[index % len(nnzs)]
         try:
-            plans.append(accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz))
+            plans.append(accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz,
+                                               raster=False))
         except accel_plan.PlanError as e:
             log.info("layer %s left out: %s", LAYERS[index], e)
+    for index, (h, w, c, k, r, s, stride, pad) in enumerate(RASTER_LAYERS):
+        nnz = nnzs[0]           # the fewest steps: the mapping, not the density, is under test
+        if accel_plan.raster_fits(cfg, h, w, r, s, stride, pad):
+            plans.append(accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz,
+                                               raster=True))
+        else:
+            log.info("raster layer %s left out: its tiles span more than %d banks",
+                     RASTER_LAYERS[index], cfg.act_banks)
     if cfg.im2col:
         h, w, c, k, r, s, stride, pad = LAYERS[5]          # small: 12 output pixels
         plans.append(accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnzs[0],
@@ -119,8 +138,8 @@ def layer_plans(cfg, log):
 @cocotb.test()
 async def layers_cycle_exact(dut):
     """1×1, 3×3, 5×5, 7×7 kernels, strides 1 and 2, with and without padding, odd sizes, C not a
-    multiple of B, every density edge the engine kind has: bit-exact INT32 outputs, cycles and
-    reads equal to the models."""
+    multiple of B, every density edge the engine kind has, patch and raster mappings: bit-exact
+    INT32 outputs, cycles and reads equal to the models."""
     cfg = config_from_env()
     rng = np.random.default_rng(seed_for(dut, 1))
     bench = AccelBench(dut, cfg)
@@ -129,7 +148,8 @@ async def layers_cycle_exact(dut):
         x, wt = random_layer(cfg, rng, plan)
         await check_layer(bench, plan, x, wt,
                           label=f"{plan.h}x{plan.w}x{plan.c} -> {plan.k}, {plan.r}x{plan.s}/"
-                                f"{plan.stride} pad {plan.pad} nnz {plan.nnz}, {plan.reader}")
+                                f"{plan.stride} pad {plan.pad} nnz {plan.nnz}, {plan.reader}, "
+                                f"{plan.mapping}")
 
 
 #: Longest reduction (R·S·C) the extreme-value layer may take to make an accumulator wrap.

@@ -3,7 +3,7 @@
 The CLI writes ``$SPARSEFORGE_RUN_DIR/inputs.npz`` (``x`` C×H×W, ``w`` K×C×R×S, ``layer`` =
 [h, w, c, k, r, s, stride, pad, nnz, ph, pw], ``out`` = [int8, shift, relu], and optionally
 ``blox`` = [raw Sparse-Blox threshold], ``direct`` = [1] for a layer through the direct reader
-of an IM2COL design); this module loads
+of an IM2COL design, ``raster`` = [1] for the raster mapping); this module loads
 the SRAMs over AXI4-Stream, runs the layer, reads the output map back and writes
 ``outputs.npz`` (``y`` K×Ho×Wo, ``cycles`` measured on the ports, ``register_cycles`` read from the
 accelerator, ``act_reads``, ``beats``, with Sparse-Blox ``cached`` and ``refused``). Comparing
@@ -31,8 +31,9 @@ async def run_conv(dut):
         int8_out, shift, relu = (int(v) for v in inputs["out"])
         blox = int(inputs["blox"][0]) if "blox" in inputs else None
         direct = bool(inputs["direct"][0]) if "direct" in inputs else False
+        raster = bool(inputs["raster"][0]) if "raster" in inputs else False
     plan = accel_plan.LayerPlan(cfg, h, wd, c, k, r, s, stride, pad, nnz, ph, pw,
-                                direct=direct and cfg.im2col)
+                                direct=direct and cfg.im2col, raster=raster)
     bench = AccelBench(dut, cfg)
     await bench.reset()
     await bench.load_act(x, 0, 0)

@@ -30,6 +30,7 @@ from sparseforge.sim.accel.plan import (
     pack_act_words,
     plan_layer,
     prune_conv_weights,
+    raster_fits,
     unpack_out_words,
     weight_words,
     window_taps,
@@ -254,7 +255,8 @@ def test_check_sram_false_gives_the_same_plan():
 
 def test_layer_plan_derived_values_by_hand():
     # 14×14×20 → 12 channels, 3×3 "same", 3/8 density on accel_small (patch 2×4).
-    p = plan_layer(SMALL, h=14, w=14, c=20, k=12, r=3, s=3, stride=1, pad=1, nnz=3)
+    p = plan_layer(SMALL, h=14, w=14, c=20, k=12, r=3, s=3, stride=1, pad=1, nnz=3,
+                   raster=False)
     assert (p.ph, p.pw, p.ho, p.wo) == (2, 4, 14, 14)
     assert (p.cb_in, p.cb_out) == (3, 2)
     assert (p.tiles_y, p.tiles_x, p.row_tiles, p.col_tiles, p.tiles) == (7, 4, 28, 2, 56)
@@ -272,10 +274,43 @@ def test_layer_plan_derived_values_by_hand():
     # + done (1).
     assert (START_LATENCY, END_LATENCY) == (7, 1)
     assert layer_cycles(p) == 7 + 4 + sta_job_cycles(SMALL.array, 56, 216, 3) + 1
-    q = plan_layer(NOIM2C, h=14, w=14, c=20, k=12, r=3, s=3, stride=1, pad=1, nnz=3)
+    q = plan_layer(NOIM2C, h=14, w=14, c=20, k=12, r=3, s=3, stride=1, pad=1, nnz=3,
+                   raster=False)
     assert (q.ph, q.pw, q.tiles) == (1, 8, 14 * 2 * 2)
     # Without IM2COL: the same 7 (the reader's read and buffer stand in for the window).
     assert layer_cycles(q) == 7 + sta_job_cycles(SMALL.array, 56, 216, 3) + 1
+
+
+def test_raster_plan_by_hand():
+    """14×14 "same" 3×3 on accel_small (8-pixel tiles, 16 banks): the 196 output pixels in raster
+    order fill ⌈196/8⌉ = 25 tiles (the 2×4 patches take 7·4 = 28, the 1×8 rows 14·2 = 28), so
+    the plan's default takes the raster mapping, through the direct reader; a tile of 8
+    consecutive pixels reads 8 consecutive input pixels (W = Wo: no gap at a row end)."""
+    p = plan_layer(SMALL, h=14, w=14, c=20, k=12, r=3, s=3, stride=1, pad=1, nnz=3)
+    assert p.raster and p.mapping == "raster" and p.reader == "direct" and p.direct
+    assert (p.ph, p.pw, p.tiles_y, p.tiles_x, p.row_tiles, p.tiles) == (1, 8, 1, 25, 25, 50)
+    assert layer_cycles(p) == 7 + sta_job_cycles(SMALL.array, 50, 216, 3) + 1
+    q = plan_layer(NOIM2C, h=14, w=14, c=20, k=12, r=3, s=3, stride=1, pad=1, nnz=3)
+    assert q.raster and q.tiles == 50 and layer_cycles(q) == layer_cycles(p)
+    # 16 × 16 / 8 = 32 tiles either way: the patch mapping (and IM2COL) stays.
+    assert not plan_layer(SMALL, h=16, w=16, c=8, k=8, r=3, s=3, pad=1).raster
+    # 1×1 stride 2 on an 8×8 map (4×4 out, W − Wo = 4): a tile of 8 pixels crosses one row end
+    # and spans 2·(7 + 4) + 1 = 23 input pixels > 16 banks: never raster.
+    assert not raster_fits(SMALL, 8, 8, 1, 1, 2, 0)
+    assert not plan_layer(SMALL, h=8, w=8, c=8, k=8, r=1, s=1, stride=2).raster
+    with pytest.raises(PlanError, match="raster = True is not allowed"):
+        plan_layer(SMALL, h=8, w=8, c=8, k=8, r=1, s=1, stride=2, raster=True)
+    # A 3×3 kernel without padding: W − Wo = 2, so a tile crossing n row ends spans
+    # 7 + 2n + 1 pixels; on a 4-wide output a tile crosses up to 2: 12 ≤ 16 banks.
+    assert raster_fits(SMALL, 6, 6, 3, 3, 1, 0)
+    # Padding wider than the kernel's reach (Wo > W): lanes would read out of order.
+    assert not raster_fits(SMALL, 6, 6, 1, 1, 1, 1)
+    blox = parse_config({"arch": "accel", "name": "t", "array": {
+        "kind": "vdbb", "tpe": {"a": 2, "b": 8, "c": 4}, "array": {"m": 4, "n": 2}},
+        "sparseblox": {"capacity": 16}})
+    with pytest.raises(PlanError, match="raster = True is not allowed on a Sparse-Blox"):
+        plan_layer(blox, 14, 14, 8, 8, 3, 3, 1, 1, raster=True)
+    assert not plan_layer(blox, 14, 14, 8, 8, 3, 3, 1, 1).raster
 
 
 # -- choose_patch ----------------------------------------------------------------------------------
@@ -448,7 +483,12 @@ def test_gemm_view_is_the_convolution(index):
     expected = naive_conv(x, wt, stride, pad)
     got = [[[None] * plan.wo for _ in range(plan.ho)] for _ in range(k)]
     row = 0
-    for ty in range(plan.tiles_y):
+    if plan.raster:         # row p = oy·Wo + ox, then zero rows to the end of the last tile
+        for p in range(plan.ho * plan.wo):
+            for kk in range(k):
+                got[kk][p // plan.wo][p % plan.wo] = int(result[p, kk])
+        assert not act[plan.ho * plan.wo:].any()
+    for ty in range(plan.tiles_y if not plan.raster else 0):
         for tx in range(plan.tiles_x):
             for py in range(plan.ph):
                 for px in range(plan.pw):
@@ -606,7 +646,7 @@ def test_act_sram_reads_against_brute_force(seed):
             layer = (cfg.name, h, w, c, k, r, s, stride, pad)
             direct = brute_reads_no_im2col(plan)
             assert act_sram_reads_no_im2col(plan) == direct, layer
-            if cfg.im2col:
+            if plan.uses_im2col:
                 assert act_sram_reads(plan) == brute_reads_im2col(plan), layer
             else:
                 assert act_sram_reads(plan) == direct, layer
@@ -628,7 +668,7 @@ def test_act_sram_reads_by_hand():
 def test_im2col_magnifies_3x3_reads_at_least_2_5x(size):
     # "Same" 3×3 stride-1 layers on accel_small: a 4×6 window feeds 2×4 pixels of 9 taps, 3× in
     # the interior (the paper's Fig. 8); border patches lose less than 0.5 of it.
-    plan = plan_layer(SMALL, size, size, 16, 16, 3, 3, 1, 1)
+    plan = plan_layer(SMALL, size, size, 16, 16, 3, 3, 1, 1, raster=False)
     ratio = act_sram_reads_no_im2col(plan) / act_sram_reads(plan)
     assert ratio >= 2.5, (size, ratio)
 
@@ -658,7 +698,8 @@ def test_a_layer_whose_window_does_not_fit_runs_through_the_direct_reader():
 def test_direct_reader_on_request_and_its_limit():
     p = plan_layer(SMALL, h=7, w=9, c=11, k=13, r=3, s=3, stride=1, pad=1, nnz=4, direct=True)
     assert p.direct and (p.ph, p.pw) == (1, 8) and p.reader == "direct"
-    fitting = plan_layer(SMALL, h=7, w=9, c=11, k=13, r=3, s=3, stride=1, pad=1, nnz=4)
+    fitting = plan_layer(SMALL, h=7, w=9, c=11, k=13, r=3, s=3, stride=1, pad=1, nnz=4,
+                         raster=False)
     assert not fitting.direct and fitting.reader == "im2col"
     assert act_sram_reads(p) == act_sram_reads_no_im2col(fitting) > act_sram_reads(fitting)
     # 8 banks: a row of 8 output pixels at stride 2 spans 15 input pixels, so no direct reader.

@@ -9,10 +9,12 @@ as the sequencer would derive it:
   read an input map stored by the documented SRAM layout and must emit exactly the engine's
   activation beats of :func:`~sparseforge.sim.accel.plan.gemm_view` (column tiles outer, patches,
   then blocks), under random back-pressure on their output, and count the SRAM reads of
-  :func:`~sparseforge.sim.accel.plan.act_sram_reads` (and ``…_no_im2col``);
+  :func:`~sparseforge.sim.accel.plan.act_sram_reads` (and ``…_no_im2col``); the direct reader
+  also with the raster mapping (tiles of consecutive output pixels across rows, strides 1 and 2);
 * the output stage (hdl/accel/output_stage.py) takes random result rows in the engine's order,
   with idle cycles between them, and must write the output map the plan's layout describes — INT32
-  accumulators or requantized INT8 (:func:`~sparseforge.sim.conv.requantize`) — and nothing else.
+  accumulators or requantized INT8 (:func:`~sparseforge.sim.conv.requantize`) — and nothing else,
+  with patches and with the raster mapping.
 """
 
 import random
@@ -47,6 +49,8 @@ WITHOUT_IM2COL = _accel(False)
 # The same with 64 rows per bank, for the INT32 output maps.
 STAGE_IM2COL = _accel(True, sram={"act_kb": 4, "act_banks": 8})
 STAGE_DIRECT = _accel(False, sram={"act_kb": 4, "act_banks": 8})
+# 32 banks: room for stride-2 raster tiles (a 4-pixel tile of a 3-wide map spans 19 pixels).
+WIDE_DIRECT = _accel(False, sram={"act_kb": 8, "act_banks": 32})
 
 
 class _Bank(SramBank):
@@ -87,6 +91,7 @@ def descriptor(plan, *, ifm_base=0, ofm_base=0, int8_out=False, relu=False, shif
             "cb_out": plan.cb_out, "r": plan.r, "s": plan.s, "stride2": int(plan.stride == 2),
             "pad": plan.pad, "ph": plan.ph, "pw": plan.pw, "wh": wh, "ww": ww,
             "tiles_y": plan.tiles_y, "tiles_x": plan.tiles_x, "col_tiles": plan.col_tiles,
+            "hw": plan.ho * plan.wo, "raster": int(plan.raster),
             "nnz": plan.nnz, "tile_slots": plan.tile_slots, "ifm_base": ifm_base,
             "ofm_base": ofm_base, "w_base": 0, "int8_out": int(int8_out), "relu": int(relu),
             "shift": shift}
@@ -115,7 +120,7 @@ READER_LAYERS = [
 def run_reader(cfg, plan, x, *, pressure, seed, base=3):
     """Run a reader over ``plan``; return (beats as a (n, rows, B) array, reads, the cycle of
     each beat counted from the one after ``start``)."""
-    reader_cls = Im2colMagnifier if cfg.im2col else DirectReader
+    reader_cls = Im2colMagnifier if plan.uses_im2col else DirectReader
     unit = reader_cls(cfg)
     dut = _Harness(cfg, unit, reads=True)
     rng = random.Random(seed)
@@ -174,7 +179,10 @@ def expected_beats(plan, x):
         ty, tx = divmod(t, plan.tiles_x)
         for i in range(rows):
             py, px = divmod(i, plan.pw)
-            real[t, i] = ty * plan.ph + py < plan.ho and tx * plan.pw + px < plan.wo
+            if plan.raster:                 # pixel t·rows + i in raster order
+                real[t, i] = t * rows + i < plan.ho * plan.wo
+            else:
+                real[t, i] = ty * plan.ph + py < plan.ho and tx * plan.pw + px < plan.wo
     real = np.broadcast_to(real[:, None, :, None], per_patch.shape)
     return (np.concatenate([per_patch.reshape(-1, rows, bz)] * plan.col_tiles),
             np.concatenate([real.reshape(-1, rows, bz)] * plan.col_tiles))
@@ -186,9 +194,15 @@ def expected_beats(plan, x):
 def test_reader_emits_the_plans_beats(layer, pressure, im2col):
     cfg = WITH_IM2COL if im2col else WITHOUT_IM2COL
     h, w, c, k, r, s, stride, pad = layer
-    plan = accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz=2)
-    seed = hash((layer, im2col, pressure)) & 0xFFFF
-    x = np.random.default_rng(seed).integers(-128, 128, (c, h, w))
+    plan = accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz=2, raster=False)
+    check_reader(plan, pressure, hash((layer, im2col, pressure)) & 0xFFFF)
+
+
+def check_reader(plan, pressure, seed):
+    """The reader of ``plan`` emits its GEMM view's beats, reads the model's words and, with an
+    always-ready consumer, a beat a cycle from the model's first cycle."""
+    cfg, im2col = plan.cfg, plan.uses_im2col
+    x = np.random.default_rng(seed).integers(-128, 128, (plan.c, plan.h, plan.w))
     got, reads, when = run_reader(cfg, plan, x, pressure=pressure, seed=seed)
     want, real = expected_beats(plan, x)
     assert got.shape == want.shape
@@ -206,24 +220,55 @@ def test_reader_emits_the_plans_beats(layer, pressure, im2col):
         assert when == list(range(first, first + len(want)))
 
 
+# Raster tiles (consecutive output pixels across rows): 1×1 and 3×3 layers whose tiles cross one
+# or more row ends, a 1-wide map, padding at both ends, and stride 2 with the rows' gap.
+RASTER_LAYERS = [
+    (WITHOUT_IM2COL, (3, 5, 6, 5, 1, 1, 1, 0), 0.0),
+    (WITHOUT_IM2COL, (5, 3, 5, 6, 3, 3, 1, 1), 0.5),
+    (WITHOUT_IM2COL, (6, 1, 4, 4, 1, 1, 1, 0), 0.5),
+    (WITH_IM2COL, (4, 3, 6, 4, 3, 3, 1, 1), 0.0),
+    (WIDE_DIRECT, (6, 6, 5, 4, 1, 1, 2, 0), 0.5),
+    (WIDE_DIRECT, (7, 5, 4, 4, 3, 3, 2, 1), 0.0),
+]
+
+
+@pytest.mark.parametrize("cfg, layer, pressure", RASTER_LAYERS,
+                         ids=[f"{'x'.join(map(str, v))}-b{c.act_banks}-p{p}"
+                              for c, v, p in RASTER_LAYERS])
+def test_direct_reader_raster(cfg, layer, pressure):
+    h, w, c, k, r, s, stride, pad = layer
+    plan = accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz=2, raster=True)
+    assert plan.raster and not plan.uses_im2col
+    check_reader(plan, pressure, hash((layer, cfg.act_banks, pressure)) & 0xFFFF)
+
+
+def test_raster_refused_where_a_tile_spans_too_many_banks():
+    """Stride 2 on 8 banks: a 4-pixel raster tile of a 3-wide map spans 19 input pixels."""
+    with pytest.raises(accel_plan.PlanError, match="raster = True is not allowed"):
+        accel_plan.plan_layer(WITHOUT_IM2COL, 6, 6, 4, 4, 1, 1, 2, 0, raster=True)
+    assert accel_plan.plan_layer(WIDE_DIRECT, 6, 6, 4, 4, 1, 1, 2, 0, raster=True).raster
+
+
 # -- the output stage ----------------------------------------------------------------------------
 
 # (config, h, w, c, k, r, s, stride, pad): patches 1×4 and 2×2, K with a partial channel block
 # and a partial column tile, maps whose sides the patches do not divide.
 STAGE_LAYERS = [
-    (STAGE_IM2COL, 5, 7, 4, 6, 3, 3, 1, 1),
-    (STAGE_IM2COL, 6, 3, 4, 3, 1, 1, 1, 0),
-    (STAGE_DIRECT, 4, 5, 4, 7, 1, 1, 1, 0),
+    (STAGE_IM2COL, 5, 7, 4, 6, 3, 3, 1, 1, False),
+    (STAGE_IM2COL, 6, 3, 4, 3, 1, 1, 1, 0, False),
+    (STAGE_DIRECT, 4, 5, 4, 7, 1, 1, 1, 0, False),
+    (STAGE_DIRECT, 3, 5, 4, 7, 1, 1, 1, 0, True),    # raster: 15 pixels in 4 tiles
 ]
 SENTINEL = 0x5A5A5A5A
 
 
 @pytest.mark.parametrize("int8_out", [False, True], ids=["int32", "int8"])
-@pytest.mark.parametrize("case", STAGE_LAYERS, ids=lambda v: "x".join(map(str, v[1:])))
+@pytest.mark.parametrize("case", STAGE_LAYERS,
+                         ids=lambda v: "x".join(map(str, v[1:-1])) + ("-raster" if v[-1] else ""))
 def test_output_stage_writes_the_map(case, int8_out):
-    cfg, *layer = case
+    cfg, *layer, raster = case
     h, w, c, k, r, s, stride, pad = layer
-    plan = accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz=4)
+    plan = accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz=4, raster=raster)
     seed = hash((tuple(layer), int8_out)) & 0xFFFF
     rng = random.Random(seed)
     acc = cfg.array.acc_width
@@ -271,8 +316,13 @@ def test_output_stage_writes_the_map(case, int8_out):
     cols, tile_rows = cfg.array.tile_cols, cfg.array.tile_rows
     kpad = plan.col_tiles * cols
     full = np.zeros((kpad, plan.tiles_y * plan.ph, plan.tiles_x * plan.pw), dtype=np.int64)
+    if plan.raster:             # row (q, t·rows + i): output pixel t·rows + i in raster order
+        pixels = plan.tiles * tile_rows // plan.col_tiles
+        flat = rows.reshape(plan.col_tiles, pixels, cols).transpose(0, 2, 1)
+        flat = flat.reshape(kpad, pixels)[:, :plan.ho * plan.wo]
+        full = flat.reshape(kpad, plan.ho, plan.wo)
     n = 0
-    for q in range(plan.col_tiles):
+    for q in range(plan.col_tiles if not plan.raster else 0):
         for ty in range(plan.tiles_y):
             for tx in range(plan.tiles_x):
                 for i in range(tile_rows):
