@@ -138,14 +138,17 @@ def _origin_class(fragment):
     return type(origins[0]) if origins else None
 
 
-def _groups(design):
+def _groups(design, keep=()):
     """Groups (lists of ``(fragment, fingerprint)``, two or more) of identical sub-trees below
     ``design.fragment``, found level by level from the root: no group lies inside another's
-    member. In depth-first order, so the result is reproducible."""
+    member, and none holds a module named in ``keep`` (paths). In depth-first order, so the
+    result is reproducible."""
     infos = design.fragments
+    kept = {tuple(path[:n]) for path in keep for n in range(1, len(path) + 1)}
     by_depth = defaultdict(list)
     for fragment, info in infos.items():      # depth-first order (Design builds it so)
-        if info.depth > 0 and type(fragment) is _ir.Fragment and _origin_class(fragment):
+        if (info.depth > 0 and type(fragment) is _ir.Fragment and _origin_class(fragment)
+                and info.name not in kept):
             by_depth[info.depth].append(fragment)
     claimed = set()       # id() of the members of the groups found so far
     found = []
@@ -180,7 +183,8 @@ def _groups(design):
 class _Writer:
     """Emits the modules of one design into one RTLIL ``Design``; shared modules once each."""
 
-    def __init__(self):
+    def __init__(self, keep=()):
+        self.keep = [tuple(path.split(".")) for path in keep]
         self.builder = rtlil.Design(emit_src=False)
         self.name_map = _ast.SignalDict()
         self.modules = set()      # the shared modules' names
@@ -189,7 +193,7 @@ class _Writer:
         """Emit the prepared ``design`` (its fragment tree is modified in place) as module
         ``design.hierarchy``; return whether it has any logic (Amaranth omits it otherwise)."""
         root, ports, name = design.fragment, design.ports, design.hierarchy[0]
-        groups = _groups(design)
+        groups = _groups(design, self.keep if top else ())
         if groups:
             for members in groups:
                 self._share(design, members)
@@ -267,11 +271,13 @@ def top_ports(top):
     return ports
 
 
-def rtlil_text(top, name, platform=None):
+def rtlil_text(top, name, platform=None, keep=()):
     """RTLIL of the component ``top`` as module ``name`` (no source locations), its repeated
-    sub-trees written once (see the module's docstring)."""
+    sub-trees written once (see the module's docstring), except the modules named in ``keep``
+    (``name.sub.subsub`` paths, as Amaranth names them; the SRAM macros that synthesis keeps as
+    black boxes by name) and the sub-trees holding them, which keep their own modules."""
     fragment = _ir.Fragment.get(top, platform)
     design = fragment.prepare(ports=top_ports(top), hierarchy=(name,))
-    writer = _Writer()
+    writer = _Writer(keep)
     writer.emit(design, top=True)
     return str(writer.builder)
