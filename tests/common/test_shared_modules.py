@@ -100,3 +100,10 @@ def test_the_shared_design_is_equivalent_to_amaranths_flat_one(tmp_path):
     result = subprocess.run(yosys_command() + ["-q", "-p", script], cwd=tmp_path,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_a_kept_module_keeps_its_own_module_name():
+    """Synthesis black-boxes the SRAM macros by module name: a kept one is not shared."""
+    text = convert(_Chain(), "chain", keep=["chain.inner.acc1"])
+    assert "\\chain.inner.acc1" in _modules(text)
+    assert "\\chain.inner._Acc" in _modules(text)        # acc0 and acc2 are still one module
