@@ -8,7 +8,7 @@ ones do is shown by the RTL regression (tests/test_regression.py), which simulat
 import re
 import subprocess
 
-from amaranth import Const, Module, Signal
+from amaranth import Const, Module
 from amaranth.back import verilog
 from amaranth.hdl import EnableInserter
 from amaranth.lib import wiring
