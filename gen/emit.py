@@ -41,9 +41,12 @@ def build_top(cfg):
 def verilog_text(cfg, top=None):
     """Verilog of a config's top module, named ``cfg.name``; its SRAM macros' memories are
     instances of one behavioural model without initial contents
-    (:mod:`sparseforge.hdl.common.sram_model`)."""
+    (:mod:`sparseforge.hdl.common.sram_model`), and identical sub-modules are one module
+    instantiated where each was (:mod:`sparseforge.hdl.common.shared_modules`), except the SRAM
+    macros (``memory_macros``), which keep the module names that synthesis black-boxes."""
     top = build_top(cfg) if top is None else top
-    return sram_model.convert(top, name=cfg.name)
+    keep = [macro["module"] for macro in registry.of(cfg).memory_macros(cfg)]
+    return sram_model.convert(top, name=cfg.name, keep=keep)
 
 
 def _ports(top):

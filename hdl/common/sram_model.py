@@ -129,10 +129,13 @@ class SramModels:
                 and transparent <= {(), (write,)} and len(transparent) == 1)
 
 
-def convert(top, name):
+def convert(top, name, keep=()):
     """Verilog of ``top`` (module ``name``, reproducible: no source locations) with its SRAM
-    macros' memories as instances of the model, the model appended when used."""
-    from amaranth.back import verilog
+    macros' memories as instances of the model, the model appended when used, and each distinct
+    sub-module written once (:mod:`.shared_modules`) but the modules named in ``keep``."""
+    from amaranth.back.verilog import _convert_rtlil_text
+
+    from .shared_modules import rtlil_text
     platform = SramModels()
-    text = verilog.convert(top, name=name, platform=platform, emit_src=False)
+    text = _convert_rtlil_text(rtlil_text(top, name, platform, keep))
     return text + "\n" + MODEL_VERILOG if platform.used else text

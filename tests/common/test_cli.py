@@ -44,6 +44,9 @@ def test_generate_writes_reproducible_verilog_and_manifest(tmp_path):
     v1 = (first / "vdbb_2x8x4_2x2.v").read_bytes()
     assert v1 == (second / "vdbb_2x8x4_2x2.v").read_bytes()
     assert b"module vdbb_2x8x4_2x2(" in v1
+    # The 2×2 identical TPEs are one module (hdl/common/shared_modules.py), instantiated 4 times.
+    assert v1.count(b"module \\vdbb_2x8x4_2x2.array.TensorPE (") == 1
+    assert v1.count(b"  \\vdbb_2x8x4_2x2.array.TensorPE  tpe_") == 4
     manifest = json.loads((first / "vdbb_2x8x4_2x2.json").read_text())
     # 2x8x4_2x2 VDBB, by hand from Table III: A·C = 8 MACs and 8 accumulators per TPE, 4 TPEs,
     # operand registers A·B activations + C weights = 16 + 4.
