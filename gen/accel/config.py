@@ -141,9 +141,13 @@ def parse_accel(raw, name):
         raise ConfigError("array.pipeline", array_raw["pipeline"],
                           "no value: the accelerator's regression has not run a pipelined MAC "
                           "(its cycle model would follow the engine's, unchecked on its RTL)")
-    if array.drain_rows != 1:
+    if array.drain_rows not in (1, 2):
         raise ConfigError("array.drain.rows", array.drain_rows,
-                          "1: the output stage writes one result row a cycle")
+                          "1 or 2: the output stage writes one result row a cycle, or two "
+                          "through a second write port of every activation bank")
+    if array.drain_rows == 2 and raw.get("sparseblox") is not None:
+        raise ConfigError("array.drain.rows", array.drain_rows,
+                          "1 with sparseblox: the pruner takes one result row a cycle")
     if array.act_width != 8:
         raise ConfigError("array.widths.act", array.act_width,
                           "8: activations live in SRAM as INT8 and the output stage requantizes "

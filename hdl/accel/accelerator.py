@@ -269,7 +269,9 @@ class Accelerator(wiring.Component):
             (regs.in_w + 2 * regs.pad >= regs.kernel_s) &
             (regs.nnz != 0) & (regs.nnz <= array.max_nnz) &
             (~regs.raster | ((regs.patch_h == 1) & (regs.direct if cfg.im2col else 1))) &
-            (~regs.blox | regs.int8_out if cfg.sparseblox else 1))
+            (~regs.blox | regs.int8_out if cfg.sparseblox else 1) &
+            # Two result rows a cycle: the output half's banks use both ports for writes.
+            ((regs.ifm_half != regs.ofm_half) if array.drain_rows == 2 else 1))
 
         tiles_y = Signal(DIM_BITS)
         tiles_x = Signal(DIM_BITS)
@@ -417,13 +419,17 @@ class Accelerator(wiring.Component):
             m.d.comb += blox_busy.eq(attach_blox(m, cfg, regs, layer, phase == Phase.SETUP,
                                                  first, finish, output, readback))
         running = Signal()
+        # Two result rows a cycle: the output half's banks are dual-port macros whose second port
+        # writes the second row during a layer, so the readback waits for the layer there too.
+        two_rows = array.drain_rows == 2
         m.d.comb += [
             running.eq(phase == Phase.RUN),
             act_loader.base.eq(regs.act_load_base), act_loader.blocks.eq(regs.act_load_blocks),
             act_loader.blocked.eq(running & (regs.act_load_half == ofm_half)),
             readback.base.eq(regs.read_base), readback.blocks.eq(regs.read_blocks),
             readback.count.eq(regs.read_count), readback.start.eq(regs.read_start),
-            readback.blocked.eq(running & (regs.read_half == ifm_half)),
+            readback.blocked.eq(running & ((regs.read_half == ifm_half) |
+                                           ((regs.read_half == ofm_half) if two_rows else 0))),
             w_loader.base.eq(regs.w_load_base),
         ]
 
@@ -452,8 +458,8 @@ class Accelerator(wiring.Component):
                     m.d.sync += zero_reads.eq(zero_reads + sum(
                         (acts.rd_en[b] & flags.flag[b]) for b in range(cfg.act_banks)))
             for b in range(cfg.act_banks):
-                bank = m.submodules[f"act{half}_bank{b}"] = SramBank(cfg.word_bits,
-                                                                      cfg.act_bank_depth)
+                bank = m.submodules[f"act{half}_bank{b}"] = SramBank(
+                    cfg.word_bits, cfg.act_bank_depth, write_ports=2 if two_rows else 1)
                 use_layer_rd = running & (ifm_half == half)
                 use_layer_wr = running & (ofm_half == half)
                 if flags is not None:
@@ -470,6 +476,10 @@ class Accelerator(wiring.Component):
                 with m.Elif(regs.read_half == half):
                     m.d.comb += [bank.rd.addr.eq(readback.rd_addr[b]),
                                  bank.rd.en.eq(readback.rd_en[b])]
+                if two_rows:
+                    m.d.comb += [bank.wr2.addr.eq(output.wr2_addr[b]),
+                                 bank.wr2.data.eq(output.wr2_data[b]),
+                                 bank.wr2.en.eq(use_layer_wr & output.wr2_en[b])]
                 with m.If(use_layer_wr):
                     m.d.comb += [bank.wr.addr.eq(output.wr_addr[b]),
                                  bank.wr.data.eq(output.wr_data[b]),

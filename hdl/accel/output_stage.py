@@ -65,7 +65,14 @@ class OutputStage(wiring.Component):
     A row of an output pixel inside the map is written in one cycle: its ``N·C/B`` channel
     blocks (INT8 mode, requantized) or ``4·N·C/B`` words (INT32 mode, raw accumulators) go to
     distinct banks; channel blocks past ``cb_out`` and pixels past the map are not written. The
-    stage always accepts a row.
+    stage always accepts a beat.
+
+    With the array's ``drain_rows`` R = 2 a beat holds two rows, consecutive pixels of the patch
+    (R divides M·A, so a beat never crosses a tile), both written in the cycle the beat is taken:
+    the first through ``wr_*``, the second through ``wr2_*``, the second write port of every
+    bank. The two rows' words may meet in a bank (the map layout rotates a pixel's words by its
+    index, so pixel p's word w + 1 and pixel p + 1's word w share a bank), always at different
+    rows: two pixels never share a word.
 
     Requantization (INT8 mode) uses, per output channel, either the layer's ``shift`` with bias 0
     and multiplier 1 (``quant = 0``), or the bias, multiplier and shift of the channel in the
@@ -80,6 +87,8 @@ class OutputStage(wiring.Component):
     result : In(stream.Signature(result_beat_layout(cfg.array)))
     wr_addr, wr_data, wr_en : Out
         Per bank of the output map's SRAM half.
+    wr2_addr, wr2_data, wr2_en : Out
+        With ``drain_rows`` = 2 only: the second row's writes, per bank, to its second port.
     quant_row : Out
         Row of the quantization table to read (its data are expected one cycle later).
     quant_data : In(ArrayLayout(quant_param_layout(), tile_cols))
@@ -104,8 +113,15 @@ class OutputStage(wiring.Component):
         blox = {"prune": In(1), "row": Out(stream.Signature(row_record_layout(cfg))),
                 "released": In(stream.Signature(row_record_layout(cfg))),
                 "wr_pruned": Out(banks)} if self._blox else {}
+        if cfg.array.drain_rows not in (1, 2) or (self._blox and cfg.array.drain_rows != 1):
+            raise ValueError(f"drain_rows = {cfg.array.drain_rows}: the output stage writes 1 "
+                             "or 2 result rows a cycle (1 with Sparse-Blox)")
+        second = {"wr2_addr": Out(data.ArrayLayout(bits_for(cfg.act_bank_depth), banks)),
+                  "wr2_data": Out(data.ArrayLayout(cfg.word_bits, banks)),
+                  "wr2_en": Out(banks)} if cfg.array.drain_rows == 2 else {}
         super().__init__({
             **blox,
+            **second,
             "layer": In(layer_layout(cfg)),
             "start": In(1),
             "result": In(stream.Signature(result_beat_layout(cfg.array))),
@@ -121,13 +137,14 @@ class OutputStage(wiring.Component):
         m = Module()
         layer = self.layer
         array = cfg.array
-        bz, banks, lg = cfg.block, cfg.act_banks, cfg.act_banks.bit_length() - 1
-        blocks = array.tile_cols // bz          # channel blocks per row
+        rows_per_beat = array.drain_rows
+        blocks = array.tile_cols // cfg.block   # channel blocks per row
         m.d.comb += self.result.ready.eq(1)
         take = Signal()
         m.d.comb += take.eq(self.result.valid)
 
-        # Position of the row: column tile, patch, pixel in the patch.
+        # Position of the beat's first row: column tile, patch, pixel in the patch; its other
+        # rows are the next pixels of the patch (a beat never crosses a tile: R divides M·A).
         q_block = Signal(32)                    # first channel block of the column tile
         col_tile = Signal.like(self.quant_row)  # its index, and its value next cycle
         col_tile_next = Signal.like(self.quant_row)
@@ -139,48 +156,92 @@ class OutputStage(wiring.Component):
         py = Signal(range(array.tile_rows + 1))
         ox0 = Signal(2 * DIM_BITS + 1)           # raster: the tile's first pixel p = oy·Wo + ox
         oy0 = Signal(DIM_BITS + 1)
+
+        def following(x, y, name):
+            """The pixel after (x, y) in the patch, row by row."""
+            nx, ny = Signal.like(px, name=f"{name}_x"), Signal.like(py, name=f"{name}_y")
+            m.d.comb += [nx.eq(Mux(x == layer.pw - 1, 0, x + 1)),
+                         ny.eq(Mux(x == layer.pw - 1, y + 1, y))]
+            return nx, ny
+
+        pos = [(px, py)]
+        for r in range(1, rows_per_beat):
+            pos.append(following(*pos[-1], f"row{r}"))
+        next_x, next_y = following(*pos[-1], "next")
+        tile_last = Signal()                    # the beat closes its output tile
+        m.d.comb += tile_last.eq((pos[-1][0] == layer.pw - 1) & (pos[-1][1] == layer.ph - 1))
         with m.If(take):
-            with m.If(px == layer.pw - 1):
-                m.d.sync += px.eq(0)
-                with m.If(py == layer.ph - 1):
-                    m.d.sync += py.eq(0)
-                    with m.If(tx == layer.tiles_x - 1):
-                        m.d.sync += [tx.eq(0), ox0.eq(0)]
-                        with m.If(ty == layer.tiles_y - 1):
-                            m.d.sync += [ty.eq(0), oy0.eq(0), q_block.eq(q_block + blocks)]
-                            m.d.comb += col_tile_next.eq(col_tile + 1)
-                        with m.Else():
-                            m.d.sync += [ty.eq(ty + 1), oy0.eq(oy0 + layer.ph)]
+            with m.If(tile_last):
+                m.d.sync += [px.eq(0), py.eq(0)]
+                with m.If(tx == layer.tiles_x - 1):
+                    m.d.sync += [tx.eq(0), ox0.eq(0)]
+                    with m.If(ty == layer.tiles_y - 1):
+                        m.d.sync += [ty.eq(0), oy0.eq(0), q_block.eq(q_block + blocks)]
+                        m.d.comb += col_tile_next.eq(col_tile + 1)
                     with m.Else():
-                        m.d.sync += [tx.eq(tx + 1), ox0.eq(ox0 + layer.pw)]
+                        m.d.sync += [ty.eq(ty + 1), oy0.eq(oy0 + layer.ph)]
                 with m.Else():
-                    m.d.sync += py.eq(py + 1)
+                    m.d.sync += [tx.eq(tx + 1), ox0.eq(ox0 + layer.pw)]
             with m.Else():
-                m.d.sync += px.eq(px + 1)
+                m.d.sync += [px.eq(next_x), py.eq(next_y)]
         with m.If(self.start):
             m.d.sync += [q_block.eq(0), tx.eq(0), ty.eq(0), px.eq(0), py.eq(0), ox0.eq(0),
                          oy0.eq(0)]
             m.d.comb += col_tile_next.eq(0)
         m.d.comb += self.quant_row.eq(layer.quant_base + col_tile_next)
 
-        tile_last = Signal()                    # the row closes its output tile
-        m.d.comb += tile_last.eq((px == layer.pw - 1) & (py == layer.ph - 1))
+        # Word w of a pixel (w = first + j) goes to bank (po + w) mod banks, row
+        # base + (po div banks)·words_per_pixel + w.
+        words = 4 * blocks
+        per_pixel = Signal(range(4 * (1 << 13) + 1))
+        first = Signal(32)
+        m.d.comb += [
+            per_pixel.eq(Mux(layer.int8_out, layer.cb_out, layer.cb_out << 2)),
+            first.eq(Mux(layer.int8_out, q_block, q_block << 2)),
+        ]
+        count = Signal(range(words + 1))
+        m.d.comb += count.eq(Mux(layer.int8_out, blocks, 4 * blocks))
+        live_n = Signal(range(words + 1))       # words of a row to write
+        m.d.comb += live_n.eq(Mux(first + count <= per_pixel, count, per_pixel - first))
 
-        oy = Signal(DIM_BITS + 2)
-        ox = Signal(2 * DIM_BITS + 2)
-        inside = Signal()
-        po = Signal(2 * DIM_BITS + 2)
+        ports = [(self.wr_addr, self.wr_data, self.wr_en)]
+        if rows_per_beat == 2:
+            ports.append((self.wr2_addr, self.wr2_data, self.wr2_en))
+        for r, (x, y) in enumerate(pos):
+            payload = self.result.payload if rows_per_beat == 1 else self.result.payload[r]
+            self._row(m, r, payload, x, y, ox0, oy0, q_block, first, per_pixel, live_n,
+                      take, tile_last, ports[r])
+        return m
+
+    def _row(self, m, r, payload, px, py, ox0, oy0, q_block, first, per_pixel, live_n, take,
+             tile_last, port):
+        """Requantize row ``r`` of the beat (pixel ``(px, py)`` of the patch) and write it
+        through ``port`` (``wr_addr, wr_data, wr_en``)."""
+        cfg = self._cfg
+        layer = self.layer
+        array = cfg.array
+        bz, banks, lg = cfg.block, cfg.act_banks, cfg.act_banks.bit_length() - 1
+        blocks = array.tile_cols // bz
+        words = 4 * blocks
+        wr_addr, wr_data, wr_en = port
+
+        def nm(base):
+            return base if r == 0 else f"{base}_r{r}"
+
+        oy = Signal(DIM_BITS + 2, name=nm("oy"))
+        ox = Signal(2 * DIM_BITS + 2, name=nm("ox"))
+        inside = Signal(name=nm("inside"))
+        po = Signal(2 * DIM_BITS + 2, name=nm("po"))
         m.d.comb += [
             oy.eq(oy0 + py), ox.eq(ox0 + px),
             inside.eq(Mux(layer.raster, ox < layer.hw, (oy < layer.ho) & (ox < layer.wo))),
             po.eq(Mux(layer.raster, ox, oy * layer.wo + ox)),
         ]
-
         # The row's words: requantized channel blocks, or raw 32-bit accumulators.
-        int8_words = Signal(data.ArrayLayout(cfg.word_bits, blocks))
+        int8_words = Signal(data.ArrayLayout(cfg.word_bits, blocks), name=nm("int8_words"))
         for col in range(array.tile_cols):
-            rq = m.submodules[f"rq{col}"] = Requantizer(array.acc_width)
-            m.d.comb += [rq.acc.eq(self.result.payload[col]), rq.relu.eq(layer.relu),
+            rq = m.submodules[nm(f"rq{col}")] = Requantizer(array.acc_width)
+            m.d.comb += [rq.acc.eq(payload[col]), rq.relu.eq(layer.relu),
                          int8_words[col // bz][8 * (col % bz):8 * (col % bz) + 8]
                          .eq(rq.o)]
             if cfg.quant_channels:
@@ -194,44 +255,31 @@ class OutputStage(wiring.Component):
                 m.d.comb += [rq.bias.eq(0), rq.mult.eq(1), rq.shift.eq(layer.shift)]
         # INT32: the row's 32-bit values, little-endian, cut into words of B bytes (B/4 values a
         # word for B ≥ 4; a value over 4/B words for B < 4).
-        words = 4 * blocks
-        row_words = Signal(data.ArrayLayout(cfg.word_bits, words))
+        row_words = Signal(data.ArrayLayout(cfg.word_bits, words), name=nm("row_words"))
         raw = []
         for col in range(array.tile_cols):
-            value = Signal(signed(32), name=f"raw{col}")
-            m.d.comb += value.eq(self.result.payload[col])     # sign-extends or truncates
+            value = Signal(signed(32), name=nm(f"raw{col}"))
+            m.d.comb += value.eq(payload[col])     # sign-extends or truncates
             raw.append(value)
         with m.If(layer.int8_out):
             m.d.comb += [row_words[j].eq(int8_words[j]) for j in range(blocks)]
         with m.Else():
             m.d.comb += row_words.eq(Cat(raw))
-        # Word w of the pixel (w = first + j) goes to bank (po + w) mod banks, row
-        # base + (po div banks)·words_per_pixel + w.
-        per_pixel = Signal(range(4 * (1 << 13) + 1))
-        first = Signal(32)
-        m.d.comb += [
-            per_pixel.eq(Mux(layer.int8_out, layer.cb_out, layer.cb_out << 2)),
-            first.eq(Mux(layer.int8_out, q_block, q_block << 2)),
-        ]
-        count = Signal(range(words + 1))
-        m.d.comb += count.eq(Mux(layer.int8_out, blocks, 4 * blocks))
         # The row taken now (live_*) and the row written (the same, or a row the pruner
         # releases).
-        live_base = Signal(32)
-        live_n = Signal(range(words + 1))       # words of the row to write
-        live_rot = Signal(lg)
+        live_base = Signal(32, name=nm("live_base"))
+        live_rot = Signal(lg, name=nm("live_rot"))
         m.d.comb += [
             live_base.eq((po >> lg) * per_pixel + first + layer.ofm_base),
-            live_n.eq(Mux(first + count <= per_pixel, count, per_pixel - first)),
             live_rot.eq(po + first),
         ]
-        row_base = Signal(32)
-        n = Signal(range(words + 1))
-        rot = Signal(lg)
-        en = Signal()
+        row_base = Signal(32, name=nm("row_base"))
+        n = Signal(range(words + 1), name=nm("n"))
+        rot = Signal(lg, name=nm("rot"))
+        en = Signal(name=nm("en"))
         m.d.comb += [row_base.eq(live_base), n.eq(live_n), rot.eq(live_rot),
                      en.eq(take & inside)]
-        keep = Signal(words, init=(1 << words) - 1)
+        keep = Signal(words, init=(1 << words) - 1, name=nm("keep"))
         if self._blox:
             # Sparse-Blox layers: the row goes to the pruner, and the row it releases (with the
             # verdicts of its blocks in ``keep``) is the one written.
@@ -251,18 +299,17 @@ class OutputStage(wiring.Component):
                              keep.eq(back.keep)]
                 m.d.comb += [row_words[j].eq(back.words[j]) for j in range(blocks)]
         for b in range(banks):
-            j = Signal(lg, name=f"j{b}")
+            j = Signal(lg, name=nm(f"j{b}"))
             m.d.comb += [
                 j.eq(b - rot),
-                self.wr_addr[b].eq(row_base + j),
-                self.wr_en[b].eq(en & (j < n) & keep.bit_select(j, 1)),
+                wr_addr[b].eq(row_base + j),
+                wr_en[b].eq(en & (j < n) & keep.bit_select(j, 1)),
             ]
             if self._blox:
                 m.d.comb += self.wr_pruned[b].eq(en & (j < n) & ~keep.bit_select(j, 1))
             with m.Switch(j):
                 for jj in range(min(words, banks)):
                     with m.Case(jj):
-                        m.d.comb += self.wr_data[b].eq(row_words[jj])
+                        m.d.comb += wr_data[b].eq(row_words[jj])
                 with m.Default():                  # no word for this bank (not enabled)
-                    m.d.comb += self.wr_data[b].eq(0)
-        return m
+                    m.d.comb += wr_data[b].eq(0)

@@ -49,6 +49,13 @@ WITHOUT_IM2COL = _accel(False)
 # The same with 64 rows per bank, for the INT32 output maps.
 STAGE_IM2COL = _accel(True, sram={"act_kb": 4, "act_banks": 8})
 STAGE_DIRECT = _accel(False, sram={"act_kb": 4, "act_banks": 8})
+# Two result rows a cycle (drain rows 2): the same array and SRAM, and 6-pixel tiles (M = 3).
+_TWO = {"kind": "vdbb", "tpe": {"a": 2, "b": 4, "c": 2}, "array": {"m": 2, "n": 2},
+        "drain": {"rows": 2}}
+STAGE_TWO = _accel(True, array=_TWO, sram={"act_kb": 4, "act_banks": 8})
+STAGE_TWO_DIRECT = _accel(False, array=_TWO, sram={"act_kb": 4, "act_banks": 8})
+STAGE_TWO_SIX = _accel(True, array={**_TWO, "array": {"m": 3, "n": 2}},
+                       sram={"act_kb": 8, "act_banks": 16})
 # 32 banks: room for stride-2 raster tiles (a 4-pixel tile of a 3-wide map spans 19 pixels).
 WIDE_DIRECT = _accel(False, sram={"act_kb": 8, "act_banks": 32})
 
@@ -68,7 +75,9 @@ class _Harness(Elaboratable):
     def __init__(self, cfg, unit, reads):
         self.unit = unit
         self.reads = reads
-        self.banks = [_Bank(cfg.word_bits, cfg.act_bank_depth) for _ in range(cfg.act_banks)]
+        self.two = not reads and cfg.array.drain_rows == 2
+        self.banks = [_Bank(cfg.word_bits, cfg.act_bank_depth, 2 if self.two else 1)
+                      for _ in range(cfg.act_banks)]
 
     def elaborate(self, platform):
         m = Module()
@@ -81,6 +90,10 @@ class _Harness(Elaboratable):
             else:
                 m.d.comb += [bank.wr.addr.eq(unit.wr_addr[b]), bank.wr.data.eq(unit.wr_data[b]),
                              bank.wr.en.eq(unit.wr_en[b])]
+                if self.two:
+                    m.d.comb += [bank.wr2.addr.eq(unit.wr2_addr[b]),
+                                 bank.wr2.data.eq(unit.wr2_data[b]),
+                                 bank.wr2.en.eq(unit.wr2_en[b])]
         return m
 
 
@@ -258,13 +271,21 @@ STAGE_LAYERS = [
     (STAGE_IM2COL, 6, 3, 4, 3, 1, 1, 1, 0, False),
     (STAGE_DIRECT, 4, 5, 4, 7, 1, 1, 1, 0, False),
     (STAGE_DIRECT, 3, 5, 4, 7, 1, 1, 1, 0, True),    # raster: 15 pixels in 4 tiles
+    # Two rows a beat: patches 1×4 and 2×2, raster, and 2×3 patches of 6-pixel tiles, whose
+    # beats cross patch rows (pixel (0, 2) with (1, 0)).
+    (STAGE_TWO, 5, 7, 4, 6, 3, 3, 1, 1, False),
+    (STAGE_TWO, 6, 3, 4, 3, 1, 1, 1, 0, False),
+    (STAGE_TWO_DIRECT, 3, 5, 4, 7, 1, 1, 1, 0, True),
+    (STAGE_TWO_SIX, 5, 7, 4, 6, 3, 3, 1, 1, False),
 ]
 SENTINEL = 0x5A5A5A5A
 
 
 @pytest.mark.parametrize("int8_out", [False, True], ids=["int32", "int8"])
 @pytest.mark.parametrize("case", STAGE_LAYERS,
-                         ids=lambda v: "x".join(map(str, v[1:-1])) + ("-raster" if v[-1] else ""))
+                         ids=lambda v: "x".join(map(str, v[1:-1])) + ("-raster" if v[-1] else "")
+                         + (f"-rows{v[0].array.drain_rows}x{v[0].array.tile_rows}"
+                            if v[0].array.drain_rows > 1 else ""))
 def test_output_stage_writes_the_map(case, int8_out):
     cfg, *layer, raster = case
     h, w, c, k, r, s, stride, pad = layer
@@ -281,7 +302,7 @@ def test_output_stage_writes_the_map(case, int8_out):
     unit = OutputStage(cfg)
     dut = _Harness(cfg, unit, reads=False)
     packer = Packer(result_beat_layout(cfg.array))
-    beats = packer.pack_many(rows)
+    beats = packer.pack_many(rows.reshape(-1, cfg.array.drain_rows * cfg.array.tile_cols))
     memory = {}
 
     async def bench(ctx):
