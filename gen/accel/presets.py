@@ -9,10 +9,10 @@ _SMALL = {"arch": "accel",
 ACCEL_PRESETS = {
     "accel_paper": (
         "the paper's best design (Table IV): 4x8x8_4x8 VDBB with IM2COL, 512 KB weight SRAM, "
-        "2 MB activation SRAM; two result banks per TPE",
+        "2 MB activation SRAM; two result banks per TPE, two result rows a cycle",
         {"arch": "accel",
          "array": {"kind": "vdbb", "tpe": {"a": 4, "b": 8, "c": 8}, "array": {"m": 4, "n": 8},
-                   "drain": {"banks": 2}},
+                   "drain": {"rows": 2, "banks": 2}},
          "sram": {"act_kb": 2048, "weight_kb": 512}, "im2col": True}),
     "accel_small": (
         "a small VDBB accelerator for tests: 2x8x4_4x2 (64 MACs, 8-pixel output tiles), IM2COL, "

@@ -68,6 +68,13 @@ BAD = [
     ("array.tpe.c-3", _with("array.tpe.c", 3), "array.tpe.c", 3, "N·C = 6 a multiple of B = 8"),
     ("array.tpe.c-n1", _with("array.array.n", 1), "array.tpe.c", 4,
      "N·C = 4 a multiple of B = 8"),
+    # drain: 1 or 2 result rows a cycle (the output stage's write ports), 1 with Sparse-Blox
+    ("array.drain.rows-4", _with("array", {"kind": "vdbb", "tpe": {"a": 4, "b": 8, "c": 4},
+                                           "array": {"m": 2, "n": 2}, "drain": {"rows": 4}}),
+     "array.drain.rows", 4, "1 or 2"),
+    ("array.drain.rows-2-blox", _with("sparseblox", {"capacity": 64},
+                                      _with("array.drain", {"rows": 2})),
+     "array.drain.rows", 2, "1 with sparseblox"),
     # sram
     ("sram-not-mapping", _with("sram", 64), "sram", 64, "mapping"),
     ("sram.unknown-key", _with("sram.depth", 4), "sram.depth", 4, "allowed keys"),
@@ -171,6 +178,9 @@ def test_accel_paper_derived_values_by_hand():
     # Squarest patch 4×4: 3·2 + 7 = 13 rows, max(13, 15·2 + 1 = 31) cols.
     assert (cfg.window_rows, cfg.window_cols) == (13, 31)
     assert cfg.notation == "4x8x8_4x8_VDBB_IM2C"
+    # Two result rows a cycle, two result banks per TPE: K = 64 tiles (8 blocks, 8 steps at
+    # 1/8) drain their M·A = 16 rows in 8 cycles.
+    assert (cfg.array.drain_rows, cfg.array.result_banks) == (2, 2)
 
 
 def test_accel_defaults_and_other_kinds_by_hand():
