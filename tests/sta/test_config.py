@@ -203,10 +203,13 @@ def test_pipeline_stages():
         assert parse_config(config_to_dict(cfg)) == cfg
 
 
-def test_accelerator_refuses_a_pipelined_mac():
+def test_accelerator_takes_a_pipelined_mac_but_not_with_sparseblox():
     raw = {"arch": "accel", "array": {**_without(VDBB, "arch"), "pipeline": {"mux": True}}}
+    cfg = parse_config(raw)
+    assert cfg.array.mac_stages == 1
+    assert parse_config(config_to_dict(cfg)) == cfg
     with pytest.raises(ConfigError) as e:
-        parse_config(raw)
+        parse_config({**raw, "sparseblox": {"capacity": 12}})
     assert e.value.field == "array.pipeline"
 
 
