@@ -115,8 +115,19 @@ class StepFeeder(wiring.Component):
         tile_last = Signal()
         need_act = Signal()
 
+        # Sparse kinds, for the unpacker: the step is its block's first (step 0), and its values.
+        first = Signal(init=1)
+        count = Signal(range(cfg.lanes + 1))
+
         def last_step(step_value, nnz_value):
             return (step_value + 1) * cfg.lanes >= nnz_value
+
+        def step_flags(step_value, nnz_value):
+            """The registered flags of step ``step_value`` of a block of ``nnz_value`` values."""
+            rest = nnz_value - step_value * cfg.lanes
+            return [last_in_block.eq(last_step(step_value, nnz_value)),
+                    first.eq(step_value == 0),
+                    count.eq(Mux(rest > cfg.lanes, cfg.lanes, rest))]
 
         m.d.comb += [
             self.active.eq(active),
@@ -128,7 +139,7 @@ class StepFeeder(wiring.Component):
                          kleft.eq(job.k), step.eq(0),
                          active.eq(job.tiles != 0), last_block.eq(job.k <= cfg.block)]
             if cfg.sparse:
-                m.d.sync += last_in_block.eq(last_step(0, job.nnz))
+                m.d.sync += step_flags(0, job.nnz)
 
         block_done = last_in_block
         if self._skip:
@@ -136,13 +147,13 @@ class StepFeeder(wiring.Component):
             dropping = Signal()               # … and its beat was taken in an earlier cycle
             block_done = Signal()
             m.d.comb += [
-                need_act.eq((step == 0) & ~dropping),
+                need_act.eq(first & ~dropping),
                 drop.eq(dropping | (need_act & self.act.valid & self.act_skip & ~last_block)),
                 block_done.eq(Mux(drop, unpack.drop_last, last_in_block)),
                 unpack.drop.eq(drop),
             ]
         else:
-            m.d.comb += need_act.eq(step == 0)
+            m.d.comb += need_act.eq(first if cfg.sparse else step == 0)
 
         # A step needs a weight beat, an activation beat at the start of a block, and the gap.
         can_step = Signal()
@@ -155,7 +166,7 @@ class StepFeeder(wiring.Component):
             go.eq(weight.ready & weight.valid),
         ]
         if cfg.sparse:
-            m.d.comb += [unpack.nnz.eq(nnz), unpack.step.eq(step),
+            m.d.comb += [unpack.nnz.eq(nnz), unpack.first.eq(first), unpack.count.eq(count),
                          unpack.tile_last.eq(tile_last)]
 
         if self._skip:
@@ -166,14 +177,14 @@ class StepFeeder(wiring.Component):
             # The step after this one: its step number, and whether it ends its block.
             if self._skip:
                 with m.If(block_done):
-                    m.d.sync += [step.eq(0), last_in_block.eq(last_step(0, nnz))]
+                    m.d.sync += [step.eq(0), *step_flags(0, nnz)]
                 with m.Elif(~drop):
-                    m.d.sync += [step.eq(step + 1), last_in_block.eq(last_step(step + 1, nnz))]
+                    m.d.sync += [step.eq(step + 1), *step_flags(step + 1, nnz)]
             elif cfg.sparse:
                 with m.If(last_in_block):
-                    m.d.sync += [step.eq(0), last_in_block.eq(last_step(0, nnz))]
+                    m.d.sync += [step.eq(0), *step_flags(0, nnz)]
                 with m.Else():
-                    m.d.sync += [step.eq(step + 1), last_in_block.eq(last_step(step + 1, nnz))]
+                    m.d.sync += [step.eq(step + 1), *step_flags(step + 1, nnz)]
             with m.If(block_done):
                 with m.If(last_block):
                     m.d.sync += [kleft.eq(k), tiles_left.eq(tiles_left - 1),
