@@ -137,10 +137,6 @@ def parse_accel(raw, name):
         array = parse_sta({**array_raw, "arch": "sta"}, f"{name}_array")
     except ConfigError as e:
         raise ConfigError(f"array.{e.field}", e.value, e.allowed) from None
-    if array.mac_stages and raw.get("sparseblox") is not None:
-        raise ConfigError("array.pipeline", array_raw["pipeline"],
-                          "no value with a sparseblox: section: Sparse-Blox's RTL tests have not "
-                          "run a pipelined MAC (without Sparse-Blox the accelerator takes it)")
     if array.drain_rows != 1:
         raise ConfigError("array.drain.rows", array.drain_rows,
                           "1: the output stage writes one result row a cycle")
