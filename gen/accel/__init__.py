@@ -75,9 +75,11 @@ ARCH = Architecture(
              "widths": {"weight": 16}}, 8, 24), ("verilator",)),
         # Fixed DBB with 3 of 4 MACs per sparse dot product (4/4 runs in two steps a block),
         # with two result banks per TPE and two result rows a cycle (the output stage's second
-        # write port).
+        # write port), and pipelined MACs (mux and product registered: every result row two
+        # cycles later, which the engine's cycle model adds).
         "accel_dbb_test": (_engine_design(
             {"kind": "dbb", "tpe": {"a": 2, "b": 4, "c": 2}, "array": {"m": 2, "n": 2},
-             "dbb_macs": 3, "drain": {"rows": 2, "banks": 2}}, 8, 8), ("verilator",)),
+             "dbb_macs": 3, "drain": {"rows": 2, "banks": 2},
+             "pipeline": {"mux": True, "product": True}}, 8, 8), ("verilator",)),
     },
 )

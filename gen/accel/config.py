@@ -137,10 +137,6 @@ def parse_accel(raw, name):
         array = parse_sta({**array_raw, "arch": "sta"}, f"{name}_array")
     except ConfigError as e:
         raise ConfigError(f"array.{e.field}", e.value, e.allowed) from None
-    if array.mac_stages:
-        raise ConfigError("array.pipeline", array_raw["pipeline"],
-                          "no value: the accelerator's regression has not run a pipelined MAC "
-                          "(its cycle model would follow the engine's, unchecked on its RTL)")
     if array.drain_rows not in (1, 2):
         raise ConfigError("array.drain.rows", array.drain_rows,
                           "1 or 2: the output stage writes one result row a cycle, or two "

@@ -88,7 +88,7 @@ class StepFeeder(wiring.Component):
         k = Signal(K_BITS)
         nnz = Signal.like(job.nnz)
         tiles_left = Signal(TILE_BITS)
-        kpos = Signal(K_BITS)                 # elements of K before the current block
+        kleft = Signal(K_BITS)                # elements of K from the current block on
         step = Signal(range(cfg.block))       # step within a block (sparse kinds)
         # Advancing cycles since the last tile-last step (gap), since the one before (gap2) and,
         # with two result banks, the one before that (gap3).
@@ -102,37 +102,58 @@ class StepFeeder(wiring.Component):
         m.d.comb += spaced.eq((gaps[0] >= cfg.n) & (gaps[-2] >= cfg.n) &
                               (gaps[-1] >= horizon))
 
+        # The step's flags are registers, each set one step ahead from the state the step moves
+        # to (the same values a comparison of that state would give, so cycles are unchanged):
+        # the handshake below starts from flip-flops, not from a K-wide comparison (clock speed).
+        # `active`: tiles remain (tiles_left != 0); `last_block`: the current block is its
+        # tile's last (kleft <= B); `last_in_block`: the step is its block's last
+        # ((step + 1)·lanes >= nnz; a step takes `lanes` of the block's values: one for VDBB,
+        # b for DBB; undriven, so always 1, for the dense kinds' one-step blocks).
+        active = Signal()
+        last_block = Signal(init=1)
+        last_in_block = Signal(init=1)
+        tile_last = Signal()
+        need_act = Signal()
+
+        # Sparse kinds, for the unpacker: the step is its block's first (step 0), and its values.
+        first = Signal(init=1)
+        count = Signal(range(cfg.lanes + 1))
+
+        def last_step(step_value, nnz_value):
+            return (step_value + 1) * cfg.lanes >= nnz_value
+
+        def step_flags(step_value, nnz_value):
+            """The registered flags of step ``step_value`` of a block of ``nnz_value`` values."""
+            rest = nnz_value - step_value * cfg.lanes
+            return [last_in_block.eq(last_step(step_value, nnz_value)),
+                    first.eq(step_value == 0),
+                    count.eq(Mux(rest > cfg.lanes, cfg.lanes, rest))]
+
         m.d.comb += [
-            self.active.eq(tiles_left != 0),
-            self.job.ready.eq(~self.active & ~self.hold),
+            self.active.eq(active),
+            self.job.ready.eq(~active & ~self.hold),
+            tile_last.eq(last_block & last_in_block),
         ]
         with m.If(self.job.valid & self.job.ready):
             m.d.sync += [k.eq(job.k), nnz.eq(job.nnz), tiles_left.eq(job.tiles),
-                         kpos.eq(0), step.eq(0)]
+                         kleft.eq(job.k), step.eq(0),
+                         active.eq(job.tiles != 0), last_block.eq(job.k <= cfg.block)]
+            if cfg.sparse:
+                m.d.sync += step_flags(0, job.nnz)
 
-        last_block = Signal()
-        last_in_block = Signal()
-        tile_last = Signal()
-        need_act = Signal()
-        m.d.comb += [
-            last_block.eq(kpos + cfg.block >= k),
-            # A step takes `lanes` of the block's values: one for VDBB, b for DBB.
-            last_in_block.eq((step + 1) * cfg.lanes >= nnz if cfg.sparse else 1),
-            tile_last.eq(last_block & last_in_block),
-        ]
         block_done = last_in_block
         if self._skip:
             drop = Signal()                   # the current block is dropped
             dropping = Signal()               # … and its beat was taken in an earlier cycle
             block_done = Signal()
             m.d.comb += [
-                need_act.eq((step == 0) & ~dropping),
+                need_act.eq(first & ~dropping),
                 drop.eq(dropping | (need_act & self.act.valid & self.act_skip & ~last_block)),
                 block_done.eq(Mux(drop, unpack.drop_last, last_in_block)),
                 unpack.drop.eq(drop),
             ]
         else:
-            m.d.comb += need_act.eq(step == 0)
+            m.d.comb += need_act.eq(first if cfg.sparse else step == 0)
 
         # A step needs a weight beat, an activation beat at the start of a block, and the gap.
         can_step = Signal()
@@ -145,7 +166,7 @@ class StepFeeder(wiring.Component):
             go.eq(weight.ready & weight.valid),
         ]
         if cfg.sparse:
-            m.d.comb += [unpack.nnz.eq(nnz), unpack.step.eq(step),
+            m.d.comb += [unpack.nnz.eq(nnz), unpack.first.eq(first), unpack.count.eq(count),
                          unpack.tile_last.eq(tile_last)]
 
         if self._skip:
@@ -153,16 +174,25 @@ class StepFeeder(wiring.Component):
             with m.If(go & drop):
                 m.d.sync += dropping.eq(~unpack.drop_last)
         with m.If(go):
+            # The step after this one: its step number, and whether it ends its block.
             if self._skip:
-                m.d.sync += step.eq(Mux(block_done, 0, Mux(drop, step, step + 1)))
+                with m.If(block_done):
+                    m.d.sync += [step.eq(0), *step_flags(0, nnz)]
+                with m.Elif(~drop):
+                    m.d.sync += [step.eq(step + 1), *step_flags(step + 1, nnz)]
             elif cfg.sparse:
-                m.d.sync += step.eq(Mux(last_in_block, 0, step + 1))
-            with m.If(block_done):
-
-                with m.If(last_block):
-                    m.d.sync += [kpos.eq(0), tiles_left.eq(tiles_left - 1)]
+                with m.If(last_in_block):
+                    m.d.sync += [step.eq(0), *step_flags(0, nnz)]
                 with m.Else():
-                    m.d.sync += kpos.eq(kpos + cfg.block)
+                    m.d.sync += [step.eq(step + 1), *step_flags(step + 1, nnz)]
+            with m.If(block_done):
+                with m.If(last_block):
+                    m.d.sync += [kleft.eq(k), tiles_left.eq(tiles_left - 1),
+                                 active.eq(tiles_left != 1), last_block.eq(k <= cfg.block)]
+                with m.Else():
+                    m.d.sync += [kleft.eq(kleft - cfg.block),
+                                 last_block.eq(kleft <= 2 * cfg.block)]
+
         def count(value):
             return Mux(value == horizon, horizon, value + 1)
         with m.If(self.advance):

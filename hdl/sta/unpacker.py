@@ -32,8 +32,11 @@ class BlockUnpacker(wiring.Component):
         ``o.valid`` depends on ``i.valid``; ``i.ready`` on ``o.ready``.
     nnz : In(range(B + 1))
         Values per block (the job's density bound).
-    step : In(range(B))
-        The step within its block that ``o`` carries.
+    first : In(1)
+        ``o`` carries its block's first step (step 0, which also takes the mask).
+    count : In(range(lanes + 1))
+        The values of the step ``o`` carries, ``min(lanes, NNZ − step·lanes)`` (registers of
+        the feeder: the handshake does not wait on that arithmetic).
     tile_last : In(1)
         ``o`` carries a tile's last step.
     drop : In(1)
@@ -56,7 +59,8 @@ class BlockUnpacker(wiring.Component):
             "i": In(stream.Signature(weight_word_layout(cfg))),
             "o": Out(stream.Signature(weight_beat_layout(cfg))),
             "nnz": In(range(cfg.block + 1)),
-            "step": In(range(cfg.block)),
+            "first": In(1),
+            "count": In(range(cfg.lanes + 1)),
             "tile_last": In(1),
         }
         if skip:
@@ -74,16 +78,11 @@ class BlockUnpacker(wiring.Component):
         buf = Signal(data.ArrayLayout(slice_layout, max(1, slots - 1)))
         mask = Signal(data.ArrayLayout(cfg.block, cfg.tile_cols))
 
-        first = Signal()
-        count = Signal(range(lanes + 1))                # values of this step
+        first, count = self.first, self.count
         # Slots this handshake consumes; dropping a block, up to the held ones and a word's.
-        need = Signal(range(2 * slots if self._skip else slots + 1))
-        rest = Signal(signed(10))
-        m.d.comb += [
-            first.eq(self.step == 0),
-            rest.eq(self.nnz - self.step * lanes),
-            count.eq(Mux(rest > lanes, lanes, rest)),
-        ]
+        # Wide enough for any value of the `count` port (a step never has more than `lanes`).
+        need = Signal(range(max(2 * slots if self._skip else slots + 1,
+                                (1 << len(count)) + mask_slots)))
         if self._skip:
             dropped = Signal(range(cfg.block + mask_slots + 1))     # slots of the block gone
             rem = Signal(range(cfg.block + mask_slots + 1))

@@ -61,7 +61,7 @@ def _sparseblox_cache():
 # (architecture, block, factory, mode, depth, hold, the streams it drives or receives)
 BLOCKS = [
     ("sta", "BlockUnpacker", _unpacker, "prove", 3,
-     {"o__valid": ("nnz", "step", "tile_last")}, {"i__valid", "o__valid"}),
+     {"o__valid": ("nnz", "first", "count", "tile_last")}, {"i__valid", "o__valid"}),
     ("accel", "WeightReader", _weight_reader, "bmc", 6, None, {"weight__valid"}),
     ("ccr", "BankArbiter", _ccr_arbiter, "prove", 3, None, {"i__valid"}),
     ("sparsecore", "PostProcessor", _sparsecore_postproc, "prove", 3, None, {"o__valid"}),

@@ -203,11 +203,12 @@ def test_pipeline_stages():
         assert parse_config(config_to_dict(cfg)) == cfg
 
 
-def test_accelerator_refuses_a_pipelined_mac():
+def test_accelerator_takes_a_pipelined_mac():
     raw = {"arch": "accel", "array": {**_without(VDBB, "arch"), "pipeline": {"mux": True}}}
-    with pytest.raises(ConfigError) as e:
-        parse_config(raw)
-    assert e.value.field == "array.pipeline"
+    for extra in ({}, {"sparseblox": {"capacity": 12}}):
+        cfg = parse_config({**raw, **extra})
+        assert cfg.array.mac_stages == 1
+        assert parse_config(config_to_dict(cfg)) == cfg
 
 
 def test_config_is_frozen():
