@@ -2,7 +2,9 @@
 
 ```yaml
 arch: accel
-array: {kind: vdbb, tpe: {a: 4, b: 8, c: 8}, array: {m: 4, n: 8}}   # any STA config's keys
+array: {kind: vdbb, tpe: {a: 4, b: 8, c: 8}, array: {m: 4, n: 8}}   # any STA config's keys;
+                                         # drain.rows 1 or 2 (2: a second write port per
+                                         # activation bank; not with sparseblox)
 sram: {act_kb: 2048, weight_kb: 512}     # optional act_banks: read/write banks of the act SRAM,
                                          # quant_channels: per-channel requantization table
 im2col: true                             # or false, or {window: [rows, cols]}
