@@ -163,7 +163,9 @@ class Accelerator(wiring.Component):
             "sram": {
                 "act": {"halves": 2, "banks_per_half": cfg.act_banks,
                         "words_per_bank": cfg.act_bank_depth, "word_bits": cfg.word_bits,
-                        "kb": cfg.act_kb},
+                        "kb": cfg.act_kb,
+                        "ports": ("2RW: A writes, B reads or writes the second result row"
+                                  if cfg.array.drain_rows == 2 else "1R1W")},
                 "weight": {"halves": 2, "words_per_half": cfg.weight_half_words,
                            "word_bits": cfg.weight_word_bits, "kb": cfg.weight_kb},
                 "macro_modules": [m["module"] for m in self.memory_macros(cfg)],
