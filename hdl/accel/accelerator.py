@@ -45,7 +45,8 @@ REGISTERS = [
     Register("patch_h", 0x50, 6, init=1, doc="output patch rows (a divisor of the tile rows)"),
     Register("ifm_half", 0x54, 1, doc="activation SRAM half of the input map"),
     Register("ifm_base", 0x58, 24, doc="its first bank row"),
-    Register("ofm_half", 0x5C, 1, doc="activation SRAM half of the output map"),
+    Register("ofm_half", 0x5C, 1, doc="activation SRAM half of the output map (with two "
+             "result rows a cycle, array.drain.rows 2: not ifm_half, else the layer is refused)"),
     Register("ofm_base", 0x60, 24, doc="its first bank row"),
     Register("w_half", 0x64, 1, doc="weight SRAM half of the layer's weights"),
     Register("w_base", 0x68, 24, doc="their first word"),

@@ -14,7 +14,8 @@ as the sequencer would derive it:
 * the output stage (hdl/accel/output_stage.py) takes random result rows in the engine's order,
   with idle cycles between them, and must write the output map the plan's layout describes — INT32
   accumulators or requantized INT8 (:func:`~sparseforge.sim.conv.requantize`) — and nothing else,
-  with patches and with the raster mapping.
+  with patches and with the raster mapping, one row a beat or two (``drain.rows: 2``, the second
+  through the banks' second write port).
 """
 
 import random
