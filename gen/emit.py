@@ -43,9 +43,15 @@ def verilog_text(cfg, top=None):
     instances of one behavioural model without initial contents
     (:mod:`sparseforge.hdl.common.sram_model`), and identical sub-modules are one module
     instantiated where each was (:mod:`sparseforge.hdl.common.shared_modules`), except the SRAM
-    macros (``memory_macros``), which keep the module names that synthesis black-boxes."""
+    macros (``memory_macros``) and the blocks the energy flow leaves out (its hooks'
+    ``excluded``), which keep the module names that synthesis black-boxes."""
     top = build_top(cfg) if top is None else top
-    keep = [macro["module"] for macro in registry.of(cfg).memory_macros(cfg)]
+    arch = registry.of(cfg)
+    keep = [macro["module"] for macro in arch.memory_macros(cfg)]
+    if arch.power is not None:
+        hooks = registry.resolve(arch.power)
+        if hooks.excluded is not None:
+            keep += list(hooks.excluded(cfg))
     return sram_model.convert(top, name=cfg.name, keep=keep)
 
 
