@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["table", "dump_json", "save_npy", "Progress"]
+__all__ = ["table", "dump_json", "save_npy", "Progress", "write_energy"]
 
 
 def _cell(value):
@@ -83,3 +83,18 @@ class Progress:
         if self.enabled:
             elapsed = time.monotonic() - self.start
             print(f"[{elapsed:6.1f}s] {message}", file=self.stream, flush=True)
+
+
+def write_energy(write, report):
+    """Write the energy line of a ``run --energy`` report (nothing when it has no energy): the
+    model's pJ and effective TOPS/W, the library, supply, clock and calibration design, and the
+    blocks the figures leave out, if any."""
+    if "energy_pj" not in report:
+        return
+    model = report["energy_model"]
+    write(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
+          f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
+          f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
+    if model.get("excluded"):
+        write(f"left out of the energy (synthesis too slow for the flow): "
+              f"{', '.join(model['excluded'])}")

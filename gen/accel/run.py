@@ -17,7 +17,7 @@ from ...sim.sta import dbb
 from .. import run_network
 from ..errors import InputError
 from ..operands import load_operand, parse_conv
-from ..report import Progress, save_npy, table
+from ..report import Progress, save_npy, table, write_energy
 from ..run_result import RunOutput, Text
 from .blox_run import blox_report, threshold_raw
 
@@ -354,7 +354,7 @@ def run_cli(cfg, args):
               f"this map: {report['macs_skipped']} MACs skipped, {report['cycles_saved']} "
               f"cycles saved over both layers (this layer's block-pass tail included)")
     if "energy_pj" in report:
-        _write_energy(write, report)
+        write_energy(write, report)
         if "energy_without_pruning_pj" in report:
             write(f"without pruning: {report['energy_without_pruning_pj']:,.0f} pJ "
                   f"(pruning saves {report['energy_saved_by_pruning_pj']:,.0f} pJ in this "
@@ -398,15 +398,8 @@ def _model_only(cfg, args, layer, nnz, flag):
                 ("density", "model cycles", "ideal", "util", "tile util", "weight bytes",
                  "fits SRAM")))
     if args.energy:
-        _write_energy(write, report)
+        write_energy(write, report)
     return RunOutput(report, True, str(write))
-
-
-def _write_energy(write, report):
-    model = report["energy_model"]
-    write(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
-          f"TOPS/W ({model['library']}, {model['supply_v']:g} V, "
-          f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
 
 
 def _run_network(cfg, args, nnz, progress):

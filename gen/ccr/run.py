@@ -29,7 +29,7 @@ from ...sim.ccr.network import sparse
 from ...sim.gemm import int_range
 from ..errors import InputError
 from ..operands import load_operand, parse_conv
-from ..report import Progress, save_npy, table
+from ..report import Progress, save_npy, table, write_energy
 from ..run_result import RunOutput, Text
 
 __all__ = ["check_fit", "prepare_layer", "run_layer_rtl", "network_report", "run_cli"]
@@ -317,11 +317,7 @@ def run_cli(cfg, args):
     exact = report["mismatches"] == 0
     write(f"{'bit-exact' if exact else 'MISMATCH'} against the golden convolution; "
           f"{report['effective_macs_per_cycle']:.2f} dense-equivalent MACs/cycle")
-    if "energy_pj" in report:
-        model = report["energy_model"]
-        write(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
-              f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
-              f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
+    write_energy(write, report)
     ok = (report["mismatches"] == 0 and report["cycles"] == report["model_cycles"] and
           report["counters_match_model"])
     return RunOutput(report, ok, str(write))

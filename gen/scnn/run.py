@@ -23,7 +23,7 @@ from ...sim.scnn import streams as scnn_streams
 from .. import run_network
 from ..errors import InputError
 from ..operands import MAX_OPERAND_ELEMENTS, load_operand, npy_shape, parse_conv
-from ..report import Progress, save_npy, table
+from ..report import Progress, save_npy, table, write_energy
 from ..run_result import RunOutput, Text
 
 __all__ = ["check_layer", "prepare_layer", "run_layer_rtl", "run_cli"]
@@ -343,14 +343,6 @@ def _layer_energy(cfg, act, weights, cycles, progress, check_fit=True):
                       progress=progress)
 
 
-def _print_energy(write, report):
-    if "energy_pj" in report:
-        model = report["energy_model"]
-        write(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
-              f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
-              f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
-
-
 def _run_network(cfg, args, progress):
     for flag in ("conv", "layer", "act", "weights", "out"):
         if getattr(args, flag, None) is not None:
@@ -464,7 +456,7 @@ def run_cli(cfg, args):
             _print_blox(write, report)
         if problem:
             write(f"the RTL would refuse it: {problem}")
-        _print_energy(write, report)
+        write_energy(write, report)
         return RunOutput(report, True, str(write))
     report, result = run_layer_rtl(cfg, act, weights, simulator=args.sim, seed=args.seed,
                                    progress=progress, threshold=raw or 0)
@@ -481,7 +473,7 @@ def run_cli(cfg, args):
     _print_layer(write, cfg, report, rtl=True)
     if blox is not None:
         _print_blox(write, report)
-    _print_energy(write, report)
+    write_energy(write, report)
     ok = (report["mismatches"] == 0 and report["stream_mismatches"] == 0 and
           report["cycles"] == report["model_cycles"] and report["counters_match_model"] and
           report["measured_match_registers"])

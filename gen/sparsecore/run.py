@@ -20,7 +20,7 @@ from ...sim.sparsecore import network as sc_network
 from .. import run_network
 from ..errors import InputError
 from ..operands import load_operand, parse_conv
-from ..report import Progress, save_npy, table
+from ..report import Progress, save_npy, table, write_energy
 from ..run_result import RunOutput, Text
 from ...sim.sparsecore import cycles, golden, streams
 from ...sim.sparsecore import format as kmf
@@ -313,7 +313,7 @@ def run_cli(cfg, args):
                       report["dense_cycles"], f"{report['speedup_over_dense']:.2f}",
                       f"{report['alu_utilization']:.3f}", report["work_units"],
                       report["pe_idle_cycles"])], RUN_HEADERS[1:-1]))
-        _write_energy(write, report)
+        write_energy(write, report)
         return RunOutput(report, True, str(write))
     progress = Progress(not args.quiet and not args.json)
     report, plane = run_layer_rtl(cfg, shape, act, weights, 0, 1, shift, relu=relu,
@@ -338,7 +338,7 @@ def run_cli(cfg, args):
     write(("bit-exact" if report["mismatches"] == 0 and report["stream_matches"] else
            "MISMATCH") + " against the golden model (decoded output and compressed lists); "
           + ("cycle-exact" if ok else "cycles differ from the model"))
-    _write_energy(write, report)
+    write_energy(write, report)
     return RunOutput(report, ok, str(write))
 
 
@@ -348,14 +348,3 @@ def _layer_energy(cfg, shape, act, weights, shift, relu, cycles, progress):
     from .energy import layer_job
     return job_energy(cfg, layer_job(cfg, shape, act, weights, shift, relu=relu), cycles,
                       progress=progress)
-
-
-def _write_energy(write, report):
-    if "energy_pj" in report:
-        model = report["energy_model"]
-        write(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
-              f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
-              f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
-        if model.get("excluded"):
-            write(f"left out of the energy (synthesis too slow for the flow): "
-                  f"{', '.join(model['excluded'])}")

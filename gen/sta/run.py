@@ -19,7 +19,7 @@ from ...sim.sta import dbb
 from ...sim.sta import streams as sta_streams
 from ..errors import InputError
 from ..operands import MAX_OPERAND_ELEMENTS, load_operand
-from ..report import Progress, save_npy, table
+from ..report import Progress, save_npy, table, write_energy
 from ..run_result import RunOutput, Text
 
 __all__ = ["parse_shape", "prepare_gemm", "gemm_model_report", "run_gemm_rtl", "run_cli"]
@@ -208,7 +208,7 @@ def run_cli(cfg, args):
     verdict = "bit-exact" if report["mismatches"] == 0 else "MISMATCH"
     write(f"{verdict} against the golden model; "
           f"{report['effective_macs_per_cycle']:.1f} effective MACs/cycle")
-    _write_energy(write, report)
+    write_energy(write, report)
     ok = report["mismatches"] == 0 and report["cycles"] == report["model_cycles"]
     return RunOutput(report, ok, str(write))
 
@@ -218,14 +218,6 @@ def _gemm_energy(cfg, act, weights, nnz, cycles, progress):
     from ..power.model import job_energy
     from .energy import gemm_job
     return job_energy(cfg, gemm_job(cfg, act, weights, nnz), cycles, progress=progress)
-
-
-def _write_energy(write, report):
-    if "energy_pj" in report:
-        model = report["energy_model"]
-        write(f"energy model: {report['energy_pj']:,.0f} pJ, {report['tops_per_w']:.3f} "
-              f"effective TOPS/W ({model['library']}, {model['supply_v']:g} V, "
-              f"{model['clock_mhz']:g} MHz; calibrated on {model['calibrated_on']})")
 
 
 def _model_only(cfg, args):
@@ -258,5 +250,5 @@ def _model_only(cfg, args):
     write(table([(nnz, report["model_cycles"], report["ideal_cycles"],
                   report["utilization"], report["tile_utilization"],
                   report["effective_macs_per_cycle"])], MODEL_HEADERS))
-    _write_energy(write, report)
+    write_energy(write, report)
     return RunOutput(report, True, str(write))
