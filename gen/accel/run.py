@@ -26,12 +26,20 @@ __all__ = ["prepare_layer", "run_layer_rtl", "network_report", "run_cli", "energ
 
 
 def _plan(cfg, layer, nnz, flag, check_sram=True, int8_out=False):
+    args = (cfg, layer.h, layer.w, layer.c // layer.groups, layer.k // layer.groups, layer.r,
+            layer.s, layer.stride, layer.pad, nnz)
     try:
-        plan = accel_plan.plan_layer(cfg, layer.h, layer.w, layer.c // layer.groups,
-                                     layer.k // layer.groups, layer.r, layer.s, layer.stride,
-                                     layer.pad, nnz, check_sram=check_sram, int8_out=int8_out)
+        plan = accel_plan.plan_layer(*args, check_sram=check_sram, int8_out=int8_out)
     except accel_plan.PlanError as e:
-        raise InputError(f"{flag}: {e}") from None
+        hint = ""
+        if check_sram:
+            try:
+                accel_plan.plan_layer(*args, check_sram=False)
+                hint = (" (the RTL run takes layers that fit; --model-only gives its cycles as "
+                        "time tiles)")
+            except accel_plan.PlanError:
+                pass
+        raise InputError(f"{flag}: {e}{hint}") from None
     return plan
 
 
@@ -396,6 +404,10 @@ def run_cli(cfg, args):
     report["seed"] = args.seed
     if args.layer:
         report["name"] = args.layer
+    # The RTL runs layers that fit: one time tile, nothing reloaded.
+    report.update({k: v for k, v in tiling_fields(cfg, plan, args.shift is not None,
+                                                   args.dma_bytes, flag).items()
+                   if k not in ("model_cycles", "job_cycles")})
     if args.energy:
         report.update(energy_fields(cfg, plan, x, w, report, args, raw, progress))
     if args.out is not None:

@@ -250,3 +250,10 @@ def test_cli_network_totals_count_the_reloads():
         assert r["model_cycles"] == r["job_cycles"] + r["reload_cycles"]
         assert r["fits_sram"] == (r["time_tiles"] == 1)
         assert (r["reload_bytes"] > 0) == (r["time_tiles"] not in (None, 1))
+
+
+def test_cli_rtl_run_of_a_layer_too_large_points_to_the_model():
+    result = sparseforge("run", "accel_small", "--layer", "resnet50.res5a_branch2c", "--nnz", "3")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--layer" in lines[0] and "--model-only" in lines[0]
