@@ -279,8 +279,8 @@ def plan_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, patch=None, che
     direct reader has no first window to fill), and with ``patch`` or ``direct`` given keeps
     the patch mapping; ``raster=False`` never takes it.
 
-    ``check_sram=False`` plans a layer for the cycle model even if its maps or weights exceed
-    the SRAMs (a real system would tile it in time, as the paper's MCUs do).
+    ``check_sram=False`` plans a layer even if its maps or weights exceed the SRAMs (the whole
+    layer of :func:`~sparseforge.sim.accel.tiling.tile_layer`, which runs it as time tiles).
 
     Raises
     ------

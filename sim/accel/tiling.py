@@ -38,15 +38,19 @@ the moves at ``dma_bytes`` bytes a cycle (one DMA channel; a transfer of ``n`` w
 bytes takes ``max(n, ⌈n·b/dma_bytes⌉)`` cycles, the streams taking one word a cycle). Weight loads
 overlap the previous tile's job (the weight SRAM's two halves double-buffer: the loader writes
 one half while the job reads the other), so a tile's weight load costs only what the previous
-job does not hide; activation loads and readbacks do not overlap a job (the input band's half is
-being read and the output's written, and the readback waits for the job). The default DMA rate
-is one activation word a cycle (B bytes: the ``s_axis_act`` port's width).
+job does not hide; activation loads and readbacks do not overlap a job (a tile's input and
+output each take their half as the plan places them, and the output is whole only when its job
+ends). The default DMA rate is :data:`DMA_BYTES`, 8 bytes a cycle (a 64-bit AXI master).
 
-**The choice**: among every ``(nb, ng, order)`` whose tiles fit, the one with the fewest total
-cycles (jobs plus exposed moves), ties to fewer tiles, then fewer bytes moved, then ``"bands"``.
-The search visits candidates in order of a lower bound on their cycles (every job's start and end
-latencies plus its output tiles' ideal steps, and the activation moves) and stops when the bound
-exceeds the best cycles found, so it returns the minimum over the whole space.
+**The choice**: the candidates are every ``(nb, ng, order)`` whose tiles fit, where ``nb`` and
+``ng`` are the fewest balanced pieces for some largest piece (:func:`fewest_pieces`: ``⌈Ho/m⌉``
+bands for each largest band height ``m``, ``⌈col tiles/m⌉`` groups for each largest group size;
+more pieces of the same largest size only add jobs). The plan takes the one with the fewest
+total cycles (jobs plus exposed moves), ties to fewer tiles, then fewer bytes moved, then bands
+outer. The search visits candidates in order of a lower bound on their cycles (each job's start
+and end latencies, first window and output tiles at the ideal steps, plus the activation moves,
+exact; weights 0) and stops once the bound exceeds the best cycles found, so it returns the
+minimum over every candidate (``tests/accel/test_tiling.py`` enumerates them).
 """
 
 from dataclasses import dataclass, replace
