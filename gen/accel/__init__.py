@@ -58,7 +58,12 @@ ARCH = Architecture(
                            {"metavar": "FILE",
                             "help": "--network: a YAML/JSON map of layer to NNZ (the others at "
                                     "--nnz, the first layer at B/B unless the file names it)"}),
-                 "thresholds", "threshold", "energy"),
+                 "thresholds", "threshold", "energy",
+                 RunOption(("--dma-bytes",),
+                           {"type": int, "metavar": "N",
+                            "help": "--model-only/--network: the DMA rate in bytes a cycle for "
+                                    "layers larger than the SRAMs, run as time tiles (default "
+                                    "8: a 64-bit AXI master)"})),
     # Icarus simulates these designs at about a hundred cycles a second, so the no-IM2COL
     # baseline (the same array behind a simpler reader) and the other engine kinds run on
     # Verilator only.

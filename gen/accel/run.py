@@ -12,6 +12,7 @@ import numpy as np
 from ...sim import conv, workloads
 from ...sim.accel import cycles as accel_cycles
 from ...sim.accel import plan as accel_plan
+from ...sim.accel import tiling as accel_tiling
 from ...sim.sta import cycles as sta_cycles
 from ...sim.sta import dbb
 from .. import run_network
@@ -25,12 +26,20 @@ __all__ = ["prepare_layer", "run_layer_rtl", "network_report", "run_cli", "energ
 
 
 def _plan(cfg, layer, nnz, flag, check_sram=True, int8_out=False):
+    args = (cfg, layer.h, layer.w, layer.c // layer.groups, layer.k // layer.groups, layer.r,
+            layer.s, layer.stride, layer.pad, nnz)
     try:
-        plan = accel_plan.plan_layer(cfg, layer.h, layer.w, layer.c // layer.groups,
-                                     layer.k // layer.groups, layer.r, layer.s, layer.stride,
-                                     layer.pad, nnz, check_sram=check_sram, int8_out=int8_out)
+        plan = accel_plan.plan_layer(*args, check_sram=check_sram, int8_out=int8_out)
     except accel_plan.PlanError as e:
-        raise InputError(f"{flag}: {e}") from None
+        hint = ""
+        if check_sram:
+            try:
+                accel_plan.plan_layer(*args, check_sram=False)
+                hint = (" (the RTL run takes layers that fit; --model-only gives its cycles as "
+                        "time tiles)")
+            except accel_plan.PlanError:
+                pass
+        raise InputError(f"{flag}: {e}{hint}") from None
     return plan
 
 
@@ -186,7 +195,38 @@ def _network_layer_plans(cfg, layer, nnz):
     return [plan] * layer.groups
 
 
-def network_report(cfg, net, nnz, densities=None):
+def _tile(cfg, plan, int8_out, dma_bytes, flag):
+    """The time tiles of ``plan``'s layer (:func:`~sparseforge.sim.accel.tiling.tile_layer`), or
+    ``(None, reason)`` when even its smallest tiles do not fit: ``(tiled, None)``."""
+    try:
+        return accel_tiling.tile_layer(cfg, plan.h, plan.w, plan.c, plan.k, plan.r, plan.s,
+                                       plan.stride, plan.pad, plan.nnz, int8_out=int8_out,
+                                       dma_bytes=dma_bytes), None
+    except accel_plan.PlanError as e:
+        if "dma_bytes" in str(e):
+            raise InputError(f"--dma-bytes: {e}") from None
+        return None, f"{flag}: {e}"
+
+
+def tiling_fields(cfg, plan, int8_out, dma_bytes, flag="--layer"):
+    """A layer's time-tiling fields (:mod:`sparseforge.sim.accel.tiling`): ``time_tiles``,
+    ``tiling``, ``reload_bytes``, ``reload_cycles``, ``job_cycles``, ``dma_bytes_per_cycle``,
+    ``fits_sram`` (fits without tiling) and ``model_cycles`` (jobs plus exposed moves). A layer
+    whose smallest tiles do not fit gets ``refused`` (the reason), ``time_tiles`` None and the
+    cycles of one job as if it fit."""
+    tiled, reason = _tile(cfg, plan, int8_out, dma_bytes, flag)
+    if tiled is None:
+        model = accel_cycles.layer_cycles(plan)
+        return {"time_tiles": None, "tiling": None, "reload_bytes": 0, "reload_cycles": 0,
+                "job_cycles": model, "model_cycles": model,
+                "dma_bytes_per_cycle": accel_tiling.DMA_BYTES if dma_bytes is None
+                else dma_bytes, "fits_sram": False, "refused": reason}
+    fields = tiled.summary()
+    fields["model_cycles"] = fields["job_cycles"] + fields["reload_cycles"]
+    return fields
+
+
+def network_report(cfg, net, nnz, densities=None, dma_bytes=None):
     """Per-layer and total model figures of a whole network.
 
     Every layer runs at ``nnz``/B except those ``densities`` (``{layer name: nnz}``) names.
@@ -194,34 +234,53 @@ def network_report(cfg, net, nnz, densities=None):
     layer and in total; ``tile_utilization`` the padded tiles' ideal cycles over the cycles.
     ``weight_bytes`` is the weight SRAM image (whole words, K padded to column tiles),
     ``paper_weight_bytes`` the paper's compressed size (8·NNZ + 8 bits a block for INT8).
+
+    A layer larger than the SRAMs (INT8 output map) runs as time tiles
+    (:mod:`sparseforge.sim.accel.tiling`, DMA at ``dma_bytes`` bytes a cycle): its
+    ``model_cycles`` are its jobs' plus the reload cycles they expose, ``time_tiles`` its jobs per
+    group (1: it fits, ``fits_sram``), ``reload_bytes`` the bytes moved. A layer whose smallest
+    tiles do not fit is listed in ``refused_layers`` and counted at one job's cycles as if it fit.
     """
     densities = densities or {}
     multipliers = cfg.array.macs_total
-    rows = []
+    rows, known = [], {}
     for layer in workloads.network(net):
         layer_nnz = densities.get(layer.name, nnz)
         plans = _network_layer_plans(cfg, layer, layer_nnz)
-        cycles = sum(accel_cycles.layer_cycles(p) for p in plans)
+        plan, groups = plans[0], layer.groups
+        key = (plan.h, plan.w, plan.c, plan.k, plan.r, plan.s, plan.stride, plan.pad, plan.nnz)
+        if key not in known:            # ResNet repeats its blocks' shapes
+            known[key] = tiling_fields(cfg, plan, True, dma_bytes, f"--network {layer.name}")
+        fields = dict(known[key])
+        for name in ("reload_bytes", "reload_cycles", "job_cycles", "model_cycles"):
+            fields[name] *= groups
+        cycles = fields["model_cycles"]
         ideal = sum(accel_cycles.layer_ideal_cycles(p) for p in plans)
         useful = sum(p.useful_macs for p in plans)
         rows.append({
-            "layer": layer.name, "groups": layer.groups, "nnz": layer_nnz, "macs": layer.macs,
-            "useful_macs": useful, "patch": [plans[0].ph, plans[0].pw],
-            "reader": plans[0].reader, "mapping": plans[0].mapping,
-            "model_cycles": cycles, "ideal_cycles": ideal,
+            "layer": layer.name, "groups": groups, "nnz": layer_nnz, "macs": layer.macs,
+            "useful_macs": useful, "patch": [plan.ph, plan.pw],
+            "reader": plan.reader, "mapping": plan.mapping,
+            "ideal_cycles": ideal,
+            **fields,
             "utilization": useful / (multipliers * cycles),
             "tile_utilization": ideal / cycles,
             "weight_bytes": sum(p.weight_bits for p in plans) // 8,
             "paper_weight_bytes": sum(p.paper_weight_bits for p in plans) / 8,
-            "fits_sram": all(_fits(p, int8_out=True) for p in plans),
             "effective_macs_per_cycle": layer.macs / cycles})
     total_cycles = sum(r["model_cycles"] for r in rows)
     total_macs = sum(r["macs"] for r in rows)
     total_useful = sum(r["useful_macs"] for r in rows)
     return {"network": net, "nnz": nnz, "densities": dict(densities), "block": cfg.block,
+            "dma_bytes_per_cycle": accel_tiling.DMA_BYTES if dma_bytes is None else dma_bytes,
             "layers": rows,
             "total_cycles": total_cycles, "total_macs": total_macs,
             "total_useful_macs": total_useful,
+            "total_job_cycles": sum(r["job_cycles"] for r in rows),
+            "total_reload_cycles": sum(r["reload_cycles"] for r in rows),
+            "total_reload_bytes": sum(r["reload_bytes"] for r in rows),
+            "tiled_layers": sum(1 for r in rows if r["time_tiles"] and r["time_tiles"] > 1),
+            "refused_layers": [r["layer"] for r in rows if r["time_tiles"] is None],
             "utilization": total_useful / (multipliers * total_cycles),
             "tile_utilization": sum(r["ideal_cycles"] for r in rows) / total_cycles,
             "weight_bytes": sum(r["weight_bytes"] for r in rows),
@@ -261,14 +320,28 @@ def load_densities(path, cfg, net):
     return densities
 
 
-def _fits(plan, int8_out=False):
-    try:
-        accel_plan.plan_layer(plan.cfg, plan.h, plan.w, plan.c, plan.k, plan.r, plan.s,
-                              plan.stride, plan.pad, plan.nnz, (plan.ph, plan.pw),
-                              int8_out=int8_out, direct=plan.direct)
-    except accel_plan.PlanError:
-        return False
-    return True
+def _tiles_cell(row):
+    """The "time tiles" cell: ``bands×groups (order)``, blank for an untiled layer, "refused"
+    for one whose smallest tiles do not fit."""
+    if row["time_tiles"] is None:
+        return "refused"
+    if row["time_tiles"] == 1:
+        return ""
+    t = row["tiling"]
+    order = f", {t['order']} outer" if t["bands"] > 1 and t["channel_groups"] > 1 else ""
+    return f"{row['time_tiles']} = {t['bands']}x{t['channel_groups']}{order}"
+
+
+def _tiling_note(report, refused, tiled=None):
+    """The line under a table on time tiling: the DMA rate, and what was refused."""
+    dma = report["dma_bytes_per_cycle"]
+    some = (tiled if tiled is not None else int(report["time_tiles"] not in (None, 1)))
+    text = (f"time tiles (bands x channel groups) for layers larger than the SRAMs, reloads by "
+            f"DMA at {dma} bytes/cycle (--dma-bytes), weights loaded during the previous tile"
+            if some else f"no time tiling needed (DMA at {dma} bytes/cycle, --dma-bytes)")
+    if refused:
+        text += (f"; refused (counted as one job as if it fit): {refused}")
+    return text
 
 
 def _reject(args, flags):
@@ -294,6 +367,9 @@ def run_cli(cfg, args):
     if len(chosen) != 1:
         raise InputError("--conv/--layer/--network: give exactly one of them "
                          "(e.g. --conv 56,56,64,64,3,3 or --layer resnet50.res2a_branch2b)")
+    if args.dma_bytes is not None and args.dma_bytes < 1:
+        raise InputError(f"--dma-bytes: {args.dma_bytes} is not allowed; expected an integer "
+                         ">= 1 (bytes a cycle)")
     nnz = cfg.array.max_nnz if args.nnz is None else args.nnz
     if not 1 <= nnz <= cfg.array.max_nnz:
         raise InputError(f"--nnz: {nnz} is not allowed; expected 1 to {cfg.array.max_nnz}")
@@ -328,6 +404,10 @@ def run_cli(cfg, args):
     report["seed"] = args.seed
     if args.layer:
         report["name"] = args.layer
+    # The RTL runs layers that fit: one time tile, nothing reloaded.
+    report.update({k: v for k, v in tiling_fields(cfg, plan, args.shift is not None,
+                                                   args.dma_bytes, flag).items()
+                   if k not in ("model_cycles", "job_cycles")})
     if args.energy:
         report.update(energy_fields(cfg, plan, x, w, report, args, raw, progress))
     if args.out is not None:
@@ -378,7 +458,10 @@ def _model_only(cfg, args, layer, nnz, flag):
     int8_out = args.shift is not None
     plan = _plan(cfg, layer, nnz, flag, check_sram=False, int8_out=int8_out)
     report = layer_report(plan)
-    report["fits_sram"] = _fits(plan, int8_out)
+    report.update(tiling_fields(cfg, plan, int8_out, args.dma_bytes, flag))
+    cycles = report["model_cycles"]
+    report["utilization"] = sta_cycles.utilization(cfg.array, plan.useful_macs, cycles)
+    report["tile_utilization"] = report["ideal_cycles"] / cycles
     if args.layer:
         report["name"] = args.layer
     if args.energy:
@@ -394,9 +477,11 @@ def _model_only(cfg, args, layer, nnz, flag):
           f"tiles of a {plan.ph}x{plan.pw} patch, {plan.reader} reader, cycle model")
     write(table([(f"{plan.nnz}/{cfg.block}", report["model_cycles"], report["ideal_cycles"],
                   report["utilization"], report["tile_utilization"],
-                  report["weight_bytes"], "" if report["fits_sram"] else "no")],
+                  report["weight_bytes"], "" if report["fits_sram"] else "no",
+                  _tiles_cell(report), report["reload_bytes"], report["reload_cycles"])],
                 ("density", "model cycles", "ideal", "util", "tile util", "weight bytes",
-                 "fits SRAM")))
+                 "fits SRAM", "time tiles", "reload bytes", "reload cycles")))
+    write(_tiling_note(report, report.get("refused")))
     if args.energy:
         write_energy(write, report)
     return RunOutput(report, True, str(write))
@@ -411,7 +496,7 @@ def _run_network(cfg, args, nnz, progress):
     densities = None
     if args.densities is not None:
         densities = load_densities(args.densities, cfg, args.network)
-    report = network_report(cfg, args.network, nnz, densities)
+    report = network_report(cfg, args.network, nnz, densities, args.dma_bytes)
     names = [n for n in (args.rtl_layers or "").split(",") if n]
     if names and args.model_only:
         raise InputError("--rtl-layers: not allowed with --model-only")
@@ -438,17 +523,21 @@ def _run_network(cfg, args, nnz, progress):
     write = Text()
     rows = [(r["layer"], f"{r['nnz']}/{cfg.block}", r["macs"], r["model_cycles"],
              r.get("rtl_cycles", ""), r["utilization"], r["tile_utilization"],
-             r["weight_bytes"], "" if r["fits_sram"] else "no") for r in report["layers"]]
+             r["weight_bytes"], "" if r["fits_sram"] else "no", _tiles_cell(r),
+             r["reload_cycles"] or "") for r in report["layers"]]
     rows.append(("total", "", report["total_macs"], report["total_cycles"], "",
                  report["utilization"], report["tile_utilization"], report["weight_bytes"],
-                 ""))
+                 "", "", report["total_reload_cycles"]))
     density = (f"{nnz}/{cfg.block} weight density" if densities is None else
                f"densities from {args.densities} (others {nnz}/{cfg.block})")
     write(f"{args.network} on {cfg.name} ({cfg.notation}) at {density}, cycle model" +
           (" (RTL-checked layers shown)" if names else ""))
     write(table(rows, ("layer", "NNZ", "MACs", "cycles", "RTL cycles", "util",
-                       "tile util", "weight bytes", "fits SRAM")))
+                       "tile util", "weight bytes", "fits SRAM", "time tiles",
+                       "reload cycles")))
     write(f"{report['effective_tops_at_1ghz']:.2f} effective TOPS at 1 GHz")
+    write(_tiling_note(report, "; ".join(report["refused_layers"]) or None,
+                       tiled=report["tiled_layers"]))
     if args.energy:
         from ..power.network import network_energy, write_energy
         from .energy import network_layers

@@ -40,7 +40,8 @@ from ..sta.streams import words_per_tile
 
 __all__ = ["LayerPlan", "plan_layer", "choose_patch", "raster_fits", "PlanError", "pack_act_words",
            "unpack_out_words", "weight_words", "act_sram_reads", "act_sram_reads_no_im2col",
-           "gemm_view", "window_taps", "prune_conv_weights"]
+           "gemm_view", "window_taps", "prune_conv_weights", "act_word_bytes",
+           "weight_word_bytes"]
 
 MAX_PAD = 7
 MAX_KERNEL = 15
@@ -278,8 +279,8 @@ def plan_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, patch=None, che
     direct reader has no first window to fill), and with ``patch`` or ``direct`` given keeps
     the patch mapping; ``raster=False`` never takes it.
 
-    ``check_sram=False`` plans a layer for the cycle model even if its maps or weights exceed
-    the SRAMs (a real system would tile it in time, as the paper's MCUs do).
+    ``check_sram=False`` plans a layer even if its maps or weights exceed the SRAMs (the whole
+    layer of :func:`~sparseforge.sim.accel.tiling.tile_layer`, which runs it as time tiles).
 
     Raises
     ------
@@ -384,6 +385,16 @@ def _check_plan(plan, check_sram, int8_out):
                         f"at {nnz}/{cfg.block}); a weight SRAM half holds "
                         f"{cfg.weight_half_words} ({cfg.weight_kb / 2:g} KB)")
     return plan
+
+
+def act_word_bytes(cfg):
+    """Bytes of an activation word on the streams (``tdata``: the word in whole bytes)."""
+    return -(-cfg.word_bits // 8)
+
+
+def weight_word_bytes(cfg):
+    """Bytes of a weight word on ``s_axis_w`` (the word in whole bytes)."""
+    return -(-cfg.weight_word_bits // 8)
 
 
 # -- SRAM images -----------------------------------------------------------------------------

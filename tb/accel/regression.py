@@ -18,6 +18,7 @@ from ...sim import conv
 from ...sim.gemm import int_range
 from ...sim.accel import cycles as accel_cycles
 from ...sim.accel import plan as accel_plan
+from ...sim.accel import tiling as accel_tiling
 from ..reset import reset_trials, verilator_test
 from ..seeds import seed_for
 from .bench import CLOCK_NS, AccelBench
@@ -265,6 +266,66 @@ async def three_layer_chain(dut):
             want = conv.requantize(want, shift, relu=True)
     assert np.array_equal(got, want), f"{np.count_nonzero(got != want)} mismatches in the chain"
     dut._log.info("three-layer chain bit-exact")
+
+
+def tiled_case(cfg):
+    """A 3×3 pad-1 layer one of whose SRAM images does not fit ``cfg``: B channels, two column
+    tiles of output channels, 6 pixels wide and just tall enough that its INT32 output map needs
+    one bank row more than an activation half has."""
+    k = cfg.array.tile_cols + 1
+    per_pixel = 4 * -(-k // cfg.block)
+    pixels = cfg.act_bank_depth // per_pixel * cfg.act_banks + 1
+    return -(-pixels // 6), 6, cfg.block, k, 3, 3, 1, 1
+
+
+@verilator_test()
+async def time_tiled_layer(dut):
+    """A layer larger than the SRAMs (:func:`tiled_case`) run as its time tiles
+    (:mod:`sparseforge.sim.accel.tiling`), one job after another as the host would: each tile's
+    input band loaded (halo rows, padding written out), its output read back; the next group's
+    weights stream into the other weight half while the current job runs. Twice: the plan's
+    tiling, and two bands by two output-channel groups (bands outer, so weights reload at every
+    tile). The assembled map is bit-exact against the golden convolution of the whole layer,
+    and every job's cycles (ports, register) equal its model."""
+    cfg = config_from_env()
+    rng = np.random.default_rng(seed_for(dut, 7))
+    bench = AccelBench(dut, cfg)
+    await bench.reset()
+    layer = tiled_case(cfg)
+    nnz = nnz_choices(cfg)[0]
+    whole = accel_plan.plan_layer(cfg, *layer, nnz, check_sram=False)
+    x, w = random_layer(cfg, rng, whole)
+    want = conv.conv2d(x, w, whole.stride, whole.pad, cfg.array.acc_width)
+    chosen = accel_tiling.tile_layer(cfg, *layer, nnz)
+    assert not chosen.fits_sram and chosen.time_tiles > 1, "the case must need tiling"
+    forced = accel_tiling.tile_layer(cfg, *layer, nnz, tiling=(2, 2, "bands"))
+    for label, tiled in (("chosen", chosen), ("2x2", forced)):
+        operands = accel_tiling.tile_operands(tiled, x, w)
+        words = [accel_plan.weight_words(t.plan, wt, bench.weight_packer)
+                 for t, (_, wt) in zip(tiled.tiles, operands)]
+        halves = [0]
+        for tile in tiled.tiles[1:]:
+            halves.append(1 - halves[-1] if tile.weight_words else halves[-1])
+        await bench.load_weights(words[0], 0, 0)
+        parts = []
+        for i, (tile, (xt, _)) in enumerate(zip(tiled.tiles, operands)):
+            if i == 0 or tile.act_words:
+                await bench.load_act(xt, 0, 0)
+            following = i + 1 < len(tiled.tiles) and tiled.tiles[i + 1].weight_words
+            if following:                   # the next group's weights, during this job
+                await bench.load_weights(words[i + 1], halves[i + 1], 0, wait=False)
+            run = await bench.run_layer(tile.plan, ifm=(0, 0), ofm=(1, 0),
+                                        weights=(halves[i], 0))
+            assert not run.error, f"{label} tile {i}: the descriptor was refused"
+            check_cycles(run, tile.plan, f"{label} tile {i}")
+            await bench.w_src.wait()
+            parts.append(await bench.read_output(tile.plan, 1, 0, int8_out=False))
+        got = accel_tiling.assemble_output(tiled, parts)
+        assert np.array_equal(got, want), \
+            f"{label}: {np.count_nonzero(got != want)} mismatches in the tiled layer"
+        dut._log.info("%s tiling of %s: %d tiles (%d bands x %d groups), bit-exact, jobs %s",
+                      label, layer, tiled.time_tiles, tiled.bands, tiled.groups,
+                      [accel_cycles.layer_cycles(t.plan) for t in tiled.tiles])
 
 
 @cocotb.test()

@@ -171,7 +171,13 @@ def test_a_dense_network_is_its_own_baseline_and_the_baseline_of_a_sparse_one(
             assert a["energy_relative_to_baseline"] == 1.0
             # The sparse run's baseline is the dense run, layer by layer.
             assert b["baseline_energy_pj"] == pytest.approx(a["energy_pj"], rel=1e-12)
-            assert b["baseline_cycles"] == a["model_cycles"]
+            # Priced as one pass: a layer larger than the SRAMs, whose cycles count its time
+            # tiles and their reloads on the accelerator (layer "a" at 4/4 on TINY's 512-byte
+            # weight halves), is priced at one job's cycles.
+            if a.get("time_tiles", 1) == 1:
+                assert b["baseline_cycles"] == a["model_cycles"]
+            else:
+                assert b["baseline_cycles"] < a["model_cycles"]
     assert thin["energy_baseline"]["energy_pj"] == pytest.approx(full["energy_pj"], rel=1e-12)
 
 
