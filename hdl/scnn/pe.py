@@ -88,7 +88,9 @@ class ScnnPE(wiring.Component):
     channel's compressed block (held), for each row of F weights of block ``(g, c)`` (replayed
     once per activation row): the F·I products go to the accumulators of the group at addresses
     computed from the indices (:mod:`.coords`). A channel without activations takes no cycle; one
-    whose weight block is empty takes one (:class:`.sequencer.ChannelSequencer`).
+    whose weight block is empty takes no slot: the sequencer skips it while the channel before
+    it issues, a bubble for each one the skipping has not caught up with
+    (:class:`.sequencer.ChannelSequencer`).
 
     **Storage.** The loaders (:class:`.loader.BlockLoader`) store the rows of the non-empty
     weight blocks (stream order, ``g`` outer, ``c`` inner, rows of F entries,

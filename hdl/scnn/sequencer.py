@@ -3,7 +3,8 @@
 "For each output-channel group, for each input channel: for each row of I activations (held), for
 each row of F weights" (Fig. 4 made sparse). Channels are taken from the list of the PE's
 non-empty activation blocks (:class:`.loader.BlockLoader`), so a channel without activations
-costs nothing; the weight block of each is found in the weight directory.
+costs nothing; the weight block of each is found in the weight directory, and a channel whose
+weight block is empty is skipped while the channel before it issues its slots.
 """
 
 from amaranth import Cat, Module, Mux, Signal
@@ -14,8 +15,9 @@ from ..common.rams import read_port_signature
 
 __all__ = ["ChannelSequencer", "slot_layout", "SEQUENCER_FILL"]
 
-#: Cycles from ``group_start`` to the first slot issued: three shifts of the channel pipeline
-#: (activation list read, weight directory read, channel register).
+#: Cycles from ``group_start`` to the first slot issued when the first listed channel has weights:
+#: two shifts filling the channel pipeline (activation list read, weight directory read) and the
+#: step taking the channel into its register.
 SEQUENCER_FILL = 4
 
 
@@ -38,15 +40,26 @@ class ChannelSequencer(wiring.Component):
     **Channels.** Entry ``n`` of the activation list (``alist``: the PE's non-empty activation
     blocks in channel order, ``c``, first IARAM row, count) is paired with weight block
     ``(g, c)``, entry ``g·C + c`` of the weight directory (``wdir``: first row, count). A
-    pipeline of three registers (the list entry being read, the entry whose directory entry is
-    being read, the channel being issued) shifts whenever a channel's last slot is issued, so
-    channels follow each other without a gap. A channel whose weight block is empty takes one
-    slot without products; otherwise it takes ``⌈nA / I⌉ · ⌈nW / F⌉`` slots, one per (activation
-    row, weight row), activation rows outer.
+    pipeline of three registers (the list entry being read, ``hold``: the entry whose directory
+    entry is being read, ``cur``: the channel being issued) decides in every *step* (below):
+    ``hold`` is *taken* into ``cur`` when its weight block is not empty and ``cur`` is free (it
+    has no channel, or issues its channel's last slot in this step); it is *skipped* when its
+    weight block is empty, whether ``cur`` is free or not; either way the pipeline shifts. A
+    channel with weights takes ``⌈nA / I⌉ · ⌈nW / F⌉`` slots, one per (activation row, weight
+    row), activation rows outer; a channel without weights takes none.
 
-    **Timing.** ``group_start`` in cycle L: the pipeline fills in L + 1 … L + 3, the first slot is
-    issued in L + 4 (:data:`SEQUENCER_FILL`) and one per cycle in which ``advance`` is high; with
-    an empty list, the group ends (``busy`` low) in L + 4.
+    **Steps and timing.** ``group_start`` in cycle L: the pipeline fills in L + 1, L + 2; L + 3 is
+    the first step (nothing is issued in it). From L + 4 the sequencer *runs*: every cycle in
+    which ``advance`` is high is a step and issues one slot, ``live``, which carries a vector pair
+    (``valid``) when ``cur`` holds a channel, and is a slot without products (a bubble) when it
+    does not. The group ends in the step in which ``cur`` is free and ``hold`` holds no entry:
+    ``busy`` is low from the next cycle. So, with channels of ``k`` slots: the first slot is
+    issued in L + 4 (:data:`SEQUENCER_FILL`) when the first listed channel has weights; a run of
+    ``e`` channels without weights costs ``e`` bubbles before the first channel with weights (or,
+    without one, before the group ends), and ``max(0, e + 1 − k)`` bubbles after a channel of
+    ``k`` slots (the run is skipped one channel per step while that channel issues); a PE whose
+    list is empty ends its group in L + 4. The pipeline shifts twice while filling and once per
+    step that takes, skips or ends: ``3 + listed`` times per group.
 
     Attributes
     ----------
@@ -98,7 +111,17 @@ class ChannelSequencer(wiring.Component):
             "a_start": range(max(2, cfg.iaram_rows)), "n_a": range(cfg.tile_elems + 1),
             "w_start": range(max(2, cfg.weight_rows)), "n_w": range(cfg.weight_block_max + 1)}))
 
+        # -- the channel pipeline: take the next channel, or skip one with no weights ----------
+        # A *step* is a cycle in which the channel decision is made: the last fill cycle, then
+        # every cycle the pipeline advances while running.
         shift = Signal()
+        step = Signal()
+        cur_valid = Signal()                                  # cur is a channel being issued
+        hold_ok = Signal()                                    # hold is a channel with weights
+        cur_free = Signal()
+        take = Signal()
+        skip = Signal()
+        done = Signal()
         m.d.comb += [
             self.alist.addr.eq(ja),
             self.alist.en.eq(shift),
@@ -112,10 +135,6 @@ class ChannelSequencer(wiring.Component):
                 read_valid.eq(ja < self.listed),
                 hold.eq(self.alist.data),
                 hold_valid.eq(read_valid),
-                cur.a_start.eq(hold.start),
-                cur.n_a.eq(hold.count),
-                cur.w_start.eq(self.wdir.data.start),
-                cur.n_w.eq(self.wdir.data.count),
             ]
 
         # -- the slots of the current channel -------------------------------------------------
@@ -123,21 +142,25 @@ class ChannelSequencer(wiring.Component):
         q = Signal(range(-(-cfg.weight_block_max // F)))      # weight row in the block
         a_off = Signal(range(cfg.tile_elems + I + 1))          # entries before row j
         w_off = Signal(range(cfg.weight_block_max + F + 1))
-        empty = Signal()
         last_a = Signal()
         last_w = Signal()
         end_channel = Signal()
         running = Signal()
         m.d.comb += [
             running.eq(seq == Seq.RUN),
-            empty.eq(cur.n_w == 0),
             last_a.eq(a_off + I >= cur.n_a),
             last_w.eq(w_off + F >= cur.n_w),
-            end_channel.eq(empty | (last_a & last_w)),
+            end_channel.eq(cur_valid & last_a & last_w),
+            hold_ok.eq(hold_valid & (self.wdir.data.count != 0)),
+            cur_free.eq(~cur_valid | end_channel),
+            take.eq(cur_free & hold_ok),
+            skip.eq(hold_valid & ~hold_ok),
+            done.eq(cur_free & ~hold_valid),
+            step.eq(((seq == Seq.FILL) & (fill == 2)) | (running & self.advance)),
             self.a_addr.eq(cur.a_start + j),
             self.w_addr.eq(cur.w_start + q),
             self.issue.live.eq(running),
-            self.issue.valid.eq(running & ~empty),
+            self.issue.valid.eq(running & cur_valid),
             self.issue.q0.eq(q == 0),
             self.issue.j0.eq(j == 0),
             self.issue.amask.eq(Cat((a_off + lane) < cur.n_a for lane in range(I))),
@@ -147,23 +170,29 @@ class ChannelSequencer(wiring.Component):
         with m.If(seq == Seq.IDLE):
             with m.If(self.group_start):
                 m.d.sync += [seq.eq(Seq.FILL), fill.eq(0), ja.eq(0), read_valid.eq(0),
-                             hold_valid.eq(0),
+                             hold_valid.eq(0), cur_valid.eq(0),
                              gbase.eq(Mux(self.layer_start, 0, gbase + self.channels))]
-        with m.Elif(seq == Seq.FILL):
+        with m.Elif((seq == Seq.FILL) & (fill != 2)):
             m.d.comb += shift.eq(1)
             m.d.sync += fill.eq(fill + 1)
-            with m.If(fill == 2):
-                m.d.sync += [seq.eq(Mux(hold_valid, Seq.RUN, Seq.IDLE)), j.eq(0), q.eq(0),
-                             a_off.eq(0), w_off.eq(0)]
-        with m.Else():
-            with m.If(self.advance):
-                with m.If(end_channel):
-                    m.d.comb += shift.eq(1)
-                    m.d.sync += [j.eq(0), q.eq(0), a_off.eq(0), w_off.eq(0)]
-                    with m.If(~hold_valid):
-                        m.d.sync += seq.eq(Seq.IDLE)
-                with m.Elif(last_w):
-                    m.d.sync += [q.eq(0), w_off.eq(0), j.eq(j + 1), a_off.eq(a_off + I)]
-                with m.Else():
-                    m.d.sync += [q.eq(q + 1), w_off.eq(w_off + F)]
+        with m.Elif(step):
+            # The list entry in ``hold`` leaves it (taken or skipped); one more shift ends the
+            # group, so the pipeline shifts ``3 + listed`` times per group.
+            m.d.comb += shift.eq(take | skip | done)
+            m.d.sync += seq.eq(Mux(done, Seq.IDLE, Seq.RUN))
+            with m.If(take):
+                m.d.sync += [
+                    cur_valid.eq(1),
+                    cur.a_start.eq(hold.start),
+                    cur.n_a.eq(hold.count),
+                    cur.w_start.eq(self.wdir.data.start),
+                    cur.n_w.eq(self.wdir.data.count),
+                    j.eq(0), q.eq(0), a_off.eq(0), w_off.eq(0),
+                ]
+            with m.Elif(end_channel):
+                m.d.sync += cur_valid.eq(0)
+            with m.Elif(cur_valid & last_w):
+                m.d.sync += [q.eq(0), w_off.eq(0), j.eq(j + 1), a_off.eq(a_off + I)]
+            with m.Elif(cur_valid):
+                m.d.sync += [q.eq(q + 1), w_off.eq(w_off + F)]
         return m

@@ -8,7 +8,7 @@ accumulator banks and the post-processing unit; the output streamer) and the cyc
 ``cycle``, ``pe_cycle``
     Cycles of the layer (its first input beat to its last output beat), and that times the PEs.
 ``slot``
-    Vector pairs issued (empty channels' slots included; :attr:`.cycles.LayerCycles.slots`).
+    Slots issued (bubbles without products included; :attr:`.cycles.LayerCycles.slots`).
 ``product``
     Non-zero products, each one crossbar transfer and one accumulator-bank update (the
     ``products`` register).

@@ -14,10 +14,15 @@ walks the same vector pairs with the same address arithmetic:
 * **Load.** ``max(weight beats, activation beats) + 1`` cycles (the activation stream carries
   every PE's rows), none when nothing is streamed.
 * **Slots.** For each output-channel group, each PE walks the input channels whose activation
-  block is not empty (the others cost nothing). A channel whose weight block ``(g, c)`` is empty
-  takes one slot without products; otherwise it takes ``⌈nA / I⌉ · ⌈nW / F⌉`` slots, one per
-  (activation row, weight row) pair, activation rows outer: a partial last row (intra-PE
-  fragmentation) costs a full slot.
+  block is not empty (the others cost nothing). A channel whose weight block ``(g, c)`` is not
+  empty takes ``⌈nA / I⌉ · ⌈nW / F⌉`` slots, one per (activation row, weight row) pair,
+  activation rows outer: a partial last row (intra-PE fragmentation) costs a full slot. A
+  channel whose weight block is empty takes no slot: the sequencer skips one such channel per
+  slot while the channel before it issues, so a run of ``e`` of them after a channel of ``k``
+  slots costs ``max(0, e + 1 − k)`` slots without products (bubbles), and a run of ``e`` before
+  the first channel with weights (or in a group with none) costs ``e``
+  (:class:`sparseforge.hdl.scnn.sequencer.ChannelSequencer`). Bubbles go through the pipeline
+  and the crossbar like any slot without products.
 * **Banks.** A product with both operands non-zero goes to the accumulator of output channel
   ``kk`` at plane position ``pos`` (:func:`weight_parts`, :func:`act_parts`), which lies in bank
   ``(pos mod A) XOR ((kk << fold_shift) mod A)`` (:func:`bank_of`, the config's
@@ -29,8 +34,9 @@ walks the same vector pairs with the same address arithmetic:
   stalls are ``last entry − (slots − 1)``.
 * **A group on a PE.** Started (``group_start``) in cycle ``L``: the sequencer fills its channel
   pipeline in ``L + 1 … L + 3`` and issues the first slot in ``L + 4``, which reaches the
-  crossbar in ``L + 6`` (:data:`PIPELINE_FILL`); the PE is *computing* during cycles
-  ``L + 1 … L + 6 + M``, or ``L + 1 … L + 3`` when it has no channel.
+  crossbar in ``L + 6`` (:data:`PIPELINE_FILL`; bubbles before the first channel with weights
+  are slots of the sequence); the PE is *computing* during cycles ``L + 1 … L + 6 + M``, or
+  ``L + 1 … L + 3`` when it has no channel with activations.
 * **Barrier.** The group's barrier is the first cycle no PE computes, ``B``; PE ``p`` waits
   ``B`` minus its own first idle cycle at it.
 * **PPU.** The group's post-processing is launched in cycle ``X = max(B, X' + T' + 1)`` where
@@ -145,7 +151,7 @@ class LayerCycles:
         cycles PEs wait at barriers, cycles the next group waits for the PPU, PE-cycles spent
         computing.
     slots : int
-        Slots issued, all PEs (empty channels included).
+        Slots issued, all PEs (bubbles included).
     group_m : ndarray (groups, PEs)
         ``M`` of each PE in each group (its crossbar cycles, see the module docstring).
     group_barrier, group_launch : list of int
@@ -213,7 +219,8 @@ def group_slots(cfg, weights, acts):
 
     ``weights`` and ``acts`` are :func:`_packed` channels of the group's weight blocks
     (:func:`weight_parts`) and of the PE's activation blocks (:func:`act_parts`). Channels
-    without activations have no slot; one without weights has one slot without products.
+    without activations have no slot; a run of channels without weights has the bubbles of
+    the module docstring (rows of ``A``), placed after the channel before it.
     """
     (kk, w_off), w_live, w_rows = weights
     (a_off,), a_live, a_rows = acts
@@ -233,9 +240,15 @@ def group_slots(cfg, weights, acts):
     banks = banks.reshape(shape[0], shape[1], shape[2], -1)
     exists = ((np.arange(shape[1])[None, :, None] < a_rows[:, None, None]) &
               (np.arange(shape[2])[None, None, :] < w_rows[:, None, None]))
+    # Channels without weights: a bubble for each one of a run past the first k − 1, k the slots
+    # of the channel before the run (1 before the first channel with weights).
+    index = np.arange(len(w_rows))
+    last = np.maximum.accumulate(np.where(empty, -1, index))
+    k_prev = np.where(last >= 0, (a_rows * w_rows)[np.maximum(last, 0)], 1)
+    bubble = empty & (index - last - 1 >= k_prev - 1)
     exists[empty] = False
-    exists[empty, 0, 0] = True                 # an empty channel: one slot without products
-    banks[empty, 0, 0] = A
+    exists[bubble, 0, 0] = True                # a bubble: one slot without products
+    banks[bubble, 0, 0] = A
     return banks[exists]
 
 

@@ -109,8 +109,9 @@ async def pauses_on_every_stream(dut):
 
 @cocotb.test()
 async def degenerate_layers(dut):
-    """All-zero weights, activations and channels; runs far longer than the index range; a single
-    pixel; minimum × minimum products that wrap the accumulators."""
+    """All-zero weights, activations and channels; runs of empty weight blocks (skipped by the
+    sequencer); runs far longer than the index range; a single pixel; minimum × minimum products
+    that wrap the accumulators."""
     cfg = config_from_env()
     rng = np.random.default_rng(seed_for(dut, 3))
     bench = ScnnBench(dut, cfg)
@@ -125,6 +126,19 @@ async def degenerate_layers(dut):
     holes_w[:, 0] = 0                               # and one with no weights
     holes_w[0] = 0                                  # an output channel with no weights at all
     await check_layer(bench, holes_a, holes_w, label="zero channels")
+
+    # Empty weight blocks in runs: group 0's first two channels (before any channel with
+    # weights), every block of group 1 (a group in which no PE has a channel with weights), the
+    # last three channels of group 2 (after a channel of several activation rows, then of one).
+    for da in (0.8, 0.2):
+        for _ in range(200):
+            runs_a, runs_w = random_layer(cfg, rng, h, w, 4, 2 * cfg.kc + 1, 1, 1, 0.8, da)
+            runs_w[:cfg.kc, :2] = 0
+            runs_w[cfg.kc:2 * cfg.kc] = 0
+            runs_w[2 * cfg.kc:, 1:] = 0
+            if ram_problem(cfg, scnn_streams.layer_streams(cfg, runs_a, runs_w))[1] is None:
+                break
+        await check_layer(bench, runs_a, runs_w, label=f"empty weight blocks at {da}")
 
     # One non-zero at each end of every block: a zero run of the whole block between them.
     far_a = np.zeros_like(act)

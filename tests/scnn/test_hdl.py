@@ -416,10 +416,45 @@ def test_block_loader_stores_non_empty_blocks_and_their_directory(nonempty):
     assert sorted(ram) == list(range(row))
 
 
+def _naive_sequence(cfg, channels):
+    """The documented walk of :class:`ChannelSequencer`, step by step: ``channels`` the listed
+    channels' ``(a_start, n_a, w_start, n_w)``. In each step the channel being issued (``cur``)
+    gives its next slot (a bubble when there is none; the first step issues nothing); then the
+    next listed channel is taken when it has weights and ``cur`` is free (it just gave its last
+    slot, or has none), skipped when it has no weights; with none left and ``cur`` free the
+    group ends. Returns the issued slots: ``(1, (a_row, w_row), (amask, wmask))`` or
+    ``(0, None, None)`` for a bubble."""
+    issued, cur, front, first = [], [], 0, True
+    while True:
+        if not first:
+            issued.append(cur.pop(0) if cur else (0, None, None))
+        first = False
+        free = not cur
+        if front == len(channels):
+            if free:
+                return issued
+            continue
+        a_start, n_a, w_start, n_w = channels[front]
+        if n_w == 0:
+            front += 1
+        elif free:
+            front += 1
+            for j in range(-(-n_a // cfg.i)):
+                for q in range(-(-n_w // cfg.f)):
+                    amask = sum(1 << lane for lane in range(cfg.i) if j * cfg.i + lane < n_a)
+                    wmask = sum(1 << lane for lane in range(cfg.f) if q * cfg.f + lane < n_w)
+                    cur.append((1, (a_start + j, w_start + q), (amask, wmask)))
+
+
 def test_channel_sequencer_walks_listed_channels():
-    """The slots issued for two groups against a naive walk: listed channels in order, one
-    slot for an empty weight block, ⌈nA/I⌉·⌈nW/F⌉ otherwise (activation rows outer); the first
-    slot four cycles after group_start; the row addresses from the directory entries."""
+    """The slots issued for three groups against a naive walk (:func:`_naive_sequence`): listed
+    channels in order, ⌈nA/I⌉·⌈nW/F⌉ slots for a channel with weights (activation rows outer),
+    none for one without: such channels are skipped one per step while the channel before them
+    issues, a bubble for each one the skipping has not caught up with (runs of empty weight
+    blocks at the start, in the middle and at the end of a group, and a group whose every
+    listed channel has none); the first slot four cycles after group_start, one slot per
+    advancing cycle, and the group's end right after its last slot; the row addresses from
+    the directory entries. The pipeline is held (``advance`` low) at random cycles."""
     from sparseforge.hdl.scnn.pe import act_directory, weight_directory
     from amaranth import Module
     from amaranth.lib import wiring
@@ -427,10 +462,14 @@ def test_channel_sequencer_walks_listed_channels():
     cfg = small_cfg()                                     # F = 2, I = 3
     alist_shape = act_directory(cfg)
     wdir_shape = weight_directory(cfg)
-    channels = 5
-    alist = [(0, 2, 1), (2, 7, 4), (3, 9, 5)]           # (c, start, count): c = 1, 4 empty
-    wdir = {g * channels + c: ((g * 10 + c) % 40, (c * 3 + g) % 6)
-            for g in range(2) for c in range(channels)}
+    channels = 6
+    # (c, start, count): channel 1 has no activations; ⌈count / 3⌉ activation rows.
+    alist = [(0, 2, 1), (2, 7, 4), (3, 9, 5), (4, 11, 2), (5, 12, 7)]
+    counts = [{0: 0, 2: 0, 3: 3, 4: 0, 5: 0},             # leading and trailing runs
+              {0: 3, 2: 0, 3: 0, 4: 2, 5: 0},             # runs after 2 slots, after 1
+              {0: 0, 2: 0, 3: 0, 4: 0, 5: 0}]             # no channel with weights
+    wdir = {g * channels + c: ((g * 5 + c) % 20, counts[g].get(c, 4))
+            for g in range(len(counts)) for c in range(channels)}
 
     m = Module()
     m.submodules.seq = seq = ChannelSequencer(cfg, alist_shape, wdir_shape)
@@ -439,6 +478,7 @@ def test_channel_sequencer_walks_listed_channels():
     wiring.connect(m, seq.alist, al.r[0])
     wiring.connect(m, seq.wdir, wd.r[0])
     issued = []
+    ends = []
 
     async def tb(ctx):
         for n, (c, start, count) in enumerate(alist):
@@ -456,7 +496,7 @@ def test_channel_sequencer_walks_listed_channels():
         ctx.set(seq.channels, channels)
         ctx.set(seq.listed, len(alist))
         ctx.set(seq.advance, 1)
-        for g in range(2):
+        for g in range(len(counts)):
             ctx.set(seq.group_start, 1)
             ctx.set(seq.layer_start, g == 0)
             await ctx.tick()
@@ -480,6 +520,7 @@ def test_channel_sequencer_walks_listed_channels():
                 await ctx.tick()
                 cycle += 1
             issued.append(group)
+            ends.append(cycle - stalls)
 
     rng = random.Random(8)
     sim = Simulator(m)
@@ -487,18 +528,16 @@ def test_channel_sequencer_walks_listed_channels():
     sim.add_testbench(tb)
     sim.run()
     for g, group in enumerate(issued):
-        want = []
-        for c, a_start, n_a in alist:
-            w_start, n_w = wdir[g * channels + c]
-            if n_w == 0:
-                want.append((0, None, None))
-                continue
-            for j in range(-(-n_a // cfg.i)):
-                for q in range(-(-n_w // cfg.f)):
-                    amask = sum(1 << lane for lane in range(cfg.i) if j * cfg.i + lane < n_a)
-                    wmask = sum(1 << lane for lane in range(cfg.f) if q * cfg.f + lane < n_w)
-                    want.append((1, (a_start + j, w_start + q), (amask, wmask)))
+        listed = [(start, count) + wdir[g * channels + c] for c, start, count in alist]
+        want = _naive_sequence(cfg, listed)
         got = [(valid, (a, w) if valid else None, (am, wm) if valid else None)
                for _cycle, valid, a, w, am, wm in group]
-        assert got == want
-        assert group[0][0] == SEQUENCER_FILL
+        assert got == want, g
+        assert [cycle for cycle, *_ in group] == list(range(SEQUENCER_FILL,
+                                                            SEQUENCER_FILL + len(group)))
+        assert ends[g] == SEQUENCER_FILL + len(group)
+    # The runs' costs as the docstring states them. Group 0: 2 bubbles before channel 3 (2 × 2
+    # slots), whose 4 slots hide the run of 2 after it; group 1: channel 0 (1 × 2 slots) hides
+    # one of the run of 2 after it, channel 4 (1 slot) none of its run of 1; group 2: one
+    # bubble per listed channel.
+    assert [sum(1 for slot in group if not slot[1]) for group in issued] == [2, 2, 5]

@@ -149,9 +149,11 @@ def test_queued_crossbar_stall_by_hand():
 
 def test_channels_without_activations_cost_nothing_by_hand():
     """Three input channels: 0 and 2 without activations take no slot at all; channel 1 has an
-    activation but an empty weight block: one slot without products. The slot reaches the
-    crossbar in cycle 6 and enters at once (M = 1), so the PE computes in 1 … 7, as with one
-    product; the PPU (one channel, 3 cycles) ends computing at 8 + 3 + 1: 13 busy cycles.
+    activation but an empty weight block, and no channel with weights comes before it: it is
+    skipped in the sequencer's first step (cycle 3), and the step in cycle 4, which finds no
+    channel left and ends the group, issues a bubble (a slot without products). The bubble
+    reaches the crossbar in cycle 6 and enters at once (M = 1), so the PE computes in 1 … 7, as
+    with one product; the PPU (one channel, 3 cycles) ends computing at 8 + 3 + 1: 13 busy cycles.
     Load: three rows on each stream, 3 + 1; one output beat (an empty block), drain 2: 19.
 
     With no activation at all the PE's list is empty: it computes only while the sequencer's
@@ -169,6 +171,33 @@ def test_channels_without_activations_cost_nothing_by_hand():
     run, model = check(cfg, np.zeros_like(act), weights)
     assert run.registers["compute_cycles"] == 3
     assert [run.registers[n] for n in CYCLES] == [15, 4, 9, 2]
+
+
+def test_empty_weight_block_hidden_behind_the_channel_before_by_hand():
+    """Three input channels, all with activations. Channel 0: four activations (two rows of
+    I = 2) and weights for both output channels (one row): 2 slots; channel 1: an empty weight
+    block; channel 2: one activation, one weight: 1 slot. Channel 1 is skipped while channel 0
+    issues its second slot, so the slots are 2 + 1 = 3, issued in cycles 4, 5, 6 (the empty
+    block used to take a fourth). Banks (pos mod 4) XOR 2·kk: slot 0 sends positions 0, 1 of
+    channel 0 to banks 0, 1 and of channel 1 to 2, 3; slot 1 positions 2, 3 to 2, 3 and 0, 1;
+    slot 2 position 0 of channel 0 to bank 0: no bank twice in a slot, every product granted
+    the cycle after it entered: the slots enter in 6, 7, 8, the last product is accumulated in
+    9 (M = 3), the PE computes in 1 … 9 and the barrier is cycle 10. The PPU drains two
+    channels of 2 × 1 rows and a flush each: 6 cycles, 11 … 16; computing ends in 17: 18 busy
+    cycles. Load: 3 weight beats, 2 + 1 + 1 activation beats: 4 + 1. Outputs: all positive,
+    both channels dense 2×2: 2 beats each, read in 18 … 21, the last leaving in 22: drain
+    22 − 17 = 5. 28 in all."""
+    cfg = parse_config(SMALL)
+    act = np.array([[[1, 2], [3, 4]], [[5, 0], [0, 0]], [[6, 0], [0, 0]]])
+    weights = np.zeros((2, 3, 1, 1), dtype=np.int64)
+    weights[0, :, 0, 0] = [7, 0, 8]
+    weights[1, :, 0, 0] = [9, 0, 0]
+    run, model = check(cfg, act, weights)
+    assert run.registers["products"] == 8 + 1
+    assert run.registers["compute_cycles"] == 9
+    assert run.registers["stall_cycles"] == 0
+    assert [run.registers[n] for n in CYCLES] == [28, 5, 18, 5]
+    assert model.slots == 3
 
 
 def test_ppu_cycles_by_hand():
