@@ -12,9 +12,11 @@ versions. Files are written atomically: to a
 temporary name first, renamed at the end, so a failure leaves nothing half-written.
 """
 
+import hashlib
 import json
 import os
 import tempfile
+from functools import cache
 from pathlib import Path
 
 from amaranth import Shape
@@ -27,10 +29,10 @@ from .errors import InputError
 from .fusesoc import core_file
 from .lint import WAIVERS
 from .regmap import c_header, python_driver, register_map
-from .toolchain import tool_versions
+from .toolchain import cache_dir, content_hash, tool_versions
 
-__all__ = ["build_top", "verilog_text", "manifest", "generate", "write_design", "write_atomic",
-           "write_all_atomic"]
+__all__ = ["build_top", "verilog_text", "kept_verilog_text", "manifest", "generate",
+           "write_design", "write_atomic", "write_all_atomic"]
 
 
 def build_top(cfg):
@@ -53,6 +55,44 @@ def verilog_text(cfg, top=None):
         if hooks.excluded is not None:
             keep += list(hooks.excluded(cfg))
     return sram_model.convert(top, name=cfg.name, keep=keep)
+
+
+#: The folders whose files shape a design's Verilog (the hardware, its configs and plans).
+SOURCE_FOLDERS = ("hdl", "gen", "sim")
+
+
+@cache
+def _sources_digest():
+    """SHA-256 of every file under :data:`SOURCE_FOLDERS` of this installation, names and bytes."""
+    digest = hashlib.sha256()
+    root = Path(registry.__file__).resolve().parent.parent
+    for folder in SOURCE_FOLDERS:
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def kept_verilog_text(cfg):
+    """:func:`verilog_text` of ``cfg``, kept in ``<cache>/verilog`` for the next caller.
+
+    The key is the whole config, this installation's sources (every file of ``hdl/``, ``gen/``
+    and ``sim/``) and the tools' versions, so an edit anywhere in them elaborates afresh; a design
+    with architectures registered from outside sparseforge is never kept. The simulation builds
+    use it (each ``run`` or ``test`` of an unchanged design elaborated it again: 5 to 50 s);
+    ``generate`` always elaborates.
+    """
+    if registry.plugin_modules():
+        return verilog_text(cfg)
+    key = content_hash(json.dumps(config_to_dict(cfg), sort_keys=True), cfg.name,
+                       _sources_digest(), json.dumps(tool_versions(), sort_keys=True))
+    path = cache_dir() / "verilog" / f"{cfg.name}-{key}.v"
+    if path.is_file():
+        return path.read_text()
+    text = verilog_text(cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, text)
+    return text
 
 
 def _ports(top):

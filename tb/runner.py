@@ -28,7 +28,7 @@ from cocotb_tools.runner import get_runner
 
 from ..gen import registry, toolchain
 from ..gen.config import CONFIG_ENV, config_to_dict
-from ..gen.emit import verilog_text
+from ..gen.emit import kept_verilog_text
 from ..gen.errors import ToolFailure
 from ..gen.lint import WAIVERS
 from . import objcache
@@ -153,7 +153,7 @@ def build(cfg, simulator, *, progress=None, log=None, text=None, waves=False):
     if simulator not in SIMULATORS:
         raise ValueError(f"Simulator must be one of {SIMULATORS}, not {simulator!r}")
     _prepare_env(simulator)
-    text = verilog_text(cfg) if text is None else text
+    text = kept_verilog_text(cfg) if text is None else text
     sources = _sources(cfg, simulator, text)
     key = build_key(cfg, simulator, sources) + ("-waves" if waves else "")
     root = toolchain.cache_dir() / "builds" / f"{cfg.name}-{key}"

@@ -15,7 +15,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from ..emit import verilog_text
+from ..emit import kept_verilog_text
 from ..errors import ToolFailure
 from . import flow
 
@@ -237,7 +237,7 @@ def design_power(cfg, job, hooks, *, progress=None, text=None, max_cycles=None, 
     of the design, for blocks whose synthesis is too slow to repeat (the result's ``excluded``
     lists them).
     """
-    text = verilog_text(cfg) if text is None else text
+    text = kept_verilog_text(cfg) if text is None else text
     exclude = tuple(exclude) + (tuple(hooks.excluded(cfg)) if hooks.excluded else ())
     macros = list(hooks.sram(cfg)) if hooks.sram else []
     modules = sorted({m["module"] for m in macros} | set(exclude))

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import registry
 from ..config import config_to_dict
-from ..emit import verilog_text
+from ..emit import kept_verilog_text
 from ..errors import InputError
 from ..toolchain import cache_dir, content_hash
 from . import flow
@@ -117,7 +117,7 @@ def _key(cal_cfg, jobs, exclude=(), hooks=None):
         for name in sorted(job.inputs):
             digest.update(name.encode())
             digest.update(np.ascontiguousarray(job.inputs[name]).tobytes())
-    return content_hash(verilog_text(cal_cfg), digest.hexdigest(), flow.FLOW_VERSION,
+    return content_hash(kept_verilog_text(cal_cfg), digest.hexdigest(), flow.FLOW_VERSION,
                         MODEL_VERSION, DEFAULT_SLEW_NS, flow.clock_period_s())
 
 

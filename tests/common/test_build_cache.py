@@ -53,3 +53,23 @@ def test_the_key_names_the_simulator():
     cfg = load_preset("sa_1x1")
     text = verilog_text(cfg)
     assert _key(cfg, "icarus", text) != _key(cfg, "verilator", text)
+
+
+def test_kept_verilog_is_the_generated_verilog_and_keyed_by_config_and_sources(tmp_path,
+                                                                             monkeypatch):
+    """``kept_verilog_text`` (what simulation builds read) equals a fresh elaboration, is read
+    back from the cache while config and sources are unchanged (a marker planted in the kept
+    file comes back), and is elaborated afresh when either changes."""
+    from sparseforge.gen import emit
+    monkeypatch.setenv("SPARSEFORGE_CACHE", str(tmp_path))
+    cfg = load_preset("sa_1x1")
+    fresh = verilog_text(cfg)
+    assert emit.kept_verilog_text(cfg) == fresh
+    [kept] = (tmp_path / "verilog").glob("sa_1x1-*.v")
+    kept.write_text(fresh + "// planted\n")
+    assert emit.kept_verilog_text(cfg).endswith("// planted\n")
+    other = parse_config({**registry.get("sta").to_dict(cfg), "name": "sa_1x1",
+                          "widths": {"acc": 20}})
+    assert not emit.kept_verilog_text(other).endswith("// planted\n")
+    monkeypatch.setattr(emit, "_sources_digest", lambda: "an edited checkout")
+    assert emit.kept_verilog_text(cfg) == fresh
