@@ -640,6 +640,27 @@ def _model_only(cfg, args, layer, nnz, flag):
     return RunOutput(report, True, str(write))
 
 
+def _reload_energy(cfg, report, dma_bytes):
+    """Add ``reload_sram_pj`` to every priced row of a network's report (the SRAM energy of its
+    time tiles' reloads, :func:`.energy.reload_actions`, already in its ``energy_pj``; 0 for an
+    untiled layer) and its total to the report."""
+    from ..power.model import sram_energies
+    from .energy import reload_actions
+
+    sram = sram_energies(cfg)["sram"]
+    layers = {layer.name: layer for layer in workloads.network(report["network"])}
+    for row in report["layers"]:
+        if "energy_pj" not in row:
+            continue
+        row["reload_sram_pj"] = 0.0
+        if row["time_tiles"] not in (None, 1):
+            plan = _network_layer_plans(cfg, layers[row["layer"]], row["nnz"])[0]
+            tiled, _ = _tile(cfg, plan, True, dma_bytes, "--network")
+            row["reload_sram_pj"] = row["groups"] * sum(
+                n * sram[a] for a, n in reload_actions(tiled).items())
+    report["reload_sram_pj"] = sum(row.get("reload_sram_pj", 0.0) for row in report["layers"])
+
+
 def _run_network(cfg, args, nnz, progress):
     _reject(args, ("act", "weights", "out", "relu", "shift"))
     try:
@@ -700,5 +721,6 @@ def _run_network(cfg, args, nnz, progress):
         network_energy(
             cfg, report, layers, progress=progress,
             baseline=f"NNZ {cfg.array.max_nnz}/{cfg.block} on the same activations")
+        _reload_energy(cfg, report, args.dma_bytes)
         write_energy(write, report)
     return RunOutput(report, ok, str(write))

@@ -132,6 +132,11 @@ def test_accel_network_energy_is_its_layers_counts_times_their_energies(priced, 
     for layer in ACCEL_NET:
         counts, moved = _accel_layer_counts(cfg, layer, 2, 0.6)
         assert rows[layer.name]["reload_bytes"] == moved, layer.name
+        if layer.name == "d":           # two bands of 400 input words, 288 output words each
+            reload = {"sram_act_write": 800, "sram_act_read": 576}
+            assert rows["d"]["reload_sram_pj"] == pytest.approx(_price(cfg, reload), rel=1e-12)
+        else:
+            assert rows[layer.name]["reload_sram_pj"] == 0.0
         want = _price(cfg, counts)
         base = _price(cfg, _accel_layer_counts(cfg, layer, 4, 0.6)[0])
         row = rows[layer.name]
