@@ -237,6 +237,18 @@ def test_model_only_energy_of_a_tiled_layer_counts_its_tiles_and_reloads(priced,
               "sram_act_read": sum(t[2] for t in tiles)}
     assert (sum(t[0] + t[2] for t in tiles) * cfg.block) == moved
     assert report["reload_sram_pj"] == pytest.approx(_price(cfg, reload), rel=1e-12)
+    # The RTL run prices the jobs' measured cycles, one per tile: at the model's, the same.
+    from types import SimpleNamespace
+    from sparseforge.gen.accel.run import prepare_layer, tiled_energy_fields
+    from sparseforge.sim.accel import cycles, plan as accel_plan, tiling
+
+    args = (layer.h, layer.w, layer.c, layer.k, layer.r, layer.s, layer.stride, layer.pad, 2)
+    tiled = tiling.tile_layer(cfg, *args, int8_out=True)
+    x, w = prepare_layer(cfg, accel_plan.plan_layer(cfg, *args, check_sram=False),
+                         act_density=0.6, seed=SEED)
+    rtl = tiled_energy_fields(cfg, tiled, x, w, SimpleNamespace(shift=0, relu=False), None,
+                              [cycles.layer_cycles(t.plan) for t in tiled.tiles])
+    assert rtl["energy_pj"] == report["energy_pj"]
 
 
 def test_model_only_energy_equals_the_rtl_runs(priced, capsys):
