@@ -36,8 +36,8 @@ def _plan(cfg, layer, nnz, flag, check_sram=True, int8_out=False):
         if check_sram:
             try:
                 accel_plan.plan_layer(*args, check_sram=False)
-                hint = (" (the RTL run takes layers that fit; --model-only gives its cycles as "
-                        "time tiles)")
+                hint = (" (this path takes layers that fit; run --conv/--layer runs larger "
+                        "ones on the RTL as time tiles, and --model-only gives their cycles)")
             except accel_plan.PlanError:
                 pass
         raise InputError(f"{flag}: {e}{hint}") from None
