@@ -1,7 +1,8 @@
 """``sparseforge run`` for the VDBB accelerator: one convolution layer, or a whole network.
 
 ``--conv`` and ``--layer`` run one layer through the generated RTL (operands from ``.npy`` files or
-made from a seed) and compare it with the golden convolution; ``--network`` reports the cycle
+made from a seed; a layer larger than the SRAMs as its time tiles, :func:`run_tiled_rtl`) and
+compare it with the golden convolution; ``--network`` reports the cycle
 model for every layer of a network, and runs the layers named by ``--rtl-layers`` on the RTL too.
 """
 
