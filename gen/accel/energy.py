@@ -19,6 +19,11 @@ A job is one layer (``tb/accel/run.py``: the SRAMs loaded over AXI4-Stream, the 
 written, ``start``), its window the layer's cycles as the bench times them: from the cycle the
 ``start`` write is accepted to the cycle before ``done`` rises (:func:`layer_window`). Loading
 the SRAMs and reading the map back are outside it.
+
+A layer larger than the SRAMs runs as time tiles (:mod:`sparseforge.sim.accel.tiling`), one
+job each; :func:`tiled_layer_job` prices it as its tiles' jobs plus the SRAM accesses of the
+DMA reloads between them (:func:`reload_actions`). Off-chip DRAM energy is not priced: the
+project has no per-byte DRAM figure.
 """
 
 from dataclasses import replace
@@ -29,13 +34,14 @@ from ...sim import conv
 from ...sim.accel import cycles as accel_cycles
 from ...sim.accel import blox as accel_blox
 from ...sim.accel import plan as accel_plan
+from ...sim.accel import tiling as accel_tiling
 from ...sim.accel.actions import layer_actions
 from ..errors import InputError
 from ..power.job import EnergyHooks, PowerJob, run_mismatch
 from ..sta import energy as sta_energy
 
-__all__ = ["HOOKS", "layer_job", "network_layers", "calibration_design", "random_layer",
-           "layer_window", "layer_ops", "median_threshold"]
+__all__ = ["HOOKS", "layer_job", "tiled_layer_job", "reload_actions", "network_layers",
+           "calibration_design", "random_layer", "layer_window", "layer_ops", "median_threshold"]
 
 
 def layer_ops(plan):
@@ -120,7 +126,50 @@ def layer_job(cfg, plan, x, weights, *, shift=None, relu=False, blox=None, label
                     probes=probes)
 
 
-def network_layers(cfg, net, nnz, *, densities=None, act_density=0.5, seed=1):
+def reload_actions(tiled):
+    """The SRAM accesses of a tiled layer's DMA moves (:class:`~sparseforge.sim.accel.tiling.
+    TiledLayer`), as the tiling counts them (``act_words``, ``weight_words``, ``out_words`` of
+    each tile): ``sram_act_write`` per activation word of a reloaded input band,
+    ``sram_weights_write`` per weight word of a reloaded group, ``sram_act_read`` per output
+    word read back. An untiled layer moves nothing (its input map and first weights are loaded
+    before it, as every layer's are, and are not counted)."""
+    return {"sram_act_write": sum(t.act_words for t in tiled.tiles),
+            "sram_weights_write": sum(t.weight_words for t in tiled.tiles),
+            "sram_act_read": sum(t.out_words for t in tiled.tiles)}
+
+
+def tiled_layer_job(cfg, tiled, x, weights, *, shift=None, relu=False, label=None):
+    """The :class:`~sparseforge.gen.power.job.PowerJob` of a layer run as time tiles: its
+    ``actions(cycles)`` are the sum over the tiles of each tile's :func:`layer_job` actions (on
+    its operands, :func:`~sparseforge.sim.accel.tiling.tile_operands`) plus
+    :func:`reload_actions`. ``cycles``: the tiles' jobs' cycles, a sequence in tile order (an RTL
+    run's, measured), or an integer for the cycle model's of every tile (the logic is not priced
+    while the DMA moves data: the accelerator idles). ``model_cycles`` is the tiled layer's
+    (jobs plus exposed reload cycles), ``ops`` the whole layer's. Not a gate-level job: it has
+    no cocotb inputs (``run`` feeds the RTL the whole layer and its tiling)."""
+    jobs = [layer_job(cfg, tile.plan, xt, wt, shift=shift, relu=relu, label=label)
+            for tile, (xt, wt) in zip(tiled.tiles, accel_tiling.tile_operands(tiled, x,
+                                                                               weights))]
+    reload = reload_actions(tiled)
+    p = tiled.plan
+
+    def actions(cycles):
+        per_tile = ([job.model_cycles for job in jobs] if isinstance(cycles, (int, np.integer))
+                    else list(cycles))
+        counts = dict(reload)
+        for job, n in zip(jobs, per_tile, strict=True):
+            for action, count in job.actions(n).items():
+                counts[action] = counts.get(action, 0) + count
+        return counts
+
+    return PowerJob(module="sparseforge.tb.accel.run", inputs={},
+                    label=label or (f"conv {p.c}x{p.h}x{p.w} -> {p.k}, {p.r}x{p.s} at "
+                                    f"{p.nnz}/{cfg.block}, {tiled.time_tiles} time tiles"),
+                    ops=layer_ops(tiled.plan), actions=actions, model_cycles=tiled.cycles)
+
+
+def network_layers(cfg, net, nnz, *, densities=None, act_density=0.5, seed=1,
+                   dma_bytes=None):
     """The layers of network ``net`` on ``cfg`` as :func:`sparseforge.gen.power.network.
     network_energy` prices them: ``(name, groups, job, baseline job)`` per layer.
 
@@ -133,7 +182,7 @@ def network_layers(cfg, net, nnz, *, densities=None, act_density=0.5, seed=1):
     baseline.
     """
     from ...sim import workloads
-    from .run import _network_layer_plans, prepare_layer
+    from .run import _network_layer_plans, _tile, prepare_layer
 
     densities = densities or {}
     top = cfg.array.max_nnz
@@ -143,7 +192,12 @@ def network_layers(cfg, net, nnz, *, densities=None, act_density=0.5, seed=1):
         for n in (layer_nnz, top) if layer_nnz != top else (layer_nnz,):
             plan = _network_layer_plans(cfg, layer, n)[0]
             x, w = prepare_layer(cfg, plan, act_density=act_density, seed=seed)
-            jobs.append(layer_job(cfg, plan, x, w, shift=0, label=f"{net}.{layer.name}"))
+            tiled, _ = _tile(cfg, plan, True, dma_bytes, f"--network {layer.name}")
+            if tiled is not None and tiled.time_tiles > 1:
+                jobs.append(tiled_layer_job(cfg, tiled, x, w, shift=0,
+                                            label=f"{net}.{layer.name}"))
+            else:
+                jobs.append(layer_job(cfg, plan, x, w, shift=0, label=f"{net}.{layer.name}"))
         yield layer.name, layer.groups, jobs[0], jobs[-1]
 
 

@@ -1,7 +1,8 @@
 """``sparseforge run`` for the VDBB accelerator: one convolution layer, or a whole network.
 
 ``--conv`` and ``--layer`` run one layer through the generated RTL (operands from ``.npy`` files or
-made from a seed) and compare it with the golden convolution; ``--network`` reports the cycle
+made from a seed; a layer larger than the SRAMs as its time tiles, :func:`run_tiled_rtl`) and
+compare it with the golden convolution; ``--network`` reports the cycle
 model for every layer of a network, and runs the layers named by ``--rtl-layers`` on the RTL too.
 """
 
@@ -22,7 +23,8 @@ from ..report import Progress, save_npy, table, write_energy
 from ..run_result import RunOutput, Text
 from .blox_run import blox_report, threshold_raw
 
-__all__ = ["prepare_layer", "run_layer_rtl", "network_report", "run_cli", "energy_fields"]
+__all__ = ["prepare_layer", "run_layer_rtl", "run_tiled_rtl", "network_report", "run_cli",
+           "energy_fields", "tiled_energy_fields"]
 
 
 def _plan(cfg, layer, nnz, flag, check_sram=True, int8_out=False):
@@ -35,8 +37,8 @@ def _plan(cfg, layer, nnz, flag, check_sram=True, int8_out=False):
         if check_sram:
             try:
                 accel_plan.plan_layer(*args, check_sram=False)
-                hint = (" (the RTL run takes layers that fit; --model-only gives its cycles as "
-                        "time tiles)")
+                hint = (" (this path takes layers that fit; run --conv/--layer runs larger "
+                        "ones on the RTL as time tiles, and --model-only gives their cycles)")
             except accel_plan.PlanError:
                 pass
         raise InputError(f"{flag}: {e}{hint}") from None
@@ -395,7 +397,14 @@ def run_cli(cfg, args):
     flag = "--conv" if args.conv else "--layer"
     if args.model_only:
         return _model_only(cfg, args, layer, nnz, flag)
-    plan = _plan(cfg, layer, nnz, flag, int8_out=args.shift is not None)
+    int8_out = args.shift is not None
+    plan = _plan(cfg, layer, nnz, flag, check_sram=False, int8_out=int8_out)
+    tiled, reason = _tile(cfg, plan, int8_out, args.dma_bytes, flag)
+    if tiled is None:
+        raise InputError(reason)
+    if not tiled.fits_sram:
+        return _run_tiled(cfg, args, tiled, raw, progress, flag)
+    plan = _plan(cfg, layer, nnz, flag, int8_out=int8_out)
     x, w = prepare_layer(cfg, plan, act_density=0.5 if args.act_density is None
                          else args.act_density, act_path=args.act, weights_path=args.weights,
                          prune=args.prune, seed=args.seed)
@@ -450,6 +459,147 @@ def run_cli(cfg, args):
     return RunOutput(report, ok, str(write))
 
 
+def run_tiled_rtl(cfg, tiled, x, w, *, shift=None, relu=False, simulator="verilator", seed=None,
+                  progress=None):
+    """Run a layer larger than the SRAMs on the RTL as its time tiles (``tiled``, a
+    :class:`~sparseforge.sim.accel.tiling.TiledLayer`), one job after another in one simulation
+    of one build (:func:`sparseforge.tb.accel.tiled.run_tiles`, as the regression's
+    ``time_tiled_layer`` runs them); return ``(report, output map)``.
+
+    The assembled map is compared with the golden convolution of the whole layer
+    (``mismatches``); ``tile_runs`` has a row per time tile (its output rows and channels, the words
+    moved around it, its job's cycles on the ports, in the register and in the model, its
+    activation SRAM reads and the model's). ``rtl_job_cycles`` is the jobs' measured cycles,
+    ``reload_cycles`` the DMA moves' cycles from the model (the bench's AXI loads are not the
+    DMA engine modelled), and ``cycles`` their sum, the measured total (``cycles_source`` says
+    so); ``model_cycles`` is the model's total."""
+    from ...tb import runner
+
+    plan = tiled.plan
+    int8_out = shift is not None
+    progress = progress or (lambda line: None)
+    layer = [plan.h, plan.w, plan.c, plan.k, plan.r, plan.s, plan.stride, plan.pad, plan.nnz,
+             plan.ph, plan.pw]
+    out = runner.run_job(
+        cfg, simulator, "sparseforge.tb.accel.run",
+        {"x": x, "w": w, "layer": layer, "out": [int(int8_out), shift or 0, int(relu)],
+         "tiling": [tiled.bands, tiled.groups, accel_tiling.ORDERS.index(tiled.order),
+                    tiled.dma_bytes]},
+        seed=seed, progress=progress,
+        message=f"simulating {plan.h}x{plan.w}x{plan.c} -> {plan.k}, {plan.r}x{plan.s}/"
+                f"{plan.stride} at {plan.nnz}/{cfg.block} on {simulator} as "
+                f"{tiled.time_tiles} time tiles ({tiled.bands} bands x {tiled.groups} "
+                "channel groups)")
+    y = out["y"]
+    golden = conv.conv2d(x, w, plan.stride, plan.pad, cfg.array.acc_width)
+    if int8_out:
+        golden = conv.requantize(golden, shift, relu)
+    rows = []
+    for i, tile in enumerate(tiled.tiles):
+        model = accel_cycles.layer_cycles(tile.plan)
+        row = {"tile": i, "output_rows": [tile.oy, tile.oy + tile.rows],
+               "channels": [tile.k0, tile.k0 + tile.plan.k],
+               "input_rows": None if tile.in_rows is None else list(tile.in_rows),
+               "patch": [tile.plan.ph, tile.plan.pw], "reader": tile.plan.reader,
+               "act_words_loaded": tile.act_words, "weight_words_loaded": tile.weight_words,
+               "out_words_read_back": tile.out_words,
+               "cycles": int(out["cycles"][i]), "register_cycles": int(out["register_cycles"][i]),
+               "model_cycles": model, "act_sram_reads": int(out["act_reads"][i]),
+               "model_act_sram_reads": accel_plan.act_sram_reads(tile.plan)}
+        rows.append(row)
+        progress(f"tile {i + 1} of {tiled.time_tiles}: output rows {tile.oy}-"
+                 f"{tile.oy + tile.rows - 1}, channels {tile.k0}-{tile.k0 + tile.plan.k - 1}: "
+                 f"{row['cycles']} cycles (model {model}), {row['act_sram_reads']} act reads")
+    summary = tiled.summary()
+    jobs = sum(r["cycles"] for r in rows)
+    cycles = jobs + summary["reload_cycles"]
+    report = layer_report(plan)
+    report.update(summary)
+    report.update({
+        "simulator": simulator,
+        "tile_runs": rows,
+        "rtl_job_cycles": jobs,
+        "rtl_register_job_cycles": sum(r["register_cycles"] for r in rows),
+        "cycles": cycles,
+        "cycles_source": "the jobs' cycles measured on the RTL plus the cycle model's DMA "
+                         "reload cycles",
+        "model_cycles": summary["job_cycles"] + summary["reload_cycles"],
+        "utilization": sta_cycles.utilization(cfg.array, report["useful_macs"], cycles),
+        "tile_utilization": report["ideal_cycles"] / cycles,
+        "effective_macs_per_cycle": plan.macs / cycles,
+        "mismatches": int(np.count_nonzero(y != golden)),
+        "act_sram_reads": sum(r["act_sram_reads"] for r in rows),
+        "model_act_sram_reads": sum(r["model_act_sram_reads"] for r in rows),
+        "output": "int8" if int8_out else "int32",
+    })
+    return report, y
+
+
+def _run_tiled(cfg, args, tiled, raw, progress, flag):
+    """``run --conv/--layer`` on the RTL of a layer larger than the SRAMs: its time tiles."""
+    if raw is not None:
+        raise InputError(f"--threshold: not allowed on this layer: it does not fit the SRAMs "
+                         f"and runs as {tiled.time_tiles} time tiles (Sparse-Blox runs layers "
+                         "that fit)")
+    plan = tiled.plan
+    x, w = prepare_layer(cfg, plan, act_density=0.5 if args.act_density is None
+                         else args.act_density, act_path=args.act, weights_path=args.weights,
+                         prune=args.prune, seed=args.seed)
+    report, y = run_tiled_rtl(cfg, tiled, x, w, shift=args.shift, relu=args.relu,
+                              simulator=args.sim, seed=args.seed, progress=progress)
+    report["seed"] = args.seed
+    if args.layer:
+        report["name"] = args.layer
+    if args.energy:
+        report.update(tiled_energy_fields(cfg, tiled, x, w, args, progress,
+                                          [r["cycles"] for r in report["tile_runs"]]))
+    if args.out is not None:
+        save_npy(Path(args.out), y.astype(np.int8 if args.shift is not None else np.int32))
+    write = Text()
+    write(f"{cfg.name} ({cfg.notation}) on {args.sim}: {plan.h}x{plan.w}x{plan.c} -> "
+          f"{plan.k} channels, {plan.r}x{plan.s} stride {plan.stride} pad {plan.pad}, larger "
+          f"than the SRAMs: {_tiles_cell(report)} time tiles, one job each")
+    write(table([(r["tile"], f"{r['output_rows'][0]}-{r['output_rows'][1] - 1}",
+                  f"{r['channels'][0]}-{r['channels'][1] - 1}", r["act_words_loaded"],
+                  r["weight_words_loaded"], r["out_words_read_back"], r["cycles"],
+                  r["register_cycles"], r["model_cycles"], r["act_sram_reads"])
+                 for r in report["tile_runs"]],
+                ("tile", "out rows", "channels", "act words in", "weight words in",
+                 "words out", "cycles", "register", "model", "act reads")))
+    verdict = "bit-exact" if report["mismatches"] == 0 else "MISMATCH"
+    write(f"{verdict} against the golden convolution of the whole layer ({report['output']} "
+          f"output); {report['cycles']} cycles = {report['rtl_job_cycles']} of the jobs on the "
+          f"RTL + {report['reload_cycles']} of DMA reloads from the model ({report['reload_bytes']}"
+          f" bytes at {report['dma_bytes_per_cycle']} bytes/cycle; model total "
+          f"{report['model_cycles']}); utilization {report['utilization']:.3f}")
+    write_energy(write, report)
+    ok = report["mismatches"] == 0 and report["cycles"] == report["model_cycles"] and all(
+        r["cycles"] == r["register_cycles"] == r["model_cycles"] and
+        r["act_sram_reads"] == r["model_act_sram_reads"] for r in report["tile_runs"])
+    return RunOutput(report, ok, str(write))
+
+
+def tiled_energy_fields(cfg, tiled, x, w, args, progress, cycles=None):
+    """``run --energy`` of a layer run as time tiles: the energy model's figures of its tiles'
+    jobs (at the RTL's measured ``cycles`` per tile, or the cycle model's) plus the SRAM accesses
+    of its DMA reloads (:func:`.energy.tiled_layer_job`), with those accesses' energy apart in
+    ``reload_sram_pj``; ``load_sram_write_pj`` is the SRAM writes of loading what the first tile
+    finds resident (the input map with one band, and the first group's weights)."""
+    from ..power.model import job_energy, model_energies
+    from .energy import reload_actions, tiled_layer_job
+
+    job = tiled_layer_job(cfg, tiled, x, w, shift=args.shift, relu=args.relu)
+    fields = job_energy(cfg, job, tiled.cycles if cycles is None else cycles,
+                        progress=progress)
+    sram = model_energies(cfg)["sram"]
+    fields["reload_sram_pj"] = sum(n * sram[a] for a, n in reload_actions(tiled).items())
+    plan, first = tiled.plan, tiled.tiles[0]
+    resident = plan.h * plan.w * plan.cb_in if tiled.bands == 1 else 0
+    fields["load_sram_write_pj"] = (resident * sram["sram_act_write"] +
+                                    first.plan.weight_word_count * sram["sram_weights_write"])
+    return fields
+
+
 def _model_only(cfg, args, layer, nnz, flag):
     """``--model-only`` for one layer: the plan and the cycle model's figures, no operands."""
     for name in ("act", "weights", "out", "prune"):
@@ -469,8 +619,12 @@ def _model_only(cfg, args, layer, nnz, flag):
         x, w = prepare_layer(cfg, plan, act_density=0.5 if args.act_density is None
                              else args.act_density, seed=args.seed)
         report["seed"] = args.seed
-        report.update(energy_fields(cfg, plan, x, w, report, args, None,
-                                    Progress(not args.quiet and not args.json)))
+        progress = Progress(not args.quiet and not args.json)
+        tiled, _ = _tile(cfg, plan, int8_out, args.dma_bytes, flag)
+        if tiled is not None and tiled.time_tiles > 1:
+            report.update(tiled_energy_fields(cfg, tiled, x, w, args, progress))
+        else:
+            report.update(energy_fields(cfg, plan, x, w, report, args, None, progress))
     write = Text()
     write(f"{cfg.name} ({cfg.notation}): {plan.h}x{plan.w}x{plan.c} -> {plan.k} channels, "
           f"{plan.r}x{plan.s} stride {plan.stride} pad {plan.pad}, {plan.tiles} output "
@@ -485,6 +639,27 @@ def _model_only(cfg, args, layer, nnz, flag):
     if args.energy:
         write_energy(write, report)
     return RunOutput(report, True, str(write))
+
+
+def _reload_energy(cfg, report, dma_bytes):
+    """Add ``reload_sram_pj`` to every priced row of a network's report (the SRAM energy of its
+    time tiles' reloads, :func:`.energy.reload_actions`, already in its ``energy_pj``; 0 for an
+    untiled layer) and its total to the report."""
+    from ..power.model import sram_energies
+    from .energy import reload_actions
+
+    sram = sram_energies(cfg)["sram"]
+    layers = {layer.name: layer for layer in workloads.network(report["network"])}
+    for row in report["layers"]:
+        if "energy_pj" not in row:
+            continue
+        row["reload_sram_pj"] = 0.0
+        if row["time_tiles"] not in (None, 1):
+            plan = _network_layer_plans(cfg, layers[row["layer"]], row["nnz"])[0]
+            tiled, _ = _tile(cfg, plan, True, dma_bytes, "--network")
+            row["reload_sram_pj"] = row["groups"] * sum(
+                n * sram[a] for a, n in reload_actions(tiled).items())
+    report["reload_sram_pj"] = sum(row.get("reload_sram_pj", 0.0) for row in report["layers"])
 
 
 def _run_network(cfg, args, nnz, progress):
@@ -543,9 +718,10 @@ def _run_network(cfg, args, nnz, progress):
         from .energy import network_layers
         layers = network_layers(cfg, args.network, nnz, densities=densities, seed=args.seed,
                                 act_density=0.5 if args.act_density is None
-                                else args.act_density)
+                                else args.act_density, dma_bytes=args.dma_bytes)
         network_energy(
             cfg, report, layers, progress=progress,
             baseline=f"NNZ {cfg.array.max_nnz}/{cfg.block} on the same activations")
+        _reload_energy(cfg, report, args.dma_bytes)
         write_energy(write, report)
     return RunOutput(report, ok, str(write))

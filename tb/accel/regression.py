@@ -22,6 +22,7 @@ from ...sim.accel import tiling as accel_tiling
 from ..reset import reset_trials, verilator_test
 from ..seeds import seed_for
 from .bench import CLOCK_NS, AccelBench
+from .tiled import run_tiles
 
 
 def nnz_choices(cfg):
@@ -291,9 +292,10 @@ def tiled_case(cfg):
 @verilator_test()
 async def time_tiled_layer(dut):
     """A layer larger than the SRAMs (:func:`tiled_case`) run as its time tiles
-    (:mod:`sparseforge.sim.accel.tiling`), one job after another as the host would: each tile's
-    input band loaded (halo rows, padding written out), its output read back; the next group's
-    weights stream into the other weight half while the current job runs. Twice: the plan's
+    (:mod:`sparseforge.sim.accel.tiling`) by :func:`.tiled.run_tiles`, one job after another as
+    the host would: each tile's input band loaded (halo rows, padding written out), its output
+    read back; the next group's weights stream into the other weight half while the current job
+    runs. Twice: the plan's
     tiling, and two bands by two output-channel groups (bands outer, so weights reload at every
     tile). The assembled map is bit-exact against the golden convolution of the whole layer,
     and every job's cycles (ports, register) equal its model."""
@@ -310,27 +312,10 @@ async def time_tiled_layer(dut):
     assert not chosen.fits_sram and chosen.time_tiles > 1, "the case must need tiling"
     forced = accel_tiling.tile_layer(cfg, *layer, nnz, tiling=(2, 2, "bands"))
     for label, tiled in (("chosen", chosen), ("2x2", forced)):
-        operands = accel_tiling.tile_operands(tiled, x, w)
-        words = [accel_plan.weight_words(t.plan, wt, bench.weight_packer)
-                 for t, (_, wt) in zip(tiled.tiles, operands)]
-        halves = [0]
-        for tile in tiled.tiles[1:]:
-            halves.append(1 - halves[-1] if tile.weight_words else halves[-1])
-        await bench.load_weights(words[0], 0, 0)
-        parts = []
-        for i, (tile, (xt, _)) in enumerate(zip(tiled.tiles, operands)):
-            if i == 0 or tile.act_words:
-                await bench.load_act(xt, 0, 0)
-            following = i + 1 < len(tiled.tiles) and tiled.tiles[i + 1].weight_words
-            if following:                   # the next group's weights, during this job
-                await bench.load_weights(words[i + 1], halves[i + 1], 0, wait=False)
-            run = await bench.run_layer(tile.plan, ifm=(0, 0), ofm=(1, 0),
-                                        weights=(halves[i], 0))
+        got, runs = await run_tiles(bench, tiled, x, w)
+        for i, (tile, run) in enumerate(zip(tiled.tiles, runs)):
             assert not run.error, f"{label} tile {i}: the descriptor was refused"
             check_cycles(run, tile.plan, f"{label} tile {i}")
-            await bench.w_src.wait()
-            parts.append(await bench.read_output(tile.plan, 1, 0, int8_out=False))
-        got = accel_tiling.assemble_output(tiled, parts)
         assert np.array_equal(got, want), \
             f"{label}: {np.count_nonzero(got != want)} mismatches in the tiled layer"
         dut._log.info("%s tiling of %s: %d tiles (%d bands x %d groups), bit-exact, jobs %s",

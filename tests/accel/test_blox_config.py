@@ -117,6 +117,8 @@ def sparseforge(*args):
     ("accel_small_blox", [], "--shift"),
     ("accel_small_blox", ["--shift", "6", "--threshold", "-1"], "0 to 255.996"),
     ("accel_small_blox", ["--shift", "6", "--threshold", "256"], "0 to 255.996"),
+    # A layer larger than the SRAMs runs as time tiles on the RTL; pruning is not built there.
+    ("accel_small_blox", ["--shift", "6", "--conv", "96,96,64,64,3,3,1,1"], "time tiles"),
 ])
 def test_threshold_input_errors(config, args, words):
     result = sparseforge("run", config, "--conv", "5,5,8,8,3,3", "--threshold", "1", *args)

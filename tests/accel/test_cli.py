@@ -121,6 +121,47 @@ def test_run_conv_is_bit_exact_cycle_exact_and_saves_the_output(design, tmp_path
     assert y[0, 0, 0] == want
 
 
+@pytest.mark.cocotb
+def test_run_conv_larger_than_the_srams_runs_as_time_tiles(design, tmp_path):
+    """A 48×6 layer whose INT32 output map (288 pixels of a 32-byte word) exceeds an activation
+    half (16 banks × 64 rows / 4 words a pixel = 256 pixels) runs as time tiles on the
+    regression's build: bit-exact against a golden convolution worked here, every job's cycles
+    equal its model, the total is the jobs' measured cycles plus the modelled reloads."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(-128, 128, (8, 48, 6)).astype(np.int8)
+    # One non-zero per block of 8 input channels (--nnz 1) at a random channel.
+    w = np.zeros((8, 8, 3, 3), dtype=np.int8)
+    for k in range(8):
+        for i in range(3):
+            for j in range(3):
+                w[k, rng.integers(8), i, j] = rng.integers(-128, 128)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "w.npy", w)
+    out = tmp_path / "y.npy"
+    result = sparseforge("run", design, "--conv", "48,6,8,8,3,3,1,1", "--nnz", "1",
+                         "--act", tmp_path / "x.npy", "--weights", tmp_path / "w.npy",
+                         "--out", out, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["mismatches"] == 0 and not report["fits_sram"]
+    runs = report["tile_runs"]
+    assert report["time_tiles"] == len(runs) > 1
+    assert [r["output_rows"] for r in runs] == [[0, 24], [24, 48]]     # two balanced bands
+    for r in runs:
+        assert r["cycles"] == r["register_cycles"] == r["model_cycles"], r
+        assert r["act_sram_reads"] == r["model_act_sram_reads"], r
+    assert report["rtl_job_cycles"] == sum(r["cycles"] for r in runs)
+    assert report["cycles"] == report["rtl_job_cycles"] + report["reload_cycles"]
+    assert report["cycles"] == report["model_cycles"]
+    padded = np.pad(x.astype(np.int64), ((0, 0), (1, 1), (1, 1)))
+    want = np.zeros((8, 48, 6), dtype=np.int64)
+    for i in range(3):
+        for j in range(3):
+            want += np.einsum("kc,chw->khw", w[:, :, i, j].astype(np.int64),
+                              padded[:, i:i + 48, j:j + 6])
+    assert np.array_equal(np.load(out), want)
+
+
 def test_synth_keeps_the_srams_as_macros_and_sizes_them(tmp_path):
     """The liberty flow leaves every SRAM bank a black box (an SRAM compiler's job) and reports
     its bits and modelled area; the config fixes both: 2 + 1 KB, two halves of 4 + 1 banks (no

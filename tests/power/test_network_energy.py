@@ -31,6 +31,10 @@ SCNN = {**SCNN_PRESETS["scnn_2x2_small"][1], "name": "scnn_2x2_small"}
 #: (SCNN runs stride-1 'same' layers only: it skips the last).
 NET = (ConvLayer("a", 6, 6, 8, 8, 3, 3, 1, 1), ConvLayer("b", 6, 6, 8, 4, 1, 1, 1, 0),
        ConvLayer("c", 6, 6, 8, 8, 3, 3, 2, 1, 2))
+#: The accelerator's test network: ``NET`` and a tall layer larger than TINY's SRAMs at every
+#: density (its input map needs 576 of a half's 512 words: two bands; at 4/4 its weights need
+#: two groups too). Layer "a" is tiled at 4/4 (two groups: weights reload, outputs read back).
+ACCEL_NET = NET + (ConvLayer("d", 36, 8, 8, 8, 3, 3, 1, 1),)
 
 
 def _energies(cfg):
@@ -51,6 +55,7 @@ def priced(monkeypatch):
                                  supply_v=1.8, slew_ns=0.06)
     monkeypatch.setattr(model, "calibrate", calibrate)
     monkeypatch.setitem(workloads.NETWORKS, "tiny", NET)
+    monkeypatch.setitem(workloads.NETWORKS, "tiny_tiled", ACCEL_NET)
 
 
 def _run(capsys, *argv):
@@ -84,32 +89,56 @@ def _price(cfg, counts):
 
 
 def _accel_layer_counts(cfg, layer, nnz, act_density):
-    """One network layer's counts on the accelerator, from the plan and simulation models."""
+    """One network layer's counts on the accelerator, from the plan and simulation models: a
+    layer larger than the SRAMs (INT8 output, the default DMA rate) is the sum of its time
+    tiles' counts, each at its job's cycles on its operands, plus the SRAM accesses of its
+    reloads as the tiling reports its words: an activation write per input word loaded, a
+    weight write per weight word loaded, an activation read per output word read back.
+    Returns ``(counts, reload bytes)``."""
     from sparseforge.gen.accel.run import prepare_layer
     from sparseforge.gen.sta.energy import skew_bits
-    from sparseforge.sim.accel import cycles, plan as accel_plan
+    from sparseforge.sim.accel import cycles, plan as accel_plan, tiling
     from sparseforge.sim.accel.actions import layer_actions
 
     cpg = layer.c // layer.groups
-    plan = accel_plan.plan_layer(cfg, layer.h, layer.w, cpg, layer.k // layer.groups, layer.r,
-                                 layer.s, layer.stride, layer.pad, min(nnz, cpg),
-                                 check_sram=False)
+    args = (layer.h, layer.w, cpg, layer.k // layer.groups, layer.r, layer.s, layer.stride,
+            layer.pad, min(nnz, cpg))
+    plan = accel_plan.plan_layer(cfg, *args, check_sram=False)
     x, w = prepare_layer(cfg, plan, act_density=act_density, seed=SEED)
-    counts = layer_actions(plan, x, w, cycles.layer_cycles(plan), int8_out=True,
-                           skew_bits=skew_bits(cfg.array))
-    return {action: n * layer.groups for action, n in counts.items()}
+    tiled = tiling.tile_layer(cfg, *args, int8_out=True)
+    counts, moved = {}, 0
+    parts = tiling.tile_operands(tiled, x, w) if tiled.time_tiles > 1 else [(x, w)]
+    for tile, (xt, wt) in zip(tiled.tiles, parts, strict=True):
+        job = tile.plan if tiled.time_tiles > 1 else plan
+        for action, n in layer_actions(job, xt, wt, cycles.layer_cycles(job), int8_out=True,
+                                       skew_bits=skew_bits(cfg.array)).items():
+            counts[action] = counts.get(action, 0) + n
+        counts["sram_act_write"] += tile.act_words
+        counts["sram_weights_write"] += tile.weight_words
+        counts["sram_act_read"] += tile.out_words
+        moved += (tile.act_words + tile.out_words) * cfg.block + \
+            tile.weight_words * accel_plan.weight_word_bytes(cfg)
+    return {action: n * layer.groups for action, n in counts.items()}, moved * layer.groups
 
 
 def test_accel_network_energy_is_its_layers_counts_times_their_energies(priced, capsys,
                                                                         tmp_path):
     cfg = parse_config(TINY)
-    report = _run(capsys, _config(tmp_path, TINY), "--network", "tiny", "--nnz", "2",
+    report = _run(capsys, _config(tmp_path, TINY), "--network", "tiny_tiled", "--nnz", "2",
                   "--act-density", "0.6", "--seed", str(SEED), "--energy")
     rows = {row["layer"]: row for row in report["layers"]}
+    assert rows["d"]["time_tiles"] == 2 and rows["d"]["tiling"]["bands"] == 2
     total = base_total = 0.0
-    for layer in NET:
-        want = _price(cfg, _accel_layer_counts(cfg, layer, 2, 0.6))
-        base = _price(cfg, _accel_layer_counts(cfg, layer, 4, 0.6))
+    for layer in ACCEL_NET:
+        counts, moved = _accel_layer_counts(cfg, layer, 2, 0.6)
+        assert rows[layer.name]["reload_bytes"] == moved, layer.name
+        if layer.name == "d":           # two bands of 400 input words, 288 output words each
+            reload = {"sram_act_write": 800, "sram_act_read": 576}
+            assert rows["d"]["reload_sram_pj"] == pytest.approx(_price(cfg, reload), rel=1e-12)
+        else:
+            assert rows[layer.name]["reload_sram_pj"] == 0.0
+        want = _price(cfg, counts)
+        base = _price(cfg, _accel_layer_counts(cfg, layer, 4, 0.6)[0])
         row = rows[layer.name]
         assert row["energy_pj"] == pytest.approx(want, rel=1e-12), layer.name
         assert row["baseline_energy_pj"] == pytest.approx(base, rel=1e-12), layer.name
@@ -121,7 +150,7 @@ def test_accel_network_energy_is_its_layers_counts_times_their_energies(priced, 
     assert report["energy_pj"] == pytest.approx(total, rel=1e-12)
     assert report["energy_baseline"]["energy_pj"] == pytest.approx(base_total, rel=1e-12)
     assert report["energy_relative_to_baseline"] == pytest.approx(total / base_total)
-    assert report["ops"] == 2 * sum(layer.macs for layer in NET)
+    assert report["ops"] == 2 * sum(layer.macs for layer in ACCEL_NET)
     assert report["tops_per_w"] == pytest.approx(report["ops"] / total)
     assert sum(report["energy_by_component"].values()) == pytest.approx(total, rel=1e-12)
 
@@ -171,13 +200,9 @@ def test_a_dense_network_is_its_own_baseline_and_the_baseline_of_a_sparse_one(
             assert a["energy_relative_to_baseline"] == 1.0
             # The sparse run's baseline is the dense run, layer by layer.
             assert b["baseline_energy_pj"] == pytest.approx(a["energy_pj"], rel=1e-12)
-            # Priced as one pass: a layer larger than the SRAMs, whose cycles count its time
-            # tiles and their reloads on the accelerator (layer "a" at 4/4 on TINY's 512-byte
-            # weight halves), is priced at one job's cycles.
-            if a.get("time_tiles", 1) == 1:
-                assert b["baseline_cycles"] == a["model_cycles"]
-            else:
-                assert b["baseline_cycles"] < a["model_cycles"]
+            # A layer larger than the SRAMs (layer "a" at 4/4 on TINY's 512-byte weight halves)
+            # is priced as the time tiles its cycles count.
+            assert b["baseline_cycles"] == a["model_cycles"]
     assert thin["energy_baseline"]["energy_pj"] == pytest.approx(full["energy_pj"], rel=1e-12)
 
 
@@ -193,6 +218,37 @@ def test_model_only_energy_prices_the_cycle_models_counts(argv, priced, capsys):
     assert sum(report["energy_by_component"].values()) == pytest.approx(report["energy_pj"])
     assert report["energy_model"]["calibrated_on"].endswith("(test energies)")
     assert report["tops_per_w"] > 0
+
+
+def test_model_only_energy_of_a_tiled_layer_counts_its_tiles_and_reloads(priced, capsys,
+                                                                         tmp_path):
+    cfg = parse_config(TINY)
+    layer = ACCEL_NET[-1]
+    report = _run(capsys, _config(tmp_path, TINY), "--conv", "36,8,8,8,3,3,1,1", "--nnz", "2",
+                  "--shift", "0", "--act-density", "0.6", "--model-only", "--energy",
+                  "--seed", str(SEED))
+    assert report["time_tiles"] == 2
+    counts, moved = _accel_layer_counts(cfg, layer, 2, 0.6)
+    assert report["reload_bytes"] == moved
+    assert report["energy_pj"] == pytest.approx(_price(cfg, counts), rel=1e-12)
+    tiles = [(400, 0, 288), (400, 0, 288)]      # (act, weight, out) words: two bands, 1 group
+    reload = {"sram_act_write": sum(t[0] for t in tiles),
+              "sram_weights_write": sum(t[1] for t in tiles),
+              "sram_act_read": sum(t[2] for t in tiles)}
+    assert (sum(t[0] + t[2] for t in tiles) * cfg.block) == moved
+    assert report["reload_sram_pj"] == pytest.approx(_price(cfg, reload), rel=1e-12)
+    # The RTL run prices the jobs' measured cycles, one per tile: at the model's, the same.
+    from types import SimpleNamespace
+    from sparseforge.gen.accel.run import prepare_layer, tiled_energy_fields
+    from sparseforge.sim.accel import cycles, plan as accel_plan, tiling
+
+    args = (layer.h, layer.w, layer.c, layer.k, layer.r, layer.s, layer.stride, layer.pad, 2)
+    tiled = tiling.tile_layer(cfg, *args, int8_out=True)
+    x, w = prepare_layer(cfg, accel_plan.plan_layer(cfg, *args, check_sram=False),
+                         act_density=0.6, seed=SEED)
+    rtl = tiled_energy_fields(cfg, tiled, x, w, SimpleNamespace(shift=0, relu=False), None,
+                              [cycles.layer_cycles(t.plan) for t in tiled.tiles])
+    assert rtl["energy_pj"] == report["energy_pj"]
 
 
 def test_model_only_energy_equals_the_rtl_runs(priced, capsys):
