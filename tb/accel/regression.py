@@ -93,7 +93,7 @@ LAYERS = [
 ]
 
 
-#: The :data:`LAYERS` Icarus runs (it simulates this design twenty to fifty times slower than
+#: The :data:`LAYERS` Icarus runs (it simulates these designs twenty to fifty times slower than
 #: Verilator, which runs them all): the odd 3×3 and the 7×7 stride 2. Other shapes run on Icarus
 #: elsewhere in this module: a 1×1 stride-1 layer with the raster mapping (the first of
 #: :data:`RASTER_LAYERS`, the only one Icarus runs), a 3×3 stride 1 and a 1×1 stride 2 under
