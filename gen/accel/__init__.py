@@ -70,7 +70,6 @@ ARCH = Architecture(
     # tests, and every engine kind in the STA regression.
     regression_designs={
         "accel_test": (_test_design(True), ("verilator",)),
-        "accel_test_noim2c": (_test_design(False), ("verilator",)),
         # A classic SA (B = 1: one channel per SRAM word) behind IM2COL.
         "accel_sa_test": (_engine_design({"kind": "sa", "array": {"m": 4, "n": 2}}, 8, 4),
                           ("verilator", "icarus")),

@@ -20,8 +20,8 @@ def _key(cfg, simulator, text=None):
 
 
 def test_a_config_derived_value_changes_the_key(monkeypatch):
-    raw, _ = registry.get("accel").regression_designs["accel_test"]
-    cfg = parse_config({**raw, "name": "accel_test"})
+    raw, _ = registry.get("accel").regression_designs["accel_sa_test"]
+    cfg = parse_config({**raw, "name": "accel_sa_test"})
     text = verilog_text(cfg)
     before = {sim: _key(cfg, sim, text) for sim in runner.SIMULATORS}
     depth = cfg.act_bank_depth
