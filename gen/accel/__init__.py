@@ -66,8 +66,8 @@ ARCH = Architecture(
                                     "8: a 64-bit AXI master)"})),
     # Icarus simulates the VDBB test design at about eighty cycles a second (its regression took
     # over two minutes there), so the accelerator runs on Icarus with the smallest engine, the
-    # SA 4×2 (the same tests in under half the time); the VDBB accelerator runs on Icarus in the Sparse-Blox RTL
-    # tests, and every engine kind in the STA regression.
+    # SA 4×2 (the same tests in under half the time); the VDBB accelerator runs on Icarus in
+    # the Sparse-Blox RTL tests, and every engine kind in the STA regression.
     regression_designs={
         "accel_test": (_test_design(True), ("verilator",)),
         # A classic SA (B = 1: one channel per SRAM word) behind IM2COL.
