@@ -405,26 +405,19 @@ def run_cli(cfg, args):
     if not tiled.fits_sram:
         return _run_tiled(cfg, args, tiled, raw, progress, flag)
     plan = _plan(cfg, layer, nnz, flag, int8_out=int8_out)
-    x, w = prepare_layer(cfg, plan, act_density=0.5 if args.act_density is None
-                         else args.act_density, act_path=args.act, weights_path=args.weights,
-                         prune=args.prune, seed=args.seed)
+    x, w = _operands(cfg, plan, args)
     report, y = run_layer_rtl(cfg, plan, x, w, shift=args.shift, relu=args.relu,
                               simulator=args.sim, seed=args.seed, progress=progress, blox=raw)
-    report["seed"] = args.seed
-    if args.layer:
-        report["name"] = args.layer
     # The RTL runs layers that fit: one time tile, nothing reloaded.
     report.update({k: v for k, v in tiling_fields(cfg, plan, args.shift is not None,
                                                    args.dma_bytes, flag).items()
                    if k not in ("model_cycles", "job_cycles")})
     if args.energy:
         report.update(energy_fields(cfg, plan, x, w, report, args, raw, progress))
-    if args.out is not None:
-        save_npy(Path(args.out), y.astype(np.int8 if args.shift is not None else np.int32))
+    _record(report, y, args)
     write = Text()
-    write(f"{cfg.name} ({cfg.notation}) on {args.sim}: {plan.h}x{plan.w}x{plan.c} -> "
-          f"{plan.k} channels, {plan.r}x{plan.s} stride {plan.stride} pad {plan.pad}, "
-          f"{plan.tiles} output tiles of a {plan.ph}x{plan.pw} patch, {plan.reader} reader")
+    write(f"{_layer_line(cfg, plan, args)}, {plan.tiles} output tiles of a "
+          f"{plan.ph}x{plan.pw} patch, {plan.reader} reader")
     write(table([(f"{plan.nnz}/{cfg.block}", report["cycles"], report["register_cycles"],
                   report["model_cycles" if raw is None else "model_cycles_blox"],
                   report["ideal_cycles"], report["utilization"],
@@ -535,6 +528,30 @@ def run_tiled_rtl(cfg, tiled, x, w, *, shift=None, relu=False, simulator="verila
     return report, y
 
 
+def _operands(cfg, plan, args):
+    """The layer's activations and weights for an RTL run: from ``--act``/``--weights`` files,
+    else random at ``--act-density`` (0.5) and the plan's NNZ, from ``--seed``."""
+    return prepare_layer(cfg, plan, act_density=0.5 if args.act_density is None
+                         else args.act_density, act_path=args.act, weights_path=args.weights,
+                         prune=args.prune, seed=args.seed)
+
+
+def _record(report, y, args):
+    """The run's seed and layer name in its report, and its output map in ``--out`` (last, so a
+    refused ``--energy`` leaves no file behind)."""
+    report["seed"] = args.seed
+    if args.layer:
+        report["name"] = args.layer
+    if args.out is not None:
+        save_npy(Path(args.out), y.astype(np.int8 if args.shift is not None else np.int32))
+
+
+def _layer_line(cfg, plan, args):
+    """The first words of a run's text report: design, simulator and layer."""
+    return (f"{cfg.name} ({cfg.notation}) on {args.sim}: {plan.h}x{plan.w}x{plan.c} -> "
+            f"{plan.k} channels, {plan.r}x{plan.s} stride {plan.stride} pad {plan.pad}")
+
+
 def _run_tiled(cfg, args, tiled, raw, progress, flag):
     """``run --conv/--layer`` on the RTL of a layer larger than the SRAMs: its time tiles."""
     if raw is not None:
@@ -542,23 +559,16 @@ def _run_tiled(cfg, args, tiled, raw, progress, flag):
                          f"and runs as {tiled.time_tiles} time tiles (Sparse-Blox runs layers "
                          "that fit)")
     plan = tiled.plan
-    x, w = prepare_layer(cfg, plan, act_density=0.5 if args.act_density is None
-                         else args.act_density, act_path=args.act, weights_path=args.weights,
-                         prune=args.prune, seed=args.seed)
+    x, w = _operands(cfg, plan, args)
     report, y = run_tiled_rtl(cfg, tiled, x, w, shift=args.shift, relu=args.relu,
                               simulator=args.sim, seed=args.seed, progress=progress)
-    report["seed"] = args.seed
-    if args.layer:
-        report["name"] = args.layer
     if args.energy:
         report.update(tiled_energy_fields(cfg, tiled, x, w, args, progress,
                                           [r["cycles"] for r in report["tile_runs"]]))
-    if args.out is not None:
-        save_npy(Path(args.out), y.astype(np.int8 if args.shift is not None else np.int32))
+    _record(report, y, args)
     write = Text()
-    write(f"{cfg.name} ({cfg.notation}) on {args.sim}: {plan.h}x{plan.w}x{plan.c} -> "
-          f"{plan.k} channels, {plan.r}x{plan.s} stride {plan.stride} pad {plan.pad}, larger "
-          f"than the SRAMs: {_tiles_cell(report)} time tiles, one job each")
+    write(f"{_layer_line(cfg, plan, args)}, larger than the SRAMs: {_tiles_cell(report)} "
+          "time tiles, one job each")
     write(table([(r["tile"], f"{r['output_rows'][0]}-{r['output_rows'][1] - 1}",
                   f"{r['channels'][0]}-{r['channels'][1] - 1}", r["act_words_loaded"],
                   r["weight_words_loaded"], r["out_words_read_back"], r["cycles"],
