@@ -30,11 +30,16 @@ def golden_map(cfg, plan, x, w, shift, relu):
 
 
 def threshold_for(cfg, plan, y, count):
-    """A raw threshold below which fewer than ``count`` of ``y``'s blocks fall (the
-    ``count``-th smallest |mean|), at least one unless they tie."""
+    """A raw threshold below which some of ``y``'s blocks fall: the ``count``-th smallest
+    |mean| (at most ``count`` blocks below it), or, where more than ``count`` blocks tie at
+    the smallest |mean| (all-zero blocks after ReLU), the next larger |mean|, so that at least
+    one block falls below unless every block ties."""
     sums, n_valid, _ = block_stats(y, (cfg.block, plan.ph, plan.pw))
     means = np.sort((np.abs(sums) << cfg.sparseblox.fmt.frac_bits) // n_valid, axis=None)
-    return int(means[min(len(means) - 1, count)])
+    raw = int(means[min(len(means) - 1, count)])
+    if raw == means[0] and (means > raw).any():
+        raw = int(means[means > raw][0])
+    return raw
 
 
 async def check_pruned(bench, plan, x, w, raw, *, shift=6, relu=True, label=""):
