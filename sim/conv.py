@@ -8,7 +8,7 @@ import numpy as np
 
 from .gemm import wrap
 
-__all__ = ["conv2d", "requantize", "output_size", "im2col_matrix"]
+__all__ = ["conv2d", "requantize", "fitting_shift", "output_size", "im2col_matrix"]
 
 
 def output_size(h, w, r, s, stride=1, pad=0):
@@ -54,6 +54,14 @@ def conv2d(x, weights, stride=1, pad=0, acc_bits=32):
                          f"with padding {pad}")
     out = im2col_matrix(x, r, s, stride, pad) @ weights.reshape(k, -1).T
     return wrap(out.T.reshape(k, ho, wo), acc_bits)
+
+
+def fitting_shift(acc):
+    """The smallest shift (0 … 31) at which :func:`requantize` with ReLU keeps the largest
+    value of ``acc`` below saturation (127), for runs that need an INT8 output map without a
+    trained scale."""
+    top = int(np.max(acc, initial=0))
+    return next((s for s in range(32) if (top + ((1 << s) >> 1)) >> s <= 127), 31)
 
 
 def requantize(acc, shift, relu=False):

@@ -261,3 +261,28 @@ def test_cli_rtl_run_of_a_layer_whose_smallest_tiles_do_not_fit_is_refused():
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "--layer" in lines[0] and "even as time tiles" in lines[0], \
         result.stderr
+
+
+def test_cli_network_rtl_layers_are_checked_before_any_simulation():
+    # --rtl-layers runs a layer larger than the SRAMs as its time tiles, but one whose smallest
+    # tiles do not fit (res5a_branch2b at 8/8 on accel_small) is refused before the layers
+    # named ahead of it start simulating: one line, exit 2, no RTL run (this test builds none).
+    result = sparseforge("run", "accel_small", "--network", "resnet50", "--nnz", "8",
+                         "--rtl-layers", "res2a_branch2a,res5a_branch2b")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--rtl-layers res5a_branch2b" in lines[0], result.stderr
+    assert "simulating" not in result.stderr
+
+
+def test_fitting_shift_is_the_smallest_that_keeps_the_largest_value():
+    assert conv.fitting_shift(np.array([127, -5000])) == 0
+    assert conv.fitting_shift(np.array([128])) == 1     # (128 + 1) >> 1 = 64
+    assert conv.fitting_shift(np.array([254])) == 1     # (254 + 1) >> 1 = 127
+    assert conv.fitting_shift(np.array([255])) == 2     # 128 at shift 1 saturates
+    assert conv.fitting_shift(np.zeros((2, 3), dtype=np.int64)) == 0
+    for top in (1000, 2 ** 20 + 7, 2 ** 31 - 1):
+        s = conv.fitting_shift(np.array([top]))
+        assert conv.requantize(np.array([top]), s, True)[0] <= 127
+        assert s == 0 or conv.requantize(np.array([top]), s - 1, True)[0] == 127 and \
+            (top + ((1 << (s - 1)) >> 1)) >> (s - 1) > 127
