@@ -5,10 +5,10 @@ cocotb module (:mod:`.run`): the tiles of a :class:`~sparseforge.sim.accel.tilin
 run one job after another on one bench. Before a tile whose band changes, its input band (or,
 for the first tile, the whole input) is loaded into activation half 0; each tile writes its
 output into half 1: with ``in_place``, into the whole layer's map (read back once, after the
-last tile, to check it), else into a map of its own, read back after its job. The first tile's weights are loaded
-into weight half 0 before the first job; each later group's weights stream into the other
-weight half while the current job runs (the weight SRAM's double buffer), so a tile's job reads
-the half its group was loaded into.
+last tile, to check it), else into a map of its own, read back after its job. The first
+tile's weights are loaded into weight half 0 before the first job; each later group's weights
+stream into the other weight half while the current job runs (the weight SRAM's double
+buffer), so a tile's job reads the half its group was loaded into.
 """
 
 from dataclasses import dataclass
