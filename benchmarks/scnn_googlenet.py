@@ -21,7 +21,9 @@ beat to the last output beat (weights and activations streamed after ``start``),
 compute and drain parts; the speed-up over SCNN's own 1.0/1.0 run (whole run and compute part;
 1.0 is always run, as the base), over an ideal dense array of the same 1,024 multipliers (MACs /
 1,024 cycles: the paper's DCNN is its own dense design, 1/0.79 faster than SCNN at 1.0/1.0;
-whole run and compute part, the paper's layers finding their activations on chip) and
+whole run and compute part, the paper's layers finding their activations on chip), over the
+DCNN model (:mod:`sparseforge.sim.scnn.dcnn`: the same PEs and planar tiles, 16-term dot
+products of dense operands, the busiest PE's cycles a layer) and
 the oracle's (dense cycles over products / 1,024, the paper's SCNN(oracle), Sec. 6.2); the
 multipliers' utilization while the PEs compute (products / (16 · PE compute cycles)) and over the
 whole run (products / (1,024 · cycles)); the share of the PEs' time in the compute part (64 ·
@@ -43,6 +45,7 @@ from sparseforge.gen.report import Progress, table
 from sparseforge.gen.reproduce.scnn import DENSITIES, googlenet_config, googlenet_layers
 from sparseforge.gen.scnn.run import sparse_operand
 from sparseforge.sim.scnn import cycles as scnn_cycles
+from sparseforge.sim.scnn import dcnn
 from sparseforge.sim.scnn import streams as scnn_streams
 
 from readme import update_readme
@@ -97,15 +100,30 @@ def sweep(densities, progress, json_path=None):
     return per_density
 
 
+def dcnn_cycles():
+    """The dense DCNN baseline's cycles over the 54 layers (:mod:`sparseforge.sim.scnn.dcnn`):
+    the same 8×8 PEs and per-layer planar tiles, 16-term dot products, dense operands."""
+    total = 0
+    for layer in googlenet_layers():
+        cfg = googlenet_config(layer)
+        total += dcnn.layer_cycles(layer.h, layer.w, layer.c, layer.k, layer.r, layer.s,
+                                   pes_x=cfg.px, pes_y=cfg.py, tile_w=cfg.tile_w,
+                                   tile_h=cfg.tile_h, multipliers_per_pe=cfg.f * cfg.i).cycles
+    return total
+
+
 def summary(per_density):
     """One row per density, densest first, from the per-layer figures."""
     totals = {d: {f: sum(r[f] for r in rows) for f in FIELDS} for d, rows in per_density.items()}
     dense = totals[1.0]
+    base = dcnn_cycles()
     out = []
     for d in sorted(totals, reverse=True):
         t = totals[d]
         ideal_dense = t["macs"] / MULTIPLIERS
         out.append({
+            "dcnn_cycles": base, "vs_dcnn": base / t["cycles"],
+            "compute_vs_dcnn": base / t["compute"],
             "density": d, "cycles": t["cycles"], "load_cycles": t["load"],
             "compute_cycles": t["compute"], "drain_cycles": t["drain"],
             "products": t["products"],
@@ -144,17 +162,18 @@ def read_json(path):
 def markdown(rows):
     lines = ["| density w/a | cycles (54 layers) | load | compute | drain | speed-up | "
              "compute speed-up | vs ideal dense array (whole run / compute) | "
-             "paper: SCNN vs DCNN | oracle speed-up | "
+             "vs DCNN model (whole run / compute) | paper: SCNN vs DCNN | oracle speed-up | "
              "mult. utilization (computing) | utilization (whole run) | PE-time at barriers | "
              "PE-time in queue stalls |",
-             "| --- |" + " ---: |" * 13]
+             "| --- |" + " ---: |" * 14]
     for r in rows:
         d = r["density"]
         lines.append(
             f"| {d:.1f}/{d:.1f} | {r['cycles']:,} | {r['load_cycles']:,} | "
             f"{r['compute_cycles']:,} | {r['drain_cycles']:,} | {r['speedup']:.2f} | "
             f"{r['compute_speedup']:.2f} | {r['vs_ideal_dense']:.2f} / "
-            f"{r['compute_vs_ideal_dense']:.2f} | {PAPER.get(d, '—')} | "
+            f"{r['compute_vs_ideal_dense']:.2f} | {r['vs_dcnn']:.2f} / "
+            f"{r['compute_vs_dcnn']:.2f} | {PAPER.get(d, '—')} | "
             f"{r['oracle_speedup']:.1f} | {r['multiplier_utilization']:.2f} | "
             f"{r['utilization']:.2f} | {r['barrier_share']:.0%} | "
             f"{r['queue_stall_share']:.1%} |")
@@ -174,6 +193,8 @@ def plot(rows, path):
             label="SCNN over an ideal dense array (1,024 mult.), whole run")
     ax.plot(ds, [r["compute_vs_ideal_dense"] for r in rows], "d--",
             label="SCNN over an ideal dense array, compute part")
+    ax.plot(ds, [r["compute_vs_dcnn"] for r in rows], "P-",
+            label="SCNN over the DCNN model, compute part")
     ax.plot(ds, [r["oracle_speedup"] for r in rows], "s--", label="oracle: products / 1,024")
     ax.plot([1.0, 0.1], [0.79, 24.0], "r*", markersize=11,
             label="paper Fig. 8a: SCNN over DCNN (0.79x, 24x)")
