@@ -409,6 +409,8 @@ def test_model_only_energy_equals_the_rtl_runs(priced, capsys):
      "--network, not with --model"),
     (["ccr_sparse_k_small", "--network", "vgg16", "--energy"],
      "--network: runs the cycle model only; add --model-only"),
+    (["sparsecore_small", "--network", "vgg16", "--energy"],
+     "--network: runs the cycle model only; add --model-only"),
     (["scnn_2x2_small_blox", "--network", "tiny", "--energy"],
      "--energy: not allowed for scnn_2x2_small_blox: Sparse-Blox designs have no energy model"),
 ])
