@@ -16,7 +16,8 @@ tells it what the accelerator is made of:
 * SRAM macros: IB, KB and the P_x·P_y OB banks, priced per access by :mod:`..power.sram`.
 
 A job is one stride-1 layer (a single pass, ``tb/ccr/run.py``), its window the cycles ``busy`` is
-high.
+high. A network layer (:func:`network_layers`) is priced from the network model's counts: every
+pass of every group.
 """
 
 from dataclasses import replace
@@ -31,7 +32,8 @@ from ...sim.gemm import int_range
 from ..errors import InputError
 from ..power.job import EnergyHooks, PowerJob, busy_window, run_mismatch
 
-__all__ = ["HOOKS", "layer_job", "calibration_design", "dense_baseline", "random_layer"]
+__all__ = ["HOOKS", "layer_job", "calibration_design", "dense_baseline", "random_layer",
+           "network_layers"]
 
 
 def _check_variant(cfg):
@@ -200,6 +202,26 @@ def dense_baseline(cfg):
     """The dense design of Table I on the same PU and buffers."""
     return cfg if cfg.variant == "dense" else replace(cfg, variant="dense",
                                                       name=f"{cfg.name}_dense")
+
+
+def network_layers(cfg, net, models):
+    """The layers of network ``net`` as :func:`sparseforge.gen.power.network.network_energy`
+    prices them: ``(name, 1, job, baseline job)`` per layer of ``models`` (the
+    :class:`~sparseforge.sim.ccr.network.LayerModel` list of ``run --network``, counted with
+    ``actions``), the job ``cfg``'s variant and the baseline job the dense design's
+    (:func:`dense_baseline`), both on the operands of the network model: every group's passes
+    (a strided layer's too) at the cycle model's cycles. The dense variant is its own
+    baseline."""
+    from ..power.network import counted_job
+
+    _check_variant(cfg)
+    for lm in models:
+        label = f"{net}.{lm.name}"
+        ops = 2 * lm.macs
+        job = counted_job("sparseforge.tb.ccr.run", label, ops, [lm.actions[cfg.variant]])
+        base = job if cfg.variant == "dense" else counted_job(
+            "sparseforge.tb.ccr.run", f"{label} (dense)", ops, [lm.actions["dense"]])
+        yield lm.name, 1, job, base
 
 
 HOOKS = EnergyHooks(job=power_job, clock_gated=clock_gated, components=components,

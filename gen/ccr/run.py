@@ -12,7 +12,9 @@ cycles and statistics registers with the cycle model.
 
 ``--network NET --model-only`` reports the cycle model of the config's variant and of the dense
 baseline on every convolution layer of a network at uniform densities
-(:mod:`sparseforge.sim.ccr.network`).
+(:mod:`sparseforge.sim.ccr.network`); with ``--energy`` each layer's action counts are priced
+on the config's design and on the dense design of the same PU and buffers
+(:func:`.energy.network_layers`).
 """
 
 from pathlib import Path
@@ -32,7 +34,8 @@ from ..operands import load_operand, parse_conv
 from ..report import Progress, save_npy, table, write_energy
 from ..run_result import RunOutput, Text
 
-__all__ = ["check_fit", "prepare_layer", "run_layer_rtl", "network_report", "run_cli"]
+__all__ = ["check_fit", "prepare_layer", "run_layer_rtl", "network_models", "network_report",
+           "run_cli"]
 
 def _density(value, flag, default):
     value = default if value is None else value
@@ -187,12 +190,13 @@ def run_layer_rtl(cfg, x, w, win, *, simulator="verilator", seed=None, progress=
     return report, y
 
 
-def network_report(cfg, net, weight_density, act_density, seed=1):
+def network_report(cfg, net, weight_density, act_density, seed=1, *, layers=None):
     """The cycle model of ``cfg``'s variant and of the dense baseline on every convolution layer
-    of ``net`` at uniform densities: per-layer rows and totals."""
-    variants = ("dense",) if cfg.variant == "dense" else ("dense", cfg.variant)
-    layers = ccr_network.network_model(variants, cfg.px, cfg.py, net, weight_density,
-                                       act_density, seed=seed)
+    of ``net`` at uniform densities: per-layer rows and totals. ``layers``: the network model's
+    :class:`~sparseforge.sim.ccr.network.LayerModel` list if already computed (with the same
+    arguments)."""
+    if layers is None:
+        layers = network_models(cfg, net, weight_density, act_density, seed)
     rows = []
     for lm in layers:
         mine, dense = lm.cycles[cfg.variant], lm.cycles["dense"]
@@ -219,6 +223,13 @@ def network_report(cfg, net, weight_density, act_density, seed=1):
             "effective_macs_per_cycle": macs / total}
 
 
+def network_models(cfg, net, weight_density, act_density, seed=1, *, actions=False):
+    """The network model of ``cfg``'s variant and of the dense design on ``net``."""
+    variants = ("dense",) if cfg.variant == "dense" else ("dense", cfg.variant)
+    return ccr_network.network_model(variants, cfg.px, cfg.py, net, weight_density,
+                                     act_density, seed=seed, actions=actions)
+
+
 def _reject(args, flags, why):
     for flag in flags:
         if getattr(args, flag, None) not in (None, False):
@@ -236,7 +247,9 @@ def _run_network(cfg, args):
         raise InputError(f"--network: {e}") from None
     wd = _density(args.weight_density, "--weight-density", 0.5)
     ad = _density(args.act_density, "--act-density", 0.5)
-    report = network_report(cfg, args.network, wd, ad, seed=args.seed)
+    progress = Progress(not args.quiet and not args.json)
+    models = network_models(cfg, args.network, wd, ad, args.seed, actions=args.energy)
+    report = network_report(cfg, args.network, wd, ad, seed=args.seed, layers=models)
     write = Text()
     rows = [(r["layer"], r["macs_dense"], r["dense_cycles"], r["model_cycles"], r["speedup"],
              r["utilization"], "yes" if r["sampled"] else "", "" if r["fits"] else "no")
@@ -249,13 +262,21 @@ def _run_network(cfg, args):
                        "util", "sampled", "fits")))
     write("Each layer is modelled as one pass over whole maps; 'fits' says whether the buffers "
           "hold it (tiling is not modelled).")
+    if args.energy:
+        from ..power.network import network_energy, write_energy as write_network_energy
+        from .energy import dense_baseline, network_layers
+        base_cfg = dense_baseline(cfg)
+        network_energy(cfg, report, network_layers(cfg, args.network, models),
+                       progress=progress, baseline_cfg=base_cfg,
+                       baseline=f"the dense design of the same PU and buffers ({base_cfg.name}) "
+                                "on the same operands")
+        write_network_energy(write, report)
     return RunOutput(report, True, str(write))
 
 
 def run_cli(cfg, args):
     """``sparseforge run`` on a CCR config: a ``RunOutput``, ``ok`` when bit- and cycle-exact."""
     if args.network is not None:
-        _reject(args, ("energy",), "with --network")
         return _run_network(cfg, args)
     _reject(args, ("model_only",), "without --network")
     given = [flag for flag in ("conv", "layer") if getattr(args, flag, None) is not None]

@@ -6,16 +6,18 @@ model's cycles, the action counts) run ``times`` times (a grouped layer's groups
 :func:`.model.priced` at the per-action energies of the design (:func:`.model.model_energies`:
 calibrated logic and CACTI-derived SRAM accesses) — the same pricing as ``run --energy`` of one
 layer. Every layer is also priced on a baseline job: the same layer on the same design at its
-densest setting (the architecture says which), so that ``energy_relative_to_baseline`` compares
-two figures of one library, clock and design.
+densest setting (VDBB, SCNN), or on the dense design of the same family and size, a different
+design priced at its own calibrated energies (CCR, SparseCore: ``baseline_cfg``), so that
+``energy_relative_to_baseline`` compares two figures of one library and clock.
 
 Effective operations are 2 per MAC of the dense layer (``ops``), so ``tops_per_w`` (operations
 per picojoule) is comparable across densities.
 """
 
 from . import model
+from .job import PowerJob
 
-__all__ = ["network_energy", "write_energy"]
+__all__ = ["counted_job", "network_energy", "write_energy"]
 
 
 def _scaled(counts, times):
@@ -28,7 +30,28 @@ def _layer_energy(energies, job, times):
     return {**fields, "ops": job.ops * times, "cycles": job.model_cycles * times}
 
 
-def network_energy(cfg, report, layers, *, baseline, progress=None):
+def counted_job(module, label, ops, parts):
+    """A :class:`~.job.PowerJob` that is several jobs run one after the other (a network layer's
+    groups, or its stride passes), priced at the cycle model's cycles only: ``parts`` are the
+    parts' action counts at their model cycles, ``cycle`` among them; ``actions(cycles)`` is
+    their sum and ``model_cycles`` the sum of their ``cycle``. Not a gate-level job (no cocotb
+    inputs); ``actions`` raises ``ValueError`` for other cycles than ``model_cycles``."""
+    counts = {}
+    for part in parts:
+        for action, n in part.items():
+            counts[action] = counts.get(action, 0) + n
+    total = counts.get("cycle", 0)
+
+    def actions(cycles):
+        if cycles != total:
+            raise ValueError(f"{label}: counted at the model's {total} cycles, not {cycles}")
+        return dict(counts)
+
+    return PowerJob(module=module, inputs={}, label=label, ops=ops, actions=actions,
+                    model_cycles=total)
+
+
+def network_energy(cfg, report, layers, *, baseline, progress=None, baseline_cfg=None):
     """Add the energy of a network on ``cfg`` and of its baseline to its cycle-model ``report``
     (``run --network``'s: a ``layers`` list of rows named by ``layer``); return ``report``.
 
@@ -40,13 +63,18 @@ def network_energy(cfg, report, layers, *, baseline, progress=None):
         Layers it does not name (those the design cannot run) get no energy.
     baseline : str
         What the baseline is, for the report (e.g. ``"NNZ 8/8"``).
+    baseline_cfg : config or None
+        The design the baseline jobs run on when it is not ``cfg`` (CCR's and SparseCore's dense
+        designs: :func:`.model.calibrate` calibrates it too, and its jobs are priced at its own
+        energies); ``None`` (or ``cfg``): ``cfg``.
 
     Each priced row gains ``energy_pj``, ``energy_by_component``, ``ops`` (2 per MAC of the
     dense layer), ``tops_per_w``, ``baseline_energy_pj``, ``baseline_cycles`` and
     ``energy_relative_to_baseline``; the report gains the totals ``energy_pj``,
     ``energy_by_component``, ``ops``, ``tops_per_w``, ``energy_relative_to_baseline``,
     ``energy_baseline`` (the baseline's ``energy_pj``, ``energy_by_component``, ``ops``,
-    ``tops_per_w``, ``cycles`` and ``workload``: ``baseline``) and ``energy_model``.
+    ``tops_per_w``, ``cycles`` and ``workload``: ``baseline``; with another ``baseline_cfg``
+    also its ``design`` and ``energy_model``) and ``energy_model``.
 
     Raises
     ------
@@ -55,13 +83,20 @@ def network_energy(cfg, report, layers, *, baseline, progress=None):
     """
     cal = model.calibrate(cfg, progress=progress)
     energies = model.model_energies(cfg)
+    other = baseline_cfg is not None and baseline_cfg != cfg
+    if other:
+        base_cal = model.calibrate(baseline_cfg, progress=progress)
+        base_energies = model.model_energies(baseline_cfg)
+    else:
+        base_energies = energies
     rows = {row["layer"]: row for row in report["layers"]}
     priced, bases = [], []
     for name, times, job, base_job in layers:
         if progress:
             progress(f"energy of {name}")
         mine = _layer_energy(energies, job, times)
-        base = mine if base_job is job else _layer_energy(energies, base_job, times)
+        base = (mine if base_job is job and not other else
+                _layer_energy(base_energies, base_job, times))
         rows[name].update({
             key: mine[key] for key in ("energy_pj", "energy_by_component", "ops", "tops_per_w")})
         rows[name].update({
@@ -76,7 +111,9 @@ def network_energy(cfg, report, layers, *, baseline, progress=None):
     report.update({
         "energy_relative_to_baseline": (total["energy_pj"] / base["energy_pj"]
                                         if base["energy_pj"] else 0.0),
-        "energy_baseline": {**base, "workload": baseline},
+        "energy_baseline": {**base, "workload": baseline, **(
+            {"design": baseline_cfg.name,
+             "energy_model": model.energy_model_info(baseline_cfg, base_cal)} if other else {})},
         "energy_model": model.energy_model_info(cfg, cal)})
     return report
 
@@ -108,6 +145,7 @@ def write_energy(write, report):
     info = report["energy_model"]
     write(f"energy model ({info['library']}, {info['supply_v']:g} V, "
           f"{info['clock_mhz']:g} MHz; calibrated on {info['calibrated_on']}); baseline: "
-          f"{base['workload']}")
+          f"{base['workload']}" + (f" (calibrated on {base['energy_model']['calibrated_on']})"
+                                   if "energy_model" in base else ""))
     write(table(rows, ("layer", "cycles", "energy (nJ)", "TOPS/W", "baseline (nJ)",
                        "/ baseline")))

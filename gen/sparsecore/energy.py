@@ -33,7 +33,7 @@ from ...sim.sparsecore.actions import layer_actions
 from ..power.job import EnergyHooks, PowerJob, busy_window, run_mismatch
 
 __all__ = ["HOOKS", "layer_job", "calibration_design", "dense_baseline", "random_layer",
-           "layer_ops"]
+           "layer_ops", "network_layers"]
 
 
 def layer_ops(shape):
@@ -47,10 +47,10 @@ def _store(cfg, act, dense_acts):
 
 def model_cycles(cfg, shape, store):
     """The cycle model's cycles of a layer whose activations are ``store``."""
-    steps = cfg.chunk // cfg.requant_lanes
-    nbands = -(-shape.ho // cfg.band_rows)
-    costs = [sc_cycles.unit_cycles(shape, store, cfg.band_rows, b, steps) for b in range(nbands)]
-    return sc_cycles.scheduler(costs, cfg.pes, -(-shape.k // cfg.chunk))[0]
+    # More chunks than PEs (a layer of the network model on a dense baseline's narrower chunks)
+    # run in passes of ``pes`` chunks.
+    return sc_cycles._run(shape, store, cfg.chunk, cfg.band_rows, cfg.pes,
+                          cfg.chunk // cfg.requant_lanes)[0]
 
 
 def layer_job(cfg, shape, act, weights, shift, *, relu=False, dense_acts=False, label=None):
@@ -245,6 +245,37 @@ def excluded(cfg):
     in a sparse and a dense design: one requantization per output channel of every pixel."""
     return tuple(f"{cfg.name}.pe{p}.pp.rq{n}" for p in range(cfg.pes)
                  for n in range(cfg.requant_lanes))
+
+
+def network_layers(cfg, net, act_density, k, m, seed=1):
+    """The layers of network ``net`` as :func:`sparseforge.gen.power.network.network_energy`
+    prices them: ``(name, 1, job, baseline job)`` for every layer ``run --network`` models
+    (:func:`sparseforge.sim.sparsecore.network.network_model`, whether or not it fits the
+    design's limits), on its operands (activations at ``act_density``, weights pruned to
+    ``k/m``, each layer seeded from ``seed`` and its index). The job is every group's counts on
+    ``cfg`` at the cycle model's cycles; the baseline job the same activations read densely
+    (every activation an entry) on :func:`dense_baseline`, whose cycles are the network
+    model's ``dense_cycles``. The counts do not depend on the weights' values: an ALU job uses
+    the PE's ``groups · k`` multipliers whatever they hold."""
+    from ...sim import workloads
+    from ...sim.sparsecore import network as sc_network
+    from ..power.network import counted_job
+
+    base_cfg = dense_baseline(cfg)
+    for i, conv in enumerate(workloads.network(net)):
+        shape, groups = sc_network.layer_operands(conv, act_density, k, m,
+                                                  sc_network.layer_seed(seed, i))
+        jobs = []
+        for design, dense in ((cfg, False), (base_cfg, True)):
+            parts = []
+            for act, _weights in groups:
+                store = _store(design, act, dense)
+                parts.append(layer_actions(design, shape, store,
+                                           model_cycles(design, shape, store)))
+            jobs.append(counted_job("sparseforge.tb.sparsecore.run",
+                                    f"{net}.{conv.name}{' (dense)' if dense else ''}",
+                                    2 * conv.macs, parts))
+        yield conv.name, 1, jobs[0], jobs[1]
 
 
 HOOKS = EnergyHooks(job=power_job, clock_gated=clock_gated, components=components,

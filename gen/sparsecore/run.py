@@ -7,7 +7,8 @@ layer then runs through the generated Verilog in cocotb (:mod:`sparseforge.tb.sp
 compressed and decoded outputs are compared with the golden model and its cycles with the cycle
 model. The layer is ``--conv H,W,C,K,R,S[,stride[,pad]]`` or ``--layer NET.LAYER``; with
 ``--model-only`` only the models run. ``--network NET --model-only`` gives the cycle model of
-every layer of a network (:mod:`sparseforge.sim.sparsecore.network`), and ``--model digits_cnn``
+every layer of a network (:mod:`sparseforge.sim.sparsecore.network`; with ``--energy`` priced on
+the design and on its dense baseline, :func:`.energy.network_layers`), and ``--model digits_cnn``
 runs the trained network (:mod:`.network`, :mod:`sparseforge.gen.run_network`).
 """
 
@@ -278,6 +279,18 @@ def _run_network(cfg, args):
                        "PE idle", "fits")))
     write("Each layer is modelled as one pass over its whole maps; 'fits' says whether the "
           "design's limits hold it (tiling is not modelled).")
+    if args.energy:
+        from ..power.network import network_energy, write_energy as write_network_energy
+        from .energy import dense_baseline, network_layers
+        base_cfg = dense_baseline(cfg)
+        network_energy(cfg, report, network_layers(cfg, args.network, density, k, m,
+                                                   seed=args.seed),
+                       progress=Progress(not args.quiet and not args.json),
+                       baseline_cfg=base_cfg,
+                       baseline=f"the dense output-stationary array of the same PEs "
+                                f"({base_cfg.name}: k = m = {base_cfg.m}, every activation "
+                                "an entry) on the same activations")
+        write_network_energy(write, report)
     return RunOutput(report, True, str(write))
 
 
@@ -288,9 +301,9 @@ RUN_HEADERS = ("cycles", "model", "ideal", "dense", "speed-up", "ALU util.", "un
 def run_cli(cfg, args):
     """``sparseforge run`` on a SparseCore config: a ``RunOutput``, ``ok`` when bit- and
     cycle-exact."""
-    if args.energy and (args.model is not None or args.network is not None):
+    if args.energy and args.model is not None:
         raise InputError("--energy: allowed with one layer (--conv or --layer, on the RTL or "
-                         "--model-only), not with --model or --network")
+                         "--model-only) or --network, not with --model")
     if args.model is not None:
         for dest in ("km", "pool"):
             if getattr(args, dest, None) not in (None, False):

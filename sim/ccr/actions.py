@@ -64,15 +64,18 @@ def in_window(blocks, lanes, taps, origin, size):
     return ((out >= 0) & (out < size)).sum(axis=1)
 
 
-def pass_actions(variant, px, py, x, w, x0, y0, ho, wo, *, cycles=None, accumulate=False):
+def pass_actions(variant, px, py, x, w, x0, y0, ho, wo, *, cycles=None, accumulate=False,
+                 sample=None):
     """Action counts of one stride-1 pass (``cycles``: the measured window; default the cycle
-    model's)."""
+    model's). ``accumulate`` and ``sample`` as for :func:`.cycles.pass_cycles` (a later pass of
+    a strided layer clears nothing; SparseKI's sampled estimate of its loads)."""
     if variant not in VARIANTS:
         raise ValueError(f"Variant must be one of {', '.join(VARIANTS)}, not {variant!r}")
     x = np.asarray(x)
     w = np.asarray(w)
     k, c, r, s = w.shape
-    model = pass_cycles(variant, px, py, x, w, x0, y0, ho, wo, accumulate=accumulate)
+    model = pass_cycles(variant, px, py, x, w, x0, y0, ho, wo, accumulate=accumulate,
+                        sample=sample)
     hb, wb = blocks_shape(x.shape[1], x.shape[2], px, py)
     if variant == "sparse_i":
         updates = k * _sparse_i_updates(x, px, py, r, s, x0, y0, ho, wo)

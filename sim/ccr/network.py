@@ -23,6 +23,7 @@ import numpy as np
 
 from ..workloads import network
 from . import format as fmt
+from .actions import pass_actions
 from .cycles import LayerCycles, layer_cycles
 from .layer import passes, window
 
@@ -35,13 +36,16 @@ BUDGET = 4_000_000
 @dataclass
 class LayerModel:
     """One layer under several variants: ``cycles[variant]`` is a :class:`LayerCycles` (the
-    groups' passes together) and ``usage`` the words of the largest pass per buffer."""
+    groups' passes together), ``usage`` the words of the largest pass per buffer and, when asked
+    for, ``actions[variant]`` the energy model's action counts
+    (:func:`.actions.pass_actions`) summed over the groups' passes at the model's cycles."""
 
     name: str
     macs: int
     groups: int
     cycles: dict = field(default_factory=dict)
     usage: dict = field(default_factory=dict)
+    actions: dict = field(default_factory=dict)
 
 
 def sparse(rng, shape, lo, hi, density):
@@ -84,11 +88,20 @@ def _sample(rng, x, w, budget):
     return sorted(rng.choice(c, size=min(c, n), replace=False).tolist())
 
 
-def layer_model(variants, px, py, layer, weight_density, act_density, rng, *, budget=BUDGET):
-    """The :class:`LayerModel` of a :class:`~sparseforge.sim.workloads.ConvLayer`."""
+def _add(total, counts):
+    for action, n in counts.items():
+        total[action] = total.get(action, 0) + n
+
+
+def layer_model(variants, px, py, layer, weight_density, act_density, rng, *, budget=BUDGET,
+                actions=False):
+    """The :class:`LayerModel` of a :class:`~sparseforge.sim.workloads.ConvLayer` (with
+    ``actions``, its action counts too: every pass of every group, SparseKI's on the cycle
+    model's sample)."""
     cpg, kpg = layer.c // layer.groups, layer.k // layer.groups
     win = window(layer.h, layer.w, layer.r, layer.s, pad=layer.pad, stride=layer.stride)
     parts = {v: [] for v in variants}
+    counts = {v: {} for v in variants} if actions else {}
     usage = {}
     for _ in range(layer.groups):
         x = masks(rng, (cpg, layer.h, layer.w), act_density)
@@ -96,27 +109,32 @@ def layer_model(variants, px, py, layer, weight_density, act_density, rng, *, bu
         sample = _sample(rng, x, w, budget) if "sparse_ki" in variants else None
         for v in variants:
             parts[v].append(layer_cycles(v, px, py, x, w, win, sample=sample))
-        for p in passes(x, w, win):
+        for n, p in enumerate(passes(x, w, win)):
+            for v in counts:
+                _add(counts[v], pass_actions(v, px, py, p.x, p.w, p.x0, p.y0, win.ho, win.wo,
+                                             accumulate=n > 0, sample=sample))
             for v in variants:
                 need = fmt.usage(v, px, py, p.x, p.w, win.ho, win.wo)
                 got = usage.setdefault(v, {})
                 for key, n in need.items():
                     got[key] = max(got.get(key, 0), n)
     return LayerModel(layer.name, layer.macs, layer.groups,
-                      {v: _combine(parts[v], px * py) for v in variants}, usage)
+                      {v: _combine(parts[v], px * py) for v in variants}, usage, counts)
 
 
 def network_model(variants, px, py, net, weight_density, act_density, *, seed=1,
-                  budget=BUDGET, layers=None, per_layer=None):
+                  budget=BUDGET, layers=None, per_layer=None, actions=False):
     """:class:`LayerModel` of every convolution layer of ``net`` (or of the named ``layers``),
     operands seeded from ``seed``, at ``weight_density`` and ``act_density`` except the layers
     ``per_layer`` maps to their own ``(weight_density, act_density)`` (for example
-    :func:`sparseforge.sim.densities.layer_densities`)."""
+    :func:`sparseforge.sim.densities.layer_densities`); ``actions``: with their action counts
+    (:class:`LayerModel`)."""
     rng = np.random.default_rng(seed)
     per_layer = per_layer or {}
     out = []
     for layer in network(net):
         if layers is None or layer.name in layers:
             wd, ad = per_layer.get(layer.name, (weight_density, act_density))
-            out.append(layer_model(variants, px, py, layer, wd, ad, rng, budget=budget))
+            out.append(layer_model(variants, px, py, layer, wd, ad, rng, budget=budget,
+                                   actions=actions))
     return out

@@ -69,13 +69,13 @@ def band_actions(shape, store, band_rows, band):
 def layer_actions(cfg, shape, store, cycles):
     """Action counts of a layer over ``cycles`` cycles on ``cfg`` with activations ``store``
     (an :class:`~.format.ActStore` of segment ``cfg.chunk``: ``compress_acts`` for SparseCore,
-    :func:`.format.dense_acts` for a dense array)."""
+    :func:`.format.dense_acts` for a dense array). A layer of more chunks than PEs runs in
+    passes of ``pes`` chunks (:mod:`.cycles`); the weight loads between them are not counted."""
     steps = cfg.chunk // cfg.requant_lanes
     nbands = -(-shape.ho // cfg.band_rows)
-    nchunks = -(-shape.k // cfg.chunk)
     per_band = [band_actions(shape, store, cfg.band_rows, b) for b in range(nbands)]
-    costs = [sc_cycles.unit_cycles(shape, store, cfg.band_rows, b, steps) for b in range(nbands)]
-    _, grants, busy = sc_cycles.scheduler(costs, cfg.pes, nchunks)
+    # More chunks than PEs (a dense baseline's narrower chunks) run in passes of ``pes`` chunks.
+    _, grants, busy, _ = sc_cycles._run(shape, store, cfg.chunk, cfg.band_rows, cfg.pes, steps)
     counts = {"cycle": cycles, "pe_cycle": cfg.pes * cycles, "pe_busy": sum(busy),
               "unit": len(grants)}
     for name in ("pair", "entry", "job", "pp_read", "beat"):

@@ -18,7 +18,7 @@ from ..workloads import network
 from . import format as kmf
 from .cycles import LayerShape, layer_cycles
 
-__all__ = ["LayerModel", "layer_model", "network_model"]
+__all__ = ["LayerModel", "layer_operands", "layer_model", "layer_seed", "network_model"]
 
 
 @dataclass
@@ -51,9 +51,9 @@ def _mask(rng, shape, density):
     return keep.reshape(shape)
 
 
-def layer_model(cfg, conv, act_density, k, m, seed=1):
-    """:class:`LayerModel` of ``conv`` (a :class:`~sparseforge.sim.workloads.ConvLayer`) on
-    ``cfg`` at activation density ``act_density`` and weights pruned to ``k/m``.
+def layer_operands(conv, act_density, k, m, seed=1):
+    """``(shape, [(act, weights) per group])``: the shape of one group of ``conv`` and each
+    group's seeded 0/1 operands (module docstring), as :func:`layer_model` draws them.
 
     Raises
     ------
@@ -66,10 +66,26 @@ def layer_model(cfg, conv, act_density, k, m, seed=1):
                          f"multiple of m = {m}")
     shape = LayerShape(conv.h, conv.w, cg, kg, conv.r, conv.s, conv.stride, conv.pad)
     rng = np.random.default_rng(seed)
-    totals = dict.fromkeys(("useful", "cycles", "ideal", "dense", "units", "idle", "alu"), 0)
+    groups = []
     for _ in range(conv.groups):
         act = _mask(rng, (cg, conv.h, conv.w), act_density)
         weights = kmf.prune(rng.integers(1, 1 << 15, (kg, cg, conv.r, conv.s)), k, m)
+        groups.append((act, weights))
+    return shape, groups
+
+
+def layer_model(cfg, conv, act_density, k, m, seed=1):
+    """:class:`LayerModel` of ``conv`` (a :class:`~sparseforge.sim.workloads.ConvLayer`) on
+    ``cfg`` at activation density ``act_density`` and weights pruned to ``k/m``.
+
+    Raises
+    ------
+    ValueError
+        If a group's output channels are not a multiple of ``m``.
+    """
+    shape, groups = layer_operands(conv, act_density, k, m, seed)
+    totals = dict.fromkeys(("useful", "cycles", "ideal", "dense", "units", "idle", "alu"), 0)
+    for act, weights in groups:
         res = layer_cycles(cfg, shape, act, weights)
         for key, value in (("useful", res.useful_macs), ("cycles", res.cycles),
                            ("ideal", res.ideal_cycles), ("dense", res.dense_cycles),
@@ -81,8 +97,14 @@ def layer_model(cfg, conv, act_density, k, m, seed=1):
                       totals["idle"], totals["alu"])
 
 
+def layer_seed(seed, index):
+    """The seed of a network's layer ``index`` (so a layer's figures do not depend on the
+    others)."""
+    return (seed, index)
+
+
 def network_model(cfg, net, act_density, k, m, seed=1):
-    """:class:`LayerModel` of every convolution layer of ``net``, each layer seeded from
-    ``seed`` and its index (so a layer's figures do not depend on the others)."""
-    return [layer_model(cfg, conv, act_density, k, m, seed=(seed, i))
+    """:class:`LayerModel` of every convolution layer of ``net``, each layer seeded by
+    :func:`layer_seed` from ``seed`` and its index."""
+    return [layer_model(cfg, conv, act_density, k, m, seed=layer_seed(seed, i))
             for i, conv in enumerate(network(net))]

@@ -1,20 +1,26 @@
 """Energy of networks and of model-only runs (``run --network/--model-only --energy``).
 
-Every test prices with per-action energies drawn from a logged seed in place of a gate-level
+Every test prices with per-action energies drawn from a logged seed (and the design's name, so
+that a dense baseline design's differ from its sparse design's) in place of a gate-level
 calibration (which takes minutes): the calibration is what the model takes, not what is tested
 here. The expected energies are worked independently of :mod:`sparseforge.gen.power`: each
 layer's action counts from the simulation models (``sim/<arch>/actions.py``) at the cycle
 model's cycles, times the energies, summed in the test.
 """
 
+import importlib.util
 import json
+import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 from sparseforge.gen.cli import main
 from sparseforge.gen.config import parse_config
 from sparseforge.gen.power import model
+from sparseforge.gen.ccr.presets import CCR_PRESETS
 from sparseforge.gen.scnn.presets import SCNN_PRESETS
+from sparseforge.gen.sparsecore.presets import SPARSECORE_PRESETS
 from sparseforge.sim import workloads
 from sparseforge.sim.workloads import ConvLayer
 
@@ -26,6 +32,9 @@ TINY = {"arch": "accel", "name": "accel_tiny",
         "sram": {"act_kb": 4, "weight_kb": 1, "quant_channels": 0},
         "im2col": {"window": [4, 4]}}
 SCNN = {**SCNN_PRESETS["scnn_2x2_small"][1], "name": "scnn_2x2_small"}
+#: CCR's SparseK on a 2×2 PU, and SparseCore's 3 PEs × 4 ALUs at 2/4.
+CCR = {**CCR_PRESETS["ccr_sparse_k_small"][1], "name": "ccr_sparse_k_small"}
+SPARSECORE = SPARSECORE_PRESETS["sparsecore_small"][1]
 
 #: A network small enough for the suite: a padded 3×3, a pointwise layer, a grouped strided 3×3
 #: (SCNN runs stride-1 'same' layers only: it skips the last).
@@ -38,10 +47,11 @@ ACCEL_NET = NET + (ConvLayer("d", 36, 8, 8, 8, 3, 3, 1, 1),)
 
 
 def _energies(cfg):
-    """Seeded per-action energies (pJ) for every action of ``cfg``'s components."""
+    """Per-action energies (pJ) for every action of ``cfg``'s components, seeded by ``SEED`` and
+    the design's name."""
     hooks = model.hooks_of(cfg)
     cal_cfg, _ = hooks.calibration(cfg)
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng([SEED, zlib.crc32(cfg.name.encode())])
     return {component: {action: float(rng.uniform(0.5, 5.0)) for action in actions}
             for component, actions in sorted(hooks.actions(cal_cfg).items())}
 
@@ -181,6 +191,137 @@ def test_scnn_network_energy_is_its_layers_counts_times_their_energies(priced, c
     assert report["ops"] == 2 * (NET[0].macs + NET[1].macs)
 
 
+def _add(total, counts):
+    for action, n in counts.items():
+        total[action] = total.get(action, 0) + n
+
+
+def _check_rows(report, expected):
+    """Each layer's ``(energy, baseline energy)`` and the totals in the report."""
+    rows = {row["layer"]: row for row in report["layers"]}
+    for name, (want, base) in expected.items():
+        row = rows[name]
+        assert row["energy_pj"] == pytest.approx(want, rel=1e-12), name
+        assert row["baseline_energy_pj"] == pytest.approx(base, rel=1e-12), name
+        assert row["energy_relative_to_baseline"] == pytest.approx(want / base), name
+        assert sum(row["energy_by_component"].values()) == pytest.approx(want, rel=1e-12)
+        assert row["ops"] == 2 * row["macs_dense"]
+        assert row["tops_per_w"] == pytest.approx(row["ops"] / want)
+    total = sum(want for want, _ in expected.values())
+    base_total = sum(base for _, base in expected.values())
+    assert report["energy_pj"] == pytest.approx(total, rel=1e-12)
+    assert report["energy_baseline"]["energy_pj"] == pytest.approx(base_total, rel=1e-12)
+    assert report["energy_relative_to_baseline"] == pytest.approx(total / base_total)
+    assert report["ops"] == 2 * sum(layer.macs for layer in NET)
+
+
+def test_ccr_network_energy_is_its_passes_counts_times_each_designs_energies(priced, capsys):
+    """Every layer priced, the strided grouped one as its groups' stride passes: SparseK's
+    counts at the SparseK design's energies, the dense variant's on the same operands at the
+    dense design's own."""
+    from sparseforge.gen.ccr.energy import dense_baseline
+    from sparseforge.sim.ccr.actions import pass_actions
+    from sparseforge.sim.ccr.layer import passes, window
+    from sparseforge.sim.ccr.network import masks
+
+    cfg = parse_config(CCR)
+    base_cfg = dense_baseline(cfg)
+    report = _run(capsys, "ccr_sparse_k_small", "--network", "tiny", "--model-only",
+                  "--weight-density", "0.4", "--act-density", "0.7", "--seed", str(SEED),
+                  "--energy")
+    rows = {row["layer"]: row for row in report["layers"]}
+    # The network model's draws: one generator, per layer and group the inputs, then weights.
+    rng = np.random.default_rng(SEED)
+    expected = {}
+    for layer in NET:
+        cpg, kpg = layer.c // layer.groups, layer.k // layer.groups
+        win = window(layer.h, layer.w, layer.r, layer.s, pad=layer.pad, stride=layer.stride)
+        counts = {"sparse_k": {}, "dense": {}}
+        for _ in range(layer.groups):
+            x = masks(rng, (cpg, layer.h, layer.w), 0.7)
+            w = masks(rng, (kpg, cpg, layer.r, layer.s), 0.4)
+            stride_passes = passes(x, w, win)
+            assert len(stride_passes) == layer.stride ** 2
+            for n, p in enumerate(stride_passes):
+                for variant, total in counts.items():
+                    _add(total, pass_actions(variant, cfg.px, cfg.py, p.x, p.w, p.x0, p.y0,
+                                             win.ho, win.wo, accumulate=n > 0))
+        row = rows[layer.name]
+        assert counts["sparse_k"]["cycle"] == row["model_cycles"], layer.name
+        assert counts["dense"]["cycle"] == row["dense_cycles"] == row["baseline_cycles"]
+        expected[layer.name] = (_price(cfg, counts["sparse_k"]), _price(base_cfg, counts["dense"]))
+    _check_rows(report, expected)
+    assert report["energy_baseline"]["design"] == base_cfg.name == "ccr_sparse_k_small_dense"
+    assert report["energy_baseline"]["energy_model"]["calibrated_on"].startswith(base_cfg.name)
+    # A dense design is its own baseline.
+    dense = _run(capsys, "ccr_dense_small", "--network", "tiny", "--model-only", "--energy",
+                 "--seed", str(SEED))
+    assert dense["energy_relative_to_baseline"] == 1.0 and "design" not in dense["energy_baseline"]
+    assert all(row["energy_relative_to_baseline"] == 1.0 for row in dense["layers"])
+
+
+def test_ccr_network_energy_agrees_with_the_vgg16_benchmark(priced, capsys, tmp_path,
+                                                           monkeypatch):
+    """``benchmarks/ccr_energy.py --part vgg16`` works VGG-16's energy by hand (its seed 1, 50 %
+    weights, 70 % inputs, the tiny designs' energies, SRAM at 128 KB buffers); on the test
+    network's stride-1 layers, ``run --network --energy`` on the same design with 128 KB
+    buffers gives its figures."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "ccr_energy.py"
+    spec = importlib.util.spec_from_file_location("ccr_energy_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    flat = NET[:2]
+    monkeypatch.setattr(bench, "network", lambda name: flat)
+    monkeypatch.setattr(bench, "calibrate", model.calibrate)
+    monkeypatch.setitem(workloads.NETWORKS, "tiny_flat", flat)
+    want = bench.vgg16(lambda line: None)
+    raw = {**bench.TINY, "buffers": {"ib_kb": 128, "kb_kb": 128, "ob_kb": 128}}
+    report = _run(capsys, _config(tmp_path, raw), "--network", "tiny_flat", "--model-only",
+                  "--weight-density", str(bench.WEIGHT_DENSITY), "--act-density",
+                  str(bench.ACT_DENSITY), "--seed", "1", "--energy")
+    for row, ref in zip(report["layers"], want["layers"], strict=True):
+        assert row["energy_pj"] == pytest.approx(ref["sparse_k"]["energy_pj"], rel=1e-12)
+        assert row["baseline_energy_pj"] == pytest.approx(ref["dense"]["energy_pj"], rel=1e-12)
+    assert 1 / report["energy_relative_to_baseline"] == pytest.approx(want["ratio"], rel=1e-12)
+
+
+def test_sparsecore_network_energy_is_its_groups_counts_times_each_designs_energies(
+        priced, capsys):
+    """Every layer priced (the strided grouped one as its groups): the design's counts on its
+    compressed activations, the dense baseline's (k = m on the same PEs) on the same activations
+    read densely, each at its design's energies; the baseline's cycles are the network model's
+    dense ones."""
+    from sparseforge.gen.sparsecore.energy import dense_baseline
+    from sparseforge.sim.sparsecore import cycles as sc_cycles
+    from sparseforge.sim.sparsecore import format as kmf
+    from sparseforge.sim.sparsecore.actions import layer_actions
+    from sparseforge.sim.sparsecore.network import layer_operands
+
+    cfg = parse_config(SPARSECORE)
+    base_cfg = dense_baseline(cfg)
+    assert (base_cfg.k, base_cfg.m, base_cfg.pes) == (4, 4, cfg.pes)
+    report = _run(capsys, "sparsecore_small", "--network", "tiny", "--model-only", "--km",
+                  "1/4", "--act-density", "0.6", "--seed", str(SEED), "--energy")
+    rows = {row["layer"]: row for row in report["layers"]}
+    expected = {}
+    for i, layer in enumerate(NET):
+        shape, groups = layer_operands(layer, 0.6, 1, 4, seed=(SEED, i))
+        assert len(groups) == layer.groups
+        mine, base = {}, {}
+        for act, weights in groups:
+            res = sc_cycles.layer_cycles(cfg, shape, act, weights)
+            _add(mine, layer_actions(cfg, shape, kmf.compress_acts(act, cfg.chunk), res.cycles))
+            _add(base, layer_actions(base_cfg, shape, kmf.dense_acts(act, base_cfg.chunk),
+                                     res.dense_cycles))
+        row = rows[layer.name]
+        assert mine["cycle"] == row["model_cycles"], layer.name
+        assert base["cycle"] == row["dense_cycles"] == row["baseline_cycles"], layer.name
+        expected[layer.name] = (_price(cfg, mine), _price(base_cfg, base))
+    _check_rows(report, expected)
+    assert report["energy_baseline"]["design"] == "sparsecore_small_dense"
+    assert report["energy_model"]["excluded"]           # the requantizers are named
+
+
 @pytest.mark.parametrize("arch", ["accel", "scnn"])
 def test_a_dense_network_is_its_own_baseline_and_the_baseline_of_a_sparse_one(
         arch, priced, capsys, tmp_path):
@@ -263,11 +404,13 @@ def test_model_only_energy_equals_the_rtl_runs(priced, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["sparsecore_small", "--network", "vgg16", "--model-only", "--energy"],
-     "--energy: allowed with one layer (--conv or --layer, on the RTL or --model-only), not "
-     "with --model or --network"),
-    (["ccr_sparse_k_small", "--network", "vgg16", "--model-only", "--energy"],
-     "--energy: not allowed with --network"),
+    (["sparsecore_small", "--model", "digits_cnn", "--model-only", "--energy"],
+     "--energy: allowed with one layer (--conv or --layer, on the RTL or --model-only) or "
+     "--network, not with --model"),
+    (["ccr_sparse_k_small", "--network", "vgg16", "--energy"],
+     "--network: runs the cycle model only; add --model-only"),
+    (["sparsecore_small", "--network", "vgg16", "--energy"],
+     "--network: runs the cycle model only; add --model-only"),
     (["scnn_2x2_small_blox", "--network", "tiny", "--energy"],
      "--energy: not allowed for scnn_2x2_small_blox: Sparse-Blox designs have no energy model"),
 ])

@@ -44,6 +44,23 @@ def test_actions_of_a_pointwise_layer_by_hand():
     assert dense["pair"] == counts["pair"] and dense["beat"] == counts["beat"]
 
 
+def test_more_chunks_than_pes_run_and_count_in_passes():
+    # Four chunks on two PEs (a network layer on a dense baseline's narrower chunks): two passes
+    # of two chunks, one after the other, so twice the counts and cycles of two chunks.
+    cfg = parse_config(TINY)
+    rng = np.random.default_rng(7)
+    act = rng.integers(-4, 4, (8, 5, 6))
+    act[rng.random(act.shape) < 0.4] = 0
+    store = kmf.compress_acts(act, cfg.chunk)
+    half, full = (LayerShape(5, 6, 8, k, 3, 3, 1, 1) for k in (2 * cfg.chunk, 4 * cfg.chunk))
+    one = layer_actions(cfg, half, store, 10)
+    two = layer_actions(cfg, full, store, 10)
+    for action in ("unit", "pe_busy", "pair", "entry", "job", "pp_read", "pp_step", "beat"):
+        assert two[action] == 2 * one[action] > 0, action
+    assert sc_energy.model_cycles(cfg, full, store) == 2 * sc_energy.model_cycles(cfg, half,
+                                                                                  store)
+
+
 def test_dense_acts_lists_every_position_with_its_value():
     rng = np.random.default_rng(5)
     act = rng.integers(-4, 4, (5, 3, 4))
