@@ -252,11 +252,12 @@ def group_slots(cfg, weights, acts):
     return banks[exists]
 
 
-def load_cycles(streams, *, weights=True):
+def load_cycles(streams, *, weights=True, acts=True):
     """Cycles of loading a layer's streams after ``start`` (``weights=False``: the weights were
-    loaded before): ``max(weight beats, activation beats) + 1``, or 0 with nothing to stream."""
+    loaded before; ``acts=False``: a chained layer, whose activations are on chip):
+    ``max(weight beats, activation beats) + 1``, or 0 with nothing to stream."""
     w_beats = len(streams.weight_rows[0]) if weights else 0
-    a_beats = sum(len(rows[0]) for rows in streams.act_rows)
+    a_beats = sum(len(rows[0]) for rows in streams.act_rows) if acts else 0
     beats = max(w_beats, a_beats)
     return beats + 1 if beats else 0
 
@@ -274,10 +275,15 @@ def group_beats(cfg, streams):
     return beats
 
 
-def layer_cycles(cfg, streams, *, weights=True):
+def layer_cycles(cfg, streams, *, weights=True, chained=False, keep=False):
     """Model one layer given its :class:`~.streams.LayerStreams`; return :class:`LayerCycles`.
 
     ``weights=False``: the weights were loaded before ``start`` (only activations stream).
+    ``chained``: the layer takes its activations from the previous layer's output RAM (the
+    ``chain`` register): none stream, the PEs find the same blocks on chip (stored as the
+    loader would store them), so only the load part changes. ``keep``: its outputs stay on chip
+    (the ``keep_outputs`` register): no beat streams out, no drain, and the run ends with the
+    last busy cycle.
     """
     layer = streams.layer
     r, s = layer.r, layer.s
@@ -319,13 +325,20 @@ def layer_cycles(cfg, streams, *, weights=True):
         start = launch
     busy = launch_prev + ppu_prev + 2
 
+    load = load_cycles(streams, weights=weights, acts=not chained)
+    if keep:
+        return LayerCycles(cycles=load + busy, load_cycles=load, busy_cycles=busy,
+                           drain_cycles=0, products=products, stall_cycles=stalls,
+                           barrier_cycles=waits, ppu_wait_cycles=ppu_waits,
+                           compute_cycles=compute, slots=int(counts.sum()), group_m=group_m,
+                           group_barrier=barriers, group_launch=launches, group_ready=ready,
+                           group_beats=[0] * len(sizes))
     beats = group_beats(cfg, streams)
     read = None
     for g, n in enumerate(beats):
         read = ready[g] + 1 if read is None else max(ready[g] + 1, read + beats[g - 1])
     last_beat = read + beats[-1]
     drain = last_beat - (busy - 1)
-    load = load_cycles(streams, weights=weights)
     return LayerCycles(cycles=load + busy + drain, load_cycles=load, busy_cycles=busy,
                        drain_cycles=drain, products=products, stall_cycles=stalls,
                        barrier_cycles=waits, ppu_wait_cycles=ppu_waits, compute_cycles=compute,
