@@ -47,6 +47,9 @@ CLOCK_NS = 10
 #: Statistics registers read after every layer (besides the cycle counts).
 STATISTICS = ("stall_cycles", "barrier_cycles", "products", "ppu_wait_cycles", "compute_cycles")
 
+#: The layer's output mode and chaining registers, in the order of ``run_layer``'s arguments.
+CHAIN_REGISTERS = ("requant", "shift", "chain", "keep_outputs")
+
 #: Cycle registers: the whole run and its three parts.
 CYCLES = ("cycles", "load_cycles", "busy_cycles", "drain_cycles")
 
@@ -120,6 +123,7 @@ class ScnnBench:
                                   byte_size=len(dut.m_axis_out__tdata))
         self.set_pauses(pause, backpressure, seed)
         self._tasks = []
+        self._mode = {}            # the chaining registers' values as last written (see run_layer)
 
     def set_pauses(self, pause, backpressure, seed):
         """Idle cycles on every source (both data streams and the register bus's address and
@@ -138,6 +142,7 @@ class ScnnBench:
         set_axi_pauses(read.r_channel, gen(backpressure, 8))
 
     async def reset(self):
+        self._mode = dict.fromkeys(CHAIN_REGISTERS, 0)          # their reset values
         self.dut.rst.value = 1
         await ClockCycles(self.dut.clk, 3)
         self.dut.rst.value = 0
@@ -149,6 +154,7 @@ class ScnnBench:
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
+        self._mode = {}
         for end in (self.weights, self.acts, self.outs):
             end.clear()
 
@@ -226,10 +232,13 @@ class ScnnBench:
         blox = cfg.sparseblox is not None
         if blox:
             await self.write("blox_threshold", threshold)
-        await self.write("requant", int(shift is not None))
-        await self.write("shift", shift or 0)
-        await self.write("chain", int(chain))
-        await self.write("keep_outputs", int(keep))
+        # Written when they change only: a register write costs the slow simulators time.
+        mode = dict(zip(CHAIN_REGISTERS, (int(shift is not None), shift or 0, int(chain),
+                                          int(keep))))
+        for name, value in mode.items():
+            if self._mode.get(name) != value:
+                await self.write(name, value)
+                self._mode[name] = value
         beats = sum(max(1, -(-block.count // cfg.i))
                     for pe_blocks in streams.output_blocks for block in pe_blocks)
         measured = {}
