@@ -25,6 +25,7 @@ from .pe import PE_PIPELINE, ScnnPE, pe_memories
 from .blox import BLOCK
 from .ppu import BLOX_WAIT, ppu_cycles
 from .requant import shift_bits
+from .swap import buffer_rows
 
 __all__ = ["ScnnAccelerator", "register_map", "REGISTER_ADDR_BITS"]
 
@@ -274,8 +275,19 @@ class ScnnAccelerator(wiring.Component):
                if cfg.sparseblox else {}),
             "streams": {
                 "s_axis_w": "weight blocks (g, c) in order, rows of F entries with the count",
-                "s_axis_act": "per PE (tdest): activation blocks per channel, rows of I entries",
-                "m_axis_out": "per PE (tdest), per output channel: rows of I entries",
+                "s_axis_act": "per PE (tdest): activation blocks per channel, rows of I entries "
+                              "(not ready for a chained layer)",
+                "m_axis_out": "per PE (tdest), per output channel: rows of I entries (none "
+                              "with keep_outputs)",
+            },
+            "chaining": {
+                "requant": "min((relu(acc) + (1 << (shift-1))) >> shift, 2^(act-1) - 1), "
+                           "sparseforge.sim.conv.requantize with bits = widths.act",
+                "activation_rams": "IARAM and OARAM swap roles when a chained layer begins; "
+                                   f"each has {buffer_rows(cfg)} rows of I entries of "
+                                   f"{max(cfg.acc_width, cfg.act_width)}-bit values",
+                "chain_requires": "C, H, W = the previous layer's K, H, W; it requantized; "
+                                  f"K <= {cfg.iaram_rows}",
             },
             "memories": self.memory_macros(cfg),
             "probes": dict(self.PROBES),

@@ -12,7 +12,10 @@ The accelerator (:class:`sparseforge.hdl.scnn.ScnnAccelerator`) behaves as follo
 walks the same vector pairs with the same address arithmetic:
 
 * **Load.** ``max(weight beats, activation beats) + 1`` cycles (the activation stream carries
-  every PE's rows), none when nothing is streamed.
+  every PE's rows), none when nothing is streamed. A chained layer (``chain``) streams no
+  activations: its PEs find the previous layer's output blocks in their output RAM, stored and
+  listed as the loader stores and lists streamed blocks, so everything after loading is as for
+  the same blocks streamed.
 * **Slots.** For each output-channel group, each PE walks the input channels whose activation
   block is not empty (the others cost nothing). A channel whose weight block ``(g, c)`` is not
   empty takes ``⌈nA / I⌉ · ⌈nW / F⌉`` slots, one per (activation row, weight row) pair,
@@ -49,7 +52,8 @@ walks the same vector pairs with the same address arithmetic:
 * **Outputs.** Group ``g`` is complete in cycle ``X_g + T_g + 1``; its ``n_g`` beats (every PE's
   blocks of the group, ``max(1, ⌈count / I⌉)`` each) are read from ``r_g = max(X_g + T_g + 2,
   r_{g−1} + n_{g−1})`` on, one per cycle, and leave one cycle after their read. Draining lasts
-  from the cycle after computing to the last beat.
+  from the cycle after computing to the last beat. A layer that keeps its outputs on chip
+  (``keep_outputs``) streams none: no drain, its run ends with its last busy cycle.
 """
 
 from dataclasses import dataclass, field
