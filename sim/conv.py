@@ -8,7 +8,7 @@ import numpy as np
 
 from .gemm import wrap
 
-__all__ = ["conv2d", "requantize", "output_size", "im2col_matrix"]
+__all__ = ["conv2d", "requantize", "fitting_shift", "output_size", "im2col_matrix"]
 
 
 def output_size(h, w, r, s, stride=1, pad=0):
@@ -54,6 +54,17 @@ def conv2d(x, weights, stride=1, pad=0, acc_bits=32):
                          f"with padding {pad}")
     out = im2col_matrix(x, r, s, stride, pad) @ weights.reshape(k, -1).T
     return wrap(out.T.reshape(k, ho, wo), acc_bits)
+
+
+def fitting_shift(acc, bits=8):
+    """The smallest shift (0 … 31, more for accumulators that need it) at which
+    :func:`requantize` with ReLU keeps the largest value of ``acc`` below saturation
+    (``2**(bits−1) − 1``: 127 by default), for runs that need an INT8 output map without a
+    trained scale (and for SCNN's chained layers, at its activation width)."""
+    top = int(np.max(acc, initial=0))
+    limit = (1 << (bits - 1)) - 1
+    return next(s for s in range(max(32, top.bit_length() + 1))
+                if (top + ((1 << s) >> 1)) >> s <= limit)
 
 
 def requantize(acc, shift, relu=False, bits=8):

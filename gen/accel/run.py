@@ -672,6 +672,32 @@ def _reload_energy(cfg, report, dma_bytes):
     report["reload_sram_pj"] = sum(row.get("reload_sram_pj", 0.0) for row in report["layers"])
 
 
+def _network_layer_rtl(cfg, args, row, plan, tiled, progress):
+    """Run one layer of ``--network`` named by ``--rtl-layers`` on the RTL, as the network's rows
+    count it: INT8 output (ReLU, the smallest shift that keeps the layer's largest value,
+    :func:`~sparseforge.sim.conv.fitting_shift`), as its time tiles when it does not fit the
+    SRAMs. Adds ``rtl_cycles`` (a tiled layer's: its jobs measured plus the model's reloads),
+    ``rtl_register_cycles``, ``rtl_shift`` and ``rtl_mismatches`` to ``row``; True when the RTL
+    matched the golden map and the model's cycles."""
+    x, w = prepare_layer(cfg, plan, act_density=0.5 if args.act_density is None
+                         else args.act_density, seed=args.seed)
+    shift = conv.fitting_shift(conv.conv2d(x, w, plan.stride, plan.pad, cfg.array.acc_width))
+    if tiled.fits_sram:
+        rtl, _ = run_layer_rtl(cfg, plan, x, w, shift=shift, relu=True, simulator=args.sim,
+                               seed=args.seed, progress=progress)
+        register, jobs, model_jobs = rtl["register_cycles"], rtl["cycles"], row["model_cycles"]
+    else:
+        rtl, _ = run_tiled_rtl(cfg, tiled, x, w, shift=shift, relu=True, simulator=args.sim,
+                               seed=args.seed, progress=progress)
+        register, jobs = rtl["rtl_register_job_cycles"], rtl["rtl_job_cycles"]
+        model_jobs = row["job_cycles"]
+    row.update({"rtl_cycles": rtl["cycles"], "rtl_register_cycles":
+                rtl["cycles"] - jobs + register, "rtl_shift": shift,
+                "rtl_mismatches": rtl["mismatches"]})
+    return rtl["mismatches"] == 0 and jobs == register == model_jobs and \
+        rtl["cycles"] == row["model_cycles"]
+
+
 def _run_network(cfg, args, nnz, progress):
     _reject(args, ("act", "weights", "out", "relu", "shift"))
     try:
@@ -686,7 +712,7 @@ def _run_network(cfg, args, nnz, progress):
     if names and args.model_only:
         raise InputError("--rtl-layers: not allowed with --model-only")
     known = {row["layer"]: row for row in report["layers"]}
-    ok = True
+    jobs = []
     for name in names:
         if name not in known:
             raise InputError(f"--rtl-layers: {args.network} has no layer {name!r} "
@@ -695,16 +721,15 @@ def _run_network(cfg, args, nnz, progress):
         if layer.groups != 1:
             raise InputError(f"--rtl-layers: {name} is a grouped convolution; the RTL runs "
                              "ungrouped layers")
-        plan = _plan(cfg, layer, known[name]["nnz"], f"--rtl-layers {name}")
-        x, w = prepare_layer(cfg, plan, act_density=0.5 if args.act_density is None
-                             else args.act_density, seed=args.seed)
-        rtl, _ = run_layer_rtl(cfg, plan, x, w, simulator=args.sim, seed=args.seed,
-                               progress=progress)
-        row = known[name]
-        row.update({"rtl_cycles": rtl["cycles"], "rtl_register_cycles": rtl["register_cycles"],
-                    "rtl_mismatches": rtl["mismatches"]})
-        ok &= rtl["mismatches"] == 0 and \
-            rtl["cycles"] == rtl["register_cycles"] == row["model_cycles"]
+        flag = f"--rtl-layers {name}"
+        plan = _plan(cfg, layer, known[name]["nnz"], flag, check_sram=False, int8_out=True)
+        tiled, reason = _tile(cfg, plan, True, args.dma_bytes, flag)
+        if tiled is None:
+            raise InputError(reason)
+        jobs.append((known[name], plan, tiled))
+    ok = True
+    for row, plan, tiled in jobs:
+        ok &= _network_layer_rtl(cfg, args, row, plan, tiled, progress)
     write = Text()
     rows = [(r["layer"], f"{r['nnz']}/{cfg.block}", r["macs"], r["model_cycles"],
              r.get("rtl_cycles", ""), r["utilization"], r["tile_utilization"],

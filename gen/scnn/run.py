@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...sim import workloads
+from ...sim import conv, workloads
 from ...sim.gemm import int_range
 from ...sim.scnn import cycles as scnn_cycles
 from ...sim.scnn import streams as scnn_streams
@@ -186,11 +186,7 @@ def model_report(cfg, streams, act, weights, *, chained=False, keep=False):
 def chain_shift(cfg, output):
     """The smallest shift that requantizes a ReLU ``output`` to the activation width with no
     value saturating (rounding half up, :func:`sparseforge.sim.scnn.golden.requantized`)."""
-    top, limit = int(np.max(output, initial=0)), (1 << (cfg.act_width - 1)) - 1
-    shift = max(0, top.bit_length() - (cfg.act_width - 1))
-    while (top + ((1 << shift) >> 1)) >> shift > limit:
-        shift += 1
-    return shift
+    return conv.fitting_shift(output, bits=cfg.act_width)
 
 
 def run_layer_rtl(cfg, act, weights, *, simulator="verilator", seed=None, progress=None,

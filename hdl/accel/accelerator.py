@@ -75,6 +75,13 @@ REGISTERS = [
     Register("qt_mult", 0xBC, 16, init=1, doc="…this multiplier (1 … 65535)…"),
     Register("qt_shift", 0xC0, 6, doc="…and this right shift (0 … 47)"),
     Register("qt_write", 0xC4, 1, "pulse", doc="write 1: store the channel's parameters"),
+    Register("ofm_k", 0xF0, 13, doc="output channels of the map the layer writes into (0: its "
+             "own out_k): a time tile of a larger layer writes its channels and rows in place "
+             "in the whole layer's map"),
+    Register("ofm_k0", 0xF4, 13, doc="the layer's output channel 0 is the map's channel ofm_k0 "
+             "(a multiple of the block B; ofm_k0 + out_k <= ofm_k)"),
+    Register("ofm_pixel0", 0xF8, 24, doc="the layer's output pixel p (oy·Wo + ox) is the map's "
+             "pixel ofm_pixel0 + p (the map has the layer's Wo)"),
 ]
 
 
@@ -273,6 +280,12 @@ class Accelerator(wiring.Component):
             (regs.nnz != 0) & (regs.nnz <= array.max_nnz) &
             (~regs.raster | ((regs.patch_h == 1) & (regs.direct if cfg.im2col else 1))) &
             (~regs.blox | regs.int8_out if cfg.sparseblox else 1) &
+            # Writing into a larger map: whole blocks, inside its channels; not when pruning
+            # (the pruner's block positions are the layer's own).
+            (regs.ofm_k0[:lg_b] == 0 if lg_b else 1) &
+            (regs.ofm_k0 + regs.out_k <= Mux(regs.ofm_k == 0, regs.out_k, regs.ofm_k)) &
+            (~regs.blox | ((regs.ofm_k == 0) & (regs.ofm_k0 == 0) & (regs.ofm_pixel0 == 0))
+             if cfg.sparseblox else 1) &
             # Two result rows a cycle: the output half's banks use both ports for writes.
             ((regs.ifm_half != regs.ofm_half) if array.drain_rows == 2 else 1))
 
@@ -316,6 +329,9 @@ class Accelerator(wiring.Component):
                 layer.nnz.eq(regs.nnz),
                 layer.direct.eq(regs.direct if cfg.im2col else 1),
                 layer.ifm_base.eq(regs.ifm_base), layer.ofm_base.eq(regs.ofm_base),
+                layer.ofm_cbs.eq(Mux(regs.ofm_k == 0, (regs.out_k + bz - 1) >> lg_b,
+                                     (regs.ofm_k + bz - 1) >> lg_b)),
+                layer.ofm_cb0.eq(regs.ofm_k0 >> lg_b), layer.ofm_pixel0.eq(regs.ofm_pixel0),
                 layer.w_base.eq(regs.w_base),
                 ifm_half.eq(regs.ifm_half), ofm_half.eq(regs.ofm_half),
                 w_half.eq(regs.w_half),

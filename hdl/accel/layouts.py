@@ -41,6 +41,9 @@ def layer_layout(cfg):
         "tile_slots": unsigned(24),
         "ifm_base": unsigned(bits_for(cfg.act_bank_depth)),
         "ofm_base": unsigned(bits_for(cfg.act_bank_depth)),
+        "ofm_cbs": unsigned(CH_BITS),           # channel blocks a pixel of the output map
+        "ofm_cb0": unsigned(CH_BITS),           # the layer's first block in it
+        "ofm_pixel0": unsigned(24),             # the layer's first pixel in it
         "w_base": unsigned(bits_for(cfg.weight_half_words)),
         "int8_out": unsigned(1), "relu": unsigned(1), "shift": unsigned(5),
         "quant": unsigned(1), "quant_base": unsigned(bits_for(max(1, quant_rows(cfg)))),

@@ -191,18 +191,24 @@ class OutputStage(wiring.Component):
         m.d.comb += self.quant_row.eq(layer.quant_base + col_tile_next)
 
         # Word w of a pixel (w = first + j) goes to bank (po + w) mod banks, row
-        # base + (po div banks)·words_per_pixel + w.
+        # base + (po div banks)·words_per_pixel + w, in the output map: ofm_cbs channel blocks
+        # a pixel, the layer's from block ofm_cb0 and pixel ofm_pixel0 on (a time tile writing
+        # into its whole layer's map; otherwise its own map, both 0).
         words = 4 * blocks
         per_pixel = Signal(range(4 * (1 << 13) + 1))
         first = Signal(32)
+        end = Signal(32)                        # the word after the layer's channels
         m.d.comb += [
-            per_pixel.eq(Mux(layer.int8_out, layer.cb_out, layer.cb_out << 2)),
-            first.eq(Mux(layer.int8_out, q_block, q_block << 2)),
+            per_pixel.eq(Mux(layer.int8_out, layer.ofm_cbs, layer.ofm_cbs << 2)),
+            first.eq(Mux(layer.int8_out, q_block + layer.ofm_cb0,
+                         (q_block + layer.ofm_cb0) << 2)),
+            end.eq(Mux(layer.int8_out, layer.ofm_cb0 + layer.cb_out,
+                       (layer.ofm_cb0 + layer.cb_out) << 2)),
         ]
         count = Signal(range(words + 1))
         m.d.comb += count.eq(Mux(layer.int8_out, blocks, 4 * blocks))
         live_n = Signal(range(words + 1))       # words of a row to write
-        m.d.comb += live_n.eq(Mux(first + count <= per_pixel, count, per_pixel - first))
+        m.d.comb += live_n.eq(Mux(first + count <= end, count, end - first))
 
         ports = [(self.wr_addr, self.wr_data, self.wr_en)]
         if rows_per_beat == 2:
@@ -235,7 +241,7 @@ class OutputStage(wiring.Component):
         m.d.comb += [
             oy.eq(oy0 + py), ox.eq(ox0 + px),
             inside.eq(Mux(layer.raster, ox < layer.hw, (oy < layer.ho) & (ox < layer.wo))),
-            po.eq(Mux(layer.raster, ox, oy * layer.wo + ox)),
+            po.eq(Mux(layer.raster, ox, oy * layer.wo + ox) + layer.ofm_pixel0),
         ]
         # The row's words: requantized channel blocks, or raw 32-bit accumulators.
         int8_words = Signal(data.ArrayLayout(cfg.word_bits, blocks), name=nm("int8_words"))

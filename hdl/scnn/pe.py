@@ -39,8 +39,9 @@ def pe_memories(cfg):
     Besides the weight buffer, IARAM, OARAM (the two activation RAMs, which swap roles between
     chained layers: :mod:`.swap`, so both have rows of acc-width entries and the larger of the
     two depths), their block list (``alist``, a half for each) and output count table, every
-    accumulator bank of both sets is one (``accumulators.set{s}.bank{b}``): a register file with a combinational read
-    port, which the paper's HLS flow mapped to banked RAMs and latch arrays (Sec. 4.4).
+    accumulator bank of both sets is one (``accumulators.set{s}.bank{b}``): a register file
+    with a combinational read port, which the paper's HLS flow mapped to banked RAMs and latch
+    arrays (Sec. 4.4).
     """
     memories = {
         "wbuf": (cfg.weight_rows, data.Layout.cast(weight_row_layout(cfg)).size),

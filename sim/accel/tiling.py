@@ -28,10 +28,14 @@ unless the previous tile had the same band (with ``nb = 1`` the input map is res
 previous layer left it, as an untiled layer's is), and its group's weights are loaded unless the
 previous tile had the same group; the first tile's weights are loaded before the layer starts,
 into the other weight half during the previous layer, as an untiled layer's are, and are not
-counted. After a tile its output is read back to off-chip memory (the host assembles the layer's
-output map: a group's job writes a map of its channels only, and bands replace each other);
-loading that map for the next layer is the next layer's input and is not counted, as no layer's
-input load is. An untiled layer moves nothing.
+counted. **Outputs in place** (``in_place``): when the whole layer's output map fits an
+activation half, every tile writes its rows and channels into that map where they belong (the
+descriptor's ``ofm_k``, ``ofm_k0`` and ``ofm_pixel0``), so nothing is read back and the map is
+left on chip for the next layer, as an untiled layer's is. Otherwise each tile's output is read
+back to off-chip memory after its job (the host assembles the layer's output map: a tile's job
+then writes a map of its rows and channels only, and the next tiles overwrite it); loading that
+map for the next layer is the next layer's input and is not counted, as no layer's input load
+is. An untiled layer moves nothing.
 
 **Cycles** (:func:`~.cycles.tiled_layer_cycles`): the tiles' jobs back to back plus the cycles of
 the moves at ``dma_bytes`` bytes a cycle (one DMA channel; a transfer of ``n`` words of ``b``
@@ -88,7 +92,7 @@ class TimeTile:
     ``oy``/``rows``: its output rows; ``k0``/``plan.k``: its output channels; ``in_rows``: the
     rows of the zero-padded input map it reads (``None``: the whole input map with its padding);
     ``act_words``/``weight_words``: words loaded before it (0: resident); ``out_words``: words
-    read back after it (0: left on chip, an untiled layer).
+    read back after it (0: left on chip, as an untiled layer's or an ``in_place`` layer's).
     """
 
     plan: LayerPlan
@@ -113,6 +117,7 @@ class TiledLayer:
     dma_bytes: int
     int8_out: bool
     fits_sram: bool         # the layer fits the SRAMs without tiling
+    in_place: bool = False  # the tiles write into the whole output map, nothing read back
 
     @property
     def time_tiles(self):
@@ -139,7 +144,7 @@ class TiledLayer:
         jobs, moves = accel_cycles.tiled_layer_cycles(self)
         return {"time_tiles": self.time_tiles,
                 "tiling": {"bands": self.bands, "channel_groups": self.groups,
-                           "order": self.order},
+                           "order": self.order, "outputs_in_place": self.in_place},
                 "reload_bytes": self.reload_bytes, "reload_cycles": moves, "job_cycles": jobs,
                 "dma_bytes_per_cycle": self.dma_bytes, "fits_sram": self.fits_sram}
 
@@ -150,6 +155,7 @@ class _Search:
     def __init__(self, whole, int8_out, dma_bytes, fits):
         self.whole, self.int8_out, self.dma, self.fits = whole, int8_out, dma_bytes, fits
         self.cfg = whole.cfg
+        self.in_place = whole.ofm_bank_rows(int8=int8_out) <= self.cfg.act_bank_depth
         self._bands = {}
         self._jobs = {}
         self._shapes = {}
@@ -189,7 +195,8 @@ class _Search:
 
     def shape(self, rows, kj):
         """``(job, act_words, weight_words, out_words)`` of a band and group, or None if the
-        job cannot run or its input, output or weights do not fit a half."""
+        job cannot run or its input, output or weights do not fit a half (its output: the whole
+        map, in place, or its own, read back)."""
         key = (rows, kj)
         if key not in self._shapes:
             job, depth = self.job(rows, kj), self.cfg.act_bank_depth
@@ -198,7 +205,8 @@ class _Search:
                     job.weight_word_count > self.cfg.weight_half_words):
                 self._shapes[key] = None
             else:
-                out = job.ho * job.wo * job.cb_out * (1 if self.int8_out else 4)
+                out = 0 if self.in_place else \
+                    job.ho * job.wo * job.cb_out * (1 if self.int8_out else 4)
                 self._shapes[key] = (job, job.h * job.w * job.cb_in, job.weight_word_count,
                                      out)
         return self._shapes[key]
@@ -228,7 +236,7 @@ class _Search:
             tiles.append(TimeTile(job, oy, rows, k0, in_rows, act, weights, out))
             prev = ((oy, rows), (k0, kj))
         return TiledLayer(p, tuple(tiles), nb, ng, order if nb > 1 and ng > 1 else "bands",
-                          self.dma, self.int8_out, self.fits)
+                          self.dma, self.int8_out, self.fits, self.in_place)
 
     def lower_bound(self, nb, ng, order):
         """A bound on a candidate's cycles at most its exact ones, or None if a tile does not

@@ -195,11 +195,14 @@ class AccelBench:
     # -- layers -------------------------------------------------------------------------------
 
     async def run_layer(self, plan, *, ifm=(0, 0), ofm=(1, 0), weights=(0, 0), shift=0,
-                        relu=False, int8_out=False, timeout_cycles=None, blox=None, skip=False):
+                        relu=False, int8_out=False, timeout_cycles=None, blox=None, skip=False,
+                        ofm_map=(0, 0, 0)):
         """Write the descriptor of ``plan``, start it, wait for done; return its counters.
 
         ``blox``: the raw Sparse-Blox threshold of a pruning layer (None: no pruning);
-        ``skip``: set ``blox_skip`` (drop the steps of beats made all zero by pruning)."""
+        ``skip``: set ``blox_skip`` (drop the steps of beats made all zero by pruning);
+        ``ofm_map``: ``(ofm_k, ofm_k0, ofm_pixel0)``, the larger map the layer writes into
+        (a time tile's whole layer; ``(0, 0, 0)``: its own map)."""
         if self.cfg.sparseblox is not None:
             await self.configure(blox=int(blox is not None), blox_threshold=blox or 0)
         if self.cfg.blox_skips:
@@ -212,7 +215,8 @@ class AccelBench:
             relu=int(relu), int8_out=int(int8_out), patch_h=plan.ph, direct=int(plan.direct),
             raster=int(plan.raster),
             ifm_half=ifm[0], ifm_base=ifm[1], ofm_half=ofm[0], ofm_base=ofm[1],
-            w_half=weights[0], w_base=weights[1])
+            w_half=weights[0], w_base=weights[1],
+            ofm_k=ofm_map[0], ofm_k0=ofm_map[1], ofm_pixel0=ofm_map[2])
         limit = timeout_cycles or 64 * (plan.tiles * plan.tile_words + 1000)
         timing = cocotb.start_soon(self.time_layer())
         self._tasks[:] = [timing]

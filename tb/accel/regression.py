@@ -293,12 +293,14 @@ def tiled_case(cfg):
 async def time_tiled_layer(dut):
     """A layer larger than the SRAMs (:func:`tiled_case`) run as its time tiles
     (:mod:`sparseforge.sim.accel.tiling`) by :func:`.tiled.run_tiles`, one job after another as
-    the host would: each tile's input band loaded (halo rows, padding written out), its output
-    read back; the next group's weights stream into the other weight half while the current job
-    runs. Twice: the plan's
-    tiling, and two bands by two output-channel groups (bands outer, so weights reload at every
-    tile). The assembled map is bit-exact against the golden convolution of the whole layer,
-    and every job's cycles (ports, register) equal its model."""
+    the host would: each tile's input band loaded (halo rows, padding written out); the next
+    group's weights stream into the other weight half while the current job runs. Twice: the
+    plan's tiling of its INT32 output, whose map does not fit a half, so each tile's output is
+    read back; and its INT8 output as two bands by two output-channel groups (bands outer, so
+    weights reload at every tile), whose whole map fits a half, so every tile writes its rows
+    and channels in place there (``ofm_pixel0``, ``ofm_k0``, ``ofm_k``) and the map is read
+    once at the end. Each map is bit-exact against the golden convolution of the whole layer
+    (requantized for INT8), and every job's cycles (ports, register) equal its model."""
     cfg = config_from_env()
     rng = np.random.default_rng(seed_for(dut, 7))
     bench = AccelBench(dut, cfg)
@@ -310,14 +312,19 @@ async def time_tiled_layer(dut):
     want = conv.conv2d(x, w, whole.stride, whole.pad, cfg.array.acc_width)
     chosen = accel_tiling.tile_layer(cfg, *layer, nnz)
     assert not chosen.fits_sram and chosen.time_tiles > 1, "the case must need tiling"
-    forced = accel_tiling.tile_layer(cfg, *layer, nnz, tiling=(2, 2, "bands"))
-    for label, tiled in (("chosen", chosen), ("2x2", forced)):
-        got, runs = await run_tiles(bench, tiled, x, w)
+    assert not chosen.in_place, "the INT32 case must read its tiles back"
+    forced = accel_tiling.tile_layer(cfg, *layer, nnz, int8_out=True, tiling=(2, 2, "bands"))
+    assert forced.in_place and forced.bands == forced.groups == 2
+    shift = conv.fitting_shift(want)
+    for label, tiled, out in (("chosen", chosen, None), ("2x2 in place", forced, shift)):
+        got, runs = await run_tiles(bench, tiled, x, w, int8_out=out is not None,
+                                    shift=out or 0)
         for i, (tile, run) in enumerate(zip(tiled.tiles, runs)):
             assert not run.error, f"{label} tile {i}: the descriptor was refused"
             check_cycles(run, tile.plan, f"{label} tile {i}")
-        assert np.array_equal(got, want), \
-            f"{label}: {np.count_nonzero(got != want)} mismatches in the tiled layer"
+        golden = want if out is None else conv.requantize(want, out)
+        assert np.array_equal(got, golden), \
+            f"{label}: {np.count_nonzero(got != golden)} mismatches in the tiled layer"
         dut._log.info("%s tiling of %s: %d tiles (%d bands x %d groups), bit-exact, jobs %s",
                       label, layer, tiled.time_tiles, tiled.bands, tiled.groups,
                       [accel_cycles.layer_cycles(t.plan) for t in tiled.tiles])
@@ -326,16 +333,20 @@ async def time_tiled_layer(dut):
 @cocotb.test()
 async def bad_descriptor_is_refused(dut):
     """A patch that does not divide the output tile, or stride 3, sets the error bit at once; so
-    does an output map in the input map's half on a design that writes two result rows a cycle
-    (its output half's banks use both ports for the writes)."""
+    do an output map in the input map's half on a design that writes two result rows a cycle
+    (its output half's banks use both ports for the writes), a larger output map (``ofm_k``)
+    without room for the layer's channels, and a first channel in it (``ofm_k0``) that is not a
+    whole block."""
     cfg = config_from_env()
     bench = AccelBench(dut, cfg)
     await bench.reset()
     plan = accel_plan.plan_layer(cfg, 5, 5, 8, 8, 3, 3, 1, 1, cfg.array.max_nnz)
     bad_patch = next(p for p in range(2, 64) if cfg.array.tile_rows % p)
-    cases = [("patch_h", bad_patch), ("stride", 3)]
+    cases = [("patch_h", bad_patch), ("stride", 3), ("ofm_k", plan.k - 1)]
     if cfg.array.drain_rows == 2:
         cases.append(("ofm_half", 0))              # run_layer puts the input map in half 0
+    if cfg.block > 1:
+        cases.append(("ofm_k0", 1))
     for field, value in cases:
         run = await bench.run_layer(plan)
         assert not run.error
@@ -349,7 +360,7 @@ async def bad_descriptor_is_refused(dut):
         assert finished - accepted == await bench.read("cycles") == 4, \
             "a refused layer must not run"
         await bench.write(field, {"patch_h": plan.ph, "stride": plan.stride,
-                                  "ofm_half": 1}[field])
+                                  "ofm_half": 1, "ofm_k": 0, "ofm_k0": 0}[field])
 
 
 @verilator_test()

@@ -4,10 +4,11 @@ Shared by the regression (``time_tiled_layer`` in :mod:`.regression`) and ``spar
 cocotb module (:mod:`.run`): the tiles of a :class:`~sparseforge.sim.accel.tiling.TiledLayer`
 run one job after another on one bench. Before a tile whose band changes, its input band (or,
 for the first tile, the whole input) is loaded into activation half 0; each tile writes its
-output map into half 1, which is read back after its job. The first tile's weights are loaded
-into weight half 0 before the first job; each later group's weights stream into the other
-weight half while the current job runs (the weight SRAM's double buffer), so a tile's job reads
-the half its group was loaded into.
+output into half 1: with ``in_place``, into the whole layer's map (read back once, after the
+last tile, to check it), else into a map of its own, read back after its job. The first
+tile's weights are loaded into weight half 0 before the first job; each later group's weights
+stream into the other weight half while the current job runs (the weight SRAM's double
+buffer), so a tile's job reads the half its group was loaded into.
 """
 
 from dataclasses import dataclass
@@ -51,13 +52,18 @@ async def run_tiles(bench, tiled, x, w, *, int8_out=False, shift=0, relu=False, 
         following = i + 1 < len(tiled.tiles) and tiled.tiles[i + 1].weight_words
         if following:                   # the next group's weights, during this job
             await bench.load_weights(words[i + 1], halves[i + 1], 0, wait=False)
+        ofm_map = (tiled.plan.k, tile.k0, tile.oy * tiled.plan.wo) if tiled.in_place \
+            else (0, 0, 0)
         run = await bench.run_layer(tile.plan, ifm=(0, 0), ofm=(1, 0), weights=(halves[i], 0),
-                                    int8_out=int8_out, shift=shift, relu=relu)
+                                    int8_out=int8_out, shift=shift, relu=relu, ofm_map=ofm_map)
         await bench.w_src.wait()
-        parts.append(await bench.read_output(tile.plan, 1, 0, int8_out))
+        if not tiled.in_place:
+            parts.append(await bench.read_output(tile.plan, 1, 0, int8_out))
         done = TileRun(run.cycles, run.register_cycles, run.act_reads, run.beats,
                        bool(run.error))
         runs.append(done)
         if log is not None:
             log(i, tile, done)
+    if tiled.in_place:
+        return await bench.read_output(tiled.plan, 1, 0, int8_out), runs
     return accel_tiling.assemble_output(tiled, parts), runs

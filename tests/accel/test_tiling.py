@@ -99,21 +99,39 @@ def test_channel_groups_by_hand():
     """4×4×64 → 24, 1×1, at 8/8: a column tile's weights are 8 blocks × 9 slots = 72 slots a
     column, 36 words; three column tiles need 108 > 64 words and two 72, so three groups.
     The input (16 pixels × 8 blocks) stays resident; the first group's weights are loaded
-    before the layer; the others load during the previous job."""
+    before the layer; the others load during the previous job. The whole INT8 output map (16
+    pixels × 3 blocks, ⌈16/16⌉·3 = 3 rows per bank of 8) fits a half, so each group writes its
+    block of every pixel there and nothing is read back; as INT32 (12 rows per bank) each
+    group's map (16 pixels × 4 words) is read back."""
     tiled = tile_layer(TINY, 4, 4, 64, 24, 1, 1, 1, 0, 8, int8_out=True)
-    assert (tiled.bands, tiled.groups, tiled.time_tiles) == (1, 3, 3)
+    assert (tiled.bands, tiled.groups, tiled.time_tiles) == (1, 3, 3) and tiled.in_place
     assert [(t.k0, t.plan.k, t.in_rows) for t in tiled.tiles] == [
         (0, 8, None), (8, 8, None), (16, 8, None)]
     assert [t.act_words for t in tiled.tiles] == [0, 0, 0]
     assert [t.weight_words for t in tiled.tiles] == [0, 36, 36]
-    assert [t.out_words for t in tiled.tiles] == [16, 16, 16]
-    assert tiled.reload_bytes == 2 * 36 * 16 + 3 * 16 * 8
+    assert [t.out_words for t in tiled.tiles] == [0, 0, 0]
+    assert tiled.reload_bytes == 2 * 36 * 16
     job = layer_cycles(plan_layer(TINY, 4, 4, 64, 8, 1, 1, 1, 0, 8, int8_out=True))
     assert job > 36 * 16 // 8                     # 72 cycles of weights: hidden by the job
-    assert tiled.reload_cycles == 3 * 16
-    assert tiled.cycles == 3 * job + 3 * 16
+    assert tiled.reload_cycles == 0
+    assert tiled.cycles == 3 * job
     slow = tile_layer(TINY, 4, 4, 64, 24, 1, 1, 1, 0, 8, int8_out=True, dma_bytes=1)
-    assert slow.reload_cycles == 2 * max(0, 36 * 16 - job) + 3 * 16 * 8
+    assert slow.reload_cycles == 2 * max(0, 36 * 16 - job)
+    wide = tile_layer(TINY, 4, 4, 64, 24, 1, 1, 1, 0, 8)
+    assert (wide.bands, wide.groups) == (1, 3) and not wide.in_place
+    assert [t.out_words for t in wide.tiles] == [64, 64, 64]
+    assert wide.reload_cycles == 3 * 64
+
+
+def test_bands_write_in_place_when_the_whole_map_fits():
+    """The 8×10×8 → 8 layer of test_row_bands_by_hand with INT8 output fits (5 rows per bank);
+    forced into three bands, each writes its rows at pixel oy·10 of the whole map: only the
+    bands' inputs move."""
+    tiled = tile_layer(TINY, 8, 10, 8, 8, 3, 3, 1, 1, 2, int8_out=True, tiling=(3, 1, "bands"))
+    assert tiled.fits_sram and tiled.in_place and tiled.time_tiles == 3
+    assert [t.out_words for t in tiled.tiles] == [0, 0, 0]
+    assert [t.act_words for t in tiled.tiles] == [60, 60, 48]
+    assert tiled.reload_cycles == 60 + 60 + 48
 
 
 def test_loop_orders_by_hand():
@@ -261,3 +279,28 @@ def test_cli_rtl_run_of_a_layer_whose_smallest_tiles_do_not_fit_is_refused():
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "--layer" in lines[0] and "even as time tiles" in lines[0], \
         result.stderr
+
+
+def test_cli_network_rtl_layers_are_checked_before_any_simulation():
+    # --rtl-layers runs a layer larger than the SRAMs as its time tiles, but one whose smallest
+    # tiles do not fit (res5a_branch2b at 8/8 on accel_small) is refused before the layers
+    # named ahead of it start simulating: one line, exit 2, no RTL run (this test builds none).
+    result = sparseforge("run", "accel_small", "--network", "resnet50", "--nnz", "8",
+                         "--rtl-layers", "res2a_branch2a,res5a_branch2b")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--rtl-layers res5a_branch2b" in lines[0], result.stderr
+    assert "simulating" not in result.stderr
+
+
+def test_fitting_shift_is_the_smallest_that_keeps_the_largest_value():
+    assert conv.fitting_shift(np.array([127, -5000])) == 0
+    assert conv.fitting_shift(np.array([128])) == 1     # (128 + 1) >> 1 = 64
+    assert conv.fitting_shift(np.array([254])) == 1     # (254 + 1) >> 1 = 127
+    assert conv.fitting_shift(np.array([255])) == 2     # 128 at shift 1 saturates
+    assert conv.fitting_shift(np.zeros((2, 3), dtype=np.int64)) == 0
+    for top in (1000, 2 ** 20 + 7, 2 ** 31 - 1):
+        s = conv.fitting_shift(np.array([top]))
+        assert conv.requantize(np.array([top]), s, True)[0] <= 127
+        assert s == 0 or conv.requantize(np.array([top]), s - 1, True)[0] == 127 and \
+            (top + ((1 << (s - 1)) >> 1)) >> (s - 1) > 127

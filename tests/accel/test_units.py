@@ -98,8 +98,12 @@ class _Harness(Elaboratable):
         return m
 
 
-def descriptor(plan, *, ifm_base=0, ofm_base=0, int8_out=False, relu=False, shift=0):
-    """The derived layer descriptor of ``plan``, field by field, as the sequencer computes it."""
+def descriptor(plan, *, ifm_base=0, ofm_base=0, int8_out=False, relu=False, shift=0,
+               into=None):
+    """The derived layer descriptor of ``plan``, field by field, as the sequencer computes it;
+    ``into``: ``(channel blocks a pixel, first block, first pixel)`` of a larger output map the
+    layer writes into (None: its own)."""
+    ofm_cbs, ofm_cb0, ofm_pixel0 = into or (plan.cb_out, 0, 0)
     wh, ww = plan.window
     return {"h": plan.h, "w": plan.w, "ho": plan.ho, "wo": plan.wo, "cb_in": plan.cb_in,
             "cb_out": plan.cb_out, "r": plan.r, "s": plan.s, "stride2": int(plan.stride == 2),
@@ -108,7 +112,7 @@ def descriptor(plan, *, ifm_base=0, ofm_base=0, int8_out=False, relu=False, shif
             "hw": plan.ho * plan.wo, "raster": int(plan.raster),
             "nnz": plan.nnz, "tile_slots": plan.tile_slots, "ifm_base": ifm_base,
             "ofm_base": ofm_base, "w_base": 0, "int8_out": int(int8_out), "relu": int(relu),
-            "shift": shift}
+            "shift": shift, "ofm_cbs": ofm_cbs, "ofm_cb0": ofm_cb0, "ofm_pixel0": ofm_pixel0}
 
 
 def place(cfg, p, word, base, per_pixel):
@@ -288,6 +292,23 @@ SENTINEL = 0x5A5A5A5A
                          + (f"-rows{v[0].array.drain_rows}x{v[0].array.tile_rows}"
                             if v[0].array.drain_rows > 1 else ""))
 def test_output_stage_writes_the_map(case, int8_out):
+    check_output_stage(case, int8_out)
+
+
+@pytest.mark.parametrize("case, int8_out", [(STAGE_LAYERS[0], True), (STAGE_LAYERS[3], True),
+                                             (STAGE_LAYERS[5], True), (STAGE_LAYERS[7], False)],
+                         ids=["patches-int8", "raster-int8", "two-rows-int8", "two-rows-int32"])
+def test_output_stage_writes_into_a_larger_map(case, int8_out):
+    """A time tile's output written in place in its whole layer's map: its channel blocks from
+    block 1 of pixels of 2 + cb_out blocks, its pixels from pixel 5 on; nothing else written.
+    (INT32 on the raster case only: the others' 4 KB SRAMs have no room for such a map.)"""
+    check_output_stage(case, int8_out, into=(1, 1, 5))
+
+
+def check_output_stage(case, int8_out, into=None):
+    """Run the output stage over a layer's result rows (idle cycles between them) and compare the
+    SRAM banks with the map the rows make (``into``: ``(blocks after the layer's, first block,
+    first pixel)`` of a larger map it writes into; None: its own map)."""
     cfg, *layer, raster = case
     h, w, c, k, r, s, stride, pad = layer
     plan = accel_plan.plan_layer(cfg, h, w, c, k, r, s, stride, pad, nnz=4, raster=raster)
@@ -305,13 +326,15 @@ def test_output_stage_writes_the_map(case, int8_out):
     packer = Packer(result_beat_layout(cfg.array))
     beats = packer.pack_many(rows.reshape(-1, cfg.array.drain_rows * cfg.array.tile_cols))
     memory = {}
+    after, cb0, pixel0 = into or (0, 0, 0)
+    map_fields = None if into is None else (cb0 + plan.cb_out + after, cb0, pixel0)
 
     async def bench(ctx):
         for bank in dut.banks:
             for row in range(cfg.act_bank_depth):
                 ctx.set(bank.memory.data[row], SENTINEL & ((1 << cfg.word_bits) - 1))
         for name, value in descriptor(plan, ofm_base=base, int8_out=int8_out, relu=relu,
-                                      shift=shift).items():
+                                      shift=shift, into=map_fields).items():
             ctx.set(getattr(unit.layer, name), value)
         ctx.set(unit.start, 1)
         await ctx.tick()
@@ -354,10 +377,12 @@ def test_output_stage_writes_the_map(case, int8_out):
     want = full[:plan.k, :plan.ho, :plan.wo]
     want = requantize(want, shift, relu) if int8_out else wrap(want, 32)
 
-    per_pixel = plan.cb_out * (1 if int8_out else 4)
-    placed = {place(cfg, p, word, base, per_pixel): (p, word)
+    scale = 1 if int8_out else 4
+    per_pixel = plan.cb_out * scale
+    map_pixel = (cb0 + plan.cb_out + after) * scale
+    placed = {place(cfg, pixel0 + p, cb0 * scale + word, base, map_pixel): (p, word)
               for p in range(plan.ho * plan.wo) for word in range(per_pixel)}
-    words = [memory[place(cfg, p, word, base, per_pixel)]
+    words = [memory[place(cfg, pixel0 + p, cb0 * scale + word, base, map_pixel)]
              for p in range(plan.ho * plan.wo) for word in range(per_pixel)]
     got = accel_plan.unpack_out_words(words, plan.k, plan.ho, plan.wo, cfg.block, int8=int8_out)
     bad = np.argwhere(got != want)

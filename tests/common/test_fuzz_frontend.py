@@ -12,7 +12,10 @@ configs. The oracle, for every case:
 * no traceback: no other exception leaves ``main``;
 * no partial file: the case folder holds afterwards only the inputs it was given, plus ``<name>.v``
   and ``<name>.json`` when ``generate`` succeeded (and logs in a ``test --log-dir``);
-* no case takes more than :data:`SLOW_SECONDS` (a bound that is missing shows up as a slow case).
+* no case takes more than :data:`SLOW_SECONDS` of CPU time, its child processes' included (a
+  bound that is missing shows up as a slow case; CPU time, not the wall clock, so that other
+  processes on a loaded machine do not count), nor more than :data:`HUNG_SECONDS` on the wall
+  clock (a case waiting on something).
 
 ``SPARSEFORGE_FUZZ_SEED`` fixes the seed (default: a fresh one, printed), ``SPARSEFORGE_FUZZ_CASES``
 the number of cases (default 1,000, about half a minute), ``SPARSEFORGE_FUZZ_ONLY`` runs one case
@@ -50,6 +53,7 @@ CASES = int(os.environ.get("SPARSEFORGE_FUZZ_CASES") or 1000)
 SEED = int(os.environ.get("SPARSEFORGE_FUZZ_SEED") or random.SystemRandom().randrange(1 << 31))
 ONLY = os.environ.get("SPARSEFORGE_FUZZ_ONLY")
 SLOW_SECONDS = 10.0
+HUNG_SECONDS = 60.0
 #: Of every thousand cases, about this many generate a tiny design for real (1-2 s each).
 GENERATE_PER_THOUSAND = 5
 #: Every this many cases, one that ended in an input error runs again through the console script.
@@ -447,7 +451,13 @@ def run_in_process(argv):
     return code, out.getvalue(), err.getvalue()
 
 
-def judge(case, folder, code, stderr, before, seconds):
+def _cpu_seconds():
+    """CPU time of this process and of its ended child processes (the Yosys ``generate`` runs)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def judge(case, folder, code, stderr, before, seconds, cpu_seconds):
     """The outcome name, or raise AssertionError saying what is wrong."""
     errors = [line for line in stderr.splitlines() if not PROGRESS.match(line)]
     assert not str(code).startswith("exception"), f"a traceback: {code}"
@@ -472,7 +482,8 @@ def judge(case, folder, code, stderr, before, seconds):
         new = {p for p in new if not p.endswith(".log")}        # logs kept in a --log-dir
     if not (case.generates and code == 0):
         assert not new, f"files left behind: {sorted(new)[:5]}"
-    assert seconds < SLOW_SECONDS, f"took {seconds:.1f} s"
+    assert cpu_seconds < SLOW_SECONDS, f"took {cpu_seconds:.1f} s of CPU time"
+    assert seconds < HUNG_SECONDS, f"took {seconds:.1f} s"
     return {0: "exit 0", 1: "exit 1 (tool failed)", 2: "exit 2 (one line)",
             "tool": "accepted (stopped at a tool)"}[code]
 
@@ -520,12 +531,12 @@ def test_fuzz_frontend(no_tools, tmp_path, monkeypatch, record_property):
         argv = [_expand(a, folder) for a in case.argv]
         monkeypatch.chdir(folder)
         ELABORATE["allowed"] = case.generates
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), _cpu_seconds()
         code, _stdout, stderr = run_in_process(argv)
-        seconds = time.monotonic() - t0
-        timings.append((seconds, index, " ".join(case.argv)[:60]))
+        seconds, cpu_seconds = time.monotonic() - t0, _cpu_seconds() - cpu0
+        timings.append((cpu_seconds, seconds, index, " ".join(case.argv)[:60]))
         try:
-            outcome = judge(case, folder, code, stderr, before, seconds)
+            outcome = judge(case, folder, code, stderr, before, seconds, cpu_seconds)
         except AssertionError as e:
             failures.append(f"case {index} {case}: {e}\n    stderr: {stderr.strip()[:300]!r}")
             outcome = "FAILED"
@@ -546,8 +557,8 @@ def test_fuzz_frontend(no_tools, tmp_path, monkeypatch, record_property):
                        [f"  {n:5d}  {name}" for name, n in outcomes.most_common()] +
                        [f"  {n:5d}  {kind}: {name}"
                         for (kind, name), n in sorted(by_kind.items())] +
-                       [f"  slow: case {i} ({s:.2f} s): {argv}"
-                        for s, i, argv in sorted(timings)[-3:]])
+                       [f"  slow: case {i} ({cpu:.2f} s of CPU, {s:.2f} s): {argv}"
+                        for cpu, s, i, argv in sorted(timings)[-3:]])
     print(report)
     record_property("fuzz_outcomes", report)
     assert not failures, (f"{len(failures)} of {len(indices)} cases failed (seed {SEED}; one "
