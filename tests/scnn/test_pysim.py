@@ -87,7 +87,7 @@ def test_random_configs_bit_and_cycle_exact(seed):
     check(cfg, act, weights, pause=0.3 if seed % 2 else 0.0, seed=seed)
 
 
-@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("seed", [0, 5])     # OARAM larger, then IARAM; two cheap draws
 def test_random_configs_chain_layers(seed):
     """Three layers in one simulation of a random config whose IARAM and OARAM sizes differ
     (seed 0: activations wider than the accumulators, which the activation RAMs must hold):
