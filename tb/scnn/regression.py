@@ -223,11 +223,14 @@ async def chained_layers(dut):
     input in again (into the RAM that was L1's output: the roles stay swapped) and requantizes;
     L4 chains from L3 (the roles swap back) and requantizes. Every layer bit-exact against the
     golden model of the chain so far and cycle-exact (load, compute, drain) against the cycle
-    model; a fifth layer chained with C != L4's K sets the error flag. On Icarus, which
+    model; L3 and L4 with idle cycles on every source and back-pressure on every sink (their
+    compute part and counters still exact); a fifth layer chained with C != L4's K sets the
+    error flag. On Icarus, which
     simulates these designs twenty to fifty times slower, with 1×1 kernels (the other tests
     cover the halos on Icarus; a 3×3 chain took 15 s there)."""
     cfg = config_from_env()
-    rng = np.random.default_rng(seed_for(dut, 7))
+    seed = seed_for(dut, 7)
+    rng = np.random.default_rng(seed)
     bench = ScnnBench(dut, cfg)
     await bench.reset()
     icarus = getattr(cocotb, "SIM_NAME", "") == "Icarus Verilog"
@@ -251,12 +254,14 @@ async def chained_layers(dut):
     raw = act, weights
     act, weights = fitting_layer(cfg, rng, h, w, 2, k, side, side, 0.6, 0.5)
     shift = requant_shift(cfg, act, weights)
-    await check_layer(bench, act, weights, shift=shift, label=f"L3 swapped (shift {shift})")
+    bench.set_pauses(0.3, 0.5, seed)
+    await check_layer(bench, act, weights, shift=shift, paused=True,
+                      label=f"L3 swapped, paused (shift {shift})")
     act = scnn_streams.golden(cfg, act, weights, shift=shift)
     weights = next_weights(act, 0.6)
     shift = requant_shift(cfg, act, weights)
-    await check_layer(bench, act, weights, chain=True, shift=shift,
-                      label=f"L4 chained back (shift {shift})")
+    await check_layer(bench, act, weights, chain=True, shift=shift, paused=True,
+                      label=f"L4 chained back, paused (shift {shift})")
     # L4 requantized and finished: a layer of other C cannot take its output.
     act, weights = raw
     await check_layer(bench, act[:2], weights[:, :2], chain=True, keep=True, error=True,
