@@ -52,7 +52,8 @@ def register_map(cfg):
         Register("cycles", 0x0C, COUNTER_BITS, "ro",
                  doc="cycles of the last layer: from its first input beat after start (or the "
                      "first compute cycle when everything was loaded before) to its last output "
-                     "beat, inclusive: load_cycles + busy_cycles + drain_cycles"),
+                     "beat (with keep_outputs: its last busy cycle), inclusive: load_cycles + "
+                     "busy_cycles + drain_cycles"),
         Register("layer_h", 0x10, field["h"], "rw", doc="input height H (≤ pes.y · tile.h)"),
         Register("layer_w", 0x14, field["w"], "rw", doc="input width W (≤ pes.x · tile.w)"),
         Register("layer_c", 0x18, field["c"], "rw", doc="input channels C"),
