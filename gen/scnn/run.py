@@ -507,6 +507,9 @@ def run_cli(cfg, args):
                                  act_density=args.act_density, act_path=args.act,
                                  weights_path=args.weights, seed=args.seed, flag=flag)
     shift, weights2 = _chain_operands(cfg, args, act, weights, raw or 0)
+    if energy and shift is not None:
+        raise InputError("--energy: not allowed with --shift or --chain (the energy model counts "
+                         "the compression of the raw outputs)")
     if weights2 is not None:
         return _run_chain(cfg, args, act, weights, weights2, shift, raw or 0, progress)
     blox = None
@@ -588,8 +591,6 @@ def _chain_operands(cfg, args, act, weights, threshold):
 
 def _run_chain(cfg, args, act, weights, weights2, shift, threshold, progress):
     """``run --chain``: two layers chained on chip (RTL), or their cycle model."""
-    if getattr(args, "energy", False):
-        raise InputError("--energy: not allowed with --chain (one layer only)")
     streams = scnn_streams.layer_streams(cfg, act, weights, threshold, shift)
     golden = scnn_streams.golden(cfg, act, weights, threshold, shift)
     streams2 = scnn_streams.layer_streams(cfg, golden, weights2)
