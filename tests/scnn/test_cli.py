@@ -10,6 +10,8 @@ import sys
 
 import numpy as np
 import pytest
+from sparseforge.gen import api
+from sparseforge.gen.errors import InputError
 from sparseforge.gen.presets import load_preset
 from sparseforge.gen.scnn.run import prepare_layer
 from sparseforge.sim import workloads
@@ -81,7 +83,6 @@ def test_generate_is_reproducible_and_the_manifest_counts_by_hand(tmp_path):
     (["--network", "alexnet"], "--out: not allowed with --network"),
     ([], "--conv: missing"),
     (["--conv", "10,6,4,4,3,3", "--chain", "0"], "--chain: 0 is not allowed"),
-    (["--conv", "10,6,4,4,3,3", "--shift", "32"], "--shift: 32 is not allowed; expected 0 to 31"),
 ])
 def test_bad_runs_are_one_line_errors(args, words, tmp_path):
     out = tmp_path / "y.npy"
@@ -112,17 +113,15 @@ def test_model_only_splits_the_cycles_and_runs_no_simulator(tmp_path):
 def test_chain_model_only_by_the_rules(tmp_path):
     """``--chain K2 --model-only``: two layers, the first requantized and kept on chip (no
     drain), the second chained (its load is its weight beats + 1 alone, as the weights are all
-    it streams); the saved output is the golden model of the chain."""
+    it streams); the saved output is the golden model of the chain. In-process (the API), like
+    the shift register's range."""
     out = tmp_path / "y.npy"
-    result = sparseforge("run", DESIGN, "--conv", "10,6,3,4,3,3", "--chain", "2",
-                         "--model-only", "--json", "--out", out)
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    cfg = load_preset(DESIGN)
+    report = api.run(cfg, conv="10,6,3,4,3,3", chain=2, model_only=True, out=str(out)).data
     first, second = report["layers"]
     assert first["model_drain_cycles"] == 0 and second["model_drain_cycles"] > 0
     assert (second["c"], second["k"]) == (4, 2)
     assert report["model_cycles"] == first["model_cycles"] + second["model_cycles"]
-    cfg = load_preset(DESIGN)
     act, weights = prepare_layer(cfg, workloads.ConvLayer("l", 10, 6, 3, 4, 3, 3, 1, 1), seed=1)
     raw = scnn_golden.layer_output(act, weights, cfg.acc_width)
     # The default shift is the smallest one that saturates nothing (rounding half up).
@@ -130,6 +129,8 @@ def test_chain_model_only_by_the_rules(tmp_path):
     assert (top + (1 << shift >> 1)) >> shift <= limit
     assert shift == 0 or (top + (1 << (shift - 1) >> 1)) >> (shift - 1) > limit
     assert np.load(out).shape == (2, 10, 6)
+    with pytest.raises(InputError, match="--shift: 32 is not allowed; expected 0 to 31"):
+        api.run(cfg, conv="10,6,3,4,3,3", shift=32, model_only=True)
 
 
 def test_network_lists_the_layers_it_cannot_run():
