@@ -131,6 +131,30 @@ SMALL = {"arch": "scnn", "name": "one", "pes": {"x": 1, "y": 1},
          "rams": {"iaram": 16, "oaram": 16, "weights": 16, "out_channels": 4}}
 
 
+def test_chaining_needs_a_requantized_layer_of_matching_shape():
+    """The error flag at ``start`` of a chained layer: after a raw layer; after a requantized
+    one whose K is not the chained layer's C; and not after a requantized one that matches
+    (a first layer that kept its outputs)."""
+    cfg = parse_config(SMALL)
+    act = np.array([[[1, 2], [0, 3]]])                       # 1 × 2 × 2
+    w1 = np.array([[[[2]]], [[[-1]]]])                       # K = 2
+    w2 = np.ones((1, 2, 1, 1), np.int64)                     # C = 2
+    out1 = scnn_streams.golden(cfg, act, w1, shift=0)
+    s1 = scnn_streams.layer_streams(cfg, act, w1)
+    s1q = scnn_streams.layer_streams(cfg, act, w1, shift=0)
+    s2 = scnn_streams.layer_streams(cfg, out1, w2)
+    s3 = scnn_streams.layer_streams(cfg, out1[:1], w2[:, :1])    # C = 1
+    runs = simulate_layers(cfg, [LayerJob(s1), LayerJob(s2, chain=True),
+                                 LayerJob(s1q, shift=0), LayerJob(s3, chain=True),
+                                 LayerJob(s1q, shift=0, keep=True), LayerJob(s2, chain=True)])
+    errors = [bool(run.registers["status"] & 4) for run in runs]
+    assert errors == [False, True, False, True, False, False], errors
+    # The last one found its input: 1·2 + 1·0 (= ReLU of −1·x) at each pixel.
+    blocks = [scnn_streams.decode_output_rows(cfg, rows, 1) for rows in runs[-1].rows]
+    got = scnn_streams.assemble_output(cfg, blocks, s2.layer)
+    assert got.tolist() == [[[2, 4], [0, 6]]]
+
+
 def test_single_product_by_hand():
     """One PE, one channel, one weight, one activation, 1×1 kernel.
 
