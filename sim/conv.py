@@ -56,24 +56,31 @@ def conv2d(x, weights, stride=1, pad=0, acc_bits=32):
     return wrap(out.T.reshape(k, ho, wo), acc_bits)
 
 
-def fitting_shift(acc):
-    """The smallest shift (0 … 31) at which :func:`requantize` with ReLU keeps the largest
-    value of ``acc`` below saturation (127), for runs that need an INT8 output map without a
-    trained scale."""
+def fitting_shift(acc, bits=8):
+    """The smallest shift (0 … 31, more for accumulators that need it) at which
+    :func:`requantize` with ReLU keeps the largest value of ``acc`` below saturation
+    (``2**(bits−1) − 1``: 127 by default), for runs that need an INT8 output map without a
+    trained scale (and for SCNN's chained layers, at its activation width)."""
     top = int(np.max(acc, initial=0))
-    return next((s for s in range(32) if (top + ((1 << s) >> 1)) >> s <= 127), 31)
+    limit = (1 << (bits - 1)) - 1
+    return next(s for s in range(max(32, top.bit_length() + 1))
+                if (top + ((1 << s) >> 1)) >> s <= limit)
 
 
-def requantize(acc, shift, relu=False):
-    """The output stage: ``clamp((acc + (1 << (shift−1))) >> shift, −128, 127)``.
+def requantize(acc, shift, relu=False, bits=8):
+    """The output stage: ``clamp((acc + (1 << (shift−1))) >> shift, −2**(b−1), 2**(b−1) − 1)``.
 
     The shift is arithmetic (rounding half up, towards +∞); ``shift = 0`` adds no rounding term.
-    ``relu`` applies ``max(0, ·)`` before the clamp. Returns int64 values in −128…127.
+    ``relu`` applies ``max(0, ·)`` before the clamp. ``b`` = ``bits``: int64 values in −128…127
+    with the default ``bits = 8`` (the VDBB accelerator's INT8 outputs); SCNN's PPU saturates
+    to its activation width.
     """
     acc = np.asarray(acc, dtype=np.int64)
     if shift < 0:
         raise ValueError(f"Shift must be non-negative, not {shift!r}")
+    if bits < 2:
+        raise ValueError(f"Output width must be at least 2 bits, not {bits!r}")
     rounded = (acc + ((1 << shift) >> 1)) >> shift
     if relu:
         rounded = np.maximum(rounded, 0)
-    return np.clip(rounded, -128, 127)
+    return np.clip(rounded, -(1 << (bits - 1)), (1 << (bits - 1)) - 1)

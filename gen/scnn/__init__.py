@@ -4,7 +4,7 @@ Parashar et al., *SCNN: An Accelerator for Compressed-sparse Convolutional Neura
 Sections 3–4.
 """
 
-from ..registry import Architecture
+from ..registry import Architecture, RunOption
 from .config import ScnnConfig, parse_scnn
 from .presets import SCNN_PRESETS
 
@@ -27,7 +27,13 @@ ARCH = Architecture(
     power="sparseforge.gen.scnn.energy:HOOKS",
     run_options=("conv", "layer", "network", "weight_density", "act_density", "act", "weights",
                  "model", "images", "model_only", "prune", "threshold", "thresholds",
-                 "energy"),
+                 "energy", "shift",
+                 RunOption(("--chain",), {
+                     "type": int, "metavar": "K2",
+                     "help": "run a second layer of K2 output channels (same kernel, weights at "
+                             "--weight-density) chained on chip after the first, which "
+                             "requantizes (--shift, default: the smallest shift saturating "
+                             "nothing) and keeps its outputs"})),
     regression_designs={
         # 2×2 PEs with odd 3×5 tiles, 5×5 kernels (halo 2) and 2-bit indices: halos cross PE
         # boundaries in x, y and diagonally, and zero runs longer than the index range are common.

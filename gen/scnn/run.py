@@ -10,13 +10,19 @@ output stream are compared with the golden model, and the measured cycles (the w
 load, compute and drain parts) and statistics with the cycle model. ``--model-only`` gives the
 cycle model's figures without simulating; ``--network NET`` gives them for every convolution
 layer of a network (layers the design cannot run are listed with the reason), with totals.
+``--shift S`` requantizes the layer's outputs to the activation width (the PPU's ``requant``
+mode); ``--chain K2`` runs a second layer of ``K2`` output channels (same kernel, weights at the
+same density) chained on chip after it: the first requantizes (``--shift``, by default the
+smallest shift that saturates no output) and keeps its outputs, the second takes them as its
+input where they lie and streams its raw outputs, which are compared with the golden model of
+the two layers; the cycles of both are compared with the cycle model.
 """
 
 from pathlib import Path
 
 import numpy as np
 
-from ...sim import workloads
+from ...sim import conv, workloads
 from ...sim.gemm import int_range
 from ...sim.scnn import cycles as scnn_cycles
 from ...sim.scnn import streams as scnn_streams
@@ -26,7 +32,7 @@ from ..operands import MAX_OPERAND_ELEMENTS, load_operand, npy_shape, parse_conv
 from ..report import Progress, save_npy, table, write_energy
 from ..run_result import RunOutput, Text
 
-__all__ = ["check_layer", "prepare_layer", "run_layer_rtl", "run_cli"]
+__all__ = ["check_layer", "prepare_layer", "run_layer_rtl", "run_cli", "chain_shift"]
 
 
 def check_layer(cfg, layer, flag="--conv"):
@@ -145,10 +151,11 @@ def _layer_from_files(act_path, weights_path):
         raise InputError(f"--act/--weights: {e}") from None
 
 
-def model_report(cfg, streams, act, weights):
-    """The cycle model's figures for one layer (no simulation)."""
+def model_report(cfg, streams, act, weights, *, chained=False, keep=False):
+    """The cycle model's figures for one layer (no simulation; ``chained``, ``keep``: as
+    :func:`sparseforge.sim.scnn.cycles.layer_cycles`)."""
     layer = streams.layer
-    model = scnn_cycles.layer_cycles(cfg, streams)
+    model = scnn_cycles.layer_cycles(cfg, streams, chained=chained, keep=keep)
     return {
         "design": cfg.name,
         "arch": "scnn",
@@ -176,44 +183,104 @@ def model_report(cfg, streams, act, weights):
     }, model
 
 
+def chain_shift(cfg, output):
+    """The smallest shift that requantizes a ReLU ``output`` to the activation width with no
+    value saturating (rounding half up, :func:`sparseforge.sim.scnn.golden.requantized`)."""
+    return conv.fitting_shift(output, bits=cfg.act_width)
+
+
 def run_layer_rtl(cfg, act, weights, *, simulator="verilator", seed=None, progress=None,
-                  threshold=0):
+                  threshold=0, shift=None, weights2=None):
     """Run one layer through the generated RTL; return the report mapping and the K×H×W output.
     On a design with Sparse-Blox, the layer prunes at raw ``threshold`` and is compared with the
-    golden model of the pruned layer.
+    golden model of the pruned layer. With ``shift`` it requantizes its outputs. With
+    ``weights2`` a second layer follows, chained on chip (the first keeps its outputs, which
+    must be requantized): the report is the second layer's, with the first's in ``layers``
+    (both) and the cycles of both in ``cycles``; the output is the second layer's.
 
     Raises
     ------
     InputError
-        The layer's data does not fit the RAMs.
+        The layers' data does not fit the RAMs.
     ToolFailure
         The build or the simulation failed.
     """
     from ...tb import runner
 
-    streams = scnn_streams.layer_streams(cfg, act, weights, threshold)
-    layer = streams.layer
-    golden = scnn_streams.golden(cfg, act, weights, threshold)
-    usage = check_rams(cfg, streams)
+    streams = scnn_streams.layer_streams(cfg, act, weights, threshold, shift)
+    golden = scnn_streams.golden(cfg, act, weights, threshold, shift)
+    layers = [(streams, act, weights, golden, check_rams(cfg, streams), "")]
     inputs = {"act": act, "weights": weights}
     if cfg.sparseblox is not None:
         inputs["threshold"] = np.int64(threshold)
+    if shift is not None:
+        inputs["shift"] = np.int64(shift)
+    if weights2 is not None:
+        streams2 = scnn_streams.layer_streams(cfg, golden, weights2)
+        golden2 = scnn_streams.golden(cfg, golden, weights2)
+        layers.append((streams2, golden, weights2, golden2, usage_of(cfg, streams2, "--chain"),
+                       "l2_"))
+        inputs["weights2"] = weights2
+    layer = streams.layer
     out = runner.run_job(cfg, simulator, "sparseforge.tb.scnn.run", inputs, seed=seed,
                          progress=progress,
                          message=f"simulating a {layer.c}x{layer.h}x{layer.w} -> {layer.k} layer "
-                                 f"({layer.r}x{layer.s}) on {simulator}")
-    measured = {key[9:]: int(value) for key, value in out.items()
-                if key.startswith("measured_")}
-    registers = {key[4:]: int(value) for key, value in out.items() if key.startswith("reg_")}
-    rows = [(out[f"counts_{n}"], out[f"values_{n}"], out[f"zeros_{n}"]) for n in range(cfg.pes)]
+                                 f"({layer.r}x{layer.s})" +
+                                 (f" and a chained one -> {weights2.shape[0]}"
+                                  if weights2 is not None else "") + f" on {simulator}")
+    reports = []
+    for n, (streams_n, act_n, weights_n, golden_n, usage, prefix) in enumerate(layers):
+        report, result = _rtl_report(cfg, streams_n, act_n, weights_n, golden_n, out, prefix,
+                                     chained=n > 0, keep=n == 0 and len(layers) > 1)
+        report.update({"simulator": simulator, "ram_rows": usage})
+        if n == 0 and len(layers) > 1:
+            report["kept_on_chip"] = True
+        reports.append(report)
+    if len(reports) == 1:
+        return reports[0], result
+    report = dict(reports[-1])
+    report.update({
+        "layers": reports, "shift": shift,
+        "cycles": sum(r["cycles"] for r in reports),
+        "model_cycles": sum(r["model_cycles"] for r in reports),
+        "counters_match_model": all(r["counters_match_model"] for r in reports),
+        "measured_match_registers": all(r["measured_match_registers"] for r in reports),
+        "cycles_match_model": all(r["cycles"] == r["model_cycles"] for r in reports),
+    })
+    return report, result
 
-    blocks = [scnn_streams.decode_output_rows(cfg, pe_rows, layer.k) for pe_rows in rows]
-    result = scnn_streams.assemble_output(cfg, blocks, layer)
-    want_rows, _ = scnn_streams.output_rows(cfg, golden)
-    stream_mismatches = sum(
-        int(not all(np.array_equal(a, b) for a, b in zip(got, want)) or len(got[0]) != len(want[0]))
-        for got, want in zip(rows, want_rows))
-    report, model = model_report(cfg, streams, act, weights)
+
+def usage_of(cfg, streams, flag):
+    """The layer's RAM rows (:func:`check_rams`), its error naming ``flag``."""
+    try:
+        return check_rams(cfg, streams)
+    except InputError as e:
+        raise InputError(f"{flag}: {str(e).split(': ', 1)[1]}") from None
+
+
+def _rtl_report(cfg, streams, act, weights, golden, out, prefix, *, chained, keep):
+    """One layer's figures from a run's ``outputs.npz`` arrays (``prefix``: the layer's), against
+    the golden output and the cycle model: ``(report, decoded output)``."""
+    layer = streams.layer
+    measured = {key[len(prefix) + 9:]: int(value) for key, value in out.items()
+                if key.startswith(prefix + "measured_")}
+    registers = {key[len(prefix) + 4:]: int(value) for key, value in out.items()
+                 if key.startswith(prefix + "reg_")}
+    rows = [(out[f"{prefix}counts_{n}"], out[f"{prefix}values_{n}"], out[f"{prefix}zeros_{n}"])
+            for n in range(cfg.pes)]
+    report, model = model_report(cfg, streams, act, weights, chained=chained, keep=keep)
+    if keep:
+        result = None
+        mismatches = stream_mismatches = 0            # nothing leaves: checked by the next layer
+    else:
+        blocks = [scnn_streams.decode_output_rows(cfg, pe_rows, layer.k) for pe_rows in rows]
+        result = scnn_streams.assemble_output(cfg, blocks, layer)
+        want_rows, _ = scnn_streams.output_rows(cfg, golden)
+        mismatches = int(np.count_nonzero(result != golden))
+        stream_mismatches = sum(
+            int(not all(np.array_equal(a, b) for a, b in zip(got, want)) or
+                len(got[0]) != len(want[0]))
+            for got, want in zip(rows, want_rows))
     cycles = measured["cycles"]
     counters = {"cycles": model.cycles, "load_cycles": model.load_cycles,
                 "busy_cycles": model.busy_cycles, "drain_cycles": model.drain_cycles,
@@ -221,7 +288,6 @@ def run_layer_rtl(cfg, act, weights, *, simulator="verilator", seed=None, progre
                 "products": model.products, "ppu_wait_cycles": model.ppu_wait_cycles,
                 "compute_cycles": model.compute_cycles}
     report.update({
-        "simulator": simulator,
         "cycles": cycles,
         "load_cycles": measured["load_cycles"],
         "busy_cycles": measured["busy_cycles"],
@@ -235,13 +301,13 @@ def run_layer_rtl(cfg, act, weights, *, simulator="verilator", seed=None, progre
         "ppu_wait_cycles": registers["ppu_wait_cycles"],
         "products": registers["products"],
         "effective_macs_per_cycle": layer.macs / cycles if cycles else 0.0,
-        "mismatches": int(np.count_nonzero(result != golden)),
+        "mismatches": mismatches,
         "stream_mismatches": stream_mismatches,
         "counters_match_model": all(registers[k] == v for k, v in counters.items()),
         "measured_match_registers": all(measured[k] == registers[k] for k in measured),
         "cycles_register": registers["cycles"],
+        "error_flag": bool(registers["status"] & 4),
         **{f"rtl_{name}": registers[name] for name in registers if name.startswith("blocks_")},
-        "ram_rows": usage,
     })
     return report, result
 
@@ -315,7 +381,9 @@ def _print_layer(write, cfg, report, rtl):
                   report["utilization"], report["multiplier_utilization"],
                   report["bank_conflict_stalls"], report["barrier_wait_cycles"],
                   report.get("mismatches", ""))], RUN_HEADERS))
-    if rtl:
+    if rtl and report.get("kept_on_chip"):
+        write("outputs kept on chip (compared through the chained layer's)")
+    elif rtl:
         exact = report["mismatches"] == 0 and report["stream_mismatches"] == 0
         write(f"{'bit-exact' if exact else 'MISMATCH'} against the golden model (decoded output "
               f"and compressed stream); {report['effective_macs_per_cycle']:.1f} "
@@ -402,7 +470,7 @@ def run_cli(cfg, args):
     if args.model is not None:
         return run_network.run_cli(cfg, args)
     run_network.check_not_model(args)
-    for flag in ("gemm", "nnz", "shift", "rtl_layers"):
+    for flag in ("gemm", "nnz", "rtl_layers"):
         if getattr(args, flag, None) is not None:
             option = "--" + flag.replace("_", "-")
             raise InputError(f"{option}: not allowed for arch scnn (a convolution accelerator); "
@@ -410,7 +478,13 @@ def run_cli(cfg, args):
     if getattr(args, "prune", False):
         raise InputError("--prune: not allowed for arch scnn: it computes any sparsity pattern")
     progress = Progress(not args.quiet and not args.json)
+    chain = getattr(args, "chain", None)
+    shift = getattr(args, "shift", None)
     if args.network is not None:
+        for flag, value in (("--chain", chain), ("--shift", shift)):
+            if value is not None:
+                raise InputError(f"{flag}: not allowed with --network (give --conv, --layer or "
+                                 "--act and --weights)")
         return _run_network(cfg, args, progress)
     given = [flag for flag in ("conv", "layer") if getattr(args, flag, None) is not None]
     if len(given) > 1:
@@ -432,13 +506,19 @@ def run_cli(cfg, args):
     act, weights = prepare_layer(cfg, layer, weight_density=args.weight_density,
                                  act_density=args.act_density, act_path=args.act,
                                  weights_path=args.weights, seed=args.seed, flag=flag)
+    shift, weights2 = _chain_operands(cfg, args, act, weights, raw or 0)
+    if energy and shift is not None:
+        raise InputError("--energy: not allowed with --shift or --chain (the energy model counts "
+                         "the compression of the raw outputs)")
+    if weights2 is not None:
+        return _run_chain(cfg, args, act, weights, weights2, shift, raw or 0, progress)
     blox = None
     if raw is not None:
         blox, _ = blox_report(cfg, act, weights, raw, seed=args.seed,
                               weight_density=_density(args.weight_density, "--weight-density",
                                                       0.5))
     if args.model_only:
-        streams = scnn_streams.layer_streams(cfg, act, weights, raw or 0)
+        streams = scnn_streams.layer_streams(cfg, act, weights, raw or 0, shift)
         report, _ = model_report(cfg, streams, act, weights)
         report.update(blox or {})
         _, problem = ram_problem(cfg, streams)
@@ -446,7 +526,7 @@ def run_cli(cfg, args):
         if args.layer:
             report["name"] = args.layer
         if args.out is not None:
-            golden = scnn_streams.golden(cfg, act, weights, raw or 0)
+            golden = scnn_streams.golden(cfg, act, weights, raw or 0, shift)
             save_npy(Path(args.out), golden.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
         write = Text()
         if energy:
@@ -459,8 +539,10 @@ def run_cli(cfg, args):
         write_energy(write, report)
         return RunOutput(report, True, str(write))
     report, result = run_layer_rtl(cfg, act, weights, simulator=args.sim, seed=args.seed,
-                                   progress=progress, threshold=raw or 0)
+                                   progress=progress, threshold=raw or 0, shift=shift)
     report["seed"] = args.seed
+    if shift is not None:
+        report["shift"] = shift
     if blox is not None:
         report.update(blox)
     if args.layer:
@@ -477,4 +559,74 @@ def run_cli(cfg, args):
     ok = (report["mismatches"] == 0 and report["stream_mismatches"] == 0 and
           report["cycles"] == report["model_cycles"] and report["counters_match_model"] and
           report["measured_match_registers"])
+    return RunOutput(report, ok, str(write))
+
+
+def _chain_operands(cfg, args, act, weights, threshold):
+    """``(shift, weights2)`` of ``--shift`` and ``--chain K2``: the second layer's K2×K×R×S
+    weights at the weight density (seeded by ``--seed``), None without ``--chain``; the shift
+    by default (with ``--chain``) the smallest that saturates no output of the first layer."""
+    from ...hdl.scnn.requant import shift_bits
+
+    shift, k2 = getattr(args, "shift", None), getattr(args, "chain", None)
+    top = (1 << shift_bits(cfg.acc_width)) - 1
+    if shift is not None and not 0 <= shift <= top:
+        raise InputError(f"--shift: {shift} is not allowed; expected 0 to {top} (the shift "
+                         f"register of {cfg.name})")
+    if k2 is None:
+        return shift, None
+    if not 1 <= k2 <= cfg.out_channels:
+        raise InputError(f"--chain: {k2} is not allowed; expected the second layer's output "
+                         f"channels, 1 to rams.out_channels = {cfg.out_channels}")
+    k, _, r, s = weights.shape
+    if k > cfg.iaram_rows:
+        raise InputError(f"--chain: the first layer's {k} output channels cannot be chained: "
+                         f"its block list has rams.iaram / pe.i = {cfg.iaram_rows} entries")
+    if shift is None:
+        shift = chain_shift(cfg, scnn_streams.golden(cfg, act, weights, threshold))
+    rng = np.random.default_rng([args.seed, 2])
+    wd = _density(args.weight_density, "--weight-density", 0.5)
+    return shift, sparse_operand(rng, (k2, k, r, s), cfg.weight_width, wd)
+
+
+def _run_chain(cfg, args, act, weights, weights2, shift, threshold, progress):
+    """``run --chain``: two layers chained on chip (RTL), or their cycle model."""
+    streams = scnn_streams.layer_streams(cfg, act, weights, threshold, shift)
+    golden = scnn_streams.golden(cfg, act, weights, threshold, shift)
+    streams2 = scnn_streams.layer_streams(cfg, golden, weights2)
+    write = Text()
+    if args.model_only:
+        reports = [model_report(cfg, streams, act, weights, keep=True)[0],
+                   model_report(cfg, streams2, golden, weights2, chained=True)[0]]
+        problems = [ram_problem(cfg, x)[1] for x in (streams, streams2)]
+        report = dict(reports[-1])
+        report.update({"layers": reports, "shift": shift, "seed": args.seed,
+                       "model_cycles": sum(r["model_cycles"] for r in reports),
+                       "fits_rams": not any(problems)})
+        for n, layer_report in enumerate(reports):
+            write(f"layer {n + 1}" + (f" (requantized, shift {shift}, kept on chip)" if n == 0
+                                      else " (chained: its input on chip)") + ":")
+            _print_layer(write, cfg, layer_report, rtl=False)
+        write(f"two layers: {report['model_cycles']:,} cycles (cycle model)")
+        for problem in filter(None, problems):
+            write(f"the RTL would refuse it: {problem}")
+        if args.out is not None:
+            save_npy(Path(args.out), scnn_streams.golden(cfg, golden, weights2).astype(
+                np.int32 if cfg.acc_width <= 32 else np.int64))
+        return RunOutput(report, True, str(write))
+    report, result = run_layer_rtl(cfg, act, weights, simulator=args.sim, seed=args.seed,
+                                   progress=progress, threshold=threshold, shift=shift,
+                                   weights2=weights2)
+    report["seed"] = args.seed
+    for n, layer_report in enumerate(report["layers"]):
+        write(f"layer {n + 1}" + (f" (requantized, shift {shift}, kept on chip)" if n == 0
+                                  else " (chained: its input on chip)") + ":")
+        _print_layer(write, cfg, layer_report, rtl=True)
+    write(f"two layers: {report['cycles']:,} cycles measured, {report['model_cycles']:,} by the "
+          "cycle model")
+    if args.out is not None:
+        save_npy(Path(args.out), result.astype(np.int32 if cfg.acc_width <= 32 else np.int64))
+    ok = (report["mismatches"] == 0 and report["stream_mismatches"] == 0 and
+          report["cycles_match_model"] and report["counters_match_model"] and
+          report["measured_match_registers"] and not report["error_flag"])
     return RunOutput(report, ok, str(write))

@@ -24,6 +24,8 @@ from .outstream import OutputStreamer
 from .pe import PE_PIPELINE, ScnnPE, pe_memories
 from .blox import BLOCK
 from .ppu import BLOX_WAIT, ppu_cycles
+from .requant import shift_bits
+from .swap import buffer_rows
 
 __all__ = ["ScnnAccelerator", "register_map", "REGISTER_ADDR_BITS"]
 
@@ -50,7 +52,8 @@ def register_map(cfg):
         Register("cycles", 0x0C, COUNTER_BITS, "ro",
                  doc="cycles of the last layer: from its first input beat after start (or the "
                      "first compute cycle when everything was loaded before) to its last output "
-                     "beat, inclusive: load_cycles + busy_cycles + drain_cycles"),
+                     "beat (with keep_outputs: its last busy cycle), inclusive: load_cycles + "
+                     "busy_cycles + drain_cycles"),
         Register("layer_h", 0x10, field["h"], "rw", doc="input height H (≤ pes.y · tile.h)"),
         Register("layer_w", 0x14, field["w"], "rw", doc="input width W (≤ pes.x · tile.w)"),
         Register("layer_c", 0x18, field["c"], "rw", doc="input channels C"),
@@ -79,6 +82,26 @@ def register_map(cfg):
         Register("drain_cycles", 0x4C, COUNTER_BITS, "ro",
                  doc="cycles of the last layer after computing, to its last output beat"),
         *(_blox_registers(cfg) if cfg.sparseblox is not None else []),
+        *_chain_registers(cfg),
+    ]
+
+
+def _chain_registers(cfg):
+    """The layer's output mode and chaining (read at ``start``; see :class:`ScnnAccelerator`)."""
+    return [
+        Register("requant", 0x64, 1, "rw",
+                 doc="1: the PPU writes its ReLU outputs requantized to the activation width "
+                     "(the shift below; what a chained layer needs); 0: the raw accumulators"),
+        Register("shift", 0x68, shift_bits(cfg.acc_width), "rw",
+                 doc="requantization right shift: min((relu(acc) + (1 << (shift-1))) >> shift, "
+                     f"{(1 << (cfg.act_width - 1)) - 1})"),
+        Register("chain", 0x6C, 1, "rw",
+                 doc="1: the layer's input is the previous layer's output, on chip (the "
+                     "activation RAMs swap roles; only weights stream; C, H, W must equal the "
+                     "previous layer's K, H, W, which requantized, else error)"),
+        Register("keep_outputs", 0x70, 1, "rw",
+                 doc="1: the outputs stay on chip for a chained layer and none stream out "
+                     "(done after the last group's post-processing)"),
     ]
 
 
@@ -135,6 +158,20 @@ class ScnnAccelerator(wiring.Component):
     a block's count as zeros. The input streams are accepted from ``start`` until every PE has
     its blocks.
 
+    **Chained layers** (SCNN, Sec. 4.1: the PE array runs a network layer after layer, the
+    output RAM of one layer becoming the input RAM of the next). With ``requant`` a layer's PPU
+    writes its outputs requantized to the activation width; a layer started with ``chain``
+    then takes them as its input activations where they lie: each PE's output tile of a stride-1
+    'same' convolution is its input tile of the next layer, so the two activation RAMs of every
+    PE swap roles (:class:`.swap.BufferSwap`) and only the weights stream (``s_axis_act`` is not
+    ready). Its C, H and W must be the previous layer's K, H and W, that layer must have
+    requantized and finished, and K ≤ ``iaram_rows`` (the block list); otherwise ``status.error``
+    is set at ``start`` (the layer still runs, on whatever the RAM holds). ``keep_outputs`` keeps
+    a layer's outputs on chip only: nothing streams out, and the layer is done when its last
+    group is post-processed (a chained layer may stream its outputs too; the last layer of a
+    chain must, to be read). ``requant``, ``shift``, ``chain`` and ``keep_outputs`` are taken at
+    ``start``; ``clear`` forgets loaded data but not a finished layer's outputs.
+
     **Layer sequencer.** Groups of ``kc`` output channels run one after the other. Every PE
     computes the group into one accumulator set; when all have finished (the inter-PE barrier),
     the PPUs of all PEs drain that set in lockstep (halo exchange, ReLU, compression into the
@@ -142,7 +179,8 @@ class ScnnAccelerator(wiring.Component):
     has freed its set.
 
     **Cycles.** ``cycles`` counts from the layer's first input beat to its last output beat,
-    split into ``load_cycles``, ``busy_cycles`` (computing, ``busy`` high) and ``drain_cycles``;
+    split into ``load_cycles``, ``busy_cycles`` (computing, ``busy`` high) and ``drain_cycles``
+    (with ``keep_outputs``: to its last busy cycle, no drain);
     with input streams at full rate and the output always accepted, each is predicted exactly by
     :func:`sparseforge.sim.scnn.cycles.layer_cycles`.
 
@@ -238,8 +276,19 @@ class ScnnAccelerator(wiring.Component):
                if cfg.sparseblox else {}),
             "streams": {
                 "s_axis_w": "weight blocks (g, c) in order, rows of F entries with the count",
-                "s_axis_act": "per PE (tdest): activation blocks per channel, rows of I entries",
-                "m_axis_out": "per PE (tdest), per output channel: rows of I entries",
+                "s_axis_act": "per PE (tdest): activation blocks per channel, rows of I entries "
+                              "(not ready for a chained layer)",
+                "m_axis_out": "per PE (tdest), per output channel: rows of I entries (none "
+                              "with keep_outputs)",
+            },
+            "chaining": {
+                "requant": "min((relu(acc) + (1 << (shift-1))) >> shift, 2^(act-1) - 1), "
+                           "sparseforge.sim.conv.requantize with bits = widths.act",
+                "activation_rams": "IARAM and OARAM swap roles when a chained layer begins; "
+                                   f"each has {buffer_rows(cfg)} rows of I entries of "
+                                   f"{max(cfg.acc_width, cfg.act_width)}-bit values",
+                "chain_requires": "C, H, W = the previous layer's K, H, W; it requantized; "
+                                  f"K <= {cfg.iaram_rows}",
             },
             "memories": self.memory_macros(cfg),
             "probes": dict(self.PROBES),
@@ -280,6 +329,16 @@ class ScnnAccelerator(wiring.Component):
         acc_set = Signal()
         k_left = Signal(range(cfg.out_channels + 1))      # output channels from this group on
         kbase = Signal(range(max(2, cfg.out_channels)))
+        # The layer's output mode and chaining, taken at start; in_sel: which activation RAM is
+        # the input (it flips when a chained layer begins); src: the finished layer a chained
+        # one may take its input from.
+        requant = Signal()
+        shift = Signal(shift_bits(cfg.acc_width))
+        chain = Signal()
+        keep = Signal()
+        in_sel = Signal()
+        src_ok = Signal()
+        src = Signal(layer_layout(cfg))
 
         computing = Signal(npe)
         ppu_busy = Signal()
@@ -297,6 +356,10 @@ class ScnnAccelerator(wiring.Component):
             m.d.comb += [
                 pe.layer.eq(layer),
                 pe.layer_start.eq(layer_start),
+                pe.in_sel.eq(in_sel),
+                pe.chain.eq(chain),
+                pe.requant.eq(requant),
+                pe.shift.eq(shift),
                 pe.group_start.eq(group_start),
                 pe.acc_set.eq(acc_set),
                 pe.ppu_start.eq(ppu_start),
@@ -330,8 +393,13 @@ class ScnnAccelerator(wiring.Component):
         m.d.comb += [
             groups.dividend.eq(layer.k + cfg.kc - 1),
             loaded.eq((order[0].w_blocks >= w_expect) &
-                      Cat(pe.a_blocks >= layer.c for pe in order).all()),
+                      (chain | Cat(pe.a_blocks >= layer.c for pe in order).all())),
         ]
+
+        def finish():
+            """The layer's outputs are complete: a chained layer may take them if requantized
+            and their block list fits its half of the list RAM."""
+            m.d.sync += [src_ok.eq(requant & (layer.k <= cfg.iaram_rows)), src.eq(layer)]
 
         barrier = Signal()
         m.d.comb += barrier.eq(~computing.any())
@@ -348,7 +416,13 @@ class ScnnAccelerator(wiring.Component):
         with m.If(regs.clear):
             m.d.sync += pending.eq(0)
         m.d.comb += [outs.layer_start.eq(launch_layer), outs.k.eq(layer.k),
-                     outs.group_done.eq(ppu_was & ~ppu_busy)]
+                     outs.group_done.eq(ppu_was & ~ppu_busy & ~keep)]
+
+        # A chained layer's input: the last finished layer's output, requantized, of this
+        # layer's C × H × W, its block list within the list RAM's half.
+        chain_ok = Signal()
+        m.d.comb += chain_ok.eq(src_ok & (regs.layer_c == src.k) & (regs.layer_h == src.h) &
+                                (regs.layer_w == src.w))
 
         with m.If(phase == Phase.IDLE):
             with m.If(launch_layer):
@@ -358,7 +432,11 @@ class ScnnAccelerator(wiring.Component):
                     layer.c.eq(regs.layer_c), layer.k.eq(regs.layer_k),
                     layer.r.eq(regs.layer_r), layer.s.eq(regs.layer_s),
                     k_left.eq(regs.layer_k), kbase.eq(0), acc_set.eq(0),
+                    requant.eq(regs.requant), shift.eq(regs.shift), chain.eq(regs.chain),
+                    keep.eq(regs.keep_outputs),
                 ]
+                with m.If(regs.chain & ~chain_ok):
+                    m.d.sync += error.eq(1)
                 if threshold is not None:
                     m.d.sync += threshold.eq(regs.blox_threshold)
         with m.Elif(phase == Phase.LOAD):
@@ -367,7 +445,8 @@ class ScnnAccelerator(wiring.Component):
                 m.d.sync += phase.eq(Phase.BEGIN)
         with m.Elif(phase == Phase.BEGIN):
             m.d.comb += [layer_start.eq(1), group_start.eq(1)]
-            m.d.sync += phase.eq(Phase.COMPUTE)
+            # The outputs of the layer before are overwritten from now on (or are the input).
+            m.d.sync += [phase.eq(Phase.COMPUTE), src_ok.eq(0), in_sel.eq(in_sel ^ chain)]
         with m.Elif(phase == Phase.COMPUTE):
             with m.If(barrier):
                 with m.If(ppu_busy):
@@ -379,10 +458,13 @@ class ScnnAccelerator(wiring.Component):
                 launch()
         with m.Elif(phase == Phase.LAST):
             with m.If(~ppu_busy):
-                m.d.sync += phase.eq(Phase.DRAIN)
+                m.d.sync += [phase.eq(Mux(keep, Phase.IDLE, Phase.DRAIN)), done.eq(keep)]
+                with m.If(keep):
+                    finish()
         with m.Elif(phase == Phase.DRAIN):
             with m.If(outs.finishing):
                 m.d.sync += [phase.eq(Phase.IDLE), done.eq(1)]
+                finish()
         # A clear while loading abandons the layer (e.g. after an overflow set the error flag).
         with m.If((phase == Phase.LOAD) & (regs.clear | regs.clear_acts)):
             m.d.sync += phase.eq(Phase.IDLE)
@@ -396,7 +478,7 @@ class ScnnAccelerator(wiring.Component):
         s_w, s_a = self.s_axis_w, self.s_axis_act
         accept = Signal()
         m.d.comb += [accept.eq(phase == Phase.LOAD),
-                     s_w.tready.eq(accept), s_a.tready.eq(accept)]
+                     s_w.tready.eq(accept), s_a.tready.eq(accept & ~chain)]
         w_beat = Signal()
         a_beat = Signal()
         m.d.comb += [w_beat.eq(s_w.tvalid & s_w.tready), a_beat.eq(s_a.tvalid & s_a.tready)]

@@ -54,6 +54,8 @@ class Compressor(wiring.Component):
     count : Out(range(tile_elems + 1))
     count_en : Out(1)
         ``count`` is the count of the block ended by ``flush`` (this cycle).
+    block_start : Out(range(oaram_rows))
+        With ``count_en``: the block's first row (where it lies when ``count`` is not 0).
     overflow : Out(1)
         The block ending this cycle did not fit the OARAM (its rows past the end were dropped).
     """
@@ -67,6 +69,7 @@ class Compressor(wiring.Component):
             "row_w": Out(write_port_signature(oaram_row_layout(cfg), cfg.oaram_rows)),
             "count": Out(range(cfg.tile_elems + 1)),
             "count_en": Out(1),
+            "block_start": Out(range(max(2, cfg.oaram_rows))),
             "overflow": Out(1),
         })
 
@@ -138,6 +141,7 @@ class Compressor(wiring.Component):
             self.overflow.eq(self.flush & (brow + commit_rows > cfg.oaram_rows)),
             self.count.eq(committed),
             self.count_en.eq(self.flush),
+            self.block_start.eq(brow),
         ]
 
         with m.If(self.layer_start):

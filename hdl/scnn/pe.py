@@ -17,8 +17,10 @@ from .layouts import act_row_layout, layer_layout, weight_row_layout
 from .loader import BlockLoader, directory_layout
 from .multiplier import MultiplierArray
 from .ppu import BLOX_STROBES, PostProcessor, halo_layout
+from .requant import shift_bits
 from ..common.rams import Ram, read_port_signature
 from .sequencer import ChannelSequencer, slot_layout
+from .swap import BufferSwap, buffer_row_layout, buffer_rows, list_layout
 
 __all__ = ["ScnnPE", "PE_PIPELINE", "pe_memories", "weight_loader", "act_loader",
            "weight_directory", "act_directory", "MAX_BLOCKS"]
@@ -34,16 +36,19 @@ PE_PIPELINE = 3
 def pe_memories(cfg):
     """The PE's RAM macros (:class:`.rams.Ram` submodules): ``{name: (rows, row bits)}``.
 
-    Besides the weight buffer, IARAM, OARAM and output count table, every accumulator bank of both
-    sets is one (``accumulators.set{s}.bank{b}``): a register file with a combinational read
-    port, which the paper's HLS flow mapped to banked RAMs and latch arrays (Sec. 4.4).
+    Besides the weight buffer, IARAM, OARAM (the two activation RAMs, which swap roles between
+    chained layers: :mod:`.swap`, so both have rows of acc-width entries and the larger of the
+    two depths), their block list (``alist``, a half for each) and output count table, every
+    accumulator bank of both sets is one (``accumulators.set{s}.bank{b}``): a register file
+    with a combinational read port, which the paper's HLS flow mapped to banked RAMs and latch
+    arrays (Sec. 4.4).
     """
     memories = {
         "wbuf": (cfg.weight_rows, data.Layout.cast(weight_row_layout(cfg)).size),
         "wdir": (cfg.weight_rows, weight_directory(cfg).size),
-        "iaram": (cfg.iaram_rows, data.Layout.cast(act_row_layout(cfg)).size),
-        "alist": (cfg.iaram_rows, act_directory(cfg).size),
-        "oaram": (cfg.oaram_rows, data.Layout.cast(oaram_row_layout(cfg)).size),
+        "iaram": (buffer_rows(cfg), data.Layout.cast(buffer_row_layout(cfg)).size),
+        "alist": (2 * cfg.iaram_rows, act_directory(cfg).size),
+        "oaram": (buffer_rows(cfg), data.Layout.cast(buffer_row_layout(cfg)).size),
         "counts": (cfg.out_channels, Shape.cast(range(cfg.tile_elems + 1)).width),
     }
     for s in range(2):
@@ -62,8 +67,8 @@ def weight_directory(cfg):
 
 
 def act_directory(cfg):
-    """An entry of the activation list (the activation loader's): channel, first row, count."""
-    return directory_layout(cfg.iaram_rows, cfg.tile_elems, cfg.iaram_rows)
+    """An entry of the activation list (the loader's or the PPU's): channel, first row, count."""
+    return list_layout(cfg)
 
 
 def weight_loader(cfg):
@@ -95,9 +100,13 @@ class ScnnPE(wiring.Component):
     **Storage.** The loaders (:class:`.loader.BlockLoader`) store the rows of the non-empty
     weight blocks (stream order, ``g`` outer, ``c`` inner, rows of F entries,
     :func:`.layouts.weight_row_layout`) in the weight buffer with a directory entry per block,
-    and the rows of the PE's non-empty activation blocks (rows of I entries) in the IARAM with
-    a list of them. The OARAM holds the compressed output blocks written by the PPU, with their
-    counts in a table indexed by output channel.
+    and the rows of the PE's non-empty activation blocks (rows of I entries) in the input RAM with
+    a list of them. The output RAM holds the compressed output blocks written by the PPU, with
+    their counts in a table indexed by output channel and a list of the non-empty ones. The
+    input RAM is the one named IARAM and the output RAM the OARAM until a layer is chained
+    (``in_sel``, :class:`.swap.BufferSwap`): then the previous layer's output RAM is the input
+    and the other one the output, so the previous layer's output tile is this layer's input with
+    no transfer.
 
     **Pipeline.** Sequencer → read → decode → multiply → crossbar queues (:data:`PE_PIPELINE`
     stages before the queues, :class:`.crossbar.QueuedCrossbar`). A pair whose products cannot
@@ -109,7 +118,15 @@ class ScnnPE(wiring.Component):
     layer : In(layer_layout(cfg))
         The running layer (stable while it runs).
     layer_start : In(1)
-        A layer begins: the weight buffer is read from row 0, the OARAM written from row 0.
+        A layer begins: the weight buffer is read from row 0, the output RAM written from row 0.
+    in_sel : In(1)
+        Which activation RAM is the layer's input (0 IARAM, 1 OARAM; :class:`.swap.BufferSwap`);
+        stable from before the layer loads to its end.
+    chain : In(1)
+        The layer's input is the previous layer's output (stable while it runs): the sequencer
+        walks the list the PPU wrote (its length taken at ``layer_start``), not the loader's.
+    requant, shift : In
+        The layer's output mode (see :class:`.ppu.PostProcessor`).
     group_start : In(1)
         Compute the next output-channel group into the accumulator set ``acc_set``.
     acc_set : In(1)
@@ -154,6 +171,10 @@ class ScnnPE(wiring.Component):
         super().__init__({
             "layer": In(layer_layout(cfg)),
             "layer_start": In(1),
+            "in_sel": In(1),
+            "chain": In(1),
+            "requant": In(1),
+            "shift": In(shift_bits(cfg.acc_width)),
             "group_start": In(1),
             "acc_set": In(1),
             "computing": Out(1),
@@ -191,40 +212,55 @@ class ScnnPE(wiring.Component):
         m = Module()
         F, I = cfg.f, cfg.i  # noqa: E741  (the paper's names)
 
+        m.submodules.ppu = ppu = PostProcessor(cfg, self._px, self._py)
+
         # -- storage, filled by the loaders ------------------------------------------------------
         m.submodules.wbuf = wbuf = Ram(weight_row_layout(cfg), cfg.weight_rows)
-        m.submodules.iaram = iaram = Ram(act_row_layout(cfg), cfg.iaram_rows)
-        m.submodules.oaram = oaram = Ram(oaram_row_layout(cfg), cfg.oaram_rows)
+        m.submodules.iaram = iaram = Ram(buffer_row_layout(cfg), buffer_rows(cfg))
+        m.submodules.oaram = oaram = Ram(buffer_row_layout(cfg), buffer_rows(cfg))
         m.submodules.counts = counts = Ram(range(cfg.tile_elems + 1), cfg.out_channels)
         m.submodules.wload = wload = weight_loader(cfg)
         m.submodules.aload = aload = act_loader(cfg)
         m.submodules.wdir = wdir = Ram(wload.directory_shape, cfg.weight_rows)
-        m.submodules.alist = alist = Ram(aload.directory_shape, cfg.iaram_rows)
+        m.submodules.alist = alist = Ram(list_layout(cfg), 2 * cfg.iaram_rows)
+        m.submodules.swap = swap = BufferSwap(cfg, aload.directory_shape)
         wiring.connect(m, wload.ram, wbuf.w)
         wiring.connect(m, wload.directory, wdir.w)
-        wiring.connect(m, aload.ram, iaram.w)
-        wiring.connect(m, aload.directory, alist.w)
-        wiring.connect(m, wiring.flipped(self.out_read), oaram.r[0])
+        wiring.connect(m, aload.ram, swap.load_rows)
+        wiring.connect(m, aload.directory, swap.load_list)
+        for ram, w, r in ((iaram, swap.rams_w[0], swap.rams_r[0]),
+                          (oaram, swap.rams_w[1], swap.rams_r[1])):
+            wiring.connect(m, w, ram.w)
+            wiring.connect(m, r, ram.r[0])
+        wiring.connect(m, swap.list_w, alist.w)
+        wiring.connect(m, swap.list_r, alist.r[0])
+        wiring.connect(m, wiring.flipped(self.out_read), swap.out_rows)
         wiring.connect(m, wiring.flipped(self.count_read), counts.r[0])
+        m.d.comb += swap.in_sel.eq(self.in_sel)
         m.d.comb += [
             wload.row.eq(self.w_row), wload.en.eq(self.w_en), wload.clear.eq(self.clear_w),
             aload.row.eq(self.a_row), aload.en.eq(self.a_en), aload.clear.eq(self.clear_a),
             self.w_blocks.eq(wload.blocks), self.a_blocks.eq(aload.blocks),
             self.load_error.eq(wload.overflow | aload.overflow),
         ]
-        w_data, a_data = wbuf.r[0], iaram.r[0]
+        w_data, a_data = wbuf.r[0], swap.seq_rows
 
         # -- sequencer: one vector pair per advancing cycle --------------------------------------
         advance = Signal()
-        m.submodules.sequencer = seqr = ChannelSequencer(cfg, aload.directory_shape,
+        m.submodules.sequencer = seqr = ChannelSequencer(cfg, list_layout(cfg),
                                                          wload.directory_shape)
-        wiring.connect(m, seqr.alist, alist.r[0])
+        wiring.connect(m, seqr.alist, swap.seq_list)
         wiring.connect(m, seqr.wdir, wdir.r[0])
+        # A chained layer's list is the one the PPU wrote in the previous layer: its length is
+        # taken at layer_start, as the PPU's count restarts for this layer's outputs.
+        chained_listed = Signal.like(aload.listed)
+        with m.If(self.layer_start):
+            m.d.sync += chained_listed.eq(ppu.listed)
         m.d.comb += [
             seqr.group_start.eq(self.group_start),
             seqr.layer_start.eq(self.layer_start),
             seqr.channels.eq(self.layer.c),
-            seqr.listed.eq(aload.listed),
+            seqr.listed.eq(Mux(self.chain, chained_listed, aload.listed)),
             seqr.advance.eq(advance),
             a_data.addr.eq(seqr.a_addr),
             w_data.addr.eq(seqr.w_addr),
@@ -236,7 +272,7 @@ class ScnnPE(wiring.Component):
             m.d.sync += s1.eq(seqr.issue)
 
         # -- decode: positions from running sums, then accumulator address parts ------------------
-        a_row = a_data.data
+        a_row = a_data.data                   # I entries (the activation RAMs store no count)
         w_row = w_data.data
         pos_width = max(cfg.tile_elems + I * (cfg.max_zeros + 1),
                         cfg.weight_block_max + F * (cfg.max_zeros + 1)).bit_length()
@@ -254,7 +290,7 @@ class ScnnPE(wiring.Component):
         for lane in range(F):
             m.d.comb += w_pos.zeros[lane].eq(w_row.entries[lane].zeros)
         for lane in range(I):
-            m.d.comb += a_pos.zeros[lane].eq(a_row.entries[lane].zeros)
+            m.d.comb += a_pos.zeros[lane].eq(a_row[lane].zeros)
         with m.If(advance & s1.valid):
             m.d.sync += w_base.eq(w_pos.next_base)
             with m.If(s1.q0):
@@ -287,7 +323,7 @@ class ScnnPE(wiring.Component):
             ]
         for lane in range(I):
             aoff = m.submodules[f"aoff{lane}"] = ActOffset(cfg, pos_width)
-            value = a_row.entries[lane].value
+            value = a_row[lane].value
             m.d.comb += [
                 aoff.position.eq(a_pos.positions[lane]),
                 decoded.aoff[lane].eq(aoff.offset),
@@ -330,13 +366,14 @@ class ScnnPE(wiring.Component):
         ]
 
         # -- post-processing ----------------------------------------------------------------------
-        m.submodules.ppu = ppu = PostProcessor(cfg, self._px, self._py)
         m.d.comb += [
             ppu.start.eq(self.ppu_start),
             ppu.kg.eq(self.ppu_kg),
             ppu.kbase.eq(self.ppu_kbase),
             ppu.layer.eq(self.layer),
             ppu.layer_start.eq(self.layer_start),
+            ppu.requant.eq(self.requant),
+            ppu.shift.eq(self.shift),
             self.ppu_busy.eq(ppu.busy),
             accs.ppu_entry.eq(ppu.entry),
             accs.ppu_we.eq(ppu.we),
@@ -347,9 +384,12 @@ class ScnnPE(wiring.Component):
             ppu.from_right.eq(self.from_right),
             ppu.from_up.eq(self.from_up),
             ppu.from_down.eq(self.from_down),
-            oaram.w.addr.eq(ppu.oaram.addr),
-            oaram.w.data.eq(ppu.oaram.data),
-            oaram.w.en.eq(ppu.oaram.en),
+            swap.ppu_rows.addr.eq(ppu.oaram.addr),
+            swap.ppu_rows.data.eq(ppu.oaram.data),
+            swap.ppu_rows.en.eq(ppu.oaram.en),
+            swap.ppu_list.addr.eq(ppu.olist.addr),
+            swap.ppu_list.data.eq(ppu.olist.data),
+            swap.ppu_list.en.eq(ppu.olist.en),
             counts.w.addr.eq(ppu.counts.addr),
             counts.w.data.eq(ppu.counts.data),
             counts.w.en.eq(ppu.counts.en),

@@ -13,6 +13,8 @@ from amaranth.lib.wiring import In, Out
 from .blox import BLOCK, BlockPruner
 from .compressor import Compressor, oaram_row_layout
 from .layouts import layer_layout
+from .requant import Requantizer, shift_bits
+from .swap import list_layout
 from ..common.rams import write_port_signature
 
 __all__ = ["PostProcessor", "halo_layout", "ppu_cycles", "BLOX_WAIT", "BLOX_STROBES"]
@@ -83,9 +85,14 @@ class PostProcessor(wiring.Component):
        the next, receive, step the upper (lower) neighbour adds them to its bottom (top) tile
        row. Corner values that arrived in step 1 travel on: they reach the diagonal neighbour.
     3. compression: the ``H_t × W_t`` tile row by row, I elements of a row per cycle; elements
-       outside the layer's ``H × W`` image are zero; ReLU; :class:`.compressor.Compressor` into
-       the OARAM. The block is closed in the next cycle, which writes its count to the count
-       table at ``kbase + kk``: the next channel's first exchange cycle, or a flush cycle.
+       outside the layer's ``H × W`` image are zero; ReLU; with ``requant``, requantization to
+       the activation width (:class:`.requant.Requantizer`, the layer's ``shift``, in the same
+       cycle); :class:`.compressor.Compressor` into the output RAM. The block is closed in the
+       next cycle, which writes its count to the count table at ``kbase + kk`` and, when the
+       block is not empty, an entry to the output RAM's block list (``olist``: channel
+       ``kbase + kk``, first row, count; what the activation loader writes for a block it
+       stores), so that the next layer can take this output as its input on chip: the next
+       channel's first exchange cycle, or a flush cycle.
 
     Every accumulator that can hold a value is read by exactly one step and cleared by it, so
     the set is all zeros again when the PPU finishes. Rows of the accumulator space lie in
@@ -100,7 +107,9 @@ class PostProcessor(wiring.Component):
     layer : In(layer_layout(cfg))
         The layer: ``r``, ``s`` (kernel), ``h``, ``w`` (image size).
     layer_start : In(1)
-        Rewind the OARAM.
+        Rewind the OARAM and the block list.
+    requant, shift : In(1), In(shift_bits(acc_width))
+        The layer's output mode: 0 the ReLU'd accumulators, 1 requantized to ``act_width``.
     busy : Out(1)
     entry, we, wdata : Out, one per bank; rdata : In, one per bank
         The accumulator set being drained (see :class:`.accumulators.AccumulatorBanks`).
@@ -111,6 +120,11 @@ class PostProcessor(wiring.Component):
         The neighbours' ``links.right``, ``links.left``, ``links.down``, ``links.up`` (zero at
         the array's edges).
     oaram : Out(write port), counts : Out(write port), overflow : Out(1)
+    olist : Out(write port of swap.list_layout(cfg), iaram_rows)
+        The block list of the output RAM; entries past ``iaram_rows`` are dropped (a layer whose
+        list does not fit cannot be chained from: the accelerator checks ``K ≤ iaram_rows``).
+    listed : Out(range(iaram_rows + 1))
+        Entries of ``olist`` written since ``layer_start``.
     blox_threshold : In(unsigned(fmt.bits)), with a ``sparseblox`` section only
         The layer's Sparse-Blox threshold. Between step 2 and 3, each channel's tile goes to the
         :class:`.blox.BlockPruner` block by block (4×4 from the tile's origin, a row of a block
@@ -136,6 +150,8 @@ class PostProcessor(wiring.Component):
             "kbase": In(range(max(2, cfg.out_channels))),
             "layer": In(layer_layout(cfg)),
             "layer_start": In(1),
+            "requant": In(1),
+            "shift": In(shift_bits(cfg.acc_width)),
             "busy": Out(1),
             "entry": Out(data.ArrayLayout(entry, cfg.banks)),
             "we": Out(cfg.banks),
@@ -149,6 +165,8 @@ class PostProcessor(wiring.Component):
             "oaram": Out(write_port_signature(oaram_row_layout(cfg), cfg.oaram_rows)),
             "counts": Out(write_port_signature(count, cfg.out_channels)),
             "overflow": Out(1),
+            "olist": Out(write_port_signature(list_layout(cfg), cfg.iaram_rows)),
+            "listed": Out(range(cfg.iaram_rows + 1)),
             **({name: Out(1) for name in BLOX_STROBES} |
                {"blox_threshold": In(cfg.sparseblox.bits)}
                if cfg.sparseblox is not None else {}),
@@ -305,9 +323,14 @@ class PostProcessor(wiring.Component):
             if blox is not None:
                 inside = inside & ~blox.pruned_at(m, cy, cx * cfg.i + j, j)
             element = comp.elements[j]
+            # (an activation width above the accumulator's clamps nothing the accumulator holds)
+            rq = m.submodules[f"requant{j}"] = Requantizer(acc_bits,
+                                                           min(cfg.act_width, acc_bits))
             m.d.comb += [
+                rq.value.eq(value),
+                rq.shift.eq(self.shift),
                 element.valid.eq(compress & (x < x0 + tw)),
-                element.value.eq(Mux(inside & (value > 0), value, 0)),
+                element.value.eq(Mux(inside & (value > 0), Mux(self.requant, rq.o, value), 0)),
             ]
         m.d.comb += [
             comp.layer_start.eq(self.layer_start),
@@ -320,6 +343,19 @@ class PostProcessor(wiring.Component):
             self.counts.en.eq(comp.count_en),
             self.overflow.eq(comp.overflow),
         ]
+        # The output RAM's block list: an entry per non-empty block, as the loader writes one.
+        listed = self.listed
+        entry = self.olist.data
+        m.d.comb += [
+            entry.c.eq(kbase + closing_k), entry.start.eq(comp.block_start),
+            entry.count.eq(comp.count),
+            self.olist.addr.eq(listed),
+            self.olist.en.eq(comp.count_en & (comp.count != 0) & (listed < cfg.iaram_rows)),
+        ]
+        with m.If(self.layer_start):
+            m.d.sync += listed.eq(0)
+        with m.Elif(self.olist.en):
+            m.d.sync += listed.eq(listed + 1)
 
         # -- the schedule -------------------------------------------------------------------------
         exchange = Signal()                     # the kernel has halo rows or columns

@@ -91,7 +91,7 @@ class ChannelSequencer(wiring.Component):
             "wdir": Out(read_port_signature(wdir_shape, cfg.weight_rows)),
             "advance": In(1),
             "issue": Out(slot_layout(cfg)),
-            "a_addr": Out(range(max(2, cfg.iaram_rows))),
+            "a_addr": Out(alist_shape["start"].shape),     # any row a list entry can name
             "w_addr": Out(range(max(2, cfg.weight_rows))),
             "busy": Out(1),
         })
@@ -108,7 +108,8 @@ class ChannelSequencer(wiring.Component):
         hold = Signal(self.alist.data.shape())                # its directory entry is read
         hold_valid = Signal()
         cur = Signal(data.StructLayout({
-            "a_start": range(max(2, cfg.iaram_rows)), "n_a": range(cfg.tile_elems + 1),
+            "a_start": self.alist.data.shape()["start"].shape,
+            "n_a": range(cfg.tile_elems + 1),
             "w_start": range(max(2, cfg.weight_rows)), "n_w": range(cfg.weight_block_max + 1)}))
 
         # -- the channel pipeline: take the next channel, or skip one with no weights ----------

@@ -35,7 +35,8 @@ SRAM accesses, named as the energy hooks' macro groups (``sram_<group>_read``/``
   (the read enable is the crossbar's ``ready``, low only in stalls); writes: the rows of the
   non-empty weight blocks (on every PE) and activation blocks the loaders store.
 * ``wdir`` (weight directory) and ``alist`` (activation list): a read per ``channel``; a write
-  per weight block (on every PE) and per non-empty activation block.
+  per weight block (on every PE), per non-empty activation block and per non-empty output
+  block (the PPU lists the output RAM's blocks for a chained layer; at most IARAM rows a PE).
 * ``acc``: a bank write per ``product`` and ``ppu_write``. Bank reads are combinational, without
   an enable; each read feeds a write of the same entry (read-add-write for a product,
   read-and-clear or read-add-write in the post-processor), so reads are counted equal to writes.
@@ -107,6 +108,8 @@ def layer_actions(cfg, streams, act, weights, cycles=None, model=None):
     sizes = layer_group_sizes(cfg, layer)
     groups = len(sizes)
     listed = sum(sum(block.count != 0 for block in blocks) for blocks in streams.act_blocks)
+    out_listed = sum(min(cfg.iaram_rows, sum(block.count != 0 for block in blocks))
+                     for blocks in streams.output_blocks)
     channel = groups * (3 * npe + listed)
     ppu = npe * sum(ppu_cycles(cfg, kg, layer.r, layer.s) for kg in sizes)
     ppu_write = npe * layer.k * ppu_writes_per_channel(cfg, layer.r, layer.s)
@@ -132,7 +135,7 @@ def layer_actions(cfg, streams, act, weights, cycles=None, model=None):
         "sram_wbuf_read": reads, "sram_iaram_read": reads,
         "sram_wbuf_write": npe * int(np.count_nonzero(w_counts)), "sram_iaram_write": a_rows,
         "sram_wdir_read": channel, "sram_alist_read": channel,
-        "sram_wdir_write": npe * w_blocks, "sram_alist_write": listed,
+        "sram_wdir_write": npe * w_blocks, "sram_alist_write": listed + out_listed,
         "sram_acc_read": acc, "sram_acc_write": acc,
         "sram_oaram_write": oaram, "sram_counts_write": npe * layer.k,
         "sram_oaram_read": npe * beats, "sram_counts_read": npe * beats,

@@ -12,7 +12,10 @@ The accelerator (:class:`sparseforge.hdl.scnn.ScnnAccelerator`) behaves as follo
 walks the same vector pairs with the same address arithmetic:
 
 * **Load.** ``max(weight beats, activation beats) + 1`` cycles (the activation stream carries
-  every PE's rows), none when nothing is streamed.
+  every PE's rows), none when nothing is streamed. A chained layer (``chain``) streams no
+  activations: its PEs find the previous layer's output blocks in their output RAM, stored and
+  listed as the loader stores and lists streamed blocks, so everything after loading is as for
+  the same blocks streamed.
 * **Slots.** For each output-channel group, each PE walks the input channels whose activation
   block is not empty (the others cost nothing). A channel whose weight block ``(g, c)`` is not
   empty takes ``⌈nA / I⌉ · ⌈nW / F⌉`` slots, one per (activation row, weight row) pair,
@@ -49,7 +52,8 @@ walks the same vector pairs with the same address arithmetic:
 * **Outputs.** Group ``g`` is complete in cycle ``X_g + T_g + 1``; its ``n_g`` beats (every PE's
   blocks of the group, ``max(1, ⌈count / I⌉)`` each) are read from ``r_g = max(X_g + T_g + 2,
   r_{g−1} + n_{g−1})`` on, one per cycle, and leave one cycle after their read. Draining lasts
-  from the cycle after computing to the last beat.
+  from the cycle after computing to the last beat. A layer that keeps its outputs on chip
+  (``keep_outputs``) streams none: no drain, its run ends with its last busy cycle.
 """
 
 from dataclasses import dataclass, field
@@ -252,11 +256,12 @@ def group_slots(cfg, weights, acts):
     return banks[exists]
 
 
-def load_cycles(streams, *, weights=True):
+def load_cycles(streams, *, weights=True, acts=True):
     """Cycles of loading a layer's streams after ``start`` (``weights=False``: the weights were
-    loaded before): ``max(weight beats, activation beats) + 1``, or 0 with nothing to stream."""
+    loaded before; ``acts=False``: a chained layer, whose activations are on chip):
+    ``max(weight beats, activation beats) + 1``, or 0 with nothing to stream."""
     w_beats = len(streams.weight_rows[0]) if weights else 0
-    a_beats = sum(len(rows[0]) for rows in streams.act_rows)
+    a_beats = sum(len(rows[0]) for rows in streams.act_rows) if acts else 0
     beats = max(w_beats, a_beats)
     return beats + 1 if beats else 0
 
@@ -274,10 +279,15 @@ def group_beats(cfg, streams):
     return beats
 
 
-def layer_cycles(cfg, streams, *, weights=True):
+def layer_cycles(cfg, streams, *, weights=True, chained=False, keep=False):
     """Model one layer given its :class:`~.streams.LayerStreams`; return :class:`LayerCycles`.
 
     ``weights=False``: the weights were loaded before ``start`` (only activations stream).
+    ``chained``: the layer takes its activations from the previous layer's output RAM (the
+    ``chain`` register): none stream, the PEs find the same blocks on chip (stored as the
+    loader would store them), so only the load part changes. ``keep``: its outputs stay on chip
+    (the ``keep_outputs`` register): no beat streams out, no drain, and the run ends with the
+    last busy cycle.
     """
     layer = streams.layer
     r, s = layer.r, layer.s
@@ -319,13 +329,20 @@ def layer_cycles(cfg, streams, *, weights=True):
         start = launch
     busy = launch_prev + ppu_prev + 2
 
+    load = load_cycles(streams, weights=weights, acts=not chained)
+    if keep:
+        return LayerCycles(cycles=load + busy, load_cycles=load, busy_cycles=busy,
+                           drain_cycles=0, products=products, stall_cycles=stalls,
+                           barrier_cycles=waits, ppu_wait_cycles=ppu_waits,
+                           compute_cycles=compute, slots=int(counts.sum()), group_m=group_m,
+                           group_barrier=barriers, group_launch=launches, group_ready=ready,
+                           group_beats=[0] * len(sizes))
     beats = group_beats(cfg, streams)
     read = None
     for g, n in enumerate(beats):
         read = ready[g] + 1 if read is None else max(ready[g] + 1, read + beats[g - 1])
     last_beat = read + beats[-1]
     drain = last_beat - (busy - 1)
-    load = load_cycles(streams, weights=weights)
     return LayerCycles(cycles=load + busy + drain, load_cycles=load, busy_cycles=busy,
                        drain_cycles=drain, products=products, stall_cycles=stalls,
                        barrier_cycles=waits, ppu_wait_cycles=ppu_waits, compute_cycles=compute,

@@ -8,14 +8,22 @@ The layer SCNN computes is a stride-1 convolution with zero padding that keeps t
 for odd R and S, input elements outside the plane being zero. Every product is exact; the sum is
 reduced modulo ``2**acc_bits`` to the two's-complement accumulator (wrapping after each addition
 and wrapping once at the end give the same value). ReLU then clamps negative accumulators to zero.
+A layer that requantizes (the PPU's ``requant`` mode, so that its output can be the next layer's
+input on chip) then applies the project's output rule :func:`sparseforge.sim.conv.requantize` with
+the layer's shift, saturating to the activation width::
+
+    y = min((relu(acc) + (1 << (shift − 1))) >> shift, 2**(act_bits − 1) − 1)   (no rounding term
+                                                                                for shift = 0)
+
 The outputs are compressed per PE tile and output channel with :mod:`.scnn_format`.
 """
 
 import numpy as np
 
+from ..conv import requantize
 from ..gemm import wrap
 
-__all__ = ["conv_same", "relu", "layer_output"]
+__all__ = ["conv_same", "relu", "layer_output", "requantized"]
 
 
 def conv_same(act, weights, acc_bits):
@@ -50,3 +58,10 @@ def relu(x):
 def layer_output(act, weights, acc_bits):
     """The decoded layer output: ReLU of the wrapped 'same' convolution, ``K × H × W``."""
     return relu(conv_same(act, weights, acc_bits))
+
+
+def requantized(output, shift, act_bits):
+    """A ReLU output (``layer_output``, after any Sparse-Blox pruning) requantized as the PPU's
+    ``requant`` mode writes it: :func:`sparseforge.sim.conv.requantize` with ``shift``, ReLU,
+    saturating to ``act_bits`` signed bits (so 0 … 2**(act_bits − 1) − 1)."""
+    return requantize(output, shift, relu=True, bits=act_bits)

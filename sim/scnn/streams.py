@@ -13,7 +13,7 @@ import numpy as np
 
 from . import format as scnn_format
 from .blox import prune_tiles
-from .golden import layer_output
+from .golden import layer_output, requantized
 
 __all__ = ["Layer", "LayerStreams", "layer_streams", "pe_index", "pe_positions",
            "output_rows", "decode_output_rows", "assemble_output", "ram_usage", "golden",
@@ -85,9 +85,9 @@ def _rows(blocks, lanes):
     return tuple(np.concatenate([part[n] for part in parts]) for n in range(3))
 
 
-def layer_streams(cfg, act, weights, threshold=0):
+def layer_streams(cfg, act, weights, threshold=0, shift=None):
     """Encode ``act`` (C×H×W) and ``weights`` (K×C×R×S) for ``cfg``'s PEs; the output blocks are
-    those of :func:`golden` at the raw Sparse-Blox ``threshold``."""
+    those of :func:`golden` at the raw Sparse-Blox ``threshold`` and requantization ``shift``."""
     act = np.asarray(act, dtype=np.int64)
     weights = np.asarray(weights, dtype=np.int64)
     layer = Layer.of(act, weights)
@@ -95,7 +95,7 @@ def layer_streams(cfg, act, weights, threshold=0):
     flat = [block for group in wblocks for block in group]
     ablocks = [scnn_format.tile_blocks(act, px, py, cfg.tile_w, cfg.tile_h, cfg.index_bits)
                for px, py in pe_positions(cfg)]
-    _, oblocks = output_rows(cfg, golden(cfg, act, weights, threshold))
+    _, oblocks = output_rows(cfg, golden(cfg, act, weights, threshold, shift))
     return LayerStreams(layer=layer, weight_blocks=wblocks, act_blocks=ablocks,
                         weight_rows=_rows(flat, cfg.f),
                         act_rows=[_rows(blocks, cfg.i) for blocks in ablocks],
@@ -142,15 +142,19 @@ def ram_usage(cfg, streams):
     }
 
 
-def golden(cfg, act, weights, threshold=0):
+def golden(cfg, act, weights, threshold=0, shift=None):
     """The layer's expected post-ReLU output (K×H×W) with ``cfg``'s accumulator width; on a
     design with Sparse-Blox, with the blocks the PPUs prune at raw ``threshold`` zeroed
-    (:func:`.blox.prune_tiles`; 0 prunes nothing)."""
+    (:func:`.blox.prune_tiles`; 0 prunes nothing). With a ``shift`` (the PPU's ``requant``
+    mode), requantized to ``cfg``'s activation width (:func:`.golden.requantized`); None: the
+    raw accumulators."""
     out = layer_output(act, weights, cfg.acc_width)
     if threshold:
         if getattr(cfg, "sparseblox", None) is None:
             raise ValueError(f"a threshold needs a design with Sparse-Blox; {cfg.name} has none")
         out = prune_tiles(cfg, out, threshold).data
+    if shift is not None:
+        out = requantized(out, shift, cfg.act_width)
     return out
 
 

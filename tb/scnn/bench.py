@@ -47,6 +47,9 @@ CLOCK_NS = 10
 #: Statistics registers read after every layer (besides the cycle counts).
 STATISTICS = ("stall_cycles", "barrier_cycles", "products", "ppu_wait_cycles", "compute_cycles")
 
+#: The layer's output mode and chaining registers, in the order of ``run_layer``'s arguments.
+CHAIN_REGISTERS = ("requant", "shift", "chain", "keep_outputs")
+
 #: Cycle registers: the whole run and its three parts.
 CYCLES = ("cycles", "load_cycles", "busy_cycles", "drain_cycles")
 
@@ -120,6 +123,7 @@ class ScnnBench:
                                   byte_size=len(dut.m_axis_out__tdata))
         self.set_pauses(pause, backpressure, seed)
         self._tasks = []
+        self._mode = {}            # the chaining registers' values as last written (see run_layer)
 
     def set_pauses(self, pause, backpressure, seed):
         """Idle cycles on every source (both data streams and the register bus's address and
@@ -138,6 +142,7 @@ class ScnnBench:
         set_axi_pauses(read.r_channel, gen(backpressure, 8))
 
     async def reset(self):
+        self._mode = dict.fromkeys(CHAIN_REGISTERS, 0)          # their reset values
         self.dut.rst.value = 1
         await ClockCycles(self.dut.clk, 3)
         self.dut.rst.value = 0
@@ -149,6 +154,7 @@ class ScnnBench:
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
+        self._mode = {}
         for end in (self.weights, self.acts, self.outs):
             end.clear()
 
@@ -161,26 +167,27 @@ class ScnnBench:
     async def read(self, name):
         return await self.registers.read(name)
 
-    async def _send(self, streams, weights):
+    async def _send(self, streams, weights, acts=True):
         """Queue the layer's input frames on both sources (they start together)."""
         cfg = self.cfg
         if weights:
             for beats in _blocks_as_frames(self.w_packer, streams.weight_rows, cfg.f):
                 self.weights.send_nowait(AxiStreamFrame(beats))
-        for px, py in pe_positions(cfg):
+        for px, py in pe_positions(cfg) if acts else ():
             n = pe_index(cfg, px, py)
             for beats in _blocks_as_frames(self.a_packer, streams.act_rows[n], cfg.i):
                 self.acts.send_nowait(AxiStreamFrame(beats, tdest=n))
 
-    async def _monitor(self, outputs, counts):
-        """Cycle by cycle until ``outputs`` beats have left: the first input beat, the cycles
-        ``busy`` is high and when it falls, the last output beat (cycle indices)."""
+    async def _monitor(self, outputs, counts, keep=False):
+        """Cycle by cycle until ``outputs`` beats have left (``keep``: until ``busy`` falls, no
+        beat leaving): the first input beat, the cycles ``busy`` is high and when it falls, the
+        last output beat (``keep``: the last busy cycle) (cycle indices)."""
         dut = self.dut
         cycle = 0
         first = busy_rise = busy_fall = last = None
         busy = 0
         seen = 0
-        while seen < outputs:
+        while (busy_fall is None) if keep else (seen < outputs):
             await RisingEdge(dut.clk)
             await ReadOnly()
             if first is None and ((dut.s_axis_w__tvalid.value == 1 and
@@ -198,15 +205,24 @@ class ScnnBench:
                 last = cycle
             cycle += 1
         start = busy_rise if first is None else first
+        if keep:
+            assert seen == 0, f"{seen} output beats left a layer that keeps its outputs"
+            last = busy_fall - 1
         counts.update({"cycles": last - start + 1, "load_cycles": busy_rise - start,
                        "busy_cycles": busy, "drain_cycles": last - busy_fall + 1})
 
-    async def run_layer(self, streams, *, load_weights=True, timeout_cycles=None, threshold=0):
+    async def run_layer(self, streams, *, load_weights=True, timeout_cycles=None, threshold=0,
+                        shift=None, chain=False, keep=False):
         """Run one layer (a :class:`~sparseforge.sim.scnn.streams.LayerStreams`): forget the
         loaded activations (and weights, unless ``load_weights`` is false), write the layer
         registers and ``start``, stream the inputs, collect the outputs; return a
         :class:`LayerResult`. On a design with Sparse-Blox, the raw ``threshold`` goes to
-        ``blox_threshold`` and the registers read include the block counters."""
+        ``blox_threshold`` and the registers read include the block counters.
+
+        ``shift``: the layer requantizes its outputs with it (``requant``; None: raw
+        accumulators). ``chain``: its input is the previous layer's output, on chip (only
+        weights stream; ``streams``' activation blocks are not sent). ``keep``: its outputs stay
+        on chip (``keep_outputs``): none is collected and the run ends when ``busy`` falls."""
         cfg = self.cfg
         layer = streams.layer
         limit = timeout_cycles or 200 * (layer.c * layer.k * cfg.tile_elems + 100)
@@ -216,14 +232,21 @@ class ScnnBench:
         blox = cfg.sparseblox is not None
         if blox:
             await self.write("blox_threshold", threshold)
+        # Written when they change only: a register write costs the slow simulators time.
+        mode = dict(zip(CHAIN_REGISTERS, (int(shift is not None), shift or 0, int(chain),
+                                          int(keep))))
+        for name, value in mode.items():
+            if self._mode.get(name) != value:
+                await self.write(name, value)
+                self._mode[name] = value
         beats = sum(max(1, -(-block.count // cfg.i))
                     for pe_blocks in streams.output_blocks for block in pe_blocks)
         measured = {}
-        monitor = cocotb.start_soon(self._monitor(beats, measured))
-        collect = cocotb.start_soon(self.collect(cfg.pes * layer.k, limit))
+        monitor = cocotb.start_soon(self._monitor(0 if keep else beats, measured, keep))
+        collect = cocotb.start_soon(self.collect(0 if keep else cfg.pes * layer.k, limit))
         self._tasks[:] = [monitor, collect]
         await self.write("start", 1)
-        await self._send(streams, load_weights)
+        await self._send(streams, load_weights, acts=not chain)
         await with_timeout(monitor, limit * CLOCK_NS, "ns")
         rows = await collect
         registers = {}

@@ -7,6 +7,9 @@ checked
 * bit-exact: each PE's decoded output blocks equal the golden ReLU output
   (:func:`sparseforge.sim.scnn.golden.layer_output`), and the compressed rows it streamed equal the
   golden encoding of its tiles, count and padding lanes included;
+* chained: consecutive layers run on chip, each taking the previous one's requantized output
+  from its output RAM (the activation RAMs swap roles), checked against the golden model of the
+  whole chain (:func:`sparseforge.sim.scnn.golden.requantized` between the layers);
 * cycle-exact: the cycles measured from the handshakes and ``busy``, the cycle registers and
   :func:`sparseforge.sim.scnn.cycles.layer_cycles` agree — the whole run from the first input
   beat to the last output beat and its load, compute and drain parts — and so do the statistics
@@ -41,19 +44,30 @@ from .bench import (
 from .cases import DENSITIES, fitting_layer, kernel_sides, random_layer
 
 
-async def check_layer(bench, act, weights, *, label, load_weights=True, paused=False):
+async def check_layer(bench, act, weights, *, label, load_weights=True, paused=False,
+                      shift=None, chain=False, keep=False, error=False):
     """Run one layer and check it against the golden model and the cycle model (``paused``:
-    the streams pause, so only the computing part of the cycles is compared)."""
+    the streams pause, so only the computing part of the cycles is compared). ``shift``,
+    ``chain``, ``keep``: as :meth:`.bench.ScnnBench.run_layer` (with ``chain``, ``act`` is the
+    previous layer's golden output, which the accelerator should find on chip); ``keep``: no
+    output to compare. ``error``: the layer must end with the error flag set, and its outputs
+    are not compared."""
     cfg = bench.cfg
-    streams = scnn_streams.layer_streams(cfg, act, weights)
+    streams = scnn_streams.layer_streams(cfg, act, weights, shift=shift)
     problem = ram_problem(cfg, streams)[1]
     assert problem is None, f"{label}: the test layer does not fit the design: {problem}"
-    result = await bench.run_layer(streams, load_weights=load_weights)
+    result = await bench.run_layer(streams, load_weights=load_weights, shift=shift, chain=chain,
+                                   keep=keep)
     layer = streams.layer
-    want = scnn_streams.golden(cfg, act, weights)
-    assert_outputs(cfg, result, layer, want, label)
-    model = scnn_cycles.layer_cycles(cfg, streams, weights=load_weights)
+    want = scnn_streams.golden(cfg, act, weights, shift=shift)
     regs = result.registers
+    if error:
+        assert regs["status"] & STATUS_ERROR, f"{label}: status {regs['status']:#x}"
+        return result
+    if not keep:
+        assert_outputs(cfg, result, layer, want, label)
+    model = scnn_cycles.layer_cycles(cfg, streams, weights=load_weights, chained=chain,
+                                     keep=keep)
     assert regs["status"] & STATUS_ERROR == 0, f"{label}: status {regs['status']:#x}"
     assert regs["status"] & STATUS_DONE, f"{label}: status {regs['status']:#x}"
     for name in CYCLES:
@@ -191,6 +205,67 @@ async def weights_stay_loaded(dut):
     for n in range(1, 3):
         act, _ = random_layer(cfg, rng, cfg.max_h, cfg.max_w, 2, cfg.kc, side, side, 0.5, 0.6)
         await check_layer(bench, act, weights, label=f"batch {n}", load_weights=False)
+
+
+def requant_shift(cfg, act, weights):
+    """A shift that maps the layer's median positive output into the top half of the
+    activation range: about half the outputs round, the larger half saturate."""
+    raw = scnn_streams.golden(cfg, act, weights)
+    positive = raw[raw > 0]
+    median = int(np.median(positive)) if positive.size else 0
+    return max(0, median.bit_length() - (cfg.act_width - 1))
+
+
+@cocotb.test()
+async def chained_layers(dut):
+    """Four layers on chip: L1 requantizes and keeps its outputs (none stream out); L2 takes them
+    as its input (chained: only weights stream) and streams raw accumulators; L3 streams its
+    input in again (into the RAM that was L1's output: the roles stay swapped) and requantizes;
+    L4 chains from L3 (the roles swap back) and requantizes. Every layer bit-exact against the
+    golden model of the chain so far and cycle-exact (load, compute, drain) against the cycle
+    model; L3 and L4 with idle cycles on every source and back-pressure on every sink (their
+    compute part and counters still exact); a fifth layer chained with C != L4's K sets the
+    error flag. On Icarus, which
+    simulates these designs twenty to fifty times slower, with 1×1 kernels (the other tests
+    cover the halos on Icarus; a 3×3 chain took 15 s there)."""
+    cfg = config_from_env()
+    seed = seed_for(dut, 7)
+    rng = np.random.default_rng(seed)
+    bench = ScnnBench(dut, cfg)
+    await bench.reset()
+    icarus = getattr(cocotb, "SIM_NAME", "") == "Icarus Verilog"
+    side = 1 if icarus else kernel_sides(cfg)[-1]
+    h, w, k = max(1, cfg.max_h - 1), cfg.max_w, 3
+
+    def next_weights(act, density):
+        """Weights of a layer taking ``act`` whose output fits the design."""
+        for _ in range(200):
+            _, weights = random_layer(cfg, rng, h, w, len(act), k, side, side, density, 1.0)
+            if ram_problem(cfg, scnn_streams.layer_streams(cfg, act, weights))[1] is None:
+                return weights
+        raise ValueError(f"no {k}-channel layer fits {cfg.name}")
+
+    act, weights = fitting_layer(cfg, rng, h, w, 2, k, side, side, 0.5, 0.6)
+    shift = requant_shift(cfg, act, weights)
+    await check_layer(bench, act, weights, shift=shift, keep=True, label=f"L1 (shift {shift})")
+    act = scnn_streams.golden(cfg, act, weights, shift=shift)
+    weights = next_weights(act, 0.5)
+    await check_layer(bench, act, weights, chain=True, label="L2 chained, raw")
+    raw = act, weights
+    act, weights = fitting_layer(cfg, rng, h, w, 2, k, side, side, 0.6, 0.5)
+    shift = requant_shift(cfg, act, weights)
+    bench.set_pauses(0.3, 0.5, seed)
+    await check_layer(bench, act, weights, shift=shift, paused=True,
+                      label=f"L3 swapped, paused (shift {shift})")
+    act = scnn_streams.golden(cfg, act, weights, shift=shift)
+    weights = next_weights(act, 0.6)
+    shift = requant_shift(cfg, act, weights)
+    await check_layer(bench, act, weights, chain=True, shift=shift, paused=True,
+                      label=f"L4 chained back, paused (shift {shift})")
+    # L4 requantized and finished: a layer of other C cannot take its output.
+    act, weights = raw
+    await check_layer(bench, act[:2], weights[:, :2], chain=True, keep=True, error=True,
+                      label="chained to a layer of K != C")
 
 
 @cocotb.test()

@@ -10,7 +10,11 @@ import sys
 
 import numpy as np
 import pytest
+from sparseforge.gen import api
+from sparseforge.gen.errors import InputError
 from sparseforge.gen.presets import load_preset
+from sparseforge.gen.scnn.run import prepare_layer
+from sparseforge.sim import workloads
 from sparseforge.sim.scnn import golden as scnn_golden
 
 DESIGN = "scnn_2x2_small"
@@ -53,11 +57,12 @@ def test_generate_is_reproducible_and_the_manifest_counts_by_hand(tmp_path):
     # bits, streamed in 40-bit tdata; tdest names one of 4 PEs.
     assert ports["s_axis_act__tdata"]["width"] == 40
     assert ports["s_axis_act__tdest"]["width"] == 2
-    # One IARAM macro per PE: 128 entries in rows of 2, each row the 40 bits above.
+    # One IARAM macro per PE: 128 entries in rows of 2. The IARAM and OARAM swap roles between
+    # chained layers, so each row holds 2 entries of 24 (the accumulators) + 2 bits, no count.
     iarams = [m for m in manifest["memories"] if m["module"].endswith(".iaram")]
     assert [m["module"] for m in iarams] == [f"{DESIGN}.pe_{x}_{y}.iaram"
                                              for y in range(2) for x in range(2)]
-    assert all((m["words"], m["width"]) == (64, 40) for m in iarams)
+    assert all((m["words"], m["width"]) == (64, 52) for m in iarams)
 
 
 # Lint: tests/test_regression.py lints this design's Verilog (lint_verilog, the CLI's lint) before
@@ -77,6 +82,7 @@ def test_generate_is_reproducible_and_the_manifest_counts_by_hand(tmp_path):
     (["--conv", "4,4,1,1,1,1", "--nnz", "2"], "--nnz: not allowed for arch scnn"),
     (["--network", "alexnet"], "--out: not allowed with --network"),
     ([], "--conv: missing"),
+    (["--conv", "10,6,4,4,3,3", "--chain", "0"], "--chain: 0 is not allowed"),
 ])
 def test_bad_runs_are_one_line_errors(args, words, tmp_path):
     out = tmp_path / "y.npy"
@@ -102,6 +108,29 @@ def test_model_only_splits_the_cycles_and_runs_no_simulator(tmp_path):
         report["products"] / (report["multipliers"] * report["model_cycles"]))
     assert report["fits_rams"] is True and "simulator" not in report
     assert sorted(p.name for p in tmp_path.iterdir()) == ["y.npy"]
+
+
+def test_chain_model_only_by_the_rules(tmp_path):
+    """``--chain K2 --model-only``: two layers, the first requantized and kept on chip (no
+    drain), the second chained (its load is its weight beats + 1 alone, as the weights are all
+    it streams); the saved output is the golden model of the chain. In-process (the API), like
+    the shift register's range."""
+    out = tmp_path / "y.npy"
+    cfg = load_preset(DESIGN)
+    report = api.run(cfg, conv="10,6,3,4,3,3", chain=2, model_only=True, out=str(out)).data
+    first, second = report["layers"]
+    assert first["model_drain_cycles"] == 0 and second["model_drain_cycles"] > 0
+    assert (second["c"], second["k"]) == (4, 2)
+    assert report["model_cycles"] == first["model_cycles"] + second["model_cycles"]
+    act, weights = prepare_layer(cfg, workloads.ConvLayer("l", 10, 6, 3, 4, 3, 3, 1, 1), seed=1)
+    raw = scnn_golden.layer_output(act, weights, cfg.acc_width)
+    # The default shift is the smallest one that saturates nothing (rounding half up).
+    shift, top, limit = report["shift"], int(raw.max()), (1 << (cfg.act_width - 1)) - 1
+    assert (top + (1 << shift >> 1)) >> shift <= limit
+    assert shift == 0 or (top + (1 << (shift - 1) >> 1)) >> (shift - 1) > limit
+    assert np.load(out).shape == (2, 10, 6)
+    with pytest.raises(InputError, match="--shift: 32 is not allowed; expected 0 to 31"):
+        api.run(cfg, conv="10,6,3,4,3,3", shift=32, model_only=True)
 
 
 def test_network_lists_the_layers_it_cannot_run():

@@ -14,8 +14,9 @@ import pytest
 from sparseforge.gen.config import parse_config
 from sparseforge.sim.scnn import cycles as scnn_cycles
 from sparseforge.sim.scnn import streams as scnn_streams
+from sparseforge.gen.scnn.run import ram_problem
 from sparseforge.tb.scnn.cases import random_layer
-from sparseforge.tb.scnn.pysim import simulate_layer
+from sparseforge.tb.scnn.pysim import LayerJob, simulate_layer, simulate_layers
 
 CYCLES = ("cycles", "load_cycles", "busy_cycles", "drain_cycles")
 STATISTICS = ("stall_cycles", "barrier_cycles", "products", "ppu_wait_cycles", "compute_cycles")
@@ -25,16 +26,23 @@ def check(cfg, act, weights, *, pause=0.0, seed=0):
     """Run one layer on the Amaranth model; check outputs, streamed rows and every counter."""
     streams = scnn_streams.layer_streams(cfg, act, weights)
     run = simulate_layer(cfg, streams, pause=pause, backpressure=pause, seed=seed)
-    layer = streams.layer
     want = scnn_streams.golden(cfg, act, weights)
-    blocks = [scnn_streams.decode_output_rows(cfg, rows, layer.k) for rows in run.rows]
-    np.testing.assert_array_equal(scnn_streams.assemble_output(cfg, blocks, layer), want)
-    want_rows, _ = scnn_streams.output_rows(cfg, want)
-    for got, expected in zip(run.rows, want_rows):
-        for a, b in zip(got, expected):
-            np.testing.assert_array_equal(a, b)
+    return check_run(cfg, run, streams, want, pause=pause)
+
+
+def check_run(cfg, run, streams, want, *, pause=0.0, chained=False, keep=False):
+    """Check a layer's run: outputs and streamed rows equal ``want``'s (unless ``keep``), the
+    counters the cycle model's."""
+    layer = streams.layer
+    if not keep:
+        blocks = [scnn_streams.decode_output_rows(cfg, rows, layer.k) for rows in run.rows]
+        np.testing.assert_array_equal(scnn_streams.assemble_output(cfg, blocks, layer), want)
+        want_rows, _ = scnn_streams.output_rows(cfg, want)
+        for got, expected in zip(run.rows, want_rows):
+            for a, b in zip(got, expected):
+                np.testing.assert_array_equal(a, b)
     assert run.registers["status"] & 4 == 0, "error flag set"
-    model = scnn_cycles.layer_cycles(cfg, streams)
+    model = scnn_cycles.layer_cycles(cfg, streams, chained=chained, keep=keep)
     for name in CYCLES:
         assert run.measured[name] == run.registers[name], name
         if not pause or name == "busy_cycles":
@@ -79,10 +87,72 @@ def test_random_configs_bit_and_cycle_exact(seed):
     check(cfg, act, weights, pause=0.3 if seed % 2 else 0.0, seed=seed)
 
 
+@pytest.mark.parametrize("seed", [0, 5])     # OARAM larger, then IARAM; two cheap draws
+def test_random_configs_chain_layers(seed):
+    """Three layers in one simulation of a random config whose IARAM and OARAM sizes differ
+    (seed 0: activations wider than the accumulators, which the activation RAMs must hold):
+    L1 requantizes and keeps its outputs, L2 takes them on chip and requantizes, L3 takes L2's
+    and streams raw accumulators; each against the golden model of the chain and the cycle
+    model (a shift maps each layer's largest positive output to twice the activation range)."""
+    rng = random.Random(100 + seed)
+    cfg = random_config(rng, seed)
+    big, small = 48 * cfg.i, 32 * cfg.i
+    widths = {"act": 12, "weight": 8, "acc": 10} if seed == 0 else cfg.to_dict()["widths"]
+    cfg = parse_config({**cfg.to_dict(), "name": f"c{seed}", "widths": widths,
+                        "rams": {"iaram": big if seed % 2 else small,
+                                 "oaram": small if seed % 2 else big, "weights": 128 * cfg.f,
+                                 "out_channels": 8}})
+    nprng = np.random.default_rng(seed)
+    side = max(s for s in (1, 3, 5) if s <= cfg.kernel_max)
+    h, w = rng.randint(1, cfg.max_h), rng.randint(1, cfg.max_w)
+    channels = [rng.randint(1, 3), rng.randint(1, 4), rng.randint(1, 4), rng.randint(1, 3)]
+    act = random_layer(cfg, nprng, h, w, channels[0], 1, 1, 1, 1.0, 0.6)[0]
+    jobs, wants = [], []
+    for n, (c, k) in enumerate(zip(channels, channels[1:])):
+        for _ in range(100):
+            weights = random_layer(cfg, nprng, h, w, c, k, side, side, 0.6, 1.0)[1]
+            if ram_problem(cfg, scnn_streams.layer_streams(cfg, act, weights))[1] is None:
+                break
+        raw = scnn_streams.golden(cfg, act, weights)
+        top = int(raw.max())
+        shift = None if n == 2 else max(0, top.bit_length() - cfg.act_width)
+        jobs.append(LayerJob(scnn_streams.layer_streams(cfg, act, weights, shift=shift),
+                             shift=shift, chain=n > 0, keep=n == 0))
+        wants.append(scnn_streams.golden(cfg, act, weights, shift=shift))
+        act = wants[-1]
+    runs = simulate_layers(cfg, jobs, seed=seed)
+    for job, run, want in zip(jobs, runs, wants):
+        check_run(cfg, run, job.streams, want, chained=job.chain, keep=job.keep)
+
+
 SMALL = {"arch": "scnn", "name": "one", "pes": {"x": 1, "y": 1},
          "pe": {"f": 2, "i": 2, "banks": 4, "bank_entries": 8}, "kc": 2,
          "tile": {"w": 2, "h": 2}, "kernel_max": 1, "index_bits": 4,
          "rams": {"iaram": 16, "oaram": 16, "weights": 16, "out_channels": 4}}
+
+
+def test_chaining_needs_a_requantized_layer_of_matching_shape():
+    """The error flag at ``start`` of a chained layer: after a raw layer; after a requantized
+    one whose K is not the chained layer's C; and not after a requantized one that matches
+    (a first layer that kept its outputs)."""
+    cfg = parse_config(SMALL)
+    act = np.array([[[1, 2], [0, 3]]])                       # 1 × 2 × 2
+    w1 = np.array([[[[2]]], [[[-1]]]])                       # K = 2
+    w2 = np.ones((1, 2, 1, 1), np.int64)                     # C = 2
+    out1 = scnn_streams.golden(cfg, act, w1, shift=0)
+    s1 = scnn_streams.layer_streams(cfg, act, w1)
+    s1q = scnn_streams.layer_streams(cfg, act, w1, shift=0)
+    s2 = scnn_streams.layer_streams(cfg, out1, w2)
+    s3 = scnn_streams.layer_streams(cfg, out1[:1], w2[:, :1])    # C = 1
+    runs = simulate_layers(cfg, [LayerJob(s1), LayerJob(s2, chain=True),
+                                 LayerJob(s1q, shift=0), LayerJob(s3, chain=True),
+                                 LayerJob(s1q, shift=0, keep=True), LayerJob(s2, chain=True)])
+    errors = [bool(run.registers["status"] & 4) for run in runs]
+    assert errors == [False, True, False, True, False, False], errors
+    # The last one found its input: 1·2 + 1·0 (= ReLU of −1·x) at each pixel.
+    blocks = [scnn_streams.decode_output_rows(cfg, rows, 1) for rows in runs[-1].rows]
+    got = scnn_streams.assemble_output(cfg, blocks, s2.layer)
+    assert got.tolist() == [[[2, 4], [0, 6]]]
 
 
 def test_single_product_by_hand():
