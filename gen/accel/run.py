@@ -402,7 +402,8 @@ def run_cli(cfg, args):
     tiled, reason = _tile(cfg, plan, int8_out, args.dma_bytes, flag)
     if tiled is None:
         raise InputError(reason)
-    if not tiled.fits_sram:
+    if not tiled.fits_sram or tiled.reload_cycles:
+        # Time tiles, or one job whose weights need both halves (loaded before it, counted).
         return _run_tiled(cfg, args, tiled, raw, progress, flag)
     plan = _plan(cfg, layer, nnz, flag, int8_out=int8_out)
     x, w = _operands(cfg, plan, args)
@@ -553,11 +554,13 @@ def _layer_line(cfg, plan, args):
 
 
 def _run_tiled(cfg, args, tiled, raw, progress, flag):
-    """``run --conv/--layer`` on the RTL of a layer larger than the SRAMs: its time tiles."""
+    """``run --conv/--layer`` on the RTL of a layer larger than the SRAMs (its time tiles) or
+    one whose weights need both weight SRAM halves (one job, its weights loaded before it)."""
+    what = ("its weights need both weight SRAM halves" if tiled.fits_sram else
+            f"it does not fit the SRAMs and runs as {tiled.time_tiles} time tiles")
     if raw is not None:
-        raise InputError(f"--threshold: not allowed on this layer: it does not fit the SRAMs "
-                         f"and runs as {tiled.time_tiles} time tiles (Sparse-Blox runs layers "
-                         "that fit)")
+        raise InputError(f"--threshold: not allowed on this layer: {what} (Sparse-Blox runs "
+                         "layers that fit with their weights in one half)")
     plan = tiled.plan
     x, w = _operands(cfg, plan, args)
     report, y = run_tiled_rtl(cfg, tiled, x, w, shift=args.shift, relu=args.relu,
@@ -567,8 +570,9 @@ def _run_tiled(cfg, args, tiled, raw, progress, flag):
                                           [r["cycles"] for r in report["tile_runs"]]))
     _record(report, y, args)
     write = Text()
-    write(f"{_layer_line(cfg, plan, args)}, larger than the SRAMs: {_tiles_cell(report)} "
-          "time tiles, one job each")
+    write(f"{_layer_line(cfg, plan, args)}: {what}; " +
+          ("one job" if tiled.time_tiles == 1 else
+           f"{_tiles_cell(report)} time tiles, one job each"))
     write(table([(r["tile"], f"{r['output_rows'][0]}-{r['output_rows'][1] - 1}",
                   f"{r['channels'][0]}-{r['channels'][1] - 1}", r["act_words_loaded"],
                   r["weight_words_loaded"], r["out_words_read_back"], r["cycles"],
@@ -682,20 +686,18 @@ def _network_layer_rtl(cfg, args, row, plan, tiled, progress):
     x, w = prepare_layer(cfg, plan, act_density=0.5 if args.act_density is None
                          else args.act_density, seed=args.seed)
     shift = conv.fitting_shift(conv.conv2d(x, w, plan.stride, plan.pad, cfg.array.acc_width))
-    if tiled.fits_sram:
+    if tiled.time_tiles == 1 and not tiled.reload_cycles:
         rtl, _ = run_layer_rtl(cfg, plan, x, w, shift=shift, relu=True, simulator=args.sim,
                                seed=args.seed, progress=progress)
-        register, jobs, model_jobs = rtl["register_cycles"], rtl["cycles"], row["model_cycles"]
-    else:
+        register, jobs = rtl["register_cycles"], rtl["cycles"]
+    else:       # time tiles, or one job whose weights need both halves: loaded before it
         rtl, _ = run_tiled_rtl(cfg, tiled, x, w, shift=shift, relu=True, simulator=args.sim,
                                seed=args.seed, progress=progress)
         register, jobs = rtl["rtl_register_job_cycles"], rtl["rtl_job_cycles"]
-        model_jobs = row["job_cycles"]
-    row.update({"rtl_cycles": rtl["cycles"], "rtl_register_cycles":
-                rtl["cycles"] - jobs + register, "rtl_shift": shift,
+    row.update({"rtl_cycles": jobs + row["reload_cycles"],
+                "rtl_register_cycles": register + row["reload_cycles"], "rtl_shift": shift,
                 "rtl_mismatches": rtl["mismatches"]})
-    return rtl["mismatches"] == 0 and jobs == register == model_jobs and \
-        rtl["cycles"] == row["model_cycles"]
+    return rtl["mismatches"] == 0 and jobs == register == row["job_cycles"]
 
 
 def _run_network(cfg, args, nnz, progress):

@@ -48,7 +48,8 @@ REGISTERS = [
     Register("ofm_half", 0x5C, 1, doc="activation SRAM half of the output map (with two "
              "result rows a cycle, array.drain.rows 2: not ifm_half, else the layer is refused)"),
     Register("ofm_base", 0x60, 24, doc="its first bank row"),
-    Register("w_half", 0x64, 1, doc="weight SRAM half of the layer's weights"),
+    Register("w_half", 0x64, 1, doc="weight SRAM half of the layer's weights (more than a "
+             "half's words run on into the other half)"),
     Register("w_base", 0x68, 24, doc="their first word"),
     Register("direct", 0x6C, 1, doc="1: the direct reader instead of IM2COL (patch_h = 1), for "
              "a layer whose IM2COL window does not fit (designs without IM2COL: always)"),
@@ -59,7 +60,8 @@ REGISTERS = [
              "order (crossing rows) through the direct reader; needs patch_h = 1 and, on an "
              "IM2COL design, direct = 1"),
     Register("w_load_half", 0x80, 1, doc="s_axis_w writes this weight half…"),
-    Register("w_load_base", 0x84, 24, doc="…from this word"),
+    Register("w_load_base", 0x84, 24, doc="…from this word (past the half's end, on into "
+             "the other half)"),
     Register("read_half", 0x90, 1, doc="m_axis_out reads this half…"),
     Register("read_base", 0x94, 24, doc="…from this bank row…"),
     Register("read_blocks", 0x98, 16, init=1, doc="…with this many words per pixel…"),
@@ -513,16 +515,30 @@ class Accelerator(wiring.Component):
                 with m.If(regs.read_half == half):
                     m.d.comb += readback.rd_data[b].eq(bank.rd.data)
 
+        # The weight SRAM's halves: the reader's and the loader's addresses count from their
+        # half and run on into the other past its end (a layer's weights may use both halves).
+        # A read's data come a cycle later, from the half its address was in.
+        whole = cfg.weight_half_words
+        rd_over, wr_over, rd_half_q = Signal(), Signal(), Signal()
+        rd_in = Signal(range(whole))
+        wr_in = Signal(range(whole))
+        m.d.comb += [
+            rd_over.eq(weights.rd_addr >= whole),
+            rd_in.eq(Mux(rd_over, weights.rd_addr - whole, weights.rd_addr)),
+            wr_over.eq(w_loader.wr_addr >= whole),
+            wr_in.eq(Mux(wr_over, w_loader.wr_addr - whole, w_loader.wr_addr)),
+        ]
+        with m.If(weights.rd_en):
+            m.d.sync += rd_half_q.eq(w_half ^ rd_over)
         for half in range(2):
-            bank = m.submodules[f"w{half}_bank"] = SramBank(cfg.weight_word_bits,
-                                                             cfg.weight_half_words)
+            bank = m.submodules[f"w{half}_bank"] = SramBank(cfg.weight_word_bits, whole)
             m.d.comb += [
-                bank.rd.addr.eq(weights.rd_addr),
-                bank.rd.en.eq(weights.rd_en & (w_half == half)),
-                bank.wr.addr.eq(w_loader.wr_addr), bank.wr.data.eq(w_loader.wr_data),
-                bank.wr.en.eq(w_loader.wr_en & (regs.w_load_half == half)),
+                bank.rd.addr.eq(rd_in),
+                bank.rd.en.eq(weights.rd_en & ((w_half ^ rd_over) == half)),
+                bank.wr.addr.eq(wr_in), bank.wr.data.eq(w_loader.wr_data),
+                bank.wr.en.eq(w_loader.wr_en & ((regs.w_load_half ^ wr_over) == half)),
             ]
-            with m.If(w_half == half):
+            with m.If(rd_half_q == half):
                 m.d.comb += weights.rd_data.eq(bank.rd.data)
         return m
 

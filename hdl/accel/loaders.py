@@ -74,15 +74,17 @@ class ActLoader(wiring.Component):
 
 
 class WeightLoader(wiring.Component):
-    """Write an AXI4-Stream of weight words into a weight SRAM half from ``base`` on; each packet
-    (ended by ``tlast``) starts again at ``base``."""
+    """Write an AXI4-Stream of weight words into a weight SRAM half from ``base`` on, running on
+    into the other half past its end (``wr_addr`` counts from the start of the half, across
+    both; the accelerator splits it); each packet (ended by ``tlast``) starts again at
+    ``base``."""
 
     def __init__(self, cfg):
         self._cfg = cfg
         super().__init__({
             "s_axis": In(axi_stream_signature(stream_width(cfg.weight_word_bits))),
             "base": In(32),
-            "wr_addr": Out(bits_for(cfg.weight_half_words)),
+            "wr_addr": Out(bits_for(2 * cfg.weight_half_words)),
             "wr_data": Out(cfg.weight_word_bits),
             "wr_en": Out(1),
         })

@@ -30,7 +30,9 @@ class WeightReader(wiring.Component):
     busy : Out(1)
     weight : Out(stream.Signature(weight_word_layout(cfg.array)))
     rd_addr, rd_en : Out
-        The read port of the layer's weight SRAM half.
+        The read port of the weight SRAM: the word's address counted from the start of the
+        layer's half (``w_half``), running on into the other half past its end (a layer whose
+        weights need more than a half uses both; the accelerator splits the address).
     rd_data : In
     """
 
@@ -42,7 +44,7 @@ class WeightReader(wiring.Component):
             "start": In(1),
             "busy": Out(1),
             "weight": Out(stream.Signature(weight_word_layout(cfg.array))),
-            "rd_addr": Out(bits_for(cfg.weight_half_words)),
+            "rd_addr": Out(bits_for(2 * cfg.weight_half_words)),
             "rd_en": Out(1),
             "rd_data": In(cfg.weight_word_bits),
         })

@@ -64,9 +64,11 @@ def tiled_layer_cycles(tiled, job_cycles=None):
 
     One DMA channel moves everything in order. Before tile ``t``: its input band
     (``act_words``), then what is left of its weights (``weight_words``), which load into the
-    other weight half during tile ``t − 1``'s job and so cost ``max(0, load − job(t − 1))``;
-    after it, its output (``out_words``). Activation moves do not overlap a job. A layer of one
-    tile moves nothing: ``(layer_cycles(plan), 0)``. ``job_cycles``: a function giving a
+    other weight half during tile ``t − 1``'s job and so cost ``max(0, load − job(t − 1))``,
+    or the whole load when tile ``t``'s or ``t − 1``'s weights need more than a half (they
+    use both halves); after it, its output (``out_words``). Activation moves do not overlap a
+    job. A layer of one tile moves nothing, ``(layer_cycles(plan), 0)``, unless its weights
+    need both halves (then they load before it). ``job_cycles``: a function giving a
     job's :func:`layer_cycles` (a cache), if not that function itself.
     """
     cfg = tiled.plan.cfg
@@ -81,11 +83,14 @@ def tiled_layer_cycles(tiled, job_cycles=None):
                 known[id(plan)] = layer_cycles(plan)
             return known[id(plan)]
 
+    half = cfg.weight_half_words
     for tile in tiled.tiles:
         job = job_cycles(tile.plan)
+        spans = tile.plan.weight_word_count > half
         moves += dma_cycles(tile.act_words, act, dma)
-        moves += max(0, dma_cycles(tile.weight_words, weight, dma) - previous)
+        moves += max(0, dma_cycles(tile.weight_words, weight, dma) -
+                     (0 if spans else previous))
         moves += dma_cycles(tile.out_words, act, dma)
         jobs += job
-        previous = job
+        previous = 0 if spans else job
     return jobs, moves

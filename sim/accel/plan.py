@@ -265,7 +265,8 @@ def plan_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, patch=None, che
     """Validate a layer against a config and return its :class:`LayerPlan`.
 
     The output map must fit an activation SRAM half as INT32 accumulators, or as INT8 values
-    with ``int8_out``.
+    with ``int8_out``; the input map the other half; the weights the weight SRAM (a layer whose
+    weights need more than a half uses both, so the next layer's weights cannot load during it).
 
     On an IM2COL design a layer none of whose patches has a window that fits the IM2COL unit
     runs through the design's direct reader instead (``direct`` in the plan: a patch of one row
@@ -379,11 +380,11 @@ def _check_plan(plan, check_sram, int8_out):
         raise PlanError(f"the {kind} output map ({ho}x{wo}x{k}) needs "
                         f"{plan.ofm_bank_rows(int8=int8_out)} rows per bank; an activation SRAM "
                         f"half has {depth} ({cfg.act_kb / 2:g} KB)")
-    if plan.weight_word_count > cfg.weight_half_words:
+    if plan.weight_word_count > 2 * cfg.weight_half_words:
         kb = plan.weight_word_count * cfg.weight_word_bits / 8 / 1024
         raise PlanError(f"the layer's weights need {plan.weight_word_count} words ({kb:.1f} KB "
-                        f"at {nnz}/{cfg.block}); a weight SRAM half holds "
-                        f"{cfg.weight_half_words} ({cfg.weight_kb / 2:g} KB)")
+                        f"at {nnz}/{cfg.block}); the weight SRAM holds "
+                        f"{2 * cfg.weight_half_words} ({cfg.weight_kb:g} KB, both halves)")
     return plan
 
 

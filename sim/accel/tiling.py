@@ -18,33 +18,37 @@ A layer whose input map, output map or weights do not fit (:func:`~.plan.plan_la
   a word already in SRAM), so a reduction cannot be split across jobs. A layer whose tiles of
   one output row by one column tile still do not fit raises :class:`~.plan.PlanError` saying so.
 
-Every tile must fit: its input in an activation half, its output (INT8 or INT32) in the other
-half, its weights in a weight half. Tiles run in one of two **orders**: ``"bands"`` (for each
-band, every group) or ``"groups"`` (for each group, every band); with one band or one group the
-two are the same and ``"bands"`` is reported.
+Every tile must fit: its input in an activation half, its output (INT8 or INT32) in the other half,
+its weights in the weight SRAM (a job whose weights need more than a half uses both). Tiles run in
+one of two **orders**: ``"bands"`` (for each band, every group) or ``"groups"`` (for each group,
+every band); with one band or one group the two are the same and ``"bands"`` is reported.
 
 **Data moved** (``reload_bytes``), as the host does it: before a tile, its input band is loaded
 unless the previous tile had the same band (with ``nb = 1`` the input map is resident, where the
 previous layer left it, as an untiled layer's is), and its group's weights are loaded unless the
-previous tile had the same group; the first tile's weights are loaded before the layer starts,
-into the other weight half during the previous layer, as an untiled layer's are, and are not
-counted. **Outputs in place** (``in_place``): when the whole layer's output map fits an
-activation half, every tile writes its rows and channels into that map where they belong (the
-descriptor's ``ofm_k``, ``ofm_k0`` and ``ofm_pixel0``), so nothing is read back and the map is
+previous tile had the same group; the first tile's weights are loaded before the layer starts, into
+the other weight half during the previous layer, as an untiled layer's are, and are not counted —
+unless they need more than a half: they then use both halves, which the previous layer's job leaves
+free only when it ends, so they are counted, for an untiled layer too (a layer that fits the SRAMs
+only with its weights in both halves is also a candidate of one tile beside its tilings, whose
+groups may each fit a half). **Outputs in place** (``in_place``): when the whole layer's output map
+fits an activation half, every tile writes its rows and channels into that map where they belong
+(the descriptor's ``ofm_k``, ``ofm_k0`` and ``ofm_pixel0``), so nothing is read back and the map is
 left on chip for the next layer, as an untiled layer's is. Otherwise each tile's output is read
-back to off-chip memory after its job (the host assembles the layer's output map: a tile's job
-then writes a map of its rows and channels only, and the next tiles overwrite it); loading that
-map for the next layer is the next layer's input and is not counted, as no layer's input load
-is. An untiled layer moves nothing.
+back to off-chip memory after its job (the host assembles the layer's output map: a tile's job then
+writes a map of its rows and channels only, and the next tiles overwrite it); loading that map for
+the next layer is the next layer's input and is not counted, as no layer's input load is. An
+untiled layer moves nothing, unless its weights need both halves (above).
 
 **Cycles** (:func:`~.cycles.tiled_layer_cycles`): the tiles' jobs back to back plus the cycles of
-the moves at ``dma_bytes`` bytes a cycle (one DMA channel; a transfer of ``n`` words of ``b``
-bytes takes ``max(n, ⌈n·b/dma_bytes⌉)`` cycles, the streams taking one word a cycle). Weight loads
-overlap the previous tile's job (the weight SRAM's two halves double-buffer: the loader writes
-one half while the job reads the other), so a tile's weight load costs only what the previous
-job does not hide; activation loads and readbacks do not overlap a job (a tile's input and
-output each take their half as the plan places them, and the output is whole only when its job
-ends). The default DMA rate is :data:`DMA_BYTES`, 8 bytes a cycle (a 64-bit AXI master).
+the moves at ``dma_bytes`` bytes a cycle (one DMA channel; a transfer of ``n`` words of ``b`` bytes
+takes ``max(n, ⌈n·b/dma_bytes⌉)`` cycles, the streams taking one word a cycle). Weight loads
+overlap the previous tile's job (the weight SRAM's two halves double-buffer: the loader writes one
+half while the job reads the other), so a tile's weight load costs only what the previous job does
+not hide, unless either job's weights need both halves (then nothing overlaps); activation loads
+and readbacks do not overlap a job (a tile's input and output each take their half as the plan
+places them, and the output is whole only when its job ends). The default DMA rate is
+:data:`DMA_BYTES`, 8 bytes a cycle (a 64-bit AXI master).
 
 **The choice**: the candidates are every ``(nb, ng, order)`` whose tiles fit, where ``nb`` and
 ``ng`` are the fewest balanced pieces for some largest piece (:func:`fewest_pieces`: ``⌈Ho/m⌉``
@@ -202,7 +206,7 @@ class _Search:
             job, depth = self.job(rows, kj), self.cfg.act_bank_depth
             if (job is None or job.ifm_bank_rows > depth or
                     job.ofm_bank_rows(int8=self.int8_out) > depth or
-                    job.weight_word_count > self.cfg.weight_half_words):
+                    job.weight_word_count > 2 * self.cfg.weight_half_words):
                 self._shapes[key] = None
             else:
                 out = 0 if self.in_place else \
@@ -228,11 +232,15 @@ class _Search:
         cells = ([(b, g) for b in bands for g in groups] if order == "bands" else
                  [(b, g) for g in groups for b in bands])
         tiles, prev = [], (None, None)
+        half = self.cfg.weight_half_words
         for (oy, rows), (k0, kj) in cells:
             job, act, weights, out = shapes[rows, kj]
             in_rows = None if nb == 1 else (oy * p.stride, oy * p.stride + job.h)
             act = act if nb > 1 and (oy, rows) != prev[0] else 0
-            weights = weights if tiles and (k0, kj) != prev[1] else 0
+            if not tiles:       # loaded during the previous layer, unless it needs both halves
+                weights = weights if weights > half else 0
+            elif (k0, kj) == prev[1]:
+                weights = 0
             tiles.append(TimeTile(job, oy, rows, k0, in_rows, act, weights, out))
             prev = ((oy, rows), (k0, kj))
         return TiledLayer(p, tuple(tiles), nb, ng, order if nb > 1 and ng > 1 else "bands",
@@ -312,7 +320,8 @@ def tile_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, *, int8_out=Fal
         if tiling is not None and tuple(tiling[:2]) == (1, 1):
             raise
         fits = False
-    if fits and (tiling is None or tuple(tiling[:2]) == (1, 1)):
+    spans = whole.weight_word_count > cfg.weight_half_words
+    if fits and not spans and (tiling is None or tuple(tiling[:2]) == (1, 1)):
         out = TimeTile(whole, 0, whole.ho, 0, None, 0, 0, 0)
         return TiledLayer(whole, (out,), 1, 1, "bands", dma, int8_out, True)
     search = _Search(whole, int8_out, dma, fits)
@@ -329,7 +338,7 @@ def tile_layer(cfg, h, w, c, k, r, s, stride=1, pad=0, nnz=None, *, int8_out=Fal
     candidates = []
     for nb in fewest_pieces(whole.ho):
         for ng in fewest_pieces(whole.col_tiles):
-            if nb == ng == 1:
+            if nb == ng == 1 and not fits:
                 continue
             for order in (ORDERS if nb > 1 and ng > 1 else ORDERS[:1]):
                 bound = search.lower_bound(nb, ng, order)
@@ -390,9 +399,9 @@ def _refusal(search, int8_out):
         need.append(f"its output row needs {job.ofm_bank_rows(int8=int8_out)} rows per bank")
     if need:
         need[-1] += f" (an activation SRAM half has {depth})"
-    if job.weight_word_count > cfg.weight_half_words:
-        need.append(f"one column tile's weights need {job.weight_word_count} words (a weight "
-                    f"SRAM half holds {cfg.weight_half_words})")
+    if job.weight_word_count > 2 * cfg.weight_half_words:
+        need.append(f"one column tile's weights need {job.weight_word_count} words (the weight "
+                    f"SRAM holds {2 * cfg.weight_half_words})")
     return (f"the layer ({p.h}x{p.w}x{p.c} -> {p.k}, {p.r}x{p.s}) does not fit the SRAMs even "
             f"as time tiles of one output row by one column tile: {'; '.join(need)}; time tiles "
             "split output rows and output channels only, since splitting the reduction over "

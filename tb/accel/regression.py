@@ -330,6 +330,51 @@ async def time_tiled_layer(dut):
                       [accel_cycles.layer_cycles(t.plan) for t in tiled.tiles])
 
 
+def spanning_case(cfg):
+    """A 3×3 pad-1 layer of one column tile of output channels whose weights need a few words
+    more than a weight SRAM half (and whose input fits an activation half): the fewest input
+    channel blocks that do so, on the first map of 4×5, 3×4, 2×3 that holds them."""
+    half = cfg.weight_half_words
+    for h, w in ((4, 5), (3, 4), (2, 3)):
+        for blocks in range(1, 8191 // cfg.block + 1):
+            plan = accel_plan.plan_layer(cfg, h, w, blocks * cfg.block, cfg.array.tile_cols,
+                                         3, 3, 1, 1, cfg.array.max_nnz, check_sram=False)
+            if plan.weight_word_count > half:
+                if plan.ifm_bank_rows <= cfg.act_bank_depth:
+                    return plan
+                break
+    raise AssertionError(f"{cfg.name}: no layer of one column tile needs both weight halves")
+
+
+@verilator_test()
+async def weights_in_both_halves(dut):
+    """A layer whose weights need more than a weight SRAM half runs from both: loaded into half
+    1 from the word that makes them end at the last word of half 0 (the loader's address runs
+    on from half 1 into half 0), read the same way by the layer (``w_half`` 1); bit-exact, its
+    cycles equal to the model's. The plan accepts it (``check_sram``)."""
+    cfg = config_from_env()
+    rng = np.random.default_rng(seed_for(dut, 8))
+    bench = AccelBench(dut, cfg)
+    await bench.reset()
+    plan = spanning_case(cfg)
+    accel_plan.plan_layer(cfg, plan.h, plan.w, plan.c, plan.k, 3, 3, 1, 1, plan.nnz)
+    x, w = random_layer(cfg, rng, plan)
+    words = accel_plan.weight_words(plan, w, bench.weight_packer)
+    base = 2 * cfg.weight_half_words - len(words)
+    assert 0 < base < cfg.weight_half_words
+    await bench.load_act(x, 0, 0)
+    await bench.load_weights(words, 1, base)
+    run = await bench.run_layer(plan, ifm=(0, 0), ofm=(1, 0), weights=(1, base))
+    assert not run.error, "the accelerator refused the descriptor"
+    got = await bench.read_output(plan, 1, 0, False)
+    want = conv.conv2d(x, w, 1, 1, cfg.array.acc_width)
+    assert np.array_equal(got, want), \
+        f"{np.count_nonzero(got != want)} mismatches with weights in both halves"
+    check_cycles(run, plan, "weights in both halves")
+    dut._log.info("%dx%dx%d -> %d: %d weight words from half 1 word %d, bit-exact, %d cycles",
+                  plan.h, plan.w, plan.c, plan.k, len(words), base, run.cycles)
+
+
 @cocotb.test()
 async def bad_descriptor_is_refused(dut):
     """A patch that does not divide the output tile, or stride 3, sets the error bit at once; so

@@ -44,12 +44,18 @@ async def run_tiles(bench, tiled, x, w, *, int8_out=False, shift=0, relu=False, 
     halves = [0]
     for tile in tiled.tiles[1:]:
         halves.append(1 - halves[-1] if tile.weight_words else halves[-1])
+    # A job whose weights need more than a half uses both: nothing loads during it, and its own
+    # weights load after the job before it.
+    spans = [t.plan.weight_word_count > bench.cfg.weight_half_words for t in tiled.tiles]
     await bench.load_weights(words[0], 0, 0)
     parts, runs = [], []
     for i, (tile, (xt, _)) in enumerate(zip(tiled.tiles, operands)):
+        if i and tile.weight_words and (spans[i] or spans[i - 1]):
+            await bench.load_weights(words[i], halves[i], 0)
         if i == 0 or tile.act_words:
             await bench.load_act(xt, 0, 0)
-        following = i + 1 < len(tiled.tiles) and tiled.tiles[i + 1].weight_words
+        following = i + 1 < len(tiled.tiles) and tiled.tiles[i + 1].weight_words and \
+            not (spans[i] or spans[i + 1])
         if following:                   # the next group's weights, during this job
             await bench.load_weights(words[i + 1], halves[i + 1], 0, wait=False)
         ofm_map = (tiled.plan.k, tile.k0, tile.oy * tiled.plan.wo) if tiled.in_place \

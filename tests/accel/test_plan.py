@@ -228,15 +228,18 @@ def test_plan_layer_output_map_too_large_for_sram():
 
 
 def test_plan_layer_weights_too_large_for_sram():
-    # One column tile of 3·3·2 blocks, each a mask and nnz values (2 slots a word): 18·9 = 162
-    # slots = 81 words at 8/8 > 64; 18·7 = 126 slots = 63 words at 6/8 fits.
+    # The weights may use both 64-word halves. One column tile of 3·3·4 blocks, each a mask and
+    # nnz values (2 slots a word): 36·9 = 324 slots = 162 words at 8/8 > 128; 36·7 = 252 slots
+    # = 126 words at 6/8 fit. 3·3·2 blocks at 8/8, 81 words, need both halves and fit.
     with pytest.raises(PlanError) as info:
-        plan_layer(TINY, h=4, w=4, c=16, k=8, r=3, s=3, pad=1, nnz=8)
+        plan_layer(TINY, h=4, w=4, c=32, k=8, r=3, s=3, pad=1, nnz=8)
     message = str(info.value)
-    assert "need 81 words (1.3 KB at 8/8)" in message
-    assert "holds 64 (1 KB)" in message and "\n" not in message
+    assert "need 162 words (2.5 KB at 8/8)" in message
+    assert "holds 128 (2 KB, both halves)" in message and "\n" not in message
+    assert plan_layer(TINY, h=4, w=4, c=32, k=8, r=3, s=3, pad=1,
+                      nnz=6).weight_word_count == 126
     assert plan_layer(TINY, h=4, w=4, c=16, k=8, r=3, s=3, pad=1,
-                      nnz=6).weight_word_count == 63
+                      nnz=8).weight_word_count == 81
     plan = plan_layer(TINY, h=4, w=4, c=16, k=8, r=3, s=3, pad=1, nnz=8, check_sram=False)
     assert plan.weight_word_count == 81
     # The bits the paper's block format gives: 8·NNZ + 8 per block and column, here 8 columns.
