@@ -254,42 +254,7 @@ class Accelerator(wiring.Component):
         lg_b = bz.bit_length() - 1
         rows = array.tile_rows
         # SETUP: sizes that depend only on registers.
-        ho = Signal(DIM_BITS + 2)
-        wo = Signal(DIM_BITS + 2)
-        pw = Signal(range(rows + 1))
-        shape_ok = Signal()
-        with m.Switch(regs.patch_h):
-            for ph_, pw_ in patch_shapes(rows):
-                if cfg.im2col or ph_ == 1:
-                    with m.Case(ph_):
-                        # The direct reader takes one row of pixels.
-                        ok = (~regs.direct | (ph_ == 1)) if cfg.im2col else 1
-                        m.d.comb += [pw.eq(pw_), shape_ok.eq(ok)]
-            with m.Default():
-                m.d.comb += [pw.eq(0), shape_ok.eq(0)]
-        stride2 = regs.stride == 2
-        m.d.comb += [
-            ho.eq(((regs.in_h + 2 * regs.pad - regs.kernel_r) >> stride2) + 1),
-            wo.eq(((regs.in_w + 2 * regs.pad - regs.kernel_s) >> stride2) + 1),
-        ]
-        descriptor_ok = Signal()
-        m.d.comb += descriptor_ok.eq(
-            shape_ok & ((regs.stride == 1) | (regs.stride == 2)) &
-            (regs.kernel_r != 0) & (regs.kernel_s != 0) & (regs.in_c != 0) &
-            (regs.out_k != 0) & (regs.in_h != 0) & (regs.in_w != 0) &
-            (regs.in_h + 2 * regs.pad >= regs.kernel_r) &
-            (regs.in_w + 2 * regs.pad >= regs.kernel_s) &
-            (regs.nnz != 0) & (regs.nnz <= array.max_nnz) &
-            (~regs.raster | ((regs.patch_h == 1) & (regs.direct if cfg.im2col else 1))) &
-            (~regs.blox | regs.int8_out if cfg.sparseblox else 1) &
-            # Writing into a larger map: whole blocks, inside its channels; not when pruning
-            # (the pruner's block positions are the layer's own).
-            (regs.ofm_k0[:lg_b] == 0 if lg_b else 1) &
-            (regs.ofm_k0 + regs.out_k <= Mux(regs.ofm_k == 0, regs.out_k, regs.ofm_k)) &
-            (~regs.blox | ((regs.ofm_k == 0) & (regs.ofm_k0 == 0) & (regs.ofm_pixel0 == 0))
-             if cfg.sparseblox else 1) &
-            # Two result rows a cycle: the output half's banks use both ports for writes.
-            ((regs.ifm_half != regs.ofm_half) if array.drain_rows == 2 else 1))
+        ho, wo, pw, stride2, descriptor_ok = self._register_sizes(m, regs)
 
         tiles_y = Signal(DIM_BITS)
         tiles_x = Signal(DIM_BITS)
@@ -454,6 +419,64 @@ class Accelerator(wiring.Component):
             w_loader.base.eq(regs.w_load_base),
         ]
 
+        self._activation_srams(m, regs, acts, output, act_loader, readback, running, first,
+                               ifm_half, ofm_half)
+        self._weight_srams(m, regs, weights, w_loader, w_half)
+        return m
+
+    def _register_sizes(self, m, regs):
+        """The layer's sizes that depend on the descriptor registers alone, and whether the
+        descriptor is one the accelerator runs: ``(ho, wo, pw, stride2, descriptor_ok)``."""
+        cfg = self._cfg
+        array = cfg.array
+        lg_b = cfg.block.bit_length() - 1
+        rows = array.tile_rows
+        ho = Signal(DIM_BITS + 2)
+        wo = Signal(DIM_BITS + 2)
+        pw = Signal(range(rows + 1))
+        shape_ok = Signal()
+        with m.Switch(regs.patch_h):
+            for ph_, pw_ in patch_shapes(rows):
+                if cfg.im2col or ph_ == 1:
+                    with m.Case(ph_):
+                        # The direct reader takes one row of pixels.
+                        ok = (~regs.direct | (ph_ == 1)) if cfg.im2col else 1
+                        m.d.comb += [pw.eq(pw_), shape_ok.eq(ok)]
+            with m.Default():
+                m.d.comb += [pw.eq(0), shape_ok.eq(0)]
+        stride2 = regs.stride == 2
+        m.d.comb += [
+            ho.eq(((regs.in_h + 2 * regs.pad - regs.kernel_r) >> stride2) + 1),
+            wo.eq(((regs.in_w + 2 * regs.pad - regs.kernel_s) >> stride2) + 1),
+        ]
+        descriptor_ok = Signal()
+        m.d.comb += descriptor_ok.eq(
+            shape_ok & ((regs.stride == 1) | (regs.stride == 2)) &
+            (regs.kernel_r != 0) & (regs.kernel_s != 0) & (regs.in_c != 0) &
+            (regs.out_k != 0) & (regs.in_h != 0) & (regs.in_w != 0) &
+            (regs.in_h + 2 * regs.pad >= regs.kernel_r) &
+            (regs.in_w + 2 * regs.pad >= regs.kernel_s) &
+            (regs.nnz != 0) & (regs.nnz <= array.max_nnz) &
+            (~regs.raster | ((regs.patch_h == 1) & (regs.direct if cfg.im2col else 1))) &
+            (~regs.blox | regs.int8_out if cfg.sparseblox else 1) &
+            # Writing into a larger map: whole blocks, inside its channels; not when pruning
+            # (the pruner's block positions are the layer's own).
+            (regs.ofm_k0[:lg_b] == 0 if lg_b else 1) &
+            (regs.ofm_k0 + regs.out_k <= Mux(regs.ofm_k == 0, regs.out_k, regs.ofm_k)) &
+            (~regs.blox | ((regs.ofm_k == 0) & (regs.ofm_k0 == 0) & (regs.ofm_pixel0 == 0))
+             if cfg.sparseblox else 1) &
+            # Two result rows a cycle: the output half's banks use both ports for writes.
+            ((regs.ifm_half != regs.ofm_half) if array.drain_rows == 2 else 1))
+        return ho, wo, pw, stride2, descriptor_ok
+
+    def _activation_srams(self, m, regs, acts, output, act_loader, readback, running, first,
+                          ifm_half, ofm_half):
+        """The activation SRAM's two halves of ``act_banks`` banks and who drives their ports:
+        during a layer the reader (``ifm_half``) and the output stage (``ofm_half``), otherwise
+        the loader (``act_load_half``) and the readback (``read_half``); with Sparse-Blox, each
+        half's pruned-word flags (:class:`.blox_flags.PrunedWordFlags`)."""
+        cfg = self._cfg
+        two_rows = cfg.array.drain_rows == 2
         # Sparse-Blox: a flag per activation word says its block was pruned (not written); the
         # layer's reader gets zeros for it and the bank is not read (see .blox_flags).
         zero_reads = Signal(32)
@@ -515,6 +538,9 @@ class Accelerator(wiring.Component):
                 with m.If(regs.read_half == half):
                     m.d.comb += readback.rd_data[b].eq(bank.rd.data)
 
+    def _weight_srams(self, m, regs, weights, w_loader, w_half):
+        """The weight SRAM's two halves and their ports: the layer's reader and the loader."""
+        cfg = self._cfg
         # The weight SRAM's halves: the reader's and the loader's addresses count from their
         # half and run on into the other past its end (a layer's weights may use both halves).
         # A read's data come a cycle later, from the half its address was in.
@@ -540,8 +566,6 @@ class Accelerator(wiring.Component):
             ]
             with m.If(rd_half_q == half):
                 m.d.comb += weights.rd_data.eq(bank.rd.data)
-        return m
-
 
 
 class _ReaderSelect(wiring.Component):
