@@ -27,7 +27,8 @@ COMMANDS = {
     "network_accuracy": _PY + "network_accuracy.py",
     "energy_figures": _PY + "energy_figures.py --part fig12",
     "scnn_density": _PY + "scnn_density.py --json benchmarks/results/scnn_density.json",
-    "scnn_googlenet": _PY + "scnn_googlenet.py --json benchmarks/results/scnn_googlenet.json",
+    "scnn_googlenet": _PY + "scnn_googlenet.py --json benchmarks/results/scnn_googlenet.json "
+                      "--plot benchmarks/results/scnn_googlenet.png",
     "scnn_vgg16": _PY + "scnn_vgg16.py --json benchmarks/results/scnn_vgg16.json",
     "scnn_area": _PY + "scnn_area.py --sram logic --json benchmarks/results/scnn_area.json",
     "sparseblox_spex": _PY + "sparseblox_figures.py",

@@ -156,19 +156,21 @@ def _density_sweep(ctx):
 
 
 def _googlenet(ctx):
-    """The committed GoogLeNet sweep's rows, or None. ``vs_dense`` is the compute part against an
-    ideal dense array: the paper's layers find their activations on chip, ours stream them in
-    over one I-wide input (the load part) first."""
+    """The committed GoogLeNet sweep's rows, or None. ``vs_dense`` is the compute part against
+    the DCNN model (:mod:`sparseforge.sim.scnn.dcnn`: the same PEs and planar tiles, dense dot
+    products): the paper's layers find their activations on chip, ours stream them in over one
+    I-wide input (the load part) first."""
     data = committed.load("scnn_googlenet")
-    if data is None or not data.get("rows"):
+    if data is None or not data.get("rows") or "dcnn_cycles" not in data["rows"][0]:
         return None
-    macs = sum(layer.macs for layer in googlenet_layers())
-    ideal = macs / 1024
     return [{"density": r["density"], "cycles": r["compute_cycles"],
-             "vs_dense": ideal / r["compute_cycles"],
+             "vs_dense": r["dcnn_cycles"] / r["compute_cycles"],
              "losses": f"compute part only (the whole run, {r['cycles']:,} cycles with loading "
                        f"over one 4-wide input stream and draining, gives "
-                       f"{ideal / r['cycles']:.2f}×); at {r['density']:.1f}/{r['density']:.1f} "
+                       f"{r['dcnn_cycles'] / r['cycles']:.2f}×; against an ideal dense array of "
+                       f"1,024 multipliers the compute part gives "
+                       f"{r['compute_vs_ideal_dense']:.2f}×); at "
+                       f"{r['density']:.1f}/{r['density']:.1f} "
                        f"our multipliers are busy {r['multiplier_utilization']:.0%} of the PEs' "
                        f"compute cycles and the PEs spend {r['barrier_share']:.0%} of the "
                        f"compute part at output-channel-group barriers and "
@@ -196,6 +198,9 @@ def _fig8(ctx):
     dcnn = ("DCNN taken as an ideal dense array of the same multipliers (MACs / multipliers "
             "cycles); the paper's DCNN is its own dense design")
     if google is not None:
+        dcnn = ("DCNN as modelled by sim/scnn/dcnn.py: the same 8×8 PEs and planar tiles, a "
+                "16-term dot product of dense operands a PE a cycle, the busiest PE's cycles a "
+                "layer (the paper describes its DCNN no further than PT-IS-DP-dense)")
         rows = google
         src = committed.source("scnn_googlenet", "cycle model of the paper's 8×8 PEs on "
                                                  "GoogLeNet's 54 inception layers, compute "
