@@ -317,11 +317,15 @@ class PostProcessor(wiring.Component):
             value = Signal(signed(acc_bits), name=f"value{j}")
             m.d.comb += value.eq(Cat(row_in[col] if col < h + tw else Const(0, acc_bits)
                                      for col in cols).word_select(cx, acc_bits))
-            x = Signal(range(cfg.max_w + 1), name=f"x{j}")
-            m.d.comb += x.eq(x0 + cx * cfg.i + j)
-            inside = (x < x0 + tw) & (x < self.layer.w) & (y0 + cy < self.layer.h)
+            # The lane's tile column: past the tile (the last chunk of a row wider than what is
+            # left of it) the lane is not valid. Wide enough for the last chunk's last lane,
+            # chunks·I − 1, which may exceed W_t − 1 (and x0 + it the image's max_w).
+            tx = Signal(range(chunks * cfg.i), name=f"tx{j}")
+            m.d.comb += tx.eq(cx * cfg.i + j)
+            in_tile = tx < tw
+            inside = in_tile & (x0 + tx < self.layer.w) & (y0 + cy < self.layer.h)
             if blox is not None:
-                inside = inside & ~blox.pruned_at(m, cy, cx * cfg.i + j, j)
+                inside = inside & ~blox.pruned_at(m, cy, tx, j)
             element = comp.elements[j]
             # (an activation width above the accumulator's clamps nothing the accumulator holds)
             rq = m.submodules[f"requant{j}"] = Requantizer(acc_bits,
@@ -329,7 +333,7 @@ class PostProcessor(wiring.Component):
             m.d.comb += [
                 rq.value.eq(value),
                 rq.shift.eq(self.shift),
-                element.valid.eq(compress & (x < x0 + tw)),
+                element.valid.eq(compress & in_tile),
                 element.value.eq(Mux(inside & (value > 0), Mux(self.requant, rq.o, value), 0)),
             ]
         m.d.comb += [

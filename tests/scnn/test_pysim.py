@@ -310,3 +310,17 @@ def test_dense_layers_never_stall_on_the_table3_pe(r, kernel_max, tile):
         assert len(set(plain)) == 8                  # k and k + 2 collide
         folded = scnn_cycles.bank_of(cfg, np.repeat(np.arange(4), 4), np.tile(np.arange(4), 4))
         assert len(set(folded.tolist())) == 16
+
+
+def test_one_column_tiles_with_three_lanes():
+    """Tiles one column wide with I = 3 (two of a row's lanes past the tile) on three PEs side by
+    side, 3×3 kernels: the PPU must feed the compressor only the tile's column. (It used to
+    compute the lane's image column x0 + lane in max_w's width: on PE 2, lane 2's column 4 wrapped
+    to 0 in 2 bits, inside the tile, and a zero was encoded after each value.)"""
+    cfg = parse_config({"arch": "scnn", "name": "narrow", "pes": {"x": 3, "y": 1},
+                        "pe": {"f": 2, "i": 3, "banks": 8, "bank_entries": 8, "queue_depth": 2},
+                        "kc": 2, "tile": {"w": 1, "h": 3}, "kernel_max": 3, "index_bits": 2,
+                        "widths": {"act": 8, "weight": 8, "acc": 16},
+                        "rams": {"iaram": 96, "oaram": 96, "weights": 256, "out_channels": 8}})
+    act, weights = random_layer(cfg, np.random.default_rng(3), 3, 3, 2, 3, 3, 3, 0.6, 0.6)
+    check(cfg, act, weights)
