@@ -30,7 +30,7 @@ COMMANDS = {
     "scnn_googlenet": _PY + "scnn_googlenet.py --json benchmarks/results/scnn_googlenet.json "
                       "--plot benchmarks/results/scnn_googlenet.png",
     "scnn_vgg16": _PY + "scnn_vgg16.py --json benchmarks/results/scnn_vgg16.json",
-    "scnn_area": _PY + "scnn_area.py --sram logic --json benchmarks/results/scnn_area.json",
+    "scnn_area": _PY + "scnn_area.py --json benchmarks/results/scnn_area.json",
     "sparseblox_spex": _PY + "sparseblox_figures.py",
     "sparseblox_area": _PY + "sparseblox_area.py --json benchmarks/results/sparseblox_area.json",
     "ccr_figures": _PY + "ccr_figures.py --json benchmarks/results/ccr_figures.json",
