@@ -22,6 +22,7 @@ from .layouts import (
 from .coords import ConstDivider
 from .outstream import OutputStreamer
 from .pe import PE_PIPELINE, ScnnPE, pe_memories
+from .wfifo import group_count
 from .blox import BLOCK
 from .ppu import BLOX_WAIT, ppu_cycles
 
@@ -41,8 +42,8 @@ def register_map(cfg):
                      "(held until the accumulators are cleared after reset and the previous "
                      "layer is done)"),
         Register("clear", 0x04, 1, "pulse",
-                 doc="write 1: forget loaded weights and activations; clear done and error; "
-                     "abandon a layer still loading"),
+                 doc="write 1: forget loaded activations; clear done and error; abandon a "
+                     "layer still loading"),
         Register("status", 0x08, 5, "ro",
                  doc="bit 0 busy (computing), bit 1 done (the last output beat has left), "
                      "bit 2 error (a RAM overflowed or a beat had a bad tdest), bit 3 outputs "
@@ -65,20 +66,23 @@ def register_map(cfg):
                  doc="non-zero products accumulated, all PEs"),
         Register("ppu_wait_cycles", 0x34, COUNTER_BITS, "ro",
                  doc="cycles the next group waited for the PPU to free its accumulators"),
-        Register("weight_rows", 0x38, COUNTER_BITS, "ro", doc="weight rows loaded"),
+        Register("weight_rows", 0x38, COUNTER_BITS, "ro",
+                 doc="weight rows broadcast since clear"),
         Register("compute_cycles", 0x3C, COUNTER_BITS, "ro",
                  doc="sum over PEs of cycles spent computing a group (to its last product)"),
         Register("clear_acts", 0x40, 1, "pulse",
-                 doc="write 1: forget loaded activations only (weights stay); clear done and "
-                     "error; abandon a layer still loading"),
+                 doc="write 1: as clear, but weight_rows keeps counting"),
         Register("load_cycles", 0x44, COUNTER_BITS, "ro",
-                 doc="cycles of the last layer from its first input beat to its last, and one "
-                     "more (the loaders' counts settle)"),
+                 doc="cycles of the last layer from its first activation beat to its last, and "
+                     "one more (the loaders' counts settle)"),
         Register("busy_cycles", 0x48, COUNTER_BITS, "ro",
                  doc="cycles of the last layer spent computing (busy high)"),
         Register("drain_cycles", 0x4C, COUNTER_BITS, "ro",
                  doc="cycles of the last layer after computing, to its last output beat"),
         *(_blox_registers(cfg) if cfg.sparseblox is not None else []),
+        Register("weight_stall_cycles", 0xE0, COUNTER_BITS, "ro",
+                 doc="cycles of the last layer the weight broadcast offered a beat that a PE "
+                     "keeping its block had no free weight FIFO row for"),
     ]
 
 
@@ -118,22 +122,25 @@ class Phase(enum.Enum, shape=3):
 class ScnnAccelerator(wiring.Component):
     """``P_x × P_y`` SCNN PEs behind AXI4-Stream data ports and AXI4-Lite registers.
 
-    **Use.** Write the layer registers and ``start``; stream the layer's compressed weights to
-    ``s_axis_w`` (broadcast to every PE) and each PE's compressed activation tiles to
-    ``s_axis_act`` with ``tdest`` = PE index ``py·P_x + px``, both at once; collect the
-    compressed outputs from ``m_axis_out``, which streams each output-channel group as soon as
-    it is post-processed: group by group, PE by PE (``tdest`` = PE index), output channel by
-    output channel. ``status.done`` (and ``irq``) rises after the last output beat. Computing
-    starts once every PE has its C activation blocks and the weight buffers their ``⌈K/kc⌉·C``
-    blocks; data loaded for an earlier start stays (``clear`` forgets all, ``clear_acts`` the
-    activations only, so a layer's weights serve a batch of inputs).
+    **Use.** Write the layer registers and ``start``; stream each PE's compressed activation
+    tiles to ``s_axis_act`` with ``tdest`` = PE index ``py·P_x + px`` and the layer's compressed
+    weights to ``s_axis_w`` (broadcast to every PE); collect the compressed outputs from
+    ``m_axis_out``, which streams each output-channel group as soon as it is post-processed:
+    group by group, PE by PE (``tdest`` = PE index), output channel by output channel.
+    ``status.done`` (and ``irq``) rises after the last output beat. Computing starts once every
+    PE has its C activation blocks (activations loaded for an earlier start stay until
+    ``clear``); the weight stream is taken only while the layer computes: each PE keeps the
+    blocks it needs in its weight FIFO (:class:`.wfifo.WeightFifo`), and a beat waits until
+    every PE keeping its block has a free row (``weight_stall_cycles``). A weight block of more
+    rows than the FIFO is dropped and raises the error flag.
 
     **Streams.** Every beat is one row of a compressed block (:mod:`.layouts`): the block's entry
     ``count`` and F (weights) or I (activations, outputs) entries, ``tlast`` on a block's last
     row; an empty block is one beat with count 0. Weight blocks come in order group ``g``, input
     channel ``c``; activation blocks of a PE in channel order; the output stream gives lanes past
-    a block's count as zeros. The input streams are accepted from ``start`` until every PE has
-    its blocks.
+    a block's count as zeros. The activation stream is accepted from ``start`` until every PE
+    has its blocks; the weight stream while computing, until the layer's ``⌈K/kc⌉·C`` blocks
+    have passed.
 
     **Layer sequencer.** Groups of ``kc`` output channels run one after the other. Every PE
     computes the group into one accumulator set; when all have finished (the inter-PE barrier),
@@ -213,6 +220,10 @@ class ScnnAccelerator(wiring.Component):
             "crossbar": {"queues": cfg.multipliers_per_pe, "queue_depth": cfg.queue_depth,
                          "arbitration": "two rounds (heads, then second entries) per cycle; "
                                         "fullest queue first, ties to the lowest"},
+            "weight_fifo": {"rows": cfg.weight_rows, "entries": cfg.weights,
+                            "largest_block_rows": -(-cfg.weight_block_max // cfg.f),
+                            "use": "circular buffer of the weight blocks the PE keeps from "
+                                   "the broadcast during compute; a block must fit whole"},
             "rams_per_pe_rows": {"weights": cfg.weight_rows, "iaram": cfg.iaram_rows,
                                  "oaram": cfg.oaram_rows, "out_counts": cfg.out_channels},
             "layer_limits": {"h": cfg.max_h, "w": cfg.max_w, "r_s_odd_max": cfg.kernel_max,
@@ -237,7 +248,8 @@ class ScnnAccelerator(wiring.Component):
                                "threshold_format": cfg.sparseblox.name}}
                if cfg.sparseblox else {}),
             "streams": {
-                "s_axis_w": "weight blocks (g, c) in order, rows of F entries with the count",
+                "s_axis_w": "weight blocks (g, c) in order, rows of F entries with the count; "
+                            "taken while the layer computes (broadcast to the weight FIFOs)",
                 "s_axis_act": "per PE (tdest): activation blocks per channel, rows of I entries",
                 "m_axis_out": "per PE (tdest), per output channel: rows of I entries",
             },
@@ -322,15 +334,13 @@ class ScnnAccelerator(wiring.Component):
             with m.Else():
                 m.d.sync += phase.eq(Phase.LAST)
 
-        # Loading is complete when the weight buffers hold ⌈K/kc⌉·C blocks and every PE its C
-        # activation blocks (counted by the PEs' loaders).
+        # Loading is complete when every PE has its C activation blocks (counted by the PEs'
+        # loaders); the layer has ⌈K/kc⌉ groups of weight blocks.
         m.submodules.groups = groups = ConstDivider(cfg.kc, cfg.out_channels + cfg.kc - 1)
-        w_expect = Signal(range((cfg.out_channels // cfg.kc + 1) * (cfg.iaram_rows + 1) + 1))
         loaded = Signal()
         m.d.comb += [
             groups.dividend.eq(layer.k + cfg.kc - 1),
-            loaded.eq((order[0].w_blocks >= w_expect) &
-                      Cat(pe.a_blocks >= layer.c for pe in order).all()),
+            loaded.eq(Cat(pe.a_blocks >= layer.c for pe in order).all()),
         ]
 
         barrier = Signal()
@@ -362,8 +372,7 @@ class ScnnAccelerator(wiring.Component):
                 if threshold is not None:
                     m.d.sync += threshold.eq(regs.blox_threshold)
         with m.Elif(phase == Phase.LOAD):
-            m.d.sync += w_expect.eq(groups.quotient * layer.c)
-            with m.If(loaded & (w_expect == groups.quotient * layer.c)):
+            with m.If(loaded):
                 m.d.sync += phase.eq(Phase.BEGIN)
         with m.Elif(phase == Phase.BEGIN):
             m.d.comb += [layer_start.eq(1), group_start.eq(1)]
@@ -392,24 +401,57 @@ class ScnnAccelerator(wiring.Component):
                              (phase != Phase.DRAIN)),
                      self.busy.eq(busy), self.irq.eq(done)]
 
-        # -- loading: weights broadcast, activations by tdest ------------------------------------
+        # -- activations by tdest while loading; weights broadcast while computing --------------
         s_w, s_a = self.s_axis_w, self.s_axis_act
-        accept = Signal()
-        m.d.comb += [accept.eq(phase == Phase.LOAD),
-                     s_w.tready.eq(accept), s_a.tready.eq(accept)]
         w_beat = Signal()
         a_beat = Signal()
-        m.d.comb += [w_beat.eq(s_w.tvalid & s_w.tready), a_beat.eq(s_a.tvalid & s_a.tready)]
+        m.d.comb += [s_a.tready.eq(phase == Phase.LOAD),
+                     w_beat.eq(s_w.tvalid & s_w.tready), a_beat.eq(s_a.tvalid & s_a.tready)]
         w_row_bits = data.Layout.cast(weight_row_layout(cfg)).size
         a_row_bits = data.Layout.cast(act_row_layout(cfg)).size
+        w_row = Signal(weight_row_layout(cfg))
+        m.d.comb += w_row.eq(s_w.tdata[:w_row_bits])
+        # The broadcast's position: group and channel of the pending beat, rows of its block
+        # still due after it (0: the pending beat starts a block).
+        bgroup = Signal(range(group_count(cfg) + 1))
+        bchan = Signal(range(max(2, cfg.iaram_rows)))
+        bchan_next = Signal.like(bchan)
+        left = Signal(range(-(-cfg.weight_block_max // cfg.f) + 1))
+        m.submodules.block_rows = div = ConstDivider(cfg.f, cfg.weight_block_max + cfg.f - 1)
+        span = Signal.like(left)                  # rows of a block starting with the pending beat
+        w_first, w_last, w_fits, w_open = Signal(), Signal(), Signal(), Signal()
+        m.d.comb += [
+            div.dividend.eq(w_row.count + cfg.f - 1),
+            span.eq(Mux(w_row.count == 0, 1, div.quotient)),
+            w_first.eq(left == 0),
+            w_last.eq(Mux(w_first, span == 1, left == 1)),
+            w_fits.eq(span <= cfg.weight_rows),
+            w_open.eq(busy & (bgroup < groups.quotient)),
+            s_w.tready.eq(w_open & Cat(pe.w_ready for pe in order).all()),
+            bchan_next.eq(Mux(w_beat & w_last, Mux(bchan + 1 == layer.c, 0, bchan + 1), bchan)),
+        ]
+        with m.If(launch_layer):
+            m.d.sync += [bgroup.eq(0), bchan.eq(0), left.eq(0)]
+        with m.Elif(w_beat):
+            m.d.sync += [bchan.eq(bchan_next),
+                         left.eq(Mux(w_first, span, left) - 1)]
+            with m.If(w_last & (bchan + 1 == layer.c)):
+                m.d.sync += bgroup.eq(bgroup + 1)
+        with m.If(w_beat & w_first & (w_row.count != 0) & ~w_fits):
+            m.d.sync += error.eq(1)
         w_rows = Signal(COUNTER_BITS)
         for n, pe in enumerate(order):
             m.d.comb += [
-                pe.w_row.eq(s_w.tdata[:w_row_bits]),
-                pe.w_en.eq(w_beat),
+                pe.w_row.eq(w_row),
+                pe.w_first.eq(w_first),
+                pe.w_last.eq(w_last),
+                pe.w_fits.eq(w_fits),
+                pe.w_group.eq(bgroup),
+                pe.w_take.eq(w_beat),
+                pe.w_c_next.eq(bchan_next),
                 pe.a_row.eq(s_a.tdata[:a_row_bits]),
                 pe.a_en.eq(a_beat & (s_a.tdest == n)),
-                pe.clear_w.eq(regs.clear),
+                pe.clear_w.eq(launch_layer),
                 pe.clear_a.eq(regs.clear | regs.clear_acts),
             ]
         with m.If(w_beat):
@@ -433,12 +475,13 @@ class ScnnAccelerator(wiring.Component):
         products = Signal(COUNTER_BITS)
         ppu_waits = Signal(COUNTER_BITS)
         computes = Signal(COUNTER_BITS)
+        w_stalls = Signal(COUNTER_BITS)
         counting = Signal()                   # the layer's first input beat has been taken
         with m.If(launch_layer):
             m.d.sync += [cycles.eq(0), loads.eq(0), busies.eq(0), drains.eq(0), stalls.eq(0),
                          waits.eq(0), products.eq(0), ppu_waits.eq(0), computes.eq(0),
-                         counting.eq(0)]
-        with m.Elif((phase == Phase.LOAD) & (counting | w_beat | a_beat)):
+                         counting.eq(0), w_stalls.eq(0)]
+        with m.Elif((phase == Phase.LOAD) & (counting | a_beat)):
             m.d.sync += [counting.eq(1), cycles.eq(cycles + 1), loads.eq(loads + 1)]
         with m.Elif(phase == Phase.DRAIN):
             m.d.sync += [cycles.eq(cycles + 1), drains.eq(drains + 1)]
@@ -454,6 +497,8 @@ class ScnnAccelerator(wiring.Component):
                 m.d.sync += waits.eq(waits + sum(~pe.computing for pe in order))
             with m.If(phase == Phase.PPU_WAIT):
                 m.d.sync += ppu_waits.eq(ppu_waits + 1)
+            with m.If(w_open & s_w.tvalid & ~s_w.tready):
+                m.d.sync += w_stalls.eq(w_stalls + 1)
 
         # -- output stream ------------------------------------------------------------------------
         o = self.m_axis_out
@@ -474,6 +519,7 @@ class ScnnAccelerator(wiring.Component):
             regs.ppu_wait_cycles.eq(ppu_waits),
             regs.weight_rows.eq(w_rows),
             regs.compute_cycles.eq(computes),
+            regs.weight_stall_cycles.eq(w_stalls),
         ]
         if cfg.sparseblox is not None:
             self._blox_counters(m, regs, order, launch_layer)

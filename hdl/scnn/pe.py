@@ -15,32 +15,30 @@ from .coords import ActOffset, ProductAddresses, RowPositions, WeightOffset
 from .crossbar import QueuedCrossbar
 from .layouts import act_row_layout, layer_layout, weight_row_layout
 from .loader import BlockLoader, directory_layout
+from .wfifo import WeightFifo, block_layout, group_count
 from .multiplier import MultiplierArray
 from .ppu import BLOX_STROBES, PostProcessor, halo_layout
 from ..common.rams import Ram, read_port_signature
 from .sequencer import ChannelSequencer, slot_layout
 
-__all__ = ["ScnnPE", "PE_PIPELINE", "pe_memories", "weight_loader", "act_loader",
-           "weight_directory", "act_directory", "MAX_BLOCKS"]
-
-#: Most weight blocks a loader counts (the width of its counter).
-MAX_BLOCKS = (1 << 16) - 1
+__all__ = ["ScnnPE", "PE_PIPELINE", "pe_memories", "act_loader", "act_directory"]
 
 #: Stages from the sequencer issuing a vector pair to the crossbar's queues holding its
-#: products: read (weight buffer and IARAM), decode (positions and coordinates), multiply.
+#: products: read (weight FIFO and IARAM), decode (positions and coordinates), multiply.
 PE_PIPELINE = 3
 
 
 def pe_memories(cfg):
     """The PE's RAM macros (:class:`.rams.Ram` submodules): ``{name: (rows, row bits)}``.
 
-    Besides the weight buffer, IARAM, OARAM and output count table, every accumulator bank of both
+    Besides the weight FIFO and its block queue, IARAM, activation directory, OARAM and output
+    count table, every accumulator bank of both
     sets is one (``accumulators.set{s}.bank{b}``): a register file with a combinational read
     port, which the paper's HLS flow mapped to banked RAMs and latch arrays (Sec. 4.4).
     """
     memories = {
         "wbuf": (cfg.weight_rows, data.Layout.cast(weight_row_layout(cfg)).size),
-        "wdir": (cfg.weight_rows, weight_directory(cfg).size),
+        "wqueue": (cfg.weight_rows, data.Layout.cast(block_layout(cfg)).size),
         "iaram": (cfg.iaram_rows, data.Layout.cast(act_row_layout(cfg)).size),
         "alist": (cfg.iaram_rows, act_directory(cfg).size),
         "oaram": (cfg.oaram_rows, data.Layout.cast(oaram_row_layout(cfg)).size),
@@ -56,27 +54,16 @@ def pe_memories(cfg):
     return memories
 
 
-def weight_directory(cfg):
-    """An entry of the weight directory (the weight loader's): first row and count."""
-    return directory_layout(cfg.weight_rows, cfg.weight_block_max)
-
-
 def act_directory(cfg):
-    """An entry of the activation list (the activation loader's): channel, first row, count."""
-    return directory_layout(cfg.iaram_rows, cfg.tile_elems, cfg.iaram_rows)
-
-
-def weight_loader(cfg):
-    """The PE's weight loader: every block in the directory (entry ``g·C + c``)."""
-    return BlockLoader(weight_row_layout(cfg), lanes=cfg.f, rows=cfg.weight_rows,
-                       count_max=cfg.weight_block_max, entries=cfg.weight_rows, nonempty=False,
-                       max_blocks=MAX_BLOCKS)
+    """An entry of the activation directory (the activation loader's, entry ``c``): first row
+    and count."""
+    return directory_layout(cfg.iaram_rows, cfg.tile_elems)
 
 
 def act_loader(cfg):
-    """The PE's activation loader: a list of its non-empty activation blocks (channels)."""
+    """The PE's activation loader: a directory entry per activation block (channel)."""
     return BlockLoader(act_row_layout(cfg), lanes=cfg.i, rows=cfg.iaram_rows,
-                       count_max=cfg.tile_elems, entries=cfg.iaram_rows, nonempty=True,
+                       count_max=cfg.tile_elems, entries=cfg.iaram_rows,
                        max_blocks=cfg.iaram_rows)
 
 
@@ -84,20 +71,19 @@ class ScnnPE(wiring.Component):
     """One PE at array position ``(px, py)``.
 
     **Dataflow** (PT-IS-CP-sparse, Fig. 4 made sparse). For each output-channel group, for each
-    input channel ``c`` with a non-empty activation block: for each row of I activations of the
-    channel's compressed block (held), for each row of F weights of block ``(g, c)`` (replayed
-    once per activation row): the F·I products go to the accumulators of the group at addresses
-    computed from the indices (:mod:`.coords`). A channel without activations takes no cycle; one
-    whose weight block is empty takes no slot: the sequencer skips it while the channel before
-    it issues, a bubble for each one the skipping has not caught up with
-    (:class:`.sequencer.ChannelSequencer`).
+    input channel ``c`` whose weight block ``(g, c)`` and activation block are both non-empty:
+    for each row of I activations of the channel's compressed block (held), for each row of F
+    weights of the block (replayed once per activation row): the F·I products go to the
+    accumulators of the group at addresses computed from the indices (:mod:`.coords`). Any
+    other channel costs nothing (:class:`.sequencer.ChannelSequencer`).
 
-    **Storage.** The loaders (:class:`.loader.BlockLoader`) store the rows of the non-empty
-    weight blocks (stream order, ``g`` outer, ``c`` inner, rows of F entries,
-    :func:`.layouts.weight_row_layout`) in the weight buffer with a directory entry per block,
-    and the rows of the PE's non-empty activation blocks (rows of I entries) in the IARAM with
-    a list of them. The OARAM holds the compressed output blocks written by the PPU, with their
-    counts in a table indexed by output channel.
+    **Storage.** The activation loader (:class:`.loader.BlockLoader`) stores the rows of the
+    PE's non-empty activation blocks (rows of I entries) in the IARAM with a directory entry per
+    channel, before the layer computes. The weights are broadcast while it computes; the weight
+    FIFO (:class:`.wfifo.WeightFifo`) keeps the blocks the PE multiplies (rows of F entries,
+    :func:`.layouts.weight_row_layout`) in ``weight_rows`` rows used as a circular buffer, with
+    a queue of the complete ones. The OARAM holds the compressed output blocks written by the
+    PPU, with their counts in a table indexed by output channel.
 
     **Pipeline.** Sequencer → read → decode → multiply → crossbar queues (:data:`PE_PIPELINE`
     stages before the queues, :class:`.crossbar.QueuedCrossbar`). A pair whose products cannot
@@ -109,7 +95,7 @@ class ScnnPE(wiring.Component):
     layer : In(layer_layout(cfg))
         The running layer (stable while it runs).
     layer_start : In(1)
-        A layer begins: the weight buffer is read from row 0, the OARAM written from row 0.
+        A layer begins: its first group is group 0, the OARAM is written from row 0.
     group_start : In(1)
         Compute the next output-channel group into the accumulator set ``acc_set``.
     acc_set : In(1)
@@ -121,14 +107,22 @@ class ScnnPE(wiring.Component):
     ppu_start, ppu_kg, ppu_kbase : In
         Post-process the other set: ``ppu_kg`` channels, output channels from ``ppu_kbase``.
     ppu_busy : Out(1)
-    w_row, w_en, a_row, a_en : In
-        A row of the weight stream (broadcast) and of this PE's activation stream, this cycle.
+    w_row, w_first, w_last, w_fits, w_group, w_take : In
+        The weight broadcast's pending beat (see :class:`.wfifo.WeightFifo`) and whether it is
+        taken this cycle.
+    w_c_next : In
+        The channel of the broadcast's pending beat in the next cycle (its activation directory
+        entry is read one cycle ahead).
+    w_ready : Out(1)
+        The PE can take the pending beat.
+    a_row, a_en : In
+        A row of this PE's activation stream, this cycle.
     clear_w, clear_a : In(1)
-        Forget the loaded weights, activations.
-    w_blocks, a_blocks : Out
-        Weight blocks and activation blocks (channels) received since they were cleared.
+        Empty the weight FIFO; forget the loaded activations.
+    a_blocks : Out
+        Activation blocks (channels) received since they were cleared.
     load_error : Out(1)
-        A row or a directory entry did not fit its RAM (sticky until cleared).
+        An activation row or directory entry did not fit its RAM (sticky until cleared).
     out_read : In(synchronous read port of the OARAM)
     count_read : In(synchronous read port of the output counts)
     links, from_left, from_right, from_up, from_down :
@@ -162,12 +156,17 @@ class ScnnPE(wiring.Component):
             "ppu_kbase": In(range(max(2, cfg.out_channels))),
             "ppu_busy": Out(1),
             "w_row": In(weight_row_layout(cfg)),
-            "w_en": In(1),
+            "w_first": In(1),
+            "w_last": In(1),
+            "w_fits": In(1),
+            "w_group": In(range(group_count(cfg) + 1)),
+            "w_take": In(1),
+            "w_c_next": In(range(max(2, cfg.iaram_rows))),
+            "w_ready": Out(1),
             "a_row": In(act_row_layout(cfg)),
             "a_en": In(1),
             "clear_w": In(1),
             "clear_a": In(1),
-            "w_blocks": Out(range(MAX_BLOCKS + 1)),
             "a_blocks": Out(range(cfg.iaram_rows + 1)),
             "load_error": Out(1),
             "out_read": In(read_port_signature(oaram_row_layout(cfg), cfg.oaram_rows)),
@@ -191,40 +190,52 @@ class ScnnPE(wiring.Component):
         m = Module()
         F, I = cfg.f, cfg.i  # noqa: E741  (the paper's names)
 
-        # -- storage, filled by the loaders ------------------------------------------------------
+        # -- storage: activations loaded before computing, weights kept from the broadcast -------
         m.submodules.wbuf = wbuf = Ram(weight_row_layout(cfg), cfg.weight_rows)
         m.submodules.iaram = iaram = Ram(act_row_layout(cfg), cfg.iaram_rows)
         m.submodules.oaram = oaram = Ram(oaram_row_layout(cfg), cfg.oaram_rows)
         m.submodules.counts = counts = Ram(range(cfg.tile_elems + 1), cfg.out_channels)
-        m.submodules.wload = wload = weight_loader(cfg)
         m.submodules.aload = aload = act_loader(cfg)
-        m.submodules.wdir = wdir = Ram(wload.directory_shape, cfg.weight_rows)
         m.submodules.alist = alist = Ram(aload.directory_shape, cfg.iaram_rows)
-        wiring.connect(m, wload.ram, wbuf.w)
-        wiring.connect(m, wload.directory, wdir.w)
+        m.submodules.wfifo = wfifo = WeightFifo(cfg, aload.directory_shape)
+        m.submodules.wqueue = wqueue = Ram(block_layout(cfg), cfg.weight_rows, comb=True)
+        wiring.connect(m, wfifo.wbuf, wbuf.w)
+        wiring.connect(m, wfifo.queue_w, wqueue.w)
+        wiring.connect(m, wfifo.queue_r, wqueue.r[0])
         wiring.connect(m, aload.ram, iaram.w)
         wiring.connect(m, aload.directory, alist.w)
         wiring.connect(m, wiring.flipped(self.out_read), oaram.r[0])
         wiring.connect(m, wiring.flipped(self.count_read), counts.r[0])
         m.d.comb += [
-            wload.row.eq(self.w_row), wload.en.eq(self.w_en), wload.clear.eq(self.clear_w),
             aload.row.eq(self.a_row), aload.en.eq(self.a_en), aload.clear.eq(self.clear_a),
-            self.w_blocks.eq(wload.blocks), self.a_blocks.eq(aload.blocks),
-            self.load_error.eq(wload.overflow | aload.overflow),
+            self.a_blocks.eq(aload.blocks),
+            self.load_error.eq(aload.overflow),
+            # The pending beat's channel's activation block, read a cycle ahead.
+            alist.r[0].addr.eq(self.w_c_next),
+            alist.r[0].en.eq(1),
+            wfifo.act.eq(alist.r[0].data),
+            wfifo.row.eq(self.w_row),
+            wfifo.first.eq(self.w_first),
+            wfifo.last.eq(self.w_last),
+            wfifo.fits.eq(self.w_fits),
+            wfifo.group.eq(self.w_group),
+            wfifo.take.eq(self.w_take),
+            wfifo.clear.eq(self.clear_w),
+            self.w_ready.eq(wfifo.ready),
         ]
         w_data, a_data = wbuf.r[0], iaram.r[0]
 
         # -- sequencer: one vector pair per advancing cycle --------------------------------------
         advance = Signal()
-        m.submodules.sequencer = seqr = ChannelSequencer(cfg, aload.directory_shape,
-                                                         wload.directory_shape)
-        wiring.connect(m, seqr.alist, alist.r[0])
-        wiring.connect(m, seqr.wdir, wdir.r[0])
+        m.submodules.sequencer = seqr = ChannelSequencer(cfg)
         m.d.comb += [
             seqr.group_start.eq(self.group_start),
             seqr.layer_start.eq(self.layer_start),
-            seqr.channels.eq(self.layer.c),
-            seqr.listed.eq(aload.listed),
+            seqr.head.eq(wfifo.head),
+            seqr.head_valid.eq(wfifo.head_valid),
+            seqr.bgroup.eq(self.w_group),
+            wfifo.pop.eq(seqr.pop),
+            wfifo.free.eq(seqr.free),
             seqr.advance.eq(advance),
             a_data.addr.eq(seqr.a_addr),
             w_data.addr.eq(seqr.w_addr),

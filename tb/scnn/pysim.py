@@ -78,10 +78,11 @@ def _beats(packer, rows, dest=None):
 
 
 def simulate_layer(cfg, streams, *, pause=0.0, backpressure=0.0, seed=0, max_cycles=None,
-                   threshold=0):
+                   threshold=0, weight_pause=None):
     """Run one layer (a :class:`~sparseforge.sim.scnn.streams.LayerStreams`) on the Amaranth
     model of ``cfg``'s accelerator; return a :class:`LayerRun`. On a design with Sparse-Blox,
-    ``threshold`` (raw) goes to ``blox_threshold`` and the block counters are read too."""
+    ``threshold`` (raw) goes to ``blox_threshold`` and the block counters are read too.
+    ``weight_pause``: idle cycles on the weight stream, when not ``pause``."""
     dut = ScnnAccelerator(cfg)
     regs = {reg.name: reg.offset for reg in dut.registers}
     layer = streams.layer
@@ -114,10 +115,11 @@ def simulate_layer(cfg, streams, *, pause=0.0, backpressure=0.0, seed=0, max_cyc
         await ctx.tick().until(dut.irq)
         for name in ("cycles", "load_cycles", "busy_cycles", "drain_cycles", "stall_cycles",
                      "barrier_cycles", "products", "ppu_wait_cycles", "compute_cycles",
+                     "weight_stall_cycles",
                      "status", *(BLOX_COUNTERS if cfg.sparseblox is not None else ())):
             result[name] = await _read(ctx, bus, regs[name])
 
-    def send_after_start(port, beats):
+    def send_after_start(port, beats, pause):
         async def send(ctx):
             while not started:
                 await ctx.tick()
@@ -153,8 +155,9 @@ def simulate_layer(cfg, streams, *, pause=0.0, backpressure=0.0, seed=0, max_cyc
             cycle += 1
 
     sim.add_testbench(control)
-    sim.add_testbench(send_after_start(dut.s_axis_w, w_beats))
-    sim.add_testbench(send_after_start(dut.s_axis_act, a_beats))
+    sim.add_testbench(send_after_start(dut.s_axis_w, w_beats,
+                                       pause if weight_pause is None else weight_pause))
+    sim.add_testbench(send_after_start(dut.s_axis_act, a_beats, pause))
     sim.add_testbench(collect, background=True)
     sim.add_process(measure)
     limit = max_cycles or 2_000_000

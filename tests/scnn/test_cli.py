@@ -157,7 +157,7 @@ def test_run_from_files_json_and_out(tmp_path):
 
 
 def test_synth_keeps_the_rams_as_macros(tmp_path):
-    """Every PE's weight buffer, weight directory, IARAM, activation list, OARAM, count table and
+    """Every PE's weight FIFO, its block queue, IARAM, activation directory, OARAM, count table and
     each of its 2 × 4 accumulator banks stay black boxes in synthesis, 1×2 PEs × 14 macros, and
     their bits are those the manifest declares for them; ``--sram logic`` synthesizes them all
     (no macro, more flip-flops)."""
