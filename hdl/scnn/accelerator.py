@@ -449,6 +449,9 @@ class ScnnAccelerator(wiring.Component):
                 pe.w_group.eq(bgroup),
                 pe.w_take.eq(w_beat),
                 pe.w_c_next.eq(bchan_next),
+                # The pending channel's activation block: read in the last loading cycle (the
+                # directory is complete) and whenever a block ends.
+                pe.w_lookup.eq(((phase == Phase.LOAD) & loaded) | (w_beat & w_last)),
                 pe.a_row.eq(s_a.tdata[:a_row_bits]),
                 pe.a_en.eq(a_beat & (s_a.tdest == n)),
                 pe.clear_w.eq(launch_layer),

@@ -110,9 +110,9 @@ class ScnnPE(wiring.Component):
     w_row, w_first, w_last, w_fits, w_group, w_take : In
         The weight broadcast's pending beat (see :class:`.wfifo.WeightFifo`) and whether it is
         taken this cycle.
-    w_c_next : In
-        The channel of the broadcast's pending beat in the next cycle (its activation directory
-        entry is read one cycle ahead).
+    w_c_next, w_lookup : In
+        The channel of the broadcast's pending beat in the next cycle, and whether it may differ
+        from this cycle's (its activation directory entry is read one cycle ahead, then held).
     w_ready : Out(1)
         The PE can take the pending beat.
     a_row, a_en : In
@@ -162,6 +162,7 @@ class ScnnPE(wiring.Component):
             "w_group": In(range(group_count(cfg) + 1)),
             "w_take": In(1),
             "w_c_next": In(range(max(2, cfg.iaram_rows))),
+            "w_lookup": In(1),
             "w_ready": Out(1),
             "a_row": In(act_row_layout(cfg)),
             "a_en": In(1),
@@ -212,7 +213,7 @@ class ScnnPE(wiring.Component):
             self.load_error.eq(aload.overflow),
             # The pending beat's channel's activation block, read a cycle ahead.
             alist.r[0].addr.eq(self.w_c_next),
-            alist.r[0].en.eq(1),
+            alist.r[0].en.eq(self.w_lookup),
             wfifo.act.eq(alist.r[0].data),
             wfifo.row.eq(self.w_row),
             wfifo.first.eq(self.w_first),

@@ -34,8 +34,9 @@ SRAM accesses, named as the energy hooks' macro groups (``sram_<group>_read``/``
   (the read enable is the crossbar's ``ready``, low only in stalls); writes: the rows of the
   weight blocks each PE's FIFO keeps and of the non-empty activation blocks the loaders store.
 * ``wqueue`` (the weight FIFO's block queue, read combinationally): a write and a read per kept
-  block (``channel``). ``alist`` (activation directory): a write per activation block; read
-  every cycle (its read port looks up the broadcast's pending channel), ``pe_cycle``.
+  block (``channel``). ``alist`` (activation directory): a write per activation block; a read
+  on every PE in the last loading cycle and at the end of every weight block (it looks up the
+  broadcast's pending channel).
 * ``acc``: a bank write per ``product`` and ``ppu_write``. Bank reads are combinational, without
   an enable; each read feeds a write of the same entry (read-add-write for a product,
   read-and-clear or read-add-write in the post-processor), so reads are counted equal to writes.
@@ -122,6 +123,7 @@ def layer_actions(cfg, streams, act, weights, cycles=None, model=None):
     a_rows = sum(int(np.count_nonzero(rows[0])) for rows in streams.act_rows)
     a_beats = sum(len(rows[0]) for rows in streams.act_rows)
     a_blocks = sum(len(blocks) for blocks in streams.act_blocks)
+    w_blocks = sum(len(group) for group in streams.weight_blocks)
     reads = npe * cycles - model.stall_cycles
     acc = model.products + ppu_write
     return {
@@ -132,7 +134,7 @@ def layer_actions(cfg, streams, act, weights, cycles=None, model=None):
         "load_beat": len(w_counts) + a_beats,
         "sram_wbuf_read": reads, "sram_iaram_read": reads,
         "sram_wbuf_write": kept_rows, "sram_iaram_write": a_rows,
-        "sram_wqueue_read": channel, "sram_alist_read": npe * cycles,
+        "sram_wqueue_read": channel, "sram_alist_read": npe * (1 + w_blocks),
         "sram_wqueue_write": channel, "sram_alist_write": a_blocks,
         "sram_acc_read": acc, "sram_acc_write": acc,
         "sram_oaram_write": oaram, "sram_counts_write": npe * layer.k,
