@@ -6,7 +6,8 @@ every PE's free rows, which depend on when each PE issues its slots, which depen
 stalls and on when its blocks arrived: the PEs are coupled, so this module simulates the whole
 computing part of a layer one cycle at a time, vectorized over the PEs
 (:func:`simulate_compute`), and states the rules once more as a plain per-PE Python reference
-(:func:`naive_compute`) that the tests compare with it. The accelerator
+(:func:`naive_compute`) that the tests compare with it — and which, faster on arrays of a few
+PEs, :func:`.cycles.layer_cycles` uses there. The accelerator
 (:class:`sparseforge.hdl.scnn.ScnnAccelerator`) follows the same rules; cycle 0 is its first
 busy cycle, in which group 0 starts.
 
@@ -358,7 +359,13 @@ class _NaiveCrossbar:
         """One cycle with ``slot`` (a list of banks per lane, None for none, or None) at the
         input; returns whether it entered (a slot without products always does)."""
         taken, won = {}, {}
-        for depth_index in (0, 1):
+        heads = [(q, entries[0]) for q, entries in enumerate(self.queues) if entries]
+        if all(len(self.queues[q]) == 1 for q, _ in heads) and \
+                len({bank for _, bank in heads}) == len(heads):
+            # No queue holds two entries and no two heads share a bank: every head is granted
+            # in round 1 and round 2 has no request (the rules below give the same).
+            won = dict.fromkeys((q for q, _ in heads), 0)
+        for depth_index in (0, 1) if len(won) != len(heads) else ():
             asks = {}
             for q, entries in enumerate(self.queues):
                 if q in won or len(entries) <= depth_index:
