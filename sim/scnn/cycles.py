@@ -47,10 +47,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .blox import blox_pass_cycles
-from .schedule import simulate_compute
+from .schedule import naive_compute, simulate_compute
 
 __all__ = ["LayerCycles", "layer_cycles", "layer_group_sizes", "ppu_cycles", "weight_parts",
-           "act_parts", "bank_of", "entry_of", "load_cycles", "group_beats"]
+           "act_parts", "bank_of", "entry_of", "load_cycles", "group_beats", "PLAIN_UP_TO"]
+
+#: Largest PE array whose compute part :func:`layer_cycles` simulates with the plain per-PE
+#: reference (:func:`.schedule.naive_compute`, faster there) instead of the vectorized one.
+PLAIN_UP_TO = 16
 
 
 def ppu_cycles(cfg, kg, r, s):
@@ -206,7 +210,9 @@ def layer_cycles(cfg, streams, *, chained=False, keep=False):
     """
     layer = streams.layer
     sizes = layer_group_sizes(cfg, layer)
-    run = simulate_compute(cfg, streams)
+    # The plain per-PE simulation is the faster one for arrays of a few PEs (both are checked
+    # equal in tests/scnn/test_schedule.py).
+    run = (naive_compute if cfg.pes <= PLAIN_UP_TO else simulate_compute)(cfg, streams)
     launch, last = run.group_launch[-1], ppu_cycles(cfg, sizes[-1], layer.r, layer.s)
     ready = [x + ppu_cycles(cfg, kg, layer.r, layer.s) + 1
              for x, kg in zip(run.group_launch, sizes)]

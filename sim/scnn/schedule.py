@@ -6,7 +6,8 @@ every PE's free rows, which depend on when each PE issues its slots, which depen
 stalls and on when its blocks arrived: the PEs are coupled, so this module simulates the whole
 computing part of a layer one cycle at a time, vectorized over the PEs
 (:func:`simulate_compute`), and states the rules once more as a plain per-PE Python reference
-(:func:`naive_compute`) that the tests compare with it. The accelerator
+(:func:`naive_compute`) that the tests compare with it — and which, faster on arrays of a few
+PEs, :func:`.cycles.layer_cycles` uses there. The accelerator
 (:class:`sparseforge.hdl.scnn.ScnnAccelerator`) follows the same rules; cycle 0 is its first
 busy cycle, in which group 0 starts.
 
@@ -355,10 +356,16 @@ class _NaiveCrossbar:
         return any(self.queues)
 
     def step(self, slot):
-        """One cycle with ``slot`` (a list of banks per lane, None for none, or None) at the
+        """One cycle with ``slot`` (a list of its products' ``(lane, bank)``, or None) at the
         input; returns whether it entered (a slot without products always does)."""
         taken, won = {}, {}
-        for depth_index in (0, 1):
+        heads = [(q, entries[0]) for q, entries in enumerate(self.queues) if entries]
+        if heads and max(len(self.queues[q]) for q, _ in heads) == 1 and \
+                len({bank for _, bank in heads}) == len(heads):
+            # No queue holds two entries and no two heads share a bank: every head is granted
+            # in round 1 and round 2 has no request (the rules below give the same).
+            won = dict.fromkeys((q for q, _ in heads), 0)
+        for depth_index in (0, 1) if len(won) != len(heads) else ():
             asks = {}
             for q, entries in enumerate(self.queues):
                 if q in won or len(entries) <= depth_index:
@@ -371,14 +378,12 @@ class _NaiveCrossbar:
                 best = max(qs, key=lambda q: (len(self.queues[q]), -q))
                 taken[bank] = best
                 won[best] = depth_index
-        enter = slot is None or all(len(self.queues[q]) < self.depth
-                                    for q, bank in enumerate(slot) if bank is not None)
+        enter = slot is None or all(len(self.queues[q]) < self.depth for q, _ in slot)
         for q, index in won.items():
             self.queues[q].pop(index)
         if slot is not None and enter:
-            for q, bank in enumerate(slot):
-                if bank is not None:
-                    self.queues[q].append(bank)
+            for q, bank in slot:
+                self.queues[q].append(bank)
         return enter
 
 
@@ -401,6 +406,9 @@ def naive_compute(cfg, streams):
     for p in range(cfg.pes):
         pe = Pe()
         pe.blocks = kept[p]
+        # Each slot as the list of its products' (lane, bank).
+        pe.products = [[[(q, int(bank)) for q, bank in enumerate(row) if bank != A]
+                        for row in blk.slots] for blk in kept[p]]
         pe.seq, pe.g, pe.cur, pe.k = IDLE, 0, None, 0
         pe.queue = []            # indices into pe.blocks
         pe.arrived = 0           # blocks of pe.blocks complete so far
@@ -448,10 +456,7 @@ def naive_compute(cfg, streams):
                 run.weight_stall_cycles += 1
         for pe in pes:
             s2 = pe.pipe[1]
-            slot = None
-            if s2 is not None and s2[1] is not None:
-                slot = [None if x == A else int(x) for x in s2[1]]
-            advance = pe.xbar.step(slot)
+            advance = pe.xbar.step(None if s2 is None else s2[1])
             if not advance:
                 run.stall_cycles += 1
             issued = None
@@ -461,7 +466,7 @@ def naive_compute(cfg, streams):
                     run.slots += 1
                     if pe.cur is not None:
                         blk = pe.blocks[pe.cur]
-                        issued = (True, blk.slots[pe.k])
+                        issued = (True, pe.products[pe.cur][pe.k])
                         freed = pe.k >= (blk.act_rows - 1) * blk.rows
                         last = pe.k == len(blk.slots) - 1
                         pe.k += 1
