@@ -10,8 +10,8 @@ standard cells at the clock target of ``constraints/clocks.toml``:
   with its F·I queues, the accumulators' adders and multiplexers, the PPU) and the whole PE with
   every RAM as a black box; "other" is the PE's logic minus the components (sequencer,
   block-header fetch, coordinate computation, pipeline registers, the PPU);
-* SRAM macros (IARAM with its activation-block list, OARAM and its count table, weight buffer with
-  its block directory, and with ``--sram macro``, the default, each of the 2 × 32 accumulator
+* SRAM macros (IARAM with its activation directory, OARAM and its count table, the weight FIFO
+  with its block queue, and with ``--sram macro``, the default, each of the 2 × 32 accumulator
   banks, as the paper's HLS flow mapped them to banked RAMs and latch arrays, Sec. 4.4) from one
   per-bit model, :data:`sparseforge.gen.synth.SRAM_UM2_PER_BIT`,
   as an SRAM compiler would supply them;
@@ -89,14 +89,14 @@ def measure(progress, mode="macro"):
     acc_source = "Yosys" if mode == "logic" else "SRAM model + Yosys"
     sram = {name: rows * bits for name, (rows, bits) in pe_memories(cfg).items()
             if not name.startswith("accumulators.")}
-    # The weight buffer with its block directory; IARAM and OARAM with the activation-block list
-    # and the output count table.
-    weights = sram["wbuf"] + sram["wdir"]
+    # The weight FIFO with its block queue; IARAM and OARAM with the activation directory and
+    # the output count table.
+    weights = sram["wbuf"] + sram["wqueue"]
     acts = sram["iaram"] + sram["alist"] + sram["oaram"] + sram["counts"]
-    assert set(sram) == {"wbuf", "wdir", "iaram", "alist", "oaram", "counts"}, sorted(sram)
+    assert set(sram) == {"wbuf", "wqueue", "iaram", "alist", "oaram", "counts"}, sorted(sram)
     rows = {
         "IARAM + OARAM": (f"{acts / 8192:.1f} KB", acts * SRAM_UM2_PER_BIT, "SRAM model"),
-        "weight buffer": (f"{weights / 8192:.1f} KB", weights * SRAM_UM2_PER_BIT, "SRAM model"),
+        "weight buffer": (f"{weights / 8192:.2f} KB", weights * SRAM_UM2_PER_BIT, "SRAM model"),
         "multiplier array": (f"{cfg.f * cfg.i} multipliers", mults, "Yosys"),
         "scatter crossbar": (f"{cfg.f * cfg.i}×{cfg.banks}", xbar, "Yosys"),
         "accumulator buffers": (f"{2 * cfg.banks * cfg.bank_entries * cfg.acc_width // 8192} KB",

@@ -13,11 +13,13 @@ also run through the generated RTL, where the output is checked bit-exact (decod
 compressed) against the golden model and the measured cycles (whole run, load, compute, drain)
 and every counter against the model — the script stops if any differ.
 
-Columns: ``cycles`` from the first input beat to the last output beat, split into load, compute
-and drain; the speed-up over the 1.0/1.0 run (whole run, and compute part); the oracle speed-up
+Columns: ``cycles`` from the first input beat to the last output beat, split into load (the
+activations; the weights stream while the PEs compute, through 72-entry FIFOs), compute and
+drain; the speed-up over the 1.0/1.0 run (whole run, and compute part); the oracle speed-up
 (dense cycles over products / multipliers: the paper's SCNN(oracle)); the multipliers' utilization
 while the PEs compute (products / (F·I · PE compute cycles)) and over the whole run (products /
-(all multipliers · cycles)); crossbar-queue stalls and barrier waits. A second table sweeps the
+(all multipliers · cycles)); crossbar-queue stalls, cycles the weight broadcast waited for a
+PE's free FIFO row, and barrier waits. A second table sweeps the
 crossbar queue depth at 0.5/0.5 on the model.
 
 ``--update-readme`` writes the tables between the ``scnn-density`` and ``scnn-queue`` markers.
@@ -45,7 +47,7 @@ QUEUE_DEPTHS = [2, 3, 4, 6, 8, 16]
 MODEL_KEYS = ("weight_density", "act_density", "model_cycles", "model_load_cycles",
               "model_busy_cycles", "model_drain_cycles", "ideal_cycles", "utilization",
               "multiplier_utilization", "bank_conflict_stalls", "barrier_wait_cycles",
-              "ppu_wait_cycles", "products")
+              "ppu_wait_cycles", "products", "weight_stall_cycles")
 
 
 def _model(cfg, d):
@@ -97,8 +99,8 @@ def markdown(rows):
     lines = [
         "| density w/a | cycles | load | compute | drain | on RTL | speed-up | compute speed-up | "
         "oracle speed-up | mult. utilization (computing) | utilization (whole run) | "
-        "queue stalls | barrier waits |",
-        "| --- | ---: | ---: | ---: | ---: | --- |" + " ---: |" * 7,
+        "queue stalls | weight stalls | barrier waits |",
+        "| --- | ---: | ---: | ---: | ---: | --- |" + " ---: |" * 8,
     ]
     for r in rows:
         lines.append(
@@ -107,7 +109,8 @@ def markdown(rows):
             f"{r['model_drain_cycles']:,} | {'= model' if r['rtl'] else '—'} | "
             f"{r['speedup']:.2f} | {r['compute_speedup']:.2f} | {r['oracle_speedup']:.1f} | "
             f"{r['multiplier_utilization']:.2f} | {r['utilization']:.2f} | "
-            f"{r['bank_conflict_stalls']:,} | {r['barrier_wait_cycles']:,} |")
+            f"{r['bank_conflict_stalls']:,} | {r['weight_stall_cycles']:,} | "
+            f"{r['barrier_wait_cycles']:,} |")
     return "\n".join(lines)
 
 

@@ -11,13 +11,15 @@ multipliers, 32 banks of 32 accumulators, crossbar queues of 4, K_c = 8) over th
 layers of the nine inception modules (all stride-1 'same' layers), with the exact cycle model
 (:mod:`sparseforge.sim.scnn.cycles`) — the model the RTL equals on every test and run, because
 an RTL simulation of 64 PEs is out of reach here. As the paper's planar tiling gives each PE a
-W/8 × H/8 tile, each layer uses tiles of ⌈W/8⌉ × ⌈H/8⌉ (at least the kernel's halo) and buffers
-large enough for the whole layer (:func:`sparseforge.gen.reproduce.scnn.googlenet_config`).
+W/8 × H/8 tile, each layer uses tiles of ⌈W/8⌉ × ⌈H/8⌉ (at least the kernel's halo), activation
+buffers large enough for the whole layer and a weight FIFO of one dense block
+(:func:`sparseforge.gen.reproduce.scnn.googlenet_config`).
 Values are random with exactly the stated fraction non-zero, seeded by (1, layer index, density)
 so a density gives the same operands whichever densities are run with it.
 
 Figures, summed over the 54 layers: ``cycles`` as the model counts them, from the first input
-beat to the last output beat (weights and activations streamed after ``start``), and its load,
+beat to the last output beat (activations loaded after ``start``, weights streamed while
+computing), and its load,
 compute and drain parts; the speed-up over SCNN's own 1.0/1.0 run (whole run and compute part;
 1.0 is always run, as the base), over an ideal dense array of the same 1,024 multipliers (MACs /
 1,024 cycles: the paper's DCNN is its own dense design, 1/0.79 faster than SCNN at 1.0/1.0;

@@ -44,7 +44,7 @@ ARCH = Architecture(
         "scnn_pe_t3": ({"arch": "scnn", "pes": {"x": 1, "y": 1},
                         "pe": {"f": 4, "i": 4, "banks": 32, "bank_entries": 8}, "kc": 4,
                         "tile": {"w": 4, "h": 4}, "kernel_max": 3,
-                        "rams": {"iaram": 64, "oaram": 64, "weights": 256, "out_channels": 16}},
+                        "rams": {"iaram": 64, "oaram": 64, "weights": 36, "out_channels": 16}},
                        ("verilator",)),
     },
 )

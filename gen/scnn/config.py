@@ -14,7 +14,8 @@ parser of :mod:`sparseforge.gen.registry`)::
     kernel_max: 3                                    # largest (odd) R and S; sets the halo
     widths: {act: 16, weight: 16, acc: 24}
     index_bits: 4                                    # zero-run field of the compressed format
-    rams: {iaram: 4096, oaram: 4096, weights: 2048, out_channels: 512}
+    rams: {iaram: 4096, oaram: 4096, weights: 72, out_channels: 512}
+                                                     # weights: each PE's weight FIFO
     sparseblox: {capacity: 1024}                     # optional: 4×4 block pruning in the PPU
                                                      # (sparseforge.gen.scnn.blox)
 
@@ -70,8 +71,11 @@ class ScnnConfig:
     index_bits : int
         Width of the zero-run field of the compressed-sparse format.
     iaram, oaram, weights : int
-        Entries of each PE's activation RAM, output RAM and weight buffer (multiples of I, I and
-        F: they are stored as rows of I, I and F entries).
+        Entries of each PE's activation RAM, output RAM and weight FIFO (multiples of I, I and
+        F: they are stored as rows of I, I and F entries). The weights stream through the FIFO
+        while the PEs compute (:mod:`sparseforge.sim.scnn.schedule`), so it must hold the
+        largest weight block of a layer, not the layer; by default it holds a dense one,
+        ``kc · kernel_max²`` entries rounded up to whole rows.
     out_channels : int
         Largest K: depth of each PE's table of output block counts.
     sparseblox : SparseBloxConfig or None
@@ -316,7 +320,8 @@ def parse_scnn(raw, name):
     check_keys(rams, "rams", ("iaram", "oaram", "weights", "out_channels"))
     iaram = _multiple(rams, "iaram", "rams", i, "pe.i", 4096 // i * i, 1 << 20)
     oaram = _multiple(rams, "oaram", "rams", i, "pe.i", 4096 // i * i, 1 << 20)
-    weights = _multiple(rams, "weights", "rams", f, "pe.f", 2048 // f * f, 1 << 20)
+    weights = _multiple(rams, "weights", "rams", f, "pe.f",
+                        -(-kc * kernel_max * kernel_max // f) * f, 1 << 20)
     out_channels = int_field(rams, "out_channels", "rams", 1, 1 << 16, default=512)
 
     return ScnnConfig(name=name, f=f, i=i, banks=banks, bank_entries=bank_entries,

@@ -12,8 +12,9 @@ netlist. This module tells it what the accelerator is made of:
 * actions (:mod:`sparseforge.sim.scnn.actions`) and the small design and layers the per-action
   energies are calibrated on: the same PE (F, I, banks, widths, index bits, queue depth) in at
   most 2×1 PEs of at most 3×3 tiles;
-* SRAM macros: per PE the weight buffer and directory, IARAM and activation list, OARAM and its
-  count table, and the 2·A accumulator banks, priced per access by :mod:`..power.sram`.
+* SRAM macros: per PE the weight FIFO and its block queue, IARAM and activation directory,
+  OARAM and its count table, and the 2·A accumulator banks, priced per access by
+  :mod:`..power.sram`.
 
 A job is one layer (``tb/scnn/run.py``, the bench ``run`` uses): its window runs from the first
 input beat to the last output beat, the layer's ``cycles``, so loading (which writes the RAMs)
@@ -199,9 +200,10 @@ def sram(cfg):
     out = []
     for macro in ScnnAccelerator.memory_macros(cfg):
         tail = macro["module"].split(".", 2)[2]
-        if tail.startswith("accumulators."):
-            out.append({**macro, "group": "acc", "reads": ("write__en",),
-                        "writes": ("write__en",)})
+        if tail.startswith("accumulators.") or tail == "wqueue":
+            # Combinational reads, counted by the writes (each entry is read once).
+            out.append({**macro, "group": "acc" if tail != "wqueue" else tail,
+                        "reads": ("write__en",), "writes": ("write__en",)})
         else:
             out.append({**macro, "group": tail, "reads": ("read__en",), "writes": ("write__en",)})
     return out

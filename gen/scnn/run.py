@@ -26,6 +26,7 @@ from ...sim import conv, workloads
 from ...sim.gemm import int_range
 from ...sim.scnn import cycles as scnn_cycles
 from ...sim.scnn import streams as scnn_streams
+from ...sim.scnn.schedule import oversized_blocks
 from .. import run_network
 from ..errors import InputError
 from ..operands import MAX_OPERAND_ELEMENTS, load_operand, npy_shape, parse_conv
@@ -73,19 +74,21 @@ def check_layer(cfg, layer, flag="--conv"):
 
 def ram_problem(cfg, streams):
     """``(usage, message)``: what the layer needs of every PE's RAMs, and why it does not fit
-    (``None`` when it does)."""
+    (``None`` when it does). The weights stream through each PE's weight FIFO one block after
+    the other, so only the largest weight block must fit it."""
     usage = scnn_streams.ram_usage(cfg, streams)
-    limits = {"weights": (cfg.weight_rows, cfg.f, "weight buffer", "rams.weights"),
-              "iaram": (cfg.iaram_rows, cfg.i, "IARAM", "rams.iaram"),
+    big = oversized_blocks(cfg, streams)
+    if big:
+        g, c, rows = big[0]
+        return usage, (f"layer: weight block (g, c) = ({g}, {c}) needs {rows} rows of the weight "
+                       f"FIFO ({rows * cfg.f} entries); rams.weights = {cfg.weights} holds "
+                       f"{cfg.weight_rows} rows (of pe.f = {cfg.f})")
+    limits = {"iaram": (cfg.iaram_rows, cfg.i, "IARAM", "rams.iaram"),
               "oaram": (cfg.oaram_rows, cfg.i, "OARAM", "rams.oaram")}
     for key, (rows, lanes, what, field) in limits.items():
         if usage[key] > rows:
             return usage, (f"layer: needs {usage[key]} rows of the {what} ({usage[key] * lanes} "
                            f"entries); {field} = {rows * lanes} holds {rows} rows")
-    if usage["weight_blocks"] > cfg.weight_rows:
-        return usage, (f"layer: has {usage['weight_blocks']} weight blocks (⌈K/kc⌉·C); the "
-                       f"weight directory (rams.weights / pe.f = {cfg.weight_rows} entries) "
-                       "holds one per block")
     return usage, None
 
 
@@ -174,6 +177,7 @@ def model_report(cfg, streams, act, weights, *, chained=False, keep=False):
         "utilization": model.utilization(cfg),
         "multiplier_utilization": model.multiplier_utilization(cfg),
         "bank_conflict_stalls": model.stall_cycles,
+        "weight_stall_cycles": model.weight_stall_cycles,
         "barrier_wait_cycles": model.barrier_cycles,
         "ppu_wait_cycles": model.ppu_wait_cycles,
         "compute_cycles": model.compute_cycles,
@@ -286,7 +290,8 @@ def _rtl_report(cfg, streams, act, weights, golden, out, prefix, *, chained, kee
                 "busy_cycles": model.busy_cycles, "drain_cycles": model.drain_cycles,
                 "stall_cycles": model.stall_cycles, "barrier_cycles": model.barrier_cycles,
                 "products": model.products, "ppu_wait_cycles": model.ppu_wait_cycles,
-                "compute_cycles": model.compute_cycles}
+                "compute_cycles": model.compute_cycles,
+                "weight_stall_cycles": model.weight_stall_cycles}
     report.update({
         "cycles": cycles,
         "load_cycles": measured["load_cycles"],
@@ -297,6 +302,7 @@ def _rtl_report(cfg, streams, act, weights, golden, out, prefix, *, chained, kee
                                    (registers["compute_cycles"] * cfg.multipliers_per_pe)
                                    if registers["compute_cycles"] else 0.0),
         "bank_conflict_stalls": registers["stall_cycles"],
+        "weight_stall_cycles": registers["weight_stall_cycles"],
         "barrier_wait_cycles": registers["barrier_cycles"],
         "ppu_wait_cycles": registers["ppu_wait_cycles"],
         "products": registers["products"],
@@ -364,7 +370,7 @@ def network_report(cfg, net, *, weight_density=0.5, act_density=0.5, seed=1, pro
 
 
 RUN_HEADERS = ("density w/a", "cycles", "model", "load", "compute", "drain", "ideal", "util",
-               "mult util", "stalls", "barrier waits", "mismatches")
+               "mult util", "stalls", "weight stalls", "barrier waits", "mismatches")
 
 
 def _print_layer(write, cfg, report, rtl):
@@ -379,8 +385,8 @@ def _print_layer(write, cfg, report, rtl):
     write(table([(f"{report['weight_density']:.2f}/{report['act_density']:.2f}", cycles,
                   report["model_cycles"], *parts, report["ideal_cycles"],
                   report["utilization"], report["multiplier_utilization"],
-                  report["bank_conflict_stalls"], report["barrier_wait_cycles"],
-                  report.get("mismatches", ""))], RUN_HEADERS))
+                  report["bank_conflict_stalls"], report["weight_stall_cycles"],
+                  report["barrier_wait_cycles"], report.get("mismatches", ""))], RUN_HEADERS))
     if rtl and report.get("kept_on_chip"):
         write("outputs kept on chip (compared through the chained layer's)")
     elif rtl:
@@ -581,7 +587,7 @@ def _chain_operands(cfg, args, act, weights, threshold):
     k, _, r, s = weights.shape
     if k > cfg.iaram_rows:
         raise InputError(f"--chain: the first layer's {k} output channels cannot be chained: "
-                         f"its block list has rams.iaram / pe.i = {cfg.iaram_rows} entries")
+                         f"its directory has rams.iaram / pe.i = {cfg.iaram_rows} entries")
     if shift is None:
         shift = chain_shift(cfg, scnn_streams.golden(cfg, act, weights, threshold))
     rng = np.random.default_rng([args.seed, 2])

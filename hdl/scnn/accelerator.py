@@ -22,6 +22,7 @@ from .layouts import (
 from .coords import ConstDivider
 from .outstream import OutputStreamer
 from .pe import PE_PIPELINE, ScnnPE, pe_memories
+from .wfifo import group_count
 from .blox import BLOCK
 from .ppu import BLOX_WAIT, ppu_cycles
 from .requant import shift_bits
@@ -43,17 +44,17 @@ def register_map(cfg):
                      "(held until the accumulators are cleared after reset and the previous "
                      "layer is done)"),
         Register("clear", 0x04, 1, "pulse",
-                 doc="write 1: forget loaded weights and activations; clear done and error; "
-                     "abandon a layer still loading"),
+                 doc="write 1: forget loaded activations; clear done and error; abandon a "
+                     "layer still loading"),
         Register("status", 0x08, 5, "ro",
                  doc="bit 0 busy (computing), bit 1 done (the last output beat has left), "
                      "bit 2 error (a RAM overflowed or a beat had a bad tdest), bit 3 outputs "
                      "streaming, bit 4 loading"),
         Register("cycles", 0x0C, COUNTER_BITS, "ro",
-                 doc="cycles of the last layer: from its first input beat after start (or the "
-                     "first compute cycle when everything was loaded before) to its last output "
-                     "beat (with keep_outputs: its last busy cycle), inclusive: load_cycles + "
-                     "busy_cycles + drain_cycles"),
+                 doc="cycles of the last layer: from its first activation beat after start "
+                     "(or the first compute cycle when none streams: activations loaded before, "
+                     "or a chained layer) to its last output beat (with keep_outputs: its last "
+                     "busy cycle), inclusive: load_cycles + busy_cycles + drain_cycles"),
         Register("layer_h", 0x10, field["h"], "rw", doc="input height H (≤ pes.y · tile.h)"),
         Register("layer_w", 0x14, field["w"], "rw", doc="input width W (≤ pes.x · tile.w)"),
         Register("layer_c", 0x18, field["c"], "rw", doc="input channels C"),
@@ -68,21 +69,24 @@ def register_map(cfg):
                  doc="non-zero products accumulated, all PEs"),
         Register("ppu_wait_cycles", 0x34, COUNTER_BITS, "ro",
                  doc="cycles the next group waited for the PPU to free its accumulators"),
-        Register("weight_rows", 0x38, COUNTER_BITS, "ro", doc="weight rows loaded"),
+        Register("weight_rows", 0x38, COUNTER_BITS, "ro",
+                 doc="weight rows broadcast since clear"),
         Register("compute_cycles", 0x3C, COUNTER_BITS, "ro",
                  doc="sum over PEs of cycles spent computing a group (to its last product)"),
         Register("clear_acts", 0x40, 1, "pulse",
-                 doc="write 1: forget loaded activations only (weights stay); clear done and "
-                     "error; abandon a layer still loading"),
+                 doc="write 1: as clear, but weight_rows keeps counting"),
         Register("load_cycles", 0x44, COUNTER_BITS, "ro",
-                 doc="cycles of the last layer from its first input beat to its last, and one "
-                     "more (the loaders' counts settle)"),
+                 doc="cycles of the last layer from its first activation beat to its last, and "
+                     "one more (the loaders' counts settle)"),
         Register("busy_cycles", 0x48, COUNTER_BITS, "ro",
                  doc="cycles of the last layer spent computing (busy high)"),
         Register("drain_cycles", 0x4C, COUNTER_BITS, "ro",
                  doc="cycles of the last layer after computing, to its last output beat"),
         *(_blox_registers(cfg) if cfg.sparseblox is not None else []),
         *_chain_registers(cfg),
+        Register("weight_stall_cycles", 0xE0, COUNTER_BITS, "ro",
+                 doc="cycles of the last layer the weight broadcast offered a beat that a PE "
+                     "keeping its block had no free weight FIFO row for"),
     ]
 
 
@@ -97,7 +101,7 @@ def _chain_registers(cfg):
                      f"{(1 << (cfg.act_width - 1)) - 1})"),
         Register("chain", 0x6C, 1, "rw",
                  doc="1: the layer's input is the previous layer's output, on chip (the "
-                     "activation RAMs swap roles; only weights stream; C, H, W must equal the "
+                     "activation RAMs swap roles; no activation streams; C, H, W must equal the "
                      "previous layer's K, H, W, which requantized, else error)"),
         Register("keep_outputs", 0x70, 1, "rw",
                  doc="1: the outputs stay on chip for a chained layer and none stream out "
@@ -141,36 +145,42 @@ class Phase(enum.Enum, shape=3):
 class ScnnAccelerator(wiring.Component):
     """``P_x × P_y`` SCNN PEs behind AXI4-Stream data ports and AXI4-Lite registers.
 
-    **Use.** Write the layer registers and ``start``; stream the layer's compressed weights to
-    ``s_axis_w`` (broadcast to every PE) and each PE's compressed activation tiles to
-    ``s_axis_act`` with ``tdest`` = PE index ``py·P_x + px``, both at once; collect the
-    compressed outputs from ``m_axis_out``, which streams each output-channel group as soon as
-    it is post-processed: group by group, PE by PE (``tdest`` = PE index), output channel by
-    output channel. ``status.done`` (and ``irq``) rises after the last output beat. Computing
-    starts once every PE has its C activation blocks and the weight buffers their ``⌈K/kc⌉·C``
-    blocks; data loaded for an earlier start stays (``clear`` forgets all, ``clear_acts`` the
-    activations only, so a layer's weights serve a batch of inputs).
+    **Use.** Write the layer registers and ``start``; stream each PE's compressed activation
+    tiles to ``s_axis_act`` with ``tdest`` = PE index ``py·P_x + px`` and the layer's compressed
+    weights to ``s_axis_w`` (broadcast to every PE); collect the compressed outputs from
+    ``m_axis_out``, which streams each output-channel group as soon as it is post-processed:
+    group by group, PE by PE (``tdest`` = PE index), output channel by output channel.
+    ``status.done`` (and ``irq``) rises after the last output beat. Computing starts once every
+    PE has its C activation blocks (activations loaded for an earlier start stay until
+    ``clear``); the weight stream is taken only while the layer computes: each PE keeps the
+    blocks it needs in its weight FIFO (:class:`.wfifo.WeightFifo`), and a beat waits until
+    every PE keeping its block has a free row (``weight_stall_cycles``). A weight block of more
+    rows than the FIFO is dropped and raises the error flag.
 
     **Streams.** Every beat is one row of a compressed block (:mod:`.layouts`): the block's entry
     ``count`` and F (weights) or I (activations, outputs) entries, ``tlast`` on a block's last
     row; an empty block is one beat with count 0. Weight blocks come in order group ``g``, input
     channel ``c``; activation blocks of a PE in channel order; the output stream gives lanes past
-    a block's count as zeros. The input streams are accepted from ``start`` until every PE has
-    its blocks.
+    a block's count as zeros. The activation stream is accepted from ``start`` until every PE
+    has its blocks; the weight stream while computing, until the layer's ``⌈K/kc⌉·C`` blocks
+    have passed.
 
     **Chained layers** (SCNN, Sec. 4.1: the PE array runs a network layer after layer, the
     output RAM of one layer becoming the input RAM of the next). With ``requant`` a layer's PPU
     writes its outputs requantized to the activation width; a layer started with ``chain``
     then takes them as its input activations where they lie: each PE's output tile of a stride-1
     'same' convolution is its input tile of the next layer, so the two activation RAMs of every
-    PE swap roles (:class:`.swap.BufferSwap`) and only the weights stream (``s_axis_act`` is not
-    ready). Its C, H and W must be the previous layer's K, H and W, that layer must have
-    requantized and finished, and K ≤ ``iaram_rows`` (the block list); otherwise ``status.error``
-    is set at ``start`` (the layer still runs, on whatever the RAM holds). ``keep_outputs`` keeps
-    a layer's outputs on chip only: nothing streams out, and the layer is done when its last
-    group is post-processed (a chained layer may stream its outputs too; the last layer of a
-    chain must, to be read). ``requant``, ``shift``, ``chain`` and ``keep_outputs`` are taken at
-    ``start``; ``clear`` forgets loaded data but not a finished layer's outputs.
+    PE swap roles (:class:`.swap.BufferSwap`): nothing loads before it computes (``s_axis_act``
+    is not ready), and its weights stream while it computes as for any layer, each PE's weight
+    FIFO keeping a block when the input RAM's directory (the one the previous layer's PPU wrote)
+    has a non-empty block of its channel. Its C, H and W must be the previous layer's K, H and
+    W, that layer must have requantized and finished, and K ≤ ``iaram_rows`` (the directory's
+    half); otherwise ``status.error`` is set at ``start`` (the layer still runs, on whatever the
+    RAM holds). ``keep_outputs`` keeps a layer's outputs on chip only: nothing streams out, and
+    the layer is done when its last group is post-processed (a chained layer may stream its
+    outputs too; the last layer of a chain must, to be read). ``requant``, ``shift``, ``chain``
+    and ``keep_outputs`` are taken at ``start``; ``clear`` forgets loaded data but not a
+    finished layer's outputs.
 
     **Layer sequencer.** Groups of ``kc`` output channels run one after the other. Every PE
     computes the group into one accumulator set; when all have finished (the inter-PE barrier),
@@ -251,6 +261,10 @@ class ScnnAccelerator(wiring.Component):
             "crossbar": {"queues": cfg.multipliers_per_pe, "queue_depth": cfg.queue_depth,
                          "arbitration": "two rounds (heads, then second entries) per cycle; "
                                         "fullest queue first, ties to the lowest"},
+            "weight_fifo": {"rows": cfg.weight_rows, "entries": cfg.weights,
+                            "largest_block_rows": -(-cfg.weight_block_max // cfg.f),
+                            "use": "circular buffer of the weight blocks the PE keeps from "
+                                   "the broadcast during compute; a block must fit whole"},
             "rams_per_pe_rows": {"weights": cfg.weight_rows, "iaram": cfg.iaram_rows,
                                  "oaram": cfg.oaram_rows, "out_counts": cfg.out_channels},
             "layer_limits": {"h": cfg.max_h, "w": cfg.max_w, "r_s_odd_max": cfg.kernel_max,
@@ -275,7 +289,8 @@ class ScnnAccelerator(wiring.Component):
                                "threshold_format": cfg.sparseblox.name}}
                if cfg.sparseblox else {}),
             "streams": {
-                "s_axis_w": "weight blocks (g, c) in order, rows of F entries with the count",
+                "s_axis_w": "weight blocks (g, c) in order, rows of F entries with the count; "
+                            "taken while the layer computes (broadcast to the weight FIFOs)",
                 "s_axis_act": "per PE (tdest): activation blocks per channel, rows of I entries "
                               "(not ready for a chained layer)",
                 "m_axis_out": "per PE (tdest), per output channel: rows of I entries (none "
@@ -357,7 +372,6 @@ class ScnnAccelerator(wiring.Component):
                 pe.layer.eq(layer),
                 pe.layer_start.eq(layer_start),
                 pe.in_sel.eq(in_sel),
-                pe.chain.eq(chain),
                 pe.requant.eq(requant),
                 pe.shift.eq(shift),
                 pe.group_start.eq(group_start),
@@ -385,20 +399,19 @@ class ScnnAccelerator(wiring.Component):
             with m.Else():
                 m.d.sync += phase.eq(Phase.LAST)
 
-        # Loading is complete when the weight buffers hold ⌈K/kc⌉·C blocks and every PE its C
-        # activation blocks (counted by the PEs' loaders).
+        # Loading is complete when every PE has its C activation blocks (counted by the PEs'
+        # loaders); the layer has ⌈K/kc⌉ groups of weight blocks.
         m.submodules.groups = groups = ConstDivider(cfg.kc, cfg.out_channels + cfg.kc - 1)
-        w_expect = Signal(range((cfg.out_channels // cfg.kc + 1) * (cfg.iaram_rows + 1) + 1))
         loaded = Signal()
         m.d.comb += [
             groups.dividend.eq(layer.k + cfg.kc - 1),
-            loaded.eq((order[0].w_blocks >= w_expect) &
-                      (chain | Cat(pe.a_blocks >= layer.c for pe in order).all())),
+            # A chained layer's activations are on chip: nothing to load.
+            loaded.eq(chain | Cat(pe.a_blocks >= layer.c for pe in order).all()),
         ]
 
         def finish():
             """The layer's outputs are complete: a chained layer may take them if requantized
-            and their block list fits its half of the list RAM."""
+            and their directory fits its half of the directory RAM (K ≤ iaram_rows)."""
             m.d.sync += [src_ok.eq(requant & (layer.k <= cfg.iaram_rows)), src.eq(layer)]
 
         barrier = Signal()
@@ -419,7 +432,7 @@ class ScnnAccelerator(wiring.Component):
                      outs.group_done.eq(ppu_was & ~ppu_busy & ~keep)]
 
         # A chained layer's input: the last finished layer's output, requantized, of this
-        # layer's C × H × W, its block list within the list RAM's half.
+        # layer's C × H × W, its directory within the directory RAM's half.
         chain_ok = Signal()
         m.d.comb += chain_ok.eq(src_ok & (regs.layer_c == src.k) & (regs.layer_h == src.h) &
                                 (regs.layer_w == src.w))
@@ -434,19 +447,21 @@ class ScnnAccelerator(wiring.Component):
                     k_left.eq(regs.layer_k), kbase.eq(0), acc_set.eq(0),
                     requant.eq(regs.requant), shift.eq(regs.shift), chain.eq(regs.chain),
                     keep.eq(regs.keep_outputs),
+                    # A chained layer's input RAM is the last output RAM from its first cycle
+                    # on: the weight FIFOs look its directory up in the last loading cycle.
+                    in_sel.eq(in_sel ^ regs.chain),
                 ]
                 with m.If(regs.chain & ~chain_ok):
                     m.d.sync += error.eq(1)
                 if threshold is not None:
                     m.d.sync += threshold.eq(regs.blox_threshold)
         with m.Elif(phase == Phase.LOAD):
-            m.d.sync += w_expect.eq(groups.quotient * layer.c)
-            with m.If(loaded & (w_expect == groups.quotient * layer.c)):
+            with m.If(loaded):
                 m.d.sync += phase.eq(Phase.BEGIN)
         with m.Elif(phase == Phase.BEGIN):
             m.d.comb += [layer_start.eq(1), group_start.eq(1)]
             # The outputs of the layer before are overwritten from now on (or are the input).
-            m.d.sync += [phase.eq(Phase.COMPUTE), src_ok.eq(0), in_sel.eq(in_sel ^ chain)]
+            m.d.sync += [phase.eq(Phase.COMPUTE), src_ok.eq(0)]
         with m.Elif(phase == Phase.COMPUTE):
             with m.If(barrier):
                 with m.If(ppu_busy):
@@ -466,32 +481,69 @@ class ScnnAccelerator(wiring.Component):
                 m.d.sync += [phase.eq(Phase.IDLE), done.eq(1)]
                 finish()
         # A clear while loading abandons the layer (e.g. after an overflow set the error flag).
+        # An abandoned chained layer gives the RAMs their roles back.
         with m.If((phase == Phase.LOAD) & (regs.clear | regs.clear_acts)):
-            m.d.sync += phase.eq(Phase.IDLE)
+            m.d.sync += [phase.eq(Phase.IDLE), in_sel.eq(in_sel ^ chain)]
 
         busy = Signal()
         m.d.comb += [busy.eq((phase != Phase.IDLE) & (phase != Phase.LOAD) &
                              (phase != Phase.DRAIN)),
                      self.busy.eq(busy), self.irq.eq(done)]
 
-        # -- loading: weights broadcast, activations by tdest ------------------------------------
+        # -- activations by tdest while loading; weights broadcast while computing --------------
         s_w, s_a = self.s_axis_w, self.s_axis_act
-        accept = Signal()
-        m.d.comb += [accept.eq(phase == Phase.LOAD),
-                     s_w.tready.eq(accept), s_a.tready.eq(accept & ~chain)]
         w_beat = Signal()
         a_beat = Signal()
-        m.d.comb += [w_beat.eq(s_w.tvalid & s_w.tready), a_beat.eq(s_a.tvalid & s_a.tready)]
+        m.d.comb += [s_a.tready.eq((phase == Phase.LOAD) & ~chain),
+                     w_beat.eq(s_w.tvalid & s_w.tready), a_beat.eq(s_a.tvalid & s_a.tready)]
         w_row_bits = data.Layout.cast(weight_row_layout(cfg)).size
         a_row_bits = data.Layout.cast(act_row_layout(cfg)).size
+        w_row = Signal(weight_row_layout(cfg))
+        m.d.comb += w_row.eq(s_w.tdata[:w_row_bits])
+        # The broadcast's position: group and channel of the pending beat, rows of its block
+        # still due after it (0: the pending beat starts a block).
+        bgroup = Signal(range(group_count(cfg) + 1))
+        bchan = Signal(range(max(2, cfg.iaram_rows)))
+        bchan_next = Signal.like(bchan)
+        left = Signal(range(-(-cfg.weight_block_max // cfg.f) + 1))
+        m.submodules.block_rows = div = ConstDivider(cfg.f, cfg.weight_block_max + cfg.f - 1)
+        span = Signal.like(left)                  # rows of a block starting with the pending beat
+        w_first, w_last, w_fits, w_open = Signal(), Signal(), Signal(), Signal()
+        m.d.comb += [
+            div.dividend.eq(w_row.count + cfg.f - 1),
+            span.eq(Mux(w_row.count == 0, 1, div.quotient)),
+            w_first.eq(left == 0),
+            w_last.eq(Mux(w_first, span == 1, left == 1)),
+            w_fits.eq(span <= cfg.weight_rows),
+            w_open.eq(busy & (bgroup < groups.quotient)),
+            s_w.tready.eq(w_open & Cat(pe.w_ready for pe in order).all()),
+            bchan_next.eq(Mux(w_beat & w_last, Mux(bchan + 1 == layer.c, 0, bchan + 1), bchan)),
+        ]
+        with m.If(launch_layer):
+            m.d.sync += [bgroup.eq(0), bchan.eq(0), left.eq(0)]
+        with m.Elif(w_beat):
+            m.d.sync += [bchan.eq(bchan_next),
+                         left.eq(Mux(w_first, span, left) - 1)]
+            with m.If(w_last & (bchan + 1 == layer.c)):
+                m.d.sync += bgroup.eq(bgroup + 1)
+        with m.If(w_beat & w_first & (w_row.count != 0) & ~w_fits):
+            m.d.sync += error.eq(1)
         w_rows = Signal(COUNTER_BITS)
         for n, pe in enumerate(order):
             m.d.comb += [
-                pe.w_row.eq(s_w.tdata[:w_row_bits]),
-                pe.w_en.eq(w_beat),
+                pe.w_row.eq(w_row),
+                pe.w_first.eq(w_first),
+                pe.w_last.eq(w_last),
+                pe.w_fits.eq(w_fits),
+                pe.w_group.eq(bgroup),
+                pe.w_take.eq(w_beat),
+                pe.w_c_next.eq(bchan_next),
+                # The pending channel's activation block: read in the last loading cycle (the
+                # directory is complete) and whenever a block ends.
+                pe.w_lookup.eq(((phase == Phase.LOAD) & loaded) | (w_beat & w_last)),
                 pe.a_row.eq(s_a.tdata[:a_row_bits]),
                 pe.a_en.eq(a_beat & (s_a.tdest == n)),
-                pe.clear_w.eq(regs.clear),
+                pe.clear_w.eq(launch_layer),
                 pe.clear_a.eq(regs.clear | regs.clear_acts),
             ]
         with m.If(w_beat):
@@ -515,12 +567,13 @@ class ScnnAccelerator(wiring.Component):
         products = Signal(COUNTER_BITS)
         ppu_waits = Signal(COUNTER_BITS)
         computes = Signal(COUNTER_BITS)
+        w_stalls = Signal(COUNTER_BITS)
         counting = Signal()                   # the layer's first input beat has been taken
         with m.If(launch_layer):
             m.d.sync += [cycles.eq(0), loads.eq(0), busies.eq(0), drains.eq(0), stalls.eq(0),
                          waits.eq(0), products.eq(0), ppu_waits.eq(0), computes.eq(0),
-                         counting.eq(0)]
-        with m.Elif((phase == Phase.LOAD) & (counting | w_beat | a_beat)):
+                         counting.eq(0), w_stalls.eq(0)]
+        with m.Elif((phase == Phase.LOAD) & (counting | a_beat)):
             m.d.sync += [counting.eq(1), cycles.eq(cycles + 1), loads.eq(loads + 1)]
         with m.Elif(phase == Phase.DRAIN):
             m.d.sync += [cycles.eq(cycles + 1), drains.eq(drains + 1)]
@@ -536,6 +589,8 @@ class ScnnAccelerator(wiring.Component):
                 m.d.sync += waits.eq(waits + sum(~pe.computing for pe in order))
             with m.If(phase == Phase.PPU_WAIT):
                 m.d.sync += ppu_waits.eq(ppu_waits + 1)
+            with m.If(w_open & s_w.tvalid & ~s_w.tready):
+                m.d.sync += w_stalls.eq(w_stalls + 1)
 
         # -- output stream ------------------------------------------------------------------------
         o = self.m_axis_out
@@ -556,6 +611,7 @@ class ScnnAccelerator(wiring.Component):
             regs.ppu_wait_cycles.eq(ppu_waits),
             regs.weight_rows.eq(w_rows),
             regs.compute_cycles.eq(computes),
+            regs.weight_stall_cycles.eq(w_stalls),
         ]
         if cfg.sparseblox is not None:
             self._blox_counters(m, regs, order, launch_layer)

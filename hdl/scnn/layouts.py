@@ -36,7 +36,7 @@ def row_layout(lanes, value_width, index_bits, count_bits):
 
 
 def weight_row_layout(cfg):
-    """A row of a weight block: F entries of ``weight_width``-bit values (weight buffer, stream)."""
+    """A row of a weight block: F entries of ``weight_width``-bit values (weight FIFO, stream)."""
     return row_layout(cfg.f, cfg.weight_width, cfg.index_bits, cfg.weight_count_bits)
 
 

@@ -17,13 +17,9 @@ from ..common.rams import write_port_signature
 __all__ = ["BlockLoader", "directory_layout"]
 
 
-def directory_layout(rows, count_max, channels=None):
-    """A directory entry: the block's first row ``start`` and entry ``count`` (and its block
-    number ``c`` when ``channels`` is given)."""
-    fields = {"start": range(max(2, rows)), "count": range(count_max + 1)}
-    if channels is not None:
-        fields["c"] = range(max(2, channels))
-    return data.StructLayout(fields)
+def directory_layout(rows, count_max):
+    """A directory entry: the block's first row ``start`` and entry ``count``."""
+    return data.StructLayout({"start": range(max(2, rows)), "count": range(count_max + 1)})
 
 
 class BlockLoader(wiring.Component):
@@ -33,10 +29,8 @@ class BlockLoader(wiring.Component):
     rows of a non-empty block are written to the RAM at consecutive rows from 0 (reset by
     ``clear``); an empty block (one row, count 0) is not stored.
 
-    Directory: with ``nonempty=False`` entry ``n`` describes block ``n`` (``start``, ``count``;
-    ``start`` is where the next non-empty block goes when the block is empty); with
-    ``nonempty=True`` only non-empty blocks get an entry, the ``listed``-th, which also records
-    the block's number ``c``.
+    Directory: entry ``n`` describes block ``n`` (``start``, ``count``; ``start`` is where the
+    next non-empty block goes when the block is empty).
 
     Parameters
     ----------
@@ -50,9 +44,8 @@ class BlockLoader(wiring.Component):
         Largest count of a block.
     entries : int
         Entries of the directory.
-    nonempty : bool
     max_blocks : int
-        Most blocks counted (the width of ``blocks`` and of a directory entry's ``c``).
+        Most blocks counted (the width of ``blocks``).
 
     Attributes
     ----------
@@ -65,23 +58,20 @@ class BlockLoader(wiring.Component):
     directory : Out(write_port_signature(directory_layout(...), entries))
     blocks : Out(range(max_blocks + 1))
         Blocks received since ``clear``.
-    listed : Out(range(entries + 1))
-        Directory entries written since ``clear``.
     block_end : Out(1)
         This cycle's row is the last of its block (combinational).
     overflow : Out(1)
         A row or a directory entry did not fit (sticky until ``clear``).
     """
 
-    def __init__(self, row_shape, *, lanes, rows, count_max, entries, nonempty, max_blocks):
+    def __init__(self, row_shape, *, lanes, rows, count_max, entries, max_blocks):
         self._row_shape = row_shape
         self._lanes = lanes
         self._rows = rows
         self._count_max = count_max
         self._entries = entries
-        self._nonempty = nonempty
         self._max_blocks = max_blocks
-        self._dir = directory_layout(rows, count_max, max_blocks if nonempty else None)
+        self._dir = directory_layout(rows, count_max)
         super().__init__({
             "row": In(row_shape),
             "en": In(1),
@@ -89,7 +79,6 @@ class BlockLoader(wiring.Component):
             "ram": Out(write_port_signature(row_shape, rows)),
             "directory": Out(write_port_signature(self._dir, entries)),
             "blocks": Out(range(max_blocks + 1)),
-            "listed": Out(range(entries + 1)),
             "block_end": Out(1),
             "overflow": Out(1),
         })
@@ -119,12 +108,10 @@ class BlockLoader(wiring.Component):
             self.ram.data.eq(self.row),
             self.ram.en.eq(store & (wrow < self._rows)),
         ]
-        index = self.listed if self._nonempty else self.blocks
-        listed = self.en & first & ((count != 0) if self._nonempty else 1)
+        index = self.blocks
+        listed = self.en & first
         entry = Signal(self._dir)
         m.d.comb += [entry.start.eq(wrow), entry.count.eq(count)]
-        if self._nonempty:
-            m.d.comb += entry.c.eq(self.blocks)
         m.d.comb += [
             self.directory.addr.eq(index),
             self.directory.data.eq(entry),
@@ -132,8 +119,7 @@ class BlockLoader(wiring.Component):
         ]
 
         with m.If(self.clear):
-            m.d.sync += [left.eq(0), wrow.eq(0), self.blocks.eq(0), self.listed.eq(0),
-                         self.overflow.eq(0)]
+            m.d.sync += [left.eq(0), wrow.eq(0), self.blocks.eq(0), self.overflow.eq(0)]
         with m.Elif(self.en):
             m.d.sync += left.eq(Mux(first, span, left) - 1)
             with m.If(store):
@@ -142,9 +128,6 @@ class BlockLoader(wiring.Component):
                     m.d.sync += self.overflow.eq(1)
             with m.If(self.block_end & (self.blocks < self._max_blocks)):
                 m.d.sync += self.blocks.eq(self.blocks + 1)
-            with m.If(listed):
-                with m.If(index < self._entries):
-                    m.d.sync += self.listed.eq(self.listed + 1)
-                with m.Else():
-                    m.d.sync += self.overflow.eq(1)
+            with m.If(listed & (index >= self._entries)):
+                m.d.sync += self.overflow.eq(1)
         return m

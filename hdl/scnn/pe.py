@@ -14,38 +14,35 @@ from .compressor import oaram_row_layout
 from .coords import ActOffset, ProductAddresses, RowPositions, WeightOffset
 from .crossbar import QueuedCrossbar
 from .layouts import act_row_layout, layer_layout, weight_row_layout
-from .loader import BlockLoader, directory_layout
+from .loader import BlockLoader
+from .wfifo import WeightFifo, block_layout, group_count
 from .multiplier import MultiplierArray
 from .ppu import BLOX_STROBES, PostProcessor, halo_layout
 from .requant import shift_bits
 from ..common.rams import Ram, read_port_signature
 from .sequencer import ChannelSequencer, slot_layout
-from .swap import BufferSwap, buffer_row_layout, buffer_rows, list_layout
+from .swap import BufferSwap, buffer_row_layout, buffer_rows, dir_layout
 
-__all__ = ["ScnnPE", "PE_PIPELINE", "pe_memories", "weight_loader", "act_loader",
-           "weight_directory", "act_directory", "MAX_BLOCKS"]
-
-#: Most weight blocks a loader counts (the width of its counter).
-MAX_BLOCKS = (1 << 16) - 1
+__all__ = ["ScnnPE", "PE_PIPELINE", "pe_memories", "act_loader", "act_directory"]
 
 #: Stages from the sequencer issuing a vector pair to the crossbar's queues holding its
-#: products: read (weight buffer and IARAM), decode (positions and coordinates), multiply.
+#: products: read (weight FIFO and IARAM), decode (positions and coordinates), multiply.
 PE_PIPELINE = 3
 
 
 def pe_memories(cfg):
     """The PE's RAM macros (:class:`.rams.Ram` submodules): ``{name: (rows, row bits)}``.
 
-    Besides the weight buffer, IARAM, OARAM (the two activation RAMs, which swap roles between
-    chained layers: :mod:`.swap`, so both have rows of acc-width entries and the larger of the
-    two depths), their block list (``alist``, a half for each) and output count table, every
-    accumulator bank of both sets is one (``accumulators.set{s}.bank{b}``): a register file
-    with a combinational read port, which the paper's HLS flow mapped to banked RAMs and latch
-    arrays (Sec. 4.4).
+    Besides the weight FIFO and its block queue, IARAM, OARAM (the two activation RAMs, which
+    swap roles between chained layers: :mod:`.swap`, so both have rows of acc-width entries and
+    the larger of the two depths), their activation directory (``alist``, a half for each) and
+    output count table, every accumulator bank of both sets is one
+    (``accumulators.set{s}.bank{b}``): a register file with a combinational read port, which the
+    paper's HLS flow mapped to banked RAMs and latch arrays (Sec. 4.4).
     """
     memories = {
         "wbuf": (cfg.weight_rows, data.Layout.cast(weight_row_layout(cfg)).size),
-        "wdir": (cfg.weight_rows, weight_directory(cfg).size),
+        "wqueue": (cfg.weight_rows, data.Layout.cast(block_layout(cfg)).size),
         "iaram": (buffer_rows(cfg), data.Layout.cast(buffer_row_layout(cfg)).size),
         "alist": (2 * cfg.iaram_rows, act_directory(cfg).size),
         "oaram": (buffer_rows(cfg), data.Layout.cast(buffer_row_layout(cfg)).size),
@@ -61,27 +58,16 @@ def pe_memories(cfg):
     return memories
 
 
-def weight_directory(cfg):
-    """An entry of the weight directory (the weight loader's): first row and count."""
-    return directory_layout(cfg.weight_rows, cfg.weight_block_max)
-
-
 def act_directory(cfg):
-    """An entry of the activation list (the loader's or the PPU's): channel, first row, count."""
-    return list_layout(cfg)
-
-
-def weight_loader(cfg):
-    """The PE's weight loader: every block in the directory (entry ``g·C + c``)."""
-    return BlockLoader(weight_row_layout(cfg), lanes=cfg.f, rows=cfg.weight_rows,
-                       count_max=cfg.weight_block_max, entries=cfg.weight_rows, nonempty=False,
-                       max_blocks=MAX_BLOCKS)
+    """An entry of the activation directory (entry ``c``, written by the activation loader or the
+    PPU): first row and count."""
+    return dir_layout(cfg)
 
 
 def act_loader(cfg):
-    """The PE's activation loader: a list of its non-empty activation blocks (channels)."""
+    """The PE's activation loader: a directory entry per activation block (channel)."""
     return BlockLoader(act_row_layout(cfg), lanes=cfg.i, rows=cfg.iaram_rows,
-                       count_max=cfg.tile_elems, entries=cfg.iaram_rows, nonempty=True,
+                       count_max=cfg.tile_elems, entries=cfg.iaram_rows,
                        max_blocks=cfg.iaram_rows)
 
 
@@ -89,24 +75,23 @@ class ScnnPE(wiring.Component):
     """One PE at array position ``(px, py)``.
 
     **Dataflow** (PT-IS-CP-sparse, Fig. 4 made sparse). For each output-channel group, for each
-    input channel ``c`` with a non-empty activation block: for each row of I activations of the
-    channel's compressed block (held), for each row of F weights of block ``(g, c)`` (replayed
-    once per activation row): the F·I products go to the accumulators of the group at addresses
-    computed from the indices (:mod:`.coords`). A channel without activations takes no cycle; one
-    whose weight block is empty takes no slot: the sequencer skips it while the channel before
-    it issues, a bubble for each one the skipping has not caught up with
-    (:class:`.sequencer.ChannelSequencer`).
+    input channel ``c`` whose weight block ``(g, c)`` and activation block are both non-empty:
+    for each row of I activations of the channel's compressed block (held), for each row of F
+    weights of the block (replayed once per activation row): the F·I products go to the
+    accumulators of the group at addresses computed from the indices (:mod:`.coords`). Any
+    other channel costs nothing (:class:`.sequencer.ChannelSequencer`).
 
-    **Storage.** The loaders (:class:`.loader.BlockLoader`) store the rows of the non-empty
-    weight blocks (stream order, ``g`` outer, ``c`` inner, rows of F entries,
-    :func:`.layouts.weight_row_layout`) in the weight buffer with a directory entry per block,
-    and the rows of the PE's non-empty activation blocks (rows of I entries) in the input RAM with
-    a list of them. The output RAM holds the compressed output blocks written by the PPU, with
-    their counts in a table indexed by output channel and a list of the non-empty ones. The
-    input RAM is the one named IARAM and the output RAM the OARAM until a layer is chained
-    (``in_sel``, :class:`.swap.BufferSwap`): then the previous layer's output RAM is the input
-    and the other one the output, so the previous layer's output tile is this layer's input with
-    no transfer.
+    **Storage.** The activation loader (:class:`.loader.BlockLoader`) stores the rows of the
+    PE's non-empty activation blocks (rows of I entries) in the input RAM with a directory entry
+    per channel, before the layer computes. The weights are broadcast while it computes; the
+    weight FIFO (:class:`.wfifo.WeightFifo`) keeps the blocks the PE multiplies (rows of F
+    entries, :func:`.layouts.weight_row_layout`) in ``weight_rows`` rows used as a circular
+    buffer, with a queue of the complete ones. The output RAM holds the compressed output blocks
+    written by the PPU, with their counts in a table indexed by output channel and a directory
+    entry per channel. The input RAM is the one named IARAM and the output RAM the OARAM until
+    a layer is chained (``in_sel``, :class:`.swap.BufferSwap`): then the previous layer's output
+    RAM is the input, its directory the one the weight FIFO looks up, and the other RAM the
+    output, so the previous layer's output tile is this layer's input with no transfer.
 
     **Pipeline.** Sequencer → read → decode → multiply → crossbar queues (:data:`PE_PIPELINE`
     stages before the queues, :class:`.crossbar.QueuedCrossbar`). A pair whose products cannot
@@ -118,13 +103,10 @@ class ScnnPE(wiring.Component):
     layer : In(layer_layout(cfg))
         The running layer (stable while it runs).
     layer_start : In(1)
-        A layer begins: the weight buffer is read from row 0, the output RAM written from row 0.
+        A layer begins: its first group is group 0, the output RAM is written from row 0.
     in_sel : In(1)
         Which activation RAM is the layer's input (0 IARAM, 1 OARAM; :class:`.swap.BufferSwap`);
-        stable from before the layer loads to its end.
-    chain : In(1)
-        The layer's input is the previous layer's output (stable while it runs): the sequencer
-        walks the list the PPU wrote (its length taken at ``layer_start``), not the loader's.
+        stable from before the layer loads to its end (a chained layer's flips at its start).
     requant, shift : In
         The layer's output mode (see :class:`.ppu.PostProcessor`).
     group_start : In(1)
@@ -138,14 +120,22 @@ class ScnnPE(wiring.Component):
     ppu_start, ppu_kg, ppu_kbase : In
         Post-process the other set: ``ppu_kg`` channels, output channels from ``ppu_kbase``.
     ppu_busy : Out(1)
-    w_row, w_en, a_row, a_en : In
-        A row of the weight stream (broadcast) and of this PE's activation stream, this cycle.
+    w_row, w_first, w_last, w_fits, w_group, w_take : In
+        The weight broadcast's pending beat (see :class:`.wfifo.WeightFifo`) and whether it is
+        taken this cycle.
+    w_c_next, w_lookup : In
+        The channel of the broadcast's pending beat in the next cycle, and whether it may differ
+        from this cycle's (its activation directory entry is read one cycle ahead, then held).
+    w_ready : Out(1)
+        The PE can take the pending beat.
+    a_row, a_en : In
+        A row of this PE's activation stream, this cycle.
     clear_w, clear_a : In(1)
-        Forget the loaded weights, activations.
-    w_blocks, a_blocks : Out
-        Weight blocks and activation blocks (channels) received since they were cleared.
+        Empty the weight FIFO; forget the loaded activations.
+    a_blocks : Out
+        Activation blocks (channels) received since they were cleared.
     load_error : Out(1)
-        A row or a directory entry did not fit its RAM (sticky until cleared).
+        An activation row or directory entry did not fit its RAM (sticky until cleared).
     out_read : In(synchronous read port of the OARAM)
     count_read : In(synchronous read port of the output counts)
     links, from_left, from_right, from_up, from_down :
@@ -172,7 +162,6 @@ class ScnnPE(wiring.Component):
             "layer": In(layer_layout(cfg)),
             "layer_start": In(1),
             "in_sel": In(1),
-            "chain": In(1),
             "requant": In(1),
             "shift": In(shift_bits(cfg.acc_width)),
             "group_start": In(1),
@@ -183,12 +172,18 @@ class ScnnPE(wiring.Component):
             "ppu_kbase": In(range(max(2, cfg.out_channels))),
             "ppu_busy": Out(1),
             "w_row": In(weight_row_layout(cfg)),
-            "w_en": In(1),
+            "w_first": In(1),
+            "w_last": In(1),
+            "w_fits": In(1),
+            "w_group": In(range(group_count(cfg) + 1)),
+            "w_take": In(1),
+            "w_c_next": In(range(max(2, cfg.iaram_rows))),
+            "w_lookup": In(1),
+            "w_ready": Out(1),
             "a_row": In(act_row_layout(cfg)),
             "a_en": In(1),
             "clear_w": In(1),
             "clear_a": In(1),
-            "w_blocks": Out(range(MAX_BLOCKS + 1)),
             "a_blocks": Out(range(cfg.iaram_rows + 1)),
             "load_error": Out(1),
             "out_read": In(read_port_signature(oaram_row_layout(cfg), cfg.oaram_rows)),
@@ -214,53 +209,62 @@ class ScnnPE(wiring.Component):
 
         m.submodules.ppu = ppu = PostProcessor(cfg, self._px, self._py)
 
-        # -- storage, filled by the loaders ------------------------------------------------------
+        # -- storage: activations loaded before computing (or the previous layer's output, on
+        # chip), weights kept from the broadcast --------------------------------------------
         m.submodules.wbuf = wbuf = Ram(weight_row_layout(cfg), cfg.weight_rows)
         m.submodules.iaram = iaram = Ram(buffer_row_layout(cfg), buffer_rows(cfg))
         m.submodules.oaram = oaram = Ram(buffer_row_layout(cfg), buffer_rows(cfg))
         m.submodules.counts = counts = Ram(range(cfg.tile_elems + 1), cfg.out_channels)
-        m.submodules.wload = wload = weight_loader(cfg)
         m.submodules.aload = aload = act_loader(cfg)
-        m.submodules.wdir = wdir = Ram(wload.directory_shape, cfg.weight_rows)
-        m.submodules.alist = alist = Ram(list_layout(cfg), 2 * cfg.iaram_rows)
+        m.submodules.alist = alist = Ram(dir_layout(cfg), 2 * cfg.iaram_rows)
         m.submodules.swap = swap = BufferSwap(cfg, aload.directory_shape)
-        wiring.connect(m, wload.ram, wbuf.w)
-        wiring.connect(m, wload.directory, wdir.w)
+        m.submodules.wfifo = wfifo = WeightFifo(cfg, dir_layout(cfg))
+        m.submodules.wqueue = wqueue = Ram(block_layout(cfg), cfg.weight_rows, comb=True)
+        wiring.connect(m, wfifo.wbuf, wbuf.w)
+        wiring.connect(m, wfifo.queue_w, wqueue.w)
+        wiring.connect(m, wfifo.queue_r, wqueue.r[0])
         wiring.connect(m, aload.ram, swap.load_rows)
-        wiring.connect(m, aload.directory, swap.load_list)
+        wiring.connect(m, aload.directory, swap.load_dir)
         for ram, w, r in ((iaram, swap.rams_w[0], swap.rams_r[0]),
                           (oaram, swap.rams_w[1], swap.rams_r[1])):
             wiring.connect(m, w, ram.w)
             wiring.connect(m, r, ram.r[0])
-        wiring.connect(m, swap.list_w, alist.w)
-        wiring.connect(m, swap.list_r, alist.r[0])
+        wiring.connect(m, swap.dir_w, alist.w)
+        wiring.connect(m, swap.dir_r, alist.r[0])
         wiring.connect(m, wiring.flipped(self.out_read), swap.out_rows)
         wiring.connect(m, wiring.flipped(self.count_read), counts.r[0])
         m.d.comb += swap.in_sel.eq(self.in_sel)
         m.d.comb += [
-            wload.row.eq(self.w_row), wload.en.eq(self.w_en), wload.clear.eq(self.clear_w),
             aload.row.eq(self.a_row), aload.en.eq(self.a_en), aload.clear.eq(self.clear_a),
-            self.w_blocks.eq(wload.blocks), self.a_blocks.eq(aload.blocks),
-            self.load_error.eq(wload.overflow | aload.overflow),
+            self.a_blocks.eq(aload.blocks),
+            self.load_error.eq(aload.overflow),
+            # The pending beat's channel's activation block, read a cycle ahead from the input
+            # RAM's directory.
+            swap.in_dir.addr.eq(self.w_c_next),
+            swap.in_dir.en.eq(self.w_lookup),
+            wfifo.act.eq(swap.in_dir.data),
+            wfifo.row.eq(self.w_row),
+            wfifo.first.eq(self.w_first),
+            wfifo.last.eq(self.w_last),
+            wfifo.fits.eq(self.w_fits),
+            wfifo.group.eq(self.w_group),
+            wfifo.take.eq(self.w_take),
+            wfifo.clear.eq(self.clear_w),
+            self.w_ready.eq(wfifo.ready),
         ]
         w_data, a_data = wbuf.r[0], swap.seq_rows
 
         # -- sequencer: one vector pair per advancing cycle --------------------------------------
         advance = Signal()
-        m.submodules.sequencer = seqr = ChannelSequencer(cfg, list_layout(cfg),
-                                                         wload.directory_shape)
-        wiring.connect(m, seqr.alist, swap.seq_list)
-        wiring.connect(m, seqr.wdir, wdir.r[0])
-        # A chained layer's list is the one the PPU wrote in the previous layer: its length is
-        # taken at layer_start, as the PPU's count restarts for this layer's outputs.
-        chained_listed = Signal.like(aload.listed)
-        with m.If(self.layer_start):
-            m.d.sync += chained_listed.eq(ppu.listed)
+        m.submodules.sequencer = seqr = ChannelSequencer(cfg)
         m.d.comb += [
             seqr.group_start.eq(self.group_start),
             seqr.layer_start.eq(self.layer_start),
-            seqr.channels.eq(self.layer.c),
-            seqr.listed.eq(Mux(self.chain, chained_listed, aload.listed)),
+            seqr.head.eq(wfifo.head),
+            seqr.head_valid.eq(wfifo.head_valid),
+            seqr.bgroup.eq(self.w_group),
+            wfifo.pop.eq(seqr.pop),
+            wfifo.free.eq(seqr.free),
             seqr.advance.eq(advance),
             a_data.addr.eq(seqr.a_addr),
             w_data.addr.eq(seqr.w_addr),
@@ -387,9 +391,9 @@ class ScnnPE(wiring.Component):
             swap.ppu_rows.addr.eq(ppu.oaram.addr),
             swap.ppu_rows.data.eq(ppu.oaram.data),
             swap.ppu_rows.en.eq(ppu.oaram.en),
-            swap.ppu_list.addr.eq(ppu.olist.addr),
-            swap.ppu_list.data.eq(ppu.olist.data),
-            swap.ppu_list.en.eq(ppu.olist.en),
+            swap.ppu_dir.addr.eq(ppu.odir.addr),
+            swap.ppu_dir.data.eq(ppu.odir.data),
+            swap.ppu_dir.en.eq(ppu.odir.en),
             counts.w.addr.eq(ppu.counts.addr),
             counts.w.data.eq(ppu.counts.data),
             counts.w.en.eq(ppu.counts.en),

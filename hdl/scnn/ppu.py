@@ -14,7 +14,7 @@ from .blox import BLOCK, BlockPruner
 from .compressor import Compressor, oaram_row_layout
 from .layouts import layer_layout
 from .requant import Requantizer, shift_bits
-from .swap import list_layout
+from .swap import dir_layout
 from ..common.rams import write_port_signature
 
 __all__ = ["PostProcessor", "halo_layout", "ppu_cycles", "BLOX_WAIT", "BLOX_STROBES"]
@@ -88,11 +88,11 @@ class PostProcessor(wiring.Component):
        outside the layer's ``H × W`` image are zero; ReLU; with ``requant``, requantization to
        the activation width (:class:`.requant.Requantizer`, the layer's ``shift``, in the same
        cycle); :class:`.compressor.Compressor` into the output RAM. The block is closed in the
-       next cycle, which writes its count to the count table at ``kbase + kk`` and, when the
-       block is not empty, an entry to the output RAM's block list (``olist``: channel
-       ``kbase + kk``, first row, count; what the activation loader writes for a block it
-       stores), so that the next layer can take this output as its input on chip: the next
-       channel's first exchange cycle, or a flush cycle.
+       next cycle, which writes its count to the count table at ``kbase + kk`` and the block's
+       entry to the output RAM's directory (``odir``, entry ``kbase + kk``: first row, count;
+       what the activation loader writes for a block it receives), so that the next layer can
+       take this output as its input on chip: the next channel's first exchange cycle, or a
+       flush cycle.
 
     Every accumulator that can hold a value is read by exactly one step and cleared by it, so
     the set is all zeros again when the PPU finishes. Rows of the accumulator space lie in
@@ -107,7 +107,7 @@ class PostProcessor(wiring.Component):
     layer : In(layer_layout(cfg))
         The layer: ``r``, ``s`` (kernel), ``h``, ``w`` (image size).
     layer_start : In(1)
-        Rewind the OARAM and the block list.
+        Rewind the OARAM.
     requant, shift : In(1), In(shift_bits(acc_width))
         The layer's output mode: 0 the ReLU'd accumulators, 1 requantized to ``act_width``.
     busy : Out(1)
@@ -120,11 +120,9 @@ class PostProcessor(wiring.Component):
         The neighbours' ``links.right``, ``links.left``, ``links.down``, ``links.up`` (zero at
         the array's edges).
     oaram : Out(write port), counts : Out(write port), overflow : Out(1)
-    olist : Out(write port of swap.list_layout(cfg), iaram_rows)
-        The block list of the output RAM; entries past ``iaram_rows`` are dropped (a layer whose
-        list does not fit cannot be chained from: the accelerator checks ``K ≤ iaram_rows``).
-    listed : Out(range(iaram_rows + 1))
-        Entries of ``olist`` written since ``layer_start``.
+    odir : Out(write port of swap.dir_layout(cfg), iaram_rows)
+        The output RAM's directory; channels from ``iaram_rows`` on get no entry (a layer with
+        more channels cannot be chained from: the accelerator checks ``K ≤ iaram_rows``).
     blox_threshold : In(unsigned(fmt.bits)), with a ``sparseblox`` section only
         The layer's Sparse-Blox threshold. Between step 2 and 3, each channel's tile goes to the
         :class:`.blox.BlockPruner` block by block (4×4 from the tile's origin, a row of a block
@@ -165,8 +163,7 @@ class PostProcessor(wiring.Component):
             "oaram": Out(write_port_signature(oaram_row_layout(cfg), cfg.oaram_rows)),
             "counts": Out(write_port_signature(count, cfg.out_channels)),
             "overflow": Out(1),
-            "olist": Out(write_port_signature(list_layout(cfg), cfg.iaram_rows)),
-            "listed": Out(range(cfg.iaram_rows + 1)),
+            "odir": Out(write_port_signature(dir_layout(cfg), cfg.iaram_rows)),
             **({name: Out(1) for name in BLOX_STROBES} |
                {"blox_threshold": In(cfg.sparseblox.bits)}
                if cfg.sparseblox is not None else {}),
@@ -347,19 +344,14 @@ class PostProcessor(wiring.Component):
             self.counts.en.eq(comp.count_en),
             self.overflow.eq(comp.overflow),
         ]
-        # The output RAM's block list: an entry per non-empty block, as the loader writes one.
-        listed = self.listed
-        entry = self.olist.data
+        # The output RAM's directory: an entry per block, as the loader writes one.
+        k_out = Signal(range(cfg.out_channels + cfg.kc))
         m.d.comb += [
-            entry.c.eq(kbase + closing_k), entry.start.eq(comp.block_start),
-            entry.count.eq(comp.count),
-            self.olist.addr.eq(listed),
-            self.olist.en.eq(comp.count_en & (comp.count != 0) & (listed < cfg.iaram_rows)),
+            k_out.eq(kbase + closing_k),
+            self.odir.data.start.eq(comp.block_start), self.odir.data.count.eq(comp.count),
+            self.odir.addr.eq(k_out),
+            self.odir.en.eq(comp.count_en & (k_out < cfg.iaram_rows)),
         ]
-        with m.If(self.layer_start):
-            m.d.sync += listed.eq(0)
-        with m.Elif(self.olist.en):
-            m.d.sync += listed.eq(listed + 1)
 
         # -- the schedule -------------------------------------------------------------------------
         exchange = Signal()                     # the kernel has halo rows or columns

@@ -1,24 +1,19 @@
 """The PE's sequencer: the PT-IS-CP-sparse loop over one output-channel group (SCNN, Sec. 3.2).
 
 "For each output-channel group, for each input channel: for each row of I activations (held), for
-each row of F weights" (Fig. 4 made sparse). Channels are taken from the list of the PE's
-non-empty activation blocks (:class:`.loader.BlockLoader`), so a channel without activations
-costs nothing; the weight block of each is found in the weight directory, and a channel whose
-weight block is empty is skipped while the channel before it issues its slots.
+each row of F weights" (Fig. 4 made sparse). The channels are the blocks the PE's weight FIFO
+kept (:class:`.wfifo.WeightFifo`): those with weights and activations, so any other channel costs
+nothing; each block is taken when it has arrived whole.
 """
 
 from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..common.rams import read_port_signature
+from .swap import buffer_rows
+from .wfifo import block_layout, group_count
 
-__all__ = ["ChannelSequencer", "slot_layout", "SEQUENCER_FILL"]
-
-#: Cycles from ``group_start`` to the first slot issued when the first listed channel has weights:
-#: two shifts filling the channel pipeline (activation list read, weight directory read) and the
-#: step taking the channel into its register.
-SEQUENCER_FILL = 4
+__all__ = ["ChannelSequencer", "slot_layout"]
 
 
 def slot_layout(cfg):
@@ -37,61 +32,58 @@ class Seq(enum.Enum, shape=2):
 class ChannelSequencer(wiring.Component):
     """Issue the vector pairs (slots) of one PE for one output-channel group.
 
-    **Channels.** Entry ``n`` of the activation list (``alist``: the PE's non-empty activation
-    blocks in channel order, ``c``, first IARAM row, count) is paired with weight block
-    ``(g, c)``, entry ``g·C + c`` of the weight directory (``wdir``: first row, count). A
-    pipeline of three registers (the list entry being read, ``hold``: the entry whose directory
-    entry is being read, ``cur``: the channel being issued) decides in every *step* (below):
-    ``hold`` is *taken* into ``cur`` when its weight block is not empty and ``cur`` is free (it
-    has no channel, or issues its channel's last slot in this step); it is *skipped* when its
-    weight block is empty, whether ``cur`` is free or not; either way the pipeline shifts. A
-    channel with weights takes ``⌈nA / I⌉ · ⌈nW / F⌉`` slots, one per (activation row, weight
-    row), activation rows outer; a channel without weights takes none.
+    **Channels.** The head of the weight FIFO's block queue (``head``: the block's first FIFO row
+    and count, the PE's activation block of the channel, the block's group) is *taken* into
+    ``cur`` in a step (below) in which ``cur`` is free (it has no channel, or issues its channel's
+    last slot in this step) and the head is a block of the running group. A channel takes
+    ``⌈nA / I⌉ · ⌈nW / F⌉`` slots, one per (activation row, weight row), activation rows outer;
+    a slot of its last activation row reads its weight row for the last time and frees it
+    (``free``).
 
-    **Steps and timing.** ``group_start`` in cycle L: the pipeline fills in L + 1, L + 2; L + 3 is
-    the first step (nothing is issued in it). From L + 4 the sequencer *runs*: every cycle in
-    which ``advance`` is high is a step and issues one slot, ``live``, which carries a vector pair
-    (``valid``) when ``cur`` holds a channel, and is a slot without products (a bubble) when it
-    does not. The group ends in the step in which ``cur`` is free and ``hold`` holds no entry:
-    ``busy`` is low from the next cycle. So, with channels of ``k`` slots: the first slot is
-    issued in L + 4 (:data:`SEQUENCER_FILL`) when the first listed channel has weights; a run of
-    ``e`` channels without weights costs ``e`` bubbles before the first channel with weights (or,
-    without one, before the group ends), and ``max(0, e + 1 − k)`` bubbles after a channel of
-    ``k`` slots (the run is skipped one channel per step while that channel issues); a PE whose
-    list is empty ends its group in L + 4. The pipeline shifts twice while filling and once per
-    step that takes, skips or ends: ``3 + listed`` times per group.
+    **Steps and timing.** ``group_start`` in cycle L: L + 1 is the first step (nothing is issued
+    in it). From L + 2 the sequencer *runs*: every cycle in which ``advance`` is high is a step
+    and issues one slot, ``live``, which carries a vector pair (``valid``) when ``cur`` holds a
+    channel, and is a slot without products (a bubble) when it does not (its next block has not
+    arrived). The group ends in the step in which ``cur`` is free, the head is not a block of the
+    group and the broadcast has passed the group (``bgroup``, the group of the broadcast's
+    pending beat, is larger): ``busy`` is low from the next cycle. The rules are those of
+    :mod:`sparseforge.sim.scnn.schedule`.
 
     Attributes
     ----------
     group_start, layer_start : In(1)
-        A group begins; the first one of a layer (its weight blocks are entries 0 … C − 1).
-    channels : In(range(C_max + 1))
-        The layer's input channels C.
-    listed : In
-        Entries of the activation list.
-    alist, wdir : Out(read_port_signature(...))
-        Synchronous read ports of the activation list and the weight directory.
+        A group begins; the first one of a layer.
+    head : In(block_layout(cfg))
+    head_valid : In(1)
+    bgroup : In
+        The group of the broadcast's pending beat (the layer's group count once it is over).
+    pop : Out(1)
+        The head is taken.
+    free : Out(1)
+        A weight row is read for the last time.
     advance : In(1)
         The pipeline advances: the slot issued this cycle is taken.
     issue : Out(slot_layout(cfg))
         The slot of this cycle.
     a_addr, w_addr : Out
-        Rows of the IARAM and of the weight buffer this slot reads.
+        Rows of the input RAM and of the weight FIFO this slot reads.
     busy : Out(1)
     """
 
-    def __init__(self, cfg, alist_shape, wdir_shape):
+    def __init__(self, cfg):
         self._cfg = cfg
+        groups = range(group_count(cfg) + 1)
         super().__init__({
             "group_start": In(1),
             "layer_start": In(1),
-            "channels": In(range(cfg.iaram_rows + 1)),
-            "listed": In(range(cfg.iaram_rows + 1)),
-            "alist": Out(read_port_signature(alist_shape, cfg.iaram_rows)),
-            "wdir": Out(read_port_signature(wdir_shape, cfg.weight_rows)),
+            "head": In(block_layout(cfg)),
+            "head_valid": In(1),
+            "bgroup": In(groups),
+            "pop": Out(1),
+            "free": Out(1),
             "advance": In(1),
             "issue": Out(slot_layout(cfg)),
-            "a_addr": Out(alist_shape["start"].shape),     # any row a list entry can name
+            "a_addr": Out(range(max(2, buffer_rows(cfg)))),   # either activation RAM's rows
             "w_addr": Out(range(max(2, cfg.weight_rows))),
             "busy": Out(1),
         })
@@ -101,65 +93,46 @@ class ChannelSequencer(wiring.Component):
         m = Module()
         F, I = cfg.f, cfg.i  # noqa: E741  (the paper's names)
         seq = Signal(Seq)
-        fill = Signal(range(3))
-        gbase = Signal(range(cfg.weight_rows + cfg.iaram_rows + 1))   # entry of (g, 0)
-        ja = Signal(range(cfg.iaram_rows + 2))                # next list entry to read
-        read_valid = Signal()                                 # alist.data is a list entry
-        hold = Signal(self.alist.data.shape())                # its directory entry is read
-        hold_valid = Signal()
+        gp = Signal(range(group_count(cfg) + 1))             # the running group
+        cur_valid = Signal()                                  # cur is a channel being issued
         cur = Signal(data.StructLayout({
-            "a_start": self.alist.data.shape()["start"].shape,
+            "a_start": range(max(2, buffer_rows(cfg))),
             "n_a": range(cfg.tile_elems + 1),
             "w_start": range(max(2, cfg.weight_rows)), "n_w": range(cfg.weight_block_max + 1)}))
-
-        # -- the channel pipeline: take the next channel, or skip one with no weights ----------
-        # A *step* is a cycle in which the channel decision is made: the last fill cycle, then
-        # every cycle the pipeline advances while running.
-        shift = Signal()
-        step = Signal()
-        cur_valid = Signal()                                  # cur is a channel being issued
-        hold_ok = Signal()                                    # hold is a channel with weights
-        cur_free = Signal()
-        take = Signal()
-        skip = Signal()
-        done = Signal()
-        m.d.comb += [
-            self.alist.addr.eq(ja),
-            self.alist.en.eq(shift),
-            self.wdir.addr.eq(gbase + self.alist.data.c),
-            self.wdir.en.eq(shift),
-            self.busy.eq(seq != Seq.IDLE),
-        ]
-        with m.If(shift):
-            m.d.sync += [
-                ja.eq(ja + 1),
-                read_valid.eq(ja < self.listed),
-                hold.eq(self.alist.data),
-                hold_valid.eq(read_valid),
-            ]
 
         # -- the slots of the current channel -------------------------------------------------
         j = Signal(range(-(-cfg.tile_elems // I)))            # activation row in the block
         q = Signal(range(-(-cfg.weight_block_max // F)))      # weight row in the block
         a_off = Signal(range(cfg.tile_elems + I + 1))          # entries before row j
         w_off = Signal(range(cfg.weight_block_max + F + 1))
+        w_row = Signal(range(cfg.weight_rows + -(-cfg.weight_block_max // F) + 1))
         last_a = Signal()
         last_w = Signal()
         end_channel = Signal()
         running = Signal()
+        step = Signal()
+        issued = Signal()                                     # a slot of cur is issued
+        head_ok = Signal()                                    # the head is a block of gp
+        cur_free = Signal()
+        take = Signal()
+        done = Signal()
         m.d.comb += [
+            self.busy.eq(seq != Seq.IDLE),
             running.eq(seq == Seq.RUN),
+            step.eq((seq == Seq.FILL) | (running & self.advance)),
+            issued.eq(running & self.advance & cur_valid),
             last_a.eq(a_off + I >= cur.n_a),
             last_w.eq(w_off + F >= cur.n_w),
-            end_channel.eq(cur_valid & last_a & last_w),
-            hold_ok.eq(hold_valid & (self.wdir.data.count != 0)),
+            end_channel.eq(issued & last_a & last_w),
+            head_ok.eq(self.head_valid & (self.head.g == gp)),
             cur_free.eq(~cur_valid | end_channel),
-            take.eq(cur_free & hold_ok),
-            skip.eq(hold_valid & ~hold_ok),
-            done.eq(cur_free & ~hold_valid),
-            step.eq(((seq == Seq.FILL) & (fill == 2)) | (running & self.advance)),
+            take.eq(step & cur_free & head_ok),
+            done.eq(step & cur_free & ~head_ok & (self.bgroup > gp)),
+            self.pop.eq(take),
+            self.free.eq(issued & last_a),
+            w_row.eq(cur.w_start + q),
             self.a_addr.eq(cur.a_start + j),
-            self.w_addr.eq(cur.w_start + q),
+            self.w_addr.eq(Mux(w_row >= cfg.weight_rows, w_row - cfg.weight_rows, w_row)),
             self.issue.live.eq(running),
             self.issue.valid.eq(running & cur_valid),
             self.issue.q0.eq(q == 0),
@@ -170,30 +143,23 @@ class ChannelSequencer(wiring.Component):
 
         with m.If(seq == Seq.IDLE):
             with m.If(self.group_start):
-                m.d.sync += [seq.eq(Seq.FILL), fill.eq(0), ja.eq(0), read_valid.eq(0),
-                             hold_valid.eq(0), cur_valid.eq(0),
-                             gbase.eq(Mux(self.layer_start, 0, gbase + self.channels))]
-        with m.Elif((seq == Seq.FILL) & (fill != 2)):
-            m.d.comb += shift.eq(1)
-            m.d.sync += fill.eq(fill + 1)
+                m.d.sync += [seq.eq(Seq.FILL), cur_valid.eq(0),
+                             gp.eq(Mux(self.layer_start, 0, gp + 1))]
         with m.Elif(step):
-            # The list entry in ``hold`` leaves it (taken or skipped); one more shift ends the
-            # group, so the pipeline shifts ``3 + listed`` times per group.
-            m.d.comb += shift.eq(take | skip | done)
             m.d.sync += seq.eq(Mux(done, Seq.IDLE, Seq.RUN))
             with m.If(take):
                 m.d.sync += [
                     cur_valid.eq(1),
-                    cur.a_start.eq(hold.start),
-                    cur.n_a.eq(hold.count),
-                    cur.w_start.eq(self.wdir.data.start),
-                    cur.n_w.eq(self.wdir.data.count),
+                    cur.a_start.eq(self.head.a_start),
+                    cur.n_a.eq(self.head.n_a),
+                    cur.w_start.eq(self.head.w_start),
+                    cur.n_w.eq(self.head.n_w),
                     j.eq(0), q.eq(0), a_off.eq(0), w_off.eq(0),
                 ]
             with m.Elif(end_channel):
                 m.d.sync += cur_valid.eq(0)
-            with m.Elif(cur_valid & last_w):
+            with m.Elif(issued & last_w):
                 m.d.sync += [q.eq(0), w_off.eq(0), j.eq(j + 1), a_off.eq(a_off + I)]
-            with m.Elif(cur_valid):
+            with m.Elif(issued):
                 m.d.sync += [q.eq(q + 1), w_off.eq(w_off + F)]
         return m

@@ -17,7 +17,7 @@ from .layouts import act_row_layout, entry_layout
 from .loader import directory_layout
 from ..common.rams import read_port_signature, write_port_signature
 
-__all__ = ["BufferSwap", "buffer_rows", "list_layout", "buffer_row_layout"]
+__all__ = ["BufferSwap", "buffer_rows", "dir_layout", "buffer_row_layout"]
 
 
 def buffer_rows(cfg):
@@ -36,62 +36,65 @@ def buffer_row_layout(cfg):
     return data.ArrayLayout(entry_layout(width, cfg.index_bits), cfg.i)
 
 
-def list_layout(cfg):
-    """An entry of a RAM's list of non-empty blocks: input channel ``c``, first row ``start``,
-    entry ``count`` (written by the activation loader or the PPU, read by the sequencer)."""
-    return directory_layout(buffer_rows(cfg), cfg.tile_elems, cfg.iaram_rows)
+def dir_layout(cfg):
+    """An entry of a RAM's activation directory (entry ``c``: the block of channel ``c``): first
+    row ``start`` and entry ``count`` (written by the activation loader or the PPU for every
+    block, empty ones included; read by the weight FIFO's lookup)."""
+    return directory_layout(buffer_rows(cfg), cfg.tile_elems)
 
 
 class BufferSwap(wiring.Component):
-    """Connect the loader, the PPU, the sequencer and the output streamer to the two activation
-    RAMs (``iaram``, ``oaram``) and the block list RAM (``alist``) by role.
+    """Connect the loader, the PPU, the sequencer, the weight FIFO and the output streamer to
+    the two activation RAMs (``iaram``, ``oaram``) and the activation directory RAM (``alist``)
+    by role.
 
     ``in_sel`` picks the *input* RAM: 0 the one named ``iaram`` (a layer after reset, and every
     layer not chained), 1 the one named ``oaram``; the other is the *output* RAM. The input RAM
     takes the activation loader's rows (``load_rows``, sign-extended to the stored width) and is
     read by the sequencer (``seq_rows``); the output RAM takes the PPU's rows (``ppu_rows``) and
-    is read by the output streamer (``out_rows``). The list RAM has two halves of ``iaram_rows``
-    entries, one per activation RAM (half ``b`` lists RAM ``b``'s blocks): the loader's list
-    entries (``load_list``) go to the input half, the PPU's (``ppu_list``) to the output half, and
-    the sequencer reads the input half (``seq_list``).
+    is read by the output streamer (``out_rows``). The directory RAM has two halves of
+    ``iaram_rows`` entries, one per activation RAM (half ``b`` is RAM ``b``'s directory, entry
+    ``c`` channel ``c``'s block): the loader's entries (``load_dir``) go to the input half, the
+    PPU's (``ppu_dir``) to the output half, and the weight FIFO's lookup reads the input half
+    (``in_dir``).
 
     Contract: ``in_sel`` is stable while a layer loads and runs; the loader and the PPU never
-    write the list in the same cycle (the loader writes while a layer loads, the PPU while it
-    computes; the loader has priority). Combinational, no latency: the RAMs' own read latency
+    write the directory in the same cycle (the loader writes while a layer loads, the PPU while
+    it computes; the loader has priority). Combinational, no latency: the RAMs' own read latency
     (one cycle, synchronous) is the users'.
 
     Attributes
     ----------
     in_sel : In(1)
     load_rows : In(write port of act_row_layout(cfg), iaram_rows)
-    load_list : In(write port of the loader's directory entries, iaram_rows)
+    load_dir : In(write port of the loader's directory entries, iaram_rows)
     ppu_rows : In(write port of oaram_row_layout(cfg), oaram_rows)
-    ppu_list : In(write port of list_layout(cfg), iaram_rows)
+    ppu_dir : In(write port of dir_layout(cfg), iaram_rows)
     seq_rows : In(read port of buffer_row_layout(cfg), buffer_rows(cfg))
-    seq_list : In(read port of list_layout(cfg), iaram_rows)
+    in_dir : In(read port of dir_layout(cfg), iaram_rows)
     out_rows : In(read port of oaram_row_layout(cfg), oaram_rows)
     rams_w, rams_r : Out(write, read port).array(2)
         The two activation RAMs: 0 ``iaram``, 1 ``oaram``.
-    list_w, list_r : Out(write, read port of list_layout(cfg), 2·iaram_rows)
+    dir_w, dir_r : Out(write, read port of dir_layout(cfg), 2·iaram_rows)
     """
 
-    def __init__(self, cfg, load_list_shape):
+    def __init__(self, cfg, load_dir_shape):
         self._cfg = cfg
         row, depth, entries = buffer_row_layout(cfg), buffer_rows(cfg), cfg.iaram_rows
-        lst = list_layout(cfg)
+        lst = dir_layout(cfg)
         super().__init__({
             "in_sel": In(1),
             "load_rows": In(write_port_signature(act_row_layout(cfg), cfg.iaram_rows)),
-            "load_list": In(write_port_signature(load_list_shape, entries)),
+            "load_dir": In(write_port_signature(load_dir_shape, entries)),
             "ppu_rows": In(write_port_signature(oaram_row_layout(cfg), cfg.oaram_rows)),
-            "ppu_list": In(write_port_signature(lst, entries)),
+            "ppu_dir": In(write_port_signature(lst, entries)),
             "seq_rows": In(read_port_signature(row, depth)),
-            "seq_list": In(read_port_signature(lst, entries)),
+            "in_dir": In(read_port_signature(lst, entries)),
             "out_rows": In(read_port_signature(oaram_row_layout(cfg), cfg.oaram_rows)),
             "rams_w": Out(write_port_signature(row, depth)).array(2),
             "rams_r": Out(read_port_signature(row, depth)).array(2),
-            "list_w": Out(write_port_signature(lst, 2 * entries)),
-            "list_r": Out(read_port_signature(lst, 2 * entries)),
+            "dir_w": Out(write_port_signature(lst, 2 * entries)),
+            "dir_r": Out(read_port_signature(lst, 2 * entries)),
         })
 
     def elaborate(self, platform):
@@ -117,20 +120,19 @@ class BufferSwap(wiring.Component):
         with m.Else():
             _entries(m, self.out_rows.data, self.rams_r[1].data)
 
-        # -- the list RAM: half in_sel lists the input RAM, the other half the output RAM -------
-        lw = self.list_w
-        with m.If(self.load_list.en):
-            load = self.load_list.data
-            m.d.comb += [lw.addr.eq(Mux(sel, entries, 0) + self.load_list.addr), lw.en.eq(1),
-                         lw.data.start.eq(load.start), lw.data.count.eq(load.count),
-                         lw.data.c.eq(load.c)]
+        # -- the directory RAM: half in_sel is the input RAM's, the other the output RAM's -----
+        dw = self.dir_w
+        with m.If(self.load_dir.en):
+            load = self.load_dir.data
+            m.d.comb += [dw.addr.eq(Mux(sel, entries, 0) + self.load_dir.addr), dw.en.eq(1),
+                         dw.data.start.eq(load.start), dw.data.count.eq(load.count)]
         with m.Else():
-            m.d.comb += [lw.addr.eq(Mux(sel, 0, entries) + self.ppu_list.addr),
-                         lw.en.eq(self.ppu_list.en), lw.data.eq(self.ppu_list.data)]
+            m.d.comb += [dw.addr.eq(Mux(sel, 0, entries) + self.ppu_dir.addr),
+                         dw.en.eq(self.ppu_dir.en), dw.data.eq(self.ppu_dir.data)]
         m.d.comb += [
-            self.list_r.addr.eq(Mux(sel, entries, 0) + self.seq_list.addr),
-            self.list_r.en.eq(self.seq_list.en),
-            self.seq_list.data.eq(self.list_r.data),
+            self.dir_r.addr.eq(Mux(sel, entries, 0) + self.in_dir.addr),
+            self.dir_r.en.eq(self.in_dir.en),
+            self.in_dir.data.eq(self.dir_r.data),
         ]
         return m
 

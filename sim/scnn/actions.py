@@ -17,8 +17,7 @@ accumulator banks and the post-processing unit; the output streamer) and the cyc
 ``compute``
     PE-cycles computing a group (``compute_cycles``).
 ``channel``
-    Channel-pipeline shifts of the sequencers: per group and PE, three to fill the pipeline and
-    one per input channel with activations.
+    Blocks the PEs' weight FIFOs keep (each taken once by its sequencer).
 ``ppu_cycle``
     PE-cycles the post-processors are busy (:func:`.cycles.ppu_cycles` per group).
 ``ppu_write``
@@ -27,16 +26,18 @@ accumulator banks and the post-processing unit; the output streamer) and the cyc
 ``entry``
     Compressed output entries the compressors emit (placeholders included, trailing ones too).
 ``beat``, ``load_beat``
-    Output beats; weight and activation beats loaded.
+    Output beats; weight and activation beats taken.
 
 SRAM accesses, named as the energy hooks' macro groups (``sram_<group>_read``/``_write``):
 
 * ``wbuf``, ``iaram`` reads: every cycle the pipeline advances, so ``pe_cycle − stall`` each
   (the read enable is the crossbar's ``ready``, low only in stalls); writes: the rows of the
-  non-empty weight blocks (on every PE) and activation blocks the loaders store.
-* ``wdir`` (weight directory) and ``alist`` (activation list): a read per ``channel``; a write
-  per weight block (on every PE), per non-empty activation block and per non-empty output
-  block (the PPU lists the output RAM's blocks for a chained layer; at most IARAM rows a PE).
+  weight blocks each PE's FIFO keeps and of the non-empty activation blocks the loaders store.
+* ``wqueue`` (the weight FIFO's block queue, read combinationally): a write and a read per kept
+  block (``channel``). ``alist`` (activation directory): a write per activation block and per
+  output block of a channel below IARAM rows (the PPU writes the output RAM's directory, for a
+  chained layer); a read on every PE in the last loading cycle and at the end of every weight
+  block (it looks up the broadcast's pending channel).
 * ``acc``: a bank write per ``product`` and ``ppu_write``. Bank reads are combinational, without
   an enable; each read feeds a write of the same entry (read-add-write for a product,
   read-and-clear or read-add-write in the post-processor), so reads are counted equal to writes.
@@ -48,6 +49,7 @@ SRAM accesses, named as the energy hooks' macro groups (``sram_<group>_read``/``
 import numpy as np
 
 from .cycles import layer_cycles, layer_group_sizes, ppu_cycles
+from .schedule import pe_blocks
 from .format import act_tile, max_zeros
 from .streams import golden, pe_positions
 
@@ -106,11 +108,10 @@ def layer_actions(cfg, streams, act, weights, cycles=None, model=None):
     cycles = model.cycles if cycles is None else cycles
     npe = cfg.pes
     sizes = layer_group_sizes(cfg, layer)
-    groups = len(sizes)
-    listed = sum(sum(block.count != 0 for block in blocks) for blocks in streams.act_blocks)
-    out_listed = sum(min(cfg.iaram_rows, sum(block.count != 0 for block in blocks))
-                     for blocks in streams.output_blocks)
-    channel = groups * (3 * npe + listed)
+    kept = pe_blocks(cfg, streams)
+    channel = sum(len(blocks) for blocks in kept)
+    kept_rows = sum(b.rows for blocks in kept for b in blocks)
+    out_listed = npe * min(layer.k, cfg.iaram_rows)
     ppu = npe * sum(ppu_cycles(cfg, kg, layer.r, layer.s) for kg in sizes)
     ppu_write = npe * layer.k * ppu_writes_per_channel(cfg, layer.r, layer.s)
     out = golden(cfg, act, weights)
@@ -123,6 +124,7 @@ def layer_actions(cfg, streams, act, weights, cycles=None, model=None):
     w_counts = streams.weight_rows[0]
     a_rows = sum(int(np.count_nonzero(rows[0])) for rows in streams.act_rows)
     a_beats = sum(len(rows[0]) for rows in streams.act_rows)
+    a_blocks = sum(len(blocks) for blocks in streams.act_blocks)
     w_blocks = sum(len(group) for group in streams.weight_blocks)
     reads = npe * cycles - model.stall_cycles
     acc = model.products + ppu_write
@@ -133,9 +135,9 @@ def layer_actions(cfg, streams, act, weights, cycles=None, model=None):
         "ppu_write": ppu_write, "entry": entries, "beat": beats,
         "load_beat": len(w_counts) + a_beats,
         "sram_wbuf_read": reads, "sram_iaram_read": reads,
-        "sram_wbuf_write": npe * int(np.count_nonzero(w_counts)), "sram_iaram_write": a_rows,
-        "sram_wdir_read": channel, "sram_alist_read": channel,
-        "sram_wdir_write": npe * w_blocks, "sram_alist_write": listed + out_listed,
+        "sram_wbuf_write": kept_rows, "sram_iaram_write": a_rows,
+        "sram_wqueue_read": channel, "sram_alist_read": npe * (1 + w_blocks),
+        "sram_wqueue_write": channel, "sram_alist_write": a_blocks + out_listed,
         "sram_acc_read": acc, "sram_acc_write": acc,
         "sram_oaram_write": oaram, "sram_counts_write": npe * layer.k,
         "sram_oaram_read": npe * beats, "sram_counts_read": npe * beats,

@@ -2,7 +2,7 @@
 
 Counting convention. A layer is started by a register write; its ``cycles`` run from its first
 input beat to its last output beat, both included, in three parts: ``load_cycles`` (from the
-first input beat to the last, plus one cycle in which the loaders' block counts settle),
+first activation beat to the last, plus one cycle in which the loaders' block counts settle),
 ``busy_cycles`` (the accelerator computes: ``busy`` high) and ``drain_cycles`` (after computing,
 to the last output beat). The model assumes the input streams start together right after
 ``start`` and run at full rate (one beat per cycle each) and that every output beat is accepted
@@ -11,35 +11,21 @@ at once; the RTL's counters then equal it. Data loaded before ``start`` is not c
 The accelerator (:class:`sparseforge.hdl.scnn.ScnnAccelerator`) behaves as follows; the model
 walks the same vector pairs with the same address arithmetic:
 
-* **Load.** ``max(weight beats, activation beats) + 1`` cycles (the activation stream carries
-  every PE's rows), none when nothing is streamed. A chained layer (``chain``) streams no
-  activations: its PEs find the previous layer's output blocks in their output RAM, stored and
-  listed as the loader stores and lists streamed blocks, so everything after loading is as for
-  the same blocks streamed.
-* **Slots.** For each output-channel group, each PE walks the input channels whose activation
-  block is not empty (the others cost nothing). A channel whose weight block ``(g, c)`` is not
-  empty takes ``⌈nA / I⌉ · ⌈nW / F⌉`` slots, one per (activation row, weight row) pair,
-  activation rows outer: a partial last row (intra-PE fragmentation) costs a full slot. A
-  channel whose weight block is empty takes no slot: the sequencer skips one such channel per
-  slot while the channel before it issues, so a run of ``e`` of them after a channel of ``k``
-  slots costs ``max(0, e + 1 − k)`` slots without products (bubbles), and a run of ``e`` before
-  the first channel with weights (or in a group with none) costs ``e``
-  (:class:`sparseforge.hdl.scnn.sequencer.ChannelSequencer`). Bubbles go through the pipeline
-  and the crossbar like any slot without products.
+* **Load.** Only the activations are loaded before computing: ``activation beats + 1`` cycles
+  (the activation stream carries every PE's rows), none when none streams. The weight stream is
+  not taken while loading: it is broadcast while the PEs compute, each PE keeping the blocks it
+  needs in its weight FIFO. A chained layer (``chain``) streams no activations and loads nothing:
+  its PEs find the previous layer's output blocks in their output RAM, stored and in a directory
+  as the loader stores streamed blocks, so its computing part is that of the same blocks
+  streamed (the weight FIFOs keep the same blocks).
+* **Computing** (:mod:`.schedule`, one simulation of the layer, cycle by cycle): the broadcast and
+  its weight stalls, each PE's sequencer over the blocks it keeps (``⌈nA / I⌉ · ⌈nW / F⌉`` slots
+  per kept block, activation rows outer; bubbles while its next block has not arrived), the
+  pipeline and the queued crossbar (:mod:`.crossbar`) and the group barriers and launches.
 * **Banks.** A product with both operands non-zero goes to the accumulator of output channel
   ``kk`` at plane position ``pos`` (:func:`weight_parts`, :func:`act_parts`), which lies in bank
   ``(pos mod A) XOR ((kk << fold_shift) mod A)`` (:func:`bank_of`, the config's
   ``fold_shift``).
-* **Crossbar.** Slots reach the queued crossbar one per cycle and enter it unless a queue they
-  must write is full; :mod:`.crossbar` gives, per group and PE, the cycle its last slot enters
-  and the last cycle a product leaves a queue (counted from the cycle the first slot arrives).
-  With ``M = max(last entry + 1, last grant)`` (``M`` = the slots when nothing conflicts), the
-  stalls are ``last entry − (slots − 1)``.
-* **A group on a PE.** Started (``group_start``) in cycle ``L``: the sequencer fills its channel
-  pipeline in ``L + 1 … L + 3`` and issues the first slot in ``L + 4``, which reaches the
-  crossbar in ``L + 6`` (:data:`PIPELINE_FILL`; bubbles before the first channel with weights
-  are slots of the sequence); the PE is *computing* during cycles ``L + 1 … L + 6 + M``, or
-  ``L + 1 … L + 3`` when it has no channel with activations.
 * **Barrier.** The group's barrier is the first cycle no PE computes, ``B``; PE ``p`` waits
   ``B`` minus its own first idle cycle at it.
 * **PPU.** The group's post-processing is launched in cycle ``X = max(B, X' + T' + 1)`` where
@@ -61,18 +47,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .blox import blox_pass_cycles
-from .crossbar import crossbar_times
+from .schedule import naive_compute, simulate_compute
 
 __all__ = ["LayerCycles", "layer_cycles", "layer_group_sizes", "ppu_cycles", "weight_parts",
-           "act_parts", "bank_of", "entry_of", "group_slots", "load_cycles", "group_beats",
-           "PIPELINE_FILL", "EMPTY_GROUP"]
+           "act_parts", "bank_of", "entry_of", "load_cycles", "group_beats", "PLAIN_UP_TO"]
 
-#: Cycles from ``group_start`` to a PE's first slot reaching the crossbar: the sequencer's
-#: three-register channel pipeline, the issue cycle and the read and decode stages.
-PIPELINE_FILL = 6
-
-#: Cycles from ``group_start`` to the end of a group on a PE without channels.
-EMPTY_GROUP = 4
+#: Largest PE array whose compute part :func:`layer_cycles` simulates with the plain per-PE
+#: reference (:func:`.schedule.naive_compute`, faster there) instead of the vectorized one.
+PLAIN_UP_TO = 16
 
 
 def ppu_cycles(cfg, kg, r, s):
@@ -150,14 +132,14 @@ class LayerCycles:
     products : int
         Non-zero products accumulated, all PEs (the Cartesian products of non-zero weights and
         activations of each input channel).
-    stall_cycles, barrier_cycles, ppu_wait_cycles, compute_cycles : int
+    stall_cycles, barrier_cycles, ppu_wait_cycles, compute_cycles, weight_stall_cycles : int
         As the accelerator's statistics registers count them: crossbar stalls summed over PEs,
         cycles PEs wait at barriers, cycles the next group waits for the PPU, PE-cycles spent
-        computing.
+        computing, cycles the weight broadcast waited for a PE's free FIFO row.
     slots : int
         Slots issued, all PEs (bubbles included).
-    group_m : ndarray (groups, PEs)
-        ``M`` of each PE in each group (its crossbar cycles, see the module docstring).
+    group_end : ndarray (groups, PEs)
+        The first cycle each PE no longer computes each group (:mod:`.schedule`).
     group_barrier, group_launch : list of int
         Per group, the barrier cycle and the PPU launch cycle, counted from the layer's first
         cycle (cycle 0).
@@ -173,7 +155,8 @@ class LayerCycles:
     ppu_wait_cycles: int
     compute_cycles: int
     slots: int
-    group_m: np.ndarray = field(repr=False)
+    weight_stall_cycles: int
+    group_end: np.ndarray = field(repr=False)
     group_barrier: list = field(repr=False)
     group_launch: list = field(repr=False)
 
@@ -196,74 +179,11 @@ class LayerCycles:
         return self.products / slots if slots else 0.0
 
 
-def _packed(parts, lanes):
-    """Channels' entries as rows of ``lanes``, padded to the longest channel.
-
-    ``parts`` is a list over channels of tuples of equal-length arrays, the last one the non-zero
-    mask. Returns ``(arrays, live, rows)``: each array of shape (channels, most rows, lanes), a
-    lane ``live`` when it holds a non-zero entry; ``rows`` the rows of each channel.
-    """
-    rows = np.array([-(-len(part[-1]) // lanes) for part in parts], dtype=np.int64)
-    most = max(1, int(rows.max())) if len(rows) else 1
-    width = len(parts[0]) - 1 if parts else 0
-    arrays = [np.zeros((len(parts), most * lanes), dtype=np.int64) for _ in range(width)]
-    live = np.zeros((len(parts), most * lanes), dtype=bool)
-    for c, part in enumerate(parts):
-        n = len(part[-1])
-        for array, values in zip(arrays, part[:-1]):
-            array[c, :n] = values
-        live[c, :n] = part[-1]
-    shape = (len(parts), most, lanes)
-    return [a.reshape(shape) for a in arrays], live.reshape(shape), rows
-
-
-def group_slots(cfg, weights, acts):
-    """The slots one PE issues for one group, in order: an ``(n, F·I)`` array of banks (``A``
-    where a lane has no product), product ``f·I + i`` in column ``f·I + i``.
-
-    ``weights`` and ``acts`` are :func:`_packed` channels of the group's weight blocks
-    (:func:`weight_parts`) and of the PE's activation blocks (:func:`act_parts`). Channels
-    without activations have no slot; a run of channels without weights has the bubbles of
-    the module docstring (rows of ``A``), placed after the channel before it.
-    """
-    (kk, w_off), w_live, w_rows = weights
-    (a_off,), a_live, a_rows = acts
-    A = cfg.banks
-    present = a_rows != 0
-    if not present.any():
-        return np.zeros((0, cfg.f * cfg.i), dtype=np.int64)
-    kk, w_off, w_live, w_rows = kk[present], w_off[present], w_live[present], w_rows[present]
-    a_off, a_live, a_rows = a_off[present], a_live[present], a_rows[present]
-    empty = w_rows == 0
-    # [c, j, q, f, i]: activation row j outer, weight row q inner; lanes (f, i).
-    pos = w_off[:, None, :, :, None] + a_off[:, :, None, None, :]
-    banks = bank_of(cfg, kk[:, None, :, :, None], pos)
-    live = w_live[:, None, :, :, None] & a_live[:, :, None, None, :]
-    banks = np.where(live, banks, A)
-    shape = banks.shape
-    banks = banks.reshape(shape[0], shape[1], shape[2], -1)
-    exists = ((np.arange(shape[1])[None, :, None] < a_rows[:, None, None]) &
-              (np.arange(shape[2])[None, None, :] < w_rows[:, None, None]))
-    # Channels without weights: a bubble for each one of a run past the first k − 1, k the slots
-    # of the channel before the run (1 before the first channel with weights).
-    index = np.arange(len(w_rows))
-    last = np.maximum.accumulate(np.where(empty, -1, index))
-    k_prev = np.where(last >= 0, (a_rows * w_rows)[np.maximum(last, 0)], 1)
-    bubble = empty & (index - last - 1 >= k_prev - 1)
-    exists[empty] = False
-    exists[bubble, 0, 0] = True                # a bubble: one slot without products
-    banks[bubble, 0, 0] = A
-    return banks[exists]
-
-
-def load_cycles(streams, *, weights=True, acts=True):
-    """Cycles of loading a layer's streams after ``start`` (``weights=False``: the weights were
-    loaded before; ``acts=False``: a chained layer, whose activations are on chip):
-    ``max(weight beats, activation beats) + 1``, or 0 with nothing to stream."""
-    w_beats = len(streams.weight_rows[0]) if weights else 0
+def load_cycles(streams, *, acts=True):
+    """Cycles of loading a layer's activations after ``start``: ``activation beats + 1``, or 0
+    when none streams (``acts=False``: a chained layer, whose activations are on chip)."""
     a_beats = sum(len(rows[0]) for rows in streams.act_rows) if acts else 0
-    beats = max(w_beats, a_beats)
-    return beats + 1 if beats else 0
+    return a_beats + 1 if a_beats else 0
 
 
 def group_beats(cfg, streams):
@@ -279,75 +199,43 @@ def group_beats(cfg, streams):
     return beats
 
 
-def layer_cycles(cfg, streams, *, weights=True, chained=False, keep=False):
+def layer_cycles(cfg, streams, *, chained=False, keep=False):
     """Model one layer given its :class:`~.streams.LayerStreams`; return :class:`LayerCycles`.
 
-    ``weights=False``: the weights were loaded before ``start`` (only activations stream).
     ``chained``: the layer takes its activations from the previous layer's output RAM (the
     ``chain`` register): none stream, the PEs find the same blocks on chip (stored as the
-    loader would store them), so only the load part changes. ``keep``: its outputs stay on chip
-    (the ``keep_outputs`` register): no beat streams out, no drain, and the run ends with the
-    last busy cycle.
+    loader would store them), so only the load part changes (to none). ``keep``: its outputs
+    stay on chip (the ``keep_outputs`` register): no beat streams out, no drain, and the run ends
+    with the last busy cycle.
     """
     layer = streams.layer
-    r, s = layer.r, layer.s
     sizes = layer_group_sizes(cfg, layer)
-    npe = cfg.pes
-    acts = [_packed([act_parts(cfg, block) for block in pe_blocks], cfg.i)
-            for pe_blocks in streams.act_blocks]
-    sims = []
-    products = 0
-    for wgroup in streams.weight_blocks:
-        weights_g = _packed([weight_parts(cfg, block, r, s) for block in wgroup], cfg.f)
-        for p in range(npe):
-            slots = group_slots(cfg, weights_g, acts[p])
-            products += int((slots != cfg.banks).sum())
-            sims.append(slots)
-    push_last, pop_last = crossbar_times(sims, cfg.banks, cfg.queue_depth)
-    counts = np.array([len(x) for x in sims], dtype=np.int64)
-    group_m = np.maximum(push_last + 1, pop_last).reshape(len(sizes), npe)
-    busy_span = np.where(counts > 0, PIPELINE_FILL + 1 + np.maximum(push_last + 1, pop_last),
-                         EMPTY_GROUP).reshape(len(sizes), npe)
-    stalls = int((push_last - (counts - 1))[counts > 0].sum())
+    # The plain per-PE simulation is the faster one for arrays of a few PEs (both are checked
+    # equal in tests/scnn/test_schedule.py).
+    run = (naive_compute if cfg.pes <= PLAIN_UP_TO else simulate_compute)(cfg, streams)
+    launch, last = run.group_launch[-1], ppu_cycles(cfg, sizes[-1], layer.r, layer.s)
+    ready = [x + ppu_cycles(cfg, kg, layer.r, layer.s) + 1
+             for x, kg in zip(run.group_launch, sizes)]
+    busy = launch + last + 2
 
-    # Timeline, cycle 0 = the first busy cycle (the first group's start).
-    start = 0
-    launch_prev = ppu_prev = None
-    barriers, launches, ready = [], [], []
-    waits = ppu_waits = compute = 0
-    for g, kg in enumerate(sizes):
-        ends = start + busy_span[g]                        # first cycle not computing, per PE
-        barrier = int(ends.max())
-        waits += int((barrier - ends).sum())
-        compute += int((ends - start - 1).sum())
-        launch = barrier if launch_prev is None else max(barrier, launch_prev + ppu_prev + 1)
-        ppu_waits += launch - barrier
-        barriers.append(barrier)
-        launches.append(launch)
-        launch_prev, ppu_prev = launch, ppu_cycles(cfg, kg, r, s)
-        ready.append(launch + ppu_prev + 1)
-        start = launch
-    busy = launch_prev + ppu_prev + 2
-
-    load = load_cycles(streams, weights=weights, acts=not chained)
+    load = load_cycles(streams, acts=not chained)
+    ppu_waits = sum(x - b for x, b in zip(run.group_launch, run.group_barrier))
     if keep:
-        return LayerCycles(cycles=load + busy, load_cycles=load, busy_cycles=busy,
-                           drain_cycles=0, products=products, stall_cycles=stalls,
-                           barrier_cycles=waits, ppu_wait_cycles=ppu_waits,
-                           compute_cycles=compute, slots=int(counts.sum()), group_m=group_m,
-                           group_barrier=barriers, group_launch=launches, group_ready=ready,
-                           group_beats=[0] * len(sizes))
-    beats = group_beats(cfg, streams)
-    read = None
-    for g, n in enumerate(beats):
-        read = ready[g] + 1 if read is None else max(ready[g] + 1, read + beats[g - 1])
-    last_beat = read + beats[-1]
-    drain = last_beat - (busy - 1)
+        beats, drain = [0] * len(sizes), 0
+    else:
+        beats = group_beats(cfg, streams)
+        read = None
+        for g, n in enumerate(beats):
+            read = ready[g] + 1 if read is None else max(ready[g] + 1, read + beats[g - 1])
+        last_beat = read + beats[-1]
+        drain = last_beat - (busy - 1)
     return LayerCycles(cycles=load + busy + drain, load_cycles=load, busy_cycles=busy,
-                       drain_cycles=drain, products=products, stall_cycles=stalls,
-                       barrier_cycles=waits, ppu_wait_cycles=ppu_waits, compute_cycles=compute,
-                       slots=int(counts.sum()), group_m=group_m, group_barrier=barriers,
-                       group_launch=launches, group_ready=ready, group_beats=beats)
+                       drain_cycles=drain, products=run.products, stall_cycles=run.stall_cycles,
+                       barrier_cycles=run.barrier_cycles, ppu_wait_cycles=ppu_waits,
+                       compute_cycles=run.compute_cycles, slots=run.slots,
+                       weight_stall_cycles=run.weight_stall_cycles, group_end=run.group_end,
+                       group_barrier=run.group_barrier, group_launch=run.group_launch,
+                       group_ready=ready, group_beats=beats)
 
 
 def layer_group_sizes(cfg, layer):

@@ -4,7 +4,7 @@ The accelerator (:class:`sparseforge.hdl.scnn.ScnnAccelerator`) takes the layer'
 weight blocks as one broadcast stream of rows (group ``g`` outer, input channel ``c`` inner), each
 PE's compressed activation tile as rows (channel by channel), and returns each PE's compressed
 output blocks as rows. Everything here is derived from :mod:`.scnn_format`; the RAM usage is what
-the layer needs of each PE's weight buffer, IARAM and OARAM.
+the layer needs of each PE's weight FIFO, IARAM and OARAM.
 """
 
 from dataclasses import dataclass
@@ -129,14 +129,13 @@ def assemble_output(cfg, blocks, layer):
 
 
 def ram_usage(cfg, streams):
-    """What each RAM of the busiest PE needs: ``{"weights", "weight_blocks", "iaram",
-    "oaram"}``: rows of the weight buffer (non-empty weight blocks), entries of the weight
-    directory (every block), IARAM rows (non-empty activation blocks) and OARAM rows."""
+    """What each RAM of the busiest PE needs: ``{"weights", "iaram", "oaram"}``: rows of the
+    weight FIFO (the largest weight block: blocks stream through it one after the other), IARAM
+    rows (non-empty activation blocks) and OARAM rows."""
     def stored(blocks, lanes):
         return sum(-(-b.count // lanes) for b in blocks)
     return {
-        "weights": stored([b for group in streams.weight_blocks for b in group], cfg.f),
-        "weight_blocks": sum(len(group) for group in streams.weight_blocks),
+        "weights": max(-(-b.count // cfg.f) for group in streams.weight_blocks for b in group),
         "iaram": max(stored(blocks, cfg.i) for blocks in streams.act_blocks),
         "oaram": max(stored(blocks, cfg.i) for blocks in streams.output_blocks),
     }

@@ -45,7 +45,8 @@ __all__ = ["ScnnBench", "LayerResult", "CLOCK_NS", "STATISTICS", "CYCLES"]
 CLOCK_NS = 10
 
 #: Statistics registers read after every layer (besides the cycle counts).
-STATISTICS = ("stall_cycles", "barrier_cycles", "products", "ppu_wait_cycles", "compute_cycles")
+STATISTICS = ("stall_cycles", "barrier_cycles", "products", "ppu_wait_cycles", "compute_cycles",
+              "weight_stall_cycles")
 
 #: The layer's output mode and chaining registers, in the order of ``run_layer``'s arguments.
 CHAIN_REGISTERS = ("requant", "shift", "chain", "keep_outputs")
@@ -95,7 +96,7 @@ def _blocks_as_frames(packer, rows, lanes):
 class ScnnBench:
     """Drive one SCNN accelerator DUT (see the module docstring)."""
 
-    def __init__(self, dut, cfg, *, pause=0.0, backpressure=0.0, seed=0):
+    def __init__(self, dut, cfg, *, pause=0.0, backpressure=0.0, seed=0, weight_pause=None):
         self.dut = dut
         self.cfg = cfg
         self.regs = {reg.name: reg.offset for reg in register_map(cfg)}
@@ -121,18 +122,19 @@ class ScnnBench:
                                     byte_size=len(dut.s_axis_act__tdata))
         self.outs = AxiStreamSink(bus("m_axis_out"), dut.clk, dut.rst,
                                   byte_size=len(dut.m_axis_out__tdata))
-        self.set_pauses(pause, backpressure, seed)
+        self.set_pauses(pause, backpressure, seed, weight_pause=weight_pause)
         self._tasks = []
         self._mode = {}            # the chaining registers' values as last written (see run_layer)
 
-    def set_pauses(self, pause, backpressure, seed):
+    def set_pauses(self, pause, backpressure, seed, *, weight_pause=None):
         """Idle cycles on every source (both data streams and the register bus's address and
         write channels) and back-pressure on every sink (output stream, write response, read
-        data), each from its own seeded generator."""
+        data), each from its own seeded generator; ``weight_pause``, when given, for the weight
+        stream instead of ``pause``."""
         def gen(p, k):
             return random_pauses(p, seed * 16 + k) if p else None
         write, read = self.axil.write_if, self.axil.read_if
-        set_axi_pauses(self.weights, gen(pause, 1))
+        set_axi_pauses(self.weights, gen(pause if weight_pause is None else weight_pause, 1))
         set_axi_pauses(self.acts, gen(pause, 2))
         set_axi_pauses(write.aw_channel, gen(pause, 3))
         set_axi_pauses(write.w_channel, gen(pause, 4))
@@ -167,12 +169,12 @@ class ScnnBench:
     async def read(self, name):
         return await self.registers.read(name)
 
-    async def _send(self, streams, weights, acts=True):
-        """Queue the layer's input frames on both sources (they start together)."""
+    async def _send(self, streams, acts=True):
+        """Queue the layer's input frames on both sources (they start together; the weight
+        stream is taken once the layer computes; ``acts=False``: a chained layer's, none)."""
         cfg = self.cfg
-        if weights:
-            for beats in _blocks_as_frames(self.w_packer, streams.weight_rows, cfg.f):
-                self.weights.send_nowait(AxiStreamFrame(beats))
+        for beats in _blocks_as_frames(self.w_packer, streams.weight_rows, cfg.f):
+            self.weights.send_nowait(AxiStreamFrame(beats))
         for px, py in pe_positions(cfg) if acts else ():
             n = pe_index(cfg, px, py)
             for beats in _blocks_as_frames(self.a_packer, streams.act_rows[n], cfg.i):
@@ -180,8 +182,9 @@ class ScnnBench:
 
     async def _monitor(self, outputs, counts, keep=False):
         """Cycle by cycle until ``outputs`` beats have left (``keep``: until ``busy`` falls, no
-        beat leaving): the first input beat, the cycles ``busy`` is high and when it falls, the
-        last output beat (``keep``: the last busy cycle) (cycle indices)."""
+        beat leaving): the first activation beat (the weight stream is taken only while busy),
+        the cycles ``busy`` is high and when it falls, the last output beat (``keep``: the last
+        busy cycle) (cycle indices)."""
         dut = self.dut
         cycle = 0
         first = busy_rise = busy_fall = last = None
@@ -190,10 +193,8 @@ class ScnnBench:
         while (busy_fall is None) if keep else (seen < outputs):
             await RisingEdge(dut.clk)
             await ReadOnly()
-            if first is None and ((dut.s_axis_w__tvalid.value == 1 and
-                                   dut.s_axis_w__tready.value == 1) or
-                                  (dut.s_axis_act__tvalid.value == 1 and
-                                   dut.s_axis_act__tready.value == 1)):
+            if first is None and (dut.s_axis_act__tvalid.value == 1 and
+                                  dut.s_axis_act__tready.value == 1):
                 first = cycle
             if dut.busy.value == 1:
                 busy += 1
@@ -211,22 +212,23 @@ class ScnnBench:
         counts.update({"cycles": last - start + 1, "load_cycles": busy_rise - start,
                        "busy_cycles": busy, "drain_cycles": last - busy_fall + 1})
 
-    async def run_layer(self, streams, *, load_weights=True, timeout_cycles=None, threshold=0,
-                        shift=None, chain=False, keep=False):
+    async def run_layer(self, streams, *, timeout_cycles=None, threshold=0, shift=None,
+                        chain=False, keep=False):
         """Run one layer (a :class:`~sparseforge.sim.scnn.streams.LayerStreams`): forget the
-        loaded activations (and weights, unless ``load_weights`` is false), write the layer
+        loaded activations, write the layer
         registers and ``start``, stream the inputs, collect the outputs; return a
         :class:`LayerResult`. On a design with Sparse-Blox, the raw ``threshold`` goes to
         ``blox_threshold`` and the registers read include the block counters.
 
         ``shift``: the layer requantizes its outputs with it (``requant``; None: raw
         accumulators). ``chain``: its input is the previous layer's output, on chip (only
-        weights stream; ``streams``' activation blocks are not sent). ``keep``: its outputs stay
-        on chip (``keep_outputs``): none is collected and the run ends when ``busy`` falls."""
+        weights stream, during compute; ``streams``' activation blocks are not sent). ``keep``:
+        its outputs stay on chip (``keep_outputs``): none is collected and the run ends when
+        ``busy`` falls."""
         cfg = self.cfg
         layer = streams.layer
         limit = timeout_cycles or 200 * (layer.c * layer.k * cfg.tile_elems + 100)
-        await self.write("clear" if load_weights else "clear_acts", 1)
+        await self.write("clear", 1)
         for name in ("h", "w", "c", "k", "r", "s"):
             await self.write(f"layer_{name}", getattr(layer, name))
         blox = cfg.sparseblox is not None
@@ -246,7 +248,7 @@ class ScnnBench:
         collect = cocotb.start_soon(self.collect(0 if keep else cfg.pes * layer.k, limit))
         self._tasks[:] = [monitor, collect]
         await self.write("start", 1)
-        await self._send(streams, load_weights, acts=not chain)
+        await self._send(streams, acts=not chain)
         await with_timeout(monitor, limit * CLOCK_NS, "ns")
         rows = await collect
         registers = {}

@@ -92,18 +92,22 @@ class LayerJob:
 
 
 def simulate_layer(cfg, streams, *, pause=0.0, backpressure=0.0, seed=0, max_cycles=None,
-                   threshold=0):
+                   threshold=0, weight_pause=None):
     """Run one layer (a :class:`~sparseforge.sim.scnn.streams.LayerStreams`) on the Amaranth
     model of ``cfg``'s accelerator; return a :class:`LayerRun`. On a design with Sparse-Blox,
-    ``threshold`` (raw) goes to ``blox_threshold`` and the block counters are read too."""
+    ``threshold`` (raw) goes to ``blox_threshold`` and the block counters are read too.
+    ``weight_pause``: idle cycles on the weight stream, when not ``pause``."""
     return simulate_layers(cfg, [LayerJob(streams, threshold=threshold)], pause=pause,
-                           backpressure=backpressure, seed=seed, max_cycles=max_cycles)[0]
+                           backpressure=backpressure, seed=seed, max_cycles=max_cycles,
+                           weight_pause=weight_pause)[0]
 
 
-def simulate_layers(cfg, jobs, *, pause=0.0, backpressure=0.0, seed=0, max_cycles=None):
+def simulate_layers(cfg, jobs, *, pause=0.0, backpressure=0.0, seed=0, max_cycles=None,
+                    weight_pause=None):
     """Run :class:`LayerJob` s one after the other in one simulation of ``cfg``'s accelerator
     (so that chained layers find their input on chip); return a :class:`LayerRun` each (a
-    layer that keeps its outputs has no rows and its run ends with its last busy cycle)."""
+    layer that keeps its outputs has no rows and its run ends with its last busy cycle).
+    ``weight_pause``: idle cycles on the weight stream, when not ``pause``."""
     dut = ScnnAccelerator(cfg)
     regs = {reg.name: reg.offset for reg in dut.registers}
     sim = Simulator(dut)
@@ -143,11 +147,11 @@ def simulate_layers(cfg, jobs, *, pause=0.0, backpressure=0.0, seed=0, max_cycle
             await ctx.tick().until(dut.irq)
             for name in ("cycles", "load_cycles", "busy_cycles", "drain_cycles",
                          "stall_cycles", "barrier_cycles", "products", "ppu_wait_cycles",
-                         "compute_cycles", "status",
+                         "compute_cycles", "weight_stall_cycles", "status",
                          *(BLOX_COUNTERS if cfg.sparseblox is not None else ())):
                 results[index][name] = await _read(ctx, bus, regs[name])
 
-    def send_after_start(port, which):
+    def send_after_start(port, which, pause):
         async def send(ctx):
             for index in range(len(jobs)):
                 while len(current) <= index:
@@ -165,15 +169,15 @@ def simulate_layers(cfg, jobs, *, pause=0.0, backpressure=0.0, seed=0, max_cycle
                 out_words[current[-1]][dest].append(data)
 
     async def measure(ctx):
-        """Per layer, the cycle indices of the first input beat, busy rising and falling, the
-        last output."""
+        """Per layer, the cycle indices of the first activation beat (the weight stream is taken
+        only while busy), busy rising and falling, the last output."""
         cycle = 0
-        async for _clk, _rst, busy, wv, wr, av, ar, ov, orr in ctx.tick().sample(
-                dut.busy, dut.s_axis_w.tvalid, dut.s_axis_w.tready, dut.s_axis_act.tvalid,
-                dut.s_axis_act.tready, dut.m_axis_out.tvalid, dut.m_axis_out.tready):
+        async for _clk, _rst, busy, av, ar, ov, orr in ctx.tick().sample(
+                dut.busy, dut.s_axis_act.tvalid, dut.s_axis_act.tready, dut.m_axis_out.tvalid,
+                dut.m_axis_out.tready):
             if current:
                 trace = traces[current[-1]]
-                if "first" not in trace and ((wv and wr) or (av and ar)):
+                if "first" not in trace and av and ar:
                     trace["first"] = cycle
                 if busy:
                     trace["busy"] += 1
@@ -185,8 +189,9 @@ def simulate_layers(cfg, jobs, *, pause=0.0, backpressure=0.0, seed=0, max_cycle
             cycle += 1
 
     sim.add_testbench(control)
-    sim.add_testbench(send_after_start(dut.s_axis_w, 0))
-    sim.add_testbench(send_after_start(dut.s_axis_act, 1))
+    sim.add_testbench(send_after_start(dut.s_axis_w, 0,
+                                       pause if weight_pause is None else weight_pause))
+    sim.add_testbench(send_after_start(dut.s_axis_act, 1, pause))
     sim.add_testbench(collect, background=True)
     sim.add_process(measure)
     limit = max_cycles or 2_000_000

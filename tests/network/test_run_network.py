@@ -6,6 +6,7 @@ The accuracy is checked against the integer golden network run independently
 images, and SCNN's against its cycle model on the golden inputs of two images.
 """
 
+import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
@@ -95,10 +96,14 @@ def test_bias_channel_gives_acc_plus_bias():
                           quant.requantize(acc, layer.bias, layer.mult, layer.shift, relu=True))
 
 
-def test_dense_does_not_fit_a_small_scnn_weight_buffer():
-    cfg = load_preset("scnn_paper_pe")
-    with pytest.raises(InputError, match="--model: layer conv2 does not fit scnn_paper_pe: "
-                                         "needs 1164 rows"):
+def test_a_weight_block_larger_than_the_scnn_weight_fifo_is_refused():
+    """A 16-entry FIFO (4 rows of F = 4) cannot hold conv1's first weight block: a dense 3×3
+    block of kc = 8 channels, 72 entries in 18 rows."""
+    cfg = dataclasses.replace(load_preset("scnn_paper_pe"), weights=16)
+    with pytest.raises(InputError, match=r"--model: layer conv1 does not fit scnn_paper_pe: "
+                                         r"weight block \(g, c\) = \(0, 0\) needs 18 rows of the "
+                                         r"weight FIFO \(72 entries\); rams.weights = 16 holds 4 "
+                                         r"rows"):
         run_model(cfg, scnn_target(cfg), _args(images=1), lambda line: None)
 
 

@@ -54,7 +54,7 @@ def test_sram_groups_and_sparseblox_refused():
     cfg = parse_config({**TEST, "pes": {"x": 1, "y": 1}, "name": "scnn_one_pe"})
     macros = scnn_energy.sram(cfg)
     groups = sorted({m["group"] for m in macros})
-    assert groups == ["acc", "alist", "counts", "iaram", "oaram", "wbuf", "wdir"]
+    assert groups == ["acc", "alist", "counts", "iaram", "oaram", "wbuf", "wqueue"]
     assert sum(m["group"] == "acc" for m in macros) == 2 * cfg.banks
     text = verilog_text(cfg)
     for macro in macros:

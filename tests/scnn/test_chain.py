@@ -18,7 +18,7 @@ from sparseforge.hdl.scnn.layouts import act_row_layout
 from sparseforge.hdl.scnn.loader import directory_layout
 from sparseforge.hdl.scnn.rams import Ram
 from sparseforge.hdl.scnn.requant import Requantizer, shift_bits
-from sparseforge.hdl.scnn.swap import BufferSwap, buffer_row_layout, buffer_rows, list_layout
+from sparseforge.hdl.scnn.swap import BufferSwap, buffer_row_layout, buffer_rows, dir_layout
 from sparseforge.sim import conv
 from sparseforge.sim.scnn import cycles as scnn_cycles
 from sparseforge.sim.scnn import golden as scnn_golden
@@ -71,23 +71,26 @@ def small_cfg(**rams):
 
 
 def test_chained_and_kept_layers_in_the_cycle_model():
-    """A chained layer differs from the same layer streamed in its load part only (weight beats
-    + 1); a layer keeping its outputs has no drain and ends with its last busy cycle."""
+    """A chained layer differs from the same layer streamed in its load part only: none (its
+    activations are on chip and its weights stream while it computes), the rest identical (the
+    weight FIFOs keep the same blocks); a layer keeping its outputs has no drain and ends with
+    its last busy cycle."""
     cfg = small_cfg()
     rng = np.random.default_rng(5)
     act = rng.integers(0, 50, (3, 2, 6)) * (rng.random((3, 2, 6)) < 0.6)
-    weights = rng.integers(-9, 9, (2, 3, 1, 1))       # fewer weight beats than activation ones
+    weights = rng.integers(-9, 9, (2, 3, 1, 1))
     streams = scnn_streams.layer_streams(cfg, act, weights, shift=2)
     plain = scnn_cycles.layer_cycles(cfg, streams)
     chained = scnn_cycles.layer_cycles(cfg, streams, chained=True)
     kept = scnn_cycles.layer_cycles(cfg, streams, chained=True, keep=True)
-    assert chained.load_cycles == len(streams.weight_rows[0]) + 1 < plain.load_cycles
-    for name in ("busy_cycles", "drain_cycles", "products", "stall_cycles", "barrier_cycles"):
+    a_beats = sum(len(rows[0]) for rows in streams.act_rows)
+    assert plain.load_cycles == a_beats + 1 and chained.load_cycles == 0
+    for name in ("busy_cycles", "drain_cycles", "products", "stall_cycles", "barrier_cycles",
+                 "weight_stall_cycles"):
         assert getattr(chained, name) == getattr(plain, name), name
     assert kept.drain_cycles == 0
     assert kept.cycles == kept.load_cycles + kept.busy_cycles == \
         chained.cycles - chained.drain_cycles
-    assert scnn_cycles.layer_cycles(cfg, streams, weights=False, chained=True).load_cycles == 0
 
 
 def test_requantized_streams_hold_the_requantized_output():
@@ -105,23 +108,24 @@ def test_requantized_streams_hold_the_requantized_output():
 
 @pytest.mark.parametrize("in_sel", [0, 1])
 def test_buffer_swap_routes_by_role(in_sel):
-    """Loader rows and list entries land in the input RAM and its half of the list, the PPU's in
-    the other; the sequencer reads the input side, the output streamer the output side;
+    """Loader rows and directory entries land in the input RAM and its half of the directory,
+    the PPU's in the other; the sequencer and the weight FIFO's lookup read the input side, the
+    output streamer the output side;
     activations are stored sign-extended. RAMs of different configured sizes get the larger
     depth."""
     cfg = small_cfg()
     assert buffer_rows(cfg) == 12 and cfg.iaram_rows == 8
-    load_list = directory_layout(cfg.iaram_rows, cfg.tile_elems, cfg.iaram_rows)
+    load_dir = directory_layout(cfg.iaram_rows, cfg.tile_elems)
     m = Module()
-    m.submodules.swap = swap = BufferSwap(cfg, load_list)
+    m.submodules.swap = swap = BufferSwap(cfg, load_dir)
     rams = [Ram(buffer_row_layout(cfg), buffer_rows(cfg)) for _ in range(2)]
-    lst = Ram(list_layout(cfg), 2 * cfg.iaram_rows)
+    lst = Ram(dir_layout(cfg), 2 * cfg.iaram_rows)
     m.submodules.ram0, m.submodules.ram1, m.submodules.lst = rams[0], rams[1], lst
     for n in range(2):
         wiring.connect(m, swap.rams_w[n], rams[n].w)
         wiring.connect(m, swap.rams_r[n], rams[n].r[0])
-    wiring.connect(m, swap.list_w, lst.w)
-    wiring.connect(m, swap.list_r, lst.r[0])
+    wiring.connect(m, swap.dir_w, lst.w)
+    wiring.connect(m, swap.dir_r, lst.r[0])
     act_row = act_row_layout(cfg)
 
     async def tb(ctx):
@@ -131,44 +135,44 @@ def test_buffer_swap_routes_by_role(in_sel):
         ctx.set(swap.load_rows.data, act_row.const({
             "count": 2, "entries": [{"value": -3, "zeros": 1}, {"value": 5, "zeros": 0}]}))
         ctx.set(swap.load_rows.en, 1)
-        ctx.set(swap.load_list.addr, 3)
-        ctx.set(swap.load_list.data, {"start": 7, "count": 2, "c": 4})
-        ctx.set(swap.load_list.en, 1)
+        ctx.set(swap.load_dir.addr, 3)
+        ctx.set(swap.load_dir.data, {"start": 7, "count": 2})
+        ctx.set(swap.load_dir.en, 1)
         await ctx.tick()
         ctx.set(swap.load_rows.en, 0)
-        ctx.set(swap.load_list.en, 0)
+        ctx.set(swap.load_dir.en, 0)
         # ... and the PPU, in another cycle, row 11 of the output RAM (past the IARAM's 8 rows,
-        # within the depth both RAMs have) and its list entry 3.
+        # within the depth both RAMs have) and its directory entry 3.
         ctx.set(swap.ppu_rows.addr, 11)
         ctx.set(swap.ppu_rows.data, [{"value": 1 << 20, "zeros": 3}, {"value": -7, "zeros": 2}])
         ctx.set(swap.ppu_rows.en, 1)
-        ctx.set(swap.ppu_list.addr, 3)
-        ctx.set(swap.ppu_list.data, {"start": 11, "count": 1, "c": 6})
-        ctx.set(swap.ppu_list.en, 1)
+        ctx.set(swap.ppu_dir.addr, 3)
+        ctx.set(swap.ppu_dir.data, {"start": 11, "count": 1})
+        ctx.set(swap.ppu_dir.en, 1)
         await ctx.tick()
         ctx.set(swap.ppu_rows.en, 0)
-        ctx.set(swap.ppu_list.en, 0)
-        for port, addr in ((swap.seq_rows, 7), (swap.out_rows, 11), (swap.seq_list, 3)):
+        ctx.set(swap.ppu_dir.en, 0)
+        for port, addr in ((swap.seq_rows, 7), (swap.out_rows, 11), (swap.in_dir, 3)):
             ctx.set(port.addr, addr)
             ctx.set(port.en, 1)
         await ctx.tick()
         seq, out = ctx.get(swap.seq_rows.data), ctx.get(swap.out_rows.data)
         assert [(e.value, e.zeros) for e in seq] == [(-3, 1), (5, 0)]
         assert [(e.value, e.zeros) for e in out] == [(1 << 20, 3), (-7, 2)]
-        entry = ctx.get(swap.seq_list.data)
-        assert (entry.start, entry.count, entry.c) == (7, 2, 4)
+        entry = ctx.get(swap.in_dir.data)
+        assert (entry.start, entry.count) == (7, 2)
         # Where they went physically: RAM in_sel holds the loader's row.
         ctx.set(swap.in_sel, 1 - in_sel)
         await ctx.tick()
         ctx.set(swap.seq_rows.addr, 11)
         ctx.set(swap.out_rows.addr, 7)
-        ctx.set(swap.seq_list.addr, 3)
+        ctx.set(swap.in_dir.addr, 3)
         await ctx.tick()
         seq, out = ctx.get(swap.seq_rows.data), ctx.get(swap.out_rows.data)
         assert [(e.value, e.zeros) for e in seq] == [(1 << 20, 3), (-7, 2)]
         assert [(e.value, e.zeros) for e in out] == [(-3, 1), (5, 0)]
-        entry = ctx.get(swap.seq_list.data)
-        assert (entry.start, entry.count, entry.c) == (11, 1, 6)
+        entry = ctx.get(swap.in_dir.data)
+        assert (entry.start, entry.count) == (11, 1)
 
     sim = Simulator(m)
     sim.add_clock(1e-6)

@@ -112,14 +112,15 @@ def test_model_only_splits_the_cycles_and_runs_no_simulator(tmp_path):
 
 def test_chain_model_only_by_the_rules(tmp_path):
     """``--chain K2 --model-only``: two layers, the first requantized and kept on chip (no
-    drain), the second chained (its load is its weight beats + 1 alone, as the weights are all
-    it streams); the saved output is the golden model of the chain. In-process (the API), like
-    the shift register's range."""
+    drain), the second chained (no load part: its activations are on chip and its weights
+    stream while it computes); the saved output is the golden model of the chain. In-process
+    (the API), like the shift register's range."""
     out = tmp_path / "y.npy"
     cfg = load_preset(DESIGN)
     report = api.run(cfg, conv="10,6,3,4,3,3", chain=2, model_only=True, out=str(out)).data
     first, second = report["layers"]
     assert first["model_drain_cycles"] == 0 and second["model_drain_cycles"] > 0
+    assert first["model_load_cycles"] > 0 and second["model_load_cycles"] == 0
     assert (second["c"], second["k"]) == (4, 2)
     assert report["model_cycles"] == first["model_cycles"] + second["model_cycles"]
     act, weights = prepare_layer(cfg, workloads.ConvLayer("l", 10, 6, 3, 4, 3, 3, 1, 1), seed=1)
@@ -186,7 +187,7 @@ def test_run_from_files_json_and_out(tmp_path):
 
 
 def test_synth_keeps_the_rams_as_macros(tmp_path):
-    """Every PE's weight buffer, weight directory, IARAM, activation list, OARAM, count table and
+    """Every PE's weight FIFO, its block queue, IARAM, activation directory, OARAM, count table and
     each of its 2 × 4 accumulator banks stay black boxes in synthesis, 1×2 PEs × 14 macros, and
     their bits are those the manifest declares for them; ``--sram logic`` synthesizes them all
     (no macro, more flip-flops)."""

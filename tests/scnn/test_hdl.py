@@ -359,11 +359,10 @@ def _row_values(block, lanes):
             for c, vr, zr in zip(counts, values, zeros)]
 
 
-@pytest.mark.parametrize("nonempty", [False, True])
-def test_block_loader_stores_non_empty_blocks_and_their_directory(nonempty):
+def test_block_loader_stores_non_empty_blocks_and_their_directory():
     """Random blocks (a third empty) as rows: the rows of the non-empty ones land back to back
-    from row 0, and the directory has an entry per block (or per non-empty block, with its
-    number), as worked out here from the blocks' counts."""
+    from row 0, and the directory has an entry per block, as worked out here from the blocks'
+    counts."""
     from sparseforge.hdl.scnn.layouts import act_row_layout
     from sparseforge.hdl.scnn.loader import BlockLoader
     cfg = small_cfg(rams={"iaram": 120, "oaram": 90, "weights": 40, "out_channels": 8})
@@ -375,7 +374,7 @@ def test_block_loader_stores_non_empty_blocks_and_their_directory(nonempty):
                                                                            cfg.tile_elems), 0)
         blocks.append(scnn_format.encode(dense, cfg.index_bits))
     dut = BlockLoader(act_row_layout(cfg), lanes=cfg.i, rows=cfg.iaram_rows,
-                      count_max=cfg.tile_elems, entries=cfg.iaram_rows, nonempty=nonempty,
+                      count_max=cfg.tile_elems, entries=cfg.iaram_rows,
                       max_blocks=cfg.iaram_rows)
     ram, directory, ends = {}, {}, []
 
@@ -392,8 +391,7 @@ def test_block_loader_stores_non_empty_blocks_and_their_directory(nonempty):
                     ram[ctx.get(dut.ram.addr)] = count
                 if ctx.get(dut.directory.en):
                     d = ctx.get(dut.directory.data)
-                    directory[ctx.get(dut.directory.addr)] = (
-                        d.start, d.count, d.c if nonempty else None)
+                    directory[ctx.get(dut.directory.addr)] = (d.start, d.count)
                 await ctx.tick()
                 ctx.set(dut.en, 0)
                 if rng.random() < 0.3:
@@ -406,138 +404,111 @@ def test_block_loader_stores_non_empty_blocks_and_their_directory(nonempty):
     for n, block in enumerate(blocks):
         rows = scnn_format.block_rows(block.count, cfg.i)
         want_ends += [0] * (rows - 1) + [1]
-        if nonempty and block.count:
-            want_dir[len(want_dir)] = (row, block.count, n)
-        elif not nonempty:
-            want_dir[n] = (row, block.count, None)
+        want_dir[n] = (row, block.count)
         row += -(-block.count // cfg.i)
     assert ends == want_ends
     assert directory == want_dir
     assert sorted(ram) == list(range(row))
 
 
-def _naive_sequence(cfg, channels):
-    """The documented walk of :class:`ChannelSequencer`, step by step: ``channels`` the listed
-    channels' ``(a_start, n_a, w_start, n_w)``. In each step the channel being issued (``cur``)
-    gives its next slot (a bubble when there is none; the first step issues nothing); then the
-    next listed channel is taken when it has weights and ``cur`` is free (it just gave its last
-    slot, or has none), skipped when it has no weights; with none left and ``cur`` free the
-    group ends. Returns the issued slots: ``(1, (a_row, w_row), (amask, wmask))`` or
-    ``(0, None, None)`` for a bubble."""
-    issued, cur, front, first = [], [], 0, True
-    while True:
-        if not first:
-            issued.append(cur.pop(0) if cur else (0, None, None))
-        first = False
-        free = not cur
-        if front == len(channels):
-            if free:
-                return issued
-            continue
-        a_start, n_a, w_start, n_w = channels[front]
-        if n_w == 0:
-            front += 1
-        elif free:
-            front += 1
-            for j in range(-(-n_a // cfg.i)):
-                for q in range(-(-n_w // cfg.f)):
-                    amask = sum(1 << lane for lane in range(cfg.i) if j * cfg.i + lane < n_a)
-                    wmask = sum(1 << lane for lane in range(cfg.f) if q * cfg.f + lane < n_w)
-                    cur.append((1, (a_start + j, w_start + q), (amask, wmask)))
+def _naive_sequencer(cfg, script, advances):
+    """The documented walk of :class:`ChannelSequencer`, cycle by cycle, for one group started
+    in cycle 0: ``script`` maps a cycle to the blocks ``(a_start, n_a, w_start, n_w, g)`` that
+    enter the queue at its end, and ``"past"`` to the cycle from which the broadcast has passed
+    the group; ``advances`` the ``advance`` input per cycle. Cycle 1 is a step without a slot;
+    from cycle 2 every advancing cycle is a step issuing the next slot of ``cur`` (activation
+    rows outer) or a bubble; a free ``cur`` takes the queue's head when it is of the group; with
+    no such head and the broadcast past the group, the group ends. Returns per cycle ``(busy,
+    pop, free, slot)``, ``slot`` = ``(valid, a_row, w_row, amask, wmask)`` when one is issued."""
+    rows = cfg.weight_rows
+    queue, cur, trace, state = [], [], [], "fill"
+    for t, advance in enumerate(advances):
+        busy = t >= 1 and state != "idle"
+        pop = free = False
+        slot = None
+        if busy and (state == "fill" or advance):
+            if state == "run":
+                if cur:
+                    valid, a, w, am, wm, last_a = cur.pop(0)
+                    slot, free = (1, a, w, am, wm), last_a
+                else:
+                    slot = (0, None, None, None, None)
+            if not cur:
+                if queue and queue[0][4] == 0:
+                    a_start, n_a, w_start, n_w, _ = queue.pop(0)
+                    pop = True
+                    na, nw = -(-n_a // cfg.i), -(-n_w // cfg.f)
+                    for j in range(na):
+                        for q in range(nw):
+                            am = sum(1 << x for x in range(cfg.i) if j * cfg.i + x < n_a)
+                            wm = sum(1 << x for x in range(cfg.f) if q * cfg.f + x < n_w)
+                            cur.append((1, a_start + j, (w_start + q) % rows, am, wm,
+                                        j == na - 1))
+                elif t >= script["past"]:
+                    state = "idle"
+                    trace.append((busy, pop, free, slot))
+                    continue
+            state = "run"
+        trace.append((busy, pop, free, slot))
+        queue += script.get(t, [])
+    return trace
 
 
-def test_channel_sequencer_walks_listed_channels():
-    """The slots issued for three groups against a naive walk (:func:`_naive_sequence`): listed
-    channels in order, ⌈nA/I⌉·⌈nW/F⌉ slots for a channel with weights (activation rows outer),
-    none for one without: such channels are skipped one per step while the channel before them
-    issues, a bubble for each one the skipping has not caught up with (runs of empty weight
-    blocks at the start, in the middle and at the end of a group, and a group whose every
-    listed channel has none); the first slot four cycles after group_start, one slot per
-    advancing cycle, and the group's end right after its last slot; the row addresses from
-    the directory entries. The pipeline is held (``advance`` low) at random cycles."""
-    from sparseforge.hdl.scnn.pe import act_directory, weight_directory
-    from amaranth import Module
-    from amaranth.lib import wiring
-    from sparseforge.hdl.scnn.sequencer import SEQUENCER_FILL, ChannelSequencer
-    cfg = small_cfg()                                     # F = 2, I = 3
-    alist_shape = act_directory(cfg)
-    wdir_shape = weight_directory(cfg)
-    channels = 6
-    # (c, start, count): channel 1 has no activations; ⌈count / 3⌉ activation rows.
-    alist = [(0, 2, 1), (2, 7, 4), (3, 9, 5), (4, 11, 2), (5, 12, 7)]
-    counts = [{0: 0, 2: 0, 3: 3, 4: 0, 5: 0},             # leading and trailing runs
-              {0: 3, 2: 0, 3: 0, 4: 2, 5: 0},             # runs after 2 slots, after 1
-              {0: 0, 2: 0, 3: 0, 4: 0, 5: 0}]             # no channel with weights
-    wdir = {g * channels + c: ((g * 5 + c) % 20, counts[g].get(c, 4))
-            for g in range(len(counts)) for c in range(channels)}
+@pytest.mark.parametrize("seed", [8, 9, 10])
+def test_channel_sequencer_walks_queued_blocks(seed):
+    """One group of blocks arriving in the queue at random cycles (some of the next group
+    behind them), blocks wrapping around the FIFO's rows, ``advance`` low at random cycles: the
+    slots, bubbles, pops, row frees and the group's end cycle by cycle against a naive walk of
+    the documented rules (:func:`_naive_sequencer`); every block's rows are freed exactly once,
+    on the slots of its last activation row."""
+    from sparseforge.hdl.scnn.sequencer import ChannelSequencer
+    cfg = small_cfg()                                     # F = 2, I = 3, 20 FIFO rows
+    rng = random.Random(seed)
+    script, t, row = {}, 0, rng.randrange(cfg.weight_rows)
+    blocks = []
+    for n in range(5):
+        n_w, n_a = rng.randint(1, 12), rng.randint(1, cfg.tile_elems)
+        blocks.append((rng.randrange(cfg.iaram_rows - 5), n_a, row, n_w, 0))
+        row = (row + -(-n_w // cfg.f)) % cfg.weight_rows
+        t += rng.choice([0, 1, 3, 12])
+        script.setdefault(t, []).append(blocks[-1])
+    script.setdefault(t + rng.randint(0, 6), []).append((0, 3, row, 2, 1))   # the next group
+    script["past"] = t + rng.randint(1, 8)
+    horizon = 400
+    advances = [int(rng.random() > 0.3) for _ in range(horizon)]
+    want = _naive_sequencer(cfg, script, advances)
 
-    m = Module()
-    m.submodules.seq = seq = ChannelSequencer(cfg, alist_shape, wdir_shape)
-    m.submodules.al = al = Ram(alist_shape, cfg.iaram_rows)
-    m.submodules.wd = wd = Ram(wdir_shape, cfg.weight_rows)
-    wiring.connect(m, seq.alist, al.r[0])
-    wiring.connect(m, seq.wdir, wd.r[0])
-    issued = []
-    ends = []
+    dut = ChannelSequencer(cfg)
+    got = []
 
     async def tb(ctx):
-        for n, (c, start, count) in enumerate(alist):
-            ctx.set(al.w.addr, n)
-            ctx.set(al.w.data, {"c": c, "start": start, "count": count})
-            ctx.set(al.w.en, 1)
+        queue = []
+        ctx.set(dut.bgroup, 0)
+        for t, advance in enumerate(advances):
+            ctx.set(dut.group_start, t == 0)
+            ctx.set(dut.layer_start, t == 0)
+            ctx.set(dut.advance, advance)
+            ctx.set(dut.bgroup, int(t >= script["past"]))
+            ctx.set(dut.head_valid, bool(queue))
+            if queue:
+                a_start, n_a, w_start, n_w, g = queue[0]
+                ctx.set(dut.head, {"a_start": a_start, "n_a": n_a, "w_start": w_start,
+                                   "n_w": n_w, "g": g})
+            slot = ctx.get(dut.issue)
+            issued = None
+            if slot.live and advance:
+                issued = ((1, ctx.get(dut.a_addr), ctx.get(dut.w_addr), slot.amask, slot.wmask)
+                          if slot.valid else (0, None, None, None, None))
+            pop = ctx.get(dut.pop)
+            got.append((bool(ctx.get(dut.busy)), bool(pop), bool(ctx.get(dut.free)), issued))
             await ctx.tick()
-        ctx.set(al.w.en, 0)
-        for n, (start, count) in wdir.items():
-            ctx.set(wd.w.addr, n)
-            ctx.set(wd.w.data, {"start": start, "count": count})
-            ctx.set(wd.w.en, 1)
-            await ctx.tick()
-        ctx.set(wd.w.en, 0)
-        ctx.set(seq.channels, channels)
-        ctx.set(seq.listed, len(alist))
-        ctx.set(seq.advance, 1)
-        for g in range(len(counts)):
-            ctx.set(seq.group_start, 1)
-            ctx.set(seq.layer_start, g == 0)
-            await ctx.tick()
-            ctx.set(seq.group_start, 0)
-            ctx.set(seq.layer_start, 0)
-            cycle = 1
-            group = []
-            stalls = 0
-            while ctx.get(seq.busy):
-                slot = ctx.get(seq.issue)
-                if slot.live and rng.random() < 0.3:        # the slot waits a cycle
-                    ctx.set(seq.advance, 0)
-                    await ctx.tick()
-                    ctx.set(seq.advance, 1)
-                    cycle += 1
-                    stalls += 1
-                    continue
-                if slot.live:
-                    group.append((cycle - stalls, slot.valid, ctx.get(seq.a_addr),
-                                  ctx.get(seq.w_addr), slot.amask, slot.wmask))
-                await ctx.tick()
-                cycle += 1
-            issued.append(group)
-            ends.append(cycle - stalls)
+            if pop:
+                queue.pop(0)
+            queue += script.get(t, [])
 
-    rng = random.Random(8)
-    sim = Simulator(m)
-    sim.add_clock(1e-6)
-    sim.add_testbench(tb)
-    sim.run()
-    for g, group in enumerate(issued):
-        listed = [(start, count) + wdir[g * channels + c] for c, start, count in alist]
-        want = _naive_sequence(cfg, listed)
-        got = [(valid, (a, w) if valid else None, (am, wm) if valid else None)
-               for _cycle, valid, a, w, am, wm in group]
-        assert got == want, g
-        assert [cycle for cycle, *_ in group] == list(range(SEQUENCER_FILL,
-                                                            SEQUENCER_FILL + len(group)))
-        assert ends[g] == SEQUENCER_FILL + len(group)
-    # The runs' costs as the docstring states them. Group 0: 2 bubbles before channel 3 (2 × 2
-    # slots), whose 4 slots hide the run of 2 after it; group 1: channel 0 (1 × 2 slots) hides
-    # one of the run of 2 after it, channel 4 (1 slot) none of its run of 1; group 2: one
-    # bubble per listed channel.
-    assert [sum(1 for slot in group if not slot[1]) for group in issued] == [2, 2, 5]
+    _run(dut, tb)
+    assert got == want
+    end = max(t for t, (busy, *_rest) in enumerate(want) if busy) + 1
+    assert end < horizon - 1, "the group did not end"
+    assert sum(x[2] for x in got) == sum(-(-b[3] // cfg.f) for b in blocks)
+    assert sum(x[1] for x in got) == len(blocks)

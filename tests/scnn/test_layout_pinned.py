@@ -142,6 +142,7 @@ def simulate(act, weights, swap=False, max_cycles=20_000):
     w_beats, a_beats = layer_beats(act, weights, swap=swap)
     out = {n: [] for n in range(len(PES))}
     status = []
+    finished = []
 
     async def send(ctx, port, beats):
         for data, last, *dest in beats:
@@ -158,10 +159,11 @@ def simulate(act, weights, swap=False, max_cycles=20_000):
         await axil_write(ctx, bus, regs["clear"], 1)
         for name, value in zip("hwckrs", (h, w, c, k, r, s)):
             await axil_write(ctx, bus, regs[f"layer_{name}"], value)
-        # The input streams are taken after start, until every PE has its blocks.
+        # The activations are taken after start, until every PE has its blocks; the weights
+        # while the layer computes (the weight FIFOs).
         await axil_write(ctx, bus, regs["start"], 1)
-        await send(ctx, dut.s_axis_w, w_beats)
         await send(ctx, dut.s_axis_act, a_beats)
+        await send(ctx, dut.s_axis_w, w_beats)
         for _ in range(max_cycles):
             data, _ = await axil_read(ctx, bus, regs["status"])
             if data & 0b10:             # done
@@ -172,6 +174,7 @@ def simulate(act, weights, swap=False, max_cycles=20_000):
             data, _ = await axil_read(ctx, bus, regs["status"])
             if not data & 0b1000:
                 break
+        finished.append(1)
 
     async def collect(ctx):
         o = dut.m_axis_out
@@ -183,7 +186,12 @@ def simulate(act, weights, swap=False, max_cycles=20_000):
 
     sim.add_testbench(control)
     sim.add_testbench(collect, background=True)
-    sim.run()
+    # In steps, so that a stream never taken fails the test instead of hanging it.
+    elapsed = 0
+    while not finished and elapsed < 10 * max_cycles:
+        elapsed += 2000
+        sim.run_until(elapsed * 1e-6)
+    assert finished, f"the layer did not finish in {elapsed} cycles"
     return out, status[0]
 
 

@@ -19,13 +19,15 @@ from sparseforge.tb.scnn.cases import random_layer
 from sparseforge.tb.scnn.pysim import LayerJob, simulate_layer, simulate_layers
 
 CYCLES = ("cycles", "load_cycles", "busy_cycles", "drain_cycles")
-STATISTICS = ("stall_cycles", "barrier_cycles", "products", "ppu_wait_cycles", "compute_cycles")
+STATISTICS = ("stall_cycles", "barrier_cycles", "products", "ppu_wait_cycles", "compute_cycles",
+              "weight_stall_cycles")
 
 
 def check(cfg, act, weights, *, pause=0.0, seed=0):
     """Run one layer on the Amaranth model; check outputs, streamed rows and every counter."""
     streams = scnn_streams.layer_streams(cfg, act, weights)
-    run = simulate_layer(cfg, streams, pause=pause, backpressure=pause, seed=seed)
+    run = simulate_layer(cfg, streams, pause=pause, backpressure=pause, seed=seed,
+                         weight_pause=0.0)
     want = scnn_streams.golden(cfg, act, weights)
     return check_run(cfg, run, streams, want, pause=pause)
 
@@ -53,7 +55,8 @@ def check_run(cfg, run, streams, want, *, pause=0.0, chained=False, keep=False):
 
 
 def random_config(rng, index):
-    """A small random design: every knob of the config, 1 to 4 PEs."""
+    """A small random design: every knob of the config, 1 to 4 PEs, a weight FIFO from one
+    dense block to twice that."""
     f, i = rng.randint(1, 4), rng.randint(1, 3)
     kmax = rng.choice([1, 3, 5])
     halo = (kmax - 1) // 2
@@ -70,7 +73,10 @@ def random_config(rng, index):
            "tile": {"w": tw, "h": th}, "kernel_max": kmax, "index_bits": rng.randint(1, 4),
            "widths": {"act": rng.choice([4, 8, 16]), "weight": rng.choice([3, 8, 16]),
                       "acc": rng.choice([10, 16, 24])},
-           "rams": {"iaram": 32 * i, "oaram": 32 * i, "weights": 128 * f, "out_channels": 8}}
+           "rams": {"iaram": 32 * i, "oaram": 32 * i,
+                    # its own generator: the designs and layers drawn stay those of before
+                    "weights": f * -(-kc * kmax * kmax // f) * random.Random(index).choice([1, 2]),
+                    "out_channels": 8}}
     return parse_config(raw)
 
 
@@ -158,19 +164,20 @@ def test_chaining_needs_a_requantized_layer_of_matching_shape():
 def test_single_product_by_hand():
     """One PE, one channel, one weight, one activation, 1×1 kernel.
 
-    Load: one weight row and one activation row, streamed together: 1 cycle, and one in which the
-    loaders' counts settle: 2. Computing: group 0 starts in cycle 0, the sequencer's channel
-    pipeline fills in 1 … 3, the one slot is issued in 4, read and decoded in 5, 6 and enters the
-    crossbar in 6; its product is accumulated in 7 (M = 1), so the PE computes in cycles 1 … 7
-    and the barrier is cycle 8. The PPU starts then and is busy for one output channel of a 2×2
-    tile without halo exchange: two rows of I = 2 elements and a flush cycle, 9 … 11; computing
-    ends in cycle 12: 13 busy cycles. Drain: the group is complete in 12, its one output beat
-    (one value: one row) is read in 13 and leaves in 14: 2 cycles after computing. 17 in all."""
+    Load: one activation row, and one cycle in which the loader's count settles: 2. Computing:
+    group 0 starts in cycle 0, in which the broadcast takes the weight block's one beat; the
+    sequencer's first step (1) takes the block, the one slot is issued in 2, read in 3 and
+    decoded, enters the crossbar in 4; its product is accumulated in 5, so the PE computes in
+    cycles 1 … 5 and the barrier is cycle 6. The PPU starts then and is busy for one output
+    channel of a 2×2 tile without halo exchange: two rows of I = 2 elements and a flush cycle,
+    7 … 9; computing ends in cycle 10: 11 busy cycles. Drain: the group is complete in 10, its
+    one output beat (one value: one row) is read in 11 and leaves in 12: 2 cycles after
+    computing. 15 in all."""
     cfg = parse_config(SMALL)
     run, model = check(cfg, np.array([[[0, 3], [0, 0]]]), np.array([[[[5]]]]))
-    assert [run.registers[n] for n in CYCLES] == [17, 2, 13, 2]
+    assert [run.registers[n] for n in CYCLES] == [15, 2, 11, 2]
     assert run.registers["products"] == 1
-    assert run.registers["compute_cycles"] == 7
+    assert run.registers["compute_cycles"] == 5
     assert run.registers["barrier_cycles"] == run.registers["stall_cycles"] == 0
 
 
@@ -179,16 +186,16 @@ def test_channel_fold_separates_output_channels_by_hand():
     channel's plane is 4 positions, so without the fold both channels of a position would share
     bank ``pos mod 4``. With I = 2 the fold shifts the channel by 1 bit: channel 1's key is 2, so
     positions 0, 1 lie in banks 0, 1 for channel 0 and 2, 3 for channel 1. One slot of 4
-    products in 4 banks: no stall, M = 1, the barrier in cycle 8 as in the previous test, the PPU
-    draining two channels of 2 + 1 cycles: 8 + 6 + 2 = 16 busy cycles. Load as before (2); two
-    output beats (one row per channel) read from cycle 16 leave in 17, 18: drain 3. 21 in all."""
+    products in 4 banks: no stall, the barrier in cycle 6 as in the previous test, the PPU
+    draining two channels of 2 + 1 cycles: 6 + 6 + 2 = 14 busy cycles. Load as before (2); two
+    output beats (one row per channel) read from cycle 14 leave in 15, 16: drain 3. 19 in all."""
     cfg = parse_config(SMALL)
     act = np.array([[[1, 2], [0, 0]]])
     weights = np.array([[[[3]]], [[[4]]]])
     run, model = check(cfg, act, weights)
     assert run.registers["stall_cycles"] == 0
     assert run.registers["products"] == 4
-    assert [run.registers[n] for n in CYCLES] == [21, 2, 16, 3]
+    assert [run.registers[n] for n in CYCLES] == [19, 2, 14, 3]
 
 
 def test_queued_crossbar_stall_by_hand():
@@ -196,14 +203,15 @@ def test_queued_crossbar_stall_by_hand():
     (plane positions 0 and 2) and weights for both output channels: every slot sends queues 0
     and 3 to bank 0 (channel 0 at 0, channel 1 at 2 XOR 2) and queues 1 and 2 to bank 2.
 
-    Cycle 0: slot 0 enters. 1: banks grant queues 0 and 1 (all hold one entry: lowest first);
-    slot 1 enters. 2: queues 2 and 3 hold two entries and win; slot 2 would need them and they
-    are full: a stall. 3: queues 0 and 1 win; slot 2 enters. 4: queues 3, 2 (two entries). 5:
-    queues 0, 1. 6: queues 3, 2: the last grant. So M = max(3 + 1, 6) = 6, one stall; the
-    barrier is cycle 7 + 6 = 13 and computing takes 13 + 6 + 2 = 21 cycles (the PPU as in the
-    previous test). Load: three weight rows and three activation rows: 3 + 1. Outputs: channel
-    0 has one positive value (50 at (0, 0)), channel 1 one (32 at (1, 0)): two beats, read from
-    cycle 21, leaving in 22 and 23: drain 3. 28 in all."""
+    The three one-row weight blocks are taken in cycles 0, 1, 2 and taken into the sequencer in
+    1, 2, 3; their slots are issued in 2, 3, 4 and reach the crossbar in 4, 5, 6. Cycle 4: slot
+    0 enters. 5: banks grant queues 0 and 1 (all hold one entry: lowest first); slot 1 enters.
+    6: queues 2 and 3 hold two entries and win; slot 2 would need them and they are full: a
+    stall. 7: queues 0 and 1 win; slot 2 enters. 8: queues 3, 2 (two entries). 9: queues 0, 1.
+    10: queues 3, 2: the last grant. The PE computes in 1 … 10, the barrier is 11 and computing
+    takes 11 + 6 + 2 = 19 cycles (the PPU as in the previous test). Load: three activation rows:
+    3 + 1. Outputs: channel 0 has one positive value (50 at (0, 0)), channel 1 one (32 at
+    (1, 0)): two beats, read from cycle 19, leaving in 20 and 21: drain 3. 26 in all."""
     cfg = parse_config({**SMALL, "pe": {**SMALL["pe"], "queue_depth": 2}})
     act = np.zeros((3, 2, 2), dtype=np.int64)
     act[:, 0, 0] = [1, 2, 3]
@@ -214,49 +222,46 @@ def test_queued_crossbar_stall_by_hand():
     run, model = check(cfg, act, weights)
     assert run.registers["stall_cycles"] == 1
     assert run.registers["products"] == 12
-    assert [run.registers[n] for n in CYCLES] == [28, 4, 21, 3]
+    assert run.registers["compute_cycles"] == 10
+    assert [run.registers[n] for n in CYCLES] == [26, 4, 19, 3]
 
 
-def test_channels_without_activations_cost_nothing_by_hand():
-    """Three input channels: 0 and 2 without activations take no slot at all; channel 1 has an
-    activation but an empty weight block, and no channel with weights comes before it: it is
-    skipped in the sequencer's first step (cycle 3), and the step in cycle 4, which finds no
-    channel left and ends the group, issues a bubble (a slot without products). The bubble
-    reaches the crossbar in cycle 6 and enters at once (M = 1), so the PE computes in 1 … 7, as
-    with one product; the PPU (one channel, 3 cycles) ends computing at 8 + 3 + 1: 13 busy cycles.
-    Load: three rows on each stream, 3 + 1; one output beat (an empty block), drain 2: 19.
-
-    With no activation at all the PE's list is empty: it computes only while the sequencer's
-    pipeline fills, cycles 1 … 3, the barrier is cycle 4 and computing takes 4 + 3 + 2 = 9
-    cycles: 4 + 9 + 2 = 15 in all."""
+def test_channels_without_products_cost_no_slot_by_hand():
+    """Three input channels: 0 and 2 without activations, 1 with an activation but an empty
+    weight block (2 has a weight): the PE keeps no block. Its sequencer's first step (1) finds
+    none; the broadcast takes the three blocks' beats in 0, 1, 2, so it has passed the group
+    from cycle 3: the steps of 2 and 3 issue a bubble each, the second ends the group. The last
+    bubble leaves the pipeline in 6: the PE computes in 1 … 6, the barrier is 7 and the PPU (one
+    channel, 3 cycles) ends computing at 7 + 3 + 1: 12 busy cycles. Load: three rows, 3 + 1;
+    one output beat (an empty block), drain 2: 18. Without any activation the PE keeps no block
+    either, and the run is the same."""
     cfg = parse_config(SMALL)
     act = np.zeros((3, 2, 2), dtype=np.int64)
     act[1, 0, 0] = 4                                   # channel 1 has an activation ...
     weights = np.zeros((1, 3, 1, 1), dtype=np.int64)
     weights[0, 2] = 7                                  # ... channel 2 a weight: no product
-    run, model = check(cfg, act, weights)
-    assert run.registers["products"] == 0
-    assert run.registers["compute_cycles"] == 7
-    assert [run.registers[n] for n in CYCLES] == [19, 4, 13, 2]
-    run, model = check(cfg, np.zeros_like(act), weights)
-    assert run.registers["compute_cycles"] == 3
-    assert [run.registers[n] for n in CYCLES] == [15, 4, 9, 2]
+    for a in (act, np.zeros_like(act)):
+        run, model = check(cfg, a, weights)
+        assert run.registers["products"] == 0
+        assert run.registers["compute_cycles"] == 6
+        assert [run.registers[n] for n in CYCLES] == [18, 4, 12, 2]
+        assert model.slots == 2
 
 
-def test_empty_weight_block_hidden_behind_the_channel_before_by_hand():
+def test_empty_weight_block_takes_no_slot_by_hand():
     """Three input channels, all with activations. Channel 0: four activations (two rows of
     I = 2) and weights for both output channels (one row): 2 slots; channel 1: an empty weight
-    block; channel 2: one activation, one weight: 1 slot. Channel 1 is skipped while channel 0
-    issues its second slot, so the slots are 2 + 1 = 3, issued in cycles 4, 5, 6 (the empty
-    block used to take a fourth). Banks (pos mod 4) XOR 2·kk: slot 0 sends positions 0, 1 of
+    block, which the PE drops; channel 2: one activation, one weight: 1 slot. The beats of the
+    three blocks are taken in 0, 1, 2: block (0, 0) is taken into the sequencer in 1, its slots
+    issued in 2 and 3; block (0, 2), complete from 3, is taken in 3 and issued in 4, which ends
+    the group: 3 slots, no bubble. Banks (pos mod 4) XOR 2·kk: slot 0 sends positions 0, 1 of
     channel 0 to banks 0, 1 and of channel 1 to 2, 3; slot 1 positions 2, 3 to 2, 3 and 0, 1;
     slot 2 position 0 of channel 0 to bank 0: no bank twice in a slot, every product granted
-    the cycle after it entered: the slots enter in 6, 7, 8, the last product is accumulated in
-    9 (M = 3), the PE computes in 1 … 9 and the barrier is cycle 10. The PPU drains two
-    channels of 2 × 1 rows and a flush each: 6 cycles, 11 … 16; computing ends in 17: 18 busy
-    cycles. Load: 3 weight beats, 2 + 1 + 1 activation beats: 4 + 1. Outputs: all positive,
-    both channels dense 2×2: 2 beats each, read in 18 … 21, the last leaving in 22: drain
-    22 − 17 = 5. 28 in all."""
+    the cycle after it entered: the slots enter in 4, 5, 6, the last product is accumulated in
+    7, the PE computes in 1 … 7 and the barrier is cycle 8. The PPU drains two channels of
+    2 × 1 rows and a flush each: 6 cycles, 9 … 14; computing ends in 15: 16 busy cycles. Load:
+    2 + 1 + 1 activation beats, and 1. Outputs: all positive, both channels dense 2×2: 2 beats
+    each, read in 16 … 19, the last leaving in 20: drain 20 − 15 = 5. 26 in all."""
     cfg = parse_config(SMALL)
     act = np.array([[[1, 2], [3, 4]], [[5, 0], [0, 0]], [[6, 0], [0, 0]]])
     weights = np.zeros((2, 3, 1, 1), dtype=np.int64)
@@ -264,10 +269,34 @@ def test_empty_weight_block_hidden_behind_the_channel_before_by_hand():
     weights[1, :, 0, 0] = [9, 0, 0]
     run, model = check(cfg, act, weights)
     assert run.registers["products"] == 8 + 1
-    assert run.registers["compute_cycles"] == 9
+    assert run.registers["compute_cycles"] == 7
     assert run.registers["stall_cycles"] == 0
-    assert [run.registers[n] for n in CYCLES] == [28, 5, 18, 5]
+    assert [run.registers[n] for n in CYCLES] == [26, 5, 16, 5]
     assert model.slots == 3
+
+
+def test_block_larger_than_the_weight_fifo_raises_the_error_flag():
+    """A one-row FIFO (F = 1) and a weight block of two rows (channel 0, both output channels):
+    every PE drops it and the error flag rises; the layer still completes, without channel 0's
+    products, and its cycles and counters are still the model's (which drops it too)."""
+    cfg = parse_config({**SMALL, "pe": {**SMALL["pe"], "f": 1},
+                        "rams": {**SMALL["rams"], "weights": 1}})
+    act = np.array([[[1, 2], [0, 0]], [[3, 0], [0, 0]]])
+    weights = np.zeros((2, 2, 1, 1), dtype=np.int64)
+    weights[:, 0, 0, 0] = [5, 6]                       # block (0, 0): two rows
+    weights[0, 1, 0, 0] = 7                            # block (0, 1): one row
+    streams = scnn_streams.layer_streams(cfg, act, weights)
+    run = simulate_layer(cfg, streams)
+    assert run.registers["status"] & 4, "no error flag"
+    kept = weights.copy()
+    kept[:, 0] = 0
+    blocks = [scnn_streams.decode_output_rows(cfg, rows, 2) for rows in run.rows]
+    np.testing.assert_array_equal(scnn_streams.assemble_output(cfg, blocks, streams.layer),
+                                  scnn_streams.golden(cfg, act, kept))
+    model = scnn_cycles.layer_cycles(cfg, streams)
+    for name in (*CYCLES, *STATISTICS):
+        assert run.registers[name] == getattr(model, name), name
+    assert run.registers["products"] == 1
 
 
 def test_ppu_cycles_by_hand():
