@@ -135,7 +135,8 @@ def _table4(ctx):
              "and latch arrays), their adders and multiplexers from Yosys"
              if data.get("sram_mode") == "macro" else "the accumulator banks as flip-flops")
     setting = ("OSU 0.18 µm with Yosys and ABC, SRAMs from the project's per-bit model, "
-               f"{banks}; the paper's is 16 nm FinFET from Catapult HLS")
+               f"{banks}; the paper's is 16 nm FinFET from Catapult HLS"
+               + (f"; {data['note']}" if data.get("note") else ""))
     for name in _TABLE4:
         row = data["rows"][name]
         ctx.add(compare(PUBLISHED[f"table4.{name.split()[0].lower()}"],
@@ -207,7 +208,9 @@ def _fig8(ctx):
         src = committed.source("scnn_googlenet", "cycle model of the paper's 8×8 PEs on "
                                                  "GoogLeNet's 54 inception layers, compute "
                                                  "part")
-        setting = f"{dcnn}; random values at uniform density (seeded per layer and density)"
+        note = committed.load("scnn_googlenet").get("note")
+        setting = (f"{dcnn}; random values at uniform density (seeded per layer and density)"
+                   + (f"; {note}" if note else ""))
     else:
         rows = bench
         src = Source(f"cycle model of `{cfg.name}` (2×2 PEs) on a 16×16×32 → 32, 3×3 layer")
